@@ -1,0 +1,146 @@
+/**
+ * One error type for all of Portunus. Every failure a user can meet has a stable `code`, a one-line `hint` saying
+ * what to do about it, a CLI exit code and (where the relay reports it) a WebSocket close code. The table below is
+ * the single source of those mappings; PROTOCOL.md §Errors documents it and a test keeps the two in step.
+ */
+
+/** CLI exit codes (stable; scripts depend on them). */
+export const ExitCode = {
+  OK: 0,
+  INTERNAL: 1,
+  USAGE: 2,
+  WRONG_CODE: 3,
+  REJECTED: 4,
+  TIMEOUT: 5,
+  RELAY: 6,
+  TRANSFER: 7,
+  LOCAL_FILE: 8,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+interface ErrorSpec {
+  readonly exit: ExitCode;
+  /** WebSocket close code the relay uses for this condition, when the relay is the one reporting it. */
+  readonly close?: number;
+  readonly hint: string;
+}
+
+/** Every error code, with its exit code, relay close code and the hint shown to the user. */
+export const ERRORS = {
+  INTERNAL: { exit: 1, close: 1011, hint: 'This is a bug in Portunus; please report it with the output of --verbose.' },
+  USAGE: { exit: 2, hint: 'Run `portunus --help` for usage.' },
+  BAD_CODE: { exit: 2, hint: 'A code looks like 7-H7K-29A: a number, then six letters or digits.' },
+  NOT_INTERACTIVE: { exit: 2, hint: 'No terminal to ask on: pass --yes to accept, or run in a terminal.' },
+  WRONG_CODE: {
+    exit: 3,
+    hint: 'The code was mistyped, or someone tried to guess it; ask for a new code.',
+  },
+  PAKE_FAILED: { exit: 3, hint: 'The key exchange failed; ask for a new code and try again.' },
+  NAMEPLATE_IN_USE: {
+    exit: 3,
+    close: 4004,
+    hint: 'Two other parties are already using this code. Check the number, or ask for a new code.',
+  },
+  NAMEPLATE_BURNED: {
+    exit: 3,
+    close: 4009,
+    hint: 'This code was used in a failed attempt and can no longer be used; ask for a new code.',
+  },
+  REJECTED: { exit: 4, hint: 'The other side declined the transfer.' },
+  CANCELLED: { exit: 4, hint: 'The other side cancelled the transfer.' },
+  BOTH_SENDING: { exit: 4, hint: 'Both sides tried to send. One side must run `portunus receive`.' },
+  BOTH_RECEIVING: { exit: 4, hint: 'Both sides tried to receive. One side must run `portunus send`.' },
+  PEER_FAILED: { exit: 7, hint: 'The other side hit an error and stopped; nothing partial was kept.' },
+  TIMEOUT: { exit: 5, close: 4008, hint: 'Nobody connected in time. Check the code and try again, or raise --timeout.' },
+  RELAY_UNREACHABLE: {
+    exit: 6,
+    hint: 'Check the relay address and your network, or run your own with `portunus relay`.',
+  },
+  RELAY_INCOMPATIBLE: {
+    exit: 6,
+    close: 4003,
+    hint: 'The relay speaks a different protocol version: upgrade portunus (npx portunus@latest).',
+  },
+  NO_RELAY: {
+    exit: 6,
+    hint: 'No relay configured: pass --relay ws://host:port, set PORTUNUS_RELAY, or start one with `portunus relay`.',
+  },
+  RELAY_LIMIT: { exit: 6, close: 4013, hint: 'The relay refused: one of its limits was reached. Try again later.' },
+  RATE_LIMITED: { exit: 6, close: 4005, hint: 'Too many attempts from your address; wait a minute and try again.' },
+  RELAY_SHUTDOWN: { exit: 6, close: 4010, hint: 'The relay is restarting; try again in a moment.' },
+  RELAY_PROTOCOL: {
+    exit: 6,
+    close: 4001,
+    hint: 'The relay and this client disagree on the protocol; upgrade portunus or check the relay.',
+  },
+  MESSAGE_TOO_BIG: { exit: 7, close: 1009, hint: 'A message exceeded the relay size limit.' },
+  IDLE_TIMEOUT: { exit: 7, close: 4007, hint: 'The connection was idle for too long.' },
+  BYTE_CAP: { exit: 7, close: 4011, hint: 'The relay limits how much one transfer may send through it.' },
+  PEER_GONE: { exit: 7, close: 4006, hint: 'The other side disconnected before the transfer finished.' },
+  PROTOCOL: { exit: 7, hint: 'The other side sent something invalid; both sides should run the same portunus version.' },
+  CORRUPT: {
+    exit: 7,
+    hint: 'The data failed its integrity check (tampered with or corrupted in transit); nothing was kept.',
+  },
+  INTERRUPTED: { exit: 7, hint: 'The transfer was interrupted; nothing partial was kept. Try again.' },
+  FILE_EXISTS: { exit: 8, hint: 'Pass --overwrite to replace it, or choose another name with -o.' },
+  FILE_ERROR: { exit: 8, hint: 'Check the path and its permissions.' },
+  FILE_CHANGED: { exit: 8, hint: 'The file changed while it was being sent; send it again once it is stable.' },
+  DISK_FULL: { exit: 8, hint: 'Free some space, or receive to another disk with -o.' },
+  UNSAFE_PATH: {
+    exit: 8,
+    hint: 'The sender offered a path outside the output folder; nothing was written there.',
+  },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, value);
+}
+
+export class PortunusError extends Error {
+  override readonly name = 'PortunusError';
+  readonly code: ErrorCode;
+  readonly hint: string;
+
+  constructor(code: ErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options?.hint ?? ERRORS[code].hint;
+  }
+
+  get exitCode(): ExitCode {
+    return ERRORS[this.code].exit;
+  }
+
+  /** The close code the relay sends for this error (1008, policy violation, when none is specific). */
+  get closeCode(): number {
+    const spec: ErrorSpec = ERRORS[this.code];
+    return spec.close ?? 1008;
+  }
+}
+
+/** The one factory: `createError('WRONG_CODE', 'key confirmation failed')`. */
+export function createError(
+  code: ErrorCode,
+  message: string,
+  options?: { hint?: string; cause?: unknown },
+): PortunusError {
+  return new PortunusError(code, message, options);
+}
+
+/** Maps a relay close code back to the error it stands for (for clients). */
+export function errorCodeForClose(closeCode: number): ErrorCode | undefined {
+  for (const [code, spec] of Object.entries(ERRORS) as [ErrorCode, ErrorSpec][]) {
+    if (spec.close === closeCode) return code;
+  }
+  return undefined;
+}
+
+/** Turns anything thrown into a PortunusError, keeping the original as `cause`. */
+export function toPortunusError(err: unknown): PortunusError {
+  if (err instanceof PortunusError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return createError('INTERNAL', message, { cause: err });
+}
