@@ -1,0 +1,252 @@
+/**
+ * Encrypted frames (PROTOCOL.md §Frames): every control message (stream 0, message keys) and every chunk of data
+ * (streams 1..n, data keys) travels as one frame
+ *
+ *   offset 0   u8   flags      bit 0 = FINAL; every other bit must be 0
+ *   offset 1   u32  stream id  big-endian
+ *   offset 5   u64  index      big-endian; 0, 1, 2, … per (key, stream); below 2^53
+ *   offset 13  ciphertext      as long as the plaintext, 0 .. MAX_FRAME_PLAINTEXT bytes
+ *   end − 16   GCM tag
+ *
+ * sealed with AES-256-GCM under the sending side's key, nonce = stream id ‖ index (header bytes 1..12, a counter,
+ * never random) and AAD = the 13 header bytes. This is the STREAM construction (Hoang, Reyhanitabar, Rogaway,
+ * Vizár, "Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015) with an explicit
+ * counter: a receiver that demands consecutive indexes and a FINAL frame detects reordering, replay, drops and
+ * truncation, not only tampering. FrameSealer and FrameOpener enforce those rules; sealFrame and openFrame are the
+ * stateless primitives under them.
+ *
+ * Limits: the index is a JS number, so at most 2^53 frames per (key, stream). GCM's own bound binds first, in
+ * bytes per key: the confidentiality advantage is at most (s + q + 1)^2 / 2^129 for s blocks (plaintext and AAD)
+ * in q frames (draft-irtf-cfrg-aead-limits, single-key AES-GCM), so 2^34 blocks (256 GiB) per key keep it under
+ * 2^-60, TLS's target. A key spans streams, so that budget is the session's to keep, not this file's. Forgeries:
+ * at most 2·v·(l + 1) / 2^128 for v attempts on frames of l ≤ 2^16 + 1 blocks; FrameOpener stops at the first.
+ */
+import type { Aead } from './aead.js';
+import { AEAD_TAG_BYTES } from './aead.js';
+import { concatBytes } from './bytes.js';
+import { createError, PortunusError, toPortunusError } from './errors.js';
+
+export const HEADER_BYTES = 13;
+export const TAG_BYTES = AEAD_TAG_BYTES;
+/** Largest plaintext one frame carries: 1 MiB. */
+export const MAX_FRAME_PLAINTEXT = 1024 * 1024;
+export const FLAG_FINAL = 0x01;
+/** Bytes a frame adds to its plaintext: header + tag = 29. */
+export const frameOverhead = HEADER_BYTES + TAG_BYTES;
+/** Largest valid frame: what a transport's message size limit must admit. */
+export const MAX_FRAME_BYTES = frameOverhead + MAX_FRAME_PLAINTEXT;
+/** Largest index: indexes stay exact JS integers. */
+export const MAX_FRAME_INDEX = Number.MAX_SAFE_INTEGER;
+export const MAX_STREAM_ID = 0xffff_ffff;
+
+const TWO_POW_32 = 0x1_0000_0000;
+/** An index's upper 32 bits may not exceed this, or the index would be 2^53 or more. */
+const MAX_INDEX_HIGH = Math.floor(MAX_FRAME_INDEX / TWO_POW_32);
+
+export interface FrameHeader {
+  final: boolean;
+  streamId: number;
+  index: number;
+}
+
+export interface OpenedFrame extends FrameHeader {
+  plaintext: Uint8Array;
+}
+
+/** What FrameOpener returns: the stream id is the one it was built for. */
+export type StreamFrame = Omit<OpenedFrame, 'streamId'>;
+
+function corrupt(message: string): PortunusError {
+  return createError('CORRUPT', message);
+}
+
+function encodeHeader(streamId: number, index: number, final: boolean): Uint8Array {
+  const header = new Uint8Array(HEADER_BYTES);
+  const view = new DataView(header.buffer);
+  view.setUint8(0, final ? FLAG_FINAL : 0);
+  view.setUint32(1, streamId);
+  view.setUint32(5, Math.floor(index / TWO_POW_32));
+  view.setUint32(9, index % TWO_POW_32);
+  return header;
+}
+
+function checkStreamId(streamId: number): void {
+  if (!Number.isInteger(streamId) || streamId < 0 || streamId > MAX_STREAM_ID) {
+    throw corrupt(`bad stream id: ${String(streamId)} is not a u32`);
+  }
+}
+
+function checkIndex(index: number): void {
+  if (!Number.isInteger(index) || index < 0 || index > MAX_FRAME_INDEX) {
+    throw corrupt(`bad index: ${String(index)} is not an integer in 0 .. 2^53 - 1`);
+  }
+}
+
+/**
+ * Seals one frame. Stateless: the caller guarantees (streamId, index) is never used twice under this key;
+ * FrameSealer does that bookkeeping. Throws CORRUPT for arguments outside the layout (too large, bad stream or index).
+ */
+export function sealFrame(
+  aead: Aead,
+  streamId: number,
+  index: number,
+  final: boolean,
+  plaintext: Uint8Array,
+): Uint8Array {
+  checkStreamId(streamId);
+  checkIndex(index);
+  if (!(plaintext instanceof Uint8Array)) throw corrupt('plaintext is not bytes');
+  if (plaintext.length > MAX_FRAME_PLAINTEXT) {
+    throw corrupt(`too large: ${plaintext.length} bytes of plaintext, at most ${MAX_FRAME_PLAINTEXT} per frame`);
+  }
+  const header = encodeHeader(streamId, index, final);
+  const nonce = header.subarray(1);
+  try {
+    if (aead.sealWithPrefix) return aead.sealWithPrefix(nonce, header, plaintext);
+    return concatBytes(header, aead.seal(nonce, header, plaintext));
+  } catch (err) {
+    throw toPortunusError(err);
+  }
+}
+
+/** Reads and checks a frame's header (sizes, flags, index range) without authenticating anything. */
+export function parseFrameHeader(frame: Uint8Array): FrameHeader | PortunusError {
+  if (!(frame instanceof Uint8Array)) return corrupt('short frame: not bytes');
+  if (frame.length < frameOverhead) {
+    return corrupt(`short frame: ${frame.length} bytes, a frame has at least ${frameOverhead}`);
+  }
+  if (frame.length > MAX_FRAME_BYTES) return corrupt(`too large: ${frame.length} bytes, at most ${MAX_FRAME_BYTES}`);
+  const view = new DataView(frame.buffer, frame.byteOffset, HEADER_BYTES);
+  const flags = view.getUint8(0);
+  if ((flags & ~FLAG_FINAL) !== 0) return corrupt(`bad flags: 0x${flags.toString(16).padStart(2, '0')}`);
+  const indexHigh = view.getUint32(5);
+  if (indexHigh > MAX_INDEX_HIGH) return corrupt('bad index: 2^53 or more');
+  return {
+    final: (flags & FLAG_FINAL) !== 0,
+    streamId: view.getUint32(1),
+    index: indexHigh * TWO_POW_32 + view.getUint32(9),
+  };
+}
+
+/** Authenticates and decrypts a frame whose header parseFrameHeader accepted. */
+function decrypt(aead: Aead, frame: Uint8Array): Uint8Array {
+  const header = frame.subarray(0, HEADER_BYTES);
+  let plaintext: Uint8Array | undefined;
+  try {
+    plaintext = aead.open(header.subarray(1), header, frame.subarray(HEADER_BYTES));
+  } catch (err) {
+    // An Aead reports a bad tag as undefined; anything it throws is its own failure, never the peer's.
+    throw toPortunusError(err);
+  }
+  if (plaintext === undefined) throw corrupt('bad tag: the frame failed authentication');
+  return plaintext;
+}
+
+/**
+ * Opens one frame, checking only the frame itself: any stream, any index. Throws CORRUPT. Use FrameOpener for a
+ * stream, which also enforces order and completeness.
+ */
+export function openFrame(aead: Aead, frame: Uint8Array): OpenedFrame {
+  const header = parseFrameHeader(frame);
+  if (header instanceof PortunusError) throw header;
+  return { ...header, plaintext: decrypt(aead, frame) };
+}
+
+/**
+ * Seals one stream: indexes startIndex, startIndex + 1, … and nothing after the frame marked final.
+ * Each (key, stream) pair must have exactly one FrameSealer, or nonces repeat.
+ */
+export class FrameSealer {
+  readonly #aead: Aead;
+  readonly #streamId: number;
+  #nextIndex: number;
+  #done = false;
+
+  /** startIndex > 0 resumes a stream whose frames up to startIndex − 1 were already sealed (and acknowledged). */
+  constructor(aead: Aead, streamId: number, startIndex = 0) {
+    checkStreamId(streamId);
+    checkIndex(startIndex);
+    this.#aead = aead;
+    this.#streamId = streamId;
+    this.#nextIndex = startIndex;
+  }
+
+  /** Index the next sealed frame gets. */
+  get nextIndex(): number {
+    return this.#nextIndex;
+  }
+
+  /** True once the final frame was sealed. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  seal(plaintext: Uint8Array, final = false): Uint8Array {
+    if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already sealed its final frame`);
+    if (this.#nextIndex > MAX_FRAME_INDEX) throw corrupt(`bad index: stream ${this.#streamId} used all 2^53 indexes`);
+    const frame = sealFrame(this.#aead, this.#streamId, this.#nextIndex, final, plaintext);
+    // Only a frame that was actually produced consumes its index: a refused plaintext leaves the counter alone.
+    this.#nextIndex += 1;
+    if (final) this.#done = true;
+    return frame;
+  }
+}
+
+/**
+ * Opens one stream: demands its stream id, indexes startIndex, startIndex + 1, … in order, and nothing after
+ * FINAL. The first failure ends the stream — every later call throws too — since a stream that lost or
+ * reordered a frame cannot be repaired, and counting forgeries is what GCM's integrity bound needs.
+ * The caller must check `done` when the transport ends: not done means the stream was truncated.
+ */
+export class FrameOpener {
+  readonly #aead: Aead;
+  readonly #streamId: number;
+  #nextIndex: number;
+  #done = false;
+  #failure: PortunusError | undefined;
+
+  /** startIndex > 0 resumes a stream whose frames up to startIndex − 1 were already opened. */
+  constructor(aead: Aead, streamId: number, startIndex = 0) {
+    checkStreamId(streamId);
+    checkIndex(startIndex);
+    this.#aead = aead;
+    this.#streamId = streamId;
+    this.#nextIndex = startIndex;
+  }
+
+  /** Index the next frame must carry. */
+  get nextIndex(): number {
+    return this.#nextIndex;
+  }
+
+  /** True once the final frame was opened: the stream is complete. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  open(frame: Uint8Array): StreamFrame {
+    if (this.#failure) throw corrupt(`stream ${this.#streamId} already failed: ${this.#failure.message}`);
+    try {
+      return this.#open(frame);
+    } catch (err) {
+      this.#failure = toPortunusError(err);
+      throw this.#failure;
+    }
+  }
+
+  #open(frame: Uint8Array): StreamFrame {
+    if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already ended`);
+    const header = parseFrameHeader(frame);
+    if (header instanceof PortunusError) throw header;
+    if (header.streamId !== this.#streamId) {
+      throw corrupt(`wrong stream: expected ${this.#streamId}, got ${header.streamId}`);
+    }
+    if (header.index !== this.#nextIndex) {
+      throw corrupt(`unexpected index: expected ${this.#nextIndex}, got ${header.index}`);
+    }
+    const plaintext = decrypt(this.#aead, frame);
+    this.#nextIndex += 1;
+    if (header.final) this.#done = true;
+    return { plaintext, final: header.final, index: header.index };
+  }
+}
