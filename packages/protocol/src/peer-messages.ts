@@ -1,0 +1,129 @@
+/**
+ * Messages between the two peers, carried in the relay's `msg` bodies (and later on direct paths).
+ *
+ * Two layers:
+ * - handshake messages (`pake`, `confirm`) travel as clear UTF-8 JSON: they hold only public CPace shares and MACs;
+ * - every message after key confirmation is sealed (frame.ts, message key of the sending side, stream 0) and its
+ *   plaintext is UTF-8 JSON of a `SealedMessage`.
+ * Parsers validate every field and never throw; unknown fields are ignored. An unknown `type` is reported: the
+ * abilities exchange means a peer never sends a type the other did not announce, so it is a protocol error.
+ */
+import { toBase64Url, utf8, fromUtf8 } from './bytes.js';
+import { createError, isErrorCode, type ErrorCode, type PortunusError } from './errors.js';
+import { parseOffer, type Offer } from './offer.js';
+import { asBoolean, asBytes, asHex, asInteger, asString, asStringList, parseJsonObject } from './validate.js';
+
+export type Role = 'send' | 'receive';
+
+/** Ability names announced in the PAKE message and bound into the key (see PROTOCOL.md §Abilities). */
+export const ABILITY_RELAY = 'relay-v1';
+
+export const CPACE_ELEMENT_BYTES = 32;
+export const MAC_BYTES = 32;
+const MAX_ABILITIES = 16;
+const MAX_ABILITY_LENGTH = 32;
+/** Bound on a sealed message's plaintext: a 64 KiB text offer may grow up to 6x when JSON-escaped. */
+export const MAX_SEALED_MESSAGE_BYTES = 512 * 1024;
+const MAX_ERROR_MESSAGE = 200;
+
+export interface PakeMessage {
+  type: 'pake';
+  role: Role;
+  abilities: string[];
+  y: Uint8Array;
+}
+export interface ConfirmMessage {
+  type: 'confirm';
+  mac: Uint8Array;
+}
+export type HandshakeMessage = PakeMessage | ConfirmMessage;
+
+export type SealedMessage =
+  | { type: 'offer'; offer: Offer }
+  | { type: 'answer'; accept: true }
+  | { type: 'answer'; accept: false; reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL' }
+  | { type: 'sent'; bytes: number; sha256: string }
+  | { type: 'received'; bytes: number; sha256: string }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+function protocolError(message: string): PortunusError {
+  return createError('PROTOCOL', message);
+}
+
+export function encodeHandshake(msg: HandshakeMessage): Uint8Array {
+  const json =
+    msg.type === 'pake'
+      ? { type: 'pake', role: msg.role, abilities: msg.abilities, y: toBase64Url(msg.y) }
+      : { type: 'confirm', mac: toBase64Url(msg.mac) };
+  return utf8(JSON.stringify(json));
+}
+
+/** Parses a handshake message, accepting only the type the caller expects at this point of the handshake. */
+export function parseHandshake<T extends HandshakeMessage['type']>(
+  body: Uint8Array,
+  expected: T,
+): Extract<HandshakeMessage, { type: T }> | PortunusError {
+  if (body.length > 4096) return protocolError('handshake message too large');
+  const text = fromUtf8(body);
+  const o = text === undefined ? undefined : parseJsonObject(text);
+  if (o === undefined) return protocolError('handshake message is not a JSON object');
+  if (o.type !== expected) return protocolError(`expected a ${expected} message, got ${describeType(o.type)}`);
+  if (expected === 'pake') {
+    const role = o.role === 'send' || o.role === 'receive' ? o.role : undefined;
+    const abilities = asStringList(o.abilities, MAX_ABILITIES, MAX_ABILITY_LENGTH);
+    const y = asBytes(o.y, { exact: CPACE_ELEMENT_BYTES });
+    if (role === undefined || abilities === undefined || y === undefined) return protocolError('malformed pake message');
+    return { type: 'pake', role, abilities, y } as Extract<HandshakeMessage, { type: T }>;
+  }
+  const mac = asBytes(o.mac, { exact: MAC_BYTES });
+  if (mac === undefined) return protocolError('malformed confirm message');
+  return { type: 'confirm', mac } as Extract<HandshakeMessage, { type: T }>;
+}
+
+/** Exact JSON of a sealed message (fixed key order, so golden tests can pin the bytes). */
+export function encodeSealed(msg: SealedMessage): Uint8Array {
+  return utf8(JSON.stringify(msg));
+}
+
+export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusError {
+  if (plaintext.length > MAX_SEALED_MESSAGE_BYTES) return protocolError('sealed message too large');
+  const text = fromUtf8(plaintext);
+  const o = text === undefined ? undefined : parseJsonObject(text);
+  if (o === undefined) return protocolError('sealed message is not a JSON object');
+  switch (o.type) {
+    case 'offer': {
+      const offer = parseOffer(o.offer);
+      return 'code' in offer ? offer : { type: 'offer', offer };
+    }
+    case 'answer': {
+      const accept = asBoolean(o.accept);
+      if (accept === true) return { type: 'answer', accept };
+      const reason = o.reason === undefined ? 'REJECTED' : o.reason;
+      if (accept === false && (reason === 'REJECTED' || reason === 'FILE_EXISTS' || reason === 'DISK_FULL')) {
+        return { type: 'answer', accept, reason };
+      }
+      return protocolError('malformed answer message');
+    }
+    case 'sent':
+    case 'received': {
+      const bytes = asInteger(o.bytes, 0, Number.MAX_SAFE_INTEGER);
+      const sha256 = asHex(o.sha256, 64);
+      if (bytes === undefined || sha256 === undefined) return protocolError(`malformed ${o.type} message`);
+      return { type: o.type, bytes, sha256 };
+    }
+    case 'error': {
+      const code = isErrorCode(o.code) ? o.code : 'INTERNAL';
+      const message = typeof o.message === 'string' ? o.message.slice(0, MAX_ERROR_MESSAGE) : '';
+      return { type: 'error', code, message };
+    }
+    default:
+      return protocolError(`unknown message type ${describeType(o.type)}`);
+  }
+}
+
+/** Names an untrusted `type` field for an error message without echoing arbitrary text. */
+function describeType(type: unknown): string {
+  const s = asString(type, 32);
+  return s !== undefined && /^[a-z-]+$/.test(s) ? `'${s}'` : 'an invalid type';
+}
+

@@ -1,0 +1,301 @@
+/**
+ * The peer session as a sans-IO state machine: `step(state, event) → { state, actions }`.
+ *
+ * It covers everything said between the peers on the control channel — CPace, key confirmation, the offer, the
+ * answer and the end-of-transfer receipts — and nothing else: no sockets, no files, no clocks. A driver (cli/)
+ * feeds it events (relay messages, user decisions, "all data sent") and performs the actions it returns (send a
+ * body, burn the nameplate, start the data stream, commit the file, finish). Data frames themselves never pass
+ * through here: they are high-volume and go straight from the transport to the frame opener and the sink.
+ *
+ *   A (initiator, relay side a)                         B (responder, side b)
+ *   pake {role, abilities, Ya}  ───────────────────────►
+ *                               ◄─────────────────────── pake {role, abilities, Yb}
+ *   confirm {mac_a}             ───────────────────────►
+ *                               ◄─────────────────────── confirm {mac_b}
+ *   ═════════ sealed with the message keys from here on ═════════
+ *   sender: offer ──► receiver: answer ──► data frames ──► sender: sent {sha256} ──► receiver: received {sha256}
+ */
+import type { AeadFactory } from './aead.js';
+import { utf8, type RandomBytes } from './bytes.js';
+import { normalizeCode, type Code } from './code.js';
+import { checkConfirmation, confirmationMac, type Transcript } from './confirm.js';
+import { abilitiesAd, cpaceCi, cpaceFinish, cpaceStart, type CpaceShare } from './cpace.js';
+import { createError, PortunusError } from './errors.js';
+import { FrameOpener, FrameSealer } from './frame.js';
+import { deriveSessionKeys, type SessionKeys, type Side } from './keys.js';
+import { offerHasData, type Offer } from './offer.js';
+import {
+  encodeHandshake,
+  encodeSealed,
+  parseHandshake,
+  parseSealed,
+  type Role,
+  type SealedMessage,
+} from './peer-messages.js';
+
+/** Stream id of sealed control messages (data streams use 1 and up). */
+export const CONTROL_STREAM = 0;
+
+export interface SessionConfig {
+  role: Role;
+  code: Code;
+  /** Abilities this side offers, in preference order. */
+  abilities: readonly string[];
+  /** Required when role is 'send'. */
+  offer?: Offer;
+  aead: AeadFactory;
+  random: RandomBytes;
+}
+
+export type SessionEvent =
+  | { type: 'paired'; side: Side; sid: Uint8Array; relayName: string }
+  | { type: 'message'; body: Uint8Array }
+  | { type: 'decision'; accept: true }
+  | { type: 'decision'; accept: false; reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL' }
+  | { type: 'dataSent'; bytes: number; sha256: string }
+  | { type: 'dataReceived'; bytes: number; sha256: string }
+  | { type: 'committed' }
+  | { type: 'abort'; error: PortunusError };
+
+export type SessionAction =
+  | { type: 'send'; body: Uint8Array }
+  | { type: 'burn' }
+  | { type: 'confirmed'; keys: SessionKeys; side: Side; abilities: string[]; verifier: string }
+  | { type: 'offer'; offer: Offer }
+  | { type: 'startSending' }
+  | { type: 'startReceiving' }
+  | { type: 'commit' }
+  | { type: 'done'; bytes: number; sha256?: string }
+  | { type: 'fail'; error: PortunusError };
+
+interface Channel {
+  sealer: FrameSealer;
+  opener: FrameOpener;
+}
+type Digest = { bytes: number; sha256: string };
+
+export type SessionState =
+  | { kind: 'idle'; config: SessionConfig }
+  | { kind: 'awaitingPake'; config: SessionConfig; side: Side; sid: Uint8Array; share: CpaceShare }
+  | { kind: 'awaitingConfirm'; config: SessionConfig; side: Side; keys: SessionKeys; transcript: Transcript; abilities: string[] }
+  | { kind: 'awaitingOffer'; config: SessionConfig; channel: Channel }
+  | { kind: 'deciding'; config: SessionConfig; channel: Channel; offer: Offer }
+  | { kind: 'awaitingAnswer'; config: SessionConfig; channel: Channel }
+  | { kind: 'sending'; config: SessionConfig; channel: Channel }
+  | { kind: 'awaitingReceipt'; config: SessionConfig; channel: Channel; sent: Digest }
+  | { kind: 'receiving'; config: SessionConfig; channel: Channel; claimed?: Digest; got?: Digest }
+  | { kind: 'committing'; config: SessionConfig; channel: Channel; got: Digest }
+  | { kind: 'done' }
+  | { kind: 'failed'; error: PortunusError };
+
+export interface StepResult {
+  state: SessionState;
+  actions: SessionAction[];
+}
+
+export function initialState(config: SessionConfig): SessionState {
+  if (config.role === 'send' && config.offer === undefined) throw createError('INTERNAL', 'a sender needs an offer');
+  return { kind: 'idle', config };
+}
+
+/** AD of one side: lv_cat(role, ability…), so a relay that rewrites either changes the key. */
+function handshakeAd(role: Role, abilities: readonly string[]): Uint8Array {
+  return abilitiesAd([role, ...abilities]);
+}
+
+export function step(state: SessionState, event: SessionEvent): StepResult {
+  if (state.kind === 'done' || state.kind === 'failed') return { state, actions: [] };
+  try {
+    if (event.type === 'abort') return abort(state, event.error);
+    return dispatch(state, event);
+  } catch (err) {
+    const error = err instanceof PortunusError ? err : createError('INTERNAL', String(err), { cause: err });
+    return fail(error);
+  }
+}
+
+function dispatch(state: Exclude<SessionState, { kind: 'done' | 'failed' }>, event: SessionEvent): StepResult {
+  switch (state.kind) {
+    case 'idle':
+      if (event.type !== 'paired') return unexpected(event);
+      return onPaired(state.config, event);
+    case 'awaitingPake':
+      if (event.type !== 'message') return unexpected(event);
+      return onPake(state, event.body);
+    case 'awaitingConfirm':
+      if (event.type !== 'message') return unexpected(event);
+      return onConfirm(state, event.body);
+    default:
+      return onOpen(state, event);
+  }
+}
+
+function onPaired(config: SessionConfig, event: { side: Side; sid: Uint8Array; relayName: string }): StepResult {
+  const prs = utf8(normalizeCode(config.code));
+  const ad = handshakeAd(config.role, config.abilities);
+  const share = cpaceStart({ prs, ci: cpaceCi(event.relayName), sid: event.sid }, ad, config.random);
+  const body = encodeHandshake({ type: 'pake', role: config.role, abilities: [...config.abilities], y: share.y });
+  return {
+    state: { kind: 'awaitingPake', config, side: event.side, sid: event.sid, share },
+    actions: [{ type: 'send', body }],
+  };
+}
+
+function onPake(state: Extract<SessionState, { kind: 'awaitingPake' }>, body: Uint8Array): StepResult {
+  const { config, side, sid, share } = state;
+  const pake = parseHandshake(body, 'pake');
+  if (pake instanceof PortunusError) return fail(pake);
+  if (pake.role === config.role) {
+    return fail(createError(config.role === 'send' ? 'BOTH_SENDING' : 'BOTH_RECEIVING', `both sides ran \`portunus ${config.role}\``));
+  }
+  const peer = { y: pake.y, ad: handshakeAd(pake.role, pake.abilities) };
+  let isk: Uint8Array;
+  try {
+    isk = cpaceFinish(share, side === 'a' ? 'initiator' : 'responder', peer, sid);
+  } catch (err) {
+    // An invalid or identity element: the peer is not following the protocol; treat it as a failed guess.
+    return failAndBurn(err instanceof PortunusError ? err : createError('PAKE_FAILED', 'invalid CPace share'));
+  }
+  const keys = deriveSessionKeys(isk, sid);
+  const mine = { y: share.y, ad: share.ad };
+  const transcript: Transcript =
+    side === 'a' ? { ya: mine.y, ada: mine.ad, yb: peer.y, adb: peer.ad } : { ya: peer.y, ada: peer.ad, yb: mine.y, adb: mine.ad };
+  const mac = confirmationMac(keys, side, transcript);
+  const abilities = config.abilities.filter((a) => pake.abilities.includes(a));
+  return {
+    state: { kind: 'awaitingConfirm', config, side, keys, transcript, abilities },
+    actions: [{ type: 'send', body: encodeHandshake({ type: 'confirm', mac }) }],
+  };
+}
+
+function onConfirm(state: Extract<SessionState, { kind: 'awaitingConfirm' }>, body: Uint8Array): StepResult {
+  const { config, side, keys, transcript, abilities } = state;
+  const confirm = parseHandshake(body, 'confirm');
+  if (confirm instanceof PortunusError) return failAndBurn(confirm);
+  const peerSide: Side = side === 'a' ? 'b' : 'a';
+  if (!checkConfirmation(keys, peerSide, transcript, confirm.mac)) {
+    return failAndBurn(createError('WRONG_CODE', 'key confirmation failed: the two sides used different codes'));
+  }
+  const channel: Channel = {
+    sealer: new FrameSealer(config.aead(keys.message[side]), CONTROL_STREAM),
+    opener: new FrameOpener(config.aead(keys.message[peerSide]), CONTROL_STREAM),
+  };
+  const actions: SessionAction[] = [{ type: 'confirmed', keys, side, abilities, verifier: keys.verifier }];
+  if (config.role === 'receive') return { state: { kind: 'awaitingOffer', config, channel }, actions };
+  actions.push(seal(channel, { type: 'offer', offer: config.offer! }));
+  return { state: { kind: 'awaitingAnswer', config, channel }, actions };
+}
+
+type OpenState = Extract<SessionState, { channel: Channel }>;
+
+function onOpen(state: OpenState, event: SessionEvent): StepResult {
+  if (event.type === 'message') {
+    const plaintext = state.channel.opener.open(event.body).plaintext;
+    const msg = parseSealed(plaintext);
+    if (msg instanceof PortunusError) return abort(state, msg);
+    return onSealed(state, msg);
+  }
+  return onLocal(state, event);
+}
+
+function onSealed(state: OpenState, msg: SealedMessage): StepResult {
+  const { config, channel } = state;
+  if (msg.type === 'error') return fail(peerError(msg.code, msg.message));
+  switch (state.kind) {
+    case 'awaitingOffer':
+      if (msg.type !== 'offer') break;
+      return { state: { kind: 'deciding', config, channel, offer: msg.offer }, actions: [{ type: 'offer', offer: msg.offer }] };
+    case 'awaitingAnswer':
+      if (msg.type !== 'answer') break;
+      if (!msg.accept) return fail(rejection(msg.reason));
+      if (!offerHasData(config.offer!)) return { state: { kind: 'done' }, actions: [{ type: 'done', bytes: 0 }] };
+      return { state: { kind: 'sending', config, channel }, actions: [{ type: 'startSending' }] };
+    case 'receiving':
+      if (msg.type !== 'sent' || state.claimed !== undefined) break;
+      return compareDigests({ ...state, claimed: { bytes: msg.bytes, sha256: msg.sha256 } });
+    case 'awaitingReceipt':
+      if (msg.type !== 'received') break;
+      if (msg.bytes !== state.sent.bytes || msg.sha256 !== state.sent.sha256) {
+        return fail(createError('CORRUPT', 'the receiver reports a different SHA-256 than was sent'));
+      }
+      return { state: { kind: 'done' }, actions: [{ type: 'done', ...state.sent }] };
+    default:
+      break;
+  }
+  return abort(state, createError('PROTOCOL', `unexpected '${msg.type}' message while ${state.kind}`));
+}
+
+function onLocal(state: OpenState, event: SessionEvent): StepResult {
+  const { config, channel } = state;
+  if (state.kind === 'deciding' && event.type === 'decision') {
+    if (!event.accept) {
+      const answer = seal(channel, { type: 'answer', accept: false, reason: event.reason });
+      const error = event.reason === 'REJECTED' ? createError('REJECTED', 'you declined the transfer', { hint: 'Nothing was received.' }) : createError(event.reason, 'refused before receiving');
+      return { state: { kind: 'failed', error }, actions: [answer, { type: 'fail', error }] };
+    }
+    const answer = seal(channel, { type: 'answer', accept: true });
+    if (!offerHasData(state.offer)) return { state: { kind: 'done' }, actions: [answer, { type: 'done', bytes: 0 }] };
+    return { state: { kind: 'receiving', config, channel }, actions: [answer, { type: 'startReceiving' }] };
+  }
+  if (state.kind === 'sending' && event.type === 'dataSent') {
+    const sent = { bytes: event.bytes, sha256: event.sha256 };
+    return { state: { kind: 'awaitingReceipt', config, channel, sent }, actions: [seal(channel, { type: 'sent', ...sent })] };
+  }
+  if (state.kind === 'receiving' && event.type === 'dataReceived' && state.got === undefined) {
+    return compareDigests({ ...state, got: { bytes: event.bytes, sha256: event.sha256 } });
+  }
+  if (state.kind === 'committing' && event.type === 'committed') {
+    const receipt = seal(channel, { type: 'received', ...state.got });
+    return { state: { kind: 'done' }, actions: [receipt, { type: 'done', ...state.got }] };
+  }
+  return unexpected(event);
+}
+
+/** The receiver commits only once its own digest of the plaintext matches what the sender says it sent. */
+function compareDigests(state: Extract<SessionState, { kind: 'receiving' }>): StepResult {
+  const { claimed, got } = state;
+  if (claimed === undefined || got === undefined) return { state, actions: [] };
+  if (claimed.bytes !== got.bytes || claimed.sha256 !== got.sha256) {
+    return abort(state, createError('CORRUPT', 'the received data does not match the SHA-256 the sender sent'));
+  }
+  return { state: { kind: 'committing', config: state.config, channel: state.channel, got }, actions: [{ type: 'commit' }] };
+}
+
+function seal(channel: Channel, msg: SealedMessage): SessionAction {
+  return { type: 'send', body: channel.sealer.seal(encodeSealed(msg)) };
+}
+
+/** Fails locally and, once the channel is confirmed, tells the peer why (sealed). */
+function abort(state: Exclude<SessionState, { kind: 'done' | 'failed' }>, error: PortunusError): StepResult {
+  if (!('channel' in state)) return fail(error);
+  const notice = seal(state.channel, { type: 'error', code: error.code, message: error.message.slice(0, 200) });
+  return { state: { kind: 'failed', error }, actions: [notice, { type: 'fail', error }] };
+}
+
+function fail(error: PortunusError): StepResult {
+  return { state: { kind: 'failed', error }, actions: [{ type: 'fail', error }] };
+}
+
+/** A failed PAKE or confirmation burns the nameplate, so an attacker gets exactly one guess per code. */
+function failAndBurn(error: PortunusError): StepResult {
+  return { state: { kind: 'failed', error }, actions: [{ type: 'burn' }, { type: 'fail', error }] };
+}
+
+function unexpected(event: SessionEvent): StepResult {
+  return fail(createError('INTERNAL', `unexpected local event '${event.type}'`));
+}
+
+function rejection(reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL'): PortunusError {
+  if (reason === 'REJECTED') return createError('REJECTED', 'the receiver declined the transfer');
+  const why = reason === 'FILE_EXISTS' ? 'it already has a file by that name' : 'its disk is full';
+  return createError('REJECTED', `the receiver refused: ${why}`, {
+    hint: reason === 'FILE_EXISTS' ? 'The receiver can pass --overwrite or choose another name with -o.' : 'The receiver needs more free space.',
+  });
+}
+
+/** Maps an error the peer reports to what it means on this side (its local problems are not ours). */
+function peerError(code: string, message: string): PortunusError {
+  if (code === 'CANCELLED' || code === 'REJECTED') return createError(code, `the other side cancelled: ${message}`);
+  if (code === 'CORRUPT') return createError('CORRUPT', `the other side reports corrupted data: ${message}`);
+  return createError('PEER_FAILED', `the other side failed (${code}): ${message}`);
+}

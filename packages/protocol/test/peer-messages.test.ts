@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { fromUtf8, utf8 } from '../src/bytes.js';
+import { PortunusError } from '../src/errors.js';
+import { parseOffer } from '../src/offer.js';
+import { encodeHandshake, encodeSealed, parseHandshake, parseSealed, type SealedMessage } from '../src/peer-messages.js';
+
+const Y = Uint8Array.from({ length: 32 }, (_, i) => i);
+
+describe('handshake messages: exact JSON', () => {
+  it('pake', () => {
+    const body = encodeHandshake({ type: 'pake', role: 'send', abilities: ['relay-v1'], y: Y });
+    expect(fromUtf8(body)).toBe('{"type":"pake","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
+    expect(parseHandshake(body, 'pake')).toEqual({ type: 'pake', role: 'send', abilities: ['relay-v1'], y: Y });
+  });
+
+  it('confirm', () => {
+    const body = encodeHandshake({ type: 'confirm', mac: Y });
+    expect(fromUtf8(body)).toBe('{"type":"confirm","mac":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
+    expect(parseHandshake(body, 'confirm')).toEqual({ type: 'confirm', mac: Y });
+  });
+
+  it('ignores unknown fields', () => {
+    const body = utf8('{"type":"confirm","mac":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8","future":1}');
+    expect(parseHandshake(body, 'confirm')).toEqual({ type: 'confirm', mac: Y });
+  });
+
+  it.each([
+    ['not json', 'hello'],
+    ['not an object', '[1]'],
+    ['wrong type', '{"type":"confirm","mac":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['short y', '{"type":"pake","role":"send","abilities":[],"y":"AAEC"}'],
+    ['bad role', '{"type":"pake","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['abilities not strings', '{"type":"pake","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['padded base64', '{"type":"pake","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'],
+  ])('rejects %s as a pake message', (_, text) => {
+    const r = parseHandshake(utf8(text), 'pake');
+    expect(r).toBeInstanceOf(PortunusError);
+    expect((r as PortunusError).code).toBe('PROTOCOL');
+  });
+
+  it('rejects invalid UTF-8 and oversized bodies', () => {
+    expect(parseHandshake(Uint8Array.of(0xff, 0xfe), 'pake')).toBeInstanceOf(PortunusError);
+    expect(parseHandshake(new Uint8Array(5000).fill(0x20), 'pake')).toBeInstanceOf(PortunusError);
+  });
+});
+
+describe('sealed messages: exact JSON and validation', () => {
+  const golden: [SealedMessage, string][] = [
+    [{ type: 'offer', offer: { kind: 'file', name: 'a.txt', size: 3, mode: 0o644 } }, '{"type":"offer","offer":{"kind":"file","name":"a.txt","size":3,"mode":420}}'],
+    [{ type: 'offer', offer: { kind: 'text', text: 'hi' } }, '{"type":"offer","offer":{"kind":"text","text":"hi"}}'],
+    [{ type: 'answer', accept: true }, '{"type":"answer","accept":true}'],
+    [{ type: 'answer', accept: false, reason: 'FILE_EXISTS' }, '{"type":"answer","accept":false,"reason":"FILE_EXISTS"}'],
+    [{ type: 'sent', bytes: 3, sha256: 'ab'.repeat(32) }, `{"type":"sent","bytes":3,"sha256":"${'ab'.repeat(32)}"}`],
+    [{ type: 'received', bytes: 3, sha256: 'ab'.repeat(32) }, `{"type":"received","bytes":3,"sha256":"${'ab'.repeat(32)}"}`],
+    [{ type: 'error', code: 'CANCELLED', message: 'bye' }, '{"type":"error","code":"CANCELLED","message":"bye"}'],
+  ];
+  it.each(golden)('%j', (msg, json) => {
+    expect(fromUtf8(encodeSealed(msg))).toBe(json);
+    expect(parseSealed(utf8(json))).toEqual(msg);
+  });
+
+  it.each([
+    ['unknown type', '{"type":"teleport"}', /unknown message type 'teleport'/],
+    ['hostile type text', '{"type":"\\u001b[2J"}', /an invalid type/],
+    ['negative size', '{"type":"offer","offer":{"kind":"file","name":"a","size":-1}}', /size/],
+    ['fractional size', '{"type":"offer","offer":{"kind":"file","name":"a","size":1.5}}', /size/],
+    ['setuid mode', '{"type":"offer","offer":{"kind":"file","name":"a","size":1,"mode":2541}}', /mode/],
+    ['empty name', '{"type":"offer","offer":{"kind":"file","name":"","size":1}}', /name/],
+    ['bad digest', '{"type":"sent","bytes":1,"sha256":"XYZ"}', /malformed/],
+    ['answer without accept', '{"type":"answer"}', /malformed/],
+    ['unknown refusal reason', '{"type":"answer","accept":false,"reason":"WHATEVER"}', /malformed/],
+  ])('rejects %s', (_, json, message) => {
+    const r = parseSealed(utf8(json));
+    expect(r).toBeInstanceOf(PortunusError);
+    expect((r as PortunusError).message).toMatch(message);
+  });
+
+  it('maps an unknown error code from the peer to INTERNAL and bounds its message', () => {
+    const r = parseSealed(utf8(`{"type":"error","code":"NOPE","message":"${'x'.repeat(1000)}"}`));
+    expect(r).toEqual({ type: 'error', code: 'INTERNAL', message: 'x'.repeat(200) });
+  });
+
+  it('folder offers need bytes ≤ size; text offers at most 64 KiB', () => {
+    expect(parseOffer({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 11 })).toBeInstanceOf(PortunusError);
+    expect(parseOffer({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 5 })).toEqual({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 5 });
+    expect(parseOffer({ kind: 'text', text: 'é'.repeat(40000) })).toBeInstanceOf(PortunusError);
+    expect(parseOffer({ kind: 'stream', name: 'stdin', extra: true })).toEqual({ kind: 'stream', name: 'stdin' });
+  });
+});
