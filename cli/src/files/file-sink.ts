@@ -1,0 +1,89 @@
+/**
+ * A received file (or stdin stream) goes to `.<name>.portunus-<random>.part` beside the target, mode 0600 so no one
+ * else can read it half-written; commit() syncs it, sets its final mode and moves it into place.
+ */
+import { constants } from 'node:fs';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
+import { createError, PortunusError } from '../protocol.js';
+import { fileError } from './fs-errors.js';
+import { fileModeFor } from './offer.js';
+import { placeFile, syncParent } from './place.js';
+import type { ResolvedSinkOptions, Sink } from './sink.js';
+import { tempSibling } from './temp-path.js';
+
+/** O_EXCL: never open something already there; O_NOFOLLOW: never through a planted link. */
+export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+
+export interface FileShape {
+  /** Exact size for file offers; undefined for streams. */
+  limit: number | undefined;
+  executable: boolean;
+}
+
+export async function openFileSink(
+  path: string,
+  replace: boolean,
+  shape: FileShape,
+  opts: ResolvedSinkOptions,
+): Promise<Sink> {
+  const temp = tempSibling(path, opts.random, 'part');
+  let handle: FileHandle;
+  try {
+    handle = await open(temp, CREATE_FLAGS, 0o600);
+  } catch (err) {
+    throw fileError(err, 'create', temp);
+  }
+  let received = 0;
+  let state: 'open' | 'committed' | 'failed' = 'open';
+  let failure: PortunusError | undefined;
+
+  const discard = async (): Promise<void> => {
+    await handle.close().catch(() => {});
+    await unlink(temp).catch(() => {});
+  };
+  const fail = async (err: unknown, action: string): Promise<never> => {
+    failure ??= fileError(err, action, path);
+    if (state === 'open') {
+      state = 'failed';
+      await discard();
+    }
+    throw failure;
+  };
+  const ready = (): void => {
+    if (failure !== undefined) throw failure;
+    if (state !== 'open') throw createError('INTERNAL', 'the sink was already committed');
+  };
+
+  return {
+    async write(chunk) {
+      ready();
+      if (shape.limit !== undefined && received + chunk.length > shape.limit) {
+        await fail(createError('CORRUPT', `the sender sent more than the ${shape.limit} bytes it offered`), 'write');
+      }
+      received += chunk.length;
+      await opts.io.write(handle, chunk).catch((err: unknown) => fail(err, 'write'));
+    },
+    async commit() {
+      ready();
+      if (shape.limit !== undefined && received !== shape.limit) {
+        await fail(createError('CORRUPT', `the data ended after ${received} of the ${shape.limit} bytes offered`), 'write');
+      }
+      try {
+        await handle.sync();
+        await handle.chmod(fileModeFor(shape.executable) & ~opts.umask);
+        await handle.close();
+        await placeFile(temp, path, replace);
+      } catch (err) {
+        await fail(err, 'create');
+      }
+      state = 'committed';
+      await syncParent(path);
+      return path;
+    },
+    async abort() {
+      if (state !== 'open') return;
+      state = 'failed';
+      await discard();
+    },
+  };
+}

@@ -1,0 +1,161 @@
+/**
+ * Streams a folder as a tar (tar-stream `pack`) without a temporary archive. The entries and the exact tar length
+ * come from planFolder; while streaming, every file is re-checked (same size and mtime, exactly that many bytes)
+ * and the byte count must match the offer exactly, else FILE_CHANGED. Memory stays bounded: file contents are read
+ * in pieces, and a ByteGate keeps at most HIGH_WATER bytes inside pack ahead of the reader.
+ */
+import { constants } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import { pack as createPack, type Header, type Pack } from 'tar-stream';
+import { createError, PortunusError, type Offer } from '../protocol.js';
+import { ByteGate } from './byte-gate.js';
+import { planFolder, type FolderEntry, type FolderPlan, type PlanOptions } from './folder-plan.js';
+import { errnoOf, fileError } from './fs-errors.js';
+import { fileModeFor } from './offer.js';
+import { checkChunkSize, rechunk } from './rechunk.js';
+import { sanitizeForTerminal } from './sanitize.js';
+import type { Source } from './source.js';
+import { fileChanged, identityOf, readStableFile } from './stable-file.js';
+import { tarHeaderSize, tarPadding } from './tar-size.js';
+
+/** Bytes pack may hold ahead of the reader, and the size of file reads fed into it. */
+const HIGH_WATER = 256 * 1024;
+const READ_SIZE = 64 * 1024;
+
+export async function openFolderSource(realRoot: string, name: string, opts: PlanOptions): Promise<Source> {
+  const plan = await planFolder(realRoot, name, opts);
+  const offer: Offer = { kind: 'folder', name, size: plan.size, files: plan.files, bytes: plan.bytes };
+  return {
+    offer,
+    chunks: (chunkSize) => {
+      checkChunkSize(chunkSize);
+      return streamTar(plan, chunkSize);
+    },
+    close: async () => {},
+  };
+}
+
+async function* streamTar(plan: FolderPlan, chunkSize: number): AsyncGenerator<Uint8Array> {
+  const pack = createPack();
+  // Failures are reported through `failure` and the iterator below; an unheard 'error' event would crash.
+  pack.on('error', () => {});
+  const gate = new ByteGate(HIGH_WATER);
+  let failure: PortunusError | undefined;
+  const producer = packEntries(pack, plan.entries, gate).then(
+    () => pack.finalize(),
+    (err: unknown) => {
+      failure = streamError(err);
+      pack.destroy(failure);
+    },
+  );
+  let sent = 0;
+  try {
+    for await (const chunk of rechunk(drain(pack, gate), chunkSize)) {
+      sent += chunk.length;
+      if (sent > plan.size) throw sizeMismatch(plan.size, `more than ${plan.size}`);
+      yield chunk;
+    }
+    if (failure !== undefined) throw failure;
+    if (sent !== plan.size) throw sizeMismatch(plan.size, String(sent));
+  } catch (err) {
+    throw failure ?? err;
+  } finally {
+    gate.close(createError('INTERRUPTED', 'the folder stream was stopped'));
+    pack.destroy();
+    await producer;
+  }
+}
+
+function streamError(err: unknown): PortunusError {
+  if (err instanceof PortunusError) return err;
+  const message = sanitizeForTerminal(err instanceof Error ? err.message : String(err));
+  return createError('FILE_ERROR', `cannot stream the folder: ${message}`, { cause: err });
+}
+
+function sizeMismatch(expected: number, got: string): PortunusError {
+  return createError('FILE_CHANGED', `the folder's tar stream came to ${got} bytes instead of the ${expected} offered`);
+}
+
+async function* drain(pack: Pack, gate: ByteGate): AsyncGenerator<Uint8Array> {
+  for await (const piece of pack as AsyncIterable<Buffer>) {
+    gate.consume(piece.length);
+    yield piece;
+  }
+}
+
+async function packEntries(pack: Pack, entries: readonly FolderEntry[], gate: ByteGate): Promise<void> {
+  for (const entry of entries) {
+    await gate.wait();
+    const mtime = new Date(entry.mtime * 1000);
+    if (entry.type === 'directory') {
+      gate.produce(tarHeaderSize(entry.name));
+      await addEntry(pack, { name: entry.name, type: 'directory', mode: 0o755, mtime }).done;
+    } else if (entry.type === 'symlink') {
+      gate.produce(tarHeaderSize(entry.name, entry.linkname));
+      await addEntry(pack, { name: entry.name, type: 'symlink', linkname: entry.linkname, mode: 0o777, mtime }).done;
+    } else {
+      await packFile(pack, entry, gate, mtime);
+    }
+  }
+}
+
+type EntrySink = ReturnType<Pack['entry']>;
+
+function addEntry(pack: Pack, header: Partial<Header> & { name: string }): { stream: EntrySink; done: Promise<void> } {
+  let stream!: EntrySink;
+  const done = new Promise<void>((resolve, reject) => {
+    stream = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+  });
+  // When reading the file fails first, the pack destroys the entry: that error and the rejection of `done` are
+  // expected then, and already reported through the producer.
+  stream.on('error', () => {});
+  done.catch(() => {});
+  return { stream, done };
+}
+
+async function packFile(
+  pack: Pack,
+  entry: Extract<FolderEntry, { type: 'file' }>,
+  gate: ByteGate,
+  mtime: Date,
+): Promise<void> {
+  const handle = await openUnchanged(entry);
+  try {
+    const mode = fileModeFor(entry.executable);
+    gate.produce(tarHeaderSize(entry.name));
+    const { stream, done } = addEntry(pack, { name: entry.name, type: 'file', size: entry.size, mode, mtime });
+    const identity = { size: entry.size, mtimeNs: entry.mtimeNs, isFile: true };
+    for await (const chunk of readStableFile(handle, identity, READ_SIZE, entry.path)) {
+      await gate.wait();
+      gate.produce(chunk.length);
+      stream.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+    }
+    stream.end(undefined);
+    await done;
+    gate.produce(tarPadding(entry.size));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Opens without following a link, and checks the file is still what planFolder saw. */
+async function openUnchanged(entry: Extract<FolderEntry, { type: 'file' }>): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(entry.path, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  } catch (err) {
+    const errno = errnoOf(err);
+    if (errno === 'ENOENT' || errno === 'ELOOP') throw fileChanged(entry.path, 'it was removed or replaced');
+    throw fileError(err, 'read', entry.path);
+  }
+  try {
+    const now = await identityOf(handle, entry.path);
+    if (!now.isFile || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
+      throw fileChanged(entry.path, 'it differs from when the folder was listed');
+    }
+    return handle;
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+}

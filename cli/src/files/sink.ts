@@ -1,0 +1,75 @@
+/**
+ * The receiver's side of the file layer: verified plaintext chunks become a file, a folder or bytes on standard
+ * output. Nothing appears under the final name until commit(); abort() (or any failure) leaves nothing behind.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { createError, secureRandomBytes, type Offer, type RandomBytes } from '../protocol.js';
+import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
+import { openFileSink } from './file-sink.js';
+import { openFolderSink } from './folder-sink.js';
+import { openStdoutSink } from './stdout-sink.js';
+import type { Target } from './target.js';
+
+export { checkTarget, type Target, type TargetOptions } from './target.js';
+
+export interface Sink {
+  /** Resolves once the chunk is written or safely buffered within a bounded amount (backpressure). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Checks the data is complete, makes it durable and moves it into place; returns the final path ('-' for stdout). */
+  commit(): Promise<string>;
+  /** Removes everything written so far. Does nothing after commit, or after a failure already cleaned up. */
+  abort(): Promise<void>;
+}
+
+/** How file data reaches the disk; replaceable so tests can simulate a full disk. */
+export interface SinkIo {
+  write(handle: FileHandle, data: Uint8Array): Promise<void>;
+}
+
+export interface SinkOptions {
+  /** Where a '-' target writes. */
+  stdout?: NodeJS.WritableStream;
+  /**
+   * Permission bits to clear from received files and folders. Files are 0o644 or 0o755 before masking, folders
+   * 0o755. Default: the process umask, so nothing received is more open than what the user's own tools create.
+   */
+  umask?: number;
+  /** Folder offers with more tar entries are refused. */
+  maxEntries?: number;
+  random?: RandomBytes;
+  io?: SinkIo;
+  /** Told about things worth knowing that do not fail the transfer (a replaced folder that could not be removed). */
+  onWarning?: (message: string) => void;
+}
+
+export type ResolvedSinkOptions = Required<Omit<SinkOptions, 'stdout'>>;
+
+export const defaultSinkIo: SinkIo = {
+  async write(handle, data) {
+    let offset = 0;
+    while (offset < data.length) {
+      const { bytesWritten } = await handle.write(data, offset, data.length - offset);
+      offset += bytesWritten;
+    }
+  },
+};
+
+export async function openSink(target: Target, offer: Offer, opts: SinkOptions = {}): Promise<Sink> {
+  if (offer.kind === 'text') throw createError('INTERNAL', 'a text message has no data to write');
+  const limit = offer.kind === 'stream' ? undefined : offer.size;
+  if (target.kind === 'stdout') {
+    if (opts.stdout === undefined) throw createError('INTERNAL', 'no standard output given for a "-" target');
+    return openStdoutSink(opts.stdout, limit);
+  }
+  const resolved: ResolvedSinkOptions = {
+    // process.umask() without an argument is documented as racy only between worker threads (DEP0139).
+    umask: opts.umask ?? process.umask(),
+    maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    random: opts.random ?? secureRandomBytes,
+    io: opts.io ?? defaultSinkIo,
+    onWarning: opts.onWarning ?? (() => {}),
+  };
+  if (offer.kind === 'folder') return openFolderSink(target.path, target.replace, offer, resolved);
+  const executable = offer.kind === 'file' && offer.mode !== undefined && (offer.mode & 0o111) !== 0;
+  return openFileSink(target.path, target.replace, { limit, executable }, resolved);
+}

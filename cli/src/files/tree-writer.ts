@@ -1,0 +1,97 @@
+/**
+ * Creates validated folder entries under a private root without ever following a link. Every path component is
+ * known: the root was made empty and 0700 by us, and each directory below it was made by us (or found, by lstat, to
+ * be a real directory: a case-insensitive file system can alias two names). An entry below a link, a repeated
+ * entry or a name clash is refused; files and links are created exclusively (O_EXCL / symlink(2) never replace).
+ */
+import { lstat, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errnoOf, fileError } from './fs-errors.js';
+import { unsafeEntry, type EntryKind } from './entry-check.js';
+import { CREATE_FLAGS } from './file-sink.js';
+import type { SinkIo } from './sink.js';
+
+export class TreeWriter {
+  /** What we created, by '/'-joined components below the root ('' is the root). Bounded by the entry cap. */
+  private readonly created = new Map<string, EntryKind>([['', 'directory']]);
+
+  constructor(
+    private readonly root: string,
+    private readonly umask: number,
+    private readonly io: SinkIo,
+  ) {}
+
+  async directory(name: string, parts: readonly string[]): Promise<void> {
+    const existing = this.created.get(parts.join('/'));
+    if (existing === 'directory') return;
+    if (existing !== undefined) throw unsafeEntry(name, 'it repeats an earlier entry');
+    await this.parents(name, parts);
+    await this.makeDirectory(name, parts);
+  }
+
+  async file(name: string, parts: readonly string[], executable: boolean, data: AsyncIterable<Uint8Array>): Promise<void> {
+    const key = this.claim(name, parts);
+    await this.parents(name, parts);
+    const path = join(this.root, ...parts);
+    // Owner read/write are kept whatever the umask, so the data can be written; 0o644 / 0o755 otherwise.
+    const mode = ((executable ? 0o755 : 0o644) & ~this.umask) | 0o600;
+    let handle: FileHandle;
+    try {
+      handle = await open(path, CREATE_FLAGS, mode);
+    } catch (err) {
+      throw errnoOf(err) === 'EEXIST' ? clash(name) : fileError(err, 'create', name);
+    }
+    this.created.set(key, 'file');
+    try {
+      for await (const chunk of data) await this.io.write(handle, chunk);
+      await handle.close();
+    } catch (err) {
+      await handle.close().catch(() => {});
+      throw fileError(err, 'write', name);
+    }
+  }
+
+  /** `linkname` was checked by checkLinkTarget: relative, normalized, resolving inside the root. */
+  async symlink(name: string, parts: readonly string[], linkname: string): Promise<void> {
+    const key = this.claim(name, parts);
+    await this.parents(name, parts);
+    try {
+      await symlink(linkname, join(this.root, ...parts));
+    } catch (err) {
+      throw errnoOf(err) === 'EEXIST' ? clash(name) : fileError(err, 'create', name);
+    }
+    this.created.set(key, 'symlink');
+  }
+
+  private claim(name: string, parts: readonly string[]): string {
+    const key = parts.join('/');
+    if (this.created.has(key)) throw unsafeEntry(name, 'it repeats an earlier entry');
+    return key;
+  }
+
+  /** Ensures every parent is a real directory, creating missing ones (a tar need not list them). */
+  private async parents(name: string, parts: readonly string[]): Promise<void> {
+    for (let i = 1; i < parts.length; i++) {
+      const kind = this.created.get(parts.slice(0, i).join('/'));
+      if (kind === 'directory') continue;
+      if (kind === 'symlink') throw unsafeEntry(name, 'it would be written through a symbolic link');
+      if (kind === 'file') throw unsafeEntry(name, 'a parent of it is a file');
+      await this.makeDirectory(name, parts.slice(0, i));
+    }
+  }
+
+  private async makeDirectory(name: string, parts: readonly string[]): Promise<void> {
+    const path = join(this.root, ...parts);
+    try {
+      await mkdir(path, (0o755 & ~this.umask) | 0o700);
+    } catch (err) {
+      if (errnoOf(err) !== 'EEXIST') throw fileError(err, 'create', name);
+      if (!(await lstat(path)).isDirectory()) throw clash(name);
+    }
+    this.created.set(parts.join('/'), 'directory');
+  }
+}
+
+function clash(name: string) {
+  return unsafeEntry(name, 'it clashes with an earlier entry (names that differ only in case or Unicode form?)');
+}

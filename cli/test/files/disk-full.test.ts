@@ -1,0 +1,116 @@
+import { execFileSync } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Offer } from '../../src/protocol.js';
+import { checkTarget, defaultSinkIo, openSink, type SinkIo } from '../../src/files/sink.js';
+import { buildTar, feed, isRoot, portunusError, tempDir } from './fixtures.js';
+
+let base: string;
+let cleanup: () => Promise<void>;
+
+beforeEach(async () => {
+  ({ path: base, cleanup } = await tempDir('disk-full'));
+});
+afterEach(() => cleanup());
+
+/** Writes normally until `limit` bytes, then fails like a full disk (or with another errno). */
+function failingIo(limit: number, code = 'ENOSPC'): SinkIo {
+  let written = 0;
+  return {
+    async write(handle, data) {
+      if (written + data.length > limit) throw Object.assign(new Error(`${code}: simulated`), { code });
+      written += data.length;
+      await defaultSinkIo.write(handle, data);
+    },
+  };
+}
+
+async function receiveFile(dir: string, size: number, io?: SinkIo) {
+  const offer: Offer = { kind: 'file', name: 'big.bin', size };
+  const sink = await openSink(await checkTarget(offer, { cwd: dir, overwrite: false }), offer, io ? { io } : {});
+  const err = await portunusError(
+    (async () => {
+      await feed(sink, Buffer.alloc(size, 5), 16 * 1024);
+      await sink.commit();
+    })(),
+  );
+  await sink.abort();
+  return err;
+}
+
+async function receiveFolder(dir: string, fileSize: number, io?: SinkIo) {
+  const body = Buffer.alloc(fileSize, 6);
+  const tar = await buildTar([
+    { header: { name: 'photos/', type: 'directory' } },
+    { header: { name: 'photos/a.bin', type: 'file' }, body },
+    { header: { name: 'photos/b.bin', type: 'file' }, body },
+  ]);
+  const offer: Offer = { kind: 'folder', name: 'photos', size: tar.length, files: 2, bytes: 2 * fileSize };
+  const sink = await openSink(await checkTarget(offer, { cwd: dir, overwrite: false }), offer, io ? { io } : {});
+  const err = await portunusError(
+    (async () => {
+      await feed(sink, tar, 16 * 1024);
+      await sink.commit();
+    })(),
+  );
+  await sink.abort();
+  return err;
+}
+
+describe('a full disk is reported as DISK_FULL and the partial data removed (injected write failure)', () => {
+  it.each(['ENOSPC', 'EDQUOT'])('file, %s', async (code) => {
+    const err = await receiveFile(base, 100_000, failingIo(40_000, code));
+    expect(err.code).toBe('DISK_FULL');
+    expect(err.exitCode).toBe(8);
+    expect(await readdir(base)).toEqual([]);
+  });
+
+  it('folder, ENOSPC in the second file', async () => {
+    const err = await receiveFolder(base, 50_000, failingIo(70_000));
+    expect(err.code).toBe('DISK_FULL');
+    expect(await readdir(base)).toEqual([]);
+  });
+
+  it('other write errors are FILE_ERROR', async () => {
+    const err = await receiveFile(base, 100_000, failingIo(40_000, 'EIO'));
+    expect(err.code).toBe('FILE_ERROR');
+    expect(await readdir(base)).toEqual([]);
+  });
+});
+
+describe('a real full file system (a 256 KiB tmpfs; needs root and mount)', () => {
+  let mnt: string | undefined;
+
+  beforeEach(async (ctx) => {
+    if (!isRoot) {
+      console.log('skipped: mounting a tmpfs needs root');
+      ctx.skip();
+    }
+    const dir = join(base, 'mnt');
+    await mkdir(dir);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
+      mnt = dir;
+    } catch (err) {
+      console.log(`skipped: cannot mount a tmpfs (${String(err).split('\n')[0]})`);
+      ctx.skip();
+    }
+  });
+  afterEach(() => {
+    if (mnt !== undefined) execFileSync('umount', [mnt]);
+    mnt = undefined;
+  });
+
+  it('file', async () => {
+    const err = await receiveFile(mnt!, 1024 * 1024);
+    expect(err.code).toBe('DISK_FULL');
+    expect(await readdir(mnt!)).toEqual([]);
+  });
+
+  it('folder', async () => {
+    const err = await receiveFolder(mnt!, 512 * 1024);
+    expect(err.code).toBe('DISK_FULL');
+    expect(await readdir(mnt!)).toEqual([]);
+  });
+});

@@ -1,0 +1,175 @@
+/**
+ * A hostile sender controls every byte of the tar. Whatever it sends, nothing may be written outside the output
+ * folder, the sink must fail with the right code, and neither the temporary folder nor the target may remain.
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Offer, PortunusError } from '../../src/protocol.js';
+import { checkTarget, openSink, type SinkOptions } from '../../src/files/sink.js';
+import { buildTar, feed, listTree, portunusError, readText, tempDir, type TarItem } from './fixtures.js';
+
+let base: string;
+let out: string;
+let cleanup: () => Promise<void>;
+
+beforeEach(async () => {
+  ({ path: base, cleanup } = await tempDir('hostile'));
+  out = join(base, 'out');
+  await mkdir(out);
+  await writeFile(join(base, 'victim.txt'), 'untouched');
+});
+afterEach(() => cleanup());
+
+const dir = (name: string): TarItem => ({ header: { name, type: 'directory' } });
+const file = (name: string, body = 'evil'): TarItem => ({ header: { name, type: 'file' }, body });
+const link = (name: string, linkname: string): TarItem => ({ header: { name, type: 'symlink', linkname } });
+
+function folderOffer(tar: Buffer, items: TarItem[]): Offer {
+  const files = items.filter((i) => i.header.type === 'file');
+  const bytes = files.reduce((n, i) => n + Buffer.byteLength(i.body ?? ''), 0);
+  return { kind: 'folder', name: 'photos', size: tar.length, files: files.length, bytes };
+}
+
+/** Receives `items` as folder 'photos' into `out`; returns the failure (write or commit), after the lead's abort(). */
+async function receive(items: TarItem[], opts: SinkOptions = {}, offer?: (tar: Buffer) => Offer): Promise<PortunusError> {
+  const tar = await buildTar(items);
+  const o = offer ? offer(tar) : folderOffer(tar, items);
+  const target = await checkTarget(o, { cwd: out, overwrite: false });
+  const sink = await openSink(target, o, opts);
+  const err = await portunusError(
+    (async () => {
+      await feed(sink, tar, 700);
+      await sink.commit();
+    })(),
+  );
+  await sink.abort();
+  return err;
+}
+
+async function expectNothingKept(): Promise<void> {
+  expect(await listTree(base)).toEqual(['out/', 'victim.txt']);
+  expect(await readText(join(base, 'victim.txt'))).toBe('untouched');
+}
+
+describe('hostile folder entries are refused with UNSAFE_PATH and leave nothing behind', () => {
+  const cases: [string, string, () => TarItem[]][] = [
+    ['../evil', "'..' component", () => [dir('photos/'), file('../evil')]],
+    ['photos/../evil', "'..' component", () => [dir('photos/'), file('photos/../evil')]],
+    ['a/../../x', "'..' component", () => [dir('photos/'), file('photos/a/../../x')]],
+    ['an absolute path', 'absolute path', () => [dir('photos/'), file(join(base, 'abs-evil'))]],
+    ['/abs/path', 'absolute path', () => [dir('photos/'), file('/abs/path')]],
+    ['C:\\x', 'backslash', () => [dir('photos/'), file('C:\\x')]],
+    ['backslash traversal', 'backslash', () => [dir('photos/'), file('photos\\..\\..\\evil')]],
+    ['not under the offered folder', 'not inside the offered folder', () => [dir('photos/'), file('other/evil')]],
+    ['an empty component', 'empty component', () => [dir('photos/'), file('photos//evil')]],
+    ['a . component', "'.' component", () => [dir('photos/'), file('photos/./evil')]],
+    ['NUL in a pax path', 'NUL byte', () => [dir('photos/'), file('photos/é\0evil')]],
+    ['ANSI escapes in a name', 'control or bidi', () => [dir('photos/'), file('photos/\x1b]0;pwned\x07\x1b[2Jclear')]],
+    ['a bidi override in a name', 'control or bidi', () => [dir('photos/'), file('photos/evil\u202etxt.exe')]],
+    ['a component over 255 bytes', 'longer than 255 bytes', () => [dir('photos/'), file(`photos/${'x'.repeat(256)}`)]],
+    ['a path over 4096 bytes', 'longer than 4096 bytes', () => [dir('photos/'), file(`photos/${`${'d'.repeat(200)}/`.repeat(21)}f`)]],
+    ['symlink to /etc, then a file through it', 'absolute path', () => [dir('photos/'), link('photos/etc', '/etc'), file('photos/etc/evil')]],
+    ['symlink a -> .. at the top', 'points outside the folder', () => [dir('photos/'), link('photos/a', '..'), file('photos/a/evil')]],
+    ['symlink escaping by ../..', 'points outside the folder', () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '../..')]],
+    [
+      'a file written through an allowed link (sub/up -> ..)',
+      'through a symbolic link',
+      () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '..'), file('photos/sub/up/evil')],
+    ],
+    [
+      'a link chain: link created below another link',
+      'through a symbolic link',
+      () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '..'), link('photos/sub/up/up2', '..')],
+    ],
+    [
+      'a link that looks inside but climbs out through another (x -> deep/l/..)',
+      'not a normalized relative path',
+      () => [dir('photos/'), dir('photos/deep/'), link('photos/deep/l', '..'), link('photos/x', 'deep/l/..')],
+    ],
+    ['a link target with a backslash', 'backslash', () => [dir('photos/'), link('photos/l', '..\\..\\victim.txt')]],
+    ['a link to a drive path', 'drive letter', () => [dir('photos/'), link('photos/l', 'C:/Windows')]],
+    ['a hard link to outside', 'hard links', () => [dir('photos/'), { header: { name: 'photos/hl', type: 'link', linkname: '../victim.txt' } }]],
+    ['a hard link inside', 'hard links', () => [dir('photos/'), file('photos/a'), { header: { name: 'photos/hl', type: 'link', linkname: 'photos/a' } }]],
+    ['a character device', 'character-device', () => [dir('photos/'), { header: { name: 'photos/null', type: 'character-device', devmajor: 1, devminor: 3 } }]],
+    ['a block device', 'block-device', () => [dir('photos/'), { header: { name: 'photos/sda', type: 'block-device', devmajor: 8, devminor: 0 } }]],
+    ['a fifo', '"fifo"', () => [dir('photos/'), { header: { name: 'photos/fifo', type: 'fifo' } }]],
+    ['a duplicate file', 'repeats an earlier entry', () => [dir('photos/'), file('photos/a'), file('photos/a', 'replaced')]],
+    ['a file below a file', 'parent of it is a file', () => [dir('photos/'), file('photos/a'), file('photos/a/b')]],
+    ['a link replacing a file', 'repeats an earlier entry', () => [dir('photos/'), file('photos/a'), link('photos/a', '.')]],
+    ['the top level as a file', 'top-level entry must be a folder', () => [file('photos')]],
+  ];
+
+  it.each(cases)('%s', async (_label, reason, items) => {
+    const err = await receive(items());
+    expect(err.code).toBe('UNSAFE_PATH');
+    expect(err.message).toContain(reason);
+    expect(err.exitCode).toBe(8);
+    expect(err.message).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
+    await expectNothingKept();
+    await expect(access('/abs/path')).rejects.toThrow();
+    await expect(access('/etc/evil')).rejects.toThrow();
+  });
+
+  it('too many entries', async () => {
+    const items = [dir('photos/'), ...Array.from({ length: 10 }, (_, i) => file(`photos/f${i}`))];
+    const err = await receive(items, { maxEntries: 10 });
+    expect(err.code).toBe('UNSAFE_PATH');
+    expect(err.message).toContain('more than 10 entries');
+    await expectNothingKept();
+  });
+
+  it('accepts the same folder when within the entry cap (the cap is what refused it)', async () => {
+    const items = [dir('photos/'), ...Array.from({ length: 10 }, (_, i) => file(`photos/f${i}`))];
+    const tar = await buildTar(items);
+    const offer = folderOffer(tar, items);
+    const sink = await openSink(await checkTarget(offer, { cwd: out, overwrite: false }), offer, { maxEntries: 11 });
+    await feed(sink, tar);
+    expect(await sink.commit()).toBe(join(out, 'photos'));
+  });
+});
+
+describe('a folder stream that does not match its offer', () => {
+  const items = [dir('photos/'), file('photos/a', 'x'.repeat(2000))];
+
+  it('more file bytes than offered → PROTOCOL', async () => {
+    const err = await receive(items, {}, (tar) => ({ kind: 'folder', name: 'photos', size: tar.length, files: 1, bytes: 1000 }));
+    expect(err.code).toBe('PROTOCOL');
+    await expectNothingKept();
+  });
+
+  it('fewer files than offered → PROTOCOL at commit', async () => {
+    const err = await receive(items, {}, (tar) => ({ kind: 'folder', name: 'photos', size: tar.length, files: 2, bytes: 2000 }));
+    expect(err.code).toBe('PROTOCOL');
+    await expectNothingKept();
+  });
+
+  it('truncated (commit before all offered bytes) → CORRUPT', async () => {
+    const tar = await buildTar(items);
+    const offer: Offer = { kind: 'folder', name: 'photos', size: tar.length, files: 1, bytes: 2000 };
+    const sink = await openSink(await checkTarget(offer, { cwd: out, overwrite: false }), offer);
+    await feed(sink, tar.subarray(0, 1024));
+    expect((await portunusError(sink.commit())).code).toBe('CORRUPT');
+    await expectNothingKept();
+  });
+
+  it('more bytes than offered → CORRUPT', async () => {
+    const err = await receive(items, {}, (tar) => ({ kind: 'folder', name: 'photos', size: tar.length - 512, files: 1, bytes: 2000 }));
+    expect(err.code).toBe('CORRUPT');
+    await expectNothingKept();
+  });
+
+  it('not a tar at all → PROTOCOL', async () => {
+    const junk = Buffer.alloc(4096, 0x41);
+    const offer: Offer = { kind: 'folder', name: 'photos', size: junk.length, files: 0, bytes: 0 };
+    const sink = await openSink(await checkTarget(offer, { cwd: out, overwrite: false }), offer);
+    const err = await portunusError(
+      (async () => {
+        await feed(sink, junk);
+        await sink.commit();
+      })(),
+    );
+    expect(err.code).toBe('PROTOCOL');
+    await expectNothingKept();
+  });
+});
