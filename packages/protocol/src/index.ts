@@ -11,3 +11,4 @@ export * from './keys.js';
 export * from './confirm.js';
 export * from './frame.js';
 export type { Aead, AeadFactory } from './aead.js';
+export * from './relay-messages.js';

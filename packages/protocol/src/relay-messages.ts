@@ -1,0 +1,240 @@
+/**
+ * The relay's control messages (JSON in WebSocket text frames), split by direction. See PROTOCOL.md §Relay.
+ *
+ * Parsers take untrusted text, validate every field they use and return a typed message or a `ParseError`; they
+ * never throw. Unknown fields are ignored (so either side may add fields); an unknown `type` is reported as its own
+ * reason so a client can skip messages from a newer relay while the relay rejects anything it does not know.
+ * Encoders build each object field by field in a fixed order, so the JSON is exact and golden tests can pin it.
+ */
+import { isErrorCode, type ErrorCode } from './errors.js';
+import { asBoolean, asInteger, asObject, asString, type Json } from './validate.js';
+import { fromBase64Url, toBase64Url } from './bytes.js';
+import type { Side } from './keys.js';
+
+/** Bytes of the relay-chosen session id carried by `paired` (bound into the PAKE). */
+export const SID_BYTES = 16;
+/** Longest `agent` and relay name: short printable ASCII, safe to log and to show. */
+export const MAX_RELAY_NAME_LENGTH = 64;
+export const MAX_MOTD_LENGTH = 512;
+/** Error texts from the relay are cut to this length before anyone shows them. */
+export const MAX_ERROR_MESSAGE_LENGTH = 200;
+
+export type ClientToRelay =
+  | { type: 'hello'; protocol: number; agent: string }
+  | { type: 'allocate' }
+  | { type: 'claim'; nameplate: number }
+  | { type: 'msg'; body: string }
+  | { type: 'pipe' }
+  | { type: 'burn' }
+  | { type: 'done'; ok: boolean };
+
+export type RelayToClient =
+  | { type: 'welcome'; protocol: number; relay: string; motd?: string }
+  | { type: 'allocated'; nameplate: number }
+  | { type: 'claimed'; nameplate: number; side: Side }
+  | { type: 'paired'; sid: Uint8Array; side: Side }
+  | { type: 'msg'; body: string }
+  | { type: 'pipe-open' }
+  | { type: 'peer-left' }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+export type ParseErrorReason = 'invalid-json' | 'not-object' | 'unknown-type' | 'invalid-field';
+
+/** Why a text frame was rejected. `detail` never quotes the input, so it is safe to log and to send back. */
+export interface ParseError {
+  readonly type: 'parse-error';
+  readonly reason: ParseErrorReason;
+  readonly detail: string;
+}
+
+function parseError(reason: ParseErrorReason, detail: string): ParseError {
+  return { type: 'parse-error', reason, detail };
+}
+
+function invalidField(type: string, field: string): ParseError {
+  return parseError('invalid-field', `invalid ${type}.${field}`);
+}
+
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+const CONTROL_CHARS_GLOBAL = /[\u0000-\u001f\u007f-\u009f]/g;
+const BASE64URL_CHARS = /^[A-Za-z0-9_-]*$/;
+
+function asName(value: unknown): string | undefined {
+  const s = asString(value, MAX_RELAY_NAME_LENGTH);
+  return s !== undefined && s.length > 0 && PRINTABLE_ASCII.test(s) ? s : undefined;
+}
+
+/**
+ * Canonical unpadded base64url, checked without decoding (the relay forwards bodies it never needs to read).
+ * Canonical means: no padding, no length ≡ 1 (mod 4), and zero stray bits in the last character.
+ */
+export function isBase64Url(text: string): boolean {
+  const rest = text.length % 4;
+  if (rest === 1 || !BASE64URL_CHARS.test(text)) return false;
+  if (rest === 0) return true;
+  const c = text.charCodeAt(text.length - 1);
+  const v = c >= 97 ? c - 71 : c >= 65 ? c - 65 : c >= 48 && c <= 57 ? c + 4 : c === 45 ? 62 : 63;
+  return (v & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
+function asBody(value: unknown): string | undefined {
+  return typeof value === 'string' && isBase64Url(value) ? value : undefined;
+}
+
+function asSide(value: unknown): Side | undefined {
+  return value === 'a' || value === 'b' ? value : undefined;
+}
+
+/** Names an untrusted `type` for an error detail without echoing arbitrary text. */
+function describeType(type: unknown): string {
+  return typeof type === 'string' && /^[a-z-]{1,32}$/.test(type) ? `'${type}'` : 'an invalid type';
+}
+
+/** Returns the parsed object, or a ParseError (wrapped, so a wire object can never pose as one). */
+function parseObject(text: string): { o: Json } | ParseError {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return parseError('invalid-json', 'not valid JSON');
+  }
+  const o = asObject(value);
+  return o === undefined ? parseError('not-object', 'not a JSON object') : { o };
+}
+
+/** Parses one client→relay text frame. The caller bounds the frame's size before calling. */
+export function parseClientMessage(text: string): ClientToRelay | ParseError {
+  const parsed = typeof text === 'string' ? parseObject(text) : parseError('invalid-json', 'not text');
+  if ('type' in parsed) return parsed;
+  const o = parsed.o;
+  const type = Object.hasOwn(o, 'type') ? o.type : undefined;
+  switch (type) {
+    case 'hello': {
+      const protocol = asInteger(o.protocol, 0, Number.MAX_SAFE_INTEGER);
+      if (protocol === undefined) return invalidField(type, 'protocol');
+      const agent = asName(o.agent);
+      if (agent === undefined) return invalidField(type, 'agent');
+      return { type, protocol, agent };
+    }
+    case 'claim': {
+      const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
+      return nameplate === undefined ? invalidField(type, 'nameplate') : { type, nameplate };
+    }
+    case 'msg': {
+      const body = asBody(o.body);
+      return body === undefined ? invalidField(type, 'body') : { type, body };
+    }
+    case 'done': {
+      const ok = asBoolean(o.ok);
+      return ok === undefined ? invalidField(type, 'ok') : { type, ok };
+    }
+    case 'allocate':
+    case 'pipe':
+    case 'burn':
+      return { type };
+    default:
+      return parseError('unknown-type', `unknown message type ${describeType(type)}`);
+  }
+}
+
+/** Parses one relay→client text frame. Error texts are cut and stripped of control characters for display. */
+export function parseRelayMessage(text: string): RelayToClient | ParseError {
+  const parsed = typeof text === 'string' ? parseObject(text) : parseError('invalid-json', 'not text');
+  if ('type' in parsed) return parsed;
+  const o = parsed.o;
+  const type = Object.hasOwn(o, 'type') ? o.type : undefined;
+  switch (type) {
+    case 'welcome':
+      return parseWelcome(o);
+    case 'allocated': {
+      const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
+      return nameplate === undefined ? invalidField(type, 'nameplate') : { type, nameplate };
+    }
+    case 'claimed': {
+      const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
+      if (nameplate === undefined) return invalidField(type, 'nameplate');
+      const side = asSide(o.side);
+      return side === undefined ? invalidField(type, 'side') : { type, nameplate, side };
+    }
+    case 'paired': {
+      const sid = typeof o.sid === 'string' && o.sid.length <= 32 ? fromBase64Url(o.sid) : undefined;
+      if (sid === undefined || sid.length !== SID_BYTES) return invalidField(type, 'sid');
+      const side = asSide(o.side);
+      return side === undefined ? invalidField(type, 'side') : { type, sid, side };
+    }
+    case 'msg': {
+      const body = asBody(o.body);
+      return body === undefined ? invalidField(type, 'body') : { type, body };
+    }
+    case 'pipe-open':
+    case 'peer-left':
+      return { type };
+    case 'error': {
+      // A code this client does not know comes from a newer relay: report it as a protocol mismatch.
+      const code = isErrorCode(o.code) ? o.code : 'RELAY_PROTOCOL';
+      const raw = typeof o.message === 'string' ? o.message.slice(0, MAX_ERROR_MESSAGE_LENGTH) : '';
+      return { type, code, message: raw.replace(CONTROL_CHARS_GLOBAL, '?') };
+    }
+    default:
+      return parseError('unknown-type', `unknown message type ${describeType(type)}`);
+  }
+}
+
+function parseWelcome(o: Json): RelayToClient | ParseError {
+  const protocol = asInteger(o.protocol, 0, Number.MAX_SAFE_INTEGER);
+  if (protocol === undefined) return invalidField('welcome', 'protocol');
+  const relay = asName(o.relay);
+  if (relay === undefined) return invalidField('welcome', 'relay');
+  if (o.motd === undefined) return { type: 'welcome', protocol, relay };
+  const motd = asString(o.motd, MAX_MOTD_LENGTH);
+  if (motd === undefined || CONTROL_CHARS.test(motd)) return invalidField('welcome', 'motd');
+  return { type: 'welcome', protocol, relay, motd };
+}
+
+/** Exact JSON of a client→relay message (fields in the documented order, extra properties dropped). */
+export function encodeClientMessage(msg: ClientToRelay): string {
+  switch (msg.type) {
+    case 'hello':
+      return JSON.stringify({ type: msg.type, protocol: msg.protocol, agent: msg.agent });
+    case 'claim':
+      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
+    case 'msg':
+      return JSON.stringify({ type: msg.type, body: msg.body });
+    case 'done':
+      return JSON.stringify({ type: msg.type, ok: msg.ok });
+    case 'allocate':
+    case 'pipe':
+    case 'burn':
+      return JSON.stringify({ type: msg.type });
+  }
+}
+
+/** Exact JSON of a relay→client message (fields in the documented order, extra properties dropped). */
+export function encodeRelayMessage(msg: RelayToClient): string {
+  switch (msg.type) {
+    case 'welcome':
+      return JSON.stringify(
+        msg.motd === undefined
+          ? { type: msg.type, protocol: msg.protocol, relay: msg.relay }
+          : { type: msg.type, protocol: msg.protocol, relay: msg.relay, motd: msg.motd },
+      );
+    case 'allocated':
+      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
+    case 'claimed':
+      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate, side: msg.side });
+    case 'paired':
+      return JSON.stringify({ type: msg.type, sid: toBase64Url(msg.sid), side: msg.side });
+    case 'msg':
+      return JSON.stringify({ type: msg.type, body: msg.body });
+    case 'error':
+      return JSON.stringify({ type: msg.type, code: msg.code, message: msg.message });
+    case 'pipe-open':
+    case 'peer-left':
+      return JSON.stringify({ type: msg.type });
+  }
+}
+
+export function isParseError(value: ClientToRelay | RelayToClient | ParseError): value is ParseError {
+  return value.type === 'parse-error';
+}

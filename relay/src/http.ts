@@ -1,0 +1,57 @@
+/**
+ * Plain HTTP on the relay's port: `GET /healthz` (JSON status) and `GET /metrics` (Prometheus text). Every other
+ * request gets 404; WebSocket upgrades are handled by server.ts, not here.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from './logger.js';
+
+export interface Health {
+  status: 'ok' | 'draining';
+  version: string;
+  protocol: number;
+  connections: number;
+  nameplates: number;
+  /** Seconds since the relay started. */
+  uptime: number;
+}
+
+export interface HttpRoutes {
+  health(): Health;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  logger: Logger;
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, {
+    'content-type': contentType,
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  });
+  res.end(head ? undefined : body);
+}
+
+export function handleHttpRequest(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): void {
+  const path = (req.url ?? '').split('?')[0];
+  const head = req.method === 'HEAD';
+  if (req.method !== 'GET' && !head) {
+    send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
+    return;
+  }
+  if (path === '/healthz') {
+    const health = routes.health();
+    send(res, health.status === 'ok' ? 200 : 503, 'application/json', `${JSON.stringify(health)}\n`, head);
+    return;
+  }
+  if (path === '/metrics') {
+    routes.metrics().then(
+      ({ contentType, body }) => send(res, 200, contentType, body, head),
+      (err: unknown) => {
+        routes.logger.error('metrics failed', { error: err instanceof Error ? err.message : 'unknown' });
+        send(res, 500, 'text/plain; charset=utf-8', 'metrics unavailable\n', head);
+      },
+    );
+    return;
+  }
+  send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
+}

@@ -1,0 +1,83 @@
+/**
+ * Per-address and global limits, as pure bookkeeping (the caller passes the time). Addresses are limit keys from
+ * address.ts. Memory stays bounded: connection counts exist only while connections do, and failed-claim records
+ * are dropped once their window has passed (and capped in number, oldest first, against address-spraying).
+ */
+
+export interface LimitsOptions {
+  maxConnections: number;
+  maxConnectionsPerIp: number;
+  failedClaimsPerMinute: number;
+  /** Most addresses whose failed claims are remembered at once. */
+  maxTrackedAddresses?: number;
+}
+
+export type AdmitResult = 'ok' | 'too-many-connections' | 'too-many-from-address';
+
+const WINDOW_MS = 60_000;
+
+export class Limits {
+  private readonly perAddress = new Map<string, number>();
+  /** Times of the most recent failed claims per address (at most failedClaimsPerMinute of them), oldest first. */
+  private readonly failures = new Map<string, number[]>();
+  private total = 0;
+  private readonly maxTracked: number;
+
+  constructor(private readonly options: LimitsOptions) {
+    this.maxTracked = options.maxTrackedAddresses ?? 100_000;
+  }
+
+  get connections(): number {
+    return this.total;
+  }
+
+  /** Counts a new connection if both caps allow it; a refused connection is not counted. */
+  admit(address: string): AdmitResult {
+    if (this.total >= this.options.maxConnections) return 'too-many-connections';
+    const current = this.perAddress.get(address) ?? 0;
+    if (current >= this.options.maxConnectionsPerIp) return 'too-many-from-address';
+    this.perAddress.set(address, current + 1);
+    this.total++;
+    return 'ok';
+  }
+
+  /** Forgets one admitted connection. */
+  release(address: string): void {
+    const current = this.perAddress.get(address);
+    if (current === undefined) return;
+    this.total--;
+    if (current <= 1) this.perAddress.delete(address);
+    else this.perAddress.set(address, current - 1);
+  }
+
+  recordFailedClaim(address: string, now: number): void {
+    const times = this.failures.get(address) ?? [];
+    times.push(now);
+    if (times.length > this.options.failedClaimsPerMinute) times.shift();
+    // Re-insert so that Map order is least-recently-failed first, which is what eviction drops.
+    this.failures.delete(address);
+    this.failures.set(address, times);
+    if (this.failures.size > this.maxTracked) {
+      const oldest = this.failures.keys().next();
+      if (!oldest.done) this.failures.delete(oldest.value);
+    }
+  }
+
+  /** False while the address has used up its failed claims of the last minute. */
+  claimAllowed(address: string, now: number): boolean {
+    const times = this.failures.get(address);
+    if (times === undefined || times.length < this.options.failedClaimsPerMinute) return true;
+    return now - times[0]! >= WINDOW_MS;
+  }
+
+  /** Drops failure records whose window has passed. */
+  sweep(now: number): void {
+    for (const [address, times] of this.failures) {
+      if (now - times[times.length - 1]! >= WINDOW_MS) this.failures.delete(address);
+    }
+  }
+
+  get trackedAddresses(): number {
+    return this.failures.size;
+  }
+}

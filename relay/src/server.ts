@@ -1,0 +1,237 @@
+/**
+ * `startRelay`: the HTTP server, the WebSocket upgrade on RELAY_PATH and the timers, wired to the core (decisions)
+ * and the socket table (I/O). Everything a client sends goes to the core first.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer } from 'ws';
+import { secureRandomBytes, type RandomBytes } from '../../packages/protocol/src/bytes.js';
+import { PROTOCOL_VERSION, RELAY_PATH } from '../../packages/protocol/src/version.js';
+import { clientAddress } from './address.js';
+import { resolveRelayConfig, type RelayConfig } from './config.js';
+import { RelayCore } from './core.js';
+import { handleHttpRequest, type Health } from './http.js';
+import { silentLogger, type Logger } from './logger.js';
+import { RelayMetrics, type GaugeSource } from './metrics.js';
+import type { ConnId } from './rooms.js';
+import { Sockets, type SocketStats } from './sockets.js';
+import { packageVersion } from './version.js';
+
+export interface RelayDeps {
+  logger?: Logger;
+  /** Milliseconds, like Date.now. */
+  clock?: () => number;
+  random?: RandomBytes;
+}
+
+export interface RelayStats extends SocketStats {
+  connections: number;
+  nameplates: number;
+  pairedRooms: number;
+}
+
+export interface RelayHandle {
+  /** ws://host:port/v1 */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly config: Readonly<RelayConfig>;
+  /** Stops accepting, gives paired rooms up to `graceMs` to finish, closes the rest with RELAY_SHUTDOWN (4010). */
+  close(graceMs?: number): Promise<void>;
+  /** Prometheus text, as served on /metrics. */
+  metrics(): Promise<string>;
+  stats(): RelayStats;
+  health(): Health;
+}
+
+/** Bounded time for clients to complete the closing handshake once the relay has closed them. */
+const CLOSE_HANDSHAKE_MS = 2000;
+
+export async function startRelay(partial: Partial<RelayConfig>, deps: RelayDeps = {}): Promise<RelayHandle> {
+  const relay = new Relay(resolveRelayConfig(partial), deps);
+  await relay.listen();
+  return relay.handle();
+}
+
+/** One running relay: owns the HTTP server, the WebSocket server, the core, the socket table and the timers. */
+class Relay {
+  private readonly clock: () => number;
+  private readonly logger: Logger;
+  private readonly startedAt: number;
+  private readonly version = packageVersion();
+  private readonly metrics: RelayMetrics;
+  private readonly core: RelayCore;
+  private readonly sockets: Sockets;
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private draining = false;
+  private closing: Promise<void> | undefined;
+  private cutGrace: () => void = () => {};
+
+  constructor(
+    private readonly config: RelayConfig,
+    deps: RelayDeps,
+  ) {
+    this.clock = deps.clock ?? Date.now;
+    this.logger = deps.logger ?? silentLogger;
+    this.startedAt = this.clock();
+    const gauges: GaugeSource = {
+      connections: () => this.core.stats().connections,
+      nameplates: () => this.core.stats().nameplates,
+      pairedRooms: () => this.core.stats().pairedRooms,
+    };
+    this.metrics = new RelayMetrics(gauges, { processMetrics: config.processMetrics });
+    const random = deps.random ?? secureRandomBytes;
+    this.core = new RelayCore(config, { random, observer: this.metrics, logger: this.logger });
+    this.sockets = new Sockets({ highWaterMark: config.highWaterMark, logger: this.logger });
+    const routes = {
+      health: () => this.health(),
+      metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
+      logger: this.logger,
+    };
+    this.server = createServer((req, res) => handleHttpRequest(routes, req, res));
+    this.server.headersTimeout = 10_000;
+    this.server.requestTimeout = 15_000;
+    // A backstop against raw TCP floods; WebSocket limits are enforced (with a close code) by the core.
+    this.server.maxConnections = config.maxConnections * 2 + 64;
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.serverOnUpgrade(req, socket, head));
+    this.wss = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: Math.max(config.maxMessageBytes, config.maxFrameBytes),
+    });
+  }
+
+  async listen(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const { nameplateTtlMs, idleTimeoutMs, pingIntervalMs } = this.config;
+    const sweepMs = Math.min(1000, Math.max(10, Math.min(nameplateTtlMs, idleTimeoutMs) / 4));
+    this.timers.push(setInterval(() => this.sockets.perform(this.core.tick(this.clock())), sweepMs));
+    this.timers.push(setInterval(() => this.sockets.keepalive(), pingIntervalMs));
+    for (const timer of this.timers) timer.unref();
+  }
+
+  handle(): RelayHandle {
+    const address = this.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : this.config.port;
+    const host = this.config.host;
+    const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}${RELAY_PATH}`;
+    this.logger.info('listening', { url });
+    return {
+      url,
+      host,
+      port,
+      config: this.config,
+      close: (graceMs) => this.close(graceMs),
+      metrics: () => this.metrics.text(),
+      stats: () => ({ ...this.core.stats(), ...this.sockets.stats() }),
+      health: () => this.health(),
+    };
+  }
+
+  private health(): Health {
+    const { connections, nameplates } = this.core.stats();
+    const uptime = Math.max(0, Math.round((this.clock() - this.startedAt) / 1000));
+    const status = this.draining ? 'draining' : 'ok';
+    return { status, version: this.version, protocol: PROTOCOL_VERSION, connections, nameplates, uptime };
+  }
+
+  private serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    if (!isRelayPath(req.url)) return rejectUpgrade(socket, 404, 'Not Found');
+    if (this.draining) return rejectUpgrade(socket, 503, 'Service Unavailable');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.wssOnConnection(ws, req));
+  }
+
+  private wssOnConnection(ws: WebSocket, req: IncomingMessage): void {
+    const address = clientAddress(req, this.config.trustProxy);
+    const { conn, actions } = this.core.open(address, this.clock());
+    this.sockets.add(conn, ws);
+    this.logger.debug('connected', { conn, ip: address });
+    attachSocket(conn, ws, { core: this.core, sockets: this.sockets, clock: this.clock, logger: this.logger });
+    this.sockets.perform(actions);
+  }
+
+  private close(graceMs = this.config.graceMs): Promise<void> {
+    if (this.closing !== undefined) {
+      if (graceMs <= 0) this.cutGrace();
+      return this.closing;
+    }
+    this.draining = true;
+    const graceCut = new Promise<void>((resolve) => (this.cutGrace = resolve));
+    this.closing = this.drain(graceMs, graceCut);
+    return this.closing;
+  }
+
+  private async drain(graceMs: number, graceCut: Promise<void>): Promise<void> {
+    const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    this.sockets.perform(this.core.shutdown());
+    this.logger.info('draining', { connections: this.sockets.size, graceMs });
+    await this.sockets.waitUntilEmpty(graceMs, graceCut);
+    this.sockets.perform(this.core.closeAll());
+    await this.sockets.waitUntilEmpty(CLOSE_HANDSHAKE_MS);
+    this.sockets.terminateAll();
+    for (const timer of this.timers) clearInterval(timer);
+    this.server.closeAllConnections();
+    await serverClosed;
+    this.logger.info('stopped');
+  }
+}
+
+interface Glue {
+  readonly core: RelayCore;
+  readonly sockets: Sockets;
+  readonly clock: () => number;
+  readonly logger: Logger;
+}
+
+/** The per-connection event handlers: everything goes through the core, whose actions the socket table performs. */
+function attachSocket(conn: ConnId, ws: WebSocket, glue: Glue): void {
+  const { core, sockets, clock } = glue;
+  ws.on('message', function socketOnMessage(data: WebSocket.RawData, isBinary: boolean) {
+    sockets.markAlive(conn);
+    const bytes = data as Buffer; // binaryType is 'nodebuffer': always one Buffer
+    if (isBinary) {
+      const result = core.binary(conn, bytes.length);
+      if ('forward' in result) sockets.forward(conn, result.forward, bytes, true);
+      else sockets.perform(result.actions);
+      return;
+    }
+    sockets.perform(core.text(conn, bytes.toString('utf8'), bytes.length, clock()));
+  });
+  ws.on('pong', function socketOnPong() {
+    sockets.markAlive(conn);
+  });
+  ws.on('error', function socketOnError(err: Error & { code?: string }) {
+    // ws has already started closing with the matching code (1009 too big, 1007 bad UTF-8, 1002 bad framing).
+    if (err.code?.startsWith('WS_ERR_') !== true) return;
+    const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_big' : 'bad_message';
+    glue.logger.info('rejected frame', { conn, code: err.code });
+    sockets.perform(core.socketError(conn, reason));
+  });
+  ws.on('close', function socketOnClose(code: number) {
+    glue.logger.debug('disconnected', { conn, code });
+    sockets.remove(conn);
+    sockets.perform(core.closed(conn));
+  });
+}
+
+function isRelayPath(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const query = url.indexOf('?');
+  return (query === -1 ? url : url.slice(0, query)) === RELAY_PATH;
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.once('finish', () => socket.destroy());
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}

@@ -1,0 +1,266 @@
+import { describe, expect, it } from 'vitest';
+import { RelayCore, type RejectReason, type RelayAction, type RelayObserver } from '../src/core.js';
+import { defaultRelayConfig, type RelayConfig } from '../src/config.js';
+import { silentLogger } from '../src/logger.js';
+
+class Observed implements RelayObserver {
+  rejections: RejectReason[] = [];
+  transfers: boolean[] = [];
+  bytes = 0;
+  pairings = 0;
+  burns = 0;
+  rejected(reason: RejectReason): void {
+    this.rejections.push(reason);
+  }
+  paired(): void {
+    this.pairings++;
+  }
+  burned(): void {
+    this.burns++;
+  }
+  transfer(ok: boolean): void {
+    this.transfers.push(ok);
+  }
+  relayed(bytes: number): void {
+    this.bytes += bytes;
+  }
+}
+
+const SID = new Uint8Array(16).fill(7);
+
+function setup(config: Partial<RelayConfig> = {}) {
+  const observer = new Observed();
+  const core = new RelayCore(
+    { ...defaultRelayConfig, nameplateTtlMs: 1000, idleTimeoutMs: 500, ...config },
+    { random: (n) => SID.slice(0, n), observer, logger: silentLogger },
+  );
+  const send = (conn: number, msg: unknown, now = 0): RelayAction[] => {
+    const text = typeof msg === 'string' ? msg : JSON.stringify(msg);
+    return core.text(conn, text, Buffer.byteLength(text), now);
+  };
+  const hello = (address = '192.0.2.1', now = 0): number => {
+    const { conn, actions } = core.open(address, now);
+    expect(actions).toEqual([]);
+    send(conn, { type: 'hello', protocol: 1, agent: 't' }, now);
+    return conn;
+  };
+  return { core, observer, send, hello };
+}
+
+const errorAndClose = (conn: number, code: string, close: number) => [
+  { type: 'send', conn, msg: expect.objectContaining({ type: 'error', code }) },
+  { type: 'close', conn, code: close, reason: expect.any(String) },
+];
+
+describe('RelayCore', () => {
+  it('answers hello with welcome (and the motd when configured)', () => {
+    const { core, send } = setup({ name: 'test-relay', motd: 'hi' });
+    const { conn } = core.open('192.0.2.1', 0);
+    expect(send(conn, { type: 'hello', protocol: 1, agent: 'x' })).toEqual([
+      { type: 'send', conn, msg: { type: 'welcome', protocol: 1, relay: 'test-relay', motd: 'hi' } },
+    ]);
+  });
+
+  it('rejects an unsupported protocol version with RELAY_INCOMPATIBLE (4003)', () => {
+    const { core, send, observer } = setup();
+    const { conn } = core.open('192.0.2.1', 0);
+    expect(send(conn, { type: 'hello', protocol: 2, agent: 'x' })).toEqual(errorAndClose(conn, 'RELAY_INCOMPATIBLE', 4003));
+    expect(observer.rejections).toEqual(['incompatible']);
+  });
+
+  it.each([
+    ['anything before hello', [{ type: 'allocate' }]],
+    ['a second hello', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'hello', protocol: 1, agent: 'x' }]],
+    ['msg before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'msg', body: 'AA' }]],
+    ['pipe before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'pipe' }]],
+    ['burn before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'burn' }]],
+    ['done before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'done', ok: true }]],
+    ['a second claim', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'claim', nameplate: 3 }, { type: 'claim', nameplate: 4 }]],
+    ['claim after allocate', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'allocate' }, { type: 'claim', nameplate: 4 }]],
+    ['an unknown type', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'list' }]],
+    ['invalid JSON', ['{"type":']],
+    ['a nameplate out of range', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'claim', nameplate: 1_000_000 }]],
+  ])('closes with RELAY_PROTOCOL (4001) on %s', (_, messages) => {
+    const { core, send, observer } = setup();
+    const { conn } = core.open('192.0.2.1', 0);
+    let last: RelayAction[] = [];
+    for (const m of messages) last = send(conn, m);
+    expect(last).toEqual(errorAndClose(conn, 'RELAY_PROTOCOL', 4001));
+    expect(observer.rejections).toEqual(['bad_message']);
+    // Anything after the decision to close is ignored.
+    expect(send(conn, { type: 'allocate' })).toEqual([]);
+  });
+
+  it('closes oversized text with MESSAGE_TOO_BIG (1009)', () => {
+    const { core, hello, observer } = setup({ maxMessageBytes: 1024 });
+    const conn = hello();
+    expect(core.text(conn, '{}', 1025, 0)).toEqual(errorAndClose(conn, 'MESSAGE_TOO_BIG', 1009));
+    expect(observer.rejections).toEqual(['too_big']);
+  });
+
+  it('pairs: claimed b first, then paired to both with the same sid', () => {
+    const { hello, send, observer } = setup();
+    const a = hello();
+    const b = hello();
+    expect(send(a, { type: 'claim', nameplate: 12 })).toEqual([
+      { type: 'send', conn: a, msg: { type: 'claimed', nameplate: 12, side: 'a' } },
+    ]);
+    expect(send(b, { type: 'claim', nameplate: 12 })).toEqual([
+      { type: 'send', conn: b, msg: { type: 'claimed', nameplate: 12, side: 'b' } },
+      { type: 'send', conn: a, msg: { type: 'paired', sid: SID, side: 'a' } },
+      { type: 'send', conn: b, msg: { type: 'paired', sid: SID, side: 'b' } },
+    ]);
+    expect(observer.pairings).toBe(1);
+  });
+
+  it('forwards msg bodies unchanged, re-encoded without extra fields', () => {
+    const { hello, send } = setup();
+    const a = hello();
+    const b = hello();
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    expect(send(a, { type: 'msg', body: 'AAEC', extra: 1 })).toEqual([
+      { type: 'forward', from: a, to: b, msg: { type: 'msg', body: 'AAEC' } },
+    ]);
+    expect(send(b, { type: 'msg', body: '' })).toEqual([{ type: 'forward', from: b, to: a, msg: { type: 'msg', body: '' } }]);
+  });
+
+  it('opens the pipe only when both sides asked; binary before that is a protocol error', () => {
+    const { core, hello, send, observer } = setup({ maxFrameBytes: 2048 });
+    const a = hello();
+    const b = hello();
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    expect(send(a, { type: 'pipe' })).toEqual([]);
+    expect(send(b, { type: 'pipe' })).toEqual([
+      { type: 'send', conn: b, msg: { type: 'pipe-open' } },
+      { type: 'send', conn: a, msg: { type: 'pipe-open' } },
+    ]);
+    expect(core.binary(a, 100)).toEqual({ forward: b });
+    expect(core.binary(b, 50)).toEqual({ forward: a });
+    expect(observer.bytes).toBe(150);
+    const c = hello();
+    expect(core.binary(c, 1)).toEqual({ actions: errorAndClose(c, 'RELAY_PROTOCOL', 4001) });
+    expect(core.binary(a, 2049)).toEqual({
+      actions: [...errorAndClose(a, 'MESSAGE_TOO_BIG', 1009), { type: 'send', conn: b, msg: { type: 'peer-left' } }, { type: 'close', conn: b, code: 4006, reason: 'peer left' }],
+    });
+  });
+
+  it('enforces the transfer byte cap on both sides (4011)', () => {
+    const { core, hello, send, observer } = setup({ transferByteCap: 1000 });
+    const a = hello();
+    const b = hello();
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    send(a, { type: 'pipe' });
+    send(b, { type: 'pipe' });
+    expect(core.binary(a, 600)).toEqual({ forward: b });
+    expect(core.binary(b, 400)).toEqual({ forward: a });
+    expect(core.binary(a, 1)).toEqual({ actions: [...errorAndClose(a, 'BYTE_CAP', 4011), ...errorAndClose(b, 'BYTE_CAP', 4011)] });
+    expect(observer.rejections).toEqual(['byte_cap']);
+  });
+
+  it('burn closes both sides with 4009, counts a failed claim for b, and burns the nameplate', () => {
+    const { hello, send, observer } = setup({ failedClaimsPerMinute: 1 });
+    const a = hello('192.0.2.1');
+    const b = hello('198.51.100.7');
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    expect(send(a, { type: 'burn' })).toEqual([
+      ...errorAndClose(a, 'NAMEPLATE_BURNED', 4009),
+      ...errorAndClose(b, 'NAMEPLATE_BURNED', 4009),
+    ]);
+    expect(observer.burns).toBe(1);
+    const c = hello('203.0.113.9');
+    expect(send(c, { type: 'claim', nameplate: 1 })).toEqual(errorAndClose(c, 'NAMEPLATE_BURNED', 4009));
+    // b's address has used its one failed claim: its next claim is rate limited.
+    const d = hello('198.51.100.7');
+    expect(send(d, { type: 'claim', nameplate: 50 })).toEqual(errorAndClose(d, 'RATE_LIMITED', 4005));
+    // a's address was not charged.
+    const e = hello('192.0.2.1');
+    expect(send(e, { type: 'claim', nameplate: 51 })).toEqual([
+      { type: 'send', conn: e, msg: { type: 'claimed', nameplate: 51, side: 'a' } },
+    ]);
+  });
+
+  it('rejects a third claimer with 4004 and counts it as a failed claim', () => {
+    const { hello, send, observer } = setup({ failedClaimsPerMinute: 1 });
+    const a = hello('192.0.2.1');
+    const b = hello('192.0.2.2');
+    send(a, { type: 'claim', nameplate: 9 });
+    send(b, { type: 'claim', nameplate: 9 });
+    const c = hello('192.0.2.3');
+    expect(send(c, { type: 'claim', nameplate: 9 })).toEqual(errorAndClose(c, 'NAMEPLATE_IN_USE', 4004));
+    const d = hello('192.0.2.3');
+    expect(send(d, { type: 'claim', nameplate: 10 })).toEqual(errorAndClose(d, 'RATE_LIMITED', 4005));
+    expect(observer.rejections).toEqual(['in_use', 'rate_limit']);
+  });
+
+  it('tells the peer when a side disconnects (peer-left, then 4006)', () => {
+    const { core, hello, send } = setup();
+    const a = hello();
+    const b = hello();
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    expect(core.closed(a)).toEqual([
+      { type: 'send', conn: b, msg: { type: 'peer-left' } },
+      { type: 'close', conn: b, code: 4006, reason: 'peer left' },
+    ]);
+    expect(core.closed(b)).toEqual([]);
+    expect(core.stats()).toEqual({ connections: 0, nameplates: 0, pairedRooms: 0 });
+  });
+
+  it('counts a transfer outcome once per room', () => {
+    const { hello, send, observer } = setup();
+    const a = hello();
+    const b = hello();
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    send(a, { type: 'done', ok: true });
+    send(b, { type: 'done', ok: false });
+    send(a, { type: 'done', ok: true });
+    expect(observer.transfers).toEqual([true]);
+  });
+
+  it('expires unpaired rooms (4008) and idle connections (4007) on tick', () => {
+    const { core, hello, send, observer } = setup();
+    const waiting = hello('192.0.2.1', 0);
+    send(waiting, { type: 'claim', nameplate: 3 }, 0);
+    const silent = core.open('192.0.2.2', 0).conn;
+    const greeted = hello('192.0.2.3', 100);
+    expect(core.tick(499)).toEqual([]);
+    expect(core.tick(500)).toEqual(errorAndClose(silent, 'IDLE_TIMEOUT', 4007));
+    expect(core.tick(600)).toEqual(errorAndClose(greeted, 'IDLE_TIMEOUT', 4007));
+    expect(core.tick(1000)).toEqual(errorAndClose(waiting, 'TIMEOUT', 4008));
+    expect(observer.rejections).toEqual(['idle', 'idle', 'expired']);
+  });
+
+  it('refuses connections over the caps with RELAY_LIMIT (4013)', () => {
+    const { core, observer } = setup({ maxConnections: 3, maxConnectionsPerIp: 2 });
+    expect(core.open('192.0.2.1', 0).actions).toEqual([]);
+    expect(core.open('192.0.2.1', 0).actions).toEqual([]);
+    const third = core.open('192.0.2.1', 0);
+    expect(third.actions).toEqual(errorAndClose(third.conn, 'RELAY_LIMIT', 4013));
+    expect(core.open('192.0.2.2', 0).actions).toEqual([]);
+    const full = core.open('192.0.2.3', 0);
+    expect(full.actions).toEqual(errorAndClose(full.conn, 'RELAY_LIMIT', 4013));
+    // A refused connection does not hold a slot once its socket is gone.
+    core.closed(third.conn);
+    core.closed(1);
+    expect(core.open('192.0.2.3', 0).actions).toEqual([]);
+    expect(observer.rejections).toEqual(['limit', 'limit']);
+  });
+
+  it('on shutdown closes unpaired connections now and the rest with closeAll', () => {
+    const { core, hello, send } = setup();
+    const a = hello();
+    const b = hello();
+    const lone = hello();
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    expect(core.shutdown()).toEqual(errorAndClose(lone, 'RELAY_SHUTDOWN', 4010));
+    const late = core.open('192.0.2.9', 0);
+    expect(late.actions).toEqual(errorAndClose(late.conn, 'RELAY_SHUTDOWN', 4010));
+    expect(core.closeAll()).toEqual([...errorAndClose(a, 'RELAY_SHUTDOWN', 4010), ...errorAndClose(b, 'RELAY_SHUTDOWN', 4010)]);
+  });
+});
