@@ -1,0 +1,87 @@
+/**
+ * Process helpers for benchmarks: spawn bin/portunus, read its NDJSON events, and sample its peak RSS from
+ * /proc/<pid>/status (VmHWM is the kernel's own high-water mark, so sampling only has to catch the last value).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
+export const BIN = join(ROOT, 'bin/portunus');
+
+export interface BenchProc {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  waitEvent(name: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  exit: Promise<number | null>;
+  peakRssBytes(): number;
+  stderr(): string;
+}
+
+function readHwm(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function spawnPortunus(args: string[], opts: { cwd?: string; jsonOn?: 'stdout' | 'stderr' } = {}): BenchProc {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const events: Record<string, unknown>[] = [];
+  let peak = 0;
+  let err = '';
+  let buf = '';
+  const listeners = new Set<() => void>();
+  const jsonStream = opts.jsonOn === 'stderr' ? child.stderr! : child.stdout!;
+  jsonStream.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
+    }
+    listeners.forEach((l) => l());
+  });
+  if (opts.jsonOn !== 'stderr') child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+  const sampler = setInterval(() => {
+    const hwm = child.pid === undefined ? undefined : readHwm(child.pid);
+    if (hwm !== undefined) peak = Math.max(peak, hwm);
+  }, 50);
+  const exit = new Promise<number | null>((res) =>
+    child.on('exit', (code) => {
+      clearInterval(sampler);
+      listeners.forEach((l) => l());
+      res(code);
+    }),
+  );
+  return {
+    child,
+    events,
+    exit,
+    peakRssBytes: () => peak,
+    stderr: () => err,
+    waitEvent: (name, timeoutMs = 60_000) =>
+      new Promise((res, rej) => {
+        const check = () => {
+          const ev = events.find((e) => e.event === name);
+          if (ev) return finish(() => res(ev));
+          if (child.exitCode !== null) finish(() => rej(new Error(`exited before '${name}': ${err}`)));
+        };
+        const timer = setTimeout(() => finish(() => rej(new Error(`timeout waiting for '${name}': ${err}`))), timeoutMs);
+        const finish = (f: () => void) => {
+          clearTimeout(timer);
+          listeners.delete(check);
+          f();
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
+}
+
+export const mb = (bytes: number) => bytes / 1e6;
+export const fmt = (n: number, digits = 1) => n.toFixed(digits);

@@ -1,0 +1,27 @@
+/**
+ * `npm run bench`: every speed and memory figure, measured in one run on this machine, with the targets beside
+ * them. Tests never assert timings; this is where they are watched.
+ *   --quick     smaller sizes (for a smoke run)
+ */
+import { formatCryptoBench, runCryptoBench } from './crypto.js';
+import { formatTransfer, runTransferBench } from './transfer.js';
+
+const quick = process.argv.includes('--quick');
+const GiB = 1024 * 1024 * 1024;
+
+async function main(): Promise<void> {
+  console.log(`portunus bench — Node ${process.version}, ${new Date().toISOString()}${quick ? ' (quick)' : ''}`);
+
+  console.log('\n== Framing (AES-256-GCM, one core) ==');
+  const crypto = runCryptoBench({ totalBytes: quick ? 64 * 1024 * 1024 : 256 * 1024 * 1024 });
+  for (const line of formatCryptoBench(crypto)) console.log(line);
+
+  console.log('\n== Transfer through a local relay (3 processes) ==');
+  const relay = await runTransferBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, transport: 'relay' });
+  for (const line of formatTransfer('relay path', relay)) console.log(line);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

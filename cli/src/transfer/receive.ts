@@ -1,0 +1,124 @@
+/**
+ * `portunus receive`: claim the nameplate, run the session, show the offer and ask, then stream the verified data
+ * into a temporary file that is moved into place only after the final frame and the SHA-256 check pass.
+ */
+import { createError, FrameOpener, PortunusError, type Code, type Offer } from '../protocol.js';
+import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+import { parseOffer as parseFileOffer } from '../files/offer.js';
+import { checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
+import { connectRelay } from '../relay/client.js';
+import { RelayTransport } from '../transport/relay.js';
+import { withTimeout } from '../util/async-queue.js';
+import { describeOffer, offerEvent } from '../ui/describe.js';
+import { sanitizeForTerminal } from '../files/sanitize.js';
+import { confirm } from '../ui/prompt.js';
+import { ABILITIES, type TransferContext } from './context.js';
+import { DATA_STREAM, receiveStream } from './data-stream.js';
+import { driveSession, type Decision, type Digest } from './session-driver.js';
+
+export interface ReceiveOptions {
+  code: Code;
+  /** File or folder path, an existing folder to receive into, or '-' for stdout. */
+  output?: string;
+  cwd: string;
+  overwrite: boolean;
+  /** Accept without asking. */
+  yes: boolean;
+  /** Where `-o -` data is written. */
+  stdout: NodeJS.WritableStream;
+  /** Where a received text message is printed (none in JSON mode: the done event carries it). */
+  textOut?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface ReceiveResult extends Digest {
+  offer: Offer;
+  seconds: number;
+  /** Final path on disk (absent for text and stdout). */
+  path?: string;
+}
+
+export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
+  const { reporter } = ctx;
+  const relay = await connectRelay({ url: ctx.relayUrl, agent: ctx.agent, signal: ctx.signal });
+  let offer: Offer | undefined;
+  let sink: Sink | undefined;
+  let target: Target | undefined;
+  let path: string | undefined;
+  let ok = false;
+  let refusal: PortunusError | undefined;
+  try {
+    const { side } = await relay.claim(opts.code.nameplate);
+    if (side === 'a') {
+      reporter.event({ event: 'waiting', nameplate: opts.code.nameplate });
+      reporter.say('Waiting for the sender… (Ctrl-C to cancel)');
+    }
+    const paired = await withTimeout(relay.paired(), ctx.timeoutMs, () =>
+      createError('TIMEOUT', `no sender came within ${Math.round(ctx.timeoutMs / 1000)} s`),
+    );
+    const started = ctx.now();
+    const digest = await driveSession(relay, {
+      paired: { ...paired, relayName: relay.relayName },
+      config: { role: 'receive', code: opts.code, abilities: [...ABILITIES], aead: nodeAead, random: ctx.random },
+      signal: ctx.signal,
+      hooks: {
+        onConfirmed: ({ verifier }) => reporter.event({ event: 'confirmed', verifier }),
+        onOffer: async (o, signal): Promise<Decision> => {
+          // The file layer's stricter check: names must be safe single components before they reach a disk or a screen.
+          const checked = parseFileOffer(o);
+          if (checked instanceof PortunusError) throw checked;
+          offer = o;
+          reporter.event(offerEvent(o));
+          if (o.kind === 'text') return { accept: true };
+          reporter.say(`Offered: ${describeOffer(o)}`);
+          try {
+            target = await checkTarget(o, { output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
+          } catch (err) {
+            if (err instanceof PortunusError && (err.code === 'FILE_EXISTS' || err.code === 'DISK_FULL')) {
+              refusal = err;
+              return { accept: false, reason: err.code };
+            }
+            throw err;
+          }
+          if (!opts.yes && !(await confirm({ ...ctx.prompt, signal }, 'Receive?', 'Pass --yes to accept without asking.'))) {
+            return { accept: false, reason: 'REJECTED' };
+          }
+          sink = await openSink(target, o, { stdout: opts.stdout });
+          return { accept: true };
+        },
+        receiveData: async (data) => {
+          const transport = await RelayTransport.open(relay);
+          reporter.event({ event: 'connected', transport: transport.kind });
+          reporter.say(`Connected (${transport.kind}). Receiving…`);
+          const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
+          reporter.startProgress(total, 'Receiving');
+          const peer = data.side === 'a' ? 'b' : 'a';
+          const opener = new FrameOpener(nodeAead(data.keys.data[peer]), DATA_STREAM);
+          const got = await receiveStream(transport, opener, sink!, total, (b) => reporter.updateProgress(b, total));
+          reporter.updateProgress(got.bytes, total, true);
+          reporter.stopProgress();
+          return got;
+        },
+        commit: async () => {
+          path = await sink!.commit();
+        },
+      },
+    });
+    if (offer?.kind === 'text' && opts.textOut) printText(opts.textOut, offer.text);
+    ok = true;
+    return { ...digest, offer: offer!, seconds: (ctx.now() - started) / 1000, ...(path === undefined ? {} : { path }) };
+  } catch (err) {
+    // A local refusal (the file exists) is reported as itself, not as the generic "declined".
+    throw refusal ?? err;
+  } finally {
+    reporter.stopProgress();
+    if (!ok) await sink?.abort();
+    relay.reportDone(ok);
+    await relay.close();
+  }
+}
+
+/** Prints a received message; on a terminal, escape sequences are removed line by line first. */
+function printText(out: NodeJS.WritableStream & { isTTY?: boolean }, text: string): void {
+  const shown = out.isTTY ? text.split('\n').map((line) => sanitizeForTerminal(line)).join('\n') : text;
+  out.write(shown.endsWith('\n') ? shown : shown + '\n');
+}

@@ -1,0 +1,15 @@
+/**
+ * One interface for every path data can take. Encryption sits above it: every transport carries the same sealed
+ * frames, so the relay, a WebRTC channel or a TCP socket only ever see ciphertext, and fallback is a plain
+ * "first that connects" over a list.
+ */
+export type TransportKind = 'relay' | 'webrtc' | 'tcp';
+
+export interface Transport {
+  readonly kind: TransportKind;
+  /** Sends one frame; resolves once the transport's buffer is below its high-water mark. */
+  send(frame: Uint8Array): Promise<void>;
+  /** Frames from the peer, in order. Ends when the peer closes the data path; throws a PortunusError on failure. */
+  frames(): AsyncIterable<Uint8Array>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,111 @@
+/**
+ * Everything the CLI tells the user goes through a Reporter: human text on stderr (with a progress bar on a TTY),
+ * NDJSON events for scripts (`--json`), or nothing but errors (`--quiet`). Names from the network are sanitized
+ * before they reach any of these.
+ */
+import type { Writable } from 'node:stream';
+import { PortunusError } from '../protocol.js';
+import { sanitizeForTerminal } from '../files/sanitize.js';
+import { ProgressView } from './progress.js';
+
+export type TransportKind = 'relay' | 'webrtc' | 'tcp';
+
+export type ReportEvent =
+  | { event: 'code'; code: string; nameplate: number; uri: string }
+  | { event: 'waiting'; nameplate: number }
+  | { event: 'confirmed'; verifier: string }
+  | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; text?: string }
+  | { event: 'connected'; transport: TransportKind }
+  | { event: 'progress'; bytes: number; total?: number }
+  | { event: 'done'; bytes: number; sha256?: string; transport?: TransportKind; seconds: number; path?: string; text?: string }
+  | { event: 'warning'; message: string }
+  | { event: 'error'; error: string; message: string; hint: string; exit: number };
+
+export interface ReporterOptions {
+  mode: 'human' | 'json' | 'quiet';
+  /** Where JSON events go: stdout normally, stderr when received data goes to stdout. */
+  jsonStream: Writable;
+  stderr: Writable & { isTTY?: boolean; columns?: number };
+  verbose: boolean;
+  color: boolean;
+  now?: () => number;
+}
+
+/** Progress events are throttled to at most 4 a second (the last one always goes out). */
+const PROGRESS_INTERVAL_MS = 250;
+
+export class Reporter {
+  readonly mode: ReporterOptions['mode'];
+  private readonly opts: ReporterOptions;
+  private readonly now: () => number;
+  private lastProgress = 0;
+  private progress: ProgressView | undefined;
+
+  constructor(opts: ReporterOptions) {
+    this.opts = opts;
+    this.mode = opts.mode;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Structured event (JSON mode only). */
+  event(ev: ReportEvent): void {
+    if (this.mode !== 'json') return;
+    this.opts.jsonStream.write(JSON.stringify(ev) + '\n');
+  }
+
+  /** A line for people (human mode only); any network-derived text in it must already be sanitized. */
+  say(line: string): void {
+    if (this.mode !== 'human') return;
+    this.progress?.clear();
+    this.opts.stderr.write(line + '\n');
+  }
+
+  bold(text: string): string {
+    return this.opts.color ? `\x1b[1m${text}\x1b[22m` : text;
+  }
+
+  warn(message: string): void {
+    this.event({ event: 'warning', message });
+    if (this.mode === 'human') this.say(`Warning: ${message}`);
+  }
+
+  debug(message: string): void {
+    if (this.opts.verbose && this.mode !== 'json') this.opts.stderr.write(`[debug] ${message}\n`);
+  }
+
+  startProgress(total: number | undefined, label: string): void {
+    this.lastProgress = 0;
+    if (this.mode === 'human') this.progress = new ProgressView(this.opts.stderr, total, label, this.now);
+  }
+
+  updateProgress(bytes: number, total: number | undefined, force = false): void {
+    const t = this.now();
+    if (!force && t - this.lastProgress < PROGRESS_INTERVAL_MS) return;
+    this.lastProgress = t;
+    this.event({ event: 'progress', bytes, ...(total === undefined ? {} : { total }) });
+    this.progress?.update(bytes);
+  }
+
+  stopProgress(): void {
+    this.progress?.stop();
+    this.progress = undefined;
+  }
+
+  /** Reports a failure: one line of message and one of hint (stack only with --verbose). */
+  error(err: PortunusError): void {
+    this.stopProgress();
+    const message = sanitizeForTerminal(err.message);
+    const hint = sanitizeForTerminal(err.hint);
+    this.event({ event: 'error', error: err.code, message, hint, exit: err.exitCode });
+    if (this.mode === 'json') return;
+    this.opts.stderr.write(`portunus: ${message}\n  hint: ${hint}\n`);
+    if (this.opts.verbose) {
+      const cause = err.cause instanceof Error ? err.cause : err;
+      this.opts.stderr.write(`${cause.stack ?? String(cause)}\n`);
+    }
+  }
+}
+
+export function isPortunusError(err: unknown): err is PortunusError {
+  return err instanceof PortunusError;
+}

@@ -1,0 +1,134 @@
+/**
+ * End-to-end harness: real `bin/portunus` processes (compiled JS, as users run it) talking through a real relay on
+ * 127.0.0.1 with an ephemeral port. Waits are on process output and exit events, each with a timeout.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
+export const BIN = join(ROOT, 'bin/portunus');
+
+export interface Proc {
+  child: ChildProcess;
+  stdout: () => string;
+  stdoutBytes: () => Buffer;
+  stderr: () => string;
+  /** Parsed NDJSON lines of a stream (the one --json writes to). */
+  events: (stream?: 'stdout' | 'stderr') => Record<string, unknown>[];
+  /** Resolves with the first event matching, or rejects on exit/timeout. */
+  waitEvent: (name: string, opts?: { stream?: 'stdout' | 'stderr'; timeoutMs?: number }) => Promise<Record<string, unknown>>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string | undefined>;
+  stdin?: Buffer | string | 'pipe';
+}
+
+/** Environment without anything from the developer's shell that would change the CLI's behaviour. */
+function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('PORTUNUS_')) delete env[k];
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+export function runPortunus(args: string[], opts: RunOptions = {}): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    env: cleanEnv(opts.env),
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  const waiters = new Set<() => void>();
+  const notify = () => waiters.forEach((w) => w());
+  child.stdout!.on('data', (d: Buffer) => (out.push(d), notify()));
+  child.stderr!.on('data', (d: Buffer) => (err.push(d), notify()));
+  if (opts.stdin === undefined) child.stdin!.end();
+  else if (opts.stdin !== 'pipe') child.stdin!.end(opts.stdin);
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) =>
+    child.on('exit', (code, signal) => {
+      // Let the last output chunks arrive before anyone reads them.
+      child.stdout!.once('close', () => res({ code, signal }));
+      if (child.stdout!.closed) res({ code, signal });
+      notify();
+    }),
+  );
+  const stdout = () => Buffer.concat(out).toString('utf8');
+  const stderr = () => Buffer.concat(err).toString('utf8');
+  const events = (stream: 'stdout' | 'stderr' = 'stdout') =>
+    (stream === 'stdout' ? stdout() : stderr())
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const waitEvent: Proc['waitEvent'] = (name, o = {}) =>
+    new Promise((resolvePromise, reject) => {
+      const check = () => {
+        const ev = events(o.stream).find((e) => e.event === name);
+        if (ev) return done(() => resolvePromise(ev));
+        if (child.exitCode !== null || child.signalCode !== null) {
+          done(() => reject(new Error(`exited before '${name}' event; stdout=${stdout()} stderr=${stderr()}`)));
+        }
+      };
+      const timer = setTimeout(
+        () => done(() => reject(new Error(`timed out waiting for '${name}'; stdout=${stdout()} stderr=${stderr()}`))),
+        o.timeoutMs ?? 20_000,
+      );
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        waiters.delete(check);
+        fn();
+      };
+      waiters.add(check);
+      check();
+    });
+  return { child, stdout, stdoutBytes: () => Buffer.concat(out), stderr, events, waitEvent, exited };
+}
+
+/** Waits for exit with a bound; kills the process if it hangs (a hang is itself a failure the test reports). */
+export async function exitOf(p: Proc, timeoutMs = 60_000): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      p.child.kill('SIGKILL');
+      reject(new Error(`process did not exit within ${timeoutMs} ms; stderr=${p.stderr()}`));
+    }, timeoutMs);
+  });
+  try {
+    return (await Promise.race([p.exited, timeout])).code;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export interface RelayProc {
+  url: string;
+  proc: Proc;
+  stop: () => Promise<void>;
+}
+
+export async function startRelayProcess(extraArgs: string[] = []): Promise<RelayProc> {
+  const proc = runPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json', ...extraArgs], { stdin: 'pipe' });
+  const ev = await proc.waitEvent('listening');
+  return {
+    url: String(ev.url),
+    proc,
+    stop: async () => {
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+      await proc.exited;
+    },
+  };
+}
+
+export async function tempDir(prefix = 'portunus-e2e-'): Promise<{ path: string; cleanup: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
+}
