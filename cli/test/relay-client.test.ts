@@ -144,13 +144,13 @@ describe('relay client against the real relay', () => {
     const { a, b } = await paired(handle.url, { highWaterMark: MiB });
     await Promise.all([a.openPipe(), b.openPipe()]);
     const total = 128 * MiB;
-    const frame = new Uint8Array(64 * 1024);
     let sent = 0;
     let waiting = false;
     const sender = createHash('sha256');
     const sending = (async () => {
       for (let i = 0; sent < total; i++) {
-        frame.fill(i & 0xff);
+        // A fresh frame each time: sendData owns the bytes until they are on the wire (no copy is made).
+        const frame = new Uint8Array(64 * 1024).fill(i & 0xff);
         sender.update(frame);
         waiting = true;
         await a.sendData(frame);

@@ -56,7 +56,10 @@ export interface RelayClient {
   /** The next peer message; rejects once the connection has closed and no message is left. */
   nextMessage(): Promise<Uint8Array>;
   openPipe(): Promise<void>;
-  /** Resolves once the socket's queue is below the high-water mark. */
+  /**
+   * Resolves once the socket's queue is below the high-water mark. The frame is sent without a copy: the caller
+   * must not modify it afterwards (sealed frames are fresh buffers, so this holds on the data path).
+   */
   sendData(frame: Uint8Array): Promise<void>;
   dataFrames(): AsyncIterable<Uint8Array>;
   /** Bytes of data frames received but not yet consumed: bounded by highWaterMark plus one socket read. */

@@ -7,7 +7,7 @@ export type TransportKind = 'relay' | 'webrtc' | 'tcp';
 
 export interface Transport {
   readonly kind: TransportKind;
-  /** Sends one frame; resolves once the transport's buffer is below its high-water mark. */
+  /** Sends one frame (which the caller must not modify afterwards); resolves once the buffer is below its high-water mark. */
   send(frame: Uint8Array): Promise<void>;
   /** Frames from the peer, in order. Ends when the peer closes the data path; throws a PortunusError on failure. */
   frames(): AsyncIterable<Uint8Array>;
