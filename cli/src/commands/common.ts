@@ -23,7 +23,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('-v, --verbose', 'print debugging details and stacks')
     .option('--timeout <seconds>', 'how long to wait for the other side', '600')
     .addOption(new Option('--transport <kind>', 'data path').choices(['auto', 'relay']).default('auto'))
-    .addOption(new Option('--chunk-size <bytes>', 'plaintext bytes per frame').default('262144').hideHelp());
+    .addOption(new Option('--chunk-size <bytes>', 'plaintext bytes per frame').default('1048576').hideHelp());
 }
 
 export interface Io {
