@@ -132,3 +132,37 @@ export async function tempDir(prefix = 'portunus-e2e-'): Promise<{ path: string;
   const path = await mkdtemp(join(tmpdir(), prefix));
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
+
+export interface E2eWorld {
+  /** The relay process shared by the file's tests. */
+  readonly relay: RelayProc;
+  /** A temporary folder removed after the file's tests. */
+  readonly tmp: string;
+}
+
+/**
+ * Registers beforeAll/afterAll hooks that start one relay process and one temporary folder for a test file.
+ * Read the fields inside tests (they are set once beforeAll has run).
+ */
+export function useRelayWorld(hooks: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void }): E2eWorld {
+  let relay: RelayProc | undefined;
+  let tmp: { path: string; cleanup: () => Promise<void> } | undefined;
+  hooks.beforeAll(async () => {
+    relay = await startRelayProcess();
+    tmp = await tempDir();
+  });
+  hooks.afterAll(async () => {
+    await relay?.stop();
+    await tmp?.cleanup();
+  });
+  return {
+    get relay() {
+      if (!relay) throw new Error('useRelayWorld: used before beforeAll ran');
+      return relay;
+    },
+    get tmp() {
+      if (!tmp) throw new Error('useRelayWorld: used before beforeAll ran');
+      return tmp.path;
+    },
+  };
+}

@@ -13,19 +13,9 @@ import { connectRelay } from '../../src/relay/client.js';
 import { RelayTransport } from '../../src/transport/relay.js';
 import { DATA_STREAM, sendStream } from '../../src/transfer/data-stream.js';
 import { driveSession } from '../../src/transfer/session-driver.js';
-import { exitOf, runPortunus, startRelayProcess, tempDir, type RelayProc } from './harness.js';
+import { exitOf, runPortunus, useRelayWorld } from './harness.js';
 
-let relay: RelayProc;
-let tmp: { path: string; cleanup: () => Promise<void> };
-
-beforeAll(async () => {
-  relay = await startRelayProcess();
-  tmp = await tempDir();
-});
-afterAll(async () => {
-  await relay?.stop();
-  await tmp?.cleanup();
-});
+const world = useRelayWorld({ beforeAll, afterAll });
 
 type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; linkname?: string; body?: string };
 
@@ -49,7 +39,7 @@ async function hostileTar(entries: Entry[]): Promise<Buffer> {
 
 /** Runs the sender side of a session by hand, with whatever offer and bytes the test wants. */
 async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) => void): Promise<unknown> {
-  const client = await connectRelay({ url: relay.url, agent: 'evil/1.0' });
+  const client = await connectRelay({ url: world.relay.url, agent: 'evil/1.0' });
   try {
     const nameplate = await client.allocate();
     const code = { nameplate, secret: generateSecret(secureRandomBytes) };
@@ -75,12 +65,12 @@ async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) =>
 }
 
 async function receiveFrom(offer: Offer, data: Buffer, name: string) {
-  const box = join(tmp.path, name); // the receiver's world: nothing may appear in it but `out`
+  const box = join(world.tmp, name); // the receiver's world: nothing may appear in it but `out`
   const out = join(box, 'out');
   await mkdir(out, { recursive: true });
   let sending!: Promise<unknown>;
   const code = await new Promise<string>((res) => (sending = hostileSend(offer, data, res)));
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code], { cwd: out });
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, code], { cwd: out });
   const exit = await exitOf(receiver);
   await sending;
   return { exit, receiver, box, out };

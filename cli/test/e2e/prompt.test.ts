@@ -2,38 +2,28 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, startRelayProcess, tempDir, type RelayProc } from './harness.js';
+import { exitOf, runPortunus, useRelayWorld } from './harness.js';
 import { hasScript, runInPty } from './pty.js';
 
-let relay: RelayProc;
-let tmp: { path: string; cleanup: () => Promise<void> };
-
-beforeAll(async () => {
-  relay = await startRelayProcess();
-  tmp = await tempDir();
-});
-afterAll(async () => {
-  await relay?.stop();
-  await tmp?.cleanup();
-});
+const world = useRelayWorld({ beforeAll, afterAll });
 
 if (!hasScript) console.log('skipping prompt tests: script(1) is not installed (apt-get install bsdutils)');
 
 describe.skipIf(!hasScript)('receiving at a terminal', () => {
   async function offerFile(name: string, content: string) {
-    const src = join(tmp.path, `src-${name}`);
-    const dst = join(tmp.path, `dst-${name}`);
+    const src = join(world.tmp, `src-${name}`);
+    const dst = join(world.tmp, `dst-${name}`);
     await mkdir(src, { recursive: true });
     await mkdir(dst, { recursive: true });
     await writeFile(join(src, name), content);
-    const sender = runPortunus(['send', '--json', '--relay', relay.url, name], { cwd: src });
+    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, name], { cwd: src });
     const code = String((await sender.waitEvent('code')).code);
     return { sender, code, dst };
   }
 
   it('declining at the prompt: sender exit 4, receiver exit 4, nothing written', async () => {
     const { sender, code, dst } = await offerFile('decline.txt', 'no thanks');
-    const receiver = runInPty(['receive', '--relay', relay.url, code], { cwd: dst });
+    const receiver = runInPty(['receive', '--relay', world.relay.url, code], { cwd: dst });
     await receiver.waitFor(/Receive\? \[y\/N\]/);
     expect(receiver.output()).toMatch(/file 'decline\.txt' \(9 B\)/);
     receiver.type('n\r');
@@ -45,7 +35,7 @@ describe.skipIf(!hasScript)('receiving at a terminal', () => {
 
   it('accepting at the prompt receives the file', async () => {
     const { sender, code, dst } = await offerFile('accept.txt', 'yes please');
-    const receiver = runInPty(['receive', '--relay', relay.url, code], { cwd: dst });
+    const receiver = runInPty(['receive', '--relay', world.relay.url, code], { cwd: dst });
     await receiver.waitFor(/Receive\? \[y\/N\]/);
     receiver.type('y\r');
     expect(await exitOf(sender)).toBe(0);
@@ -55,7 +45,7 @@ describe.skipIf(!hasScript)('receiving at a terminal', () => {
 
   it('asks for the code when none is given', async () => {
     const { sender, code, dst } = await offerFile('asked.txt', 'asked');
-    const receiver = runInPty(['receive', '--relay', relay.url, '--yes'], { cwd: dst });
+    const receiver = runInPty(['receive', '--relay', world.relay.url, '--yes'], { cwd: dst });
     await receiver.waitFor(/Enter the code:/);
     receiver.type(`${code.toLowerCase()}\r`);
     expect(await exitOf(sender)).toBe(0);

@@ -6,30 +6,20 @@ import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promis
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, startRelayProcess, tempDir, type Proc, type RelayProc } from './harness.js';
+import { exitOf, runPortunus, type Proc, useRelayWorld } from './harness.js';
 
-let relay: RelayProc;
-let tmp: { path: string; cleanup: () => Promise<void> };
-
-beforeAll(async () => {
-  relay = await startRelayProcess();
-  tmp = await tempDir();
-});
-afterAll(async () => {
-  await relay?.stop();
-  await tmp?.cleanup();
-});
+const world = useRelayWorld({ beforeAll, afterAll });
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
 async function dir(name: string): Promise<string> {
-  const p = join(tmp.path, name);
+  const p = join(world.tmp, name);
   await mkdir(p, { recursive: true });
   return p;
 }
 
 function startSend(args: string[], opts: { cwd?: string; stdin?: Buffer; env?: Record<string, string> } = {}): Proc {
-  return runPortunus(['send', '--json', '--relay', relay.url, ...args], opts);
+  return runPortunus(['send', '--json', '--relay', world.relay.url, ...args], opts);
 }
 
 async function codeOf(sender: Proc): Promise<string> {
@@ -37,7 +27,7 @@ async function codeOf(sender: Proc): Promise<string> {
 }
 
 function startReceive(code: string, args: string[], cwd: string): Proc {
-  return runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code, ...args], { cwd });
+  return runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, code, ...args], { cwd });
 }
 
 /** Everything under a folder, as relative paths (sorted), for "nothing else was written" checks. */
@@ -115,7 +105,7 @@ describe('files', () => {
     const content = randomBytes(3_000_000);
     const sender = startSend(['-', '--name', 'piped.bin'], { stdin: content });
     const code = await codeOf(sender);
-    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code, '-o', '-'], { cwd: tmp.path });
+    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, code, '-o', '-'], { cwd: world.tmp });
     expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);
     // With data on stdout, the JSON events move to stderr.
     expect(receiver.events('stderr').find((e) => e.event === 'offer')).toMatchObject({ kind: 'stream', name: 'piped.bin' });
@@ -124,7 +114,7 @@ describe('files', () => {
 
   it('sends a text message', async () => {
     const sender = startSend(['--text', 'the wifi password is hunter2']);
-    const receiver = startReceive(await codeOf(sender), [], tmp.path);
+    const receiver = startReceive(await codeOf(sender), [], world.tmp);
     expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);
     expect(receiver.events().find((e) => e.event === 'done')).toMatchObject({ text: 'the wifi password is hunter2' });
   });
@@ -182,14 +172,14 @@ describe('failures', () => {
   });
 
   it('an unreadable file fails with exit 8 before any code is requested', async () => {
-    const sender = startSend(['does-not-exist.bin'], { cwd: tmp.path });
+    const sender = startSend(['does-not-exist.bin'], { cwd: world.tmp });
     expect(await exitOf(sender)).toBe(8);
     expect(sender.events().some((e) => e.event === 'code')).toBe(false);
     expect(sender.events().find((e) => e.event === 'error')).toMatchObject({ error: 'FILE_ERROR', exit: 8 });
   });
 
   it('a receiver with no terminal and no --yes exits 2 at once instead of hanging', async () => {
-    const receiver = runPortunus(['receive', '--relay', relay.url, '7-H7K-29A'], { cwd: tmp.path });
+    const receiver = runPortunus(['receive', '--relay', world.relay.url, '7-H7K-29A'], { cwd: world.tmp });
     expect(await exitOf(receiver, 10_000)).toBe(2);
     expect(receiver.stderr()).toMatch(/--yes/);
   });
@@ -228,7 +218,7 @@ describe('failures', () => {
   });
 
   it('a malformed code is a usage error (exit 2) naming the problem', async () => {
-    const receiver = runPortunus(['receive', '--yes', '--relay', relay.url, '7-H7K-29U']);
+    const receiver = runPortunus(['receive', '--yes', '--relay', world.relay.url, '7-H7K-29U']);
     expect(await exitOf(receiver)).toBe(2);
     expect(receiver.stderr()).toMatch(/'U'/);
   });
