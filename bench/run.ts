@@ -4,6 +4,7 @@
  *   --quick     smaller sizes (for a smoke run)
  */
 import { formatCryptoBench, runCryptoBench } from './crypto.js';
+import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
 import { formatTransfer, runTransferBench } from './transfer.js';
 
 const quick = process.argv.includes('--quick');
@@ -19,6 +20,9 @@ async function main(): Promise<void> {
   console.log('\n== Transfer through a local relay (3 processes) ==');
   const relay = await runTransferBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, transport: 'relay' });
   for (const line of formatTransfer('relay path', relay)) console.log(line);
+
+  console.log('\n== Relay memory: idle connections ==');
+  console.log(formatRelayIdle(await measureRelayIdle({ connections: 1000 })));
 }
 
 main().catch((err) => {
