@@ -46,7 +46,8 @@ async function main(): Promise<void> {
     await program.parseAsync(process.argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      const benign = err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help';
+      // Asked-for help and --version succeed; help shown because nothing was asked ('commander.help') is a usage error.
+      const benign = err.code === 'commander.helpDisplayed' || err.code === 'commander.version';
       process.exitCode = benign ? ExitCode.OK : ExitCode.USAGE;
       return;
     }

@@ -36,7 +36,7 @@ function describeDefault(key: keyof RelayConfig): string {
 }
 
 export function relayCommand(deps: RelayCommandDeps = {}): Command {
-  const command = new Command('relay').description('Run a Portunus relay (rendezvous and fallback data pipe).');
+  const command = new Command('relay').description('run a relay (rendezvous and fallback data pipe) for others to use.');
   for (const option of RELAY_OPTIONS) {
     const placeholder = { string: option.flag, int: 'n', seconds: 'seconds', bytes: 'size', bool: '' }[option.kind];
     const flags = option.kind === 'bool' ? `--${option.flag}` : `--${option.flag} <${placeholder}>`;
