@@ -1,0 +1,137 @@
+/**
+ * The session driver against an in-memory control channel: two drivers back to back, no relay, no processes.
+ * Covers what only the driver does: ordering of a relay close after the last message, the handshake bound,
+ * cancellation telling the peer, and hooks failing.
+ */
+import { describe, expect, it } from 'vitest';
+import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+import { createError, PortunusError, secureRandomBytes, type Code, type Offer, type SessionConfig } from '../../src/protocol.js';
+import { AsyncQueue } from '../../src/util/async-queue.js';
+import { driveSession, type ControlChannel, type DriverHooks } from '../../src/transfer/session-driver.js';
+
+const SID = new Uint8Array(16).fill(7);
+const CODE: Code = { nameplate: 3, secret: 'ABC123' };
+const OFFER: Offer = { kind: 'file', name: 'x.bin', size: 3 };
+const DIGEST = { bytes: 3, sha256: 'ab'.repeat(32) };
+
+/** One end of an in-memory relay: what one side sends, the other receives, in order; `end` closes both. */
+class MemoryChannel implements ControlChannel {
+  readonly inbox = new AsyncQueue<Uint8Array>(64);
+  peer!: MemoryChannel;
+  burned = 0;
+  /** Drops outgoing messages when set (a peer that never answers). */
+  mute = false;
+  sendMessage(body: Uint8Array): void {
+    if (!this.mute) void this.peer.inbox.push(body);
+  }
+  nextMessage(): Promise<Uint8Array> {
+    return this.inbox.shift();
+  }
+  burn(): void {
+    this.burned++;
+    // Like the relay: both sides are closed after whatever was already queued for them.
+    const err = createError('NAMEPLATE_BURNED', 'burned');
+    this.inbox.fail(err);
+    this.peer.inbox.fail(err);
+  }
+}
+
+function pair(): [MemoryChannel, MemoryChannel] {
+  const a = new MemoryChannel();
+  const b = new MemoryChannel();
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}
+
+function config(role: 'send' | 'receive', code = CODE): SessionConfig {
+  return { role, code, abilities: ['relay-v1'], aead: nodeAead, random: secureRandomBytes, ...(role === 'send' ? { offer: OFFER } : {}) };
+}
+
+function run(channel: MemoryChannel, side: 'a' | 'b', cfg: SessionConfig, hooks: DriverHooks, extra: { signal?: AbortSignal; handshakeTimeoutMs?: number } = {}) {
+  return driveSession(channel, { paired: { side, sid: SID, relayName: 'mem' }, config: cfg, hooks, ...extra }).then(
+    (digest) => ({ ok: true as const, digest }),
+    (error: unknown) => ({ ok: false as const, error: error as PortunusError }),
+  );
+}
+
+const senderHooks: DriverHooks = { sendData: async () => DIGEST };
+const receiverHooks = (commits: string[]): DriverHooks => ({
+  onOffer: async () => ({ accept: true }),
+  receiveData: async () => DIGEST,
+  commit: async () => void commits.push('commit'),
+});
+
+describe('driveSession', () => {
+  it('runs a whole transfer between two drivers and resolves both with the digest', async () => {
+    const [a, b] = pair();
+    const commits: string[] = [];
+    const [s, r] = await Promise.all([run(a, 'a', config('send'), senderHooks), run(b, 'b', config('receive'), receiverHooks(commits))]);
+    expect(s).toEqual({ ok: true, digest: DIGEST });
+    expect(r).toEqual({ ok: true, digest: DIGEST });
+    expect(commits).toEqual(['commit']);
+  });
+
+  it('a wrong code: both fail with WRONG_CODE even though the relay closes right after the confirm message', async () => {
+    const [a, b] = pair();
+    const [s, r] = await Promise.all([
+      run(a, 'a', config('send'), senderHooks),
+      run(b, 'b', config('receive', { nameplate: 3, secret: 'ABC124' }), receiverHooks([])),
+    ]);
+    expect(s.ok || s.error.code).toBe('WRONG_CODE');
+    expect(r.ok || r.error.code).toBe('WRONG_CODE');
+    expect(a.burned + b.burned).toBeGreaterThan(0);
+  });
+
+  it('a peer that never answers fails with TIMEOUT after the handshake bound', async () => {
+    const [a, b] = pair();
+    b.mute = true;
+    const s = await run(a, 'a', config('send'), senderHooks, { handshakeTimeoutMs: 200 });
+    expect(s.ok || s.error.code).toBe('TIMEOUT');
+  });
+
+  it('cancelling during the transfer tells the peer (CANCELLED there too)', async () => {
+    const [a, b] = pair();
+    const cancel = new AbortController();
+    let started!: () => void;
+    const sending = new Promise<void>((res) => (started = res));
+    const hooks: DriverHooks = {
+      sendData: (ctx) =>
+        new Promise((_, reject) => {
+          started();
+          ctx.signal.addEventListener('abort', () => reject(createError('CANCELLED', 'stopped')));
+        }),
+    };
+    const receiver: DriverHooks = { ...receiverHooks([]), receiveData: () => new Promise(() => undefined) };
+    const sp = run(a, 'a', config('send'), hooks, { signal: cancel.signal });
+    const rp = run(b, 'b', config('receive'), receiver);
+    await sending;
+    cancel.abort();
+    const [s, r] = await Promise.all([sp, rp]);
+    expect(s.ok || s.error.code).toBe('CANCELLED');
+    expect(r.ok || r.error.code).toBe('CANCELLED');
+  });
+
+  it('a failing hook aborts the session and the peer learns it failed', async () => {
+    const [a, b] = pair();
+    const failing: DriverHooks = { sendData: async () => Promise.reject(createError('FILE_CHANGED', 'the file changed')) };
+    const [s, r] = await Promise.all([run(a, 'a', config('send'), failing), run(b, 'b', config('receive'), { ...receiverHooks([]), receiveData: () => new Promise(() => undefined) })]);
+    expect(s.ok || s.error.code).toBe('FILE_CHANGED');
+    expect(r.ok || r.error.code).toBe('PEER_FAILED');
+  });
+
+  it('a relay that closes mid-session rejects with the relay error', async () => {
+    const [a, b] = pair();
+    const hooks: DriverHooks = {
+      sendData: async () => {
+        a.inbox.fail(createError('PEER_GONE', 'the other side disconnected'));
+        return new Promise(() => undefined);
+      },
+    };
+    const rp = run(b, 'b', config('receive'), { ...receiverHooks([]), receiveData: () => new Promise(() => undefined) });
+    const s = await run(a, 'a', config('send'), hooks);
+    expect(s.ok || s.error.code).toBe('PEER_GONE');
+    b.inbox.fail(createError('PEER_GONE', 'the other side disconnected'));
+    expect(((await rp) as { error: PortunusError }).error.code).toBe('PEER_GONE');
+  });
+});
