@@ -5,6 +5,7 @@
  */
 import { createError } from '../../packages/protocol/src/errors.js';
 import { MAX_FRAME_BYTES } from '../../packages/protocol/src/frame.js';
+import { parseIceServer, type IceServer } from '../../packages/protocol/src/relay-messages.js';
 
 export interface RelayConfig {
   /** Interface to listen on (the CLI default; tests use 127.0.0.1). */
@@ -42,6 +43,10 @@ export interface RelayConfig {
   graceMs: number;
   /** Export process_* and nodejs_* metrics too. The command turns this on; embedded relays share a process. */
   processMetrics: boolean;
+  /** STUN server offered to paired clients for the direct path, e.g. `stun:stun.example.org:3478`. */
+  stun: string | undefined;
+  /** TURN server offered to paired clients: `url,username,credential`, e.g. `turn:turn.example.org:3478,user,pass`. */
+  turn: string | undefined;
 }
 
 const KiB = 1024;
@@ -68,6 +73,8 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   transferByteCap: 0,
   graceMs: 10_000,
   processMetrics: false,
+  stun: undefined,
+  turn: undefined,
 });
 
 type Kind = 'string' | 'int' | 'seconds' | 'bytes' | 'bool';
@@ -103,6 +110,8 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
   { key: 'maxFrameBytes', flag: 'max-frame-size', env: 'PORTUNUS_RELAY_MAX_FRAME_SIZE', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, description: 'largest data (binary) frame' },
   { key: 'highWaterMark', flag: 'high-water-mark', env: 'PORTUNUS_RELAY_HIGH_WATER_MARK', kind: 'bytes', min: 16 * KiB, max: 1024 * MiB, description: 'bytes queued per receiver before the sender is paused' },
   { key: 'transferByteCap', flag: 'transfer-byte-cap', env: 'PORTUNUS_RELAY_TRANSFER_BYTE_CAP', kind: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'bytes one transfer may pipe through the relay (0: unlimited)' },
+  { key: 'stun', flag: 'stun', env: 'PORTUNUS_RELAY_STUN', kind: 'string', description: 'STUN server URL offered to clients for direct connections (stun:host:port)' },
+  { key: 'turn', flag: 'turn', env: 'PORTUNUS_RELAY_TURN', kind: 'string', description: 'TURN server offered to clients: url,username,credential (turn:host:port[?transport=tcp])' },
   { key: 'graceMs', flag: 'grace', env: 'PORTUNUS_RELAY_GRACE', kind: 'seconds', min: 0, max: MAX_SECONDS, description: 'seconds running transfers get to finish on shutdown' },
 ];
 
@@ -172,5 +181,23 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
   if (config.motd !== undefined && (config.motd.length > 512 || /[\u0000-\u001f\u007f-\u009f]/.test(config.motd))) {
     throw usage('motd', 'use at most 512 characters and no control characters');
   }
+  relayIceServers(config);
   return config;
+}
+
+/** The ICE servers `paired` offers (PROTOCOL.md §Direct path); throws USAGE when --stun or --turn is malformed. */
+export function relayIceServers(config: Pick<RelayConfig, 'stun' | 'turn'>): IceServer[] {
+  const out: IceServer[] = [];
+  if (config.stun !== undefined) {
+    const stun = parseIceServer({ urls: config.stun });
+    if (stun === undefined || !stun.urls.startsWith('stun')) throw usage('stun', 'expected a URL like stun:host:3478');
+    out.push(stun);
+  }
+  if (config.turn !== undefined) {
+    const [urls, username, credential, ...rest] = config.turn.split(',');
+    const turn = rest.length === 0 ? parseIceServer({ urls, username, credential }) : undefined;
+    if (turn === undefined || !turn.urls.startsWith('turn')) throw usage('turn', 'expected url,username,credential with a turn: or turns: URL');
+    out.push(turn);
+  }
+  return out;
 }

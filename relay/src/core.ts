@@ -10,9 +10,15 @@
 import type { RandomBytes } from '../../packages/protocol/src/bytes.js';
 import { createError, type ErrorCode } from '../../packages/protocol/src/errors.js';
 import { SUPPORTED_VERSIONS, PROTOCOL_VERSION } from '../../packages/protocol/src/version.js';
-import { isParseError, parseClientMessage, SID_BYTES, type RelayToClient } from '../../packages/protocol/src/relay-messages.js';
+import {
+  isParseError,
+  parseClientMessage,
+  SID_BYTES,
+  type IceServer,
+  type RelayToClient,
+} from '../../packages/protocol/src/relay-messages.js';
 import { addressKey } from './address.js';
-import type { RelayConfig } from './config.js';
+import { relayIceServers, type RelayConfig } from './config.js';
 import { Limits } from './limits.js';
 import type { Logger } from './logger.js';
 import { Rooms, type ConnId } from './rooms.js';
@@ -43,7 +49,8 @@ type CoreConfig = Pick<
   RelayConfig,
   | 'name' | 'motd' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxNameplates' | 'maxNameplate' | 'nameplateTtlMs'
   | 'idleTimeoutMs' | 'failedClaimsPerMinute' | 'maxMessageBytes' | 'maxFrameBytes' | 'transferByteCap'
->;
+> &
+  Partial<Pick<RelayConfig, 'stun' | 'turn'>>;
 
 type Phase = 'greeting' | 'ready' | 'waiting' | 'paired' | 'closed';
 
@@ -61,6 +68,8 @@ export class RelayCore {
   private readonly limits: Limits;
   private nextId = 1;
   private draining = false;
+  /** Offered to both sides in `paired` for the direct path; empty means host candidates only. */
+  private readonly ice: IceServer[];
 
   constructor(
     private readonly config: CoreConfig,
@@ -68,6 +77,7 @@ export class RelayCore {
   ) {
     this.rooms = new Rooms({ ...config, burnTtlMs: config.nameplateTtlMs });
     this.limits = new Limits(config);
+    this.ice = relayIceServers({ stun: config.stun, turn: config.turn });
   }
 
   stats(): { connections: number; nameplates: number; pairedRooms: number } {
@@ -201,6 +211,10 @@ export class RelayCore {
     return this.config.motd === undefined ? base : { ...base, motd: this.config.motd };
   }
 
+  private paired(sid: Uint8Array, side: 'a' | 'b'): RelayToClient {
+    return this.ice.length === 0 ? { type: 'paired', sid, side } : { type: 'paired', sid, side, ice: this.ice };
+  }
+
   private allocate(id: ConnId, conn: Conn, now: number): RelayAction[] {
     const result = this.rooms.allocate(id, now);
     if (result.kind === 'rejected') return this.fail(id, 'RELAY_LIMIT', 'no free nameplate', 'limit');
@@ -223,8 +237,8 @@ export class RelayCore {
         const sid = this.deps.random(SID_BYTES);
         return [
           { type: 'send', conn: id, msg: { type: 'claimed', nameplate, side: 'b' } },
-          { type: 'send', conn: result.peer, msg: { type: 'paired', sid, side: 'a' } },
-          { type: 'send', conn: id, msg: { type: 'paired', sid, side: 'b' } },
+          { type: 'send', conn: result.peer, msg: this.paired(sid, 'a') },
+          { type: 'send', conn: id, msg: this.paired(sid, 'b') },
         ];
       }
       case 'rejected':

@@ -31,6 +31,10 @@ export const ERRORS = {
   USAGE: { exit: 2, hint: 'Run `portunus --help` for usage.' },
   BAD_CODE: { exit: 2, hint: 'A code looks like 7-H7K-29A: a number, then six letters or digits.' },
   NOT_INTERACTIVE: { exit: 2, hint: 'No terminal to ask on: pass --yes to accept, or run in a terminal.' },
+  BAD_CONFIG: {
+    exit: 2,
+    hint: 'Fix the config file by hand, or delete it (it only holds what `portunus config set` wrote).',
+  },
   WRONG_CODE: {
     exit: 3,
     hint: 'The code was mistyped, or someone tried to guess it; ask for a new code.',
@@ -65,6 +69,10 @@ export const ERRORS = {
     exit: 6,
     hint: 'No relay configured: pass --relay ws://host:port, set PORTUNUS_RELAY, or start one with `portunus relay`.',
   },
+  NO_SENDER_FOUND: {
+    exit: 6,
+    hint: 'Are both computers on the same network, and is the sender still running? Otherwise meet through a relay: --relay ws://host:port on both sides.',
+  },
   RELAY_LIMIT: { exit: 6, close: 4013, hint: 'The relay refused: one of its limits was reached. Try again later.' },
   RATE_LIMITED: { exit: 6, close: 4005, hint: 'Too many attempts from your address; wait a minute and try again.' },
   RELAY_SHUTDOWN: { exit: 6, close: 4010, hint: 'The relay is restarting; try again in a moment.' },
@@ -83,6 +91,14 @@ export const ERRORS = {
     hint: 'The data failed its integrity check (tampered with or corrupted in transit); nothing was kept.',
   },
   INTERRUPTED: { exit: 7, hint: 'The transfer was interrupted; nothing partial was kept. Try again.' },
+  DIRECT_FAILED: {
+    exit: 7,
+    hint: 'The two computers could not connect directly: use --transport auto to fall back to the relay, or add a TURN server with --ice-server.',
+  },
+  BINDING_MISMATCH: {
+    exit: 7,
+    hint: 'The direct connection was not the one agreed with the other side (someone may be interfering); nothing was sent over it.',
+  },
   FILE_EXISTS: { exit: 8, hint: 'Pass --overwrite to replace it, or choose another name with -o.' },
   FILE_ERROR: { exit: 8, hint: 'Check the path and its permissions.' },
   FILE_CHANGED: { exit: 8, hint: 'The file changed while it was being sent; send it again once it is stable.' },

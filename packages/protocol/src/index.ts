@@ -12,3 +12,6 @@ export * from './confirm.js';
 export * from './frame.js';
 export type { Aead, AeadFactory } from './aead.js';
 export * from './relay-messages.js';
+export * from './signal.js';
+export * from './binding.js';
+export * from './channel-messages.js';

@@ -1,5 +1,5 @@
 /**
- * Messages between the two peers, carried in the relay's `msg` bodies (and later on direct paths).
+ * Messages between the two peers, carried in the relay's `msg` bodies (a direct path carries data frames only).
  *
  * Two layers:
  * - handshake messages (`pake`, `confirm`) travel as clear UTF-8 JSON: they hold only public CPace shares and MACs;
@@ -11,12 +11,15 @@
 import { toBase64Url, utf8, fromUtf8 } from './bytes.js';
 import { createError, isErrorCode, type ErrorCode, type PortunusError } from './errors.js';
 import { parseOffer, type Offer } from './offer.js';
-import { asBoolean, asBytes, asHex, asInteger, asString, asStringList, parseJsonObject } from './validate.js';
+import { canonicalSignal, parseDataPath, parseSignal, type DataPath, type Signal } from './signal.js';
+import { asBoolean, asBytes, asHex, asInteger, asObject, asString, asStringList, parseJsonObject } from './validate.js';
 
 export type Role = 'send' | 'receive';
 
 /** Ability names announced in the PAKE message and bound into the key (see PROTOCOL.md §Abilities). */
 export const ABILITY_RELAY = 'relay-v1';
+/** Direct path: sealed WebRTC signalling, a data channel bound to the session key (PROTOCOL.md §Direct path). */
+export const ABILITY_WEBRTC = 'webrtc-v1';
 
 export const CPACE_ELEMENT_BYTES = 32;
 export const MAC_BYTES = 32;
@@ -44,7 +47,9 @@ export type SealedMessage =
   | { type: 'answer'; accept: false; reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL' }
   | { type: 'sent'; bytes: number; sha256: string }
   | { type: 'received'; bytes: number; sha256: string }
-  | { type: 'error'; code: ErrorCode; message: string };
+  | { type: 'error'; code: ErrorCode; message: string }
+  | { type: 'signal'; signal: Signal }
+  | { type: 'path'; transport: DataPath };
 
 function protocolError(message: string): PortunusError {
   return createError('PROTOCOL', message);
@@ -82,6 +87,7 @@ export function parseHandshake<T extends HandshakeMessage['type']>(
 
 /** Exact JSON of a sealed message (fixed key order, so golden tests can pin the bytes). */
 export function encodeSealed(msg: SealedMessage): Uint8Array {
+  if (msg.type === 'signal') return utf8(JSON.stringify({ type: msg.type, signal: canonicalSignal(msg.signal) }));
   return utf8(JSON.stringify(msg));
 }
 
@@ -115,6 +121,15 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
       const code = isErrorCode(o.code) ? o.code : 'INTERNAL';
       const message = typeof o.message === 'string' ? o.message.slice(0, MAX_ERROR_MESSAGE) : '';
       return { type: 'error', code, message };
+    }
+    case 'signal': {
+      const body = asObject(o.signal);
+      const signal = body === undefined ? undefined : parseSignal(body);
+      return signal === undefined ? protocolError('malformed signal message') : { type: 'signal', signal };
+    }
+    case 'path': {
+      const transport = parseDataPath(o.transport);
+      return transport === undefined ? protocolError('malformed path message') : { type: 'path', transport };
     }
     default:
       return protocolError(`unknown message type ${describeType(o.type)}`);

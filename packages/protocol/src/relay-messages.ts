@@ -32,11 +32,71 @@ export type RelayToClient =
   | { type: 'welcome'; protocol: number; relay: string; motd?: string }
   | { type: 'allocated'; nameplate: number }
   | { type: 'claimed'; nameplate: number; side: Side }
-  | { type: 'paired'; sid: Uint8Array; side: Side }
+  | { type: 'paired'; sid: Uint8Array; side: Side; ice?: IceServer[] }
   | { type: 'msg'; body: string }
   | { type: 'pipe-open' }
   | { type: 'peer-left' }
   | { type: 'error'; code: ErrorCode; message: string };
+
+/**
+ * A STUN or TURN server the relay offers for the direct path (`paired.ice`), in the shape WebRTC takes
+ * (RTCIceServer with one URL). TURN credentials are the relay operator's to share; they only allow relaying.
+ */
+export interface IceServer {
+  urls: string;
+  username?: string;
+  credential?: string;
+}
+
+/** At most this many ICE servers in `paired` (a WebRTC stack uses the first STUN and the first TURN server). */
+export const MAX_ICE_SERVERS = 4;
+const MAX_ICE_URL_LENGTH = 256;
+const MAX_ICE_CREDENTIAL_LENGTH = 128;
+/**
+ * RFC 7064/7065 URIs with a host (DNS name, IPv4, or bracketed IPv6), an optional port and, for TURN, an optional
+ * transport: `stun:198.51.100.7:3478`, `turn:turn.example.org?transport=tcp`, `turns:[2001:db8::1]:5349`.
+ */
+const ICE_URL = /^(stuns?:|turns?:)(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/;
+const CREDENTIAL = /^[\x20-\x7e]*$/;
+
+/** Checks an ICE server URL's form (a TURN transport parameter is allowed only on turn:/turns:). */
+export function isIceUrl(url: string): boolean {
+  const m = url.length <= MAX_ICE_URL_LENGTH ? ICE_URL.exec(url) : null;
+  if (m === null) return false;
+  if (m[3] !== undefined && Number(m[3].slice(1)) > 65535) return false;
+  return m[4] === undefined || m[1]!.startsWith('turn');
+}
+
+/** Validates one ICE server entry; TURN needs a username and a credential, STUN takes neither. */
+export function parseIceServer(value: unknown): IceServer | undefined {
+  const o = asObject(value);
+  const urls = o === undefined ? undefined : asString(o.urls, MAX_ICE_URL_LENGTH);
+  if (o === undefined || urls === undefined || !isIceUrl(urls)) return undefined;
+  const isTurn = urls.startsWith('turn');
+  if (!isTurn) return o.username === undefined && o.credential === undefined ? { urls } : undefined;
+  const username = asString(o.username, MAX_ICE_CREDENTIAL_LENGTH);
+  const credential = asString(o.credential, MAX_ICE_CREDENTIAL_LENGTH);
+  if (username === undefined || credential === undefined) return undefined;
+  if (!CREDENTIAL.test(username) || !CREDENTIAL.test(credential)) return undefined;
+  return { urls, username, credential };
+}
+
+function parseIceList(value: unknown): IceServer[] | undefined {
+  if (!Array.isArray(value) || value.length > MAX_ICE_SERVERS) return undefined;
+  const out: IceServer[] = [];
+  for (const item of value) {
+    const server = parseIceServer(item);
+    if (server === undefined) return undefined;
+    out.push(server);
+  }
+  return out;
+}
+
+function encodeIceServer(server: IceServer): IceServer {
+  return server.username === undefined
+    ? { urls: server.urls }
+    : { urls: server.urls, username: server.username, credential: server.credential ?? '' };
+}
 
 export type ParseErrorReason = 'invalid-json' | 'not-object' | 'unknown-type' | 'invalid-field';
 
@@ -161,7 +221,10 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
       const sid = typeof o.sid === 'string' && o.sid.length <= 32 ? fromBase64Url(o.sid) : undefined;
       if (sid === undefined || sid.length !== SID_BYTES) return invalidField(type, 'sid');
       const side = asSide(o.side);
-      return side === undefined ? invalidField(type, 'side') : { type, sid, side };
+      if (side === undefined) return invalidField(type, 'side');
+      if (o.ice === undefined) return { type, sid, side };
+      const ice = parseIceList(o.ice);
+      return ice === undefined ? invalidField(type, 'ice') : { type, sid, side, ice };
     }
     case 'msg': {
       const body = asBody(o.body);
@@ -224,7 +287,11 @@ export function encodeRelayMessage(msg: RelayToClient): string {
     case 'claimed':
       return JSON.stringify({ type: msg.type, nameplate: msg.nameplate, side: msg.side });
     case 'paired':
-      return JSON.stringify({ type: msg.type, sid: toBase64Url(msg.sid), side: msg.side });
+      return JSON.stringify(
+        msg.ice === undefined || msg.ice.length === 0
+          ? { type: msg.type, sid: toBase64Url(msg.sid), side: msg.side }
+          : { type: msg.type, sid: toBase64Url(msg.sid), side: msg.side, ice: msg.ice.map(encodeIceServer) },
+      );
     case 'msg':
       return JSON.stringify({ type: msg.type, body: msg.body });
     case 'error':

@@ -14,6 +14,10 @@
  *                               ◄─────────────────────── confirm {mac_b}
  *   ═════════ sealed with the message keys from here on ═════════
  *   sender: offer ──► receiver: answer ──► data frames ──► sender: sent {sha256} ──► receiver: received {sha256}
+ *
+ * When both sides announced `webrtc-v1`, sealed `signal` messages (WebRTC offer, answer, candidates) may flow either
+ * way in any confirmed state, and the receiver sends one `path` message naming the data path; the machine passes
+ * them through (`signal` / `path` actions) and bounds them, the driver's transport selection acts on them.
  */
 import type { AeadFactory } from './aead.js';
 import { utf8, type RandomBytes } from './bytes.js';
@@ -25,6 +29,7 @@ import { FrameOpener, FrameSealer } from './frame.js';
 import { deriveSessionKeys, type SessionKeys, type Side } from './keys.js';
 import { offerHasData, type Offer } from './offer.js';
 import {
+  ABILITY_WEBRTC,
   encodeHandshake,
   encodeSealed,
   parseHandshake,
@@ -32,6 +37,7 @@ import {
   type Role,
   type SealedMessage,
 } from './peer-messages.js';
+import { MAX_PEER_SIGNALS, type DataPath, type Signal } from './signal.js';
 
 /** Stream id of sealed control messages (data streams use 1 and up). */
 export const CONTROL_STREAM = 0;
@@ -55,6 +61,10 @@ export type SessionEvent =
   | { type: 'dataSent'; bytes: number; sha256: string }
   | { type: 'dataReceived'; bytes: number; sha256: string }
   | { type: 'committed' }
+  /** Local: seal and send a WebRTC signal to the peer. */
+  | { type: 'signal'; signal: Signal }
+  /** Local (receiver): tell the sender which data path to use. */
+  | { type: 'path'; transport: DataPath }
   | { type: 'abort'; error: PortunusError };
 
 export type SessionAction =
@@ -66,11 +76,19 @@ export type SessionAction =
   | { type: 'startReceiving' }
   | { type: 'commit' }
   | { type: 'done'; bytes: number; sha256?: string }
-  | { type: 'fail'; error: PortunusError };
+  | { type: 'fail'; error: PortunusError }
+  /** A WebRTC signal from the peer, for the transport selection. */
+  | { type: 'signal'; signal: Signal }
+  /** Sender: the receiver's choice of data path. */
+  | { type: 'path'; transport: DataPath };
 
 interface Channel {
   sealer: FrameSealer;
   opener: FrameOpener;
+  /** Both sides announced webrtc-v1: only then may `signal` and `path` messages flow. */
+  webrtc: boolean;
+  /** Signals received from the peer so far (at most MAX_PEER_SIGNALS). */
+  signals: number;
 }
 type Digest = { bytes: number; sha256: string };
 
@@ -81,9 +99,9 @@ export type SessionState =
   | { kind: 'awaitingOffer'; config: SessionConfig; channel: Channel }
   | { kind: 'deciding'; config: SessionConfig; channel: Channel; offer: Offer }
   | { kind: 'awaitingAnswer'; config: SessionConfig; channel: Channel }
-  | { kind: 'sending'; config: SessionConfig; channel: Channel }
+  | { kind: 'sending'; config: SessionConfig; channel: Channel; path?: DataPath }
   | { kind: 'awaitingReceipt'; config: SessionConfig; channel: Channel; sent: Digest }
-  | { kind: 'receiving'; config: SessionConfig; channel: Channel; claimed?: Digest; got?: Digest }
+  | { kind: 'receiving'; config: SessionConfig; channel: Channel; claimed?: Digest; got?: Digest; path?: DataPath }
   | { kind: 'committing'; config: SessionConfig; channel: Channel; got: Digest }
   | { kind: 'done' }
   | { kind: 'failed'; error: PortunusError };
@@ -179,6 +197,8 @@ function onConfirm(state: Extract<SessionState, { kind: 'awaitingConfirm' }>, bo
   const channel: Channel = {
     sealer: new FrameSealer(config.aead(keys.message[side]), CONTROL_STREAM),
     opener: new FrameOpener(config.aead(keys.message[peerSide]), CONTROL_STREAM),
+    webrtc: abilities.includes(ABILITY_WEBRTC),
+    signals: 0,
   };
   const actions: SessionAction[] = [{ type: 'confirmed', keys, side, abilities, verifier: keys.verifier }];
   if (config.role === 'receive') return { state: { kind: 'awaitingOffer', config, channel }, actions };
@@ -201,6 +221,8 @@ function onOpen(state: OpenState, event: SessionEvent): StepResult {
 function onSealed(state: OpenState, msg: SealedMessage): StepResult {
   const { config, channel } = state;
   if (msg.type === 'error') return fail(peerError(msg.code, msg.message));
+  if (msg.type === 'signal') return onPeerSignal(state, msg.signal);
+  if (msg.type === 'path') return onPeerPath(state, msg.transport);
   switch (state.kind) {
     case 'awaitingOffer':
       if (msg.type !== 'offer') break;
@@ -225,8 +247,30 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
   return abort(state, createError('PROTOCOL', `unexpected '${msg.type}' message while ${state.kind}`));
 }
 
+/** Signals pass through in every confirmed state, but only when both sides announced webrtc-v1, and boundedly. */
+function onPeerSignal(state: OpenState, signal: Signal): StepResult {
+  const { channel } = state;
+  if (!channel.webrtc) return abort(state, createError('PROTOCOL', 'a WebRTC signal although webrtc-v1 was not agreed'));
+  if (channel.signals >= MAX_PEER_SIGNALS) return abort(state, createError('PROTOCOL', 'the peer sent too many WebRTC signals'));
+  return { state: { ...state, channel: { ...channel, signals: channel.signals + 1 } }, actions: [{ type: 'signal', signal }] };
+}
+
+/** The receiver names the data path once, after accepting; only a sender still sending may hear it. */
+function onPeerPath(state: OpenState, transport: DataPath): StepResult {
+  if (state.kind !== 'sending' || state.path !== undefined || !state.channel.webrtc) {
+    return abort(state, createError('PROTOCOL', `unexpected 'path' message while ${state.kind}`));
+  }
+  return { state: { ...state, path: transport }, actions: [{ type: 'path', transport }] };
+}
+
 function onLocal(state: OpenState, event: SessionEvent): StepResult {
   const { config, channel } = state;
+  if (event.type === 'signal' && channel.webrtc) {
+    return { state, actions: [seal(channel, { type: 'signal', signal: event.signal })] };
+  }
+  if (event.type === 'path' && state.kind === 'receiving' && state.path === undefined && channel.webrtc) {
+    return { state: { ...state, path: event.transport }, actions: [seal(channel, { type: 'path', transport: event.transport })] };
+  }
   if (state.kind === 'deciding' && event.type === 'decision') {
     if (!event.accept) {
       const answer = seal(channel, { type: 'answer', accept: false, reason: event.reason });

@@ -87,3 +87,51 @@ describe('sealed messages: exact JSON and validation', () => {
     expect(parseOffer({ kind: 'stream', name: 'stdin', extra: true })).toEqual({ kind: 'stream', name: 'stdin' });
   });
 });
+
+describe('direct-path messages: signal and path', () => {
+  const SDP = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
+  const CANDIDATE = 'candidate:1 1 udp 2130706431 192.0.2.7 50000 typ host';
+  const golden: [SealedMessage, string][] = [
+    [{ type: 'signal', signal: { kind: 'offer', sdp: SDP } }, `{"type":"signal","signal":{"kind":"offer","sdp":${JSON.stringify(SDP)}}}`],
+    [{ type: 'signal', signal: { kind: 'answer', sdp: SDP } }, `{"type":"signal","signal":{"kind":"answer","sdp":${JSON.stringify(SDP)}}}`],
+    [
+      { type: 'signal', signal: { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: 0 } },
+      `{"type":"signal","signal":{"kind":"candidate","candidate":"${CANDIDATE}","sdpMid":"0","sdpMLineIndex":0}}`,
+    ],
+    [{ type: 'signal', signal: { kind: 'end' } }, '{"type":"signal","signal":{"kind":"end"}}'],
+    [{ type: 'path', transport: 'webrtc' }, '{"type":"path","transport":"webrtc"}'],
+    [{ type: 'path', transport: 'relay' }, '{"type":"path","transport":"relay"}'],
+  ];
+  it.each(golden)('%j', (msg, json) => {
+    expect(fromUtf8(encodeSealed(msg))).toBe(json);
+    expect(parseSealed(utf8(json))).toEqual(msg);
+  });
+
+  it('encodes only the known fields of a signal, in a fixed order (a WebRTC object may carry more)', () => {
+    const signal = { sdpMLineIndex: 0, extra: 'x', candidate: CANDIDATE, kind: 'candidate', sdpMid: '0' } as never;
+    expect(fromUtf8(encodeSealed({ type: 'signal', signal }))).toBe(golden[2]![1]);
+  });
+
+  it.each([
+    ['an SDP over 16 KiB', { kind: 'offer', sdp: SDP + 'a=x\r\n'.repeat(3300) }],
+    ['an SDP with control characters', { kind: 'offer', sdp: SDP + '\u001b[2J' }],
+    ['a non-SDP description', { kind: 'answer', sdp: 'hello' }],
+    ['an SDP that is not a string', { kind: 'offer', sdp: 7 }],
+    ['a candidate without the prefix', { kind: 'candidate', candidate: '1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 }],
+    ['an oversized candidate', { kind: 'candidate', candidate: 'candidate:' + 'x'.repeat(600), sdpMid: '0', sdpMLineIndex: 0 }],
+    ['a candidate with a newline', { kind: 'candidate', candidate: CANDIDATE + '\r\na=x', sdpMid: '0', sdpMLineIndex: 0 }],
+    ['a candidate without sdpMid', { kind: 'candidate', candidate: CANDIDATE, sdpMLineIndex: 0 }],
+    ['a negative m-line index', { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: -1 }],
+    ['an unknown kind', { kind: 'renegotiate' }],
+    ['a signal that is not an object', 'offer'],
+  ])('rejects %s', (_, signal) => {
+    const r = parseSealed(utf8(JSON.stringify({ type: 'signal', signal })));
+    expect(r).toBeInstanceOf(PortunusError);
+    expect((r as PortunusError).code).toBe('PROTOCOL');
+  });
+
+  it('rejects a path other than webrtc or relay', () => {
+    expect(parseSealed(utf8('{"type":"path","transport":"tcp"}'))).toBeInstanceOf(PortunusError);
+    expect(parseSealed(utf8('{"type":"path"}'))).toBeInstanceOf(PortunusError);
+  });
+});

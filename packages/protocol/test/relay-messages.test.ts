@@ -3,7 +3,9 @@ import {
   encodeClientMessage,
   encodeRelayMessage,
   isBase64Url,
+  isIceUrl,
   isParseError,
+  MAX_ICE_SERVERS,
   parseClientMessage,
   parseRelayMessage,
   type ClientToRelay,
@@ -183,4 +185,39 @@ describe('relay messages: robustness', () => {
     }
     expect(errors).toBeGreaterThan(10_000);
   });
+});
+
+describe('paired: the ICE servers a relay offers (optional `ice`)', () => {
+  const STUN = { urls: 'stun:198.18.0.1:3478' };
+  const TURN = { urls: 'turn:turn.example.org:3478?transport=tcp', username: 'portunus', credential: 's3cret' };
+
+  it('encodes and parses the field, and leaves it out when empty', () => {
+    const msg: RelayToClient = { type: 'paired', sid: SID, side: 'a', ice: [STUN, TURN] };
+    const json =
+      '{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"a","ice":[{"urls":"stun:198.18.0.1:3478"},' +
+      '{"urls":"turn:turn.example.org:3478?transport=tcp","username":"portunus","credential":"s3cret"}]}';
+    expect(encodeRelayMessage(msg)).toBe(json);
+    expect(parseRelayMessage(json)).toEqual(msg);
+    expect(encodeRelayMessage({ type: 'paired', sid: SID, side: 'a', ice: [] })).toBe('{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"a"}');
+  });
+
+  it.each([
+    ['not a list', '"stun:x"'],
+    ['too many servers', JSON.stringify(Array.from({ length: MAX_ICE_SERVERS + 1 }, () => STUN))],
+    ['a URL of another scheme', '[{"urls":"http://x"}]'],
+    ['a URL with a path', '[{"urls":"stun:host/x"}]'],
+    ['a port over 65535', '[{"urls":"stun:host:70000"}]'],
+    ['a transport on STUN', '[{"urls":"stun:host?transport=tcp"}]'],
+    ['TURN without credentials', '[{"urls":"turn:host"}]'],
+    ['STUN with credentials', '[{"urls":"stun:host","username":"u","credential":"p"}]'],
+    ['a control character in a credential', '[{"urls":"turn:host","username":"u","credential":"p\\u0007"}]'],
+  ])('rejects %s', (_, ice) => {
+    const r = parseRelayMessage(`{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"a","ice":${ice}}`);
+    expect(isParseError(r) && r.detail).toBe('invalid paired.ice');
+  });
+
+  it.each(['stun:stun.example.org', 'stuns:[2001:db8::1]:5349', 'turn:192.0.2.1:3478?transport=udp', 'turns:t.example.org:443?transport=tcp'])(
+    'accepts the ICE URL %s',
+    (url) => expect(isIceUrl(url)).toBe(true),
+  );
 });

@@ -8,7 +8,9 @@ import { fromBase64Url, toBase64Url, utf8, fromUtf8 } from '../src/bytes.js';
 import type { Code } from '../src/code.js';
 import { PortunusError } from '../src/errors.js';
 import type { Offer } from '../src/offer.js';
+import { encodeSealed, type SealedMessage } from '../src/peer-messages.js';
 import { initialState, step, type SessionAction, type SessionConfig, type SessionEvent, type SessionState } from '../src/session.js';
+import { MAX_PEER_SIGNALS } from '../src/signal.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
 const CODE: Code = { nameplate: 7, secret: 'H7K29A' };
@@ -228,5 +230,105 @@ describe('session: failures', () => {
 
   it('rejects a sender without an offer', () => {
     expect(() => initialState({ ...config('send'), offer: undefined })).toThrow(PortunusError);
+  });
+});
+
+describe('session: direct-path signalling (webrtc-v1)', () => {
+  const BOTH = ['relay-v1', 'webrtc-v1'];
+  const OFFER = { kind: 'offer', sdp: 'v=0\r\ns=-\r\n' } as const;
+  const CANDIDATE = { kind: 'candidate', candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } as const;
+
+  function accepted(a: string[] = BOTH, b: string[] = BOTH): Pair {
+    const p = new Pair(config('send', { abilities: a }), config('receive', { abilities: b })).start();
+    p.feed('b', { type: 'decision', accept: true });
+    return p;
+  }
+  /** Seals a message as `side` would (its own sealer, next index): what a peer that breaks the rules can send. */
+  function forge(p: Pair, side: 'a' | 'b', msg: SealedMessage): Uint8Array {
+    const state = p.state[side] as { channel: { sealer: { seal(b: Uint8Array): Uint8Array } } };
+    return state.channel.sealer.seal(encodeSealed(msg));
+  }
+  const received = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'signal' || a.type === 'path');
+
+  it('passes signals both ways, sealed, and the receiver names the path once', () => {
+    const p = accepted();
+    p.feed('a', { type: 'signal', signal: OFFER });
+    p.feed('b', { type: 'signal', signal: CANDIDATE });
+    expect(received(p, 'b')).toEqual([{ type: 'signal', signal: OFFER }]);
+    expect(received(p, 'a')).toEqual([{ type: 'signal', signal: CANDIDATE }]);
+    const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
+    expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('v=0'))).toBe(false);
+
+    p.feed('b', { type: 'path', transport: 'webrtc' });
+    expect(received(p, 'a').at(-1)).toEqual({ type: 'path', transport: 'webrtc' });
+    expect(p.state.a.kind).toBe('sending');
+    // The rest of the transfer is unchanged.
+    p.feed('a', { type: 'dataSent', ...DIGEST });
+    p.feed('b', { type: 'dataReceived', ...DIGEST });
+    p.feed('b', { type: 'committed' });
+    expect(p.kinds('a').at(-1)).toBe('done');
+    expect(p.kinds('b').at(-1)).toBe('done');
+  });
+
+  it('passes signals in every confirmed state, including late candidates after the data', () => {
+    const p = new Pair(config('send', { abilities: BOTH }), config('receive', { abilities: BOTH })).start();
+    p.feed('a', { type: 'signal', signal: CANDIDATE }); // receiver still deciding
+    expect(p.state.b.kind).toBe('deciding');
+    expect(received(p, 'b')).toHaveLength(1);
+    p.feed('b', { type: 'decision', accept: true });
+    p.feed('b', { type: 'path', transport: 'relay' });
+    p.feed('a', { type: 'dataSent', ...DIGEST });
+    p.feed('b', { type: 'signal', signal: { kind: 'end' } }); // sender awaiting its receipt
+    expect(p.state.a.kind).toBe('awaitingReceipt');
+    expect(received(p, 'a')).toEqual([{ type: 'path', transport: 'relay' }, { type: 'signal', signal: { kind: 'end' } }]);
+  });
+
+  it('does not mutate the state it was given (the signal count lives in the new state)', () => {
+    const p = accepted();
+    const before = p.state.b;
+    const count = (s: SessionState) => (s as { channel: { signals: number } }).channel.signals;
+    p.feed('a', { type: 'signal', signal: OFFER });
+    expect(count(before)).toBe(0);
+    expect(count(p.state.b)).toBe(1);
+  });
+
+  it('refuses signals when webrtc-v1 was not agreed: PROTOCOL, and the peer is told', () => {
+    const p = accepted(BOTH, ['relay-v1']);
+    p.feed('b', { type: 'signal', signal: OFFER });
+    expect(p.failure('b')?.code).toBe('INTERNAL'); // the local side never sends one
+    const q = accepted(BOTH, ['relay-v1']);
+    q.feed('a', { type: 'message', body: forge(q, 'b', { type: 'signal', signal: OFFER }) }); // a peer that does
+    expect(q.failure('a')?.code).toBe('PROTOCOL');
+    expect(q.failure('b')?.code).toBe('PEER_FAILED');
+  });
+
+  it(`bounds the signals a peer may send (${MAX_PEER_SIGNALS})`, () => {
+    const p = accepted();
+    for (let i = 0; i < MAX_PEER_SIGNALS; i++) p.feed('a', { type: 'signal', signal: CANDIDATE });
+    expect(received(p, 'b')).toHaveLength(MAX_PEER_SIGNALS);
+    expect(p.failure('b')).toBeUndefined();
+    p.feed('a', { type: 'signal', signal: CANDIDATE });
+    expect(p.failure('b')?.code).toBe('PROTOCOL');
+    expect(p.failure('b')?.message).toMatch(/too many/);
+  });
+
+  it('accepts one path message, only from the receiver, only while the sender sends', () => {
+    const twice = accepted();
+    twice.feed('b', { type: 'path', transport: 'relay' });
+    twice.feed('a', { type: 'message', body: forge(twice, 'b', { type: 'path', transport: 'webrtc' }) });
+    expect(twice.failure('a')?.code).toBe('PROTOCOL');
+
+    const toReceiver = accepted();
+    toReceiver.feed('b', { type: 'message', body: forge(toReceiver, 'a', { type: 'path', transport: 'relay' }) });
+    expect(toReceiver.failure('b')?.code).toBe('PROTOCOL');
+
+    const early = new Pair(config('send', { abilities: BOTH }), config('receive', { abilities: BOTH })).start();
+    early.feed('a', { type: 'message', body: forge(early, 'b', { type: 'path', transport: 'relay' }) });
+    expect(early.failure('a')?.code).toBe('PROTOCOL'); // before the answer: the sender is not sending yet
+
+    const local = accepted();
+    local.feed('b', { type: 'path', transport: 'relay' });
+    local.feed('b', { type: 'path', transport: 'relay' });
+    expect(local.failure('b')?.code).toBe('INTERNAL');
   });
 });

@@ -1,0 +1,70 @@
+/**
+ * WebRTC signalling between the peers (PROTOCOL.md §Direct path). Signals travel only inside sealed peer messages
+ * (`{"type":"signal","signal":…}`), after key confirmation: the relay never sees an SDP, a DTLS fingerprint or a
+ * local address. Parsers check every field's type, size and character set before anything reaches a WebRTC stack,
+ * because werift's DTLS layer merges every fingerprint it is ever given (so it must only ever see authenticated
+ * SDP) and its SDP parser was not written for hostile input.
+ */
+import { asInteger, asString, type Json } from './validate.js';
+
+/** The data path a transfer uses; the receiver chooses it and tells the sender with a `path` message. */
+export type DataPath = 'webrtc' | 'relay';
+
+export type Signal =
+  | { kind: 'offer' | 'answer'; sdp: string }
+  | { kind: 'candidate'; candidate: string; sdpMid: string; sdpMLineIndex: number }
+  | { kind: 'end' };
+
+/** Largest SDP accepted (one data channel needs ~1 KiB; candidates inline would add ~100 bytes each). */
+export const MAX_SDP_BYTES = 16 * 1024;
+/** Largest ICE candidate line (RFC 8839 candidates are ~100 bytes; extensions stay far below this). */
+export const MAX_CANDIDATE_BYTES = 512;
+/** Signals one peer may send in a session (offer or answer, its candidates, end): a bound on work and memory. */
+export const MAX_PEER_SIGNALS = 64;
+const MAX_MID_LENGTH = 32;
+const MAX_MLINE_INDEX = 63;
+
+/** SDP is ASCII lines (RFC 8866); anything else is refused rather than handed to a parser. */
+const SDP_TEXT = /^v=0\r?\n[\x20-\x7e\r\n]*$/;
+const CANDIDATE_TEXT = /^candidate:[\x20-\x7e]+$/;
+const TOKEN = /^[\x21-\x7e]+$/;
+
+/** Field by field in a fixed order, so the sealed JSON is exact and no extra property of a WebRTC object leaks. */
+export function canonicalSignal(signal: Signal): Signal {
+  switch (signal.kind) {
+    case 'offer':
+    case 'answer':
+      return { kind: signal.kind, sdp: signal.sdp };
+    case 'candidate':
+      return { kind: signal.kind, candidate: signal.candidate, sdpMid: signal.sdpMid, sdpMLineIndex: signal.sdpMLineIndex };
+    case 'end':
+      return { kind: signal.kind };
+  }
+}
+
+/** Validates the `signal` field of a sealed message; undefined when any field is missing, too large or malformed. */
+export function parseSignal(o: Json): Signal | undefined {
+  switch (o.kind) {
+    case 'offer':
+    case 'answer': {
+      const sdp = asString(o.sdp, MAX_SDP_BYTES);
+      return sdp !== undefined && SDP_TEXT.test(sdp) ? { kind: o.kind, sdp } : undefined;
+    }
+    case 'candidate': {
+      const candidate = asString(o.candidate, MAX_CANDIDATE_BYTES);
+      const sdpMid = asString(o.sdpMid, MAX_MID_LENGTH);
+      const sdpMLineIndex = asInteger(o.sdpMLineIndex, 0, MAX_MLINE_INDEX);
+      if (candidate === undefined || !CANDIDATE_TEXT.test(candidate)) return undefined;
+      if (sdpMid === undefined || !TOKEN.test(sdpMid) || sdpMLineIndex === undefined) return undefined;
+      return { kind: 'candidate', candidate, sdpMid, sdpMLineIndex };
+    }
+    case 'end':
+      return { kind: 'end' };
+    default:
+      return undefined;
+  }
+}
+
+export function parseDataPath(value: unknown): DataPath | undefined {
+  return value === 'webrtc' || value === 'relay' ? value : undefined;
+}
