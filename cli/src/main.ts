@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { relayCommand } from '../../relay/src/command.js';
 import { ExitCode } from './protocol.js';
+import { configCommand } from './commands/config.js';
 import { receiveCommand } from './commands/receive.js';
 import { sendCommand } from './commands/send.js';
 import type { Io } from './commands/common.js';
@@ -22,14 +23,18 @@ Examples:
   $ portunus send report.zip            # prints a code like 7-H7K-29A
   $ portunus receive 7-H7K-29A          # on the other computer
   $ portunus relay --port 4747          # run your own relay
+  $ portunus config set relay wss://relay.example.org   # meet through it by default
 
-Environment: PORTUNUS_RELAY (relay URL), PORTUNUS_CODE (code for send/receive), NO_COLOR.
+Without a relay (no --relay, PORTUNUS_RELAY or config), both sides must be on one network: LAN mode.
+Environment: PORTUNUS_RELAY (relay URL), PORTUNUS_CODE (code for send/receive), PORTUNUS_LAN_PORT
+             (UDP port of LAN discovery, default 4747), XDG_CONFIG_HOME, NO_COLOR.
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 rejected/cancelled, 5 timed out,
-            6 relay unreachable/incompatible, 7 transfer corrupted/interrupted, 8 local file problem.`,
+            6 relay unreachable/incompatible or no sender found, 7 transfer corrupted/interrupted, 8 local file problem.`,
     );
   program.addCommand(sendCommand(io));
   program.addCommand(receiveCommand(io));
   program.addCommand(relayCommand());
+  program.addCommand(configCommand(io));
   // Commander exits 1 on usage errors; ours is 2, so errors come back to us instead of exiting.
   const exitOverride = (cmd: Command) => {
     cmd.exitOverride();
@@ -56,3 +61,8 @@ async function main(): Promise<void> {
 }
 
 await main();
+// werift can leave a timer behind after its peer connection is closed (a TURN allocation refresh sleeps up to
+// 500 s, not cancellable), which would keep a finished transfer's process alive: once stdout and stderr have taken
+// what was written, end with the exit code already set. (`portunus relay` returns only once the relay has stopped.)
+await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+process.exit();

@@ -17,6 +17,7 @@ import {
   RELAY_PATH,
   PortunusError,
   MAX_FRAME_BYTES,
+  type IceServer,
   encodeClientMessage,
   isParseError,
   parseRelayMessage,
@@ -25,6 +26,13 @@ import {
 } from '../protocol.js';
 
 export type RelaySide = 'a' | 'b';
+
+/** What `paired` tells a client: the session id, its side, and the ICE servers the relay offers (if any). */
+export interface Paired {
+  sid: Uint8Array;
+  side: RelaySide;
+  ice?: IceServer[];
+}
 
 export interface RelayClientOptions {
   /** ws:// or wss:// URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
@@ -51,7 +59,7 @@ export interface RelayClient {
   allocate(): Promise<number>;
   claim(nameplate: number): Promise<{ side: RelaySide }>;
   /** Resolves when paired (bound it with the caller's signal or a timeout). */
-  paired(): Promise<{ sid: Uint8Array; side: RelaySide }>;
+  paired(): Promise<Paired>;
   sendMessage(body: Uint8Array): void;
   /** The next peer message; rejects once the connection has closed and no message is left. */
   nextMessage(): Promise<Uint8Array>;
@@ -119,7 +127,7 @@ class WsRelayClient implements RelayClient {
   private readonly maxMessageBytes: number;
   private readonly maxQueuedMessages: number;
   private readonly replies = new Map<Reply, Deferred<RelayToClient>>();
-  private readonly pairedResult = deferred<{ sid: Uint8Array; side: RelaySide }>();
+  private readonly pairedResult = deferred<Paired>();
   private readonly messages: Uint8Array[] = [];
   private readonly frames: Uint8Array[] = [];
   private framesBytes = 0;
@@ -202,7 +210,7 @@ class WsRelayClient implements RelayClient {
     return { side: reply.side };
   }
 
-  paired(): Promise<{ sid: Uint8Array; side: RelaySide }> {
+  paired(): Promise<Paired> {
     return this.pairedResult.promise;
   }
 
@@ -304,7 +312,7 @@ class WsRelayClient implements RelayClient {
         this.pipeOpen = true;
         return this.reply(msg.type, msg);
       case 'paired':
-        return this.pairedResult.resolve({ sid: msg.sid, side: msg.side });
+        return this.pairedResult.resolve({ sid: msg.sid, side: msg.side, ...(msg.ice === undefined ? {} : { ice: msg.ice }) });
       case 'msg': {
         if (this.messages.length >= this.maxQueuedMessages) return void this.fail(createError('PROTOCOL', 'the peer sent too many messages'));
         this.messages.push(fromBase64Url(msg.body)!); // parseRelayMessage checked it is canonical base64url

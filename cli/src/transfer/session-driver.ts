@@ -1,21 +1,25 @@
 /**
  * Runs the sans-IO session machine against a real control channel: feeds it events (peer messages, the user's
  * decision, "all data sent") and performs the actions it returns. The data stream itself is handed to hooks, which
- * run beside the machine and report back through events.
+ * run beside the machine and report back through events; they choose the data path through a PeerLink (sealed
+ * WebRTC signals and the receiver's `path` choice, relayed by the machine).
  */
 import {
+  ABILITY_WEBRTC,
   createError,
   initialState,
-
   step,
   toPortunusError,
+  type DataPath,
   type Offer,
+  type Role,
   type SessionAction,
   type SessionConfig,
   type SessionEvent,
   type SessionKeys,
   type SessionState,
   type Side,
+  type Signal,
 } from '../protocol.js';
 import { AsyncQueue } from '../util/async-queue.js';
 
@@ -34,8 +38,27 @@ export interface Digest {
 export interface DataContext {
   keys: SessionKeys;
   side: Side;
+  role: Role;
   abilities: string[];
+  /** Aborted when the session ends, whichever way. */
   signal: AbortSignal;
+  /** Signalling with the peer for the direct path (sealed, through the relay). */
+  link: PeerLink;
+  /** Runs `cleanup` when the session is over (after the receipts: a data path must outlive its last frame). */
+  defer(cleanup: () => Promise<void>): void;
+}
+
+/** What transport selection may say to the peer and hear from it, always sealed and through the machine. */
+export interface PeerLink {
+  /** Both sides announced webrtc-v1, so signals and a `path` message may flow. */
+  readonly webrtc: boolean;
+  sendSignal(signal: Signal): Promise<void>;
+  /** The peer's next signal; rejects when `abort` fires or the session ends. */
+  nextSignal(abort?: AbortSignal): Promise<Signal>;
+  /** Receiver: tell the sender which data path to use. */
+  sendPath(transport: DataPath): Promise<void>;
+  /** Sender: the receiver's choice (resolves once). */
+  path(): Promise<DataPath>;
 }
 
 export interface DriverHooks {
@@ -69,6 +92,8 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
   const tasks = new AbortController();
   let state: SessionState = initialState(opts.config);
   let ctx: DataContext | undefined;
+  const inbox = new SignalInbox(tasks.signal);
+  const cleanups: (() => Promise<void>)[] = [];
 
   const background = (work: () => Promise<SessionEvent>) => {
     work().then(
@@ -100,9 +125,11 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
     }
   } finally {
     clearTimeout(handshakeTimer);
-    tasks.abort();
+    tasks.abort(createError('CANCELLED', 'session over'));
     events.fail(createError('CANCELLED', 'session over'));
     opts.signal?.removeEventListener('abort', onCancel);
+    // Each cleanup bounds its own wait (a transport's close), so this cannot hang.
+    await Promise.allSettled(cleanups.map((cleanup) => cleanup()));
   }
 
   function perform(action: SessionAction): { done: () => Digest } | undefined {
@@ -116,11 +143,24 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
         return undefined;
       case 'confirmed':
         clearTimeout(handshakeTimer);
-        ctx = { keys: action.keys, side: action.side, abilities: action.abilities, signal: tasks.signal };
+        ctx = {
+          keys: action.keys,
+          side: action.side,
+          role: opts.config.role,
+          abilities: action.abilities,
+          signal: tasks.signal,
+          link: peerLink(action.abilities.includes(ABILITY_WEBRTC)),
+          defer: (cleanup) => void cleanups.push(cleanup),
+        };
         hooks.onConfirmed?.({ verifier: action.verifier, abilities: action.abilities });
         return undefined;
+      case 'signal':
+        inbox.signal(action.signal);
+        return undefined;
+      case 'path':
+        inbox.path(action.transport);
+        return undefined;
       case 'offer':
-
         background(async () => {
           const decision = await required(hooks.onOffer, 'onOffer')(action.offer, tasks.signal);
           return decision.accept ? { type: 'decision', accept: true } : { type: 'decision', accept: false, reason: decision.reason };
@@ -143,6 +183,67 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       case 'fail':
         return { done: () => { throw action.error; } };
     }
+  }
+
+  function peerLink(webrtc: boolean): PeerLink {
+    return {
+      webrtc,
+      sendSignal: (signal) => events.push({ type: 'signal', signal }),
+      nextSignal: (abort) => inbox.nextSignal(abort),
+      sendPath: (transport) => events.push({ type: 'path', transport }),
+      path: () => inbox.chosenPath,
+    };
+  }
+}
+
+/**
+ * Signals and the path choice from the peer, waiting for the transport selection. The machine admits at most
+ * MAX_PEER_SIGNALS signals per session, which bounds this queue.
+ */
+class SignalInbox {
+  private readonly signals: Signal[] = [];
+  private readonly waiters = new Set<() => void>();
+  private resolvePath!: (path: DataPath) => void;
+  readonly chosenPath: Promise<DataPath>;
+
+  constructor(private readonly session: AbortSignal) {
+    this.chosenPath = new Promise<DataPath>((resolve, reject) => {
+      this.resolvePath = resolve;
+      session.addEventListener('abort', () => reject(session.reason), { once: true });
+    });
+    this.chosenPath.catch(() => undefined);
+    session.addEventListener('abort', () => this.wake(), { once: true });
+  }
+
+  signal(signal: Signal): void {
+    this.signals.push(signal);
+    this.wake();
+  }
+
+  path(path: DataPath): void {
+    this.resolvePath(path);
+  }
+
+  async nextSignal(abort?: AbortSignal): Promise<Signal> {
+    for (;;) {
+      const next = this.signals.shift();
+      if (next !== undefined) return next;
+      if (this.session.aborted) throw this.session.reason;
+      if (abort?.aborted) throw abort.reason;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          abort?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        abort?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) waiter();
   }
 }
 

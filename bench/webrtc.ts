@@ -1,0 +1,88 @@
+/**
+ * The direct path's benchmark: one file from `portunus send` to `portunus receive --transport webrtc` on loopback
+ * through a local relay (which carries only the handshake and the signals). Reports the connect time (from the
+ * receiver accepting to its data channel being open and bound, werift's lazy import included) and the MB/s of the
+ * data phase alone. Issue 5 expects ~5–7 MB/s from werift here, CPU-bound; raising it is the next issue.
+ */
+import { createHash, randomFillSync } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fmt, mb, spawnPortunus } from './processes.js';
+
+export interface WebRtcFigures {
+  bytes: number;
+  /** Receiver: offer accepted → `connected` (signalling, ICE, DTLS, SCTP, binding check). */
+  connectSeconds: number;
+  /** Receiver: `connected` → `done` (every frame through the channel, then the receipts). */
+  dataSeconds: number;
+  mbps: number;
+  transport: string;
+  sha256Match: boolean;
+  peakRss: { sender: number; receiver: number };
+}
+
+async function makeFile(path: string, bytes: number): Promise<void> {
+  const fh = await open(path, 'w');
+  const block = Buffer.alloc(4 * 1024 * 1024);
+  try {
+    for (let off = 0; off < bytes; off += block.length) {
+      randomFillSync(block);
+      await fh.write(block, 0, Math.min(block.length, bytes - off));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function runWebRtcBench(opts: { bytes: number } = { bytes: 200 * 1000 * 1000 }): Promise<WebRtcFigures> {
+  const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-webrtc-'));
+  const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json']);
+  try {
+    const src = join(dir, 'payload.bin');
+    const out = join(dir, 'received.bin');
+    await makeFile(src, opts.bytes);
+    const url = String((await relay.waitEvent('listening')).url);
+    const common = ['--json', '--relay', url, '--transport', 'webrtc'];
+    const sender = spawnPortunus(['send', ...common, '--no-qr', src]);
+    const code = String((await sender.waitEvent('code')).code);
+    const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code]);
+    await receiver.waitEvent('offer');
+    const accepted = performance.now();
+    const connected = await receiver.waitEvent('connected');
+    const open = performance.now();
+    const done = await receiver.waitEvent('done', 600_000);
+    const finished = performance.now();
+    const [sc, rc] = await Promise.all([sender.exit, receiver.exit]);
+    if (sc !== 0 || rc !== 0) throw new Error(`transfer failed: sender ${sc} receiver ${rc}: ${receiver.stderr()}`);
+    return {
+      bytes: opts.bytes,
+      connectSeconds: (open - accepted) / 1000,
+      dataSeconds: (finished - open) / 1000,
+      mbps: mb(opts.bytes) / ((finished - open) / 1000),
+      transport: String(connected.transport),
+      sha256Match: done.sha256 === (await sha256File(src)) && (await sha256File(out)) === done.sha256,
+      peakRss: { sender: sender.peakRssBytes(), receiver: receiver.peakRssBytes() },
+    };
+  } finally {
+    relay.child.kill('SIGTERM');
+    await relay.exit;
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatWebRtc(f: WebRtcFigures): string[] {
+  return [
+    `direct path (${f.transport}): ${fmt(mb(f.bytes), 0)} MB in ${fmt(f.dataSeconds, 2)} s = ${fmt(f.mbps)} MB/s (werift; ~5–7 expected), ` +
+      `SHA-256 ${f.sha256Match ? 'matches' : 'MISMATCH'}`,
+    `  connect: ${fmt(f.connectSeconds * 1000, 0)} ms from accepting to an open, bound channel (werift import included)`,
+    `  peak RSS: sender ${fmt(mb(f.peakRss.sender))} MB, receiver ${fmt(mb(f.peakRss.receiver))} MB`,
+  ];
+}

@@ -1,0 +1,70 @@
+/**
+ * Two PeerLinks wired back to back in memory, as the session driver would provide them over the relay: signals
+ * and the path choice arrive in order. `tap` sees (and may rewrite or drop) every signal in flight.
+ */
+import type { DataPath, Signal } from '../../src/protocol.js';
+import type { PeerLink } from '../../src/transfer/session-driver.js';
+
+export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefined;
+
+class Inbox {
+  readonly signals: Signal[] = [];
+  private readonly waiters = new Set<() => void>();
+  resolvePath!: (path: DataPath) => void;
+  readonly path = new Promise<DataPath>((resolve) => (this.resolvePath = resolve));
+
+  push(signal: Signal): void {
+    this.signals.push(signal);
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  async next(abort?: AbortSignal): Promise<Signal> {
+    for (;;) {
+      const signal = this.signals.shift();
+      if (signal !== undefined) return signal;
+      abort?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.waiters.delete(done);
+          abort?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.add(done);
+        abort?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+}
+
+export interface LinkPair {
+  send: PeerLink;
+  receive: PeerLink;
+  /** Every signal each side sent, in order (after the tap). */
+  sent: { send: Signal[]; receive: Signal[] };
+  paths: DataPath[];
+}
+
+export function memoryLinks(opts: { webrtc?: boolean; tap?: Tap } = {}): LinkPair {
+  const inboxes = { send: new Inbox(), receive: new Inbox() };
+  const sent: LinkPair['sent'] = { send: [], receive: [] };
+  const paths: DataPath[] = [];
+  const link = (self: 'send' | 'receive'): PeerLink => {
+    const peer = self === 'send' ? 'receive' : 'send';
+    return {
+      webrtc: opts.webrtc ?? true,
+      sendSignal: async (signal) => {
+        const passed = opts.tap ? opts.tap(self, signal) : signal;
+        if (passed === undefined) return;
+        sent[self].push(passed);
+        inboxes[peer].push(passed);
+      },
+      nextSignal: (abort) => inboxes[self].next(abort),
+      sendPath: async (path) => {
+        paths.push(path);
+        inboxes[peer].resolvePath(path);
+      },
+      path: () => inboxes[self].path,
+    };
+  };
+  return { send: link('send'), receive: link('receive'), sent, paths };
+}

@@ -1,0 +1,32 @@
+/** The shared transport suite over a real relay pipe: an in-process relay on 127.0.0.1, two relay clients. */
+import { afterAll, beforeAll } from 'vitest';
+import { startRelay, type RelayHandle } from '../../../relay/src/server.js';
+import { connectRelay } from '../../src/relay/client.js';
+import { RelayTransport } from '../../src/transport/relay.js';
+import { transportSuite, within } from './transport-suite.js';
+
+let relay: RelayHandle;
+beforeAll(async () => {
+  relay = await startRelay({ host: '127.0.0.1', port: 0, graceMs: 0 });
+});
+afterAll(async () => {
+  await relay.close(0);
+});
+
+transportSuite('relay', async () => {
+  const a = await connectRelay({ url: relay.url, agent: 'test/1' });
+  const b = await connectRelay({ url: relay.url, agent: 'test/1' });
+  const nameplate = await a.allocate();
+  await b.claim(nameplate);
+  await within(Promise.all([a.paired(), b.paired()]), 'pairing');
+  const [ta, tb] = await within(Promise.all([RelayTransport.open(a), RelayTransport.open(b)]), 'the pipe');
+  const clients = { a, b };
+  return {
+    a: ta,
+    b: tb,
+    drop: (side) => clients[side].close(),
+    dispose: async () => {
+      await Promise.all([a.close(), b.close()]);
+    },
+  };
+});
