@@ -1,9 +1,14 @@
 /** Options every transfer command shares, and turning them into a TransferContext. */
 import { Option, type Command } from 'commander';
-import { createError, secureRandomBytes } from '../protocol.js';
+import { createError, secureRandomBytes, type IceServer } from '../protocol.js';
 import type { TransferContext } from '../transfer/context.js';
 import { Reporter } from '../ui/reporter.js';
 import { AGENT } from '../version.js';
+import { configuredIceServers, loadConfig } from '../config/config-file.js';
+import type { TransportMode } from '../transport/select.js';
+import { parseIceServerArg } from '../transport/webrtc-ice.js';
+import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
+import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';
 
 export interface CommonOptions {
   relay?: string;
@@ -11,9 +16,19 @@ export interface CommonOptions {
   quiet?: boolean;
   verbose?: boolean;
   timeout: string;
-  transport: 'auto' | 'relay';
+  transport: TransportMode;
+  /** --direct-timeout (commander fills in the default '5'). */
+  directTimeout?: string;
+  iceServer?: string[];
   chunkSize: string;
+  /** LAN mode: IPv4 address (interface) to use. */
+  bind?: string;
+  /** LAN mode: seconds a receiver looks for the sender. */
+  discoverTimeout?: string;
 }
+
+/** Seconds the receiver gives the direct path before it chooses the relay (issue 5). */
+const DEFAULT_DIRECT_TIMEOUT_S = '5';
 
 export function addCommonOptions(cmd: Command): Command {
   return cmd
@@ -22,8 +37,39 @@ export function addCommonOptions(cmd: Command): Command {
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print debugging details and stacks')
     .option('--timeout <seconds>', 'how long to wait for the other side', '600')
-    .addOption(new Option('--transport <kind>', 'data path').choices(['auto', 'relay']).default('auto'))
+    .option('--bind <address>', "LAN mode: IPv4 address (interface) to use; the sender's built-in relay listens on it (default: all)")
+    .option('--discover-timeout <seconds>', 'LAN mode, receiving: how long to look for the sender', String(DEFAULT_DISCOVER_TIMEOUT_S))
+    .addOption(
+      new Option('--transport <kind>', 'data path: auto (direct, else through the relay), webrtc (direct only), relay (never direct)')
+        .choices(['auto', 'webrtc', 'relay'])
+        .default('auto'),
+    )
+    .option('--direct-timeout <seconds>', 'how long to try a direct connection before using the relay', DEFAULT_DIRECT_TIMEOUT_S)
+    .option('--ice-server <url>', 'STUN/TURN server for direct connections, repeatable (turn:user:pass@host:3478?transport=tcp)', collect)
     .addOption(new Option('--chunk-size <bytes>', 'plaintext bytes per frame').default('1048576').hideHelp());
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** --ice-server values, else the config file's `iceServers` (each parsed the same way); none for --transport relay. */
+function iceServersFrom(opts: CommonOptions, env: NodeJS.ProcessEnv): IceServer[] {
+  if (opts.iceServer !== undefined) return opts.iceServer.map((url) => parseIceServerArg(url));
+  if (opts.transport === 'relay') return [];
+  try {
+    return configuredIceServers(env).map((url) => parseIceServerArg(url, 'iceServers'));
+  } catch (err) {
+    throw createError('BAD_CONFIG', `config file: ${(err as Error).message}`, {
+      hint: 'Fix it with `portunus config set iceServers …` (a TURN server as turn:user:password@host:port).',
+    });
+  }
+}
+
+function seconds(text: string, what: string, max: number): number {
+  const n = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || n <= 0 || n > max) throw createError('USAGE', `${what} must be a number of seconds above 0, at most ${max}`);
+  return Math.ceil(n * 1000);
 }
 
 export interface Io {
@@ -44,13 +90,20 @@ export function makeReporter(opts: CommonOptions, io: Io, dataOnStdout: boolean)
   });
 }
 
-/** Relay precedence: --relay, then PORTUNUS_RELAY. */
-export function resolveRelay(opts: CommonOptions, env: NodeJS.ProcessEnv): string {
-  const url = opts.relay ?? env.PORTUNUS_RELAY;
-  if (url === undefined || url === '') throw createError('NO_RELAY', 'no relay configured');
-  if (!/^wss?:\/\/[^\s]+$/i.test(url)) {
-    throw createError('USAGE', `relay address '${url}' is not a ws:// or wss:// URL`, { hint: 'Example: --relay ws://relay.example.org:4747' });
-  }
+/**
+ * Relay precedence: --relay, then PORTUNUS_RELAY, then the config file's `relay`; undefined means LAN mode.
+ * Empty values count as unset. The config file is read only when neither flag nor environment decides.
+ */
+export function resolveRelay(
+  opts: CommonOptions,
+  env: NodeJS.ProcessEnv,
+  readConfig: (env: NodeJS.ProcessEnv) => PortunusConfig = loadConfig,
+): string | undefined {
+  const given = [opts.relay, env.PORTUNUS_RELAY].find((v) => v !== undefined && v !== '');
+  const url = given ?? readConfig(env).relay; // the loader has already checked the file's value
+  if (url === undefined) return undefined;
+  const problem = relayUrlProblem(url);
+  if (problem !== undefined) throw createError('USAGE', problem, { hint: 'Example: --relay ws://relay.example.org:4747' });
   return url;
 }
 
@@ -63,6 +116,7 @@ function positiveInt(text: string, what: string, max: number): number {
 export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, signal: AbortSignal): TransferContext {
   return {
     relayUrl: resolveRelay(opts, io.env),
+    lan: lanSettingsFrom(opts, io.env),
     agent: AGENT,
     reporter,
     prompt: { input: io.stdin, output: io.stderr },
@@ -71,5 +125,8 @@ export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, sig
     signal,
     timeoutMs: positiveInt(opts.timeout, '--timeout', 7 * 24 * 3600) * 1000,
     chunkSize: positiveInt(opts.chunkSize, '--chunk-size', 1024 * 1024),
+    transport: opts.transport,
+    directTimeoutMs: seconds(opts.directTimeout ?? DEFAULT_DIRECT_TIMEOUT_S, '--direct-timeout', 3600),
+    iceServers: iceServersFrom(opts, io.env),
   };
 }

@@ -55,14 +55,14 @@ Examples:
         event: 'done',
         bytes: result.bytes,
         sha256: result.sha256 || undefined,
-        transport: text === undefined ? 'relay' : undefined,
+        transport: result.transport,
         seconds: round(result.seconds),
         path: result.path,
         text,
       });
       if (text === undefined) {
         const where = result.path === undefined ? 'standard output' : sanitizeForTerminal(result.path);
-        reporter.say(`Received ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via relay → ${where}`);
+        reporter.say(`Received ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === 'webrtc' ? 'a direct connection' : 'the relay'} → ${where}`);
         reporter.say(`SHA-256 ${result.sha256}`);
       }
     }),

@@ -1,10 +1,15 @@
 /** What every transfer needs from its surroundings, passed in (no module globals): relay, UI, clock, randomness. */
-import type { RandomBytes } from '../protocol.js';
+import { ABILITY_RELAY, ABILITY_WEBRTC, type IceServer, type RandomBytes } from '../protocol.js';
+import type { TransportMode } from '../transport/select.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { PromptIo } from '../ui/prompt.js';
+import type { LanSettings } from '../lan/lan-settings.js';
 
 export interface TransferContext {
-  relayUrl: string;
+  /** The configured relay (--relay > PORTUNUS_RELAY > config file); undefined means LAN mode. */
+  relayUrl?: string;
+  /** LAN mode settings (defaults when absent). */
+  lan?: LanSettings;
   /** `portunus/<version>`, sent in the relay hello. */
   agent: string;
   reporter: Reporter;
@@ -17,6 +22,15 @@ export interface TransferContext {
   timeoutMs: number;
   /** Plaintext bytes per data frame. */
   chunkSize: number;
+  /** --transport: auto (direct, else relay), webrtc (direct only) or relay (never direct). */
+  transport: TransportMode;
+  /** How long the receiver waits for the direct path before choosing the relay. */
+  directTimeoutMs: number;
+  /** STUN/TURN servers of this side (--ice-server or the config file); the relay may offer more. */
+  iceServers: IceServer[];
 }
 
-export const ABILITIES = ['relay-v1'] as const;
+/** Abilities announced in the PAKE (and bound into the key): the direct path unless --transport relay. */
+export function abilitiesFor(mode: TransportMode): string[] {
+  return mode === 'relay' ? [ABILITY_RELAY] : [ABILITY_RELAY, ABILITY_WEBRTC];
+}

@@ -6,13 +6,16 @@ import { createError, FrameOpener, PortunusError, type Code, type Offer } from '
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
 import { checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
-import { connectRelay } from '../relay/client.js';
-import { RelayTransport } from '../transport/relay.js';
+import { openRendezvous } from '../lan/rendezvous.js';
+import { openTransport } from '../transport/select.js';
+import type { TransportKind } from '../transport/transport.js';
+import { advertisedIce } from '../transport/webrtc-ice.js';
 import { withTimeout } from '../util/async-queue.js';
+import { scopedSignal } from '../util/scoped-signal.js';
 import { describeOffer, offerEvent } from '../ui/describe.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
-import { ABILITIES, type TransferContext } from './context.js';
+import { abilitiesFor, type TransferContext } from './context.js';
 import { DATA_STREAM, receiveStream } from './data-stream.js';
 import { driveSession, type Decision, type Digest } from './session-driver.js';
 
@@ -35,19 +38,24 @@ export interface ReceiveResult extends Digest {
   seconds: number;
   /** Final path on disk (absent for text and stdout). */
   path?: string;
+  /** The path that carried the data (none for a text message). */
+  transport?: TransportKind;
 }
 
 export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
   const { reporter } = ctx;
-  const relay = await connectRelay({ url: ctx.relayUrl, agent: ctx.agent, signal: ctx.signal });
+  const connecting = scopedSignal(ctx.signal);
+  const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });
+  const relay = rendezvous.client;
   let offer: Offer | undefined;
   let sink: Sink | undefined;
   let target: Target | undefined;
   let path: string | undefined;
   let ok = false;
   let refusal: PortunusError | undefined;
+  let used: TransportKind | undefined;
   try {
-    const { side } = await relay.claim(opts.code.nameplate);
+    const { side } = rendezvous;
     if (side === 'a') {
       reporter.event({ event: 'waiting', nameplate: opts.code.nameplate });
       reporter.say('Waiting for the sender… (Ctrl-C to cancel)');
@@ -56,9 +64,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
       createError('TIMEOUT', `no sender came within ${Math.round(ctx.timeoutMs / 1000)} s`),
     );
     const started = ctx.now();
+    connecting.release();
     const digest = await driveSession(relay, {
       paired: { ...paired, relayName: relay.relayName },
-      config: { role: 'receive', code: opts.code, abilities: [...ABILITIES], aead: nodeAead, random: ctx.random },
+      config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.transport), aead: nodeAead, random: ctx.random },
       signal: ctx.signal,
       hooks: {
         onConfirmed: ({ verifier }) => reporter.event({ event: 'confirmed', verifier }),
@@ -86,7 +95,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           return { accept: true };
         },
         receiveData: async (data) => {
-          const transport = await RelayTransport.open(relay);
+          const { transport: mode, directTimeoutMs, iceServers } = ctx;
+          const relayIce = advertisedIce(paired);
+          const transport = await openTransport({ mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter });
+          used = transport.kind;
           reporter.event({ event: 'connected', transport: transport.kind });
           reporter.say(`Connected (${transport.kind}). Receiving…`);
           const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
@@ -105,7 +117,13 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     });
     if (offer?.kind === 'text' && opts.textOut) printText(opts.textOut, offer.text);
     ok = true;
-    return { ...digest, offer: offer!, seconds: (ctx.now() - started) / 1000, ...(path === undefined ? {} : { path }) };
+    return {
+      ...digest,
+      offer: offer!,
+      seconds: (ctx.now() - started) / 1000,
+      ...(path === undefined ? {} : { path }),
+      ...(used === undefined ? {} : { transport: used }),
+    };
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
     throw refusal ?? err;
@@ -113,7 +131,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     reporter.stopProgress();
     if (!ok) await sink?.abort();
     relay.reportDone(ok);
-    await relay.close();
+    await rendezvous.close();
   }
 }
 

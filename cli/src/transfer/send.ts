@@ -13,12 +13,15 @@ import {
 } from '../protocol.js';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { openSource, type SourceSpec } from '../files/source.js';
-import { connectRelay, type RelayClient } from '../relay/client.js';
-import { RelayTransport } from '../transport/relay.js';
+import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
+import { chunkSizeFor, openTransport } from '../transport/select.js';
+import type { TransportKind } from '../transport/transport.js';
+import { advertisedIce } from '../transport/webrtc-ice.js';
 import { withTimeout } from '../util/async-queue.js';
+import { scopedSignal } from '../util/scoped-signal.js';
 import { describeOffer } from '../ui/describe.js';
 import { showCode } from '../ui/show-code.js';
-import { ABILITIES, type TransferContext } from './context.js';
+import { abilitiesFor, type TransferContext } from './context.js';
 import { DATA_STREAM, sendStream } from './data-stream.js';
 import { driveSession, type Digest } from './session-driver.js';
 
@@ -35,26 +38,32 @@ export interface SendOptions {
 export interface SendResult extends Digest {
   offer: Offer;
   seconds: number;
+  /** The path that carried the data (none for a text message). */
+  transport?: TransportKind;
 }
 
 export async function send(ctx: TransferContext, opts: SendOptions): Promise<SendResult> {
   const { reporter } = ctx;
   const source = await openSource(opts.source, { onWarning: (m) => reporter.warn(m) });
   try {
-    const relay = await connectRelay({ url: ctx.relayUrl, agent: ctx.agent, signal: ctx.signal });
+    const connecting = scopedSignal(ctx.signal);
+    const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'send', nameplate: opts.code?.nameplate });
+    const relay = rendezvous.client;
     let ok = false;
+    let used: TransportKind | undefined;
     try {
-      const code = await obtainCode(relay, opts, ctx);
+      const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
       showCode(reporter, code, opts.qr, opts.relayArg);
-      reporter.event({ event: 'code', code: formatCode(code), nameplate: code.nameplate, uri: codeUri(code) });
+      reporter.event({ event: 'code', code: formatCode(code), nameplate: code.nameplate, uri: codeUri(code), ...(rendezvous.mode === 'lan' ? { mode: 'lan' as const } : {}) });
       const paired = await withTimeout(relay.paired(), ctx.timeoutMs, () =>
         createError('TIMEOUT', `no receiver came within ${Math.round(ctx.timeoutMs / 1000)} s`),
       );
       const started = ctx.now();
+      connecting.release();
       const digest = await driveSession(relay, {
         paired: { ...paired, relayName: relay.relayName },
-        config: { role: 'send', code, abilities: [...ABILITIES], offer: source.offer, aead: nodeAead, random: ctx.random },
+        config: { role: 'send', code, abilities: abilitiesFor(ctx.transport), offer: source.offer, aead: nodeAead, random: ctx.random },
         signal: ctx.signal,
         hooks: {
           onConfirmed: ({ verifier }) => {
@@ -62,13 +71,16 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
             reporter.debug(`key confirmed; verifier ${verifier}`);
           },
           sendData: async (data) => {
-            const transport = await RelayTransport.open(relay);
+            const { transport: mode, directTimeoutMs, iceServers } = ctx;
+            const relayIce = advertisedIce(paired);
+            const transport = await openTransport({ mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter });
+            used = transport.kind;
             reporter.event({ event: 'connected', transport: transport.kind });
             reporter.say(`Connected (${transport.kind}). Sending…`);
             const total = source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
             reporter.startProgress(total, 'Sending');
             const sealer = new FrameSealer(nodeAead(data.keys.data[data.side]), DATA_STREAM);
-            const sent = await sendStream(source.chunks(ctx.chunkSize), transport, sealer, (b) => reporter.updateProgress(b, total), data.signal);
+            const sent = await sendStream(source.chunks(chunkSizeFor(transport, ctx.chunkSize)), transport, sealer, (b) => reporter.updateProgress(b, total), data.signal);
             reporter.updateProgress(sent.bytes, total, true);
             reporter.stopProgress();
             reporter.say('Waiting for the receiver to confirm…');
@@ -77,22 +89,18 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
         },
       });
       ok = true;
-      return { ...digest, offer: source.offer, seconds: (ctx.now() - started) / 1000 };
+      return { ...digest, offer: source.offer, seconds: (ctx.now() - started) / 1000, ...(used === undefined ? {} : { transport: used }) };
     } finally {
       reporter.stopProgress();
       relay.reportDone(ok);
-      await relay.close();
+      await rendezvous.close();
     }
   } finally {
     await source.close();
   }
 }
 
-async function obtainCode(relay: RelayClient, opts: SendOptions, ctx: TransferContext): Promise<Code> {
-  if (opts.code !== undefined) {
-    await relay.claim(opts.code.nameplate);
-    return opts.code;
-  }
-  const nameplate = await relay.allocate();
-  return { nameplate, secret: generateSecret(ctx.random, opts.secretLength) };
+/** The rendezvous already holds the nameplate (claimed when pre-agreed, else allocated); we draw the secret. */
+function obtainCode(rendezvous: Rendezvous, opts: SendOptions, ctx: TransferContext): Code {
+  return opts.code ?? { nameplate: rendezvous.nameplate, secret: generateSecret(ctx.random, opts.secretLength) };
 }

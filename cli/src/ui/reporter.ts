@@ -11,7 +11,7 @@ import { ProgressView } from './progress.js';
 export type TransportKind = 'relay' | 'webrtc' | 'tcp';
 
 export type ReportEvent =
-  | { event: 'code'; code: string; nameplate: number; uri: string }
+  | { event: 'code'; code: string; nameplate: number; uri: string; mode?: 'lan' }
   | { event: 'waiting'; nameplate: number }
   | { event: 'confirmed'; verifier: string }
   | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; text?: string }

@@ -27,6 +27,8 @@ export interface RunOptions {
   cwd?: string;
   env?: Record<string, string | undefined>;
   stdin?: Buffer | string | 'pipe';
+  /** Command to run portunus under, e.g. ['ip', 'netns', 'exec', 'ns1'] (the lab tests). */
+  prefix?: string[];
 }
 
 /** Environment without anything from the developer's shell that would change the CLI's behaviour. */
@@ -41,7 +43,8 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 }
 
 export function runPortunus(args: string[], opts: RunOptions = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const argv = [...(opts.prefix ?? []), process.execPath, BIN, ...args];
+  const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: cleanEnv(opts.env),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -1,0 +1,83 @@
+/**
+ * LAN mode, sending side: start the embedded relay, connect our own client to it, take a nameplate, and announce
+ * `{nameplate, port}` on the local network until a receiver pairs (or we stop). The announcement is all a LAN
+ * neighbour learns; whoever connects still has to prove knowledge of the secret through the PAKE.
+ */
+import type { RandomBytes } from '../protocol.js';
+import { connectRelay, type RelayClient, type RelaySide } from '../relay/client.js';
+import type { RelayHandle } from '../../../relay/src/index.js';
+import { startAnnouncer, type Announcer } from './announcer.js';
+import { EMBEDDED_CLOSE_GRACE_MS, startEmbeddedRelay } from './embedded-relay.js';
+import type { LanSettings } from './lan-settings.js';
+import { ipv4Interfaces } from './targets.js';
+
+/** LAN nameplates are drawn at random (there is no shared allocator); four digits keep collisions between senders on one network rare. */
+export const MAX_LAN_NAMEPLATE = 9999;
+
+export interface LanHostOptions {
+  lan: LanSettings;
+  agent: string;
+  signal: AbortSignal;
+  random: RandomBytes;
+  /** How long the sender will wait for a receiver. */
+  waitMs: number;
+  /** A pre-agreed nameplate (from --code / PORTUNUS_CODE). */
+  nameplate?: number;
+  debug: (message: string) => void;
+}
+
+export interface LanHost {
+  client: RelayClient;
+  nameplate: number;
+  side: RelaySide;
+  relayPort: number;
+  close(): Promise<void>;
+}
+
+export async function hostLan(opts: LanHostOptions): Promise<LanHost> {
+  const relay = await startEmbeddedRelay({ bind: opts.lan.bind, waitMs: opts.waitMs, debug: opts.debug });
+  let client: RelayClient | undefined;
+  let announcer: Announcer | undefined;
+  try {
+    const host = opts.lan.bind === '0.0.0.0' ? '127.0.0.1' : opts.lan.bind;
+    client = await connectRelay({ url: `ws://${host}:${relay.port}`, agent: opts.agent, signal: opts.signal });
+    const nameplate = opts.nameplate ?? randomNameplate(opts.random);
+    const { side } = await client.claim(nameplate);
+    announcer = await startAnnouncer({
+      nameplate,
+      relayPort: relay.port,
+      port: opts.lan.port,
+      group: opts.lan.group,
+      interfaces: () => ipv4Interfaces(opts.lan.interfaces(), opts.lan.bind),
+      debug: opts.debug,
+    });
+    const quiet = announcer;
+    const stopAnnouncing = () => void quiet.stop();
+    // Once paired, nobody else may join this nameplate anyway; keep the network quiet.
+    void client.paired().then(stopAnnouncing, stopAnnouncing);
+    void client.closed.then(stopAnnouncing);
+    opts.debug(`LAN: embedded relay on port ${relay.port}, announcing on UDP ${opts.lan.port}`);
+    return { client, nameplate, side, relayPort: relay.port, close: closer(relay, client, announcer) };
+  } catch (err) {
+    await closer(relay, client, announcer)();
+    throw err;
+  }
+}
+
+function closer(relay: RelayHandle, client: RelayClient | undefined, announcer: Announcer | undefined): () => Promise<void> {
+  return async () => {
+    await announcer?.stop();
+    await client?.close();
+    await relay.close(EMBEDDED_CLOSE_GRACE_MS);
+  };
+}
+
+/** Uniform in 1..MAX_LAN_NAMEPLATE (rejection sampling over 16 bits, so no value is favoured). */
+export function randomNameplate(random: RandomBytes): number {
+  const limit = 65536 - (65536 % MAX_LAN_NAMEPLATE);
+  for (;;) {
+    const b = random(2);
+    const n = (b[0]! << 8) | b[1]!;
+    if (n < limit) return (n % MAX_LAN_NAMEPLATE) + 1;
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * The one way the transfer flows reach their peer: a relay connection holding the code's nameplate. With a relay
+ * configured (--relay, PORTUNUS_RELAY or the config file) that is a plain client of it; without one, LAN mode: the
+ * sender hosts an embedded relay and announces it, the receiver discovers it. Either way the flows get the same
+ * RelayClient, and everything above it (PAKE, confirmation, encryption, transports) is unchanged.
+ */
+import { connectRelay, type RelayClient, type RelaySide } from '../relay/client.js';
+import type { TransferContext } from '../transfer/context.js';
+import { hostLan } from './lan-host.js';
+import { joinLan } from './lan-join.js';
+import { defaultLanSettings } from './lan-settings.js';
+
+export type RendezvousMode = 'relay' | 'lan';
+
+export type RendezvousRequest =
+  /** `nameplate`: a pre-agreed one to claim; otherwise the relay allocates one (LAN mode: drawn at random). */
+  | { role: 'send'; nameplate?: number }
+  | { role: 'receive'; nameplate: number };
+
+export interface Rendezvous {
+  readonly client: RelayClient;
+  readonly mode: RendezvousMode;
+  /** The nameplate held (allocated or claimed). */
+  readonly nameplate: number;
+  /** Our side of the room: "b" means the peer was already waiting. */
+  readonly side: RelaySide;
+  /** Closes the client (and in LAN mode stops announcing and shuts the embedded relay down). Idempotent. */
+  close(): Promise<void>;
+}
+
+export async function openRendezvous(ctx: TransferContext, request: RendezvousRequest): Promise<Rendezvous> {
+  return ctx.relayUrl === undefined ? openLan(ctx, request) : openRelay(ctx, ctx.relayUrl, request);
+}
+
+async function openRelay(ctx: TransferContext, url: string, request: RendezvousRequest): Promise<Rendezvous> {
+  const client = await connectRelay({ url, agent: ctx.agent, signal: ctx.signal });
+  try {
+    let nameplate: number;
+    let side: RelaySide;
+    if (request.nameplate === undefined) {
+      nameplate = await client.allocate();
+      side = 'a';
+    } else {
+      nameplate = request.nameplate;
+      side = (await client.claim(nameplate)).side;
+    }
+    return { client, mode: 'relay', nameplate, side, close: () => client.close() };
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+}
+
+async function openLan(ctx: TransferContext, request: RendezvousRequest): Promise<Rendezvous> {
+  const { reporter } = ctx;
+  const lan = ctx.lan ?? defaultLanSettings();
+  const debug = (m: string) => reporter.debug(m);
+  if (request.role === 'send') {
+    const host = await hostLan({ lan, agent: ctx.agent, signal: ctx.signal, random: ctx.random, waitMs: ctx.timeoutMs, nameplate: request.nameplate, debug });
+    reporter.say(`No relay configured: LAN mode. This computer is the relay (TCP port ${host.relayPort}); the receiver must be on this network.`);
+    return { client: host.client, mode: 'lan', nameplate: host.nameplate, side: host.side, close: once(host.close) };
+  }
+  reporter.say('No relay configured: looking for the sender on this network…');
+  const client = await joinLan({ lan, agent: ctx.agent, signal: ctx.signal, nameplate: request.nameplate, debug, now: ctx.now });
+  return { client, mode: 'lan', nameplate: request.nameplate, side: 'b', close: () => client.close() };
+}
+
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | undefined;
+  return () => (done ??= fn());
+}
