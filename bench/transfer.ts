@@ -2,11 +2,10 @@
  * Transfer benchmark: one file through a local relay, three real processes (relay, send, receive) as a user runs
  * them. Prints MB/s and each process's peak RSS; targets from issue 4: ≥ 250 MB/s, RSS ≤ 150 MB each.
  */
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeRandomFile, sha256File } from './payload.js';
 import { fmt, mb, spawnPortunus } from './processes.js';
 
 export interface TransferFigures {
@@ -17,31 +16,11 @@ export interface TransferFigures {
   peakRss: { sender: number; receiver: number; relay: number };
 }
 
-/** Writes `bytes` of random data in 4 MiB blocks (random so nothing downstream can compress it). */
-async function makeFile(path: string, bytes: number): Promise<void> {
-  const fh = await open(path, 'w');
-  const block = Buffer.alloc(4 * 1024 * 1024);
-  try {
-    for (let off = 0; off < bytes; off += block.length) {
-      randomFillSync(block);
-      await fh.write(block, 0, Math.min(block.length, bytes - off));
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 export async function runTransferBench(opts: { bytes: number; transport?: string }): Promise<TransferFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-'));
   try {
     const src = join(dir, 'payload.bin');
-    await makeFile(src, opts.bytes);
+    await makeRandomFile(src, opts.bytes);
     const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json']);
     try {
       const url = String((await relay.waitEvent('listening')).url);

@@ -4,11 +4,10 @@
  * receiver accepting to its data channel being open and bound, werift's lazy import included) and the MB/s of the
  * data phase alone. Issue 5 expects ~5–7 MB/s from werift here, CPU-bound; raising it is the next issue.
  */
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeRandomFile, sha256File } from './payload.js';
 import { fmt, mb, spawnPortunus } from './processes.js';
 
 export interface WebRtcFigures {
@@ -23,32 +22,13 @@ export interface WebRtcFigures {
   peakRss: { sender: number; receiver: number };
 }
 
-async function makeFile(path: string, bytes: number): Promise<void> {
-  const fh = await open(path, 'w');
-  const block = Buffer.alloc(4 * 1024 * 1024);
-  try {
-    for (let off = 0; off < bytes; off += block.length) {
-      randomFillSync(block);
-      await fh.write(block, 0, Math.min(block.length, bytes - off));
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
 export async function runWebRtcBench(opts: { bytes: number } = { bytes: 200 * 1000 * 1000 }): Promise<WebRtcFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-webrtc-'));
   const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json']);
   try {
     const src = join(dir, 'payload.bin');
     const out = join(dir, 'received.bin');
-    await makeFile(src, opts.bytes);
+    await makeRandomFile(src, opts.bytes);
     const url = String((await relay.waitEvent('listening')).url);
     const common = ['--json', '--relay', url, '--transport', 'webrtc'];
     const sender = spawnPortunus(['send', ...common, '--no-qr', src]);

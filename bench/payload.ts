@@ -1,0 +1,23 @@
+/** Benchmark payloads: random files written in blocks (incompressible, bounded memory) and their SHA-256. */
+import { createHash, randomFillSync } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+
+export async function makeRandomFile(path: string, bytes: number): Promise<void> {
+  const fh = await open(path, 'w');
+  const block = Buffer.alloc(4 * 1024 * 1024);
+  try {
+    for (let off = 0; off < bytes; off += block.length) {
+      randomFillSync(block);
+      await fh.write(block, 0, Math.min(block.length, bytes - off));
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
