@@ -121,6 +121,23 @@ describe('files', () => {
   });
 });
 
+describe('CI hand-off', () => {
+  it('a pre-agreed code from PORTUNUS_CODE, receiver started first, no arguments carrying the code', async () => {
+    const src = await dir('src-ci');
+    const dst = await dir('dst-ci');
+    const content = randomBytes(1_000_000);
+    await writeFile(join(src, 'artifact.tgz'), content);
+    const env = { PORTUNUS_CODE: '42-7QK-P3M-X9D', PORTUNUS_RELAY: world.relay.url };
+    const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '-o', 'artifact.tgz'], { cwd: dst, env });
+    await receiver.waitEvent('waiting');
+    const sender = runPortunus(['send', '--json', '--transport', 'relay', 'artifact.tgz'], { cwd: src, env });
+    expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);
+    expect(sha256(await readFile(join(dst, 'artifact.tgz')))).toBe(sha256(content));
+    // The code came from the environment, so there is nothing to warn about.
+    expect(sender.events().some((e) => e.event === 'warning')).toBe(false);
+  });
+});
+
 describe('failures', () => {
   it('a wrong code fails both sides with exit 3 and writes nothing', async () => {
     const src = await dir('src-wrong');
