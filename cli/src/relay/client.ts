@@ -8,9 +8,10 @@
  * the sender. The peer flooding messages nobody reads is a protocol error (the queue never grows without bound).
  */
 import WebSocket from 'ws';
+import { abortError, errorForClose } from './close-error.js';
+import { relayEndpoint } from './endpoint.js';
 import {
   createError,
-  errorCodeForClose,
   fromBase64Url,
   toBase64Url,
   SUPPORTED_VERSIONS,
@@ -24,6 +25,8 @@ import {
   type ClientToRelay,
   type RelayToClient,
 } from '../protocol.js';
+
+export { relayEndpoint } from './endpoint.js';
 
 export type RelaySide = 'a' | 'b';
 
@@ -103,20 +106,6 @@ function deferred<T>(): Deferred<T> {
 }
 
 type Reply = 'welcome' | 'allocated' | 'claimed' | 'pipe-open';
-
-export function relayEndpoint(url: string): URL {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw createError('USAGE', `not a relay URL: ${url.slice(0, 200)}`, { hint: 'A relay URL looks like ws://host:4747.' });
-  }
-  if (parsed.protocol !== 'ws:' && parsed.protocol !== 'wss:') {
-    throw createError('USAGE', `relay URL must start with ws:// or wss://`, { hint: 'A relay URL looks like ws://host:4747.' });
-  }
-  if (parsed.pathname === '' || parsed.pathname === '/') parsed.pathname = RELAY_PATH;
-  return parsed;
-}
 
 class WsRelayClient implements RelayClient {
   relayName = '';
@@ -364,17 +353,8 @@ class WsRelayClient implements RelayClient {
   }
 
   private wsOnClose(code: number): void {
-    if (this.endedBy === undefined) this.endedBy = this.errorForClose(code);
+    if (this.endedBy === undefined) this.endedBy = errorForClose({ relayError: this.relayError, peerLeft: this.peerLeft, code });
     this.settle();
-  }
-
-  private errorForClose(code: number): PortunusError {
-    if (this.relayError !== undefined) return this.relayError;
-    if (this.peerLeft) return createError('PEER_GONE', 'the other side disconnected');
-    const mapped = errorCodeForClose(code);
-    if (mapped !== undefined) return createError(mapped, `the relay closed the connection (${code})`);
-    if (code === 1006 || code === 1001) return createError('RELAY_UNREACHABLE', 'lost the connection to the relay');
-    return createError('RELAY_PROTOCOL', `the relay closed the connection unexpectedly (${code})`);
   }
 
   /** Ends the connection with `error` (first cause wins) and closes the socket. */
@@ -444,10 +424,4 @@ class WsRelayClient implements RelayClient {
       };
     });
   }
-}
-
-function abortError(reason: unknown): PortunusError {
-  if (reason instanceof PortunusError) return reason;
-  if (reason instanceof Error && reason.name === 'TimeoutError') return createError('TIMEOUT', 'timed out');
-  return createError('INTERRUPTED', 'cancelled');
 }
