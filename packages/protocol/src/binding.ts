@@ -50,3 +50,34 @@ export function checkBindingMac(
 ): boolean {
   return constantTimeEqual(bindingMac(key, peerRole, peerCertificate, ownCertificate), mac);
 }
+
+/** Each end of a direct TCP connection sends this many fresh random bytes first (PROTOCOL.md §Direct TCP). */
+export const TCP_NONCE_BYTES = 16;
+export const TCP_BINDING_LABEL = `${PROTOCOL_LABEL} tcp binding`;
+
+/**
+ * The MAC the side with `role` sends on a direct TCP connection, after both nonces were exchanged:
+ *
+ *   mac_R = HMAC-SHA-256(binding, lv_cat("portunus/1 tcp binding", R, nonce_dialer, nonce_listener))
+ *
+ * Without the binding key nobody can compute it, so a stranger who connects to an announced port is refused; the
+ * fresh nonce of the verifying side makes a MAC recorded on another connection useless, and the role R makes a MAC
+ * reflected back to its author fail.
+ */
+export function tcpBindingMac(key: Key<'binding'>, role: Role, dialerNonce: Uint8Array, listenerNonce: Uint8Array): Uint8Array {
+  if (dialerNonce.length !== TCP_NONCE_BYTES || listenerNonce.length !== TCP_NONCE_BYTES) {
+    throw createError('INTERNAL', `a TCP connection nonce must be ${TCP_NONCE_BYTES} bytes`);
+  }
+  return hmac(sha256, key, lvCat(utf8(TCP_BINDING_LABEL), utf8(role), dialerNonce, listenerNonce));
+}
+
+/** Constant-time check of the MAC the peer (role `peerRole`) sent on this TCP connection. */
+export function checkTcpBindingMac(
+  key: Key<'binding'>,
+  peerRole: Role,
+  dialerNonce: Uint8Array,
+  listenerNonce: Uint8Array,
+  mac: Uint8Array,
+): boolean {
+  return constantTimeEqual(tcpBindingMac(key, peerRole, dialerNonce, listenerNonce), mac);
+}

@@ -18,6 +18,8 @@
  * When both sides announced `webrtc-v1`, sealed `signal` messages (WebRTC offer, answer, candidates) may flow either
  * way in any confirmed state, and the receiver sends one `path` message naming the data path; the machine passes
  * them through (`signal` / `path` actions) and bounds them, the driver's transport selection acts on them.
+ * Likewise with `tcp-v1`, each side may send one sealed `hints` message (where it listens for a direct TCP
+ * connection), passed through as a `hints` action; the `path` may then also name "tcp".
  */
 import type { AeadFactory } from './aead.js';
 import { utf8, type RandomBytes } from './bytes.js';
@@ -29,6 +31,7 @@ import { FrameOpener, FrameSealer } from './frame.js';
 import { deriveSessionKeys, type SessionKeys, type Side } from './keys.js';
 import { offerHasData, type Offer } from './offer.js';
 import {
+  ABILITY_TCP,
   ABILITY_WEBRTC,
   encodeHandshake,
   encodeSealed,
@@ -36,6 +39,7 @@ import {
   parseSealed,
   type Role,
   type SealedMessage,
+  type TcpHint,
 } from './peer-messages.js';
 import { MAX_PEER_SIGNALS, type DataPath, type Signal } from './signal.js';
 
@@ -65,6 +69,8 @@ export type SessionEvent =
   | { type: 'signal'; signal: Signal }
   /** Local (receiver): tell the sender which data path to use. */
   | { type: 'path'; transport: DataPath }
+  /** Local: seal and send where this side listens for a direct TCP connection. */
+  | { type: 'hints'; hints: TcpHint[] }
   | { type: 'abort'; error: PortunusError };
 
 export type SessionAction =
@@ -80,7 +86,9 @@ export type SessionAction =
   /** A WebRTC signal from the peer, for the transport selection. */
   | { type: 'signal'; signal: Signal }
   /** Sender: the receiver's choice of data path. */
-  | { type: 'path'; transport: DataPath };
+  | { type: 'path'; transport: DataPath }
+  /** Where the peer listens for a direct TCP connection. */
+  | { type: 'hints'; hints: TcpHint[] };
 
 interface Channel {
   sealer: FrameSealer;
@@ -89,6 +97,10 @@ interface Channel {
   webrtc: boolean;
   /** Signals received from the peer so far (at most MAX_PEER_SIGNALS). */
   signals: number;
+  /** Both sides announced tcp-v1: only then may `hints` and `path` messages flow. */
+  tcp: boolean;
+  /** The peer already sent its (one) `hints` message. */
+  hinted: boolean;
 }
 type Digest = { bytes: number; sha256: string };
 
@@ -199,6 +211,8 @@ function onConfirm(state: Extract<SessionState, { kind: 'awaitingConfirm' }>, bo
     opener: new FrameOpener(config.aead(keys.message[peerSide]), CONTROL_STREAM),
     webrtc: abilities.includes(ABILITY_WEBRTC),
     signals: 0,
+    tcp: abilities.includes(ABILITY_TCP),
+    hinted: false,
   };
   const actions: SessionAction[] = [{ type: 'confirmed', keys, side, abilities, verifier: keys.verifier }];
   if (config.role === 'receive') return { state: { kind: 'awaitingOffer', config, channel }, actions };
@@ -223,6 +237,7 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
   if (msg.type === 'error') return fail(peerError(msg.code, msg.message));
   if (msg.type === 'signal') return onPeerSignal(state, msg.signal);
   if (msg.type === 'path') return onPeerPath(state, msg.transport);
+  if (msg.type === 'hints') return onPeerHints(state, msg.hints);
   switch (state.kind) {
     case 'awaitingOffer':
       if (msg.type !== 'offer') break;
@@ -255,12 +270,29 @@ function onPeerSignal(state: OpenState, signal: Signal): StepResult {
   return { state: { ...state, channel: { ...channel, signals: channel.signals + 1 } }, actions: [{ type: 'signal', signal }] };
 }
 
+/** Hints pass through once per session, in any confirmed state, only when both sides announced tcp-v1. */
+function onPeerHints(state: OpenState, hints: TcpHint[]): StepResult {
+  const { channel } = state;
+  if (!channel.tcp || channel.hinted) return abort(state, createError('PROTOCOL', `unexpected 'hints' message while ${state.kind}`));
+  return { state: { ...state, channel: { ...channel, hinted: true } }, actions: [{ type: 'hints', hints }] };
+}
+
+/** The path a transfer may take beside the relay pipe needs a direct ability both sides announced. */
+function hasDirect(channel: Channel): boolean {
+  return channel.webrtc || channel.tcp;
+}
+
 /** The receiver names the data path once, after accepting; only a sender still sending may hear it. */
 function onPeerPath(state: OpenState, transport: DataPath): StepResult {
-  if (state.kind !== 'sending' || state.path !== undefined || !state.channel.webrtc) {
+  if (state.kind !== 'sending' || state.path !== undefined || !hasDirect(state.channel) || !allowed(state.channel, transport)) {
     return abort(state, createError('PROTOCOL', `unexpected 'path' message while ${state.kind}`));
   }
   return { state: { ...state, path: transport }, actions: [{ type: 'path', transport }] };
+}
+
+/** A `path` may only name the relay or a direct path whose ability both sides announced. */
+function allowed(channel: Channel, transport: DataPath): boolean {
+  return transport === 'relay' || (transport === 'webrtc' ? channel.webrtc : channel.tcp);
 }
 
 function onLocal(state: OpenState, event: SessionEvent): StepResult {
@@ -268,7 +300,10 @@ function onLocal(state: OpenState, event: SessionEvent): StepResult {
   if (event.type === 'signal' && channel.webrtc) {
     return { state, actions: [seal(channel, { type: 'signal', signal: event.signal })] };
   }
-  if (event.type === 'path' && state.kind === 'receiving' && state.path === undefined && channel.webrtc) {
+  if (event.type === 'hints' && channel.tcp) {
+    return { state, actions: [seal(channel, { type: 'hints', hints: event.hints })] };
+  }
+  if (event.type === 'path' && state.kind === 'receiving' && state.path === undefined && hasDirect(channel) && allowed(channel, event.transport)) {
     return { state: { ...state, path: event.transport }, actions: [seal(channel, { type: 'path', transport: event.transport })] };
   }
   if (state.kind === 'deciding' && event.type === 'decision') {

@@ -8,7 +8,7 @@
 import { asInteger, asString, type Json } from './validate.js';
 
 /** The data path a transfer uses; the receiver chooses it and tells the sender with a `path` message. */
-export type DataPath = 'webrtc' | 'relay';
+export type DataPath = 'webrtc' | 'tcp' | 'relay';
 
 export type Signal =
   | { kind: 'offer' | 'answer'; sdp: string }
@@ -66,5 +66,5 @@ export function parseSignal(o: Json): Signal | undefined {
 }
 
 export function parseDataPath(value: unknown): DataPath | undefined {
-  return value === 'webrtc' || value === 'relay' ? value : undefined;
+  return value === 'webrtc' || value === 'tcp' || value === 'relay' ? value : undefined;
 }

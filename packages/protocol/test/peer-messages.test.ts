@@ -100,6 +100,7 @@ describe('direct-path messages: signal and path', () => {
     ],
     [{ type: 'signal', signal: { kind: 'end' } }, '{"type":"signal","signal":{"kind":"end"}}'],
     [{ type: 'path', transport: 'webrtc' }, '{"type":"path","transport":"webrtc"}'],
+    [{ type: 'path', transport: 'tcp' }, '{"type":"path","transport":"tcp"}'],
     [{ type: 'path', transport: 'relay' }, '{"type":"path","transport":"relay"}'],
   ];
   it.each(golden)('%j', (msg, json) => {
@@ -130,8 +131,9 @@ describe('direct-path messages: signal and path', () => {
     expect((r as PortunusError).code).toBe('PROTOCOL');
   });
 
-  it('rejects a path other than webrtc or relay', () => {
-    expect(parseSealed(utf8('{"type":"path","transport":"tcp"}'))).toBeInstanceOf(PortunusError);
+  it('rejects a path other than tcp, webrtc or relay', () => {
+    expect(parseSealed(utf8('{"type":"path","transport":"quic"}'))).toBeInstanceOf(PortunusError);
+    expect(parseSealed(utf8('{"type":"path","transport":"TCP"}'))).toBeInstanceOf(PortunusError);
     expect(parseSealed(utf8('{"type":"path"}'))).toBeInstanceOf(PortunusError);
   });
 });

@@ -332,3 +332,55 @@ describe('session: direct-path signalling (webrtc-v1)', () => {
     expect(local.failure('b')?.code).toBe('INTERNAL');
   });
 });
+
+describe('session: direct TCP hints (tcp-v1)', () => {
+  const TCP = ['relay-v1', 'tcp-v1'];
+  const HINTS = [{ host: '127.0.0.1', port: 40123 }];
+
+  function accepted(a: string[] = TCP, b: string[] = TCP): Pair {
+    const p = new Pair(config('send', { abilities: a }), config('receive', { abilities: b })).start();
+    p.feed('b', { type: 'decision', accept: true });
+    return p;
+  }
+  function forge(p: Pair, side: 'a' | 'b', msg: SealedMessage): Uint8Array {
+    const state = p.state[side] as { channel: { sealer: { seal(b: Uint8Array): Uint8Array } } };
+    return state.channel.sealer.seal(encodeSealed(msg));
+  }
+  const seen = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'hints' || a.type === 'path');
+
+  it('passes one hints message each way, sealed, and lets the receiver choose "tcp"', () => {
+    const p = accepted();
+    p.feed('a', { type: 'hints', hints: HINTS });
+    p.feed('b', { type: 'hints', hints: HINTS });
+    expect(seen(p, 'b')).toEqual([{ type: 'hints', hints: HINTS }]);
+    expect(seen(p, 'a')).toEqual([{ type: 'hints', hints: HINTS }]);
+    const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
+    expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('127.0.0.1'))).toBe(false);
+    p.feed('b', { type: 'path', transport: 'tcp' });
+    expect(seen(p, 'a').at(-1)).toEqual({ type: 'path', transport: 'tcp' });
+    p.feed('a', { type: 'dataSent', ...DIGEST });
+    p.feed('b', { type: 'dataReceived', ...DIGEST });
+    p.feed('b', { type: 'committed' });
+    expect(p.kinds('a').at(-1)).toBe('done');
+  });
+
+  it('refuses a second hints message from the peer', () => {
+    const p = accepted();
+    p.feed('a', { type: 'hints', hints: HINTS });
+    p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'hints', hints: HINTS }) });
+    expect(p.failure('b')?.code).toBe('PROTOCOL');
+  });
+
+  it('refuses hints, and a "tcp" path, when tcp-v1 was not agreed', () => {
+    const p = accepted(TCP, ['relay-v1', 'webrtc-v1']);
+    p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'hints', hints: HINTS }) });
+    expect(p.failure('b')?.code).toBe('PROTOCOL');
+
+    const q = accepted(['relay-v1', 'webrtc-v1'], ['relay-v1', 'webrtc-v1']);
+    q.feed('a', { type: 'message', body: forge(q, 'b', { type: 'path', transport: 'tcp' }) });
+    expect(q.failure('a')?.code).toBe('PROTOCOL');
+    const local = accepted(['relay-v1', 'webrtc-v1'], ['relay-v1', 'webrtc-v1']);
+    local.feed('b', { type: 'path', transport: 'tcp' });
+    expect(local.failure('b')?.code).toBe('INTERNAL');
+  });
+});
