@@ -100,7 +100,7 @@ describe.skipIf(skip !== undefined)('NAT lab: portunus across two NATs (issue 5)
     };
   }
 
-  function expectDelivered(t: Awaited<ReturnType<typeof transfer>>, path: 'webrtc' | 'relay'): void {
+  function expectDelivered(t: Awaited<ReturnType<typeof transfer>>, path: 'tcp' | 'webrtc' | 'relay'): void {
     expect(t.exits, t.output()).toEqual([0, 0]);
     expect(t.transports).toEqual([path, path]);
     expect(t.reported).toBe(t.expected);
@@ -108,7 +108,12 @@ describe.skipIf(skip !== undefined)('NAT lab: portunus across two NATs (issue 5)
   }
 
   it('1. same host / same LAN: direct, over host candidates (no ICE server at all)', async () => {
-    expectDelivered(await transfer('homea', 'homea', [], []), 'webrtc');
+    const webrtc = ['--transport', 'webrtc'];
+    expectDelivered(await transfer('homea', 'homea', webrtc, webrtc), 'webrtc');
+  });
+
+  it('1b. same host / same LAN with --transport auto: direct TCP, through the sealed hints (issue 7)', async () => {
+    expectDelivered(await transfer('homea', 'homea', [], []), 'tcp');
   });
 
   it('2. two cone NATs + STUN: direct, via server-reflexive candidates', async () => {

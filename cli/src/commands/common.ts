@@ -40,8 +40,8 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--bind <address>', "LAN mode: IPv4 address (interface) to use; the sender's built-in relay listens on it (default: all)")
     .option('--discover-timeout <seconds>', 'LAN mode, receiving: how long to look for the sender', String(DEFAULT_DISCOVER_TIMEOUT_S))
     .addOption(
-      new Option('--transport <kind>', 'data path: auto (direct, else through the relay), webrtc (direct only), relay (never direct)')
-        .choices(['auto', 'webrtc', 'relay'])
+      new Option('--transport <kind>', 'data path: auto (direct TCP or WebRTC, else through the relay), tcp or webrtc (that direct path only), relay (never direct)')
+        .choices(['auto', 'tcp', 'webrtc', 'relay'])
         .default('auto'),
     )
     .option('--direct-timeout <seconds>', 'how long to try a direct connection before using the relay', DEFAULT_DIRECT_TIMEOUT_S)

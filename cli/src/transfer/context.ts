@@ -1,5 +1,5 @@
 /** What every transfer needs from its surroundings, passed in (no module globals): relay, UI, clock, randomness. */
-import { ABILITY_RELAY, ABILITY_WEBRTC, type IceServer, type RandomBytes } from '../protocol.js';
+import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, type IceServer, type RandomBytes } from '../protocol.js';
 import type { TransportMode } from '../transport/select.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { PromptIo } from '../ui/prompt.js';
@@ -22,7 +22,7 @@ export interface TransferContext {
   timeoutMs: number;
   /** Plaintext bytes per data frame. */
   chunkSize: number;
-  /** --transport: auto (direct, else relay), webrtc (direct only) or relay (never direct). */
+  /** --transport: auto (direct TCP or WebRTC, else relay), tcp or webrtc (that direct path only) or relay (never direct). */
   transport: TransportMode;
   /** How long the receiver waits for the direct path before choosing the relay. */
   directTimeoutMs: number;
@@ -30,7 +30,16 @@ export interface TransferContext {
   iceServers: IceServer[];
 }
 
-/** Abilities announced in the PAKE (and bound into the key): the direct path unless --transport relay. */
+/** Abilities announced in the PAKE (and bound into the key): the direct paths the mode allows, always the relay. */
 export function abilitiesFor(mode: TransportMode): string[] {
-  return mode === 'relay' ? [ABILITY_RELAY] : [ABILITY_RELAY, ABILITY_WEBRTC];
+  switch (mode) {
+    case 'relay':
+      return [ABILITY_RELAY];
+    case 'tcp':
+      return [ABILITY_RELAY, ABILITY_TCP];
+    case 'webrtc':
+      return [ABILITY_RELAY, ABILITY_WEBRTC];
+    case 'auto':
+      return [ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_TCP];
+  }
 }

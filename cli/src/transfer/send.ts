@@ -73,7 +73,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
           sendData: async (data) => {
             const { transport: mode, directTimeoutMs, iceServers } = ctx;
             const relayIce = advertisedIce(paired);
-            const transport = await openTransport({ mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter });
+            const transport = await openTransport({ mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind });
             used = transport.kind;
             reporter.event({ event: 'connected', transport: transport.kind });
             reporter.say(`Connected (${transport.kind}). Sending…`);

@@ -5,6 +5,7 @@
  * WebRTC signals and the receiver's `path` choice, relayed by the machine).
  */
 import {
+  ABILITY_TCP,
   ABILITY_WEBRTC,
   createError,
   initialState,
@@ -20,6 +21,7 @@ import {
   type SessionState,
   type Side,
   type Signal,
+  type TcpHint,
 } from '../protocol.js';
 import { AsyncQueue } from '../util/async-queue.js';
 
@@ -59,6 +61,11 @@ export interface PeerLink {
   sendPath(transport: DataPath): Promise<void>;
   /** Sender: the receiver's choice (resolves once). */
   path(): Promise<DataPath>;
+  /** Both sides announced tcp-v1, so one `hints` message each way may flow (and `path` may name "tcp"). */
+  readonly tcp: boolean;
+  sendHints(hints: TcpHint[]): Promise<void>;
+  /** The peer's hints (resolves once); rejects when `abort` fires or the session ends. */
+  peerHints(abort?: AbortSignal): Promise<TcpHint[]>;
 }
 
 export interface DriverHooks {
@@ -149,7 +156,7 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
           role: opts.config.role,
           abilities: action.abilities,
           signal: tasks.signal,
-          link: peerLink(action.abilities.includes(ABILITY_WEBRTC)),
+          link: peerLink(action.abilities.includes(ABILITY_WEBRTC), action.abilities.includes(ABILITY_TCP)),
           defer: (cleanup) => void cleanups.push(cleanup),
         };
         hooks.onConfirmed?.({ verifier: action.verifier, abilities: action.abilities });
@@ -159,6 +166,9 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
         return undefined;
       case 'path':
         inbox.path(action.transport);
+        return undefined;
+      case 'hints':
+        inbox.hints(action.hints);
         return undefined;
       case 'offer':
         background(async () => {
@@ -185,9 +195,12 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
     }
   }
 
-  function peerLink(webrtc: boolean): PeerLink {
+  function peerLink(webrtc: boolean, tcp: boolean): PeerLink {
     return {
       webrtc,
+      tcp,
+      sendHints: (hints) => events.push({ type: 'hints', hints }),
+      peerHints: (abort) => inbox.peerHints(abort),
       sendSignal: (signal) => events.push({ type: 'signal', signal }),
       nextSignal: (abort) => inbox.nextSignal(abort),
       sendPath: (transport) => events.push({ type: 'path', transport }),
@@ -205,6 +218,8 @@ class SignalInbox {
   private readonly waiters = new Set<() => void>();
   private resolvePath!: (path: DataPath) => void;
   readonly chosenPath: Promise<DataPath>;
+  private resolveHints!: (hints: TcpHint[]) => void;
+  private readonly chosenHints: Promise<TcpHint[]>;
 
   constructor(private readonly session: AbortSignal) {
     this.chosenPath = new Promise<DataPath>((resolve, reject) => {
@@ -212,6 +227,11 @@ class SignalInbox {
       session.addEventListener('abort', () => reject(session.reason), { once: true });
     });
     this.chosenPath.catch(() => undefined);
+    this.chosenHints = new Promise<TcpHint[]>((resolve, reject) => {
+      this.resolveHints = resolve;
+      session.addEventListener('abort', () => reject(session.reason), { once: true });
+    });
+    this.chosenHints.catch(() => undefined);
     session.addEventListener('abort', () => this.wake(), { once: true });
   }
 
@@ -222,6 +242,20 @@ class SignalInbox {
 
   path(path: DataPath): void {
     this.resolvePath(path);
+  }
+
+  hints(hints: TcpHint[]): void {
+    this.resolveHints(hints);
+  }
+
+  peerHints(abort?: AbortSignal): Promise<TcpHint[]> {
+    if (abort === undefined) return this.chosenHints;
+    return new Promise<TcpHint[]>((resolve, reject) => {
+      const onAbort = () => reject(abort.reason);
+      if (abort.aborted) return onAbort();
+      abort.addEventListener('abort', onAbort, { once: true });
+      this.chosenHints.then(resolve, reject).finally(() => abort.removeEventListener('abort', onAbort));
+    });
   }
 
   async nextSignal(abort?: AbortSignal): Promise<Signal> {

@@ -2,7 +2,7 @@
  * Two PeerLinks wired back to back in memory, as the session driver would provide them over the relay: signals
  * and the path choice arrive in order. `tap` sees (and may rewrite or drop) every signal in flight.
  */
-import type { DataPath, Signal } from '../../src/protocol.js';
+import type { DataPath, Signal, TcpHint } from '../../src/protocol.js';
 import type { PeerLink } from '../../src/transfer/session-driver.js';
 
 export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefined;
@@ -12,6 +12,8 @@ class Inbox {
   private readonly waiters = new Set<() => void>();
   resolvePath!: (path: DataPath) => void;
   readonly path = new Promise<DataPath>((resolve) => (this.resolvePath = resolve));
+  resolveHints!: (hints: TcpHint[]) => void;
+  readonly hints = new Promise<TcpHint[]>((resolve) => (this.resolveHints = resolve));
 
   push(signal: Signal): void {
     this.signals.push(signal);
@@ -44,7 +46,7 @@ export interface LinkPair {
   paths: DataPath[];
 }
 
-export function memoryLinks(opts: { webrtc?: boolean; tap?: Tap } = {}): LinkPair {
+export function memoryLinks(opts: { webrtc?: boolean; tcp?: boolean; tap?: Tap } = {}): LinkPair {
   const inboxes = { send: new Inbox(), receive: new Inbox() };
   const sent: LinkPair['sent'] = { send: [], receive: [] };
   const paths: DataPath[] = [];
@@ -64,6 +66,16 @@ export function memoryLinks(opts: { webrtc?: boolean; tap?: Tap } = {}): LinkPai
         inboxes[peer].resolvePath(path);
       },
       path: () => inboxes[self].path,
+      tcp: opts.tcp ?? false,
+      sendHints: async (hints) => inboxes[peer].resolveHints(hints),
+      peerHints: (abort) =>
+        Promise.race([
+          inboxes[self].hints,
+          new Promise<never>((_, reject) => {
+            if (abort?.aborted) reject(abort.reason);
+            abort?.addEventListener('abort', () => reject(abort.reason), { once: true });
+          }),
+        ]),
     };
   };
   return { send: link('send'), receive: link('receive'), sent, paths };

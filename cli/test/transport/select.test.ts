@@ -48,7 +48,7 @@ async function agree(send: Side, receive: Side, webrtc = true) {
     link: links[role],
     directTimeoutMs: side.timeoutMs ?? 1000,
     openRelay: async () => new FakeTransport('relay'),
-    connectDirect: attempt(side.direct, logs[role]),
+    direct: { webrtc: attempt(side.direct, logs[role]) },
   });
   const results = await within(
     Promise.allSettled([selectTransport(opts('send', send)), selectTransport(opts('receive', receive))]),
@@ -89,7 +89,7 @@ describe('path agreement', () => {
       link: links.send,
       directTimeoutMs: 1000,
       openRelay: async () => new FakeTransport('relay'),
-      connectDirect: () => new Promise<Transport>((resolve) => (finish = resolve)),
+      direct: { webrtc: () => new Promise<Transport>((resolve) => (finish = resolve)) },
     });
     await links.receive.sendPath('webrtc');
     const late = new FakeTransport('webrtc');
@@ -123,7 +123,7 @@ describe('path agreement', () => {
       link: links.receive,
       directTimeoutMs: 50,
       openRelay: async () => new FakeTransport('relay'),
-      connectDirect: attempt('hang', { aborted: false }),
+      direct: { webrtc: attempt('hang', { aborted: false }) },
     });
     await expect(within(receiver, 'the receiver')).rejects.toMatchObject({ code: 'DIRECT_FAILED' });
     expect(links.paths).toEqual([]);
@@ -137,7 +137,7 @@ describe('path agreement', () => {
       link: links.receive,
       directTimeoutMs: 1000,
       openRelay: async () => new FakeTransport('relay'),
-      connectDirect: attempt(fails('BINDING_MISMATCH'), { aborted: false }),
+      direct: { webrtc: attempt(fails('BINDING_MISMATCH'), { aborted: false }) },
     });
     await expect(within(receiver, 'the receiver')).rejects.toMatchObject({ code: 'BINDING_MISMATCH' });
     expect(links.paths).toEqual([]); // the sender learns of it through the session's sealed error
@@ -148,7 +148,7 @@ describe('path agreement', () => {
       link: links.send,
       directTimeoutMs: 1000,
       openRelay: async () => new FakeTransport('relay'),
-      connectDirect: attempt(fails('BINDING_MISMATCH'), { aborted: false }),
+      direct: { webrtc: attempt(fails('BINDING_MISMATCH'), { aborted: false }) },
     });
     await expect(within(sender, 'the sender')).rejects.toMatchObject({ code: 'BINDING_MISMATCH' });
   });
@@ -156,5 +156,82 @@ describe('path agreement', () => {
   it('the sender does not fall back when its own attempt fails after the receiver chose the direct path', async () => {
     const r = await agree({ direct: fails() }, { direct: { ok: true } });
     expect([r.send, r.receive]).toEqual(['DIRECT_FAILED', 'webrtc']);
+  });
+});
+
+describe('path agreement with direct TCP beside WebRTC', () => {
+  /** Both sides with both attempts scripted; `links` says which abilities both announced. */
+  async function agreeBoth(script: { tcp: Script; webrtc: Script }, links = { tcp: true, webrtc: true }, modes: { send?: TransportMode; receive?: TransportMode } = {}) {
+    const pair = memoryLinks(links);
+    const made: FakeTransport[] = [];
+    const connector = (kind: 'tcp' | 'webrtc') => (signal: AbortSignal) =>
+      new Promise<Transport>((resolve, reject) => {
+        const s = script[kind];
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        if (s === 'hang') return;
+        if ('fail' in s) return reject(s.fail);
+        const t = new FakeTransport(kind);
+        made.push(t);
+        resolve(t);
+      });
+    const opts = (role: 'send' | 'receive'): SelectOptions => ({
+      role,
+      mode: modes[role] ?? 'auto',
+      link: pair[role],
+      directTimeoutMs: 1000,
+      openRelay: async () => new FakeTransport('relay'),
+      direct: { tcp: connector('tcp'), webrtc: connector('webrtc') },
+    });
+    const results = await within(Promise.allSettled([selectTransport(opts('send')), selectTransport(opts('receive'))]), 'both sides to choose');
+    const kind = (r: PromiseSettledResult<Transport> | undefined) => (r?.status === 'fulfilled' ? r.value.kind : (r?.reason as PortunusError).code);
+    return { send: kind(results[0]), receive: kind(results[1]), paths: pair.paths, made };
+  }
+
+  it('prefers tcp when both direct paths come up, and closes the WebRTC connections', async () => {
+    const r = await agreeBoth({ tcp: { ok: true }, webrtc: { ok: true } });
+    expect([r.send, r.receive]).toEqual(['tcp', 'tcp']);
+    expect(r.paths).toEqual(['tcp']);
+    await within(
+      (async () => {
+        while (!r.made.filter((t) => t.kind === 'webrtc').every((t) => t.closed)) await new Promise((resolve) => setImmediate(resolve));
+      })(),
+      'the WebRTC connections to close',
+    );
+    expect(r.made.filter((t) => t.kind === 'tcp').some((t) => t.closed)).toBe(false);
+  });
+
+  it('takes WebRTC when tcp fails, and the relay when both fail', async () => {
+    expect(await agreeBoth({ tcp: fails(), webrtc: { ok: true } })).toMatchObject({ send: 'webrtc', receive: 'webrtc', paths: ['webrtc'] });
+    expect(await agreeBoth({ tcp: fails(), webrtc: fails() })).toMatchObject({ send: 'relay', receive: 'relay', paths: ['relay'] });
+  });
+
+  it('takes WebRTC after a short grace when tcp never completes', async () => {
+    expect(await agreeBoth({ tcp: 'hang', webrtc: { ok: true } })).toMatchObject({ send: 'webrtc', receive: 'webrtc', paths: ['webrtc'] });
+  });
+
+  it('tries only the paths both announced', async () => {
+    expect(await agreeBoth({ tcp: { ok: true }, webrtc: { ok: true } }, { tcp: false, webrtc: true })).toMatchObject({ send: 'webrtc', paths: ['webrtc'] });
+    expect(await agreeBoth({ tcp: { ok: true }, webrtc: { ok: true } }, { tcp: true, webrtc: false })).toMatchObject({ send: 'tcp', paths: ['tcp'] });
+  });
+
+  it('--transport tcp: only tcp, and DIRECT_FAILED instead of the relay', async () => {
+    const only = await agreeBoth({ tcp: { ok: true }, webrtc: { ok: true } }, { tcp: true, webrtc: true }, { send: 'tcp', receive: 'tcp' });
+    expect([only.send, only.receive]).toEqual(['tcp', 'tcp']);
+    expect(only.made.map((t) => t.kind)).toEqual(['tcp', 'tcp']);
+    const failing = await agreeBoth({ tcp: fails(), webrtc: { ok: true } }, { tcp: true, webrtc: false }, { send: 'tcp' });
+    expect([failing.send, failing.receive]).toEqual(['DIRECT_FAILED', 'relay']);
+    const links = memoryLinks({ tcp: true, webrtc: false });
+    const receiving = selectTransport({
+      role: 'receive',
+      mode: 'tcp',
+      link: links.receive,
+      directTimeoutMs: 1000,
+      openRelay: async () => new FakeTransport('relay'),
+      direct: { tcp: async () => Promise.reject(createError('DIRECT_FAILED', 'scripted')) },
+    });
+    await expect(within(receiving, 'the receiver')).rejects.toMatchObject({ code: 'DIRECT_FAILED' });
+    expect(links.paths).toEqual([]);
+    const none = await agreeBoth({ tcp: { ok: true }, webrtc: { ok: true } }, { tcp: false, webrtc: false }, { send: 'tcp' });
+    expect([none.send, none.receive]).toEqual(['DIRECT_FAILED', 'relay']);
   });
 });

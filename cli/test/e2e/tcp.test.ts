@@ -1,0 +1,173 @@
+/**
+ * The direct TCP path end to end: real `portunus send` / `receive` processes on one machine meeting through a real
+ * relay process, then a decoy sender (the real protocol, run by hand) whose hints lead nowhere and whose own TCP
+ * connection to the receiver carries a wrong binding MAC: the receiver must refuse it and fall back to the relay.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+import { FrameSealer, formatCode, generateSecret, secureRandomBytes, TCP_NONCE_BYTES, type TcpHint } from '../../src/protocol.js';
+import { connectRelay } from '../../src/relay/client.js';
+import { DATA_STREAM, sendStream } from '../../src/transfer/data-stream.js';
+import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
+import { RelayTransport } from '../../src/transport/relay.js';
+import { selectTransport } from '../../src/transport/select.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { exitOf, runPortunus, useRelayWorld, type Proc } from './harness.js';
+
+const world = useRelayWorld({ beforeAll, afterAll });
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const event = (p: Proc, name: string) => p.events().find((e) => e.event === name);
+let n = 0;
+
+async function folders() {
+  const dir = join(world.tmp, `tcp${n++}`);
+  await mkdir(join(dir, 'src'), { recursive: true });
+  await mkdir(join(dir, 'dst'), { recursive: true });
+  return dir;
+}
+
+async function transfer(sendArgs: string[], receiveArgs: string[], content = randomBytes(5 * 1000 * 1000 + 17)) {
+  const dir = await folders();
+  await writeFile(join(dir, 'src', 'data.bin'), content);
+  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], { cwd: join(dir, 'src') });
+  const code = String((await sender.waitEvent('code')).code);
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: join(dir, 'dst') });
+  const [sc, rc] = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
+  const received = rc === 0 ? await readFile(join(dir, 'dst', 'data.bin')) : undefined;
+  return { sender, receiver, sc, rc, content, received };
+}
+
+describe('direct TCP path end to end', () => {
+  it('--transport tcp on both sides: the data goes over TCP, intact, and both processes exit', async () => {
+    const t = await transfer(['--transport', 'tcp'], ['--transport', 'tcp']);
+    expect([t.sc, t.rc]).toEqual([0, 0]);
+    expect(sha256(t.received!)).toBe(sha256(t.content));
+    for (const p of [t.sender, t.receiver]) {
+      expect(event(p, 'connected')).toEqual({ event: 'connected', transport: 'tcp' });
+      expect(event(p, 'done')).toMatchObject({ transport: 'tcp', sha256: sha256(t.content), bytes: t.content.length });
+    }
+  });
+
+  it('--transport auto (the default) prefers TCP', async () => {
+    const t = await transfer([], []);
+    expect([t.sc, t.rc]).toEqual([0, 0]);
+    expect(sha256(t.received!)).toBe(sha256(t.content));
+    for (const p of [t.sender, t.receiver]) expect(event(p, 'done')).toMatchObject({ transport: 'tcp' });
+  });
+
+  it('--transport tcp against a WebRTC-only peer fails with exit 7, and nothing is kept', async () => {
+    const t = await transfer(['--transport', 'tcp'], ['--transport', 'webrtc']);
+    expect([t.sc, t.rc]).toEqual([7, 7]);
+    // Both sides are direct-only here: whichever gives up first tells the other, which then reports PEER_FAILED.
+    const codes = [event(t.sender, 'error')?.error, event(t.receiver, 'error')?.error];
+    expect(codes).toContain('DIRECT_FAILED');
+    expect(codes.every((c) => c === 'DIRECT_FAILED' || c === 'PEER_FAILED')).toBe(true);
+    expect(t.received).toBeUndefined();
+  });
+
+  it('--transport tcp against a relay-only peer: DIRECT_FAILED on the sender, PEER_FAILED on the receiver', async () => {
+    const t = await transfer(['--transport', 'tcp'], ['--transport', 'relay']);
+    expect([t.sc, t.rc]).toEqual([7, 7]);
+    expect(event(t.sender, 'error')).toMatchObject({ error: 'DIRECT_FAILED', exit: 7 });
+    expect(event(t.receiver, 'error')).toMatchObject({ error: 'PEER_FAILED', exit: 7 });
+    expect(t.received).toBeUndefined();
+  });
+});
+
+/** A port nobody listens on (bound, then released). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Connects to `hint`, answers the receiver's nonce with a MAC under no key, and counts what it gets until closed. */
+function badBinding(hint: TcpHint): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const socket = connect({ host: hint.host, port: hint.port });
+    let got = 0;
+    socket.on('connect', () => socket.write(randomBytes(TCP_NONCE_BYTES)));
+    socket.on('data', (chunk: Buffer) => {
+      const before = got;
+      got += chunk.length;
+      if (before < TCP_NONCE_BYTES && got >= TCP_NONCE_BYTES) socket.write(randomBytes(32));
+    });
+    socket.on('close', () => resolve(got));
+    socket.on('error', reject);
+  });
+}
+
+/**
+ * A sender that announces tcp-v1, sends a hint to a closed port, connects to the receiver with a wrong MAC, never
+ * completes a TCP connection, and follows whatever path the receiver then chooses.
+ */
+async function decoySend(data: Buffer, onCode: (code: string) => void) {
+  const client = await connectRelay({ url: world.relay.url, agent: 'decoy/1.0' });
+  const seen: { refusedAfter?: number } = {};
+  const decoyTcp = async (ctx: DataContext, signal: AbortSignal): Promise<Transport> => {
+    await ctx.link.sendHints([{ host: '127.0.0.1', port: await closedPort() }]);
+    const hints = await ctx.link.peerHints(signal);
+    seen.refusedAfter = await badBinding(hints.find((h) => h.host === '127.0.0.1')!);
+    return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
+  };
+  try {
+    const nameplate = await client.allocate();
+    const code = { nameplate, secret: generateSecret(secureRandomBytes) };
+    onCode(formatCode(code));
+    const paired = await client.paired();
+    const result = await driveSession(client, {
+      paired: { ...paired, relayName: client.relayName },
+      config: {
+        role: 'send',
+        code,
+        abilities: ['relay-v1', 'tcp-v1'],
+        offer: { kind: 'file', name: 'data.bin', size: data.length },
+        aead: nodeAead,
+        random: secureRandomBytes,
+      },
+      hooks: {
+        sendData: async (ctx) => {
+          const transport = await selectTransport({
+            role: 'send',
+            mode: 'auto',
+            link: ctx.link,
+            directTimeoutMs: 10_000,
+            openRelay: () => RelayTransport.open(client),
+            direct: { tcp: (signal) => decoyTcp(ctx, signal) },
+          });
+          ctx.defer(() => transport.close());
+          const sealer = new FrameSealer(nodeAead(ctx.keys.data[ctx.side]), DATA_STREAM);
+          async function* chunks() {
+            yield new Uint8Array(data);
+          }
+          return sendStream(chunks(), transport, sealer, () => undefined, ctx.signal);
+        },
+      },
+    }).catch((err: unknown) => err);
+    return { result, seen };
+  } finally {
+    await client.close();
+  }
+}
+
+describe('direct TCP path against a peer it cannot reach', () => {
+  it('refuses a connection with a wrong binding, gives up on unreachable hints, and falls back to the relay', async () => {
+    const dir = await folders();
+    const content = randomBytes(200_000);
+    let sending!: ReturnType<typeof decoySend>;
+    const code = await new Promise<string>((resolve) => (sending = decoySend(content, resolve)));
+    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '2', code], { cwd: join(dir, 'dst') });
+    expect(await exitOf(receiver, 30_000)).toBe(0);
+    const { result, seen } = await sending;
+    expect(result).toMatchObject({ bytes: content.length, sha256: sha256(content) });
+    expect(seen.refusedAfter).toBe(TCP_NONCE_BYTES + 32); // its nonce and MAC, then closed: no choice byte, no frame
+    expect(event(receiver, 'done')).toMatchObject({ transport: 'relay', sha256: sha256(content) });
+    expect(sha256(await readFile(join(dir, 'dst', 'data.bin')))).toBe(sha256(content));
+  });
+});
