@@ -9,6 +9,7 @@
  */
 import type { Socket } from 'node:net';
 import { createError, MAX_FRAME_BYTES, type PortunusError } from '../protocol.js';
+import { settleWithin } from '../util/async-queue.js';
 import type { Transport } from './transport.js';
 
 export const LENGTH_BYTES = 4;
@@ -95,10 +96,7 @@ export class TcpTransport implements Transport {
       if (this.socket.destroyed) return;
       const closed = new Promise<void>((resolve) => this.socket.once('close', () => resolve()));
       this.socket.end();
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-      await Promise.race([closed, timeout]);
-      clearTimeout(timer);
+      await settleWithin(closed, CLOSE_WAIT_MS);
       this.socket.destroy();
     })();
     return this.closing;

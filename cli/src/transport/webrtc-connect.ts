@@ -11,7 +11,7 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { createError, MAX_FRAME_BYTES, PortunusError, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
 import type { PeerLink } from '../transfer/session-driver.js';
-import { WebRtcTransport } from './webrtc.js';
+import { closePeer, WebRtcTransport } from './webrtc.js';
 
 export const DATA_CHANNEL_LABEL = 'portunus';
 const DEFAULT_HOST_ADDRESSES = ['127.0.0.1'];
@@ -171,12 +171,6 @@ function fingerprints(pc: RTCPeerConnection): { localFingerprint: Uint8Array; re
   return { localFingerprint: sha256(new X509Certificate(pem).raw), remoteFingerprint: sha256(remote) };
 }
 
-async function closePeer(pc: RTCPeerConnection): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 2_000)));
-  await Promise.race([pc.close().catch(() => undefined), timeout]);
-  clearTimeout(timer);
-}
 
 function directError(err: unknown): PortunusError {
   if (err instanceof PortunusError) return err;

@@ -17,6 +17,7 @@ import {
   type PortunusError,
   type Role,
 } from '../protocol.js';
+import { settleWithin } from '../util/async-queue.js';
 import type { Transport } from './transport.js';
 
 /**
@@ -151,10 +152,7 @@ export class WebRtcTransport implements Transport {
       } catch {
         // Already closed or never opened: nothing to release.
       }
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS)));
-      await Promise.race([this.pc.close().catch(() => undefined), timeout]);
-      clearTimeout(timer);
+      await closePeer(this.pc);
     })();
     return this.closing;
   }
@@ -245,4 +243,9 @@ export class WebRtcTransport implements Transport {
   private wake(): void {
     for (const waiter of [...this.waiters]) waiter();
   }
+}
+
+/** Closes a peer connection, waiting for werift at most CLOSE_WAIT_MS (it may never answer on a dead path). */
+export function closePeer(pc: RTCPeerConnection): Promise<void> {
+  return settleWithin(pc.close(), CLOSE_WAIT_MS);
 }

@@ -45,6 +45,20 @@ export class AsyncQueue<T> {
   }
 }
 
+/**
+ * Waits for `promise` to settle, but at most `ms`: for clean-ups that should finish but must never hang (closing a
+ * socket or a peer connection). Rejections are swallowed; the timer never outlives the wait.
+ */
+export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise.then(() => undefined, () => undefined), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Rejects with `onTimeout()` if `promise` has not settled within `ms`. The timer never outlives the race. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -3,7 +3,7 @@
  * 127.0.0.1 with an ephemeral port. Waits are on process output and exit events, each with a timeout.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -168,4 +168,30 @@ export function useRelayWorld(hooks: { beforeAll: (fn: () => Promise<void>) => v
       return tmp.path;
     },
   };
+}
+
+export interface FileTransfer {
+  sender: Proc;
+  receiver: Proc;
+  sc: number | null;
+  rc: number | null;
+  content: Buffer;
+  /** What arrived (undefined when the receiver failed). */
+  received: Buffer | undefined;
+}
+
+let transfers = 0;
+
+/** Sends `content` as data.bin from a fresh folder to another with the given extra flags, and waits for both. */
+export async function transferFile(world: E2eWorld, sendArgs: string[], receiveArgs: string[], content: Buffer): Promise<FileTransfer> {
+  const dir = join(world.tmp, `transfer${transfers++}`);
+  await mkdir(join(dir, 'src'), { recursive: true });
+  await mkdir(join(dir, 'dst'), { recursive: true });
+  await writeFile(join(dir, 'src', 'data.bin'), content);
+  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], { cwd: join(dir, 'src') });
+  const code = String((await sender.waitEvent('code')).code);
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: join(dir, 'dst') });
+  const [sc, rc] = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
+  const received = rc === 0 ? await readFile(join(dir, 'dst', 'data.bin')) : undefined;
+  return { sender, receiver, sc, rc, content, received };
 }

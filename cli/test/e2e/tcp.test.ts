@@ -4,7 +4,7 @@
  * connection to the receiver carries a wrong binding MAC: the receiver must refuse it and fall back to the relay.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,30 +16,13 @@ import { driveSession, type DataContext } from '../../src/transfer/session-drive
 import { RelayTransport } from '../../src/transport/relay.js';
 import { selectTransport } from '../../src/transport/select.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { exitOf, runPortunus, useRelayWorld, type Proc } from './harness.js';
+import { exitOf, runPortunus, useRelayWorld, type Proc, transferFile } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const event = (p: Proc, name: string) => p.events().find((e) => e.event === name);
-let n = 0;
-
-async function folders() {
-  const dir = join(world.tmp, `tcp${n++}`);
-  await mkdir(join(dir, 'src'), { recursive: true });
-  await mkdir(join(dir, 'dst'), { recursive: true });
-  return dir;
-}
-
-async function transfer(sendArgs: string[], receiveArgs: string[], content = randomBytes(5 * 1000 * 1000 + 17)) {
-  const dir = await folders();
-  await writeFile(join(dir, 'src', 'data.bin'), content);
-  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], { cwd: join(dir, 'src') });
-  const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: join(dir, 'dst') });
-  const [sc, rc] = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
-  const received = rc === 0 ? await readFile(join(dir, 'dst', 'data.bin')) : undefined;
-  return { sender, receiver, sc, rc, content, received };
-}
+const transfer = (sendArgs: string[], receiveArgs: string[], content = randomBytes(5 * 1000 * 1000 + 17)) =>
+  transferFile(world, sendArgs, receiveArgs, content);
 
 describe('direct TCP path end to end', () => {
   it('--transport tcp on both sides: the data goes over TCP, intact, and both processes exit', async () => {
@@ -158,7 +141,8 @@ async function decoySend(data: Buffer, onCode: (code: string) => void) {
 
 describe('direct TCP path against a peer it cannot reach', () => {
   it('refuses a connection with a wrong binding, gives up on unreachable hints, and falls back to the relay', async () => {
-    const dir = await folders();
+    const dir = join(world.tmp, 'decoy');
+    await mkdir(join(dir, 'dst'), { recursive: true });
     const content = randomBytes(200_000);
     let sending!: ReturnType<typeof decoySend>;
     const code = await new Promise<string>((resolve) => (sending = decoySend(content, resolve)));

@@ -5,27 +5,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc } from './harness.js';
+import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc, transferFile } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-let n = 0;
-
-async function transfer(sendArgs: string[], receiveArgs: string[], content = randomBytes(3 * 1000 * 1000 + 17)) {
-  const dir = join(world.tmp, `t${n++}`);
-  await mkdir(join(dir, 'src'), { recursive: true });
-  await mkdir(join(dir, 'dst'), { recursive: true });
-  await writeFile(join(dir, 'src', 'data.bin'), content);
-  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], { cwd: join(dir, 'src') });
-  const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: join(dir, 'dst') });
-  const [sc, rc] = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
-  const received = rc === 0 ? await readFile(join(dir, 'dst', 'data.bin')) : undefined;
-  return { sender, receiver, sc, rc, content, received };
-}
+const transfer = (sendArgs: string[], receiveArgs: string[], content = randomBytes(3 * 1000 * 1000 + 17)) =>
+  transferFile(world, sendArgs, receiveArgs, content);
 
 const event = (p: Proc, name: string) => p.events().find((e) => e.event === name);
 
