@@ -147,11 +147,24 @@ export class WebRtcTransport implements Transport {
       this.ended ??= null;
       this.wake();
       for (const unsubscribe of this.unsubscribe) unsubscribe();
+      // The peer learns of the close from the channel's SCTP stream reset; closing the peer connection before that
+      // reset went out would leave it waiting for ICE consent to fail (tens of seconds). So let the channel reach
+      // 'closed' first, bounded.
+      const channelClosed = new Promise<void>((resolve) => {
+        if (this.dc.readyState === 'closed') return resolve();
+        const { unSubscribe } = this.dc.stateChanged.subscribe((state) => {
+          if (state === 'closed') {
+            unSubscribe();
+            resolve();
+          }
+        });
+      });
       try {
         this.dc.close();
       } catch {
         // Already closed or never opened: nothing to release.
       }
+      await settleWithin(channelClosed, CLOSE_WAIT_MS);
       await closePeer(this.pc);
     })();
     return this.closing;
