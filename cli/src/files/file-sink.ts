@@ -14,6 +14,12 @@ import { tempSibling } from './temp-path.js';
 /** O_EXCL: never open something already there; O_NOFOLLOW: never through a planted link. */
 export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
 
+/**
+ * Bytes handed to the disk but not yet written, above which write() waits: enough for the disk (libuv's thread
+ * pool) to work while the next frames are opened, small enough to bound memory.
+ */
+export const WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
+
 export interface FileShape {
   /** Exact size for file offers; undefined for streams. */
   limit: number | undefined;
@@ -36,8 +42,13 @@ export async function openFileSink(
   let received = 0;
   let state: 'open' | 'committed' | 'failed' = 'open';
   let failure: PortunusError | undefined;
+  // Writes run one after another (no position given: each appends where the last ended), behind the caller.
+  let writing: Promise<void> = Promise.resolve();
+  let unwritten = 0;
+  const settled: (() => void)[] = [];
 
   const discard = async (): Promise<void> => {
+    await writing;
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
   };
@@ -53,6 +64,25 @@ export async function openFileSink(
     if (failure !== undefined) throw failure;
     if (state !== 'open') throw createError('INTERNAL', 'the sink was already committed');
   };
+  /** Resolves once at most `limit` bytes are still unwritten; a failed write fails the sink. */
+  const drain = async (limit: number): Promise<void> => {
+    while (unwritten > limit && failure === undefined) await new Promise<void>((resolve) => settled.push(resolve));
+    if (failure !== undefined) await fail(failure, 'write');
+  };
+  const enqueue = (chunk: Uint8Array): void => {
+    unwritten += chunk.length;
+    writing = writing.then(async () => {
+      try {
+        // After a failure or an abort the queued chunks are dropped: the file is about to be removed.
+        if (state === 'open' && failure === undefined) await opts.io.write(handle, chunk);
+      } catch (err) {
+        failure ??= fileError(err, 'write', path);
+      } finally {
+        unwritten -= chunk.length;
+        for (const wake of settled.splice(0)) wake();
+      }
+    });
+  };
 
   return {
     async write(chunk) {
@@ -61,10 +91,12 @@ export async function openFileSink(
         await fail(createError('CORRUPT', `the sender sent more than the ${shape.limit} bytes it offered`), 'write');
       }
       received += chunk.length;
-      await opts.io.write(handle, chunk).catch((err: unknown) => fail(err, 'write'));
+      enqueue(chunk);
+      await drain(WRITE_BEHIND_BYTES);
     },
     async commit() {
       ready();
+      await drain(0);
       if (shape.limit !== undefined && received !== shape.limit) {
         await fail(createError('CORRUPT', `the data ended after ${received} of the ${shape.limit} bytes offered`), 'write');
       }

@@ -56,23 +56,40 @@ async function checkUnchanged(handle: FileHandle, expected: FileIdentity, path: 
   if (now.mtimeNs !== expected.mtimeNs) throw fileChanged(path, 'modification time changed');
 }
 
-/** Yields fresh chunks of exactly `chunkSize` bytes (the last shorter; none for an empty file). */
+/**
+ * Yields fresh chunks of exactly `chunkSize` bytes (the last shorter; none for an empty file). One read runs ahead
+ * of the consumer, so the disk (libuv's thread pool) works while the caller hashes and seals the previous chunk.
+ */
 export async function* readStableFile(
   handle: FileHandle,
   expected: FileIdentity,
   chunkSize: number,
   path: string,
 ): AsyncGenerator<Uint8Array> {
-  let position = 0;
-  for (;;) {
+  const readAt = (position: number): Promise<Uint8Array> => {
     const chunk = new Uint8Array(Math.min(chunkSize, expected.size - position));
-    await readFully(handle, chunk, position, path);
-    position += chunk.length;
-    if (position === expected.size) {
-      await checkUnchanged(handle, expected, path);
-      if (chunk.length > 0) yield chunk;
-      return;
+    const reading = readFully(handle, chunk, position, path).then(() => chunk);
+    // Awaited below or in `finally`; this only keeps an early return from reporting it as unhandled.
+    reading.catch(() => undefined);
+    return reading;
+  };
+  let position = 0;
+  let ahead: Promise<Uint8Array> | undefined = readAt(0);
+  try {
+    for (;;) {
+      const chunk: Uint8Array = await ahead;
+      ahead = undefined;
+      position += chunk.length;
+      if (position === expected.size) {
+        await checkUnchanged(handle, expected, path);
+        if (chunk.length > 0) yield chunk;
+        return;
+      }
+      ahead = readAt(position);
+      yield chunk;
     }
-    yield chunk;
+  } finally {
+    // A consumer that stops early must not leave a read running on a handle it is about to close.
+    if (ahead !== undefined) await ahead.catch(() => undefined);
   }
 }
