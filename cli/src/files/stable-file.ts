@@ -6,6 +6,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { createError, type PortunusError } from '../protocol.js';
 import { fileError } from './fs-errors.js';
+import { allocChunk } from './rechunk.js';
 import { quoteForTerminal } from './sanitize.js';
 
 /** What "unchanged" means: same size and same modification time (nanoseconds, where the file system has them). */
@@ -67,7 +68,7 @@ export async function* readStableFile(
   path: string,
 ): AsyncGenerator<Uint8Array> {
   const readAt = (position: number): Promise<Uint8Array> => {
-    const chunk = new Uint8Array(Math.min(chunkSize, expected.size - position));
+    const chunk = allocChunk(Math.min(chunkSize, expected.size - position));
     const reading = readFully(handle, chunk, position, path).then(() => chunk);
     // Awaited below or in `finally`; this only keeps an early return from reporting it as unhandled.
     reading.catch(() => undefined);

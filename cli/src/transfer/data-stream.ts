@@ -1,7 +1,7 @@
 /**
  * The data path, both ends. Plaintext chunks are sealed into frames (data key of the sending side, stream 1) and
  * handed to a transport; the receiver opens each frame before a byte of it reaches the sink, so nothing
- * unauthenticated is ever written. The last frame carries FINAL: a stream that ends without it was truncated.
+ * unauthenticated is ever written. Chunks are sealed where they lie (sealOwned): the source hands each over for good. The last frame carries FINAL: a stream that ends without it was truncated.
  */
 import { createHash } from 'node:crypto';
 import { createError, type FrameOpener, type FrameSealer } from '../protocol.js';
@@ -29,13 +29,13 @@ export async function sendStream(
   let pending: Uint8Array | undefined;
   for await (const chunk of chunks) {
     if (signal.aborted) throw createError('CANCELLED', 'cancelled');
-    if (pending !== undefined) await transport.send(sealer.seal(pending, false));
+    if (pending !== undefined) await transport.send(sealer.sealOwned(pending, false));
     hash.update(chunk);
     bytes += chunk.length;
     pending = chunk;
     onProgress(bytes);
   }
-  await transport.send(sealer.seal(pending ?? new Uint8Array(0), true));
+  await transport.send(sealer.sealOwned(pending ?? new Uint8Array(0), true));
   return { bytes, sha256: hash.digest('hex') };
 }
 

@@ -40,6 +40,22 @@ class NodeAead implements Aead {
     return out;
   }
 
+  sealInPlace(nonce: Uint8Array, aad: Uint8Array, frame: Uint8Array): Uint8Array {
+    checkNonce(nonce);
+    const bodyEnd = frame.length - AEAD_TAG_BYTES;
+    if (bodyEnd < aad.length) throw createError('INTERNAL', 'sealInPlace: the frame has no room for the AAD and the tag');
+    const cipher = createCipheriv(ALGORITHM, this.#key, nonce, { authTagLength: AEAD_TAG_BYTES });
+    cipher.setAAD(aad);
+    // update() returns a new buffer whatever we pass it; copying that back over the plaintext is the one copy.
+    const body = cipher.update(frame.subarray(aad.length, bodyEnd));
+    frame.set(body, aad.length);
+    const tail = cipher.final();
+    frame.set(tail, aad.length + body.length);
+    frame.set(cipher.getAuthTag(), bodyEnd);
+    frame.set(aad, 0);
+    return frame;
+  }
+
   open(nonce: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array | undefined {
     checkNonce(nonce);
     if (sealed.length < AEAD_TAG_BYTES) return undefined;

@@ -93,6 +93,35 @@ export function sealFrame(
   final: boolean,
   plaintext: Uint8Array,
 ): Uint8Array {
+  return seal(aead, streamId, index, final, plaintext, false);
+}
+
+/**
+ * A plaintext buffer with room for its frame around it: HEADER_BYTES before and TAG_BYTES after it, in an
+ * ArrayBuffer of its own. FrameSealer.sealOwned builds the frame in that memory instead of allocating another.
+ */
+export function allocFramePlaintext(length: number): Uint8Array {
+  if (!Number.isSafeInteger(length) || length < 0 || length > MAX_FRAME_PLAINTEXT) {
+    throw createError('INTERNAL', `a frame's plaintext is 0 .. ${MAX_FRAME_PLAINTEXT} bytes, not ${length}`);
+  }
+  return new Uint8Array(frameOverhead + length).subarray(HEADER_BYTES, HEADER_BYTES + length);
+}
+
+/** The whole frame-sized buffer around `plaintext` when allocFramePlaintext made it (nothing else is overwritten). */
+function frameRoomAround(plaintext: Uint8Array): Uint8Array | undefined {
+  const { buffer, byteOffset, length } = plaintext;
+  if (byteOffset !== HEADER_BYTES || buffer.byteLength !== frameOverhead + length) return undefined;
+  return new Uint8Array(buffer, 0, buffer.byteLength);
+}
+
+function seal(
+  aead: Aead,
+  streamId: number,
+  index: number,
+  final: boolean,
+  plaintext: Uint8Array,
+  owned: boolean,
+): Uint8Array {
   checkStreamId(streamId);
   checkIndex(index);
   if (!(plaintext instanceof Uint8Array)) throw corrupt('plaintext is not bytes');
@@ -102,6 +131,8 @@ export function sealFrame(
   const header = encodeHeader(streamId, index, final);
   const nonce = header.subarray(1);
   try {
+    const room = owned && aead.sealInPlace ? frameRoomAround(plaintext) : undefined;
+    if (room !== undefined) return aead.sealInPlace!(nonce, header, room);
     if (aead.sealWithPrefix) return aead.sealWithPrefix(nonce, header, plaintext);
     return concatBytes(header, aead.seal(nonce, header, plaintext));
   } catch (err) {
@@ -182,9 +213,21 @@ export class FrameSealer {
   }
 
   seal(plaintext: Uint8Array, final = false): Uint8Array {
+    return this.#seal(plaintext, final, false);
+  }
+
+  /**
+   * seal(), taking ownership of `plaintext`: when allocFramePlaintext made it, the frame is built in its memory
+   * (overwriting it), which saves an allocation per frame on the data path. The caller must not use it afterwards.
+   */
+  sealOwned(plaintext: Uint8Array, final = false): Uint8Array {
+    return this.#seal(plaintext, final, true);
+  }
+
+  #seal(plaintext: Uint8Array, final: boolean, owned: boolean): Uint8Array {
     if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already sealed its final frame`);
     if (this.#nextIndex > MAX_FRAME_INDEX) throw corrupt(`bad index: stream ${this.#streamId} used all 2^53 indexes`);
-    const frame = sealFrame(this.#aead, this.#streamId, this.#nextIndex, final, plaintext);
+    const frame = seal(this.#aead, this.#streamId, this.#nextIndex, final, plaintext, owned);
     // Only a frame that was actually produced consumes its index: a refused plaintext leaves the counter alone.
     this.#nextIndex += 1;
     if (final) this.#done = true;

@@ -19,6 +19,7 @@ import {
   MAX_FRAME_INDEX,
   MAX_FRAME_PLAINTEXT,
   TAG_BYTES,
+  allocFramePlaintext,
   frameOverhead,
   openFrame,
   parseFrameHeader,
@@ -164,6 +165,43 @@ describe('frames.json vectors', () => {
     const opener = new FrameOpener(portable, vector.streamId, vector.index);
     expect(toHex(opener.open(fromHex(vector.frame)).plaintext)).toBe(vector.plaintext);
     expect(opener.done).toBe(vector.final);
+  });
+});
+
+describe('sealOwned: the frame built in the memory of its plaintext', () => {
+  it.each(vectors.vectors)('gives the vector bytes in place: $description', (vector) => {
+    const aead = nodeAead(fromHex(vector.key));
+    const plaintext = allocFramePlaintext(fromHex(vector.plaintext).length);
+    plaintext.set(fromHex(vector.plaintext));
+    const frame = new FrameSealer(aead, vector.streamId, vector.index).sealOwned(plaintext, vector.final);
+    expect(toHex(frame)).toBe(vector.frame);
+    // No new frame buffer: the header and the tag went into the room around the plaintext.
+    expect(frame.buffer).toBe(plaintext.buffer);
+  });
+
+  it.each([0, 1, 4096, MAX_FRAME_PLAINTEXT])('matches seal() for %i bytes, and opens', (size) => {
+    const data = randomBytes(size);
+    const owned = allocFramePlaintext(size);
+    owned.set(data);
+    const inPlace = new FrameSealer(nodeAead(keyA), 1).sealOwned(owned, true);
+    const copied = new FrameSealer(nodeAead(keyA), 1).seal(data, true);
+    expect(Buffer.compare(inPlace, copied)).toBe(0);
+    expect(Buffer.compare(new FrameOpener(nodeAead(keyA), 1).open(inPlace).plaintext, data)).toBe(0);
+  });
+
+  it('leaves memory it does not own alone: a slice of a larger buffer is copied as seal() does', () => {
+    const shared = randomBytes(HEADER_BYTES + 64 + TAG_BYTES + 10);
+    const before = Buffer.from(shared);
+    const plaintext = shared.subarray(HEADER_BYTES, HEADER_BYTES + 64);
+    const frame = new FrameSealer(nodeAead(keyA), 1).sealOwned(plaintext);
+    expect(frame.buffer).not.toBe(shared.buffer);
+    expect(Buffer.compare(shared, before)).toBe(0);
+    // An Aead without the fast path (a browser backend) seals the same bytes.
+    const aead = nodeAead(keyA);
+    const portable: Aead = { seal: (n, a, p) => aead.seal(n, a, p), open: (n, a, s) => aead.open(n, a, s) };
+    const owned = allocFramePlaintext(64);
+    owned.set(before.subarray(HEADER_BYTES, HEADER_BYTES + 64));
+    expect(Buffer.compare(new FrameSealer(portable, 1).sealOwned(owned), frame)).toBe(0);
   });
 });
 
