@@ -9,7 +9,11 @@ export interface Transport {
   readonly kind: TransportKind;
   /** Sends one frame (which the caller must not modify afterwards); resolves once the buffer is below its high-water mark. */
   send(frame: Uint8Array): Promise<void>;
-  /** Frames from the peer, in order. Ends when the peer closes the data path; throws a PortunusError on failure. */
+  /**
+   * Frames from the peer, in order. Ends when the peer closes the data path; throws a PortunusError on failure.
+   * Each frame is lent until the consumer asks for the next one (the transport may reuse its memory): copy what
+   * must outlive that.
+   */
   frames(): AsyncIterable<Uint8Array>;
   close(): Promise<void>;
 }

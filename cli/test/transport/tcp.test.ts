@@ -180,6 +180,47 @@ describe('direct TCP binding handshake', () => {
   });
 });
 
+describe('direct TCP frame pool', () => {
+  it('lends each data frame until the next is asked for, then reuses its memory; every frame arrives intact', async () => {
+    const key = newKey();
+    const links = memoryExchange();
+    const abort = new AbortController();
+    const [a, b] = await within(Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]), 'tcp');
+    try {
+      const frames = Array.from({ length: 12 }, (_, i) => new Uint8Array(512 * 1024 + i).fill(i + 1));
+      // Lockstep (each frame sent once the previous arrived), so the pool is not defeated by a full inbox.
+      let arrived = () => {};
+      const sending = (async () => {
+        for (const f of frames) {
+          const seen = new Promise<void>((resolve) => (arrived = resolve));
+          await a.send(new Uint8Array(f));
+          await seen;
+        }
+      })();
+      const memories = new Set<ArrayBufferLike>();
+      let got = 0;
+      await within(
+        (async () => {
+          for await (const frame of b.frames()) {
+            // While lent, the frame is exactly what was sent (nothing reused it under the consumer).
+            expect(frame.length).toBe(frames[got]!.length);
+            expect(frame.every((v) => v === got + 1)).toBe(true);
+            memories.add(frame.buffer);
+            arrived();
+            if (++got === frames.length) return;
+          }
+        })(),
+        'pooled frames',
+      );
+      await sending;
+      // Fewer distinct buffers than frames: memory came back to the pool and was used again.
+      expect(memories.size).toBeLessThanOrEqual(2);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+});
+
 describe('local hints', () => {
   it('start with 127.0.0.1, are valid IPv4 literals with the port, at most MAX_TCP_HINTS, never repeated', () => {
     const hints = localHints(40123);
