@@ -3,17 +3,22 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 
-export async function makeRandomFile(path: string, bytes: number): Promise<void> {
+/** Writes `bytes` random bytes to `path`; returns their SHA-256 (hex). */
+export async function makeRandomFile(path: string, bytes: number): Promise<string> {
   const fh = await open(path, 'w');
   const block = Buffer.alloc(4 * 1024 * 1024);
+  const hash = createHash('sha256');
   try {
     for (let off = 0; off < bytes; off += block.length) {
       randomFillSync(block);
-      await fh.write(block, 0, Math.min(block.length, bytes - off));
+      const part = block.subarray(0, Math.min(block.length, bytes - off));
+      hash.update(part);
+      await fh.write(part);
     }
   } finally {
     await fh.close();
   }
+  return hash.digest('hex');
 }
 
 export async function sha256File(path: string): Promise<string> {

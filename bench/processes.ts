@@ -14,9 +14,25 @@ export interface BenchProc {
   child: ChildProcess;
   events: Record<string, unknown>[];
   waitEvent(name: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** The first event (already seen or still to come) that `match` accepts. */
+  waitFor(match: (event: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exit: Promise<number | null>;
   peakRssBytes(): number;
+  /** User + system CPU seconds, as last sampled (every 50 ms, so the last ≤ 50 ms may be missing). */
+  cpuSeconds(): number;
   stderr(): string;
+}
+
+/** utime + stime from /proc/<pid>/stat, in clock ticks (100 per second on Linux). */
+function readCpuTicks(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
 }
 
 function readHwm(pid: number): number | undefined {
@@ -32,6 +48,7 @@ export function spawnPortunus(args: string[], opts: { cwd?: string; jsonOn?: 'st
   const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const events: Record<string, unknown>[] = [];
   let peak = 0;
+  let cpuTicks = 0;
   let err = '';
   let buf = '';
   const listeners = new Set<() => void>();
@@ -50,6 +67,8 @@ export function spawnPortunus(args: string[], opts: { cwd?: string; jsonOn?: 'st
   const sampler = setInterval(() => {
     const hwm = child.pid === undefined ? undefined : readHwm(child.pid);
     if (hwm !== undefined) peak = Math.max(peak, hwm);
+    const ticks = child.pid === undefined ? undefined : readCpuTicks(child.pid);
+    if (ticks !== undefined) cpuTicks = ticks;
   }, 50);
   const exit = new Promise<number | null>((res) =>
     child.on('exit', (code) => {
@@ -63,24 +82,29 @@ export function spawnPortunus(args: string[], opts: { cwd?: string; jsonOn?: 'st
     events,
     exit,
     peakRssBytes: () => peak,
+    cpuSeconds: () => cpuTicks / 100,
     stderr: () => err,
-    waitEvent: (name, timeoutMs = 60_000) =>
-      new Promise((res, rej) => {
-        const check = () => {
-          const ev = events.find((e) => e.event === name);
-          if (ev) return finish(() => res(ev));
-          if (child.exitCode !== null) finish(() => rej(new Error(`exited before '${name}': ${err}`)));
-        };
-        const timer = setTimeout(() => finish(() => rej(new Error(`timeout waiting for '${name}': ${err}`))), timeoutMs);
-        const finish = (f: () => void) => {
-          clearTimeout(timer);
-          listeners.delete(check);
-          f();
-        };
-        listeners.add(check);
-        check();
-      }),
+    waitEvent: (name, timeoutMs = 60_000) => waitFor((e) => e.event === name, timeoutMs, `'${name}'`),
+    waitFor: (match, timeoutMs = 60_000) => waitFor(match, timeoutMs, 'a matching event'),
   };
+
+  function waitFor(match: (e: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+    return new Promise((res, rej) => {
+      const check = () => {
+        const ev = events.find(match);
+        if (ev) return finish(() => res(ev));
+        if (child.exitCode !== null) finish(() => rej(new Error(`exited before ${what}: ${err}`)));
+      };
+      const timer = setTimeout(() => finish(() => rej(new Error(`timeout waiting for ${what}: ${err}`))), timeoutMs);
+      const finish = (f: () => void) => {
+        clearTimeout(timer);
+        listeners.delete(check);
+        f();
+      };
+      listeners.add(check);
+      check();
+    });
+  }
 }
 
 export const mb = (bytes: number) => bytes / 1e6;

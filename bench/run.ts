@@ -5,8 +5,7 @@
  */
 import { formatCryptoBench, runCryptoBench } from './crypto.js';
 import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
-import { formatTcp, runTcpBench } from './tcp.js';
-import { formatTransfer, runTransferBench } from './transfer.js';
+import { formatPaths, runPathsBench } from './paths.js';
 import { formatWebRtc, runWebRtcBench } from './webrtc.js';
 
 const quick = process.argv.includes('--quick');
@@ -19,12 +18,10 @@ async function main(): Promise<void> {
   const crypto = runCryptoBench({ totalBytes: quick ? 64 * 1024 * 1024 : 256 * 1024 * 1024 });
   for (const line of formatCryptoBench(crypto)) console.log(line);
 
-  console.log('\n== Transfer through a local relay (3 processes) ==');
-  const relay = await runTransferBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, transport: 'relay' });
-  for (const line of formatTransfer('relay path', relay)) console.log(line);
-
-  console.log('\n== Direct path: TCP (2 processes, loopback) against a plain TCP pipe ==');
-  for (const line of formatTcp(await runTcpBench({ bytes: quick ? 200 * 1000 * 1000 : GiB }))) console.log(line);
+  console.log('\n== Every data path: send → receive as real processes on loopback, against a plain TCP pipe ==');
+  for (const line of formatPaths(await runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 20 * 1000 * 1000 } : {}) }))) {
+    console.log(line);
+  }
 
   console.log('\n== Direct path: WebRTC data channel (werift, loopback) ==');
   for (const line of formatWebRtc(await runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000 }))) console.log(line);

@@ -1,26 +1,46 @@
 /**
- * Transfer benchmark: one file through a local relay, three real processes (relay, send, receive) as a user runs
- * them. Prints MB/s and each process's peak RSS; targets from issue 4: ≥ 250 MB/s, RSS ≤ 150 MB each.
+ * One file through real processes as a user runs them: `portunus relay` on 127.0.0.1, `portunus send` and
+ * `portunus receive --yes` with a chosen --transport. Reports MB/s (the receiver's own `done` seconds: from the
+ * pairing to the verified, committed file), time to first byte (receiver: offer accepted → first data written),
+ * the path that carried the data, and each process's peak RSS and CPU seconds.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRandomFile, sha256File } from './payload.js';
-import { fmt, mb, spawnPortunus } from './processes.js';
+import { mb, spawnPortunus } from './processes.js';
+
+export interface PerProcess {
+  sender: number;
+  receiver: number;
+  relay: number;
+}
 
 export interface TransferFigures {
   bytes: number;
   seconds: number;
   mbps: number;
+  /** Receiver: `offer` event → first `progress` event with data (both as seen by the bench). */
+  firstByteSeconds: number;
+  /** The path the receiver reported in `connected` (and the last one, if it switched). */
+  transport: string;
   sha256Match: boolean;
-  peakRss: { sender: number; receiver: number; relay: number };
+  peakRss: PerProcess;
+  cpuSeconds: PerProcess;
 }
 
-export async function runTransferBench(opts: { bytes: number; transport?: string }): Promise<TransferFigures> {
+export interface TransferBenchOptions {
+  bytes: number;
+  transport?: string;
+  /** A payload made earlier (the same bytes for every path); made and removed here when absent. */
+  payload?: { path: string; sha256: string };
+}
+
+export async function runTransferBench(opts: TransferBenchOptions): Promise<TransferFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-'));
   try {
-    const src = join(dir, 'payload.bin');
-    await makeRandomFile(src, opts.bytes);
+    const src = opts.payload?.path ?? join(dir, 'payload.bin');
+    const expected = opts.payload?.sha256 ?? (await makeRandomFile(src, opts.bytes));
     const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json']);
     try {
       const url = String((await relay.waitEvent('listening')).url);
@@ -29,16 +49,24 @@ export async function runTransferBench(opts: { bytes: number; transport?: string
       const code = String((await sender.waitEvent('code')).code);
       const out = join(dir, 'received.bin');
       const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code]);
+      await receiver.waitEvent('offer');
+      const accepted = performance.now();
+      const firstData = receiver.waitFor((e) => e.event === 'progress' && Number(e.bytes) > 0, 120_000).then(() => performance.now());
+      firstData.catch(() => undefined);
       const [sc, rc] = await Promise.all([sender.exit, receiver.exit]);
       if (sc !== 0 || rc !== 0) throw new Error(`transfer failed: sender ${sc} receiver ${rc}: ${receiver.stderr()}`);
       const done = receiver.events.find((e) => e.event === 'done')!;
       const seconds = Number(done.seconds);
+      const firstByteSeconds = opts.bytes > 0 ? ((await firstData) - accepted) / 1000 : 0;
       return {
         bytes: opts.bytes,
         seconds,
         mbps: mb(opts.bytes) / seconds,
-        sha256Match: done.sha256 === (await sha256File(src)) && (await sha256File(out)) === done.sha256,
+        firstByteSeconds,
+        transport: String(done.transport ?? 'none'),
+        sha256Match: done.sha256 === expected && (await sha256File(out)) === expected,
         peakRss: { sender: sender.peakRssBytes(), receiver: receiver.peakRssBytes(), relay: relay.peakRssBytes() },
+        cpuSeconds: { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds(), relay: relay.cpuSeconds() },
       };
     } finally {
       relay.child.kill('SIGTERM');
@@ -47,11 +75,4 @@ export async function runTransferBench(opts: { bytes: number; transport?: string
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-export function formatTransfer(label: string, f: TransferFigures): string[] {
-  return [
-    `${label}: ${fmt(mb(f.bytes), 0)} MB in ${fmt(f.seconds, 2)} s = ${fmt(f.mbps)} MB/s (target ≥ 250), SHA-256 ${f.sha256Match ? 'matches' : 'MISMATCH'}`,
-    `  peak RSS: sender ${fmt(mb(f.peakRss.sender))} MB, receiver ${fmt(mb(f.peakRss.receiver))} MB, relay ${fmt(mb(f.peakRss.relay))} MB (target ≤ 150 each)`,
-  ];
 }

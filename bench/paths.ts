@@ -1,0 +1,106 @@
+/**
+ * Every data path in one run (issue 7): the same random file through `send`/`receive` as real processes on
+ * loopback with --transport relay, tcp, webrtc and auto, against a plain TCP pipe of the same bytes. Prints MB/s,
+ * the ratio to the pipe, time to first byte, and peak RSS and CPU seconds of each process, then each target with
+ * its verdict. Run alone with `npx tsx bench/paths.ts [--quick]`.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeRandomFile } from './payload.js';
+import { plainPipeMbps } from './pipe.js';
+import { fmt, mb } from './processes.js';
+import { runTransferBench, type TransferFigures } from './transfer.js';
+
+export const PATHS = ['relay', 'tcp', 'webrtc', 'auto'] as const;
+export type PathName = (typeof PATHS)[number];
+
+export interface PathsFigures {
+  bytes: number;
+  pipeMbps: number;
+  paths: Partial<Record<PathName, TransferFigures>>;
+  errors: Partial<Record<PathName, string>>;
+}
+
+const MB_LIMIT = 150;
+
+export async function runPathsBench(opts: { bytes: number; webrtcBytes?: number; only?: readonly PathName[] }): Promise<PathsFigures> {
+  const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-paths-'));
+  try {
+    const path = join(dir, 'payload.bin');
+    const sha256 = await makeRandomFile(path, opts.bytes);
+    const figures: PathsFigures = { bytes: opts.bytes, pipeMbps: await plainPipeMbps(opts.bytes), paths: {}, errors: {} };
+    for (const name of opts.only ?? PATHS) {
+      // werift moves ~10–20 MB/s: a smaller file keeps the run short without changing the rate it shows.
+      const bytes = name === 'webrtc' && opts.webrtcBytes !== undefined ? opts.webrtcBytes : opts.bytes;
+      try {
+        figures.paths[name] = await runTransferBench(
+          bytes === opts.bytes ? { bytes, transport: name, payload: { path, sha256 } } : { bytes, transport: name },
+        );
+      } catch (err) {
+        figures.errors[name] = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+      }
+    }
+    return figures;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const triple = (p: { sender: number; receiver: number; relay: number }, f: (n: number) => string) =>
+  `${f(p.sender)}/${f(p.receiver)}/${f(p.relay)}`;
+
+export function formatPaths(f: PathsFigures): string[] {
+  const lines = [
+    `plain TCP pipe (baseline): ${fmt(f.pipeMbps)} MB/s for ${fmt(mb(f.bytes), 0)} MB`,
+    `${'path'.padEnd(7)} ${'MB'.padStart(5)} ${'MB/s'.padStart(7)} ${'× pipe'.padStart(7)} ${'1st byte'.padStart(9)}  ${'carried by'.padEnd(10)} ${'RSS MB s/r/relay'.padEnd(18)} ${'CPU s s/r/relay'.padEnd(16)} SHA-256`,
+  ];
+  for (const name of PATHS) {
+    const p = f.paths[name];
+    if (p === undefined) {
+      if (f.errors[name] !== undefined) lines.push(`${name.padEnd(7)} FAILED: ${f.errors[name]}`);
+      continue;
+    }
+    lines.push(
+      `${name.padEnd(7)} ${fmt(mb(p.bytes), 0).padStart(5)} ${fmt(p.mbps).padStart(7)} ${fmt(p.mbps / f.pipeMbps, 3).padStart(7)} ${`${fmt(p.firstByteSeconds, 2)} s`.padStart(9)}  ${p.transport.padEnd(10)} ${triple(p.peakRss, (n) => fmt(mb(n), 0)).padEnd(18)} ${triple(p.cpuSeconds, (n) => fmt(n, 1)).padEnd(16)} ${p.sha256Match ? 'matches' : 'MISMATCH'}`,
+    );
+  }
+  lines.push('targets:');
+  for (const [what, ok] of verdicts(f)) lines.push(`  ${ok ? 'met    ' : 'NOT met'}  ${what}`);
+  return lines;
+}
+
+/** Each target of issues 4 and 7 with the figure measured against it. */
+export function verdicts(f: PathsFigures): [string, boolean][] {
+  const out: [string, boolean][] = [];
+  const { relay, tcp, webrtc, auto } = f.paths;
+  if (relay) out.push([`relay path ≥ 250 MB/s (issue 4): ${fmt(relay.mbps)}`, relay.mbps >= 250]);
+  if (tcp) out.push([`tcp ≥ 0.4× the plain pipe: ${fmt(tcp.mbps / f.pipeMbps, 3)}×`, tcp.mbps / f.pipeMbps >= 0.4]);
+  if (webrtc) out.push([`webrtc ≥ 17 MB/s (werift): ${fmt(webrtc.mbps)}`, webrtc.mbps >= 17]);
+  if (auto) {
+    const singles = [relay, tcp, webrtc].filter((p): p is TransferFigures => p !== undefined);
+    const best = Math.max(...singles.map((p) => p.mbps));
+    if (singles.length > 0) out.push([`auto within 10% of the best single path: ${fmt(auto.mbps)} vs ${fmt(best)}`, auto.mbps >= 0.9 * best]);
+  }
+  for (const name of PATHS) {
+    const p = f.paths[name];
+    if (p === undefined) continue;
+    const peak = Math.max(p.peakRss.sender, p.peakRss.receiver, p.peakRss.relay);
+    out.push([`${name}: peak RSS ≤ ${MB_LIMIT} MB per process: ${fmt(mb(peak))}`, mb(peak) <= MB_LIMIT]);
+  }
+  for (const name of PATHS) if (f.errors[name] !== undefined) out.push([`${name} path completed`, false]);
+  return out;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const quick = process.argv.includes('--quick');
+  const only = PATHS.filter((p) => process.argv.includes(p));
+  const GiB = 1024 * 1024 * 1024;
+  runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 20 * 1000 * 1000 } : {}), ...(only.length ? { only } : {}) }).then(
+    (f) => console.log(formatPaths(f).join('\n')),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
+}
