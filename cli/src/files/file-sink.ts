@@ -18,7 +18,7 @@ export const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O
  * Bytes handed to the disk but not yet written, above which write() waits: enough for the disk (libuv's thread
  * pool) to work while the next frames are opened, small enough to bound memory.
  */
-export const WRITE_BEHIND_BYTES = 4 * 1024 * 1024;
+export const WRITE_BEHIND_BYTES = 2 * 1024 * 1024;
 
 export interface FileShape {
   /** Exact size for file offers; undefined for streams. */

@@ -20,14 +20,14 @@ export const LENGTH_BYTES = 4;
 /** Bytes queued in the socket before send() waits for 'drain': a few frames, so the kernel buffer never runs dry. */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Frames read but not yet consumed above which the socket is paused, and below which it resumes. */
-export const INBOX_HIGH_BYTES = 8 * 1024 * 1024;
-const INBOX_LOW_BYTES = 2 * 1024 * 1024;
+export const INBOX_HIGH_BYTES = 4 * 1024 * 1024;
+const INBOX_LOW_BYTES = 1024 * 1024;
 /** A send that sees no 'drain' for this long finds the connection dead (as the relay's ping would). */
 export const STALL_MS = 60_000;
 /** Frames this large or larger are assembled in pooled buffers; smaller ones are not worth it. */
 const POOLED_FROM_BYTES = 64 * 1024;
 /** Free pooled buffers kept for reuse (the rest are left to the garbage collector). */
-const SPARE_BUFFERS = 4;
+const SPARE_BUFFERS = 2;
 /** After close() the peer gets this long to finish its side before the socket is destroyed. */
 const CLOSE_WAIT_MS = 2_000;
 
