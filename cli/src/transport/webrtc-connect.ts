@@ -11,7 +11,10 @@ import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { createError, MAX_FRAME_BYTES, PortunusError, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
 import type { PeerLink } from '../transfer/session-driver.js';
+import type { ChannelTransport } from './channel-transport.js';
+import { connectLibDataChannel } from './ndc-connect.js';
 import { closePeer, WebRtcTransport } from './webrtc.js';
+import { loadWebRtcEngine, parseEngineChoice, WEBRTC_ENGINE_ENV, type WebRtcEngineChoice } from './webrtc-engine.js';
 
 export const DATA_CHANNEL_LABEL = 'portunus';
 const DEFAULT_HOST_ADDRESSES = ['127.0.0.1'];
@@ -25,11 +28,15 @@ export interface DirectOptions {
   signal: AbortSignal;
   /** Host addresses offered beside the interfaces' own (default: loopback). */
   hostAddresses?: readonly string[];
+  /** Which WebRTC stack (webrtc-engine.ts); default: env PORTUNUS_WEBRTC_ENGINE, else auto. */
+  engine?: WebRtcEngineChoice;
   debug?: (message: string) => void;
 }
 
-export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTransport> {
+export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTransport | ChannelTransport> {
   opts.signal.throwIfAborted();
+  const engine = await loadWebRtcEngine(opts.engine ?? parseEngineChoice(process.env[WEBRTC_ENGINE_ENV]), opts.debug);
+  if (engine.name === 'libdatachannel') return connectLibDataChannel(engine.runtime, opts);
   const { RTCPeerConnection } = await import('werift');
   opts.signal.throwIfAborted();
   const pc = new RTCPeerConnection({

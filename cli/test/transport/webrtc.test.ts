@@ -24,7 +24,8 @@ function connectPair(opts: Connect = {}): Promise<PromiseSettledResult<WebRtcTra
   const links = memoryLinks(opts.tap ? { tap: opts.tap } : {});
   const signal = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
   const side = (role: 'send' | 'receive') =>
-    connectWebRtc({ role, link: links[role], bindingKey: opts.keys?.[role] ?? KEY, iceServers: [], signal, ...opts.extra });
+    // werift here, whatever PORTUNUS_WEBRTC_ENGINE says: libdatachannel has its own file (ndc.test.ts).
+    connectWebRtc({ role, link: links[role], bindingKey: opts.keys?.[role] ?? KEY, iceServers: [], signal, engine: 'werift', ...opts.extra }) as Promise<WebRtcTransport>;
   return Promise.allSettled([side('send'), side('receive')]);
 }
 
@@ -77,7 +78,7 @@ describe('webrtc transport: binding and limits', () => {
     const reason = new Error('gave up');
     const links = memoryLinks({ tap: () => undefined }); // every signal is lost
     const abort = new AbortController();
-    const attempt = connectWebRtc({ role: 'send', link: links.send, bindingKey: KEY, iceServers: [], signal: abort.signal });
+    const attempt = connectWebRtc({ role: 'send', link: links.send, bindingKey: KEY, iceServers: [], signal: abort.signal, engine: 'werift' });
     setTimeout(() => abort.abort(reason), 300);
     await expect(within(attempt, 'the attempt to end')).rejects.toThrow(/gave up/);
   });

@@ -1,0 +1,82 @@
+/**
+ * Which WebRTC stack carries the direct path. Both speak the same protocol on the wire (PROTOCOL.md §12), so the
+ * two sides need not agree:
+ *
+ * - `werift`: pure TypeScript, always there.
+ * - `libdatachannel`: the native library through node-datachannel, an optional dependency whose prebuilt binary comes
+ *   in a per-platform npm package. Several times faster (it is not CPU-bound in JavaScript), but absent where no
+ *   binary fits the platform, or where optional dependencies were left out.
+ *
+ * `PORTUNUS_WEBRTC_ENGINE=auto|werift|libdatachannel` chooses; `auto` (the default) takes libdatachannel when it
+ * loads, else werift. Nothing is loaded before a direct connection is tried.
+ */
+import type * as NodeDataChannel from 'node-datachannel';
+import { createError } from '../protocol.js';
+
+export type NodeDataChannelModule = typeof NodeDataChannel;
+export type WebRtcEngineName = 'werift' | 'libdatachannel';
+export type WebRtcEngineChoice = 'auto' | WebRtcEngineName;
+export const WEBRTC_ENGINE_ENV = 'PORTUNUS_WEBRTC_ENGINE';
+
+export type WebRtcEngine = { name: 'werift' } | { name: 'libdatachannel'; runtime: NativeRuntime };
+
+/**
+ * The native library keeps threads (ICE, DTLS, SCTP) and thread-safe callbacks that hold Node's event loop open
+ * even after every peer connection closed; only its process-wide `cleanup()` releases them, and that also closes
+ * every peer connection still open. So each peer connection takes a lease, and the last lease returned cleans up.
+ */
+export class NativeRuntime {
+  private live = 0;
+  constructor(readonly ndc: NodeDataChannelModule) {}
+
+  /** Call once per peer connection, before creating it; the returned function (idempotent) gives the lease back. */
+  lease(): () => void {
+    this.live++;
+    let returned = false;
+    return () => {
+      if (returned) return;
+      returned = true;
+      // Deferred: cleanup() must not run inside one of the library's own callbacks, nor before close() settled.
+      if (--this.live === 0) setImmediate(() => this.live === 0 && this.ndc.cleanup());
+    };
+  }
+}
+
+/**
+ * The one runtime per loaded native module: the library's state is per process, so its lease count must be too
+ * (a second count would clean up under the first one's connections). Keyed by the module object, not a global flag.
+ */
+const runtimes = new WeakMap<NodeDataChannelModule, NativeRuntime>();
+
+export function parseEngineChoice(value: string | undefined): WebRtcEngineChoice {
+  if (value === undefined || value === '' || value === 'auto') return 'auto';
+  if (value === 'werift' || value === 'libdatachannel') return value;
+  throw createError('USAGE', `${WEBRTC_ENGINE_ENV} must be auto, werift or libdatachannel, not '${value.slice(0, 40)}'`, {
+    hint: `Unset ${WEBRTC_ENGINE_ENV}, or set it to auto (libdatachannel when it loads, else werift), werift or libdatachannel.`,
+  });
+}
+
+/**
+ * Resolves the choice to an engine, loading node-datachannel (its native binary included) only now, when a direct
+ * connection is tried. `auto` falls back to werift when it does not load; a forced `libdatachannel` fails instead.
+ */
+export async function loadWebRtcEngine(choice: WebRtcEngineChoice, debug?: (message: string) => void): Promise<WebRtcEngine> {
+  if (choice === 'werift') return { name: 'werift' };
+  let ndc: NodeDataChannelModule;
+  try {
+    ndc = await import('node-datachannel');
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    if (choice === 'auto') {
+      debug?.(`libdatachannel did not load (${why}); using werift`);
+      return { name: 'werift' };
+    }
+    throw createError('DIRECT_FAILED', `${WEBRTC_ENGINE_ENV}=libdatachannel, but node-datachannel did not load: ${why}`, {
+      cause: err,
+      hint: `Reinstall with optional dependencies (npm install without --omit=optional) on a platform node-datachannel ships a binary for, or set ${WEBRTC_ENGINE_ENV}=werift (or auto).`,
+    });
+  }
+  let runtime = runtimes.get(ndc);
+  if (runtime === undefined) runtimes.set(ndc, (runtime = new NativeRuntime(ndc)));
+  return { name: 'libdatachannel', runtime };
+}
