@@ -88,6 +88,13 @@ class Negotiation {
   private sending: Promise<void> = Promise.resolve();
   private failed!: (err: unknown) => void;
   private loopbackSent = false;
+  /**
+   * The sender's own candidates (and its `end`), held until the answer is applied. libdatachannel 0.24 answers ICE
+   * checks before its remote description is committed, so a receiver that already knew our candidates could
+   * connect and start DTLS in that window, and the fingerprint check then fails for want of the answer (seen in
+   * about one loopback attempt in five). Without our candidates the peer cannot reach us before we reach it.
+   */
+  private held: Signal[] | undefined;
 
   constructor(
     private readonly peer: NdcPeer,
@@ -95,6 +102,7 @@ class Negotiation {
     private readonly signal: AbortSignal,
   ) {
     const { pc } = peer;
+    if (opts.role === 'send') this.held = [];
     this.failure = new Promise<never>((_, reject) => (this.failed = reject));
     this.failure.catch(() => undefined);
     // Every callback is in place before anything can fire it (the channel's creation starts the negotiation).
@@ -103,7 +111,7 @@ class Negotiation {
     });
     pc.onLocalCandidate((candidate, mid) => this.onLocalCandidate(candidate, mid));
     pc.onGatheringStateChange((state) => {
-      if (state === 'complete') this.send({ kind: 'end' });
+      if (state === 'complete') this.sendCandidate({ kind: 'end' });
     });
     const wrap = (dc: DataChannel) => new ChannelTransport(new NdcChannel(peer, dc), { highWaterBytes: HIGH_WATER_BYTES, lowWaterBytes: LOW_WATER_BYTES });
     this.channel = new Promise<ChannelTransport>((resolve, reject) => {
@@ -135,6 +143,8 @@ class Negotiation {
       if (s.kind === 'answer' && !described && this.opts.role === 'send') {
         described = true;
         this.peer.pc.setRemoteDescription(s.sdp, 'answer');
+        for (const held of this.held ?? []) this.send(held);
+        this.held = undefined;
       } else if (s.kind === 'candidate' && described) {
         // A candidate libdatachannel cannot use is no reason to give up on the others.
         try {
@@ -151,12 +161,17 @@ class Negotiation {
   /** Trickles a gathered candidate, and once the loopback twin of the first UDP host candidate (see the top). */
   private onLocalCandidate(line: string, mid: string): void {
     const candidate = line.replace(/^a=/, '');
-    this.send({ kind: 'candidate', candidate, sdpMid: mid, sdpMLineIndex: 0 });
+    this.sendCandidate({ kind: 'candidate', candidate, sdpMid: mid, sdpMLineIndex: 0 });
     const host = /^candidate:\S+ 1 UDP \d+ \S+ (\d+) typ host/i.exec(candidate);
     if (host === null || this.loopbackSent) return;
     this.loopbackSent = true;
     const loopback = `candidate:9 1 UDP ${LOOPBACK_PRIORITY} 127.0.0.1 ${host[1]} typ host`;
-    this.send({ kind: 'candidate', candidate: loopback, sdpMid: mid, sdpMLineIndex: 0 });
+    this.sendCandidate({ kind: 'candidate', candidate: loopback, sdpMid: mid, sdpMLineIndex: 0 });
+  }
+
+  private sendCandidate(signal: Signal): void {
+    if (this.held !== undefined) this.held.push(signal);
+    else this.send(signal);
   }
 
   private send(signal: Signal): void {
