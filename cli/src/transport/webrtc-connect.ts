@@ -35,7 +35,7 @@ export interface DirectOptions {
 
 export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTransport | ChannelTransport> {
   opts.signal.throwIfAborted();
-  const engine = await loadWebRtcEngine(opts.engine ?? parseEngineChoice(process.env[WEBRTC_ENGINE_ENV]), opts.debug);
+  const engine = await loadWebRtcEngine(opts.engine ?? parseEngineChoice(process.env[WEBRTC_ENGINE_ENV]), opts);
   if (engine.name === 'libdatachannel') return connectLibDataChannel(engine.runtime, opts);
   const { RTCPeerConnection } = await import('werift');
   opts.signal.throwIfAborted();

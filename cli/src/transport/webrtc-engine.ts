@@ -48,6 +48,12 @@ export class NativeRuntime {
  */
 const runtimes = new WeakMap<NodeDataChannelModule, NativeRuntime>();
 
+export interface LoadOptions {
+  debug?: (message: string) => void;
+  /** How node-datachannel is imported (tests stand in a failing one). */
+  importNative?: () => Promise<NodeDataChannelModule>;
+}
+
 export function parseEngineChoice(value: string | undefined): WebRtcEngineChoice {
   if (value === undefined || value === '' || value === 'auto') return 'auto';
   if (value === 'werift' || value === 'libdatachannel') return value;
@@ -60,15 +66,19 @@ export function parseEngineChoice(value: string | undefined): WebRtcEngineChoice
  * Resolves the choice to an engine, loading node-datachannel (its native binary included) only now, when a direct
  * connection is tried. `auto` falls back to werift when it does not load; a forced `libdatachannel` fails instead.
  */
-export async function loadWebRtcEngine(choice: WebRtcEngineChoice, debug?: (message: string) => void): Promise<WebRtcEngine> {
-  if (choice === 'werift') return { name: 'werift' };
+export async function loadWebRtcEngine(choice: WebRtcEngineChoice, opts: LoadOptions = {}): Promise<WebRtcEngine> {
+  const { debug, importNative = () => import('node-datachannel') } = opts;
+  if (choice === 'werift') {
+    debug?.('WebRTC engine: werift');
+    return { name: 'werift' };
+  }
   let ndc: NodeDataChannelModule;
   try {
-    ndc = await import('node-datachannel');
+    ndc = await importNative();
   } catch (err) {
     const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
     if (choice === 'auto') {
-      debug?.(`libdatachannel did not load (${why}); using werift`);
+      debug?.(`WebRTC engine: werift (libdatachannel did not load: ${why})`);
       return { name: 'werift' };
     }
     throw createError('DIRECT_FAILED', `${WEBRTC_ENGINE_ENV}=libdatachannel, but node-datachannel did not load: ${why}`, {
@@ -78,5 +88,6 @@ export async function loadWebRtcEngine(choice: WebRtcEngineChoice, debug?: (mess
   }
   let runtime = runtimes.get(ndc);
   if (runtime === undefined) runtimes.set(ndc, (runtime = new NativeRuntime(ndc)));
+  debug?.(`WebRTC engine: libdatachannel ${ndc.getLibraryVersion()}`);
   return { name: 'libdatachannel', runtime };
 }
