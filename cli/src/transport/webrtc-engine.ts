@@ -21,9 +21,11 @@ export const WEBRTC_ENGINE_ENV = 'PORTUNUS_WEBRTC_ENGINE';
 export type WebRtcEngine = { name: 'werift' } | { name: 'libdatachannel'; runtime: NativeRuntime };
 
 /**
- * The native library keeps threads (ICE, DTLS, SCTP) and thread-safe callbacks that hold Node's event loop open
- * even after every peer connection closed; only its process-wide `cleanup()` releases them, and that also closes
- * every peer connection still open. So each peer connection takes a lease, and the last lease returned cleans up.
+ * The native library's threads reach JavaScript through thread-safe callbacks, each of which holds Node's event loop
+ * open. node-datachannel releases a peer connection's callbacks when its state callback sees 'closed' (so NdcPeer
+ * always subscribes to it: without that a closed connection keeps the process alive); a connection whose close
+ * did not complete in time is only released by the process-wide `cleanup()`, which also closes every connection
+ * still open. So each peer connection takes a lease, and the last lease returned cleans up.
  */
 export class NativeRuntime {
   private live = 0;
