@@ -59,15 +59,18 @@ const CASES: [WebRtcEngineName, WebRtcEngineName][] = [
 ];
 
 describe('direct path end to end, per WebRTC engine', () => {
-  it.each(CASES)('sender %s, receiver %s: the data goes direct, intact, and both processes exit', async (send, receive) => {
-    if (unloadable !== undefined && (send === 'libdatachannel' || receive === 'libdatachannel')) return;
-    const content = randomBytes(3 * 1000 * 1000 + 17);
-    const t = await transfer({ send, receive }, content);
-    expect([t.sc, t.rc], `sender: ${t.sender.stderr().slice(-400)}\nreceiver: ${t.receiver.stderr().slice(-400)}`).toEqual([0, 0]);
-    expect(sha256(t.received!)).toBe(sha256(content));
-    expect([engineOf(t.sender), engineOf(t.receiver)]).toEqual([send, receive]);
-    for (const p of [t.sender, t.receiver]) expect(p.stderr()).toMatch(/direct connection open and bound to the session/);
-  });
+  for (const [send, receive] of CASES) {
+    const needsNative = send === 'libdatachannel' || receive === 'libdatachannel';
+    const name = `sender ${send}, receiver ${receive}: the data goes direct, intact, and both processes exit`;
+    it.skipIf(needsNative && unloadable !== undefined)(name, async () => {
+      const content = randomBytes(3 * 1000 * 1000 + 17);
+      const t = await transfer({ send, receive }, content);
+      expect([t.sc, t.rc], `sender: ${t.sender.stderr().slice(-400)}\nreceiver: ${t.receiver.stderr().slice(-400)}`).toEqual([0, 0]);
+      expect(sha256(t.received!)).toBe(sha256(content));
+      expect([engineOf(t.sender), engineOf(t.receiver)]).toEqual([send, receive]);
+      for (const p of [t.sender, t.receiver]) expect(p.stderr()).toMatch(/direct connection open and bound to the session/);
+    });
+  }
 
   it.skipIf(unloadable !== undefined)('auto (the default) picks libdatachannel where it loads', async () => {
     const t = await transfer({ send: 'auto', receive: 'auto' }, randomBytes(100_000));
