@@ -13,11 +13,22 @@ import {
   encodeChannelMessage,
   MAX_FRAME_BYTES,
   parseChannelMessage,
+  type Key,
   type PortunusError,
   type Role,
 } from '../protocol.js';
 import type { Transport } from './transport.js';
-import { STALL_MS, type Binding } from './webrtc.js';
+
+/** A send that sees neither a drain nor a credit for this long finds the connection dead (as the relay's ping would). */
+export const STALL_MS = 60_000;
+
+export interface Binding {
+  key: Key<'binding'>;
+  role: Role;
+  /** SHA-256 of our DER certificate, and of the certificate the peer actually presented in DTLS. */
+  localFingerprint: Uint8Array;
+  remoteFingerprint: Uint8Array;
+}
 
 /** One ordered, reliable data channel and the peer connection under it, as a WebRTC stack offers them. */
 export interface DirectChannel {

@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { asKey, bindingMac, DIRECT_WINDOW_BYTES, encodeChannelMessage } from '../../src/protocol.js';
-import { ChannelTransport, type ChannelHandlers, type DirectChannel } from '../../src/transport/channel-transport.js';
-import type { Binding } from '../../src/transport/webrtc.js';
+import { ChannelTransport, type Binding, type ChannelHandlers, type DirectChannel } from '../../src/transport/channel-transport.js';
 import { within } from './transport-suite.js';
 
 class FakeChannel implements DirectChannel {
