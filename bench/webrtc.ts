@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { makeRandomFile, sha256File } from './payload.js';
 import { fmt, mb, spawnPortunus } from './processes.js';
 
@@ -65,4 +66,16 @@ export function formatWebRtc(f: WebRtcFigures): string[] {
     `  connect: ${fmt(f.connectSeconds * 1000, 0)} ms from accepting to an open, bound channel (werift import included)`,
     `  peak RSS: sender ${fmt(mb(f.peakRss.sender))} MB, receiver ${fmt(mb(f.peakRss.receiver))} MB`,
   ];
+}
+
+// Run alone (`npm run build && node dist/bench/webrtc.js [--quick]`) to compare werift builds without the rest of `npm run bench`.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const quick = process.argv.includes('--quick');
+  runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000 }).then(
+    (f) => console.log(formatWebRtc(f).join('\n')),
+    (err: unknown) => {
+      console.error(err);
+      process.exitCode = 1;
+    },
+  );
 }
