@@ -20,6 +20,7 @@ interface SctpInternals {
   sendSack(): Promise<void>;
   sendChunk(chunk: { type: number; gaps?: [number, number][] }): Promise<void>;
   receiveDataChunk(chunk: unknown): void;
+  onReceive: { subscribe(fn: (streamId: number, ppId: number, data: Buffer) => void): unknown };
   send(streamId: number, ppId: number, data: Buffer): Promise<void>;
   transport: { send(packet: Buffer): Promise<void> };
 }
@@ -93,6 +94,35 @@ describe('patch tsn-sort: received TSNs are ordered as serial numbers', () => {
       await sctp.sendSack();
       expect(sctp.sent.map((c) => [c.type, c.gaps])).toEqual([[SACK_CHUNK, [[2, 3]]]]);
     }
+  });
+});
+
+describe('patch reassembly-scan: messages still complete whatever order their fragments arrive in', () => {
+  const FIRST = 2;
+  const LAST = 1;
+  /** A DATA chunk as werift parses it: fragment `tsn` of the message numbered `ssn`. */
+  const fragment = (tsn: number, ssn: number, flags: number) => ({
+    tsn,
+    flags,
+    streamId: 1,
+    streamSeqNum: ssn,
+    protocol: PPID_BINARY,
+    userData: Buffer.from([tsn]),
+  });
+
+  it('delivers two three-fragment messages, in order, from fragments shuffled across both', () => {
+    const sctp = idleAssociation();
+    sctp.lastReceivedTsn = 0;
+    const delivered: number[][] = [];
+    sctp.onReceive.subscribe((_stream, _ppId, data) => void delivered.push([...data]));
+    const chunks = [fragment(1, 0, FIRST), fragment(2, 0, 0), fragment(3, 0, LAST), fragment(4, 1, FIRST), fragment(5, 1, 0), fragment(6, 1, LAST)];
+    // Appended non-last fragments (1, 5) are where the scan is skipped; 3 and 2 fill holes; 6 completes message 1
+    // only once 4 came, and message 0 only after 2.
+    for (const i of [0, 4, 2, 5, 3, 1]) sctp.receiveDataChunk(chunks[i]);
+    expect(delivered).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
   });
 });
 
