@@ -4,6 +4,7 @@
  * the CLI's own negotiation (webrtc-connect.ts) is covered by webrtc.test.ts.
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
+import { MAX_FRAME_BYTES } from '../../src/protocol.js';
 import type { Werift } from '../../src/transport/werift.js';
 import { within } from './transport-suite.js';
 
@@ -17,7 +18,8 @@ export interface WeriftPair {
 }
 
 export async function connectWeriftPair(werift: Werift): Promise<WeriftPair> {
-  const config = { iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false };
+  // As the CLI configures it (webrtc-connect.ts): a whole frame is one message.
+  const config = { iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, maxMessageSize: MAX_FRAME_BYTES };
   const offerer = new werift.RTCPeerConnection(config);
   const answerer = new werift.RTCPeerConnection(config);
   // werift's ICE layer falls back to a public STUN server when given none (see webrtc-connect.ts): clear it.
