@@ -184,7 +184,7 @@ describe('werift patches between two real peer connections on loopback', () => {
   });
 
   /** Counts T3 (retransmission timer) expiries, and passes the sender's packets through `drop` first. */
-  function lossy(sctp: SctpInternals, drop: (firstSend: number | undefined) => boolean): { expiries: () => number } {
+  function lossy(sctp: SctpInternals, drop: (firstSend: number) => boolean): { expiries: () => number } {
     let expiries = 0;
     const expired = sctp.timer3Expired;
     sctp.timer3Expired = () => (expiries++, expired());
