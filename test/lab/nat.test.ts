@@ -133,7 +133,9 @@ describe.skipIf(skip !== undefined)('NAT lab: portunus across two NATs (issue 5)
       const servers = ['--ice-server', STUN, '--ice-server', TURN];
       const t = await transfer('homea', 'homeb', servers, servers);
       expectDelivered(t, 'webrtc');
-      expect(await relayed()).toBeGreaterThan(1000); // 2 MB in ≤ 1.2 kB SCTP chunks
+      // 2 MB is ~1,700 DATA packets of ≤ 1.2 kB; the counted direction may instead be the one carrying the SACKs,
+      // one per two DATA packets (RFC 9260, patches/README.md). An allocation and its checks alone are a few dozen.
+      expect(await relayed()).toBeGreaterThan(500);
     } finally {
       await lab.setNat('a', 'cone');
       await lab.setNat('b', 'cone');

@@ -12,6 +12,7 @@ import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { createError, MAX_FRAME_BYTES, PortunusError, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
 import type { PeerLink } from '../transfer/session-driver.js';
 import { closePeer, WebRtcTransport } from './webrtc.js';
+import { loadWerift } from './werift.js';
 
 export const DATA_CHANNEL_LABEL = 'portunus';
 const DEFAULT_HOST_ADDRESSES = ['127.0.0.1'];
@@ -30,7 +31,7 @@ export interface DirectOptions {
 
 export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTransport> {
   opts.signal.throwIfAborted();
-  const { RTCPeerConnection } = await import('werift');
+  const { RTCPeerConnection } = await loadWerift();
   opts.signal.throwIfAborted();
   const pc = new RTCPeerConnection({
     iceServers: opts.iceServers.map((server) => ({ ...server })),
