@@ -96,7 +96,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const only = PATHS.filter((p) => process.argv.includes(p));
   const GiB = 1024 * 1024 * 1024;
-  runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 20 * 1000 * 1000 } : {}), ...(only.length ? { only } : {}) }).then(
+  runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}), ...(only.length ? { only } : {}) }).then(
     (f) => console.log(formatPaths(f).join('\n')),
     (err: unknown) => {
       console.error(err);

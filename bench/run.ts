@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   for (const line of formatCryptoBench(crypto)) console.log(line);
 
   console.log('\n== Every data path: send → receive as real processes on loopback, against a plain TCP pipe ==');
-  for (const line of formatPaths(await runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 20 * 1000 * 1000 } : {}) }))) {
+  for (const line of formatPaths(await runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}) }))) {
     console.log(line);
   }
 

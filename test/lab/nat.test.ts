@@ -160,7 +160,9 @@ describe.skipIf(skip !== undefined).each(ENGINE_PAIRS)('NAT lab: portunus across
       const servers = ['--ice-server', STUN, '--ice-server', TURN];
       const t = await transfer('homea', 'homeb', servers, servers);
       expectDelivered(t, 'webrtc');
-      expect(await relayed()).toBeGreaterThan(1000); // 2 MB in ≤ 1.2 kB SCTP chunks
+      // 2 MB is ~1,700 DATA packets of ≤ 1.2 kB, each entering coturn at least once at one of the counted ports
+      // (whichever allocation carries it). An allocation and its checks alone are a few dozen.
+      expect(await relayed()).toBeGreaterThan(1000);
     } finally {
       await lab.setNat('a', 'cone');
       await lab.setNat('b', 'cone');

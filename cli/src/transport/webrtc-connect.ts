@@ -15,6 +15,7 @@ import type { ChannelTransport } from './channel-transport.js';
 import { connectLibDataChannel } from './ndc-connect.js';
 import { closePeer, WebRtcTransport } from './webrtc.js';
 import { loadWebRtcEngine, parseEngineChoice, WEBRTC_ENGINE_ENV, type WebRtcEngineChoice } from './webrtc-engine.js';
+import { loadWerift } from './werift.js';
 
 export const DATA_CHANNEL_LABEL = 'portunus';
 const DEFAULT_HOST_ADDRESSES = ['127.0.0.1'];
@@ -37,7 +38,7 @@ export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTranspor
   opts.signal.throwIfAborted();
   const engine = await loadWebRtcEngine(opts.engine ?? parseEngineChoice(process.env[WEBRTC_ENGINE_ENV]), opts);
   if (engine.name === 'libdatachannel') return connectLibDataChannel(engine.runtime, opts);
-  const { RTCPeerConnection } = await import('werift');
+  const { RTCPeerConnection } = await loadWerift();
   opts.signal.throwIfAborted();
   const pc = new RTCPeerConnection({
     iceServers: opts.iceServers.map((server) => ({ ...server })),

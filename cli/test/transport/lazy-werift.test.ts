@@ -1,6 +1,7 @@
 /**
  * werift costs ~450 ms to import, so it is loaded only when a direct connection is tried: no module of the CLI may
- * import it statically (type-only imports are erased), and exactly one place imports it dynamically.
+ * import it statically (type-only imports are erased), and exactly one place imports it dynamically (the ESM build,
+ * which is the one patches/ changes).
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +24,16 @@ describe('werift is loaded lazily', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('is imported dynamically in one place only: when a direct connection is attempted', () => {
-    const dynamic = files.filter(({ text }) => /\bimport\(\s*['"]werift['"]\s*\)/.test(text)).map((f) => f.path.slice(SRC.length + 1));
-    expect(dynamic).toEqual(['transport/webrtc-connect.ts']);
+  it('is imported dynamically in one place only, and loaded only when a direct connection is attempted', () => {
+    const rel = (f: { path: string }) => f.path.slice(SRC.length + 1);
+    const dynamic = files.filter(({ text }) => /\bimport\(\s*['"]werift['"]\s*\)/.test(text)).map(rel);
+    expect(dynamic).toEqual(['transport/werift.ts']);
+    const loaders = files.filter(({ text }) => /\bloadWerift\(\)/.test(text)).map(rel);
+    expect(loaders.sort()).toEqual(['transport/webrtc-connect.ts', 'transport/werift.ts']);
+  });
+
+  it('is never required: the CommonJS build is not the one patches/ changes', () => {
+    const offenders = files.filter(({ text }) => /\brequire\w*\([^)]*['"]werift['"]/.test(text)).map((f) => f.path);
+    expect(offenders).toEqual([]);
   });
 });
