@@ -59,7 +59,9 @@ export async function connectLibDataChannel(runtime: NativeRuntime, opts: Direct
     transport = await Promise.race([negotiation.channel, failure]);
     await Promise.race([transport.opened(), failure]);
     await Promise.race([transport.bind({ key: opts.bindingKey, role: opts.role, ...fingerprints(peer) }, signal), failure]);
-    opts.debug?.('direct connection open and bound to the session (libdatachannel)');
+    const pair = peer.pc.getSelectedCandidatePair();
+    const route = pair === null ? '' : `: ${pair.local.address}:${pair.local.port} (${pair.local.type}) ↔ ${pair.remote.address}:${pair.remote.port} (${pair.remote.type})`;
+    opts.debug?.(`direct connection open and bound to the session (libdatachannel${route})`);
     return transport;
   } catch (err) {
     await (transport?.close() ?? peer.close());
