@@ -6,12 +6,16 @@
  * Rules, in full:
  * 1. The first path that comes up carries the data (usually the relay).
  * 2. A path that comes up later is probed once: the data moves to it for `probeMs`. The path it left keeps its
- *    rate measured over the last `rateWindowMs` before the move.
+ *    rate measured over the last `rateWindowMs` before the move. Off the relay (a third party's bandwidth) every
+ *    direct path is probed; from a direct path, only while that one measures below `probeBelow` (a probe costs up
+ *    to probeMs at the new path's speed, not worth it on a path that is already fast).
  * 3. When the probe ends, the data goes back to the previous path only if that one was at least `ratio` times
  *    faster; otherwise it stays. Either way the probed path is never probed again, so there is at most one switch
  *    back per path and no flapping. Another path that came up meanwhile is probed next, against the winner.
  * 4. When the path carrying the data dies (or the probed one), the data moves at once to the fastest measured
  *    live path, else to the relay, else to any live path. A dead path never returns.
+ * 5. Once the last frame is sealed nothing is probed or switched back any more (there is nothing left to measure
+ *    on); only a dying path still moves the data.
  */
 export type PathKind = 'relay' | 'tcp' | 'webrtc';
 
@@ -20,9 +24,12 @@ export interface ChooserConfig {
   rateWindowMs: number;
   /** How much faster the previous path must have been to take the data back after a probe. */
   ratio: number;
+  /** Bytes per ms below which a direct path carrying the data still lets a later path be probed. */
+  probeBelow: number;
 }
 
-export const DEFAULT_CHOOSER: ChooserConfig = { probeMs: 500, rateWindowMs: 1000, ratio: 1.5 };
+/** probeBelow: 64 MiB/s, beyond what a WebRTC data channel reaches in Node (≤ ~45 MB/s even native, issue 7). */
+export const DEFAULT_CHOOSER: ChooserConfig = { probeMs: 500, rateWindowMs: 1000, ratio: 1.5, probeBelow: (64 * 1024 * 1024) / 1000 };
 
 interface Sample {
   at: number;
@@ -49,6 +56,8 @@ export interface ChooserState {
   samples: readonly Sample[];
   /** Bytes per ms measured per path. */
   rates: Readonly<Partial<Record<PathKind, number>>>;
+  /** The last frame is sealed: no more voluntary switches (rule 5). */
+  last: boolean;
 }
 
 export type ChooserEvent =
@@ -57,7 +66,9 @@ export type ChooserEvent =
   /** The path chosen last started carrying (the previous one drained); `bytes` is the acked total so far. */
   | { type: 'started'; at: number; bytes: number }
   /** Acknowledged frame bytes so far (cumulative), or just the time passing. */
-  | { type: 'progress'; at: number; bytes: number };
+  | { type: 'progress'; at: number; bytes: number }
+  /** The last frame was sealed. */
+  | { type: 'last'; at: number };
 
 export type SwitchReason = 'first' | 'probe' | 'slower' | 'failover';
 
@@ -67,7 +78,7 @@ export interface ChooserResult {
 }
 
 export function initialChooser(config: ChooserConfig = DEFAULT_CHOOSER): ChooserState {
-  return { config, current: undefined, alive: [], tried: [], probe: undefined, samples: [], rates: {} };
+  return { config, current: undefined, alive: [], tried: [], probe: undefined, samples: [], rates: {}, last: false };
 }
 
 export function choose(state: ChooserState, event: ChooserEvent): ChooserResult {
@@ -80,13 +91,16 @@ export function choose(state: ChooserState, event: ChooserEvent): ChooserResult 
       return { state: startedProbe(record(state, event), event) };
     case 'progress':
       return onProgress(record(state, event), event);
+    case 'last':
+      return { state: { ...state, last: true, probe: undefined } };
   }
 }
 
 function onUp(state: ChooserState, path: PathKind): ChooserResult {
   if (state.alive.includes(path)) return { state };
   const alive = [...state.alive, path];
-  if (state.current === undefined) return moveTo({ ...state, alive }, path, 'first');
+  // With nothing carrying, the first path up takes the data: at the start, or after every live path died.
+  if (state.current === undefined) return moveTo({ ...state, alive }, path, state.tried.length === 0 ? 'first' : 'failover');
   return nextProbe({ ...state, alive });
 }
 
@@ -109,7 +123,8 @@ function fallback(state: ChooserState): PathKind | undefined {
 
 function onProgress(state: ChooserState, at: Sample): ChooserResult {
   const probe = state.probe;
-  if (probe?.start === undefined || at.at - probe.start.at < state.config.probeMs) return { state };
+  if (probe === undefined) return nextProbe(state);
+  if (probe.start === undefined || at.at - probe.start.at < state.config.probeMs) return { state };
   const rate = (at.bytes - probe.start.bytes) / Math.max(at.at - probe.start.at, 1);
   const rates = { ...state.rates, [probe.path]: rate };
   const settled: ChooserState = { ...state, rates, probe: undefined };
@@ -120,11 +135,12 @@ function onProgress(state: ChooserState, at: Sample): ChooserResult {
 
 /** Probes the first live path not yet tried, if no probe is running. */
 function nextProbe(state: ChooserState): ChooserResult {
-  if (state.probe !== undefined || state.current === undefined) return { state };
+  if (state.probe !== undefined || state.current === undefined || state.last) return { state };
   const candidate = state.alive.find((p) => !state.tried.includes(p));
   if (candidate === undefined) return { state };
   const previous = state.current;
   const previousRate = rateOf(state.samples);
+  if (previous !== 'relay' && (previousRate === undefined || previousRate >= state.config.probeBelow)) return { state };
   const rates = previousRate === undefined ? state.rates : { ...state.rates, [previous]: previousRate };
   const probing: ChooserState = { ...state, rates, probe: { path: candidate, previous, previousRate } };
   return moveTo(probing, candidate, 'probe');

@@ -46,6 +46,11 @@ export class RetransmitWindow {
     return this.#finalPushed && this.#frames.length === 0;
   }
 
+  /** True once the FINAL frame was pushed (nothing more will be). */
+  get sealedFinal(): boolean {
+    return this.#finalPushed;
+  }
+
   /** A frame of `frameBytes` fits (an empty window always takes one frame, however large). */
   hasRoom(frameBytes: number): boolean {
     return this.#frames.length === 0 || this.#bytes + frameBytes <= this.#maxBytes;

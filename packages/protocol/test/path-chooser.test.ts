@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { choose, initialChooser, type ChooserEvent, type ChooserState, type PathKind } from '../src/path-chooser.js';
 
-const config = { probeMs: 500, rateWindowMs: 1000, ratio: 1.5 };
+const config = { probeMs: 500, rateWindowMs: 1000, ratio: 1.5, probeBelow: 5000 };
 
 /** A little world: one clock, the bytes acknowledged so far, and every switch the chooser asked for. */
 class World {
@@ -114,7 +114,7 @@ describe('path chooser', () => {
     w.lost('relay');
     expect(w.state.current).toBeUndefined();
     w.up('tcp');
-    expect(w.switches.slice(-1)).toEqual([{ path: 'tcp', reason: 'first' }]);
+    expect(w.switches.slice(-1)).toEqual([{ path: 'tcp', reason: 'failover' }]);
   });
 
   it('a probed path dying mid-probe hands the data back to the previous path', () => {
@@ -137,5 +137,57 @@ describe('path chooser', () => {
       w.feed({ type: 'progress', at: w.now, bytes: w.bytes });
     }
     expect(w.state.samples.length).toBeLessThanOrEqual(40);
+  });
+});
+
+describe('path chooser: when a probe is worth it', () => {
+  it('from a direct path already faster than probeBelow, a later path is not probed', () => {
+    const w = new World();
+    w.up('tcp');
+    w.run(300, 8000);
+    w.up('webrtc');
+    w.run(2000, 8000);
+    expect(w.switches.map((s) => s.path)).toEqual(['tcp']);
+  });
+
+  it('from a slow direct path, a later path is probed once the rate is known', () => {
+    const w = new World();
+    w.up('webrtc');
+    w.up('tcp');
+    expect(w.switches.map((s) => s.path)).toEqual(['webrtc']);
+    w.run(100, 20);
+    expect(w.switches.map((s) => s.path)).toEqual(['webrtc', 'tcp']);
+  });
+
+  it('off the relay every direct path is probed, however fast the relay is', () => {
+    const w = new World();
+    w.up('relay');
+    w.run(500, 50_000);
+    w.up('tcp');
+    expect(w.switches.slice(-1)).toEqual([{ path: 'tcp', reason: 'probe' }]);
+  });
+});
+
+describe('path chooser at the end', () => {
+  it('once the last frame is sealed, a new path is not probed and a probe does not switch back; a loss still fails over', () => {
+    const w = new World();
+    w.up('relay');
+    w.run(1000, 300);
+    w.up('tcp');
+    w.run(100, 10);
+    w.feed({ type: 'last', at: w.now });
+    w.run(1000, 10);
+    w.up('webrtc');
+    expect(w.switches.map((s) => s.path)).toEqual(['relay', 'tcp']);
+    w.lost('tcp');
+    expect(w.switches.slice(-1)).toEqual([{ path: 'relay', reason: 'failover' }]);
+  });
+
+  it('a path up after every live path died takes the data as a failover', () => {
+    const w = new World();
+    w.up('relay');
+    w.lost('relay');
+    w.up('tcp');
+    expect(w.switches.slice(-1)).toEqual([{ path: 'tcp', reason: 'failover' }]);
   });
 });

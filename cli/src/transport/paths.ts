@@ -1,0 +1,66 @@
+/**
+ * Every path at once (PROTOCOL.md §14), for `--transport auto` when both sides announced `switch-v1`: the relay
+ * pipe is opened at once and the agreed direct attempts (TCP, WebRTC) run in the background, each for at most
+ * --direct-timeout; every path is handed over as it comes up and closed when the session is over. Nobody picks a
+ * path here: the sender's chooser decides where the data goes, and the receiver reads from every path.
+ */
+import { createError, toPortunusError, type PortunusError } from '../protocol.js';
+import { RelayTransport } from './relay.js';
+import { directConnectors, mustAbort, type DirectKind, type OpenTransportOptions } from './select.js';
+import type { Transport } from './transport.js';
+
+export interface PathsOptions extends OpenTransportOptions {
+  /** A path came up (the relay first, usually); called once per path. */
+  onUp(transport: Transport): void;
+}
+
+export interface Paths {
+  /** Attempts still running: a side with no live path waits for them before giving up. */
+  readonly pending: number;
+  /** Rejects when an attempt must end the transfer (a binding mismatch); never resolves. */
+  readonly fatal: Promise<never>;
+  /** Resolves once every attempt has settled (for tests and waiting). */
+  readonly settled: Promise<void>;
+}
+
+export function startPaths(opts: PathsOptions): Paths {
+  const { data, reporter } = opts;
+  let pending = 0;
+  let raise!: (error: PortunusError) => void;
+  const fatal = new Promise<never>((_, reject) => (raise = reject));
+  fatal.catch(() => undefined);
+  const attempt = (kind: string, open: () => Promise<Transport>): Promise<void> => {
+    pending += 1;
+    return open().then(
+      (transport) => {
+        pending -= 1;
+        data.defer(() => transport.close());
+        // The session may have ended while the attempt completed: the path is closed, not handed over.
+        if (data.signal.aborted) return;
+        opts.onUp(transport);
+      },
+      (err: unknown) => {
+        pending -= 1;
+        const error = toPortunusError(err);
+        if (mustAbort(error) && !data.signal.aborted) raise(error);
+        else reporter.debug(`no ${kind} path: ${error.message}`);
+      },
+    );
+  };
+  const attempts = [attempt('relay', () => RelayTransport.open(opts.relay))];
+  const connectors = directConnectors(opts);
+  for (const kind of ['tcp', 'webrtc'] as const satisfies readonly DirectKind[]) {
+    if (!data.link[kind]) continue;
+    const abort = new AbortController();
+    const seconds = opts.directTimeoutMs / 1000;
+    const timer = setTimeout(() => abort.abort(createError('DIRECT_FAILED', `no ${kind} connection within ${seconds} s`)), opts.directTimeoutMs);
+    attempts.push(attempt(kind, () => connectors[kind]!(abort.signal)).finally(() => clearTimeout(timer)));
+  }
+  return {
+    get pending() {
+      return pending;
+    },
+    fatal,
+    settled: Promise.all(attempts).then(() => undefined),
+  };
+}
