@@ -1,5 +1,5 @@
 /** Acks (ack.ts, PROTOCOL.md §14): sealed under the receiver's data key on stream 2; copies and stale ones dropped. */
-import { randomBytes } from 'node:crypto';
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';
 import { toHex } from '../src/bytes.js';
@@ -16,7 +16,15 @@ describe('acks', () => {
     expect(parseFrameHeader(frame)).toEqual({ final: false, streamId: ACK_STREAM, index: 0 });
     expect(frame.length).toBe(13 + 8 + 16);
     // Golden: all-zero key, stream 2, index 0, plaintext 00000001 00000005.
-    expect(toHex(frame.subarray(0, 13))).toBe('00000000020000000000000000');
+    expect(toHex(frame)).toBe('0000000002000000000000000094c82dcc97204000e80d762d9be9ebf51a12a4bc8a18d488');
+  });
+
+  it('the golden ack equals AES-256-GCM done by hand (node:crypto, not aead.node.ts)', () => {
+    const header = Buffer.from('00000000020000000000000000', 'hex');
+    const cipher = createCipheriv('aes-256-gcm', Buffer.alloc(32), header.subarray(1));
+    cipher.setAAD(header);
+    const ct = Buffer.concat([cipher.update(Buffer.from('0000000100000005', 'hex')), cipher.final(), cipher.getAuthTag()]);
+    expect(Buffer.concat([header, ct]).toString('hex')).toBe('0000000002000000000000000094c82dcc97204000e80d762d9be9ebf51a12a4bc8a18d488');
   });
 
   it('opens acks in order and returns the acknowledged next index', () => {
