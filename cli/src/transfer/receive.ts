@@ -17,6 +17,7 @@ import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
 import { abilitiesFor, type TransferContext } from './context.js';
 import { DATA_STREAM, receiveStream } from './data-stream.js';
+import { ControlMux } from './control-mux.js';
 import { driveSession, type Decision, type Digest } from './session-driver.js';
 import { receiveSwitching, switches } from './switching.js';
 
@@ -66,7 +67,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     );
     const started = ctx.now();
     connecting.release();
-    const digest = await driveSession(relay, {
+    const control = new ControlMux(relay, (m) => reporter.debug(m));
+    const digest = await driveSession(control, {
       paired: { ...paired, relayName: relay.relayName },
       config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.transport), aead: nodeAead, random: ctx.random },
       signal: ctx.signal,
@@ -101,7 +103,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           const pathOptions = { mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind };
           const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
           if (switches(mode, data)) {
-            const got = await receiveSwitching({ paths: pathOptions, reporter, now: ctx.now, total }, sink!);
+            const got = await receiveSwitching({ paths: pathOptions, reporter, control, now: ctx.now, total }, sink!);
             used = got.transport;
             return { bytes: got.bytes, sha256: got.sha256 };
           }

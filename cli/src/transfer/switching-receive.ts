@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { createError, toPortunusError, type AckSealer, type PathKind, type PortunusError, type ResumingOpener } from '../protocol.js';
 import type { Transport } from '../transport/transport.js';
 import type { Sink } from './data-stream.js';
+import { isControlFrame } from './control-mux.js';
 import type { Digest } from './session-driver.js';
 
 export interface SwitchingReceiveOptions {
@@ -24,6 +25,10 @@ export interface SwitchingReceiveOptions {
   /** Attempts still running (with no live path left, the receiver waits for them before giving up). */
   pendingPaths(): number;
   debug?(message: string): void;
+  /** A sealed control frame (stream 0) arrived on a direct path. */
+  onControl?(frame: Uint8Array): void;
+  /** A path ended (it is never used again). */
+  onLost?(transport: Transport): void;
 }
 
 interface Path {
@@ -82,6 +87,11 @@ export class SwitchingReceiver {
   private async read(path: Path): Promise<void> {
     try {
       for await (const frame of path.transport.frames()) {
+        // Control messages go on after the data (the `sent` receipt comes after FINAL).
+        if (path.transport.kind !== 'relay' && isControlFrame(frame)) {
+          this.opts.onControl?.(frame);
+          continue;
+        }
         // After the end (or a failure) late copies are only drained: the relay pipe must not back up.
         if (this.finished) continue;
         const handled = this.turn.then(() => this.handle(path, frame));
@@ -92,6 +102,7 @@ export class SwitchingReceiver {
       if (!this.finished) this.opts.debug?.(`the ${path.transport.kind} path ended: ${toPortunusError(err).message}`);
     }
     path.dead = true;
+    this.opts.onLost?.(path.transport);
     this.checkAlive();
   }
 

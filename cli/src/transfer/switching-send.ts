@@ -26,6 +26,7 @@ import {
   type SwitchReason,
 } from '../protocol.js';
 import type { Transport } from '../transport/transport.js';
+import { isControlFrame } from './control-mux.js';
 import type { Digest } from './session-driver.js';
 
 /** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */
@@ -55,6 +56,10 @@ export interface SwitchingSendOptions {
   /** Attempts still running (a sender with no live path waits for them). */
   pendingPaths(): number;
   debug?(message: string): void;
+  /** A sealed control frame (stream 0) arrived on a direct path. */
+  onControl?(frame: Uint8Array): void;
+  /** A path died (it is never used again). */
+  onLost?(transport: Transport): void;
   windowBytes?: number;
   chooser?: ChooserConfig;
   test?: SwitchTestHooks;
@@ -208,6 +213,10 @@ export class SwitchingSender {
   private async readAcks(path: Path): Promise<void> {
     try {
       for await (const frame of path.transport.frames()) {
+        if (path.transport.kind !== 'relay' && isControlFrame(frame)) {
+          this.opts.onControl?.(frame);
+          continue;
+        }
         const next = this.opts.acks.open(frame);
         if (next !== undefined) this.window.ack(next);
         this.wake();
@@ -224,6 +233,7 @@ export class SwitchingSender {
   private lose(path: Path): void {
     if (path.dead) return;
     path.dead = true;
+    this.opts.onLost?.(path.transport);
     this.feed({ type: 'lost', path: path.transport.kind, at: this.opts.now() });
   }
 

@@ -17,6 +17,8 @@ import {
 } from '../protocol.js';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { startPaths, type Paths } from '../transport/paths.js';
+import type { Transport } from '../transport/transport.js';
+import type { ControlMux } from './control-mux.js';
 import type { OpenTransportOptions, TransportMode } from '../transport/select.js';
 import { formatBytes } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -37,6 +39,8 @@ export interface SwitchingOptions {
   reporter: Reporter;
   now(): number;
   total: number | undefined;
+  /** The session's control channel: direct paths join it, so receipts survive the relay connection. */
+  control: ControlMux;
   test?: SwitchTestHooks;
 }
 
@@ -63,9 +67,11 @@ export async function sendSwitching(opts: SwitchingOptions, chunks: AsyncIterabl
     },
     pendingPaths: () => paths?.pending ?? 1,
     debug: (m) => reporter.debug(m),
+    onControl: (frame) => opts.control.deliver(frame),
+    onLost: (t) => opts.control.removePath(t),
     ...(opts.test === undefined ? {} : { test: opts.test }),
   });
-  paths = startPaths({ ...opts.paths, onUp: (t) => sender.addPath(t) });
+  paths = startPaths({ ...opts.paths, onUp: (t) => (join(opts.control, t), sender.addPath(t)) });
   paths.fatal.catch((err) => sender.fail(err));
   const sent = await sender.run();
   reporter.updateProgress(sent.bytes, total, true);
@@ -91,11 +97,13 @@ export async function receiveSwitching(opts: SwitchingOptions, sink: Sink): Prom
     },
     pendingPaths: () => paths?.pending ?? 1,
     debug: (m) => reporter.debug(m),
+    onControl: (frame) => opts.control.deliver(frame),
+    onLost: (t) => opts.control.removePath(t),
   });
   const onAbort = () => receiver.fail(createError('CANCELLED', 'cancelled'));
   data.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    paths = startPaths({ ...opts.paths, onUp: (t) => receiver.addPath(t) });
+    paths = startPaths({ ...opts.paths, onUp: (t) => (join(opts.control, t), receiver.addPath(t)) });
     paths.fatal.catch((err) => receiver.fail(err));
     void paths.settled.then(() => receiver.checkAlive());
     const got = await receiver.run();
@@ -105,6 +113,11 @@ export async function receiveSwitching(opts: SwitchingOptions, sink: Sink): Prom
   } finally {
     data.signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** A direct path carries control messages too (the relay connection carries them anyway). */
+function join(control: ControlMux, transport: Transport): void {
+  if (transport.kind !== 'relay') control.addPath(transport);
 }
 
 /** The first path is `connected`; every later move is a `transport` event and a line for people. */

@@ -5,9 +5,13 @@
  * path here: the sender's chooser decides where the data goes, and the receiver reads from every path.
  */
 import { createError, toPortunusError, type PortunusError } from '../protocol.js';
+import { settleWithin } from '../util/async-queue.js';
 import { RelayTransport } from './relay.js';
 import { directConnectors, mustAbort, type DirectKind, type OpenTransportOptions } from './select.js';
 import type { Transport } from './transport.js';
+
+/** How long close() waits for sends already queued before it closes anyway. */
+const CLOSE_AFTER_SENDS_MS = 2_000;
 
 export interface PathsOptions extends OpenTransportOptions {
   /** A path came up (the relay first, usually); called once per path. */
@@ -32,8 +36,9 @@ export function startPaths(opts: PathsOptions): Paths {
   const attempt = (kind: string, open: () => Promise<Transport>): Promise<void> => {
     pending += 1;
     return open().then(
-      (transport) => {
+      (opened) => {
         pending -= 1;
+        const transport = serialized(opened);
         data.defer(() => transport.close());
         // The session may have ended while the attempt completed: the path is closed, not handed over.
         if (data.signal.aborted) return;
@@ -62,5 +67,24 @@ export function startPaths(opts: PathsOptions): Paths {
     },
     fatal,
     settled: Promise.all(attempts).then(() => undefined),
+  };
+}
+
+/**
+ * The same transport with its sends taken one at a time: data, acks and control messages share a path here, and a
+ * transport's send is not re-entrant (WebRTC checks its credit before sending, so two at once could overrun it).
+ */
+function serialized(transport: Transport): Transport {
+  let tail: Promise<void> = Promise.resolve();
+  return {
+    kind: transport.kind,
+    send(frame) {
+      const sent = tail.then(() => transport.send(frame));
+      tail = sent.catch(() => undefined);
+      return sent;
+    },
+    frames: () => transport.frames(),
+    // What was handed to send() goes out before the close (the last receipt may be queued behind a data frame).
+    close: () => settleWithin(tail, CLOSE_AFTER_SENDS_MS).then(() => transport.close()),
   };
 }

@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, useRelayWorld, type Proc } from './harness.js';
+import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const SIZE = 100 * 1000 * 1000;
@@ -29,14 +29,14 @@ interface Run {
 }
 
 /** Starts a transfer of the 100 MB file, `env` for the sender only (the hooks are the sender's). */
-async function start(env: Record<string, string>): Promise<Run> {
+async function start(env: Record<string, string>, relayUrl = world.relay.url, extra: string[] = []): Promise<Run> {
   const dir = join(world.tmp, `switch${runs++}`);
   await mkdir(join(dir, 'src'), { recursive: true });
   await mkdir(join(dir, 'dst'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
-  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, '--transport', 'auto', 'data.bin'], { cwd: join(dir, 'src'), env });
+  const sender = runPortunus(['send', '--json', '--relay', relayUrl, '--transport', 'auto', ...extra, 'data.bin'], { cwd: join(dir, 'src'), env });
   const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--transport', 'auto', code], { cwd: join(dir, 'dst') });
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relayUrl, '--transport', 'auto', code], { cwd: join(dir, 'dst') });
   return { sender, receiver, dst: join(dir, 'dst') };
 }
 
@@ -49,6 +49,22 @@ async function expectIntact(run: Run): Promise<void> {
   for (const p of [run.sender, run.receiver]) expect(p.events().find((e) => e.event === 'done')).toMatchObject({ bytes: SIZE, sha256: digest });
 }
 
+/** Waits for a progress event at or past `bytes` (progress is event-driven output; no sleeping). */
+function waitProgress(p: Proc, bytes: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => (clearInterval(poll), reject(new Error(`no progress past ${bytes}: ${p.stderr()}`))), 30_000);
+    const check = () => {
+      if (p.events().some((e) => e.event === 'progress' && Number(e.bytes) >= bytes)) {
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      }
+    };
+    const poll = setInterval(check, 5);
+    p.child.stdout!.on('data', check);
+  });
+}
+
 const moves = (p: Proc) => p.events().filter((e) => e.event === 'transport');
 
 describe('switching paths mid-transfer (--transport auto)', () => {
@@ -57,15 +73,17 @@ describe('switching paths mid-transfer (--transport auto)', () => {
     await expectIntact(run);
     for (const p of [run.sender, run.receiver]) {
       expect(p.events().find((e) => e.event === 'connected')).toEqual({ event: 'connected', transport: 'relay' });
-      const first = moves(p)[0];
+      // (Should WebRTC come up before TCP it is probed first; then TCP's move is the next one off the relay.)
+      const first = moves(p).find((e) => e.to === 'tcp');
       expect(first).toMatchObject({ event: 'transport', from: 'relay', to: 'tcp' });
       // Mid-transfer: the relay carried at least the first 30%, and the move came before the end.
       expect(first!.bytes).toBeGreaterThanOrEqual(AT_30 * 0.9);
       expect(first!.bytes).toBeLessThan(SIZE);
     }
-    expect(moves(run.sender)[0]).toMatchObject({ reason: 'probe' });
-    // Hysteresis: relay → tcp, at most one move back, and WebRTC is probed at most once.
-    expect(moves(run.sender).length).toBeLessThanOrEqual(3);
+    expect(moves(run.sender).find((e) => e.to === 'tcp')).toMatchObject({ reason: 'probe' });
+    // Hysteresis: each path probed at most once, at most one move back per probe: at most 4 moves for 3 paths.
+    expect(moves(run.sender).length).toBeLessThanOrEqual(4);
+    expect(moves(run.sender).filter((e) => e.to === 'tcp' && e.reason === 'probe')).toHaveLength(1);
   });
 
   it('the relay data path dies after 30%: the transfer continues on the direct path from the last ack', async () => {
@@ -81,18 +99,39 @@ describe('switching paths mid-transfer (--transport auto)', () => {
     expect(moves(run.receiver)[0]).toMatchObject({ from: 'relay', to: move!.to });
   });
 
+  it('the relay process is killed after 30%: the data and the receipts go on over the direct path', async () => {
+    const relay = await startRelayProcess();
+    try {
+      // The direct path is held back (sender) so the relay carries the data when it dies; smaller frames slow the
+      // relay enough for a progress event to land between 30% and the hold.
+      const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.95 * SIZE) }, relay.url, ['--chunk-size', '262144']);
+      await waitProgress(run.receiver, AT_30);
+      relay.proc.child.kill('SIGKILL');
+      await expectIntact(run);
+      const move = moves(run.sender)[0];
+      expect(move).toMatchObject({ from: 'relay', reason: 'failover' });
+      expect(move!.bytes).toBeGreaterThanOrEqual(AT_30);
+      expect(move!.bytes).toBeLessThan(SIZE);
+    } finally {
+      await relay.stop();
+    }
+  });
+
   it('the TCP path dies mid-transfer: the transfer continues on the relay from the last ack', async () => {
     // TCP takes the data at 10% and is killed at 30%, inside its 500 ms probe, so it is carrying when it dies.
     const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.1 * SIZE), PORTUNUS_TEST_KILL_PATH: `tcp:${AT_30}` });
     await expectIntact(run);
+    // (WebRTC may come up first and be probed before TCP; the assertions are about TCP's stint.)
     const sent = moves(run.sender);
-    expect(sent[0]).toMatchObject({ from: 'relay', to: 'tcp', reason: 'probe' });
-    expect(sent[1]).toMatchObject({ from: 'tcp', to: 'relay', reason: 'failover' });
-    expect(sent[1]!.bytes).toBeGreaterThanOrEqual(AT_30);
-    expect(sent[1]!.bytes).toBeLessThan(SIZE);
-    expect(sent.some((e, i) => i > 1 && e.to === 'tcp')).toBe(false);
+    const onTcp = sent.findIndex((e) => e.to === 'tcp');
+    expect(sent[onTcp]).toMatchObject({ from: 'relay', reason: 'probe' });
+    expect(sent[onTcp + 1]).toMatchObject({ from: 'tcp', to: 'relay', reason: 'failover' });
+    expect(sent[onTcp + 1]!.bytes).toBeGreaterThanOrEqual(AT_30);
+    expect(sent[onTcp + 1]!.bytes).toBeLessThan(SIZE);
+    expect(sent.slice(onTcp + 1).some((e) => e.to === 'tcp')).toBe(false);
     const got = moves(run.receiver);
-    expect(got.slice(0, 2)).toMatchObject([
+    const gotTcp = got.findIndex((e) => e.to === 'tcp');
+    expect(got.slice(gotTcp, gotTcp + 2)).toMatchObject([
       { from: 'relay', to: 'tcp' },
       { from: 'tcp', to: 'relay' },
     ]);

@@ -19,3 +19,4 @@ export * from './ack.js';
 export * from './retransmit-window.js';
 export * from './resuming-opener.js';
 export * from './path-chooser.js';
+export * from './control-order.js';
