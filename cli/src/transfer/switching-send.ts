@@ -30,7 +30,7 @@ import { isControlFrame } from './control-mux.js';
 import type { Digest } from './session-driver.js';
 
 /** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */
-export const WINDOW_BYTES = 16 * 1024 * 1024;
+export const WINDOW_BYTES = 8 * 1024 * 1024;
 /** How long a voluntary switch waits for the old path's frames to be acknowledged before resending them. */
 export const DRAIN_MS = 2_000;
 /** The chooser hears the time at least this often, so a probe ends even while no ack arrives. */

@@ -10,6 +10,8 @@ import { RelayTransport } from './relay.js';
 import { directConnectors, mustAbort, type DirectKind, type OpenTransportOptions } from './select.js';
 import type { Transport } from './transport.js';
 
+/** How long the WebRTC attempt waits for TCP (which is up to 100x faster here) before it starts anyway. */
+export const WEBRTC_AFTER_MS = 1_000;
 /** How long close() waits for sends already queued before it closes anyway. */
 const CLOSE_AFTER_SENDS_MS = 2_000;
 
@@ -30,6 +32,7 @@ export interface Paths {
 export function startPaths(opts: PathsOptions): Paths {
   const { data, reporter } = opts;
   let pending = 0;
+  let tcpUp = false;
   let raise!: (error: PortunusError) => void;
   const fatal = new Promise<never>((_, reject) => (raise = reject));
   fatal.catch(() => undefined);
@@ -38,6 +41,7 @@ export function startPaths(opts: PathsOptions): Paths {
     return open().then(
       (opened) => {
         pending -= 1;
+        if (kind === 'tcp') tcpUp = true;
         const transport = serialized(opened);
         data.defer(() => transport.close());
         // The session may have ended while the attempt completed: the path is closed, not handed over.
@@ -52,14 +56,40 @@ export function startPaths(opts: PathsOptions): Paths {
       },
     );
   };
-  const attempts = [attempt('relay', () => RelayTransport.open(opts.relay))];
   const connectors = directConnectors(opts);
-  for (const kind of ['tcp', 'webrtc'] as const satisfies readonly DirectKind[]) {
-    if (!data.link[kind]) continue;
+  const direct = (kind: DirectKind): Promise<void> => {
     const abort = new AbortController();
     const seconds = opts.directTimeoutMs / 1000;
     const timer = setTimeout(() => abort.abort(createError('DIRECT_FAILED', `no ${kind} connection within ${seconds} s`)), opts.directTimeoutMs);
-    attempts.push(attempt(kind, () => connectors[kind]!(abort.signal)).finally(() => clearTimeout(timer)));
+    return attempt(kind, () => connectors[kind]!(abort.signal)).finally(() => clearTimeout(timer));
+  };
+  const attempts = [attempt('relay', () => RelayTransport.open(opts.relay))];
+  const tcp = data.link.tcp ? direct('tcp') : undefined;
+  if (tcp !== undefined) attempts.push(tcp);
+  if (data.link.webrtc) attempts.push(tcp === undefined ? direct('webrtc') : webrtcUnlessTcp(tcp));
+
+  /**
+   * WebRTC only when TCP failed or is not up within WEBRTC_AFTER_MS: a LAN transfer then never loads the WebRTC
+   * stack (~40 MB per process, and CPU) for a path that could not beat TCP. Counted as pending while it waits.
+   */
+  function webrtcUnlessTcp(tcpAttempt: Promise<void>): Promise<void> {
+    pending += 1;
+    return new Promise<void>((resolve) => {
+      let waiting = true;
+      /** Ends the wait once: start WebRTC unless TCP came up or the session is over. */
+      const settle = () => {
+        if (!waiting) return;
+        waiting = false;
+        pending -= 1;
+        clearTimeout(timer);
+        data.signal.removeEventListener('abort', settle);
+        if (tcpUp || data.signal.aborted) return resolve();
+        direct('webrtc').then(resolve, resolve);
+      };
+      const timer = setTimeout(settle, WEBRTC_AFTER_MS);
+      data.signal.addEventListener('abort', settle, { once: true });
+      void tcpAttempt.then(settle);
+    });
   }
   return {
     get pending() {
