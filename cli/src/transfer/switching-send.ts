@@ -158,8 +158,10 @@ export class SwitchingSender {
       }
     }
     const hold = this.opts.test?.directAfterBytes;
-    const activeDead = this.active === undefined || this.paths.get(this.active)?.dead === true;
-    if (this.held.length > 0 && (activeDead || hold === undefined || this.window.ackedBytes >= hold)) {
+    // A held path is let go early only when nothing else can carry: no other live path and no attempt left.
+    const others = [...this.paths.values()].some((p) => !p.dead && !this.held.includes(p.transport));
+    const stuck = !others && this.opts.pendingPaths() === 0;
+    if (this.held.length > 0 && (stuck || hold === undefined || this.window.ackedBytes >= hold)) {
       for (const t of this.held.splice(0)) this.feed({ type: 'up', path: t.kind, at: this.opts.now() });
     }
     this.feed({ type: 'progress', at: this.opts.now(), bytes: this.window.ackedBytes });

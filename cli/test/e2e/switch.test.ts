@@ -104,12 +104,12 @@ describe('switching paths mid-transfer (--transport auto)', () => {
     try {
       // The direct path is held back (sender) so the relay carries the data when it dies; smaller frames slow the
       // relay enough for a progress event to land between 30% and the hold.
-      const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.95 * SIZE) }, relay.url, ['--chunk-size', '262144']);
+      const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.95 * SIZE) }, relay.url, ['--chunk-size', '65536']);
       await waitProgress(run.receiver, AT_30);
       relay.proc.child.kill('SIGKILL');
       await expectIntact(run);
       const move = moves(run.sender)[0];
-      expect(move).toMatchObject({ from: 'relay', reason: 'failover' });
+      expect(move, run.receiver.stdout()).toMatchObject({ from: 'relay', reason: 'failover' });
       expect(move!.bytes).toBeGreaterThanOrEqual(AT_30);
       expect(move!.bytes).toBeLessThan(SIZE);
     } finally {
