@@ -26,10 +26,6 @@ async function main(): Promise<void> {
   console.log('\n== Direct path: TCP (2 processes, loopback) against a plain TCP pipe ==');
   for (const line of formatTcp(await runTcpBench({ bytes: quick ? 200 * 1000 * 1000 : GiB }))) console.log(line);
 
-  console.log('\n== --transport auto: starts on the relay, switches to the fastest path (3 processes) ==');
-  const auto = await runTransferBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, transport: 'auto' });
-  for (const line of formatTransfer('auto path', auto)) console.log(line);
-
   console.log('\n== Direct path: WebRTC data channel (werift, loopback) ==');
   for (const line of formatWebRtc(await runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000 }))) console.log(line);
 
