@@ -46,7 +46,8 @@ export class ControlMux implements ControlChannel {
 
   /** A control frame that arrived on a direct path. */
   deliver(body: Uint8Array): void {
-    this.accept(body);
+    // A transport only lends its frames (Transport.frames): this one may wait in the reorder buffer, so it is copied.
+    this.accept(body.slice());
   }
 
   sendMessage(body: Uint8Array): void {

@@ -125,8 +125,9 @@ export class SwitchingSender {
         if (next.done !== true && this.window.hasRoom(next.value.chunk.length + frameOverhead)) {
           const { chunk, final } = next.value;
           const index = this.opts.sealer.nextIndex;
-          const frame = this.opts.sealer.seal(chunk, final);
+          // Hashed before sealing: sealOwned builds the frame in the chunk's own memory, over the plaintext.
           hash.update(chunk);
+          const frame = this.opts.sealer.sealOwned(chunk, final);
           this.bytesSent += chunk.length;
           this.window.push(index, frame, final);
           if (final) this.feed({ type: 'last', at: this.opts.now() });
