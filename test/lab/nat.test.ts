@@ -136,13 +136,16 @@ describe.skipIf(skip !== undefined).each(ENGINE_PAIRS)('NAT lab: portunus across
     expectDelivered(await transfer('homea', 'homea', webrtc, webrtc), 'webrtc');
   });
 
-  it('1b. same host / same LAN with --transport auto: direct TCP, through the sealed hints (issue 7)', async () => {
-    expectDelivered(await transfer('homea', 'homea', [], []), 'tcp');
+  it('1b. same host / same LAN: direct TCP, through the sealed hints (issue 7)', async () => {
+    // --transport auto on both sides would start on the relay and finish these 2 MB there before switching
+    // (PROTOCOL.md §14, tested in cli/test/e2e/switch.test.ts); a tcp side makes the path agreed up front.
+    expectDelivered(await transfer('homea', 'homea', [], ['--transport', 'tcp']), 'tcp');
   });
 
   it('2. two cone NATs + STUN: direct, via server-reflexive candidates', async () => {
     await lab.resetCounters();
-    const t = await transfer('homea', 'homeb', ['--ice-server', STUN], ['--ice-server', STUN]);
+    // One side on --transport webrtc: the path is agreed up front (auto on both would not wait for it, §14).
+    const t = await transfer('homea', 'homeb', ['--ice-server', STUN], ['--ice-server', STUN, '--transport', 'webrtc']);
     expectDelivered(t, 'webrtc');
     // Host candidates cannot cross the NATs and no TURN server was given: only the STUN-learned mappings work.
     expect(await lab.udpPacketsSent('a')).toBeGreaterThan(0); // (and the counter of scenario 5 does count)
@@ -158,7 +161,7 @@ describe.skipIf(skip !== undefined).each(ENGINE_PAIRS)('NAT lab: portunus across
       // (One rule for both: the lab reads the first counting rule it finds.)
       const relayed = await lab.countInput('pub', ['-p', 'udp', '-m', 'multiport', '--dports', '3478,49160:49200']);
       const servers = ['--ice-server', STUN, '--ice-server', TURN];
-      const t = await transfer('homea', 'homeb', servers, servers);
+      const t = await transfer('homea', 'homeb', servers, [...servers, '--transport', 'webrtc']);
       expectDelivered(t, 'webrtc');
       // 2 MB is ~1,700 DATA packets of ≤ 1.2 kB, each entering coturn at least once at one of the counted ports
       // (whichever allocation carries it). An allocation and its checks alone are a few dozen.

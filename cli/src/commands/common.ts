@@ -6,6 +6,7 @@ import { Reporter } from '../ui/reporter.js';
 import { AGENT } from '../version.js';
 import { configuredIceServers, loadConfig } from '../config/config-file.js';
 import type { TransportMode } from '../transport/select.js';
+import { switchTestHooks, type SwitchTestHooks } from '../transfer/switching.js';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';
@@ -128,5 +129,12 @@ export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, sig
     transport: opts.transport,
     directTimeoutMs: seconds(opts.directTimeout ?? DEFAULT_DIRECT_TIMEOUT_S, '--direct-timeout', 3600),
     iceServers: iceServersFrom(opts, io.env),
+    ...switchTestFrom(io.env),
   };
+}
+
+/** PORTUNUS_TEST_* fault injection for the path-switching tests (README "Testing"); nothing unless set. */
+function switchTestFrom(env: NodeJS.ProcessEnv): { switchTest?: SwitchTestHooks } {
+  const hooks = switchTestHooks(env);
+  return hooks === undefined ? {} : { switchTest: hooks };
 }

@@ -62,7 +62,7 @@ Examples:
       });
       if (text === undefined) {
         const where = result.path === undefined ? 'standard output' : sanitizeForTerminal(result.path);
-        reporter.say(`Received ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === 'webrtc' ? 'a direct connection' : 'the relay'} → ${where}`);
+        reporter.say(`Received ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === undefined || result.transport === 'relay' ? 'the relay' : `a direct connection (${result.transport})`} → ${where}`);
         reporter.say(`SHA-256 ${result.sha256}`);
       }
     }),

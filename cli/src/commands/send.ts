@@ -49,7 +49,7 @@ Examples:
       });
       reporter.event({ event: 'done', bytes: result.bytes, sha256: result.sha256 || undefined, transport: result.transport, seconds: round(result.seconds) });
       if (result.offer.kind === 'text') reporter.say('Text message sent.');
-      else reporter.say(`Sent ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === 'webrtc' ? 'a direct connection' : 'the relay'}. SHA-256 ${result.sha256}`);
+      else reporter.say(`Sent ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === undefined || result.transport === 'relay' ? 'the relay' : `a direct connection (${result.transport})`}. SHA-256 ${result.sha256}`);
     }),
   );
 }

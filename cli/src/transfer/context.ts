@@ -1,9 +1,10 @@
 /** What every transfer needs from its surroundings, passed in (no module globals): relay, UI, clock, randomness. */
-import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, type IceServer, type RandomBytes } from '../protocol.js';
+import { ABILITY_RELAY, ABILITY_SWITCH, ABILITY_TCP, ABILITY_WEBRTC, type IceServer, type RandomBytes } from '../protocol.js';
 import type { TransportMode } from '../transport/select.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { PromptIo } from '../ui/prompt.js';
 import type { LanSettings } from '../lan/lan-settings.js';
+import type { SwitchTestHooks } from './switching-send.js';
 
 export interface TransferContext {
   /** The configured relay (--relay > PORTUNUS_RELAY > config file); undefined means LAN mode. */
@@ -28,9 +29,11 @@ export interface TransferContext {
   directTimeoutMs: number;
   /** STUN/TURN servers of this side (--ice-server or the config file); the relay may offer more. */
   iceServers: IceServer[];
+  /** Test-only fault injection from PORTUNUS_TEST_* variables (see switchTestHooks); absent in normal use. */
+  switchTest?: SwitchTestHooks;
 }
 
-/** Abilities announced in the PAKE (and bound into the key): the direct paths the mode allows, always the relay. */
+/** Abilities announced in the PAKE (and bound into the key): the direct paths the mode allows, always the relay; switching only with auto. */
 export function abilitiesFor(mode: TransportMode): string[] {
   switch (mode) {
     case 'relay':
@@ -40,6 +43,6 @@ export function abilitiesFor(mode: TransportMode): string[] {
     case 'webrtc':
       return [ABILITY_RELAY, ABILITY_WEBRTC];
     case 'auto':
-      return [ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_TCP];
+      return [ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_TCP, ABILITY_SWITCH];
   }
 }

@@ -17,7 +17,9 @@ import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
 import { abilitiesFor, type TransferContext } from './context.js';
 import { DATA_STREAM, receiveStream } from './data-stream.js';
+import { ControlMux } from './control-mux.js';
 import { driveSession, type Decision, type Digest } from './session-driver.js';
+import { receiveSwitching, switches } from './switching.js';
 
 export interface ReceiveOptions {
   code: Code;
@@ -65,7 +67,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     );
     const started = ctx.now();
     connecting.release();
-    const digest = await driveSession(relay, {
+    const control = new ControlMux(relay, (m) => reporter.debug(m));
+    const digest = await driveSession(control, {
       paired: { ...paired, relayName: relay.relayName },
       config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.transport), aead: nodeAead, random: ctx.random },
       signal: ctx.signal,
@@ -97,11 +100,17 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
         receiveData: async (data) => {
           const { transport: mode, directTimeoutMs, iceServers } = ctx;
           const relayIce = advertisedIce(paired);
-          const transport = await openTransport({ mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind });
+          const pathOptions = { mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind };
+          const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
+          if (switches(mode, data)) {
+            const got = await receiveSwitching({ paths: pathOptions, reporter, control, now: ctx.now, total }, sink!);
+            used = got.transport;
+            return { bytes: got.bytes, sha256: got.sha256 };
+          }
+          const transport = await openTransport(pathOptions);
           used = transport.kind;
           reporter.event({ event: 'connected', transport: transport.kind });
           reporter.say(`Connected (${transport.kind}). Receiving…`);
-          const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
           reporter.startProgress(total, 'Receiving');
           const peer = data.side === 'a' ? 'b' : 'a';
           const opener = new FrameOpener(nodeAead(data.keys.data[peer]), DATA_STREAM);

@@ -23,7 +23,9 @@ import { describeOffer } from '../ui/describe.js';
 import { showCode } from '../ui/show-code.js';
 import { abilitiesFor, type TransferContext } from './context.js';
 import { DATA_STREAM, sendStream } from './data-stream.js';
+import { ControlMux } from './control-mux.js';
 import { driveSession, type Digest } from './session-driver.js';
+import { sendSwitching, switches } from './switching.js';
 
 export interface SendOptions {
   source: SourceSpec;
@@ -61,7 +63,8 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
       );
       const started = ctx.now();
       connecting.release();
-      const digest = await driveSession(relay, {
+      const control = new ControlMux(relay, (m) => reporter.debug(m));
+      const digest = await driveSession(control, {
         paired: { ...paired, relayName: relay.relayName },
         config: { role: 'send', code, abilities: abilitiesFor(ctx.transport), offer: source.offer, aead: nodeAead, random: ctx.random },
         signal: ctx.signal,
@@ -73,11 +76,18 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
           sendData: async (data) => {
             const { transport: mode, directTimeoutMs, iceServers } = ctx;
             const relayIce = advertisedIce(paired);
-            const transport = await openTransport({ mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind });
+            const pathOptions = { mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind };
+            const total = source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
+            if (switches(mode, data)) {
+              const sent = await sendSwitching({ paths: pathOptions, reporter, control, now: ctx.now, total, test: ctx.switchTest }, source.chunks(ctx.chunkSize));
+              used = sent.transport;
+              reporter.say('Waiting for the receiver to confirm…');
+              return { bytes: sent.bytes, sha256: sent.sha256 };
+            }
+            const transport = await openTransport(pathOptions);
             used = transport.kind;
             reporter.event({ event: 'connected', transport: transport.kind });
             reporter.say(`Connected (${transport.kind}). Sending…`);
-            const total = source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
             reporter.startProgress(total, 'Sending');
             const sealer = new FrameSealer(nodeAead(data.keys.data[data.side]), DATA_STREAM);
             const sent = await sendStream(source.chunks(chunkSizeFor(transport, ctx.chunkSize)), transport, sealer, (b) => reporter.updateProgress(b, total), data.signal);

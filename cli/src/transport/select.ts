@@ -217,38 +217,44 @@ export interface OpenTransportOptions {
 /** The data path of one transfer, agreed with the peer; it stays open until the session is over. */
 export async function openTransport(opts: OpenTransportOptions): Promise<Transport> {
   const { data, reporter } = opts;
-  const iceServers = mergeIceServers(opts.iceServers, opts.relayIce);
   const transport = await selectTransport({
     role: data.role,
     mode: opts.mode,
     link: data.link,
     directTimeoutMs: opts.directTimeoutMs,
     openRelay: () => RelayTransport.open(opts.relay),
-    direct: {
-      tcp: (signal) =>
-        connectTcp({
-          role: data.role,
-          bindingKey: data.keys.binding,
-          exchange: { sendHints: (hints) => data.link.sendHints(hints), peerHints: (abort) => data.link.peerHints(abort) },
-          random: opts.random ?? secureRandomBytes,
-          signal: AbortSignal.any([signal, data.signal]),
-          ...(opts.tcpListenHost === undefined ? {} : { listenHost: opts.tcpListenHost }),
-          debug: (message) => reporter.debug(message),
-        }),
-      webrtc: (signal) =>
-        connectWebRtc({
-          role: data.role,
-          link: data.link,
-          bindingKey: data.keys.binding,
-          iceServers,
-          signal: AbortSignal.any([signal, data.signal]),
-          debug: (message) => reporter.debug(message),
-        }),
-    },
+    direct: directConnectors(opts),
     onFallback: (why) => reporter.debug(`no direct connection (${why.message}); using the relay`),
   });
   data.defer(() => transport.close());
   return transport;
+}
+
+/** The direct attempts both sides can make for this transfer (each bound to the session's end too). */
+export function directConnectors(opts: OpenTransportOptions): DirectConnectors {
+  const { data, reporter } = opts;
+  const iceServers = mergeIceServers(opts.iceServers, opts.relayIce);
+  return {
+    tcp: (signal) =>
+      connectTcp({
+        role: data.role,
+        bindingKey: data.keys.binding,
+        exchange: { sendHints: (hints) => data.link.sendHints(hints), peerHints: (abort) => data.link.peerHints(abort) },
+        random: opts.random ?? secureRandomBytes,
+        signal: AbortSignal.any([signal, data.signal]),
+        ...(opts.tcpListenHost === undefined ? {} : { listenHost: opts.tcpListenHost }),
+        debug: (message) => reporter.debug(message),
+      }),
+    webrtc: (signal) =>
+      connectWebRtc({
+        role: data.role,
+        link: data.link,
+        bindingKey: data.keys.binding,
+        iceServers,
+        signal: AbortSignal.any([signal, data.signal]),
+        debug: (message) => reporter.debug(message),
+      }),
+  };
 }
 
 /** Plaintext bytes per frame for `transport`: the requested size, capped on the direct path (see DIRECT_CHUNK_BYTES). */
@@ -262,7 +268,7 @@ function directOnly(mode: TransportMode): boolean {
 }
 
 /** A binding mismatch is an attack or a bug, a cancel is the user's: neither may turn into a quiet fallback. */
-function mustAbort(error: PortunusError): boolean {
+export function mustAbort(error: PortunusError): boolean {
   return error.code === 'BINDING_MISMATCH' || error.code === 'CANCELLED';
 }
 

@@ -16,7 +16,7 @@ export class ProgressView {
   constructor(
     private readonly out: Writable & { isTTY?: boolean },
     private readonly total: number | undefined,
-    private readonly label: string,
+    private label: string,
     private readonly now: () => number,
   ) {
     this.started = now();
@@ -44,6 +44,10 @@ export class ProgressView {
     if (t - this.lastPlain < PLAIN_INTERVAL_MS) return;
     this.lastPlain = t;
     this.out.write(this.line(bytes) + '\n');
+  }
+
+  relabel(label: string): void {
+    this.label = label;
   }
 
   clear(): void {

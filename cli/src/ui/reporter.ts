@@ -16,6 +16,11 @@ export type ReportEvent =
   | { event: 'confirmed'; verifier: string }
   | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; text?: string }
   | { event: 'connected'; transport: TransportKind }
+  /**
+   * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §14) after `bytes` (sent by the
+   * sender, written by the receiver); `reason` only on the sender, which decides.
+   */
+  | { event: 'transport'; from: TransportKind; to: TransportKind; reason?: 'first' | 'probe' | 'slower' | 'failover'; bytes: number }
   | { event: 'progress'; bytes: number; total?: number }
   | { event: 'done'; bytes: number; sha256?: string; transport?: TransportKind; seconds: number; path?: string; text?: string }
   | { event: 'warning'; message: string }
@@ -76,6 +81,11 @@ export class Reporter {
   startProgress(total: number | undefined, label: string): void {
     this.lastProgress = 0;
     if (this.mode === 'human') this.progress = new ProgressView(this.opts.stderr, total, label, this.now);
+  }
+
+  /** Renames the progress line (the path carrying the data changed). */
+  relabelProgress(label: string): void {
+    this.progress?.relabel(label);
   }
 
   updateProgress(bytes: number, total: number | undefined, force = false): void {

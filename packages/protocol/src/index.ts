@@ -15,3 +15,8 @@ export * from './relay-messages.js';
 export * from './signal.js';
 export * from './binding.js';
 export * from './channel-messages.js';
+export * from './ack.js';
+export * from './retransmit-window.js';
+export * from './resuming-opener.js';
+export * from './path-chooser.js';
+export * from './control-order.js';

@@ -22,6 +22,8 @@ export const ABILITY_RELAY = 'relay-v1';
 export const ABILITY_WEBRTC = 'webrtc-v1';
 /** Direct TCP: sealed `hints` (listening addresses), connections bound to the session key (PROTOCOL.md §Direct TCP). */
 export const ABILITY_TCP = 'tcp-v1';
+/** Path switching: acks on every path, data moved mid-transfer to the fastest path (PROTOCOL.md §14). */
+export const ABILITY_SWITCH = 'switch-v1';
 
 /** One address a peer listens on for a direct TCP connection: an IPv4 or IPv6 literal (never a name) and a port. */
 export interface TcpHint {

@@ -1,0 +1,119 @@
+/**
+ * The session's control channel with `switch-v1` (PROTOCOL.md §14 "Control messages on direct paths"): the relay
+ * connection as before, plus every direct path that is up. Each sealed message goes out on all of them; copies
+ * coming back are put in order and deduplicated (ControlOrder) before the session machine sees them. So when the
+ * relay connection dies mid-transfer while a direct path is up, the session goes on: the receipts travel direct.
+ * The relay's end only ends the session once no direct path is left (or when none ever came up).
+ */
+import { ControlOrder, createError, toPortunusError, type PortunusError } from '../protocol.js';
+import type { Transport } from '../transport/transport.js';
+import type { ControlChannel } from './session-driver.js';
+
+/** Messages received but not yet taken by the session (the relay client's own bound, kept). */
+const MAX_INBOX = 256;
+const CONTROL_STREAM = 0;
+
+/** Whether a frame from a direct path is a sealed control message (stream 0) rather than data or an ack. */
+export function isControlFrame(frame: Uint8Array): boolean {
+  return frame.length > 4 && frame[1] === CONTROL_STREAM && frame[2] === 0 && frame[3] === 0 && frame[4] === 0;
+}
+
+export class ControlMux implements ControlChannel {
+  private readonly order = new ControlOrder();
+  private readonly inbox: Uint8Array[] = [];
+  private readonly paths = new Set<Transport>();
+  private relayError: PortunusError | undefined;
+  private failure: PortunusError | undefined;
+  private waiters: (() => void)[] = [];
+
+  constructor(
+    private readonly relay: ControlChannel,
+    private readonly debug: (message: string) => void = () => undefined,
+  ) {
+    void this.pumpRelay();
+  }
+
+  /** A direct path is up (after key confirmation, so everything sent on it from now on is sealed). */
+  addPath(transport: Transport): void {
+    if (this.failure === undefined) this.paths.add(transport);
+  }
+
+  /** A direct path is gone; with the relay gone too, so is the session. */
+  removePath(transport: Transport): void {
+    this.paths.delete(transport);
+    if (this.relayError !== undefined && this.paths.size === 0) this.fail(this.relayError);
+  }
+
+  /** A control frame that arrived on a direct path. */
+  deliver(body: Uint8Array): void {
+    // A transport only lends its frames (Transport.frames): this one may wait in the reorder buffer, so it is copied.
+    this.accept(body.slice());
+  }
+
+  sendMessage(body: Uint8Array): void {
+    let sent = false;
+    if (this.relayError === undefined) {
+      try {
+        this.relay.sendMessage(body);
+        sent = true;
+      } catch (err) {
+        this.relayLost(toPortunusError(err));
+      }
+    }
+    for (const path of this.paths) {
+      path.send(body).catch(() => this.removePath(path));
+      sent = true;
+    }
+    if (!sent) throw this.failure ?? this.relayError ?? createError('INTERRUPTED', 'no control channel left');
+  }
+
+  async nextMessage(): Promise<Uint8Array> {
+    for (;;) {
+      const body = this.inbox.shift();
+      if (body !== undefined) return body;
+      if (this.failure !== undefined) throw this.failure;
+      await new Promise<void>((resolve) => this.waiters.push(resolve));
+    }
+  }
+
+  burn(): void {
+    if (this.relayError === undefined) this.relay.burn();
+  }
+
+  private async pumpRelay(): Promise<void> {
+    try {
+      for (;;) this.accept(await this.relay.nextMessage());
+    } catch (err) {
+      this.relayLost(toPortunusError(err));
+    }
+  }
+
+  private accept(body: Uint8Array): void {
+    if (this.failure !== undefined) return;
+    try {
+      this.inbox.push(...this.order.push(body));
+      if (this.inbox.length > MAX_INBOX) throw createError('PROTOCOL', 'the peer sent too many messages');
+    } catch (err) {
+      return this.fail(toPortunusError(err));
+    }
+    this.wake();
+  }
+
+  private relayLost(error: PortunusError): void {
+    if (this.relayError !== undefined) return;
+    this.relayError = error;
+    if (this.paths.size === 0) return this.fail(error);
+    this.debug(`the relay connection ended (${error.message}); control messages go on over the direct path`);
+  }
+
+  private fail(error: PortunusError): void {
+    this.failure ??= error;
+    this.wake();
+  }
+
+  private wake(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The receiver's data stream over several paths (PROTOCOL.md §14): it reads every path that comes up, all the time,
+ * and takes from any of them the frame it expects next; earlier ones (a new path starts by repeating what may have
+ * been lost) are dropped unopened, a later one fails the stream. Every written frame is acknowledged on the path
+ * that brought it, so acks follow the data wherever the sender moves it. Frames are handled one at a time and each
+ * path's reader waits for its frame to be handled, so nothing is buffered beyond the transports' own bounded queues;
+ * the relay pipe is drained even after the end, so the control messages behind it keep flowing.
+ */
+import { createHash } from 'node:crypto';
+import { createError, toPortunusError, type AckSealer, type PathKind, type PortunusError, type ResumingOpener } from '../protocol.js';
+import type { Transport } from '../transport/transport.js';
+import type { Sink } from './data-stream.js';
+import { isControlFrame } from './control-mux.js';
+import type { Digest } from './session-driver.js';
+
+export interface SwitchingReceiveOptions {
+  opener: ResumingOpener;
+  acks: AckSealer;
+  sink: Sink;
+  /** The offered size, when known: bounds and checks the total. */
+  expected: number | undefined;
+  onProgress(bytes: number): void;
+  /** The data now arrives on `to` (the first frame, or the first after the sender moved it); `bytes` written so far. */
+  onPath(from: PathKind | undefined, to: PathKind, bytes: number): void;
+  /** Attempts still running (with no live path left, the receiver waits for them before giving up). */
+  pendingPaths(): number;
+  debug?(message: string): void;
+  /** A sealed control frame (stream 0) arrived on a direct path. */
+  onControl?(frame: Uint8Array): void;
+  /** A path ended (it is never used again). */
+  onLost?(transport: Transport): void;
+}
+
+interface Path {
+  transport: Transport;
+  dead: boolean;
+  /** The ack last sent on this path, the one to send next, and whether a send is under way. */
+  sentAck: number;
+  wantAck: number;
+  sending: boolean;
+}
+
+export class SwitchingReceiver {
+  private readonly paths = new Set<Path>();
+  private readonly hash = createHash('sha256');
+  private bytes = 0;
+  private last: PathKind | undefined;
+  /** A duplicate was already answered with an ack since the last written frame. */
+  private answeredDuplicate = false;
+  /** Frames are handled one at a time, in arrival order across paths. */
+  private turn: Promise<void> = Promise.resolve();
+  private settle!: { resolve: (d: Digest) => void; reject: (e: PortunusError) => void };
+  private finished = false;
+  readonly result: Promise<Digest>;
+
+  constructor(private readonly opts: SwitchingReceiveOptions) {
+    this.result = new Promise<Digest>((resolve, reject) => (this.settle = { resolve, reject }));
+    this.result.catch(() => undefined);
+  }
+
+  addPath(transport: Transport): void {
+    const path: Path = { transport, dead: false, sentAck: -1, wantAck: 0, sending: false };
+    this.paths.add(path);
+    void this.read(path);
+  }
+
+  fail(error: PortunusError): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.settle.reject(error);
+  }
+
+  /** Resolves with what arrived once the FINAL frame is written; rejects when the stream fails or every path is lost. */
+  run(): Promise<Digest> {
+    return this.result;
+  }
+
+  /** Re-checks, when an attempt settles, whether the stream still has a way to complete. */
+  checkAlive(): void {
+    if (this.finished) return;
+    const alive = [...this.paths].some((p) => !p.dead);
+    if (!alive && this.opts.pendingPaths() === 0) {
+      this.fail(createError('INTERRUPTED', 'every data path was lost before the final frame'));
+    }
+  }
+
+  private async read(path: Path): Promise<void> {
+    try {
+      for await (const frame of path.transport.frames()) {
+        // Control messages go on after the data (the `sent` receipt comes after FINAL).
+        if (path.transport.kind !== 'relay' && isControlFrame(frame)) {
+          this.opts.onControl?.(frame);
+          continue;
+        }
+        // After the end (or a failure) late copies are only drained: the relay pipe must not back up.
+        if (this.finished) continue;
+        const handled = this.turn.then(() => this.handle(path, frame));
+        this.turn = handled.catch(() => undefined);
+        await handled;
+      }
+    } catch (err) {
+      if (!this.finished) this.opts.debug?.(`the ${path.transport.kind} path ended: ${toPortunusError(err).message}`);
+    }
+    path.dead = true;
+    this.opts.onLost?.(path.transport);
+    this.checkAlive();
+  }
+
+  private async handle(path: Path, frame: Uint8Array): Promise<void> {
+    if (this.finished) return;
+    try {
+      const offered = this.opts.opener.offer(frame);
+      if (offered.kind === 'duplicate') {
+        // A path that resends what we have may be waiting on an ack that died with the old path: answer once.
+        if (!this.answeredDuplicate) {
+          this.answeredDuplicate = true;
+          this.ack(path, true);
+        }
+        return;
+      }
+      const { expected } = this.opts;
+      this.bytes += offered.plaintext.length;
+      if (expected !== undefined && this.bytes > expected) {
+        throw createError('CORRUPT', `the sender sent more than the ${expected} bytes it offered`);
+      }
+      if (offered.final && expected !== undefined && this.bytes !== expected) {
+        throw createError('CORRUPT', `the stream ended after ${this.bytes} of the ${expected} bytes offered`);
+      }
+      this.hash.update(offered.plaintext);
+      await this.opts.sink.write(offered.plaintext);
+      this.answeredDuplicate = false;
+      this.ack(path, false);
+      if (this.last !== path.transport.kind) {
+        this.opts.onPath(this.last, path.transport.kind, this.bytes - offered.plaintext.length);
+        this.last = path.transport.kind;
+      }
+      this.opts.onProgress(this.bytes);
+      if (offered.final) {
+        this.finished = true;
+        this.settle.resolve({ bytes: this.bytes, sha256: this.hash.digest('hex') });
+      }
+    } catch (err) {
+      this.fail(toPortunusError(err));
+    }
+  }
+
+  /** Sends the current ack on `path`, coalesced: at most one send under way per path, the newest value next. */
+  private ack(path: Path, force: boolean): void {
+    const next = this.opts.opener.nextIndex;
+    if (next <= path.sentAck && !force) return;
+    path.wantAck = next;
+    if (force) path.sentAck = Math.min(path.sentAck, next - 1);
+    if (path.sending || path.dead) return;
+    path.sending = true;
+    void (async () => {
+      try {
+        while (path.wantAck > path.sentAck && !path.dead) {
+          const value = path.wantAck;
+          await path.transport.send(this.opts.acks.seal(value));
+          path.sentAck = value;
+        }
+      } catch (err) {
+        this.opts.debug?.(`acks on the ${path.transport.kind} path failed: ${toPortunusError(err).message}`);
+      } finally {
+        path.sending = false;
+      }
+    })();
+  }
+}

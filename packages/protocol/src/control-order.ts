@@ -1,0 +1,46 @@
+/**
+ * Sealed control messages over several paths (PROTOCOL.md §14 "Control messages on direct paths"): with `switch-v1`
+ * every sealed control frame (stream 0) is sent on the relay AND on every direct path, so the receipts still arrive
+ * when the relay connection dies. The copies must reach the session machine once each and in order, because its
+ * opener demands consecutive indexes. ControlOrder does that: a frame below the next index is a copy, dropped
+ * unopened; the next one is delivered with any held ones that follow it; one ahead (it came on a path faster than
+ * the one carrying its predecessor) is held, at most `maxHeld` of them, beyond which the peer is misbehaving.
+ * Anything that is not a stream-0 frame (the clear handshake messages, garbage) passes straight through, so the
+ * session machine judges it as before.
+ */
+import { createError, PortunusError } from './errors.js';
+import { parseFrameHeader } from './frame.js';
+
+const CONTROL_STREAM = 0;
+/** Sealed control messages held out of order: a session sends only a few dozen (signals ≤ 64, hints, receipts). */
+export const MAX_HELD_CONTROL = 128;
+
+export class ControlOrder {
+  readonly #maxHeld: number;
+  readonly #held = new Map<number, Uint8Array>();
+  #next = 0;
+
+  constructor(maxHeld = MAX_HELD_CONTROL) {
+    this.#maxHeld = maxHeld;
+  }
+
+  /** The messages `body` makes deliverable, in order (none for a copy or one held). Throws PROTOCOL when overfull. */
+  push(body: Uint8Array): Uint8Array[] {
+    const header = parseFrameHeader(body);
+    if (header instanceof PortunusError || header.streamId !== CONTROL_STREAM) return [body];
+    if (header.index < this.#next || this.#held.has(header.index)) return [];
+    if (header.index > this.#next) {
+      if (this.#held.size >= this.#maxHeld) throw createError('PROTOCOL', 'too many control messages out of order');
+      this.#held.set(header.index, body);
+      return [];
+    }
+    const out = [body];
+    this.#next += 1;
+    for (let held = this.#held.get(this.#next); held !== undefined; held = this.#held.get(this.#next)) {
+      this.#held.delete(this.#next);
+      out.push(held);
+      this.#next += 1;
+    }
+    return out;
+  }
+}
