@@ -44,8 +44,15 @@ function readHwm(pid: number): number | undefined {
   }
 }
 
-export function spawnPortunus(args: string[], opts: { cwd?: string; jsonOn?: 'stdout' | 'stderr' } = {}): BenchProc {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnPortunus(
+  args: string[],
+  opts: { cwd?: string; jsonOn?: 'stdout' | 'stderr'; env?: NodeJS.ProcessEnv } = {},
+): BenchProc {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
+  });
   const events: Record<string, unknown>[] = [];
   let peak = 0;
   let cpuTicks = 0;

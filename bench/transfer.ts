@@ -32,6 +32,8 @@ export interface TransferFigures {
 export interface TransferBenchOptions {
   bytes: number;
   transport?: string;
+  /** Extra environment for send and receive (PORTUNUS_WEBRTC_ENGINE, say). */
+  env?: NodeJS.ProcessEnv;
   /** A payload made earlier (the same bytes for every path); made and removed here when absent. */
   payload?: { path: string; sha256: string };
 }
@@ -45,10 +47,11 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Tran
     try {
       const url = String((await relay.waitEvent('listening')).url);
       const common = ['--json', '--relay', url, ...(opts.transport ? ['--transport', opts.transport] : [])];
-      const sender = spawnPortunus(['send', ...common, '--no-qr', src]);
+      const env = opts.env === undefined ? {} : { env: opts.env };
+      const sender = spawnPortunus(['send', ...common, '--no-qr', src], env);
       const code = String((await sender.waitEvent('code')).code);
       const out = join(dir, 'received.bin');
-      const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code]);
+      const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code], env);
       await receiver.waitEvent('offer');
       const accepted = performance.now();
       const firstData = receiver.waitFor((e) => e.event === 'progress' && Number(e.bytes) > 0, 120_000).then(() => performance.now());
