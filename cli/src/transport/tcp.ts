@@ -20,7 +20,7 @@ export const LENGTH_BYTES = 4;
 /** Bytes queued in the socket before send() waits for 'drain': a few frames, so the kernel buffer never runs dry. */
 export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Frames read but not yet consumed above which the socket is paused, and below which it resumes. */
-export const INBOX_HIGH_BYTES = 4 * 1024 * 1024;
+export const INBOX_HIGH_BYTES = 2 * 1024 * 1024;
 const INBOX_LOW_BYTES = 1024 * 1024;
 /** A send that sees no 'drain' for this long finds the connection dead (as the relay's ping would). */
 export const STALL_MS = 60_000;
