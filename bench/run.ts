@@ -23,8 +23,12 @@ async function main(): Promise<void> {
     console.log(line);
   }
 
-  console.log('\n== Direct path: WebRTC data channel (werift, loopback) ==');
-  for (const line of formatWebRtc(await runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000 }))) console.log(line);
+  console.log('\n== Direct path: WebRTC data channel, each engine (loopback) ==');
+  for (const engine of ['werift', 'libdatachannel'] as const) {
+    const figures = await runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000, engine }).catch((err: unknown) => err);
+    if (figures instanceof Error) console.log(`direct path (${engine}): FAILED: ${figures.message.split('\n')[0]}`);
+    else for (const line of formatWebRtc(figures as Awaited<ReturnType<typeof runWebRtcBench>>)) console.log(line);
+  }
 
   console.log('\n== Relay memory: idle connections ==');
   console.log(formatRelayIdle(await measureRelayIdle({ connections: 1000 })));

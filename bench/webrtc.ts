@@ -20,6 +20,7 @@ export interface WebRtcFigures {
   dataSeconds: number;
   mbps: number;
   transport: string;
+  engine: WebRtcEngine;
   sha256Match: boolean;
   peakRss: { sender: number; receiver: number };
   /** CPU seconds (user + system) each process spent in the data phase: steadier than MB/s on a shared machine. */
@@ -42,7 +43,9 @@ function cpuMeter(pid: number | undefined): { now(): number; stop(): void } {
   return { now: read, stop: () => clearInterval(timer) };
 }
 
-export async function runWebRtcBench(opts: { bytes: number } = { bytes: 200 * 1000 * 1000 }): Promise<WebRtcFigures> {
+export type WebRtcEngine = 'werift' | 'libdatachannel';
+
+export async function runWebRtcBench(opts: { bytes: number; engine: WebRtcEngine }): Promise<WebRtcFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-webrtc-'));
   const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json']);
   try {
@@ -51,9 +54,10 @@ export async function runWebRtcBench(opts: { bytes: number } = { bytes: 200 * 10
     await makeRandomFile(src, opts.bytes);
     const url = String((await relay.waitEvent('listening')).url);
     const common = ['--json', '--relay', url, '--transport', 'webrtc'];
-    const sender = spawnPortunus(['send', ...common, '--no-qr', src]);
+    const env = { env: { PORTUNUS_WEBRTC_ENGINE: opts.engine } };
+    const sender = spawnPortunus(['send', ...common, '--no-qr', src], env);
     const code = String((await sender.waitEvent('code')).code);
-    const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code]);
+    const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code], env);
     const cpu = { sender: cpuMeter(sender.child.pid), receiver: cpuMeter(receiver.child.pid) };
     await receiver.waitEvent('offer');
     const accepted = performance.now();
@@ -73,6 +77,7 @@ export async function runWebRtcBench(opts: { bytes: number } = { bytes: 200 * 10
       dataSeconds: (finished - open) / 1000,
       mbps: mb(opts.bytes) / ((finished - open) / 1000),
       transport: String(connected.transport),
+      engine: opts.engine,
       sha256Match: done.sha256 === (await sha256File(src)) && (await sha256File(out)) === done.sha256,
       peakRss: { sender: sender.peakRssBytes(), receiver: receiver.peakRssBytes() },
       dataCpuSeconds,
@@ -86,9 +91,10 @@ export async function runWebRtcBench(opts: { bytes: number } = { bytes: 200 * 10
 
 export function formatWebRtc(f: WebRtcFigures): string[] {
   return [
-    `direct path (${f.transport}): ${fmt(mb(f.bytes), 0)} MB in ${fmt(f.dataSeconds, 2)} s = ${fmt(f.mbps)} MB/s (patched werift; target ≥ 17), ` +
+    `direct path (${f.transport}, ${f.engine}): ${fmt(mb(f.bytes), 0)} MB in ${fmt(f.dataSeconds, 2)} s = ${fmt(f.mbps)} MB/s ` +
+      `(target ≥ ${f.engine === 'werift' ? '17, patched werift' : '30, native engine'}), ` +
       `SHA-256 ${f.sha256Match ? 'matches' : 'MISMATCH'}`,
-    `  connect: ${fmt(f.connectSeconds * 1000, 0)} ms from accepting to an open, bound channel (werift import included)`,
+    `  connect: ${fmt(f.connectSeconds * 1000, 0)} ms from accepting to an open, bound channel (the engine's import included)`,
     `  peak RSS: sender ${fmt(mb(f.peakRss.sender))} MB, receiver ${fmt(mb(f.peakRss.receiver))} MB`,
     `  data-phase CPU: sender ${fmt(f.dataCpuSeconds.sender, 2)} s, receiver ${fmt(f.dataCpuSeconds.receiver, 2)} s ` +
       `(${fmt(mb(f.bytes) / (f.dataCpuSeconds.sender + f.dataCpuSeconds.receiver))} MB per CPU-second of both)`,
@@ -98,7 +104,8 @@ export function formatWebRtc(f: WebRtcFigures): string[] {
 // Run alone (`npm run build && node dist/bench/webrtc.js [--quick]`) to compare werift builds without the rest of `npm run bench`.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const quick = process.argv.includes('--quick');
-  runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000 }).then(
+  const engine: WebRtcEngine = process.argv.includes('libdatachannel') ? 'libdatachannel' : 'werift';
+  runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000, engine }).then(
     (f) => console.log(formatWebRtc(f).join('\n')),
     (err: unknown) => {
       console.error(err);
