@@ -46,7 +46,10 @@ export interface RelayClientOptions {
   connectTimeoutMs?: number;
   /** Aborting closes the connection; pending calls reject. */
   signal?: AbortSignal;
-  /** Bytes queued on the socket before sendData waits, and received bytes queued before the socket is paused (default 1 MiB). */
+  /**
+   * Bytes queued on the socket before sendData waits, and received bytes queued before the socket is paused
+   * (default DEFAULT_HIGH_WATER_BYTES).
+   */
   highWaterMark?: number;
   /** Largest control message this client sends or accepts (default 1 MiB, the relay's default). */
   maxMessageBytes?: number;
@@ -83,6 +86,11 @@ export interface RelayClient {
 }
 
 const MiB = 1024 * 1024;
+/**
+ * Four 1 MiB frames each way: at one frame, every frame paused and resumed the socket. Measured, 1 GiB through a
+ * local relay (alternating runs): 3.3-3.8 s -> 3.1-3.75 s, receiver user CPU 1.8-1.9 -> 1.5-1.8 s, RSS within 10 MB.
+ */
+export const DEFAULT_HIGH_WATER_BYTES = 4 * MiB;
 const CLOSE_WAIT_MS = 2000;
 
 export async function connectRelay(opts: RelayClientOptions): Promise<RelayClient> {
@@ -131,7 +139,7 @@ class WsRelayClient implements RelayClient {
   private readonly connectTimeoutMs: number;
 
   constructor(private readonly opts: RelayClientOptions) {
-    this.hwm = opts.highWaterMark ?? MiB;
+    this.hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_BYTES;
     this.maxMessageBytes = opts.maxMessageBytes ?? MiB;
     this.maxQueuedMessages = opts.maxQueuedMessages ?? 256;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
