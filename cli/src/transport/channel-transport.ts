@@ -18,6 +18,7 @@ import {
   type Role,
 } from '../protocol.js';
 import type { Transport } from './transport.js';
+import { Wakeup } from '../util/wakeup.js';
 
 /** A send that sees neither a drain nor a credit for this long finds the connection dead (as the relay's ping would). */
 export const STALL_MS = 60_000;
@@ -77,7 +78,7 @@ export class ChannelTransport implements Transport {
   /** undefined while open, null after our own close(), else what ended the connection. */
   private ended: PortunusError | null | undefined;
   private closing: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new Wakeup();
 
   /** Takes over the channel at once (before it opens), so no message of the peer can slip past. */
   constructor(
@@ -241,17 +242,11 @@ export class ChannelTransport implements Transport {
   }
 
   private nextEvent(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const waiter = () => {
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      this.waiters.add(waiter);
-    });
+    return this.changes.next();
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.changes.wake();
   }
 }
 

@@ -15,6 +15,7 @@ import type { Socket } from 'node:net';
 import { createError, MAX_FRAME_BYTES, type PortunusError } from '../protocol.js';
 import { settleWithin } from '../util/async-queue.js';
 import type { Transport } from './transport.js';
+import { Wakeup } from '../util/wakeup.js';
 
 export const LENGTH_BYTES = 4;
 /** Bytes queued in the socket before send() waits for 'drain': a few frames, so the kernel buffer never runs dry. */
@@ -42,7 +43,7 @@ export class TcpTransport implements Transport {
   /** undefined while open, null after a clean end, else what ended the connection. */
   private ended: PortunusError | null | undefined;
   private closing: Promise<void> | undefined;
-  private readonly waiters = new Set<() => void>();
+  private readonly changes = new Wakeup();
   /** Pool buffers (MAX_FRAME_BYTES each) not in use, and the frame lent to the consumer (if it is from the pool). */
   private readonly spare: ArrayBuffer[] = [];
   private readonly pooled = new WeakSet<ArrayBuffer>();
@@ -202,16 +203,10 @@ export class TcpTransport implements Transport {
   }
 
   private nextEvent(): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const waiter = () => {
-        this.waiters.delete(waiter);
-        resolve();
-      };
-      this.waiters.add(waiter);
-    });
+    return this.changes.next();
   }
 
   private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+    this.changes.wake();
   }
 }
