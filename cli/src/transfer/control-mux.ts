@@ -5,17 +5,20 @@
  * relay connection dies mid-transfer while a direct path is up, the session goes on: the receipts travel direct.
  * The relay's end only ends the session once no direct path is left (or when none ever came up).
  */
-import { ControlOrder, createError, toPortunusError, type PortunusError } from '../protocol.js';
+import { CONTROL_STREAM, ControlOrder, createError, HEADER_BYTES, toPortunusError, type PortunusError } from '../protocol.js';
 import type { Transport } from '../transport/transport.js';
 import type { ControlChannel } from './session-driver.js';
 
 /** Messages received but not yet taken by the session (the relay client's own bound, kept). */
 const MAX_INBOX = 256;
-const CONTROL_STREAM = 0;
 
-/** Whether a frame from a direct path is a sealed control message (stream 0) rather than data or an ack. */
+/**
+ * Whether a frame from a direct path is a sealed control message rather than data or an ack: its stream id (header
+ * bytes 1..4, big-endian) is CONTROL_STREAM. Read in place, as every frame on a direct path passes here.
+ */
 export function isControlFrame(frame: Uint8Array): boolean {
-  return frame.length > 4 && frame[1] === CONTROL_STREAM && frame[2] === 0 && frame[3] === 0 && frame[4] === 0;
+  if (frame.length < HEADER_BYTES) return false;
+  return ((frame[1]! << 24) | (frame[2]! << 16) | (frame[3]! << 8) | frame[4]!) >>> 0 === CONTROL_STREAM;
 }
 
 export class ControlMux implements ControlChannel {

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';
 import { utf8 } from '../src/bytes.js';
-import { ControlOrder } from '../src/control-order.js';
+import { ControlOrder, MAX_HELD_CONTROL_BYTES } from '../src/control-order.js';
 import { FrameSealer } from '../src/frame.js';
 
 const sealer = () => new FrameSealer(nodeAead(randomBytes(32)), 0);
@@ -35,5 +35,18 @@ describe('ControlOrder', () => {
     expect(order.push(m[2]!)).toEqual([]);
     expect(order.push(m[2]!)).toEqual([]); // a copy of a held one takes no room
     expect(() => order.push(m[3]!)).toThrow(expect.objectContaining({ code: 'PROTOCOL' }));
+  });
+
+  it('holds at most MAX_HELD_CONTROL_BYTES in all, whatever the count', () => {
+    const s = sealer();
+    const first = s.seal(new Uint8Array(1));
+    const big = [0, 1].map(() => s.seal(new Uint8Array(MAX_HELD_CONTROL_BYTES / 2)));
+    const order = new ControlOrder();
+    expect(order.push(big[0]!)).toEqual([]);
+    expect(() => order.push(big[1]!)).toThrow(expect.objectContaining({ code: 'PROTOCOL' }));
+    // Below the bound, held messages still come out in order once the gap is filled.
+    const fresh = new ControlOrder();
+    expect(fresh.push(big[0]!)).toEqual([]);
+    expect(fresh.push(first)).toEqual([first, big[0]]);
   });
 });
