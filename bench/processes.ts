@@ -18,7 +18,7 @@ export interface BenchProc {
   waitFor(match: (event: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exit: Promise<number | null>;
   peakRssBytes(): number;
-  /** User + system CPU seconds, as last sampled (every 50 ms, so the last ≤ 50 ms may be missing). */
+  /** User + system CPU seconds so far (after the exit: as last sampled, every 50 ms, so ≤ 50 ms may be missing). */
   cpuSeconds(): number;
   stderr(): string;
 }
@@ -89,7 +89,11 @@ export function spawnPortunus(
     events,
     exit,
     peakRssBytes: () => peak,
-    cpuSeconds: () => cpuTicks / 100,
+    cpuSeconds: () => {
+      const ticks = child.pid === undefined || child.exitCode !== null ? undefined : readCpuTicks(child.pid);
+      if (ticks !== undefined) cpuTicks = ticks;
+      return cpuTicks / 100;
+    },
     stderr: () => err,
     waitEvent: (name, timeoutMs = 60_000) => waitFor((e) => e.event === name, timeoutMs, `'${name}'`),
     waitFor: (match, timeoutMs = 60_000) => waitFor(match, timeoutMs, 'a matching event'),

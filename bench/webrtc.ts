@@ -4,7 +4,6 @@
  * receiver accepting to its data channel being open and bound, werift's lazy import included) and the MB/s of the
  * data phase alone. Issue 7 §2(a) targets ≥ 17 MB/s from werift patched at install (patches/README.md), CPU-bound.
  */
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,22 +26,6 @@ export interface WebRtcFigures {
   dataCpuSeconds: { sender: number; receiver: number };
 }
 
-/** Last-seen user + system CPU seconds of a process, sampled until it exits (/proc/<pid>/stat, USER_HZ = 100). */
-function cpuMeter(pid: number | undefined): { now(): number; stop(): void } {
-  let last = 0;
-  const read = () => {
-    try {
-      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      last = (Number(fields[11]) + Number(fields[12])) / 100;
-    } catch {
-      // exited: keep the last sample
-    }
-    return last;
-  };
-  const timer = setInterval(read, 50);
-  return { now: read, stop: () => clearInterval(timer) };
-}
-
 export type WebRtcEngine = 'werift' | 'libdatachannel';
 
 export async function runWebRtcBench(opts: { bytes: number; engine: WebRtcEngine }): Promise<WebRtcFigures> {
@@ -58,17 +41,14 @@ export async function runWebRtcBench(opts: { bytes: number; engine: WebRtcEngine
     const sender = spawnPortunus(['send', ...common, '--no-qr', src], env);
     const code = String((await sender.waitEvent('code')).code);
     const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code], env);
-    const cpu = { sender: cpuMeter(sender.child.pid), receiver: cpuMeter(receiver.child.pid) };
     await receiver.waitEvent('offer');
     const accepted = performance.now();
     const connected = await receiver.waitEvent('connected');
     const open = performance.now();
-    const cpuAtOpen = { sender: cpu.sender.now(), receiver: cpu.receiver.now() };
+    const cpuAtOpen = { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds() };
     const done = await receiver.waitEvent('done', 600_000);
     const finished = performance.now();
-    const dataCpuSeconds = { sender: cpu.sender.now() - cpuAtOpen.sender, receiver: cpu.receiver.now() - cpuAtOpen.receiver };
-    cpu.sender.stop();
-    cpu.receiver.stop();
+    const dataCpuSeconds = { sender: sender.cpuSeconds() - cpuAtOpen.sender, receiver: receiver.cpuSeconds() - cpuAtOpen.receiver };
     const [sc, rc] = await Promise.all([sender.exit, receiver.exit]);
     if (sc !== 0 || rc !== 0) throw new Error(`transfer failed: sender ${sc} receiver ${rc}: ${receiver.stderr()}`);
     return {
