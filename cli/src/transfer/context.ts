@@ -33,8 +33,15 @@ export interface TransferContext {
   switchTest?: SwitchTestHooks;
 }
 
-/** Abilities announced in the PAKE (and bound into the key): the direct paths the mode allows, always the relay; switching only with auto. */
-export function abilitiesFor(mode: TransportMode): string[] {
+/**
+ * Abilities announced in the PAKE (and bound into the key): the direct paths the mode allows, always the relay;
+ * switching only with auto. The PORTUNUS_TEST_DIRECT_PATHS hook (`test.directPaths`) narrows auto's direct paths.
+ */
+export function abilitiesFor(mode: TransportMode, test?: SwitchTestHooks): string[] {
+  const direct = test?.directPaths;
+  if (mode === 'auto' && direct !== undefined) {
+    return [ABILITY_RELAY, ...(direct.includes('webrtc') ? [ABILITY_WEBRTC] : []), ...(direct.includes('tcp') ? [ABILITY_TCP] : []), ABILITY_SWITCH];
+  }
   switch (mode) {
     case 'relay':
       return [ABILITY_RELAY];

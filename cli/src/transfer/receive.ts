@@ -70,7 +70,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     const control = new ControlMux(relay, (m) => reporter.debug(m));
     const digest = await driveSession(control, {
       paired: { ...paired, relayName: relay.relayName },
-      config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.transport), aead: nodeAead, random: ctx.random },
+      config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.transport, ctx.switchTest), aead: nodeAead, random: ctx.random },
       signal: ctx.signal,
       hooks: {
         onConfirmed: ({ verifier }) => reporter.event({ event: 'confirmed', verifier }),

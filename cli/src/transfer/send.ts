@@ -66,7 +66,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
       const control = new ControlMux(relay, (m) => reporter.debug(m));
       const digest = await driveSession(control, {
         paired: { ...paired, relayName: relay.relayName },
-        config: { role: 'send', code, abilities: abilitiesFor(ctx.transport), offer: source.offer, aead: nodeAead, random: ctx.random },
+        config: { role: 'send', code, abilities: abilitiesFor(ctx.transport, ctx.switchTest), offer: source.offer, aead: nodeAead, random: ctx.random },
         signal: ctx.signal,
         hooks: {
           onConfirmed: ({ verifier }) => {

@@ -42,6 +42,13 @@ export interface SwitchTestHooks {
   directAfterBytes?: number;
   /** Kill this path once this many frame bytes were acknowledged (a direct path is closed; the relay pipe abandoned). */
   kill?: { path: PathKind; afterBytes: number };
+  /**
+   * Once this many bytes were sent, send no more while no direct path has come up and attempts are still running:
+   * the relay then is still carrying when a slow-to-connect path (WebRTC) arrives, whatever the machine's speed.
+   */
+  waitDirectAtBytes?: number;
+  /** The direct paths this side announces (PORTUNUS_TEST_DIRECT_PATHS): leaving one out keeps it from being tried. */
+  directPaths?: ('tcp' | 'webrtc')[];
 }
 
 export interface SwitchingSendOptions {
@@ -122,6 +129,10 @@ export class SwitchingSender {
           await this.changed();
           continue;
         }
+        if (this.waitingForDirect()) {
+          await this.changed();
+          continue;
+        }
         if (next.done !== true && this.window.hasRoom(next.value.chunk.length + frameOverhead)) {
           const { chunk, final } = next.value;
           const index = this.opts.sealer.nextIndex;
@@ -170,6 +181,13 @@ export class SwitchingSender {
     if (!alive && this.held.length === 0 && this.opts.pendingPaths() === 0) {
       throw createError('INTERRUPTED', 'every data path was lost before the receiver had all the data');
     }
+  }
+
+  /** The waitDirectAtBytes test hook: past its mark with only the relay up and a direct attempt still running. */
+  private waitingForDirect(): boolean {
+    const mark = this.opts.test?.waitDirectAtBytes;
+    if (mark === undefined || this.bytesSent < mark || this.opts.pendingPaths() === 0) return false;
+    return ![...this.paths.keys()].some((kind) => kind !== 'relay');
   }
 
   /** Moves the data to the path the chooser asked for: after a drain when the old one still works. */

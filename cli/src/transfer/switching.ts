@@ -150,9 +150,19 @@ const REASONS: Record<SwitchReason, string> = {
 export function switchTestHooks(env: NodeJS.ProcessEnv): SwitchTestHooks | undefined {
   const after = env.PORTUNUS_TEST_DIRECT_AFTER_BYTES;
   const kill = env.PORTUNUS_TEST_KILL_PATH;
-  if (!after && !kill) return undefined;
+  const waitAt = env.PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES;
+  const direct = env.PORTUNUS_TEST_DIRECT_PATHS;
+  if (!after && !kill && !waitAt && direct === undefined) return undefined;
   const hooks: SwitchTestHooks = {};
   if (after) hooks.directAfterBytes = count(after, 'PORTUNUS_TEST_DIRECT_AFTER_BYTES');
+  if (waitAt) hooks.waitDirectAtBytes = count(waitAt, 'PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES');
+  if (direct !== undefined) {
+    const kinds = direct.split(',').filter((k) => k !== '');
+    if (!kinds.every((k): k is 'tcp' | 'webrtc' => k === 'tcp' || k === 'webrtc')) {
+      throw createError('USAGE', 'PORTUNUS_TEST_DIRECT_PATHS must list tcp and/or webrtc, comma-separated');
+    }
+    hooks.directPaths = kinds;
+  }
   if (kill) {
     const [path, bytes] = kill.split(':');
     if (path !== 'relay' && path !== 'tcp' && path !== 'webrtc') throw createError('USAGE', 'PORTUNUS_TEST_KILL_PATH must be relay:N, tcp:N or webrtc:N');

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadWebRtcEngine, type WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
 import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
@@ -28,15 +29,15 @@ interface Run {
   dst: string;
 }
 
-/** Starts a transfer of the 100 MB file, `env` for the sender only (the hooks are the sender's). */
-async function start(env: Record<string, string>, relayUrl = world.relay.url, extra: string[] = []): Promise<Run> {
+/** Starts a transfer of the 100 MB file, `env` for the sender (the hooks are the sender's), `receiverEnv` for the receiver. */
+async function start(env: Record<string, string>, relayUrl = world.relay.url, extra: string[] = [], receiverEnv: Record<string, string> = {}): Promise<Run> {
   const dir = join(world.tmp, `switch${runs++}`);
   await mkdir(join(dir, 'src'), { recursive: true });
   await mkdir(join(dir, 'dst'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
   const sender = runPortunus(['send', '--json', '--relay', relayUrl, '--transport', 'auto', ...extra, 'data.bin'], { cwd: join(dir, 'src'), env });
   const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relayUrl, '--transport', 'auto', code], { cwd: join(dir, 'dst') });
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relayUrl, '--transport', 'auto', code], { cwd: join(dir, 'dst'), env: receiverEnv });
   return { sender, receiver, dst: join(dir, 'dst') };
 }
 
@@ -158,5 +159,68 @@ describe('switching paths mid-transfer (--transport auto)', () => {
       expect(moves(p)).toEqual([]);
       expect(p.events().find((e) => e.event === 'done')).toMatchObject({ transport: 'relay' });
     }
+  });
+});
+
+/**
+ * The same moves onto and off a WebRTC path, once per engine pair (werift, libdatachannel where it loads, and one of
+ * each). TCP is left out (PORTUNUS_TEST_DIRECT_PATHS=webrtc), and the sender waits at 10% until WebRTC is up
+ * (PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES), so the relay is still carrying when the slower-to-connect path arrives.
+ */
+const ndcMissing = await loadWebRtcEngine('libdatachannel').then(
+  () => undefined,
+  (err: Error) => err.message,
+);
+if (ndcMissing !== undefined) console.log(`switching onto libdatachannel skipped: ${ndcMissing}`);
+const ENGINE_PAIRS: { send: WebRtcEngineName; receive: WebRtcEngineName }[] = [
+  { send: 'werift', receive: 'werift' },
+  ...(ndcMissing === undefined
+    ? ([
+        { send: 'libdatachannel', receive: 'libdatachannel' },
+        { send: 'werift', receive: 'libdatachannel' },
+      ] as const)
+    : []),
+];
+const AT_10 = 0.1 * SIZE;
+
+describe.each(ENGINE_PAIRS)('switching onto and off WebRTC mid-transfer, $send → $receive', (engines) => {
+  const startWebRtc = (hooks: Record<string, string>) =>
+    start(
+      { PORTUNUS_TEST_DIRECT_PATHS: 'webrtc', PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES: String(AT_10), PORTUNUS_WEBRTC_ENGINE: engines.send, ...hooks },
+      world.relay.url,
+      [],
+      { PORTUNUS_WEBRTC_ENGINE: engines.receive },
+    );
+
+  it('starts on the relay and moves to WebRTC when it comes up', async () => {
+    const run = await startWebRtc({});
+    await expectIntact(run);
+    const sent = moves(run.sender);
+    const onto = sent.find((e) => e.to === 'webrtc');
+    expect(onto, run.sender.stdout()).toMatchObject({ from: 'relay', reason: 'probe' });
+    expect(onto!.bytes).toBeGreaterThanOrEqual(AT_10);
+    expect(onto!.bytes).toBeLessThan(SIZE);
+    expect(moves(run.receiver).find((e) => e.to === 'webrtc')).toMatchObject({ from: 'relay' });
+    expect(sent.some((e) => e.to === 'tcp')).toBe(false);
+  });
+
+  it('the WebRTC path dies while carrying: the transfer continues on the relay from the last ack', async () => {
+    // WebRTC takes the data at 10% and is killed 1 MB later (acknowledged), inside its 500 ms probe: a new
+    // association is still in slow start then, and werift may move only a few MB in it.
+    const killAt = AT_10 + 1_000_000;
+    const run = await startWebRtc({ PORTUNUS_TEST_KILL_PATH: `webrtc:${killAt}` });
+    await expectIntact(run);
+    const sent = moves(run.sender);
+    const onto = sent.findIndex((e) => e.to === 'webrtc');
+    expect(sent[onto], run.sender.stdout()).toMatchObject({ from: 'relay', reason: 'probe' });
+    expect(sent[onto + 1]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
+    expect(sent[onto + 1]!.bytes).toBeGreaterThanOrEqual(killAt);
+    expect(sent.slice(onto + 1).some((e) => e.to === 'webrtc')).toBe(false);
+    const got = moves(run.receiver);
+    const gotOnto = got.findIndex((e) => e.to === 'webrtc');
+    expect(got.slice(gotOnto, gotOnto + 2)).toMatchObject([
+      { from: 'relay', to: 'webrtc' },
+      { from: 'webrtc', to: 'relay' },
+    ]);
   });
 });

@@ -6,9 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { AckOpener, AckSealer, createError, FrameOpener, FrameSealer, parseFrameHeader, PortunusError, ResumingOpener, type PathKind } from '../../src/protocol.js';
+import { ABILITY_RELAY, ABILITY_SWITCH, ABILITY_TCP, ABILITY_WEBRTC, AckOpener, AckSealer, createError, FrameOpener, FrameSealer, parseFrameHeader, PortunusError, ResumingOpener, type PathKind } from '../../src/protocol.js';
 import { SwitchingReceiver } from '../../src/transfer/switching-receive.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';
+import { switchTestHooks } from '../../src/transfer/switching.js';
+import { abilitiesFor } from '../../src/transfer/context.js';
 import type { Transport } from '../../src/transport/transport.js';
 
 /** Rewrites what one end sends: return the frames to deliver instead (none to drop, several to duplicate). */
@@ -154,5 +156,23 @@ describe('switching streams in memory', () => {
     await expect(t.receiver.run()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/unexpected index: expected 20, got 21/) });
     expect(t.writes).toHaveLength(20);
     t.abort.abort();
+  });
+});
+
+describe('PORTUNUS_TEST_* switching hooks', () => {
+  it('are absent unless set, and parse byte counts and the direct paths to announce', () => {
+    expect(switchTestHooks({})).toBeUndefined();
+    expect(switchTestHooks({ PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES: '1000', PORTUNUS_TEST_DIRECT_PATHS: 'webrtc' })).toEqual({ waitDirectAtBytes: 1000, directPaths: ['webrtc'] });
+    expect(switchTestHooks({ PORTUNUS_TEST_DIRECT_PATHS: '' })).toEqual({ directPaths: [] });
+    expect(() => switchTestHooks({ PORTUNUS_TEST_DIRECT_PATHS: 'relay' })).toThrow(/tcp and\/or webrtc/);
+    expect(() => switchTestHooks({ PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES: '-1' })).toThrow(/byte count/);
+  });
+
+  it('PORTUNUS_TEST_DIRECT_PATHS narrows only what auto announces', () => {
+    const webrtcOnly = { directPaths: ['webrtc' as const] };
+    expect(abilitiesFor('auto', webrtcOnly)).toEqual([ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_SWITCH]);
+    expect(abilitiesFor('auto', { directPaths: [] })).toEqual([ABILITY_RELAY, ABILITY_SWITCH]);
+    expect(abilitiesFor('tcp', webrtcOnly)).toEqual(abilitiesFor('tcp'));
+    expect(abilitiesFor('auto')).toContain(ABILITY_TCP);
   });
 });
