@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWebRtcEngine, type WebRtcEngineName } from '../../cli/src/transport/webrtc-engine.js';
+import { enginePairs } from '../../cli/test/transport/engines.js';
 import { exitOf, ROOT, runPortunus, tempDir, type Proc } from '../../cli/test/e2e/harness.js';
 import { labSkipReason, NetLab, PUBLIC_IP, type NsName } from './netlab.js';
 
@@ -25,20 +25,7 @@ if (skip !== undefined) console.log(`NAT lab skipped: ${skip}`);
  * Every scenario runs once per WebRTC engine pair (PORTUNUS_WEBRTC_ENGINE on each process): werift on both sides,
  * libdatachannel on both, and one of each (sender werift, receiver libdatachannel), where node-datachannel loads.
  */
-const ndcMissing = await loadWebRtcEngine('libdatachannel').then(
-  () => undefined,
-  (err: Error) => err.message,
-);
-if (skip === undefined && ndcMissing !== undefined) console.log(`NAT lab: libdatachannel runs skipped: ${ndcMissing}`);
-const ENGINE_PAIRS: { send: WebRtcEngineName; receive: WebRtcEngineName }[] = [
-  { send: 'werift', receive: 'werift' },
-  ...(ndcMissing === undefined
-    ? ([
-        { send: 'libdatachannel', receive: 'libdatachannel' },
-        { send: 'werift', receive: 'libdatachannel' },
-      ] as const)
-    : []),
-];
+const ENGINE_PAIRS = await enginePairs('the NAT lab libdatachannel runs');
 
 /** coturn for the lab (the reference ../shared/lab/turnserver.conf), with its files in `dir`. */
 function turnConfig(dir: string): string {

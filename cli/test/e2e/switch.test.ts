@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWebRtcEngine, type WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
+import { enginePairs } from '../transport/engines.js';
 import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
@@ -167,20 +167,7 @@ describe('switching paths mid-transfer (--transport auto)', () => {
  * each). TCP is left out (PORTUNUS_TEST_DIRECT_PATHS=webrtc), and the sender waits at 10% until WebRTC is up
  * (PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES), so the relay is still carrying when the slower-to-connect path arrives.
  */
-const ndcMissing = await loadWebRtcEngine('libdatachannel').then(
-  () => undefined,
-  (err: Error) => err.message,
-);
-if (ndcMissing !== undefined) console.log(`switching onto libdatachannel skipped: ${ndcMissing}`);
-const ENGINE_PAIRS: { send: WebRtcEngineName; receive: WebRtcEngineName }[] = [
-  { send: 'werift', receive: 'werift' },
-  ...(ndcMissing === undefined
-    ? ([
-        { send: 'libdatachannel', receive: 'libdatachannel' },
-        { send: 'werift', receive: 'libdatachannel' },
-      ] as const)
-    : []),
-];
+const ENGINE_PAIRS = await enginePairs('switching onto libdatachannel');
 const AT_10 = 0.1 * SIZE;
 
 describe.each(ENGINE_PAIRS)('switching onto and off WebRTC mid-transfer, $send → $receive', (engines) => {

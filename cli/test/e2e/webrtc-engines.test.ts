@@ -10,16 +10,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWebRtcEngine, type WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
+import type { WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
+import { libdatachannelMissing } from '../transport/engines.js';
 import { exitOf, ROOT, runPortunus, useRelayWorld, type Proc } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-const unloadable = await loadWebRtcEngine('libdatachannel').then(
-  () => undefined,
-  (err: Error) => err.message,
-);
-if (unloadable !== undefined) console.warn(`skipping the libdatachannel end-to-end cases: ${unloadable}`);
+const unloadable = await libdatachannelMissing('the libdatachannel end-to-end cases');
 
 let runs = 0;
 

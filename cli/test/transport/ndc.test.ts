@@ -11,15 +11,12 @@ import { asKey, type Key, type Signal } from '../../src/protocol.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { connectWebRtc } from '../../src/transport/webrtc-connect.js';
 import { loadWebRtcEngine, type WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
+import { libdatachannelMissing } from './engines.js';
 import { memoryLinks, type Tap } from './links.js';
 import { transportSuite, within } from './transport-suite.js';
 
 const KEY = asKey('binding', Uint8Array.from({ length: 32 }, (_, i) => i));
-const loaded = await loadWebRtcEngine('libdatachannel').then(
-  () => undefined,
-  (err: Error) => err.message,
-);
-if (loaded !== undefined) console.warn(`skipping the libdatachannel tests: ${loaded}`);
+const loaded = await libdatachannelMissing('the libdatachannel tests');
 
 interface Connect {
   engines: { send: WebRtcEngineName; receive: WebRtcEngineName };
