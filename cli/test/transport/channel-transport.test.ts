@@ -1,6 +1,6 @@
 /**
- * ChannelTransport's rules on a scripted DirectChannel, for what a real peer would never do (the same rules
- * webrtc-channel.test.ts checks on werift's transport): data before the binding MAC, a wrong, reflected or repeated
+ * ChannelTransport's rules on a scripted DirectChannel, for what a real peer would never do (for both engines;
+ * webrtc-channel.test.ts checks only werift's wiring): data before the binding MAC, a wrong, reflected or repeated
  * MAC, a credit for bytes never sent, more data than the window allows, a send on a closed channel; and the one
  * race a native stack adds: the peer's close overtaking its own (wrong) MAC.
  */
