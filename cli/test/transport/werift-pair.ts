@@ -17,11 +17,12 @@ export interface WeriftPair {
   close(): Promise<void>;
 }
 
+/** As the CLI configures werift (webrtc-connect.ts): loopback, no STUN, a whole frame is one message. */
+export const WERIFT_TEST_CONFIG = { iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, maxMessageSize: MAX_FRAME_BYTES };
+
 export async function connectWeriftPair(werift: Werift): Promise<WeriftPair> {
-  // As the CLI configures it (webrtc-connect.ts): a whole frame is one message.
-  const config = { iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, maxMessageSize: MAX_FRAME_BYTES };
-  const offerer = new werift.RTCPeerConnection(config);
-  const answerer = new werift.RTCPeerConnection(config);
+  const offerer = new werift.RTCPeerConnection(WERIFT_TEST_CONFIG);
+  const answerer = new werift.RTCPeerConnection(WERIFT_TEST_CONFIG);
   // werift's ICE layer falls back to a public STUN server when given none (see webrtc-connect.ts): clear it.
   const noStun = (pc: RTCPeerConnection) => pc.iceTransports.forEach((t) => (t.connection.stunServer = undefined));
   const close = async () => {

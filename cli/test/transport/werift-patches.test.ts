@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadWerift, type Werift } from '../../src/transport/werift.js';
 import { within } from './transport-suite.js';
-import { connectWeriftPair, type WeriftPair } from './werift-pair.js';
+import { connectWeriftPair, WERIFT_TEST_CONFIG, type WeriftPair } from './werift-pair.js';
 
 /** werift's SCTP association, as far as these tests touch it. */
 interface SctpInternals {
@@ -268,5 +268,56 @@ describe('patch event-sync', () => {
     expect(seen).toEqual(['plain 1', 'plain 2']);
     await within(queued, 'the queued handler');
     expect(seen).toEqual(['plain 1', 'plain 2', 'queued 1', 'queued 2']);
+  });
+});
+
+/** A DTLS ClientHello without a cookie (the first of a handshake, or a retransmission of it): RFC 6347 §4.2.1. */
+function isFirstClientHello(packet: Buffer): boolean {
+  // record header (13) | handshake header (12): msg_type 1 | client_version (2), random (32), session_id, cookie
+  if (packet.length < 61 || packet[0] !== 22 || packet[13] !== 1) return false;
+  const sessionIdLength = packet[59]!;
+  return packet[60 + sessionIdLength] === 0;
+}
+
+describe('patch early-dtls', () => {
+  it('keeps a ClientHello that arrives before the DTLS server starts, so the client never has to resend it', async () => {
+    // As with libdatachannel answering werift: the answerer (DTLS client) sends its ClientHello before the offerer
+    // (DTLS server, ICE-controlling) has started DTLS. Here the offerer's DTLS start waits for that packet.
+    const offerer = new werift.RTCPeerConnection(WERIFT_TEST_CONFIG);
+    const answerer = new werift.RTCPeerConnection(WERIFT_TEST_CONFIG);
+    pair = { offerer, answerer, close: async () => void (await Promise.all([offerer.close(), answerer.close()])) } as WeriftPair;
+    const sending = offerer.createDataChannel('werift-test', { ordered: true });
+    const offer = await offerer.createOffer();
+    for (const pc of [offerer, answerer]) pc.iceTransports.forEach((t) => (t.connection.stunServer = undefined));
+    await offerer.setLocalDescription(offer);
+    const connection = offerer.iceTransports[0]!.connection as unknown as { protocols: { onDataReceived: { subscribe(fn: (data: Buffer) => void): unknown } }[] };
+    let firstHellos = 0;
+    let sawHello!: () => void;
+    const helloArrived = new Promise<void>((resolve) => (sawHello = resolve));
+    // A listener on the UDP protocols themselves: below the ICE connection, so it does not count as DTLS listening.
+    for (const protocol of connection.protocols) {
+      protocol.onDataReceived.subscribe((data) => {
+        if (isFirstClientHello(data)) (firstHellos++, sawHello());
+      });
+    }
+    const dtls = offerer.sctpTransport!.dtlsTransport as unknown as { start(): Promise<void> };
+    const start = dtls.start.bind(dtls);
+    dtls.start = async () => {
+      await within(helloArrived, "the answerer's ClientHello");
+      return start();
+    };
+    await answerer.setRemoteDescription(offerer.localDescription!);
+    for (const pc of [offerer, answerer]) pc.iceTransports.forEach((t) => (t.connection.stunServer = undefined));
+    await answerer.setLocalDescription(await answerer.createAnswer());
+    await offerer.setRemoteDescription(answerer.localDescription!);
+    await within(
+      new Promise<void>((resolve) => {
+        if (sending.readyState === 'open') return resolve();
+        sending.stateChanged.subscribe((state) => state === 'open' && resolve());
+      }),
+      'the data channel to open',
+    );
+    // Unpatched, the first ClientHello is dropped and werift's client resends it 500 ms later: two.
+    expect(firstHellos).toBe(1);
   });
 });
