@@ -12,6 +12,7 @@ import { SwitchingSender } from '../../src/transfer/switching-send.js';
 import { switchTestHooks } from '../../src/transfer/switching.js';
 import { abilitiesFor } from '../../src/transfer/context.js';
 import type { Transport } from '../../src/transport/transport.js';
+import { within } from '../transport/transport-suite.js';
 
 /** Rewrites what one end sends: return the frames to deliver instead (none to drop, several to duplicate). */
 type Tap = (frame: Uint8Array) => Uint8Array[];
@@ -64,7 +65,7 @@ const chunks = Array.from({ length: 200 }, () => randomBytes(CHUNK));
 const whole = Buffer.concat(chunks);
 
 /** A sender and a receiver with fresh keys, a small window (so acks matter) and a fast chooser. */
-function pair() {
+function pair(acking: { ackEveryBytes?: number; ackDelayMs?: number } = { ackEveryBytes: 2 * CHUNK }) {
   const dataKey = randomBytes(32);
   const ackKey = randomBytes(32);
   const writes: Uint8Array[] = [];
@@ -95,6 +96,7 @@ function pair() {
     onProgress: () => undefined,
     onPath: () => undefined,
     pendingPaths: () => 0,
+    ...acking,
   });
   const add = (p: { sender: MemEnd; receiver: MemEnd }) => {
     receiver.addPath(p.receiver);
@@ -156,6 +158,32 @@ describe('switching streams in memory', () => {
     await expect(t.receiver.run()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/unexpected index: expected 20, got 21/) });
     expect(t.writes).toHaveLength(20);
     t.abort.abort();
+  });
+});
+
+describe('acks in batches', () => {
+  /** Runs the whole stream over one relay path and counts the acks the receiver sent. */
+  async function countAcks(acking: { ackEveryBytes?: number; ackDelayMs?: number }): Promise<number> {
+    const t = pair(acking);
+    const relay = path('relay');
+    let acks = 0;
+    const send = relay.receiver.send.bind(relay.receiver);
+    relay.receiver.send = (frame) => (acks++, send(frame));
+    t.add(relay);
+    await within(Promise.all([t.sender.run(), t.receiver.run()]), 'the stream');
+    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+    return acks;
+  }
+
+  it('one ack per ackEveryBytes of data at most, the FINAL frame acked at once', async () => {
+    // 200 frames of 1 KiB, a window of 8: one ack per 4 frames, and the final one.
+    const acks = await countAcks({ ackEveryBytes: 4 * CHUNK, ackDelayMs: 60_000 });
+    expect(acks).toBeGreaterThan(0);
+    expect(acks).toBeLessThanOrEqual(200 / 4 + 1);
+  });
+
+  it('a batch that never fills (a window smaller than the batch) is acked after ackDelayMs, so the sender goes on', async () => {
+    expect(await countAcks({ ackEveryBytes: 1024 * CHUNK, ackDelayMs: 1 })).toBeGreaterThan(1);
   });
 });
 
