@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { createError } from '../../packages/protocol/src/errors.js';
 import { defaultRelayConfig, parseOptionValue, RELAY_OPTIONS, relayConfigFromEnv, type RelayConfig } from './config.js';
 import { createLogger, type LogFormat } from './logger.js';
-import { startRelay, type RelayHandle } from './server.js';
+import type { RelayHandle } from './server.js';
 
 export interface RelayCommandDeps {
   env?: Record<string, string | undefined>;
@@ -78,6 +78,8 @@ async function runRelay(flags: CommandFlags, deps: RelayCommandDeps): Promise<vo
   const logger = createLogger({ format, quiet, verbose: flags.verbose === true, write: stderr });
   const config = { ...relayConfigFromEnv(env), ...configFromFlags(flags), processMetrics: true };
 
+  // Loaded only when the relay runs: every `portunus` command registers this one, and send/receive never start it.
+  const { startRelay } = await import('./server.js');
   const handle = await startRelay(config, { logger }).catch((err: unknown) => {
     throw listenError(err, config);
   });

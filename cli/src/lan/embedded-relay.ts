@@ -3,7 +3,7 @@
  * port, with limits sized for one transfer (a neighbour on the LAN can open connections to it too).
  */
 import { createError } from '../protocol.js';
-import { startRelay, type Logger, type LogFields, type RelayHandle } from '../../../relay/src/index.js';
+import type { Logger, LogFields, RelayHandle } from '../../../relay/src/index.js';
 
 export interface EmbeddedRelayOptions {
   /** IPv4 address to listen on ('0.0.0.0': every interface). */
@@ -21,6 +21,9 @@ export const EMBEDDED_CLOSE_GRACE_MS = 2000;
 const MAX_TTL_MS = 7 * 24 * 3600 * 1000;
 
 export async function startEmbeddedRelay(opts: EmbeddedRelayOptions): Promise<RelayHandle> {
+  // Loaded here, in LAN mode only: the relay server (ws server, prom-client) is ~10 MB of RSS and ~30 ms of start
+  // that `send`/`receive` through a configured relay never use.
+  const { startRelay } = await import('../../../relay/src/server.js');
   try {
     return await startRelay(
       {
