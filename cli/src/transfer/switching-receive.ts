@@ -1,11 +1,11 @@
 /**
  * The receiver's data stream over several paths (PROTOCOL.md §14): it reads every path that comes up, all the time,
  * and takes from any of them the frame it expects next; earlier ones (a new path starts by repeating what may have
- * been lost) are dropped unopened, a later one fails the stream. Written frames are acknowledged on the path
- * that brought them (at least every ACK_EVERY_BYTES and within ACK_DELAY_MS), so acks follow the data wherever the
- * sender moves it. Frames are handled one at a time and each
- * path's reader waits for its frame to be handled, so nothing is buffered beyond the transports' own bounded queues;
- * the relay pipe is drained even after the end, so the control messages behind it keep flowing.
+ * been lost) are dropped unopened, a later one fails the stream. Written frames are acknowledged on the path that
+ * brought them (at least every ACK_EVERY_BYTES and within ACK_DELAY_MS), so acks follow the data wherever the sender
+ * moves it. Frames are handled one at a time and each path's reader waits for its frame to be handled, so nothing is
+ * buffered beyond the transports' own bounded queues; the relay pipe is drained even after the end, so the control
+ * messages behind it keep flowing.
  */
 import { createHash } from 'node:crypto';
 import { createError, toPortunusError, type AckSealer, type PathKind, type PortunusError, type ResumingOpener } from '../protocol.js';
