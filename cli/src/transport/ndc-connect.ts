@@ -19,12 +19,12 @@ import {
   createError,
   FINGERPRINT_BYTES,
   MAX_FRAME_BYTES,
-  PortunusError,
   type IceServer as PortunusIceServer,
   type Signal,
 } from '../protocol.js';
 import type { DataChannel, IceServer as NdcIceServer } from 'node-datachannel';
 import { ChannelTransport } from './channel-transport.js';
+import { directError, runDirectAttempt } from './direct-attempt.js';
 import { NdcChannel, NdcPeer } from './ndc-channel.js';
 import { DATA_CHANNEL_LABEL, type DirectOptions } from './webrtc-connect.js';
 import type { NativeRuntime } from './webrtc-engine.js';
@@ -50,38 +50,24 @@ export async function connectLibDataChannel(runtime: NativeRuntime, opts: Direct
     release();
     throw directError(err);
   }
-  const attempt = new AbortController();
-  const signal = AbortSignal.any([opts.signal, attempt.signal]);
-  let transport: ChannelTransport | undefined;
-  try {
-    const negotiation = new Negotiation(peer, opts, signal);
-    const failure = Promise.race([watchFailure(peer, signal), negotiation.failure]);
-    transport = await Promise.race([negotiation.channel, failure]);
-    await Promise.race([transport.opened(), failure]);
-    await Promise.race([transport.bind({ key: opts.bindingKey, role: opts.role, ...fingerprints(peer) }, signal), failure]);
-    const pair = peer.pc.getSelectedCandidatePair();
-    const route = pair === null ? '' : `: ${pair.local.address}:${pair.local.port} (${pair.local.type}) ↔ ${pair.remote.address}:${pair.remote.port} (${pair.remote.type})`;
-    opts.debug?.(`direct connection open and bound to the session (libdatachannel${route})`);
-    return transport;
-  } catch (err) {
-    await (transport?.close() ?? peer.close());
-    throw directError(signal.aborted ? signal.reason : err);
-  } finally {
-    attempt.abort(createError('CANCELLED', 'direct connection attempt over'));
-  }
-}
-
-/** Rejects when ICE or DTLS gives up, or when `signal` aborts; never resolves. */
-function watchFailure(peer: NdcPeer, signal: AbortSignal): Promise<never> {
-  const failure = new Promise<never>((_, reject) => {
-    const unsubscribe = peer.onState((state) => {
-      if (state === 'failed') reject(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
-      if (state === 'closed') reject(createError('DIRECT_FAILED', 'the direct connection closed while connecting'));
-    });
-    signal.addEventListener('abort', () => (unsubscribe(), reject(signal.reason)), { once: true });
-  });
-  failure.catch(() => undefined);
-  return failure;
+  return runDirectAttempt(
+    {
+      negotiate: (signal) => new Negotiation(peer, opts, signal),
+      onFailure: (fail) =>
+        peer.onState((state) => {
+          if (state === 'failed') fail(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
+          if (state === 'closed') fail(createError('DIRECT_FAILED', 'the direct connection closed while connecting'));
+        }),
+      fingerprints: () => fingerprints(peer),
+      closePeer: () => peer.close(),
+      describe: () => {
+        const pair = peer.pc.getSelectedCandidatePair();
+        const route = pair === null ? '' : `: ${pair.local.address}:${pair.local.port} (${pair.local.type}) ↔ ${pair.remote.address}:${pair.remote.port} (${pair.remote.type})`;
+        return `libdatachannel${route}`;
+      },
+    },
+    opts,
+  );
 }
 
 /** The offer/answer exchange and the candidate pump; send order is kept (the offer precedes its candidates). */
@@ -211,11 +197,4 @@ function fromColonHex(text: string): Uint8Array | undefined {
   if (!/^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2})*$/.test(text)) return undefined;
   const bytes = new Uint8Array(Buffer.from(text.replaceAll(':', ''), 'hex'));
   return bytes.length === FINGERPRINT_BYTES ? bytes : undefined;
-}
-
-function directError(err: unknown): PortunusError {
-  // The channel ending before it was bound is a connection that never came up, not an interrupted transfer.
-  if (err instanceof PortunusError && err.code === 'INTERRUPTED') return createError('DIRECT_FAILED', `the direct connection failed: ${err.message}`, { cause: err });
-  if (err instanceof PortunusError) return err;
-  return createError('DIRECT_FAILED', `the direct connection failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

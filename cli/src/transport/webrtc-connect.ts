@@ -9,9 +9,10 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { createError, MAX_FRAME_BYTES, PortunusError, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
+import { createError, MAX_FRAME_BYTES, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
 import type { PeerLink } from '../transfer/session-driver.js';
 import type { ChannelTransport } from './channel-transport.js';
+import { runDirectAttempt } from './direct-attempt.js';
 import { connectLibDataChannel } from './ndc-connect.js';
 import { closePeer, WebRtcTransport } from './webrtc.js';
 import { loadWebRtcEngine, parseEngineChoice, WEBRTC_ENGINE_ENV, type WebRtcEngineChoice } from './webrtc-engine.js';
@@ -45,36 +46,19 @@ export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTranspor
     iceAdditionalHostAddresses: [...(opts.hostAddresses ?? DEFAULT_HOST_ADDRESSES)],
     maxMessageSize: MAX_FRAME_BYTES,
   });
-  // Stops the signal pump and every wait below once this attempt is over, whichever way it ended.
-  const attempt = new AbortController();
-  const signal = AbortSignal.any([opts.signal, attempt.signal]);
-  let transport: WebRtcTransport | undefined;
-  try {
-    const negotiation = new Negotiation(pc, opts, signal);
-    const failure = Promise.race([watchFailure(pc, signal), negotiation.failure]);
-    transport = await Promise.race([negotiation.channel, failure]);
-    await Promise.race([transport.opened(), failure]);
-    await Promise.race([transport.bind({ key: opts.bindingKey, role: opts.role, ...fingerprints(pc) }, signal), failure]);
-    opts.debug?.('direct connection open and bound to the session');
-    return transport;
-  } catch (err) {
-    await (transport?.close() ?? closePeer(pc));
-    throw directError(signal.aborted ? signal.reason : err);
-  } finally {
-    attempt.abort(createError('CANCELLED', 'direct connection attempt over'));
-  }
-}
-
-/** Rejects when ICE or DTLS gives up, or when `signal` aborts; never resolves. */
-function watchFailure(pc: RTCPeerConnection, signal: AbortSignal): Promise<never> {
-  const failure = new Promise<never>((_, reject) => {
-    const { unSubscribe } = pc.connectionStateChange.subscribe((state) => {
-      if (state === 'failed') reject(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
-    });
-    signal.addEventListener('abort', () => (unSubscribe(), reject(signal.reason)), { once: true });
-  });
-  failure.catch(() => undefined);
-  return failure;
+  return runDirectAttempt(
+    {
+      negotiate: (signal) => new Negotiation(pc, opts, signal),
+      onFailure: (fail) =>
+        pc.connectionStateChange.subscribe((state) => {
+          if (state === 'failed') fail(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
+        }).unSubscribe,
+      fingerprints: () => fingerprints(pc),
+      closePeer: () => closePeer(pc),
+      describe: () => 'werift',
+    },
+    opts,
+  );
 }
 
 /** The offer/answer exchange and the candidate pump; send order is kept (the offer precedes its candidates). */
@@ -177,10 +161,4 @@ function fingerprints(pc: RTCPeerConnection): { localFingerprint: Uint8Array; re
   if (pem === undefined || remote === undefined) throw createError('DIRECT_FAILED', 'DTLS did not expose its certificates');
   const sha256 = (der: Uint8Array) => new Uint8Array(createHash('sha256').update(der).digest());
   return { localFingerprint: sha256(new X509Certificate(pem).raw), remoteFingerprint: sha256(remote) };
-}
-
-
-function directError(err: unknown): PortunusError {
-  if (err instanceof PortunusError) return err;
-  return createError('DIRECT_FAILED', `the direct connection failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }
