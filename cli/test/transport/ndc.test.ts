@@ -13,7 +13,7 @@ import { connectWebRtc } from '../../src/transport/webrtc-connect.js';
 import { loadWebRtcEngine, type WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
 import { libdatachannelMissing } from './engines.js';
 import { memoryLinks, type Tap } from './links.js';
-import { transportSuite, within } from './transport-suite.js';
+import { settledPair, transportSuite, within } from './transport-suite.js';
 
 const KEY = asKey('binding', Uint8Array.from({ length: 32 }, (_, i) => i));
 const loaded = await libdatachannelMissing('the libdatachannel tests');
@@ -41,21 +41,7 @@ const PAIRS: [string, Connect['engines']][] = [
 
 describe.skipIf(loaded !== undefined)('libdatachannel engine', () => {
   for (const [name, engines] of PAIRS) {
-    transportSuite(`webrtc (${name})`, async () => {
-      const [a, b] = await connectPair({ engines });
-      if (a?.status !== 'fulfilled' || b?.status !== 'fulfilled') {
-        throw new Error(`the direct connection failed: ${[a, b].map((r) => (r?.status === 'rejected' ? String(r.reason) : 'ok')).join(', ')}`);
-      }
-      const ends = { a: a.value, b: b.value };
-      return {
-        a: ends.a,
-        b: ends.b,
-        drop: (side) => ends[side].close(),
-        dispose: async () => {
-          await Promise.all([ends.a.close(), ends.b.close()]);
-        },
-      };
-    });
+    transportSuite(`webrtc (${name})`, async () => settledPair(await connectPair({ engines })));
   }
 
   describe('binding and negotiation', () => {

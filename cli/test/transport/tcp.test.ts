@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { asKey, isIpLiteral, MAX_TCP_HINTS, secureRandomBytes, TCP_NONCE_BYTES, tcpBindingMac, type Key, type Role, type TcpHint } from '../../src/protocol.js';
 import { connectTcp, localHints, type HintExchange } from '../../src/transport/tcp-connect.js';
 import type { TcpTransport } from '../../src/transport/tcp.js';
-import { take, transportSuite, within } from './transport-suite.js';
+import { closingPair, take, transportSuite, within } from './transport-suite.js';
 
 const loopbackOnly = (port: number): TcpHint[] => [{ host: '127.0.0.1', port }];
 
@@ -46,15 +46,7 @@ transportSuite('tcp', async () => {
   const links = memoryExchange();
   const abort = new AbortController();
   const [a, b] = await within(Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]), 'tcp');
-  const sides = { a, b };
-  return {
-    a,
-    b,
-    drop: (side) => sides[side].close(),
-    dispose: async () => {
-      await Promise.all([a.close(), b.close()]);
-    },
-  };
+  return closingPair(a, b);
 });
 
 /** Connects to a listener and reads what it sends, until it closes. */

@@ -16,6 +16,28 @@ export interface TransportPair {
   dispose(): Promise<void>;
 }
 
+/** The pair for two ends that close themselves: dropping a side closes it, disposing closes both. */
+export function closingPair(a: Transport, b: Transport): TransportPair {
+  const ends = { a, b };
+  return {
+    a,
+    b,
+    drop: (side) => ends[side].close(),
+    dispose: async () => {
+      await Promise.all([a.close(), b.close()]);
+    },
+  };
+}
+
+/** closingPair of two connection attempts, which must both have succeeded (else what each one failed with). */
+export function settledPair(results: PromiseSettledResult<Transport>[]): TransportPair {
+  const [a, b] = results;
+  if (a?.status !== 'fulfilled' || b?.status !== 'fulfilled') {
+    throw new Error(`the direct connection failed: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(', ')}`);
+  }
+  return closingPair(a.value, b.value);
+}
+
 const MiB = 1024 * 1024;
 const WAIT_MS = 20_000;
 const SIZES = [1, 29, 1000, 64 * 1024, 64 * 1024 + 1, 256 * 1024 + 29, MAX_FRAME_BYTES];

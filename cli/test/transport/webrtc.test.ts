@@ -8,7 +8,7 @@ import { asKey, type Key, type Signal } from '../../src/protocol.js';
 import { connectWebRtc, type DirectOptions } from '../../src/transport/webrtc-connect.js';
 import type { WebRtcTransport } from '../../src/transport/webrtc.js';
 import { memoryLinks, type Tap } from './links.js';
-import { transportSuite, within } from './transport-suite.js';
+import { settledPair, transportSuite, within } from './transport-suite.js';
 
 const KEY = asKey('binding', Uint8Array.from({ length: 32 }, (_, i) => i));
 
@@ -29,19 +29,7 @@ function connectPair(opts: Connect = {}): Promise<PromiseSettledResult<WebRtcTra
   return Promise.allSettled([side('send'), side('receive')]);
 }
 
-transportSuite('webrtc', async () => {
-  const [a, b] = await connectPair();
-  if (a?.status !== 'fulfilled' || b?.status !== 'fulfilled') throw new Error('the direct connection failed');
-  const ends = { a: a.value, b: b.value };
-  return {
-    a: ends.a,
-    b: ends.b,
-    drop: (side) => ends[side].close(),
-    dispose: async () => {
-      await Promise.all([ends.a.close(), ends.b.close()]);
-    },
-  };
-});
+transportSuite('webrtc', async () => settledPair(await connectPair()));
 
 describe('webrtc transport: binding and limits', () => {
   it('fails both sides with BINDING_MISMATCH when the binding keys differ (another session, or a forger)', async () => {
