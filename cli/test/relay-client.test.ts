@@ -191,6 +191,11 @@ describe('relay client against the real relay', () => {
   it('burn ends both sides with NAMEPLATE_BURNED', async () => {
     const { url } = await relay();
     const { a, b, nameplate } = await paired(url);
+    // The relay accepts a burn only once both sides have sent a message (a key exchange happened).
+    b.sendMessage(bytes('pake b'));
+    a.sendMessage(bytes('pake a'));
+    await a.nextMessage();
+    await b.nextMessage();
     a.burn();
     expect(await within(a.closed, 'a closed')).toMatchObject({ code: 'NAMEPLATE_BURNED' });
     expect(await within(b.closed, 'b closed')).toMatchObject({ code: 'NAMEPLATE_BURNED' });

@@ -20,7 +20,7 @@ export interface RelayConfig {
   trustProxy: boolean;
   maxConnections: number;
   maxConnectionsPerIp: number;
-  /** Nameplates in use or burned, together. */
+  /** Nameplates in use at once; burned nameplates are remembered apart, up to the same number. */
   maxNameplates: number;
   /** Largest nameplate number a client may claim. */
   maxNameplate: number;
@@ -100,7 +100,7 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
   { key: 'trustProxy', flag: 'trust-proxy', env: 'PORTUNUS_RELAY_TRUST_PROXY', kind: 'bool', description: 'use the last X-Forwarded-For entry as the client address' },
   { key: 'maxConnections', flag: 'max-connections', env: 'PORTUNUS_RELAY_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000, description: 'concurrent WebSocket connections' },
   { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'PORTUNUS_RELAY_MAX_CONNECTIONS_PER_IP', kind: 'int', min: 1, max: 1_000_000, description: 'concurrent connections per client address (IPv6: per /64)' },
-  { key: 'maxNameplates', flag: 'max-nameplates', env: 'PORTUNUS_RELAY_MAX_NAMEPLATES', kind: 'int', min: 1, max: 1_000_000, description: 'nameplates in use or burned' },
+  { key: 'maxNameplates', flag: 'max-nameplates', env: 'PORTUNUS_RELAY_MAX_NAMEPLATES', kind: 'int', min: 1, max: 1_000_000, description: 'nameplates in use (and, apart, burned nameplates remembered)' },
   { key: 'maxNameplate', flag: 'max-nameplate', env: 'PORTUNUS_RELAY_MAX_NAMEPLATE', kind: 'int', min: 1, max: 999_999_999, description: 'largest nameplate number' },
   { key: 'nameplateTtlMs', flag: 'nameplate-ttl', env: 'PORTUNUS_RELAY_NAMEPLATE_TTL', kind: 'seconds', min: 0.01, max: MAX_SECONDS, description: 'seconds an unpaired nameplate waits (and a burned one stays burned)' },
   { key: 'idleTimeoutMs', flag: 'idle-timeout', env: 'PORTUNUS_RELAY_IDLE_TIMEOUT', kind: 'seconds', min: 0.01, max: MAX_SECONDS, description: 'seconds a connection may stay without hello or claim' },

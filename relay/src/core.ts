@@ -5,10 +5,11 @@
  * connection (and tells its peer), never the relay and never another room.
  *
  * Connection phases, in order: greeting (before hello) → ready (after welcome) → waiting (allocated or claimed,
- * no peer yet) → paired; `closed` once the relay has decided to close it (later input is ignored).
+ * no peer yet) → paired; `closed` once the relay has decided to close it (later input is ignored). A side a whose
+ * peer left before the key exchange completed goes from paired back to waiting (PROTOCOL.md §3, `unpaired`).
  */
 import type { RandomBytes } from '../../packages/protocol/src/bytes.js';
-import { createError, type ErrorCode } from '../../packages/protocol/src/errors.js';
+import type { ErrorCode } from '../../packages/protocol/src/errors.js';
 import { SUPPORTED_VERSIONS, PROTOCOL_VERSION } from '../../packages/protocol/src/version.js';
 import {
   isParseError,
@@ -21,29 +22,23 @@ import { addressKey } from './address.js';
 import { relayIceServers, type RelayConfig } from './config.js';
 import { Limits } from './limits.js';
 import type { Logger } from './logger.js';
+import { errorAndClose, peerLeft, type BinaryResult, type RelayAction } from './relay-action.js';
+import type { RejectReason, RelayObserver } from './relay-observer.js';
 import { Rooms, type ConnId } from './rooms.js';
 
-/** Label values of the rejections counter. */
-export type RejectReason =
-  | 'rate_limit' | 'limit' | 'bad_message' | 'too_big' | 'incompatible' | 'in_use' | 'burned' | 'idle' | 'expired'
-  | 'byte_cap' | 'shutdown';
+/** Messages a side a may have sent for a pairing that ended before it read `unpaired`: dropped, not refused. */
+const LEFTOVERS: ReadonlySet<string> = new Set(['msg', 'pipe', 'burn', 'done']);
 
-/** What the core reports for metrics (metrics.ts implements it). */
-export interface RelayObserver {
-  rejected(reason: RejectReason): void;
-  paired(): void;
-  burned(): void;
-  transfer(ok: boolean): void;
-  relayed(bytes: number): void;
+export interface CoreStats {
+  connections: number;
+  /** Nameplates in use (waiting or paired rooms); counted against max-nameplates. */
+  nameplates: number;
+  /** Burns remembered, apart from the nameplates in use (at most max-nameplates of them). */
+  burnedNameplates: number;
+  pairedRooms: number;
+  /** Addresses whose recent failed claims are remembered. */
+  trackedAddresses: number;
 }
-
-export type RelayAction =
-  | { type: 'send'; conn: ConnId; msg: RelayToClient }
-  /** A peer message: the glue applies backpressure to `from` while `to` is slow. */
-  | { type: 'forward'; from: ConnId; to: ConnId; msg: RelayToClient }
-  | { type: 'close'; conn: ConnId; code: number; reason: string };
-
-export type BinaryResult = { forward: ConnId } | { actions: RelayAction[] };
 
 type CoreConfig = Pick<
   RelayConfig,
@@ -60,6 +55,8 @@ interface Conn {
   phase: Phase;
   /** When the current phase began (idle timeout). */
   since: number;
+  /** Waiting again after `unpaired`: messages of the pairing that ended may still arrive. */
+  unpaired: boolean;
 }
 
 export class RelayCore {
@@ -80,8 +77,14 @@ export class RelayCore {
     this.ice = relayIceServers({ stun: config.stun, turn: config.turn });
   }
 
-  stats(): { connections: number; nameplates: number; pairedRooms: number } {
-    return { connections: this.conns.size, nameplates: this.rooms.nameplates, pairedRooms: this.rooms.pairedRooms };
+  stats(): CoreStats {
+    return {
+      connections: this.conns.size,
+      nameplates: this.rooms.nameplates,
+      burnedNameplates: this.rooms.burnedNameplates,
+      pairedRooms: this.rooms.pairedRooms,
+      trackedAddresses: this.limits.trackedAddresses,
+    };
   }
 
   /** A new WebSocket from `address`; over a limit (or while draining) it is refused with an error. */
@@ -89,20 +92,21 @@ export class RelayCore {
     const id = this.nextId++;
     const key = addressKey(address);
     const admit = this.draining ? 'draining' : this.limits.admit(key);
-    this.conns.set(id, { key, admitted: admit === 'ok', phase: 'greeting', since: now });
+    this.conns.set(id, { key, admitted: admit === 'ok', phase: 'greeting', since: now, unpaired: false });
     if (admit === 'ok') return { conn: id, actions: [] };
-    if (admit === 'draining') return { conn: id, actions: this.fail(id, 'RELAY_SHUTDOWN', 'relay is shutting down', 'shutdown') };
+    if (admit === 'draining') return { conn: id, actions: this.fail(id, now, 'RELAY_SHUTDOWN', 'relay is shutting down', 'shutdown') };
     const why = admit === 'too-many-connections' ? 'relay connection limit reached' : 'too many connections from your address';
-    return { conn: id, actions: this.fail(id, 'RELAY_LIMIT', why, 'limit') };
+    return { conn: id, actions: this.fail(id, now, 'RELAY_LIMIT', why, 'limit') };
   }
 
   /** A text frame of `size` bytes. */
   text(id: ConnId, text: string, size: number, now: number): RelayAction[] {
     const conn = this.conns.get(id);
     if (conn === undefined || conn.phase === 'closed') return [];
-    if (size > this.config.maxMessageBytes) return this.fail(id, 'MESSAGE_TOO_BIG', 'message too large', 'too_big');
+    if (size > this.config.maxMessageBytes) return this.fail(id, now, 'MESSAGE_TOO_BIG', 'message too large', 'too_big');
     const msg = parseClientMessage(text);
-    if (isParseError(msg)) return this.fail(id, 'RELAY_PROTOCOL', msg.detail, 'bad_message');
+    if (isParseError(msg)) return this.fail(id, now, 'RELAY_PROTOCOL', msg.detail, 'bad_message');
+    if (conn.unpaired && conn.phase === 'waiting' && LEFTOVERS.has(msg.type)) return [];
     const member = this.rooms.membership(id);
     const expect = (phase: Phase): boolean => conn.phase === phase;
     switch (msg.type) {
@@ -110,40 +114,41 @@ export class RelayCore {
         if (!expect('greeting')) break;
         if (!SUPPORTED_VERSIONS.includes(msg.protocol)) {
           const message = `relay speaks protocol ${SUPPORTED_VERSIONS.join(', ')}, client asked for ${msg.protocol}`;
-          return this.fail(id, 'RELAY_INCOMPATIBLE', message, 'incompatible');
+          return this.fail(id, now, 'RELAY_INCOMPATIBLE', message, 'incompatible');
         }
         this.enter(conn, 'ready', now);
         return [{ type: 'send', conn: id, msg: this.welcome() }];
       case 'allocate':
-        return expect('ready') ? this.allocate(id, conn, now) : this.outOfOrder(id, msg.type);
+        return expect('ready') ? this.allocate(id, conn, now) : this.outOfOrder(id, now, msg.type);
       case 'claim':
-        return expect('ready') ? this.claim(id, conn, msg.nameplate, now) : this.outOfOrder(id, msg.type);
+        return expect('ready') ? this.claim(id, conn, msg.nameplate, now) : this.outOfOrder(id, now, msg.type);
       case 'msg':
         if (!expect('paired') || member?.peer === undefined) break;
+        this.rooms.countMessage(id);
         return [{ type: 'forward', from: id, to: member.peer, msg: { type: 'msg', body: msg.body } }];
       case 'pipe':
         if (!expect('paired') || member?.peer === undefined) break;
         if (!this.rooms.requestPipe(id)) return [];
         return [id, member.peer].map((conn) => ({ type: 'send', conn, msg: { type: 'pipe-open' } }) as const);
       case 'burn':
-        return expect('paired') ? this.burn(id, now) : this.outOfOrder(id, msg.type);
+        return expect('paired') ? this.burn(id, conn, now) : this.outOfOrder(id, now, msg.type);
       case 'done':
         if (!expect('paired')) break;
         if (this.rooms.reportOutcome(id)) this.deps.observer.transfer(msg.ok);
         return [];
     }
-    return this.outOfOrder(id, msg.type);
+    return this.outOfOrder(id, now, msg.type);
   }
 
   /** A binary frame of `size` bytes: where to forward it, or why not. */
-  binary(id: ConnId, size: number): BinaryResult {
+  binary(id: ConnId, size: number, now: number): BinaryResult {
     const conn = this.conns.get(id);
     if (conn === undefined || conn.phase === 'closed') return { actions: [] };
     const member = this.rooms.membership(id);
     if (conn.phase !== 'paired' || member?.peer === undefined || !member.piped) {
-      return { actions: this.fail(id, 'RELAY_PROTOCOL', 'binary frame before pipe-open', 'bad_message') };
+      return { actions: this.fail(id, now, 'RELAY_PROTOCOL', 'binary frame before pipe-open', 'bad_message') };
     }
-    if (size > this.config.maxFrameBytes) return { actions: this.fail(id, 'MESSAGE_TOO_BIG', 'data frame too large', 'too_big') };
+    if (size > this.config.maxFrameBytes) return { actions: this.fail(id, now, 'MESSAGE_TOO_BIG', 'data frame too large', 'too_big') };
     const total = this.rooms.addBytes(id, size);
     const cap = this.config.transferByteCap;
     if (cap > 0 && total > cap) {
@@ -155,19 +160,19 @@ export class RelayCore {
   }
 
   /** The WebSocket layer rejected a frame itself (too large, bad UTF-8, bad framing) and is closing the socket. */
-  socketError(id: ConnId, reason: 'too_big' | 'bad_message'): RelayAction[] {
+  socketError(id: ConnId, reason: 'too_big' | 'bad_message', now: number): RelayAction[] {
     const conn = this.conns.get(id);
     if (conn === undefined || conn.phase === 'closed') return [];
     this.deps.observer.rejected(reason);
     conn.phase = 'closed';
-    return this.detach(id);
+    return this.detach(id, now);
   }
 
   /** The socket is gone. */
-  closed(id: ConnId): RelayAction[] {
+  closed(id: ConnId, now: number): RelayAction[] {
     const conn = this.conns.get(id);
     if (conn === undefined) return [];
-    const actions = conn.phase === 'closed' ? [] : this.detach(id);
+    const actions = conn.phase === 'closed' ? [] : this.detach(id, now);
     this.conns.delete(id);
     if (conn.admitted) this.limits.release(conn.key);
     return actions;
@@ -177,11 +182,11 @@ export class RelayCore {
   tick(now: number): RelayAction[] {
     const actions: RelayAction[] = [];
     for (const id of this.rooms.expire(now)) {
-      actions.push(...this.fail(id, 'TIMEOUT', 'nobody else claimed the nameplate in time', 'expired'));
+      actions.push(...this.fail(id, now, 'TIMEOUT', 'nobody else claimed the nameplate in time', 'expired'));
     }
     for (const [id, conn] of this.conns) {
       if ((conn.phase === 'greeting' || conn.phase === 'ready') && now - conn.since >= this.config.idleTimeoutMs) {
-        actions.push(...this.fail(id, 'IDLE_TIMEOUT', 'connection idle for too long', 'idle'));
+        actions.push(...this.fail(id, now, 'IDLE_TIMEOUT', 'connection idle for too long', 'idle'));
       }
     }
     this.limits.sweep(now);
@@ -189,11 +194,11 @@ export class RelayCore {
   }
 
   /** Starts draining: refuses new connections and closes every connection not in a paired room. */
-  shutdown(): RelayAction[] {
+  shutdown(now: number): RelayAction[] {
     this.draining = true;
     const actions: RelayAction[] = [];
     for (const [id, conn] of this.conns) {
-      if (conn.phase !== 'paired' && conn.phase !== 'closed') actions.push(...this.fail(id, 'RELAY_SHUTDOWN', 'relay is shutting down'));
+      if (conn.phase !== 'paired' && conn.phase !== 'closed') actions.push(...this.fail(id, now, 'RELAY_SHUTDOWN', 'relay is shutting down'));
     }
     return actions;
   }
@@ -203,7 +208,7 @@ export class RelayCore {
     this.draining = true;
     const ids = [...this.conns].filter(([, conn]) => conn.phase !== 'closed').map(([id]) => id);
     for (const id of ids) this.conns.get(id)!.phase = 'closed';
-    return ids.flatMap((id) => this.errorAndClose(id, 'RELAY_SHUTDOWN', 'relay is shutting down'));
+    return ids.flatMap((id) => errorAndClose(id, 'RELAY_SHUTDOWN', 'relay is shutting down'));
   }
 
   private welcome(): RelayToClient {
@@ -217,13 +222,13 @@ export class RelayCore {
 
   private allocate(id: ConnId, conn: Conn, now: number): RelayAction[] {
     const result = this.rooms.allocate(id, now);
-    if (result.kind === 'rejected') return this.fail(id, 'RELAY_LIMIT', 'no free nameplate', 'limit');
+    if (result.kind === 'rejected') return this.fail(id, now, 'RELAY_LIMIT', 'no free nameplate', 'limit');
     this.enter(conn, 'waiting', now);
     return [{ type: 'send', conn: id, msg: { type: 'allocated', nameplate: result.nameplate } }];
   }
 
   private claim(id: ConnId, conn: Conn, nameplate: number, now: number): RelayAction[] {
-    if (!this.limits.claimAllowed(conn.key, now)) return this.fail(id, 'RATE_LIMITED', 'too many failed claims', 'rate_limit');
+    if (!this.limits.claimAllowed(conn.key, now)) return this.fail(id, now, 'RATE_LIMITED', 'too many failed claims', 'rate_limit');
     const result = this.rooms.claim(id, nameplate, now);
     switch (result.kind) {
       case 'waiting':
@@ -232,7 +237,10 @@ export class RelayCore {
       case 'paired': {
         this.enter(conn, 'paired', now);
         const peer = this.conns.get(result.peer);
-        if (peer !== undefined) this.enter(peer, 'paired', now);
+        if (peer !== undefined) {
+          this.enter(peer, 'paired', now);
+          peer.unpaired = false;
+        }
         this.deps.observer.paired();
         const sid = this.deps.random(SID_BYTES);
         return [
@@ -244,24 +252,27 @@ export class RelayCore {
       case 'rejected':
         if (result.failedClaim) this.limits.recordFailedClaim(conn.key, now);
         if (result.code === 'RELAY_PROTOCOL') {
-          return this.fail(id, result.code, `nameplate must be from 1 to ${this.config.maxNameplate}`, 'bad_message');
+          return this.fail(id, now, result.code, `nameplate must be from 1 to ${this.config.maxNameplate}`, 'bad_message');
         }
-        if (result.code === 'RELAY_LIMIT') return this.fail(id, result.code, 'too many nameplates in use', 'limit');
-        if (result.code === 'NAMEPLATE_BURNED') return this.fail(id, result.code, 'nameplate is burned', 'burned');
-        return this.fail(id, result.code, 'nameplate already has two sides', 'in_use');
+        if (result.code === 'RELAY_LIMIT') return this.fail(id, now, result.code, 'too many nameplates in use', 'limit');
+        if (result.code === 'NAMEPLATE_BURNED') return this.fail(id, now, result.code, 'nameplate is burned', 'burned');
+        return this.fail(id, now, result.code, 'nameplate already has two sides', 'in_use');
     }
   }
 
-  private burn(id: ConnId, now: number): RelayAction[] {
-    const burned = this.rooms.burn(id, now);
-    if (burned === undefined) return this.outOfOrder(id, 'burn');
+  private burn(id: ConnId, conn: Conn, now: number): RelayAction[] {
+    const peer = this.rooms.membership(id)?.peer;
+    const peerConn = peer === undefined ? undefined : this.conns.get(peer);
+    const keys = peerConn === undefined ? [conn.key] : [conn.key, peerConn.key];
+    const burned = this.rooms.burn(id, now, keys);
+    if (burned === undefined) return this.outOfOrder(id, now, 'burn');
     this.deps.observer.burned();
-    const b = burned.b === undefined ? undefined : this.conns.get(burned.b);
-    // The claimer (side b) is the one who could be guessing codes.
-    if (b !== undefined) this.limits.recordFailedClaim(b.key, now);
+    // Either side may be the one guessing (or both, a client pairing with itself): both pay a failed claim.
+    for (const key of keys) this.limits.recordFailedClaim(key, now);
+    if (!burned.remembered) this.deps.logger.info('burn not remembered', { ip: conn.key, reason: 'burns per address' });
     const sides = [burned.a, burned.b].filter((conn): conn is ConnId => conn !== undefined && this.isOpen(conn));
     for (const conn of sides) this.conns.get(conn)!.phase = 'closed';
-    return sides.flatMap((conn) => this.errorAndClose(conn, 'NAMEPLATE_BURNED', 'key confirmation failed; nameplate burned'));
+    return sides.flatMap((conn) => errorAndClose(conn, 'NAMEPLATE_BURNED', 'key confirmation failed; nameplate burned'));
   }
 
   /** Closes both sides of `id`'s room with the same error. */
@@ -272,15 +283,15 @@ export class RelayCore {
       this.conns.get(conn)!.phase = 'closed';
       this.rooms.leave(conn);
     }
-    return sides.flatMap((conn) => this.errorAndClose(conn, code, message));
+    return sides.flatMap((conn) => errorAndClose(conn, code, message));
   }
 
-  private outOfOrder(id: ConnId, type: string): RelayAction[] {
-    return this.fail(id, 'RELAY_PROTOCOL', `unexpected ${type} message`, 'bad_message');
+  private outOfOrder(id: ConnId, now: number, type: string): RelayAction[] {
+    return this.fail(id, now, 'RELAY_PROTOCOL', `unexpected ${type} message`, 'bad_message');
   }
 
   /** Sends an error, closes with its close code and tells the peer, if any. */
-  private fail(id: ConnId, code: ErrorCode, message: string, reason?: RejectReason): RelayAction[] {
+  private fail(id: ConnId, now: number, code: ErrorCode, message: string, reason?: RejectReason): RelayAction[] {
     const conn = this.conns.get(id);
     if (conn === undefined || conn.phase === 'closed') return [];
     if (reason !== undefined) {
@@ -288,29 +299,38 @@ export class RelayCore {
       this.deps.logger.info('rejected', { conn: id, ip: conn.key, code, reason });
     }
     conn.phase = 'closed';
-    return [...this.errorAndClose(id, code, message), ...this.detach(id)];
+    return [...errorAndClose(id, code, message), ...this.detach(id, now)];
   }
 
-  private errorAndClose(id: ConnId, code: ErrorCode, message: string): RelayAction[] {
-    const error = createError(code, message);
-    return [
-      { type: 'send', conn: id, msg: { type: 'error', code, message } },
-      { type: 'close', conn: id, code: error.closeCode, reason: message.slice(0, 100) },
-    ];
-  }
-
-  /** Takes `id` out of its room; a peer still there gets peer-left and is closed with PEER_GONE. */
-  private detach(id: ConnId): RelayAction[] {
-    const peer = this.rooms.leave(id);
-    if (peer === undefined) return [];
-    this.rooms.leave(peer);
-    const conn = this.conns.get(peer);
+  /**
+   * Takes `id` out of its room. A side b leaving before the key exchange completed is charged a failed claim and its
+   * peer waits again (`unpaired`); otherwise a peer still there gets peer-left and is closed with PEER_GONE.
+   */
+  private detach(id: ConnId, now: number): RelayAction[] {
+    const departure = this.rooms.leave(id);
+    if (departure.kind === 'alone') return [];
+    if (departure.kind === 'unpaired') return this.unpair(id, departure.peer, now);
+    this.rooms.leave(departure.peer);
+    const conn = this.conns.get(departure.peer);
     if (conn === undefined || conn.phase === 'closed') return [];
     conn.phase = 'closed';
-    return [
-      { type: 'send', conn: peer, msg: { type: 'peer-left' } },
-      { type: 'close', conn: peer, code: createError('PEER_GONE', '').closeCode, reason: 'peer left' },
-    ];
+    return peerLeft(departure.peer);
+  }
+
+  /** Side b (`leaver`) went before the key exchange completed: it pays a failed claim, side a waits again. */
+  private unpair(leaver: ConnId, a: ConnId, now: number): RelayAction[] {
+    this.deps.observer.unpaired();
+    const key = this.conns.get(leaver)?.key;
+    if (key !== undefined) this.limits.recordFailedClaim(key, now);
+    const conn = this.conns.get(a);
+    if (conn === undefined || conn.phase === 'closed') {
+      this.rooms.leave(a);
+      return [];
+    }
+    if (this.draining) return this.fail(a, now, 'RELAY_SHUTDOWN', 'relay is shutting down');
+    this.enter(conn, 'waiting', now);
+    conn.unpaired = true;
+    return [{ type: 'send', conn: a, msg: { type: 'unpaired' } }];
   }
 
   private isOpen(id: ConnId): boolean {

@@ -3,11 +3,12 @@
  * never share or clash on prom-client's global default registry.
  */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RejectReason, RelayObserver } from './core.js';
+import type { RejectReason, RelayObserver } from './relay-observer.js';
 
 export interface GaugeSource {
   connections(): number;
   nameplates(): number;
+  burnedNameplates(): number;
   pairedRooms(): number;
 }
 
@@ -17,6 +18,7 @@ export class RelayMetrics implements RelayObserver {
   private readonly transfers: Counter<'outcome'>;
   private readonly rejections: Counter<'reason'>;
   private readonly pairings: Counter;
+  private readonly unpairings: Counter;
   private readonly burns: Counter;
 
   constructor(source: GaugeSource, options: { processMetrics: boolean }) {
@@ -31,10 +33,18 @@ export class RelayMetrics implements RelayObserver {
     });
     new Gauge({
       name: 'portunus_relay_nameplates',
-      help: 'Nameplates in use or burned.',
+      help: 'Nameplates in use (waiting or paired).',
       registers,
       collect() {
         this.set(source.nameplates());
+      },
+    });
+    new Gauge({
+      name: 'portunus_relay_burned_nameplates',
+      help: 'Burned nameplates remembered (kept apart from the nameplates in use).',
+      registers,
+      collect() {
+        this.set(source.burnedNameplates());
       },
     });
     new Gauge({
@@ -59,6 +69,11 @@ export class RelayMetrics implements RelayObserver {
       registers,
     });
     this.pairings = new Counter({ name: 'portunus_relay_pairings_total', help: 'Rooms paired.', registers });
+    this.unpairings = new Counter({
+      name: 'portunus_relay_unpairings_total',
+      help: 'Rooms back to waiting because side b left before the key exchange completed.',
+      registers,
+    });
     this.burns = new Counter({ name: 'portunus_relay_burns_total', help: 'Nameplates burned after failed key confirmation.', registers });
     // Zero-valued series exist from the start, so dashboards and alerts see them before the first event.
     this.transfers.inc({ outcome: 'completed' }, 0);
@@ -80,6 +95,10 @@ export class RelayMetrics implements RelayObserver {
 
   paired(): void {
     this.pairings.inc();
+  }
+
+  unpaired(): void {
+    this.unpairings.inc();
   }
 
   burned(): void {

@@ -1,18 +1,22 @@
 /**
- * Room bookkeeping (PROTOCOL.md §Relay, rooms): which connection holds which nameplate, as pure logic. The caller
+ * Room bookkeeping (PROTOCOL.md §3, rooms): which connection holds which nameplate, as pure logic. The caller
  * passes the time; nothing here touches a socket.
  *
  * A room is created by `allocate` or by the first `claim` of a nameplate (side "a") and is paired by the second
- * claim (side "b"). After pairing the nameplate stays bound to the room until both sides have left, so a third
- * claimer always gets NAMEPLATE_IN_USE; then it is free again. A burned nameplate cannot be claimed or allocated
- * until its burn expires. Burned nameplates count towards maxNameplates, so memory stays bounded.
+ * claim (side "b"). The key exchange is complete, for the relay, once side a has sent its second `msg` (its `pake`,
+ * then its `confirm`, which a sends only after checking b's): a side b that leaves before that has learned nothing
+ * about the code, so the room goes back to waiting and side a keeps its nameplate. After that the nameplate stays
+ * bound to the room until both sides have left, so a third claimer always gets NAMEPLATE_IN_USE; then it is free
+ * again. Burned nameplates live in a bounded table of their own (burned-nameplates.ts) and are skipped or refused.
  */
 import type { Side } from '../../packages/protocol/src/keys.js';
+import { BurnedNameplates } from './burned-nameplates.js';
 
 export type ConnId = number;
 
 export interface RoomsOptions {
   maxNameplate: number;
+  /** Nameplates in use at once; also how many burns are remembered (separately). */
   maxNameplates: number;
   /** Unpaired rooms older than this expire. */
   nameplateTtlMs: number;
@@ -20,16 +24,24 @@ export interface RoomsOptions {
   burnTtlMs: number;
 }
 
-interface Room {
-  readonly nameplate: number;
-  readonly createdAt: number;
-  a: ConnId | undefined;
-  b: ConnId | undefined;
-  paired: boolean;
+/** What one pairing has done; reset when side b leaves before the key exchange completed. */
+interface Pairing {
   pipe: { a: boolean; b: boolean };
   outcomeReported: boolean;
   /** Binary bytes piped through this room, both directions. */
   bytes: number;
+  /** `msg` messages each side has sent since pairing (counted, never decoded). */
+  sent: { a: number; b: number };
+}
+
+interface Room {
+  readonly nameplate: number;
+  /** Kept when the room goes back to waiting, so nameplate-ttl counts from the first claim. */
+  readonly createdAt: number;
+  a: ConnId | undefined;
+  b: ConnId | undefined;
+  paired: boolean;
+  pairing: Pairing;
 }
 
 export type AllocateResult = { kind: 'allocated'; nameplate: number } | { kind: 'rejected'; code: 'RELAY_LIMIT' };
@@ -40,6 +52,9 @@ export type ClaimResult =
   | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE' | 'NAMEPLATE_BURNED'; failedClaim: true }
   | { kind: 'rejected'; code: 'RELAY_LIMIT' | 'RELAY_PROTOCOL'; failedClaim: false };
 
+/** What leaving did to the room: nothing left to tell, side a back to waiting, or a peer to close. */
+export type Departure = { kind: 'alone' } | { kind: 'unpaired'; peer: ConnId } | { kind: 'peer-left'; peer: ConnId };
+
 export interface Membership {
   nameplate: number;
   side: Side;
@@ -48,17 +63,34 @@ export interface Membership {
   piped: boolean;
 }
 
+export interface Burned {
+  nameplate: number;
+  a: ConnId | undefined;
+  b: ConnId | undefined;
+  /** False when an address was at its cap of remembered burns: the nameplate is free again at once. */
+  remembered: boolean;
+}
+
+function freshPairing(): Pairing {
+  return { pipe: { a: false, b: false }, outcomeReported: false, bytes: 0, sent: { a: 0, b: 0 } };
+}
+
 export class Rooms {
   private readonly rooms = new Map<number, Room>();
   private readonly byConn = new Map<ConnId, Room>();
-  /** Burned nameplate → time its burn ends. */
-  private readonly burned = new Map<number, number>();
+  private readonly burned: BurnedNameplates;
 
-  constructor(private readonly options: RoomsOptions) {}
+  constructor(private readonly options: RoomsOptions) {
+    this.burned = new BurnedNameplates({ capacity: options.maxNameplates, ttlMs: options.burnTtlMs });
+  }
 
-  /** Nameplates in use or burned. */
+  /** Nameplates in use (burned ones are counted apart, in `burnedNameplates`). */
   get nameplates(): number {
-    return this.rooms.size + this.burned.size;
+    return this.rooms.size;
+  }
+
+  get burnedNameplates(): number {
+    return this.burned.size;
   }
 
   get pairedRooms(): number {
@@ -69,9 +101,9 @@ export class Rooms {
 
   /** Gives `conn` the smallest free nameplate as side "a". */
   allocate(conn: ConnId, now: number): AllocateResult {
-    if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
+    if (this.rooms.size >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
     for (let n = 1; n <= this.options.maxNameplate; n++) {
-      if (this.rooms.has(n) || this.burned.has(n)) continue;
+      if (this.rooms.has(n) || this.burned.has(n, now)) continue;
       this.create(n, conn, now);
       return { kind: 'allocated', nameplate: n };
     }
@@ -82,12 +114,10 @@ export class Rooms {
     if (!Number.isSafeInteger(nameplate) || nameplate < 1 || nameplate > this.options.maxNameplate) {
       return { kind: 'rejected', code: 'RELAY_PROTOCOL', failedClaim: false };
     }
-    const burnEnds = this.burned.get(nameplate);
-    if (burnEnds !== undefined && now < burnEnds) return { kind: 'rejected', code: 'NAMEPLATE_BURNED', failedClaim: true };
-    if (burnEnds !== undefined) this.burned.delete(nameplate);
+    if (this.burned.has(nameplate, now)) return { kind: 'rejected', code: 'NAMEPLATE_BURNED', failedClaim: true };
     const room = this.rooms.get(nameplate);
     if (room === undefined) {
-      if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
+      if (this.rooms.size >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
       this.create(nameplate, conn, now);
       return { kind: 'waiting', side: 'a' };
     }
@@ -101,69 +131,86 @@ export class Rooms {
   membership(conn: ConnId): Membership | undefined {
     const room = this.byConn.get(conn);
     if (room === undefined) return undefined;
-    const side: Side = room.a === conn ? 'a' : 'b';
+    const side = sideOf(room, conn);
     return {
       nameplate: room.nameplate,
       side,
       peer: side === 'a' ? room.b : room.a,
       paired: room.paired,
-      piped: room.pipe.a && room.pipe.b,
+      piped: room.pairing.pipe.a && room.pairing.pipe.b,
     };
+  }
+
+  /** Counts one `msg` from `conn` towards the key exchange. */
+  countMessage(conn: ConnId): void {
+    const room = this.byConn.get(conn);
+    if (room?.paired === true) room.pairing.sent[sideOf(room, conn)]++;
   }
 
   /** Records that `conn` wants the data pipe; true exactly when this request opens it. */
   requestPipe(conn: ConnId): boolean {
     const room = this.byConn.get(conn);
     if (room === undefined || !room.paired) return false;
-    const side: Side = room.a === conn ? 'a' : 'b';
-    if (room.pipe[side]) return false;
-    room.pipe[side] = true;
-    return room.pipe.a && room.pipe.b;
+    const side = sideOf(room, conn);
+    if (room.pairing.pipe[side]) return false;
+    room.pairing.pipe[side] = true;
+    return room.pairing.pipe.a && room.pairing.pipe.b;
   }
 
   /** Adds piped bytes to the room's total and returns the new total. */
   addBytes(conn: ConnId, bytes: number): number {
     const room = this.byConn.get(conn);
     if (room === undefined) return 0;
-    room.bytes += bytes;
-    return room.bytes;
+    room.pairing.bytes += bytes;
+    return room.pairing.bytes;
   }
 
-  /** True for the first outcome report of a room, so each transfer is counted once. */
+  /** True for the first outcome report of a pairing, so each transfer is counted once. */
   reportOutcome(conn: ConnId): boolean {
     const room = this.byConn.get(conn);
-    if (room === undefined || !room.paired || room.outcomeReported) return false;
-    room.outcomeReported = true;
+    if (room === undefined || !room.paired || room.pairing.outcomeReported) return false;
+    room.pairing.outcomeReported = true;
     return true;
   }
 
-  /** Burns the nameplate of `conn`'s paired room; returns both sides (the caller closes them) or undefined. */
-  burn(conn: ConnId, now: number): { nameplate: number; a: ConnId | undefined; b: ConnId | undefined } | undefined {
+  /**
+   * Burns the nameplate of `conn`'s room, remembering the burn against the clients at `keys` (their limit keys).
+   * Only a paired room whose two sides have each sent a `msg` can be burned (a confirmation can only fail after
+   * a key exchange); otherwise undefined. Returns both sides: the caller closes them.
+   */
+  burn(conn: ConnId, now: number, keys: readonly string[]): Burned | undefined {
     const room = this.byConn.get(conn);
-    if (room === undefined || !room.paired) return undefined;
+    if (room === undefined || !room.paired || room.pairing.sent.a === 0 || room.pairing.sent.b === 0) return undefined;
     const { a, b, nameplate } = room;
     this.rooms.delete(nameplate);
     if (a !== undefined) this.byConn.delete(a);
     if (b !== undefined) this.byConn.delete(b);
-    this.burned.set(nameplate, now + this.options.burnTtlMs);
-    return { nameplate, a, b };
+    return { nameplate, a, b, remembered: this.burned.add(nameplate, now, keys) };
   }
 
   /**
-   * Removes `conn` from its room. Returns the peer still in the room, if any (the caller tells it and then
-   * makes it leave too); the nameplate is freed once nobody is left.
+   * Removes `conn` from its room. Side b leaving a paired room before the key exchange completed puts the room back
+   * to waiting ('unpaired', the peer is side a); otherwise a peer still in the room is returned as 'peer-left' (the
+   * caller tells it and then makes it leave too). The nameplate is freed once nobody is left.
    */
-  leave(conn: ConnId): ConnId | undefined {
+  leave(conn: ConnId): Departure {
     const room = this.byConn.get(conn);
-    if (room === undefined) return undefined;
+    if (room === undefined) return { kind: 'alone' };
     this.byConn.delete(conn);
+    if (room.paired && room.b === conn && room.a !== undefined && room.pairing.sent.a < 2) {
+      room.b = undefined;
+      room.paired = false;
+      room.pairing = freshPairing();
+      return { kind: 'unpaired', peer: room.a };
+    }
     if (room.a === conn) room.a = undefined;
     if (room.b === conn) room.b = undefined;
-    if (room.a === undefined && room.b === undefined) {
+    const peer = room.a ?? room.b;
+    if (peer === undefined) {
       this.rooms.delete(room.nameplate);
-      return undefined;
+      return { kind: 'alone' };
     }
-    return room.a ?? room.b;
+    return { kind: 'peer-left', peer };
   }
 
   /** Removes unpaired rooms older than the TTL and lapsed burns; returns the connections that were waiting. */
@@ -178,22 +225,17 @@ export class Rooms {
         expired.push(conn);
       }
     }
-    for (const [nameplate, ends] of this.burned) if (now >= ends) this.burned.delete(nameplate);
+    this.burned.sweep(now);
     return expired;
   }
 
   private create(nameplate: number, conn: ConnId, now: number): void {
-    const room: Room = {
-      nameplate,
-      createdAt: now,
-      a: conn,
-      b: undefined,
-      paired: false,
-      pipe: { a: false, b: false },
-      outcomeReported: false,
-      bytes: 0,
-    };
+    const room: Room = { nameplate, createdAt: now, a: conn, b: undefined, paired: false, pairing: freshPairing() };
     this.rooms.set(nameplate, room);
     this.byConn.set(conn, room);
   }
+}
+
+function sideOf(room: Room, conn: ConnId): Side {
+  return room.a === conn ? 'a' : 'b';
 }

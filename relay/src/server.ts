@@ -9,7 +9,7 @@ import { secureRandomBytes, type RandomBytes } from '../../packages/protocol/src
 import { PROTOCOL_VERSION, RELAY_PATH } from '../../packages/protocol/src/version.js';
 import { clientAddress } from './address.js';
 import { resolveRelayConfig, type RelayConfig } from './config.js';
-import { RelayCore } from './core.js';
+import { RelayCore, type CoreStats } from './core.js';
 import { handleHttpRequest, type Health } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
@@ -24,11 +24,7 @@ export interface RelayDeps {
   random?: RandomBytes;
 }
 
-export interface RelayStats extends SocketStats {
-  connections: number;
-  nameplates: number;
-  pairedRooms: number;
-}
+export type RelayStats = SocketStats & CoreStats;
 
 export interface RelayHandle {
   /** ws://host:port/v1 */
@@ -79,6 +75,7 @@ class Relay {
     const gauges: GaugeSource = {
       connections: () => this.core.stats().connections,
       nameplates: () => this.core.stats().nameplates,
+      burnedNameplates: () => this.core.stats().burnedNameplates,
       pairedRooms: () => this.core.stats().pairedRooms,
     };
     this.metrics = new RelayMetrics(gauges, { processMetrics: config.processMetrics });
@@ -174,7 +171,7 @@ class Relay {
   private async drain(graceMs: number, graceCut: Promise<void>): Promise<void> {
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    this.sockets.perform(this.core.shutdown());
+    this.sockets.perform(this.core.shutdown(this.clock()));
     this.logger.info('draining', { connections: this.sockets.size, graceMs });
     await this.sockets.waitUntilEmpty(graceMs, graceCut);
     this.sockets.perform(this.core.closeAll());
@@ -201,7 +198,7 @@ function attachSocket(conn: ConnId, ws: WebSocket, glue: Glue): void {
     sockets.markAlive(conn);
     const bytes = data as Buffer; // binaryType is 'nodebuffer': always one Buffer
     if (isBinary) {
-      const result = core.binary(conn, bytes.length);
+      const result = core.binary(conn, bytes.length, clock());
       if ('forward' in result) sockets.forward(conn, result.forward, bytes, true);
       else sockets.perform(result.actions);
       return;
@@ -216,12 +213,12 @@ function attachSocket(conn: ConnId, ws: WebSocket, glue: Glue): void {
     if (err.code?.startsWith('WS_ERR_') !== true) return;
     const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_big' : 'bad_message';
     glue.logger.info('rejected frame', { conn, code: err.code });
-    sockets.perform(core.socketError(conn, reason));
+    sockets.perform(core.socketError(conn, reason, clock()));
   });
   ws.on('close', function socketOnClose(code: number) {
     glue.logger.debug('disconnected', { conn, code });
     sockets.remove(conn);
-    sockets.perform(core.closed(conn));
+    sockets.perform(core.closed(conn, clock()));
   });
 }
 

@@ -9,7 +9,7 @@
  */
 import WebSocket from 'ws';
 import { encodeRelayMessage } from '../../packages/protocol/src/relay-messages.js';
-import type { RelayAction } from './core.js';
+import type { RelayAction } from './relay-action.js';
 import type { Logger } from './logger.js';
 import type { ConnId } from './rooms.js';
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RelayCore, type RejectReason, type RelayAction, type RelayObserver } from '../src/core.js';
+import { RelayCore } from '../src/core.js';
+import type { RelayAction } from '../src/relay-action.js';
+import type { RejectReason, RelayObserver } from '../src/relay-observer.js';
 import { defaultRelayConfig, type RelayConfig } from '../src/config.js';
 import { silentLogger } from '../src/logger.js';
 
@@ -8,12 +10,16 @@ class Observed implements RelayObserver {
   transfers: boolean[] = [];
   bytes = 0;
   pairings = 0;
+  unpairings = 0;
   burns = 0;
   rejected(reason: RejectReason): void {
     this.rejections.push(reason);
   }
   paired(): void {
     this.pairings++;
+  }
+  unpaired(): void {
+    this.unpairings++;
   }
   burned(): void {
     this.burns++;
@@ -136,12 +142,12 @@ describe('RelayCore', () => {
       { type: 'send', conn: b, msg: { type: 'pipe-open' } },
       { type: 'send', conn: a, msg: { type: 'pipe-open' } },
     ]);
-    expect(core.binary(a, 100)).toEqual({ forward: b });
-    expect(core.binary(b, 50)).toEqual({ forward: a });
+    expect(core.binary(a, 100, 0)).toEqual({ forward: b });
+    expect(core.binary(b, 50, 0)).toEqual({ forward: a });
     expect(observer.bytes).toBe(150);
     const c = hello();
-    expect(core.binary(c, 1)).toEqual({ actions: errorAndClose(c, 'RELAY_PROTOCOL', 4001) });
-    expect(core.binary(a, 2049)).toEqual({
+    expect(core.binary(c, 1, 0)).toEqual({ actions: errorAndClose(c, 'RELAY_PROTOCOL', 4001) });
+    expect(core.binary(a, 2049, 0)).toEqual({
       actions: [...errorAndClose(a, 'MESSAGE_TOO_BIG', 1009), { type: 'send', conn: b, msg: { type: 'peer-left' } }, { type: 'close', conn: b, code: 4006, reason: 'peer left' }],
     });
   });
@@ -154,18 +160,20 @@ describe('RelayCore', () => {
     send(b, { type: 'claim', nameplate: 1 });
     send(a, { type: 'pipe' });
     send(b, { type: 'pipe' });
-    expect(core.binary(a, 600)).toEqual({ forward: b });
-    expect(core.binary(b, 400)).toEqual({ forward: a });
-    expect(core.binary(a, 1)).toEqual({ actions: [...errorAndClose(a, 'BYTE_CAP', 4011), ...errorAndClose(b, 'BYTE_CAP', 4011)] });
+    expect(core.binary(a, 600, 0)).toEqual({ forward: b });
+    expect(core.binary(b, 400, 0)).toEqual({ forward: a });
+    expect(core.binary(a, 1, 0)).toEqual({ actions: [...errorAndClose(a, 'BYTE_CAP', 4011), ...errorAndClose(b, 'BYTE_CAP', 4011)] });
     expect(observer.rejections).toEqual(['byte_cap']);
   });
 
-  it('burn closes both sides with 4009, counts a failed claim for b, and burns the nameplate', () => {
+  it('burn closes both sides with 4009, counts a failed claim for both, and burns the nameplate', () => {
     const { hello, send, observer } = setup({ failedClaimsPerMinute: 1 });
     const a = hello('192.0.2.1');
     const b = hello('198.51.100.7');
     send(a, { type: 'allocate' });
     send(b, { type: 'claim', nameplate: 1 });
+    send(a, { type: 'msg', body: 'AA' });
+    send(b, { type: 'msg', body: 'AA' });
     expect(send(a, { type: 'burn' })).toEqual([
       ...errorAndClose(a, 'NAMEPLATE_BURNED', 4009),
       ...errorAndClose(b, 'NAMEPLATE_BURNED', 4009),
@@ -173,14 +181,29 @@ describe('RelayCore', () => {
     expect(observer.burns).toBe(1);
     const c = hello('203.0.113.9');
     expect(send(c, { type: 'claim', nameplate: 1 })).toEqual(errorAndClose(c, 'NAMEPLATE_BURNED', 4009));
-    // b's address has used its one failed claim: its next claim is rate limited.
+    // Both addresses have used their one failed claim: their next claims are rate limited.
     const d = hello('198.51.100.7');
     expect(send(d, { type: 'claim', nameplate: 50 })).toEqual(errorAndClose(d, 'RATE_LIMITED', 4005));
-    // a's address was not charged.
     const e = hello('192.0.2.1');
-    expect(send(e, { type: 'claim', nameplate: 51 })).toEqual([
-      { type: 'send', conn: e, msg: { type: 'claimed', nameplate: 51, side: 'a' } },
-    ]);
+    expect(send(e, { type: 'claim', nameplate: 51 })).toEqual(errorAndClose(e, 'RATE_LIMITED', 4005));
+  });
+
+  it.each([
+    ['right after pairing', []],
+    ['when only side a sent a msg', ['a']],
+    ['when only side b sent a msg', ['b']],
+  ])('refuses burn %s as out of order (4001), and the nameplate is not burned', (_, senders) => {
+    const { hello, send, observer } = setup();
+    const a = hello('192.0.2.1');
+    const b = hello('198.51.100.7');
+    send(a, { type: 'allocate' });
+    send(b, { type: 'claim', nameplate: 1 });
+    for (const side of senders) send(side === 'a' ? a : b, { type: 'msg', body: 'AA' });
+    // b is closed for the violation; it left before the key exchange completed, so a waits on.
+    expect(send(b, { type: 'burn' })).toEqual([...errorAndClose(b, 'RELAY_PROTOCOL', 4001), { type: 'send', conn: a, msg: { type: 'unpaired' } }]);
+    expect(observer.burns).toBe(0);
+    const c = hello('203.0.113.9');
+    expect(send(c, { type: 'claim', nameplate: 1 })[0]).toEqual({ type: 'send', conn: c, msg: { type: 'claimed', nameplate: 1, side: 'b' } });
   });
 
   it('rejects a third claimer with 4004 and counts it as a failed claim', () => {
@@ -202,12 +225,113 @@ describe('RelayCore', () => {
     const b = hello();
     send(a, { type: 'allocate' });
     send(b, { type: 'claim', nameplate: 1 });
-    expect(core.closed(a)).toEqual([
+    expect(core.closed(a, 0)).toEqual([
       { type: 'send', conn: b, msg: { type: 'peer-left' } },
       { type: 'close', conn: b, code: 4006, reason: 'peer left' },
     ]);
-    expect(core.closed(b)).toEqual([]);
-    expect(core.stats()).toEqual({ connections: 0, nameplates: 0, pairedRooms: 0 });
+    expect(core.closed(b, 0)).toEqual([]);
+    expect(core.stats()).toEqual({ connections: 0, nameplates: 0, burnedNameplates: 0, pairedRooms: 0, trackedAddresses: 0 });
+  });
+
+  describe('side b leaving before the key exchange completed (claim-and-leave)', () => {
+    /** a allocated nameplate 1 from 192.0.2.1; b claimed it from `bAddress`. */
+    function paired(config: Partial<RelayConfig> = {}, bAddress = '198.51.100.7') {
+      const env = setup(config);
+      const a = env.hello('192.0.2.1');
+      env.send(a, { type: 'allocate' });
+      const b = env.hello(bAddress);
+      env.send(b, { type: 'claim', nameplate: 1 });
+      return { ...env, a, b };
+    }
+
+    it('sends unpaired to a, which keeps its nameplate, and pairs it again with the next claimer', () => {
+      const { core, send, hello, observer, a, b } = paired();
+      send(a, { type: 'msg', body: 'AA' }); // a's pake
+      send(b, { type: 'msg', body: 'AQ' });
+      expect(core.closed(b, 5)).toEqual([{ type: 'send', conn: a, msg: { type: 'unpaired' } }]);
+      expect(observer.unpairings).toBe(1);
+      expect(core.stats()).toMatchObject({ nameplates: 1, pairedRooms: 0 });
+      const c = hello('203.0.113.9');
+      expect(send(c, { type: 'claim', nameplate: 1 })).toEqual([
+        { type: 'send', conn: c, msg: { type: 'claimed', nameplate: 1, side: 'b' } },
+        { type: 'send', conn: a, msg: { type: 'paired', sid: SID, side: 'a' } },
+        { type: 'send', conn: c, msg: { type: 'paired', sid: SID, side: 'b' } },
+      ]);
+      expect(send(a, { type: 'msg', body: 'Ag' })).toEqual([{ type: 'forward', from: a, to: c, msg: { type: 'msg', body: 'Ag' } }]);
+    });
+
+    it('unpairs when b is closed for a protocol violation or by the WebSocket layer, too', () => {
+      const first = paired();
+      expect(first.send(first.b, { type: 'allocate' })).toEqual([
+        ...errorAndClose(first.b, 'RELAY_PROTOCOL', 4001),
+        { type: 'send', conn: first.a, msg: { type: 'unpaired' } },
+      ]);
+      const second = paired();
+      expect(second.core.socketError(second.b, 'too_big', 0)).toEqual([{ type: 'send', conn: second.a, msg: { type: 'unpaired' } }]);
+    });
+
+    it('charges b a failed claim each time, until its claims are rate limited', () => {
+      const { core, send, hello, a, b } = paired({ failedClaimsPerMinute: 2 });
+      core.closed(b, 0);
+      const again = hello('198.51.100.7');
+      send(again, { type: 'claim', nameplate: 1 });
+      expect(core.closed(again, 0)).toEqual([{ type: 'send', conn: a, msg: { type: 'unpaired' } }]);
+      const third = hello('198.51.100.7');
+      expect(send(third, { type: 'claim', nameplate: 1 })).toEqual(errorAndClose(third, 'RATE_LIMITED', 4005));
+    });
+
+    it('drops what a sent for the pairing that ended, until it is paired again', () => {
+      const { core, send, hello, a, b } = paired();
+      core.closed(b, 0);
+      for (const leftover of [{ type: 'msg', body: 'AA' }, { type: 'pipe' }, { type: 'burn' }, { type: 'done', ok: false }]) {
+        expect(send(a, leftover)).toEqual([]);
+      }
+      expect(send(a, { type: 'claim', nameplate: 2 })).toEqual(errorAndClose(a, 'RELAY_PROTOCOL', 4001));
+      // A side that was never paired may not send them.
+      const lone = hello();
+      send(lone, { type: 'allocate' });
+      expect(send(lone, { type: 'msg', body: 'AA' })).toEqual(errorAndClose(lone, 'RELAY_PROTOCOL', 4001));
+    });
+
+    it('resets the pipe and the outcome with the pairing', () => {
+      const { core, send, hello, observer, a, b } = paired();
+      send(a, { type: 'pipe' });
+      send(b, { type: 'done', ok: false });
+      core.closed(b, 0);
+      const c = hello('203.0.113.9');
+      send(c, { type: 'claim', nameplate: 1 });
+      expect(send(c, { type: 'pipe' })).toEqual([]);
+      expect(core.binary(c, 10, 0)).toEqual({ actions: [...errorAndClose(c, 'RELAY_PROTOCOL', 4001), { type: 'send', conn: a, msg: { type: 'unpaired' } }] });
+      const d = hello('203.0.113.10');
+      send(d, { type: 'claim', nameplate: 1 });
+      send(d, { type: 'done', ok: true });
+      expect(observer.transfers).toEqual([false, true]);
+    });
+
+    it('keeps the original creation time: the waiting room still expires nameplate-ttl after it was made', () => {
+      const { core, a, b } = paired();
+      core.closed(b, 900);
+      expect(core.tick(999)).toEqual([]);
+      expect(core.tick(1000)).toEqual(errorAndClose(a, 'TIMEOUT', 4008));
+    });
+
+    it('after a sent its second msg (pake, then confirm), b leaving is peer-left and 4006, as ever', () => {
+      const { core, send, a, b } = paired();
+      send(a, { type: 'msg', body: 'AA' });
+      send(b, { type: 'msg', body: 'AA' });
+      send(b, { type: 'msg', body: 'AA' });
+      send(a, { type: 'msg', body: 'AA' });
+      expect(core.closed(b, 0)).toEqual([
+        { type: 'send', conn: a, msg: { type: 'peer-left' } },
+        { type: 'close', conn: a, code: 4006, reason: 'peer left' },
+      ]);
+    });
+
+    it('while the relay drains, a is closed with RELAY_SHUTDOWN instead of waiting again', () => {
+      const { core, a, b } = paired();
+      expect(core.shutdown(0)).toEqual([]);
+      expect(core.closed(b, 0)).toEqual(errorAndClose(a, 'RELAY_SHUTDOWN', 4010));
+    });
   });
 
   it('counts a transfer outcome once per room', () => {
@@ -245,8 +369,8 @@ describe('RelayCore', () => {
     const full = core.open('192.0.2.3', 0);
     expect(full.actions).toEqual(errorAndClose(full.conn, 'RELAY_LIMIT', 4013));
     // A refused connection does not hold a slot once its socket is gone.
-    core.closed(third.conn);
-    core.closed(1);
+    core.closed(third.conn, 0);
+    core.closed(1, 0);
     expect(core.open('192.0.2.3', 0).actions).toEqual([]);
     expect(observer.rejections).toEqual(['limit', 'limit']);
   });
@@ -258,7 +382,7 @@ describe('RelayCore', () => {
     const lone = hello();
     send(a, { type: 'allocate' });
     send(b, { type: 'claim', nameplate: 1 });
-    expect(core.shutdown()).toEqual(errorAndClose(lone, 'RELAY_SHUTDOWN', 4010));
+    expect(core.shutdown(0)).toEqual(errorAndClose(lone, 'RELAY_SHUTDOWN', 4010));
     const late = core.open('192.0.2.9', 0);
     expect(late.actions).toEqual(errorAndClose(late.conn, 'RELAY_SHUTDOWN', 4010));
     expect(core.closeAll()).toEqual([...errorAndClose(a, 'RELAY_SHUTDOWN', 4010), ...errorAndClose(b, 'RELAY_SHUTDOWN', 4010)]);

@@ -60,8 +60,8 @@ export class RawClient {
   }
 
   /** Connects and completes hello/welcome. */
-  static async hello(url: string): Promise<RawClient> {
-    const client = await RawClient.connect(url);
+  static async hello(url: string, options: WebSocket.ClientOptions = {}): Promise<RawClient> {
+    const client = await RawClient.connect(url, options);
     client.json({ type: 'hello', protocol: 1, agent: 'test/1' });
     await client.expect('welcome');
     return client;
@@ -75,17 +75,18 @@ export class RawClient {
     this.ws.send(value);
   }
 
-  /** Removes and returns the first queued message of `type`, waiting for it if needed. */
-  async expect(type: string): Promise<Record<string, unknown>> {
+  /** Removes and returns the first queued message of `type` (or of one of `others`), waiting for it if needed. */
+  async expect(type: string, ...others: string[]): Promise<Record<string, unknown>> {
+    const types = [type, ...others];
     return within(
       (async () => {
         for (;;) {
-          const index = this.messages.findIndex((m) => m.type === type);
+          const index = this.messages.findIndex((m) => types.includes(m.type as string));
           if (index >= 0) return this.messages.splice(index, 1)[0]!;
           await new Promise<void>((resolve) => this.waiters.push(resolve));
         }
       })(),
-      `a '${type}' message`,
+      `a '${types.join("' or '")}' message`,
     );
   }
 
@@ -109,12 +110,20 @@ export class RawClient {
   }
 }
 
-/** Two clients paired on a fresh nameplate: a allocated, b claimed. */
-export async function pair(url: string): Promise<{ a: RawClient; b: RawClient; nameplate: number; sid: string }> {
-  const a = await RawClient.hello(url);
+/** Connects as the client at `ip`, told to a relay that trusts the loopback peer as its proxy, and says hello. */
+export function viaProxy(url: string, ip: string): Promise<RawClient> {
+  return RawClient.hello(url, { headers: { 'x-forwarded-for': ip } });
+}
+
+/** Two clients paired on a fresh nameplate: a allocated, b claimed (both connected with `options`). */
+export async function pair(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<{ a: RawClient; b: RawClient; nameplate: number; sid: string }> {
+  const a = await RawClient.hello(url, options);
   a.json({ type: 'allocate' });
   const { nameplate } = (await a.expect('allocated')) as { nameplate: number };
-  const b = await RawClient.hello(url);
+  const b = await RawClient.hello(url, options);
   b.json({ type: 'claim', nameplate });
   await b.expect('claimed');
   const pa = await a.expect('paired');
@@ -124,8 +133,8 @@ export async function pair(url: string): Promise<{ a: RawClient; b: RawClient; n
 }
 
 /** Pairs and opens the pipe. */
-export async function pipe(url: string): Promise<{ a: RawClient; b: RawClient }> {
-  const { a, b } = await pair(url);
+export async function pipe(url: string, options: WebSocket.ClientOptions = {}): Promise<{ a: RawClient; b: RawClient }> {
+  const { a, b } = await pair(url, options);
   a.json({ type: 'pipe' });
   b.json({ type: 'pipe' });
   await a.expect('pipe-open');

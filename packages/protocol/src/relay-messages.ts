@@ -35,6 +35,8 @@ export type RelayToClient =
   | { type: 'paired'; sid: Uint8Array; side: Side; ice?: IceServer[] }
   | { type: 'msg'; body: string }
   | { type: 'pipe-open' }
+  /** Side b left before the key exchange completed: side a keeps its nameplate and waits for a new `paired`. */
+  | { type: 'unpaired' }
   | { type: 'peer-left' }
   | { type: 'error'; code: ErrorCode; message: string };
 
@@ -231,6 +233,7 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
       return body === undefined ? invalidField(type, 'body') : { type, body };
     }
     case 'pipe-open':
+    case 'unpaired':
     case 'peer-left':
       return { type };
     case 'error': {
@@ -297,6 +300,7 @@ export function encodeRelayMessage(msg: RelayToClient): string {
     case 'error':
       return JSON.stringify({ type: msg.type, code: msg.code, message: msg.message });
     case 'pipe-open':
+    case 'unpaired':
     case 'peer-left':
       return JSON.stringify({ type: msg.type });
   }

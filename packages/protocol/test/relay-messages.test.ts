@@ -39,6 +39,7 @@ const RELAY_GOLDEN: [RelayToClient, string][] = [
   [{ type: 'paired', sid: SID, side: 'b' }, '{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"b"}'],
   [{ type: 'msg', body: 'AAEC' }, '{"type":"msg","body":"AAEC"}'],
   [{ type: 'pipe-open' }, '{"type":"pipe-open"}'],
+  [{ type: 'unpaired' }, '{"type":"unpaired"}'],
   [{ type: 'peer-left' }, '{"type":"peer-left"}'],
   [
     { type: 'error', code: 'NAMEPLATE_IN_USE', message: 'nameplate in use' },
@@ -83,6 +84,7 @@ describe('relay messages: rejections', () => {
     ['{}', 'unknown-type'],
     ['{"type":"welcome","protocol":1,"relay":"r"}', 'unknown-type'],
     ['{"type":7}', 'unknown-type'],
+    ['{"type":"unpaired"}', 'unknown-type'],
     ['{"__proto__":{"type":"allocate"}}', 'unknown-type'],
     ['{"type":"hello","protocol":"1","agent":"a"}', 'invalid-field'],
     ['{"type":"hello","protocol":1.5,"agent":"a"}', 'invalid-field'],
