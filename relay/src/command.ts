@@ -38,8 +38,9 @@ function describeDefault(key: keyof RelayConfig): string {
 export function relayCommand(deps: RelayCommandDeps = {}): Command {
   const command = new Command('relay').description('run a relay (rendezvous and fallback data pipe) for others to use.');
   for (const option of RELAY_OPTIONS) {
-    const placeholder = { string: option.flag, int: 'n', seconds: 'seconds', bytes: 'size', bool: '' }[option.kind];
-    const flags = option.kind === 'bool' ? `--${option.flag}` : `--${option.flag} <${placeholder}>`;
+    const placeholder = { string: option.flag, int: 'n', seconds: 'seconds', bytes: 'size', bool: '', proxies: 'proxies' }[option.kind];
+    const flags =
+      option.kind === 'bool' ? `--${option.flag}` : option.kind === 'proxies' ? `--${option.flag} [${placeholder}]` : `--${option.flag} <${placeholder}>`;
     command.addOption(new Option(flags, `${option.description}${describeDefault(option.key)}; env ${option.env}`));
   }
   command
@@ -61,7 +62,8 @@ function configFromFlags(flags: CommandFlags): Partial<RelayConfig> {
   for (const option of RELAY_OPTIONS) {
     const value = flags[camel(option.flag)];
     if (value === undefined) continue;
-    out[option.key] = option.kind === 'bool' ? value === true : parseOptionValue(option, String(value), `--${option.flag}`);
+    // A boolean flag, or a flag whose value is optional given alone, arrives as `true`.
+    out[option.key] = value === true || option.kind === 'bool' ? value === true : parseOptionValue(option, String(value), `--${option.flag}`);
   }
   return out as Partial<RelayConfig>;
 }

@@ -6,6 +6,7 @@
 import { createError } from '../../packages/protocol/src/errors.js';
 import { MAX_FRAME_BYTES } from '../../packages/protocol/src/frame.js';
 import { parseIceServer, type IceServer } from '../../packages/protocol/src/relay-messages.js';
+import { invalidProxyEntry, type TrustProxySetting } from './address.js';
 
 export interface RelayConfig {
   /** Interface to listen on (the CLI default; tests use 127.0.0.1). */
@@ -16,8 +17,11 @@ export interface RelayConfig {
   name: string;
   /** Optional message of the day sent in `welcome` (printable text, ≤ 512 characters). */
   motd: string | undefined;
-  /** Take the client address from the last X-Forwarded-For entry (only behind exactly one trusted proxy). */
-  trustProxy: boolean;
+  /**
+   * Whose X-Forwarded-For counts (address.ts): false nobody; true the socket peer, one hop; or a list of proxy
+   * addresses and CIDR blocks, the client being the rightmost entry that is not one of them.
+   */
+  trustProxy: TrustProxySetting;
   maxConnections: number;
   maxConnectionsPerIp: number;
   /** Nameplates in use at once; burned nameplates are remembered apart, up to the same number. */
@@ -77,7 +81,8 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   turn: undefined,
 });
 
-type Kind = 'string' | 'int' | 'seconds' | 'bytes' | 'bool';
+/** `proxies`: true/false, or a comma-separated list of addresses and CIDR blocks (the flag alone means true). */
+type Kind = 'string' | 'int' | 'seconds' | 'bytes' | 'bool' | 'proxies';
 
 export interface RelayOption {
   key: keyof RelayConfig;
@@ -97,7 +102,7 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
   { key: 'port', flag: 'port', env: 'PORTUNUS_RELAY_PORT', kind: 'int', min: 0, max: 65535, description: 'TCP port (0: any free port)' },
   { key: 'name', flag: 'name', env: 'PORTUNUS_RELAY_NAME', kind: 'string', description: 'relay name sent to clients (bound into their key exchange)' },
   { key: 'motd', flag: 'motd', env: 'PORTUNUS_RELAY_MOTD', kind: 'string', description: 'message of the day shown to clients' },
-  { key: 'trustProxy', flag: 'trust-proxy', env: 'PORTUNUS_RELAY_TRUST_PROXY', kind: 'bool', description: 'use the last X-Forwarded-For entry as the client address' },
+  { key: 'trustProxy', flag: 'trust-proxy', env: 'PORTUNUS_RELAY_TRUST_PROXY', kind: 'proxies', description: 'reverse proxies whose X-Forwarded-For counts: addresses/CIDRs, comma-separated (alone: the socket peer, one hop)' },
   { key: 'maxConnections', flag: 'max-connections', env: 'PORTUNUS_RELAY_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000, description: 'concurrent WebSocket connections' },
   { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'PORTUNUS_RELAY_MAX_CONNECTIONS_PER_IP', kind: 'int', min: 1, max: 1_000_000, description: 'concurrent connections per client address (IPv6: per /64)' },
   { key: 'maxNameplates', flag: 'max-nameplates', env: 'PORTUNUS_RELAY_MAX_NAMEPLATES', kind: 'int', min: 1, max: 1_000_000, description: 'nameplates in use (and, apart, burned nameplates remembered)' },
@@ -133,6 +138,8 @@ export function parseOptionValue(option: RelayOption, text: string, source: stri
       if (/^(1|true|yes|on)$/i.test(value)) return true;
       if (/^(0|false|no|off)$/i.test(value)) return false;
       throw usage(source, `expected true or false, got '${value.slice(0, 20)}'`);
+    case 'proxies':
+      return parseProxies(value, source);
     case 'int':
       return checkRange(option, /^\d+$/.test(value) ? Number(value) : NaN, source);
     case 'seconds': {
@@ -144,6 +151,20 @@ export function parseOptionValue(option: RelayOption, text: string, source: stri
       return checkRange(option, m ? Number(m[1]) * UNIT[m[2]!.toLowerCase()]! : NaN, source);
     }
   }
+}
+
+function parseProxies(value: string, source: string): TrustProxySetting {
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off)$/i.test(value)) return false;
+  const list = value.split(',').map((entry) => entry.trim());
+  checkProxies(list, source);
+  return list;
+}
+
+function checkProxies(list: readonly string[], source: string): void {
+  const bad = list.length === 0 ? '' : invalidProxyEntry(list);
+  if (list.length > 0 && bad === undefined) return;
+  throw usage(source, `expected true, false or proxy addresses/CIDRs separated by commas, got '${(bad ?? '').slice(0, 45)}'`);
 }
 
 function checkRange(option: RelayOption, n: number, source: string): number {
@@ -174,6 +195,10 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
   for (const option of RELAY_OPTIONS) {
     const value = config[option.key];
     if (option.kind === 'string' || option.kind === 'bool' || value === undefined) continue;
+    if (option.kind === 'proxies') {
+      if (Array.isArray(value)) checkProxies(value as string[], option.key);
+      continue;
+    }
     const shown = option.kind === 'seconds' ? Number(value) / 1000 : Number(value);
     checkRange(option, typeof value === 'number' ? shown : NaN, option.key);
   }

@@ -7,7 +7,7 @@ import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { secureRandomBytes, type RandomBytes } from '../../packages/protocol/src/bytes.js';
 import { PROTOCOL_VERSION, RELAY_PATH } from '../../packages/protocol/src/version.js';
-import { clientAddress } from './address.js';
+import { clientAddress, proxyTrust, type ProxyTrust } from './address.js';
 import { resolveRelayConfig, type RelayConfig } from './config.js';
 import { RelayCore, type CoreStats } from './core.js';
 import { handleHttpRequest, type Health } from './http.js';
@@ -58,6 +58,9 @@ class Relay {
   private readonly metrics: RelayMetrics;
   private readonly core: RelayCore;
   private readonly sockets: Sockets;
+  private readonly trust: ProxyTrust | undefined;
+  /** The X-Forwarded-For warning is logged once: behind a proxy it would otherwise come with every connection. */
+  private warnedForwardedFor = false;
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -82,6 +85,7 @@ class Relay {
     const random = deps.random ?? secureRandomBytes;
     this.core = new RelayCore(config, { random, observer: this.metrics, logger: this.logger });
     this.sockets = new Sockets({ highWaterMark: config.highWaterMark, logger: this.logger });
+    this.trust = proxyTrust(config.trustProxy);
     const routes = {
       health: () => this.health(),
       metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
@@ -143,13 +147,20 @@ class Relay {
 
   private serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
+    if (this.trust === undefined && req.headers['x-forwarded-for'] !== undefined && !this.warnedForwardedFor) {
+      this.warnedForwardedFor = true;
+      this.logger.warn('X-Forwarded-For ignored', {
+        reason: 'trust-proxy is off, so clients behind a proxy share its address and its limits',
+        fix: 'pass --trust-proxy with the proxy addresses (PORTUNUS_RELAY_TRUST_PROXY)',
+      });
+    }
     if (!isRelayPath(req.url)) return rejectUpgrade(socket, 404, 'Not Found');
     if (this.draining) return rejectUpgrade(socket, 503, 'Service Unavailable');
     this.wss.handleUpgrade(req, socket, head, (ws) => this.wssOnConnection(ws, req));
   }
 
   private wssOnConnection(ws: WebSocket, req: IncomingMessage): void {
-    const address = clientAddress(req, this.config.trustProxy);
+    const address = clientAddress(req, this.trust);
     const { conn, actions } = this.core.open(address, this.clock());
     this.sockets.add(conn, ws);
     this.logger.debug('connected', { conn, ip: address });

@@ -13,6 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 function runInProcess(args: string[], env: Record<string, string>) {
   const signals = new EventEmitter();
   const lines: string[] = [];
+  const logs: string[] = [];
   let wake: () => void = () => {};
   const deps: RelayCommandDeps = {
     env,
@@ -20,7 +21,7 @@ function runInProcess(args: string[], env: Record<string, string>) {
       lines.push(...text.trim().split('\n'));
       wake();
     },
-    stderr: () => {},
+    stderr: (text) => void logs.push(text),
     signals: signals as unknown as RelayCommandDeps['signals'],
   };
   const done = relayCommand(deps).parseAsync(args, { from: 'user' });
@@ -31,7 +32,7 @@ function runInProcess(args: string[], env: Record<string, string>) {
     })(),
     'the listening line',
   );
-  return { signals, lines, done, firstLine };
+  return { signals, lines, logs, done, firstLine };
 }
 
 describe('relay configuration', () => {
@@ -40,7 +41,7 @@ describe('relay configuration', () => {
       relayConfigFromEnv({
         PORTUNUS_RELAY_PORT: '5000',
         PORTUNUS_RELAY_NAME: 'env-relay',
-        PORTUNUS_RELAY_TRUST_PROXY: 'yes',
+        PORTUNUS_RELAY_TRUST_PROXY: '10.0.0.0/8, 2001:db8::/32,192.0.2.7',
         PORTUNUS_RELAY_NAMEPLATE_TTL: '1.5',
         PORTUNUS_RELAY_MAX_MESSAGE_SIZE: '64KiB',
         PORTUNUS_RELAY_HIGH_WATER_MARK: '2m',
@@ -50,7 +51,7 @@ describe('relay configuration', () => {
     ).toEqual({
       port: 5000,
       name: 'env-relay',
-      trustProxy: true,
+      trustProxy: ['10.0.0.0/8', '2001:db8::/32', '192.0.2.7'],
       nameplateTtlMs: 1500,
       maxMessageBytes: 65536,
       highWaterMark: 2 * 1024 * 1024,
@@ -63,10 +64,19 @@ describe('relay configuration', () => {
     ['PORTUNUS_RELAY_PORT', 'abc'],
     ['PORTUNUS_RELAY_MAX_CONNECTIONS', '0'],
     ['PORTUNUS_RELAY_TRUST_PROXY', 'maybe'],
+    ['PORTUNUS_RELAY_TRUST_PROXY', '10.0.0.0/33'],
+    ['PORTUNUS_RELAY_TRUST_PROXY', '10.0.0.1,,10.0.0.2'],
     ['PORTUNUS_RELAY_MAX_FRAME_SIZE', '1 TiB'],
     ['PORTUNUS_RELAY_NAMEPLATE_TTL', '-1'],
   ])('rejects %s=%s as a usage error naming the variable', (name, value) => {
     expect(() => relayConfigFromEnv({ [name]: value })).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(name) }));
+  });
+
+  it('reads --trust-proxy alone as "trust the socket peer", and yes/no or a list from the environment', () => {
+    expect(relayConfigFromEnv({ PORTUNUS_RELAY_TRUST_PROXY: 'true' })).toEqual({ trustProxy: true });
+    expect(relayConfigFromEnv({ PORTUNUS_RELAY_TRUST_PROXY: 'off' })).toEqual({ trustProxy: false });
+    expect(resolveRelayConfig({ trustProxy: ['::1'] }).trustProxy).toEqual(['::1']);
+    expect(() => resolveRelayConfig({ trustProxy: ['proxy.example'] })).toThrow(expect.objectContaining({ code: 'USAGE' }));
   });
 
   it('checks values given programmatically too', () => {
@@ -94,6 +104,22 @@ describe('portunus relay (in-process)', () => {
     expect(await client.closeCode()).toBe(4010);
     await within(run.done, 'the command to return');
     expect(run.lines.at(-1)).toBe('{"event":"stopped"}');
+  });
+
+  it.each([
+    [['--trust-proxy'], '203.0.113.5'],
+    [['--trust-proxy', '127.0.0.0/8,::1'], '203.0.113.5'],
+    [['--trust-proxy', '192.0.2.0/24'], '127.0.0.1'],
+    [[], '127.0.0.1'],
+  ])('%j: the client address is %s', async (flags, address) => {
+    const run = runInProcess(['--host', '127.0.0.1', '--port', '0', '--json', '--verbose', ...flags], {});
+    const { url } = JSON.parse(await run.firstLine) as { url: string };
+    const client = await RawClient.connect(url, { headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.5' } });
+    client.json({ type: 'hello', protocol: 1, agent: 't' });
+    await client.expect('welcome');
+    expect(run.logs.join('')).toMatch(new RegExp(`connected conn=1 ip=${address.replaceAll('.', '\\.')}\n`));
+    run.signals.emit('SIGTERM');
+    await within(run.done, 'the command to return');
   });
 
   it('rejects a bad flag value as a usage error', async () => {

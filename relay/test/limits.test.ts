@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Limits } from '../src/limits.js';
-import { addressKey, clientAddress } from '../src/address.js';
+import { addressKey, clientAddress, invalidProxyEntry, proxyTrust } from '../src/address.js';
 import type { IncomingMessage } from 'node:http';
 
 describe('Limits', () => {
@@ -51,14 +51,41 @@ function request(remoteAddress: string, xff?: string | string[]): IncomingMessag
 
 describe('client address', () => {
   it('ignores X-Forwarded-For unless the proxy is trusted', () => {
-    expect(clientAddress(request('10.0.0.1', '1.2.3.4'), false)).toBe('10.0.0.1');
+    expect(clientAddress(request('10.0.0.1', '1.2.3.4'), proxyTrust(false))).toBe('10.0.0.1');
   });
 
-  it('takes the last X-Forwarded-For entry behind a trusted proxy', () => {
-    expect(clientAddress(request('10.0.0.1', '6.6.6.6, 1.2.3.4'), true)).toBe('1.2.3.4');
-    expect(clientAddress(request('10.0.0.1', ['9.9.9.9', '5.5.5.5 , 2001:db8::1']), true)).toBe('2001:db8::1');
-    expect(clientAddress(request('10.0.0.1', '1.2.3.4, not-an-ip'), true)).toBe('10.0.0.1');
-    expect(clientAddress(request('10.0.0.1'), true)).toBe('10.0.0.1');
+  it('bare --trust-proxy: takes the last X-Forwarded-For entry (the socket peer is the one trusted hop)', () => {
+    const trust = proxyTrust(true);
+    expect(clientAddress(request('10.0.0.1', '6.6.6.6, 1.2.3.4'), trust)).toBe('1.2.3.4');
+    expect(clientAddress(request('10.0.0.1', ['9.9.9.9', '5.5.5.5 , 2001:db8::1']), trust)).toBe('2001:db8::1');
+    expect(clientAddress(request('10.0.0.1', '1.2.3.4, not-an-ip'), trust)).toBe('10.0.0.1');
+    expect(clientAddress(request('10.0.0.1'), trust)).toBe('10.0.0.1');
+    expect(clientAddress(request('10.0.0.1', `${'1.1.1.1, '.repeat(500)}1.2.3.4`), trust)).toBe('10.0.0.1');
+  });
+
+  it('a proxy list: walks X-Forwarded-For from the right past trusted proxies to the first other address', () => {
+    const trust = proxyTrust(['10.0.0.0/8', '192.0.2.7', '2001:db8:aa::/48']);
+    // Client → CDN (192.0.2.7) → load balancer (10.1.1.1) → relay: two hops, each appended what it saw.
+    expect(clientAddress(request('10.1.1.1', '203.0.113.9, 192.0.2.7'), trust)).toBe('203.0.113.9');
+    // Whatever the client wrote itself stays left of the address the first proxy saw.
+    expect(clientAddress(request('10.1.1.1', '198.51.100.1, 203.0.113.9, 192.0.2.7'), trust)).toBe('203.0.113.9');
+    // One hop, IPv6 and IPv4-mapped peers.
+    expect(clientAddress(request('2001:db8:aa:1::5', '2001:db8:bb::1'), trust)).toBe('2001:db8:bb::1');
+    expect(clientAddress(request('::ffff:10.2.3.4', '203.0.113.10'), trust)).toBe('203.0.113.10');
+    // A peer that is not a trusted proxy: its header counts for nothing.
+    expect(clientAddress(request('203.0.113.66', '198.51.100.1'), trust)).toBe('203.0.113.66');
+    // Only trusted proxies in the header: the leftmost one is the best answer.
+    expect(clientAddress(request('10.1.1.1', '10.9.9.9, 192.0.2.7'), trust)).toBe('10.9.9.9');
+    // A malformed entry ends the walk at the last trusted proxy.
+    expect(clientAddress(request('10.1.1.1', '203.0.113.9, bogus, 192.0.2.7'), trust)).toBe('192.0.2.7');
+    expect(clientAddress(request('10.1.1.1'), trust)).toBe('10.1.1.1');
+  });
+
+  it('names the malformed entries of a trust-proxy list', () => {
+    expect(invalidProxyEntry(['10.0.0.0/8', '::1', '2001:db8::/32', '192.0.2.1/32'])).toBeUndefined();
+    for (const bad of ['10.0.0.0/33', '2001:db8::/129', 'proxy.example', '10.0.0.1/8/8', '10.0.0.0/', '', '10.0.0.0/-1']) {
+      expect(invalidProxyEntry(['10.0.0.1', bad])).toBe(bad);
+    }
   });
 
   it('keys IPv6 by /64 and IPv4-mapped addresses by IPv4', () => {
