@@ -3,6 +3,9 @@
  * address.ts. Memory stays bounded: connection counts exist only while connections do, and failed-claim records
  * are dropped once their window has passed (and capped in number, oldest first, against address-spraying).
  */
+import { ConnectionCounts, type AdmitResult } from './connection-counts.js';
+
+export type { AdmitResult } from './connection-counts.js';
 
 export interface LimitsOptions {
   maxConnections: number;
@@ -12,42 +15,31 @@ export interface LimitsOptions {
   maxTrackedAddresses?: number;
 }
 
-export type AdmitResult = 'ok' | 'too-many-connections' | 'too-many-from-address';
-
 const WINDOW_MS = 60_000;
 
 export class Limits {
-  private readonly perAddress = new Map<string, number>();
+  private readonly counts: ConnectionCounts;
   /** Times of the most recent failed claims per address (at most failedClaimsPerMinute of them), oldest first. */
   private readonly failures = new Map<string, number[]>();
-  private total = 0;
   private readonly maxTracked: number;
 
   constructor(private readonly options: LimitsOptions) {
     this.maxTracked = options.maxTrackedAddresses ?? 100_000;
+    this.counts = new ConnectionCounts({ total: options.maxConnections, perAddress: options.maxConnectionsPerIp });
   }
 
   get connections(): number {
-    return this.total;
+    return this.counts.total;
   }
 
   /** Counts a new connection if both caps allow it; a refused connection is not counted. */
   admit(address: string): AdmitResult {
-    if (this.total >= this.options.maxConnections) return 'too-many-connections';
-    const current = this.perAddress.get(address) ?? 0;
-    if (current >= this.options.maxConnectionsPerIp) return 'too-many-from-address';
-    this.perAddress.set(address, current + 1);
-    this.total++;
-    return 'ok';
+    return this.counts.admit(address);
   }
 
   /** Forgets one admitted connection. */
   release(address: string): void {
-    const current = this.perAddress.get(address);
-    if (current === undefined) return;
-    this.total--;
-    if (current <= 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, current - 1);
+    this.counts.release(address);
   }
 
   recordFailedClaim(address: string, now: number): void {

@@ -3,6 +3,7 @@
  * and the socket table (I/O). Everything a client sends goes to the core first.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { secureRandomBytes, type RandomBytes } from '../../packages/protocol/src/bytes.js';
@@ -13,6 +14,7 @@ import { RelayCore, type CoreStats } from './core.js';
 import { handleHttpRequest, type Health } from './http.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
+import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
 import type { ConnId } from './rooms.js';
 import { Sockets, type SocketStats } from './sockets.js';
 import { packageVersion } from './version.js';
@@ -24,7 +26,10 @@ export interface RelayDeps {
   random?: RandomBytes;
 }
 
-export type RelayStats = SocketStats & CoreStats;
+export interface RelayStats extends SocketStats, CoreStats {
+  /** Raw TCP sockets counted per address before their WebSocket upgrade. */
+  preUpgradeSockets: number;
+}
 
 export interface RelayHandle {
   /** ws://host:port/v1 */
@@ -58,6 +63,7 @@ class Relay {
   private readonly metrics: RelayMetrics;
   private readonly core: RelayCore;
   private readonly sockets: Sockets;
+  private readonly preUpgrade: PreUpgradeSockets;
   private readonly trust: ProxyTrust | undefined;
   /** The X-Forwarded-For warning is logged once: behind a proxy it would otherwise come with every connection. */
   private warnedForwardedFor = false;
@@ -86,6 +92,11 @@ class Relay {
     this.core = new RelayCore(config, { random, observer: this.metrics, logger: this.logger });
     this.sockets = new Sockets({ highWaterMark: config.highWaterMark, logger: this.logger });
     this.trust = proxyTrust(config.trustProxy);
+    this.preUpgrade = new PreUpgradeSockets({
+      perAddress: config.maxConnectionsPerIp,
+      trust: this.trust,
+      onRefused: () => this.metrics.rejected('limit'),
+    });
     const routes = {
       health: () => this.health(),
       metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
@@ -96,6 +107,7 @@ class Relay {
     this.server.requestTimeout = 15_000;
     // A backstop against raw TCP floods; WebSocket limits are enforced (with a close code) by the core.
     this.server.maxConnections = config.maxConnections * 2 + 64;
+    this.server.on('connection', (socket: Socket) => this.preUpgrade.accept(socket));
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.serverOnUpgrade(req, socket, head));
     this.wss = new WebSocketServer({
       noServer: true,
@@ -133,7 +145,7 @@ class Relay {
       config: this.config,
       close: (graceMs) => this.close(graceMs),
       metrics: () => this.metrics.text(),
-      stats: () => ({ ...this.core.stats(), ...this.sockets.stats() }),
+      stats: () => ({ ...this.core.stats(), ...this.sockets.stats(), preUpgradeSockets: this.preUpgrade.size }),
       health: () => this.health(),
     };
   }
@@ -146,6 +158,7 @@ class Relay {
   }
 
   private serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.preUpgrade.upgrading(socket);
     socket.on('error', () => socket.destroy());
     if (this.trust === undefined && req.headers['x-forwarded-for'] !== undefined && !this.warnedForwardedFor) {
       this.warnedForwardedFor = true;

@@ -1,12 +1,13 @@
 /**
  * Attacks on a public relay (issue #12 §2), each reproduced against a real relay, with a legitimate pair shown to
  * still work afterwards. Distinct client addresses come from X-Forwarded-For (the relay trusts its loopback peer as
- * a proxy).
+ * a proxy) or, where the socket peer itself counts, from another loopback source address (127.0.0.2).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 import type { RelayHandle } from '../src/server.js';
-import { pair, RawClient, startTestRelay, viaProxy } from './helpers.js';
+import { pair, pipe, RawClient, startTestRelay, viaProxy, within } from './helpers.js';
 
 let relay: RelayHandle | undefined;
 afterEach(async () => {
@@ -127,5 +128,50 @@ describe('burn flood', () => {
     const c = await RawClient.hello(relay.url);
     c.json({ type: 'claim', nameplate });
     expect(await c.expect('claimed')).toMatchObject({ side: 'b' });
+  });
+});
+
+/** Opens a raw TCP connection that never sends a byte; resolves once connected (or closed). */
+function rawSocket(port: number): Promise<Socket> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.on('error', () => {});
+    socket.once('connect', () => resolve(socket));
+    socket.once('close', () => resolve(socket));
+  });
+}
+
+describe('raw TCP sockets before the upgrade', () => {
+  it('are counted per address: the ones beyond max-connections-per-ip are closed at once; others still pair', async () => {
+    const LIMIT = 4;
+    const TOTAL = 40;
+    relay = await startTestRelay({ maxConnectionsPerIp: LIMIT });
+    const { port } = relay;
+    let closed = 0;
+    let wake: () => void = () => {};
+    const sockets: Socket[] = [];
+    for (let i = 0; i < TOTAL; i++) {
+      const socket = await rawSocket(port);
+      sockets.push(socket);
+      if (socket.destroyed) closed++;
+      else socket.once('close', () => (closed++, wake()));
+    }
+    await within(
+      (async () => {
+        while (closed < TOTAL - LIMIT) await new Promise<void>((resolve) => (wake = resolve));
+      })(),
+      `the relay to close ${TOTAL - LIMIT} sockets`,
+    );
+    expect(relay.stats().preUpgradeSockets).toBe(LIMIT);
+    // Another loopback source address is another client: its transfer goes through while the flood holds its share.
+    const { a, b } = await pipe(relay.url, { localAddress: '127.0.0.2' });
+    a.ws.send(Buffer.alloc(100_000, 1));
+    await b.until(() => b.binaryBytes === 100_000, 'data at b');
+    b.json({ type: 'msg', body: 'AA' });
+    expect(await a.expect('msg')).toEqual({ type: 'msg', body: 'AA' });
+    expect(closed).toBe(TOTAL - LIMIT);
+    for (const socket of sockets) socket.destroy();
+    a.close();
+    b.close();
   });
 });

@@ -1,0 +1,43 @@
+/**
+ * Open connections per client address (a limit key from address.ts) and in total, each under a cap. The relay
+ * keeps two: WebSocket connections (limits.ts, refused with RELAY_LIMIT) and raw TCP sockets that have not upgraded
+ * yet (pre-upgrade-sockets.ts, destroyed at once). Entries exist only while connections do, so memory is bounded by
+ * the connections themselves.
+ */
+
+export type AdmitResult = 'ok' | 'too-many-connections' | 'too-many-from-address';
+
+export class ConnectionCounts {
+  private readonly perAddress = new Map<string, number>();
+  private count = 0;
+
+  constructor(private readonly caps: { total: number; perAddress: number }) {}
+
+  get total(): number {
+    return this.count;
+  }
+
+  /** Addresses with at least one counted connection. */
+  get addresses(): number {
+    return this.perAddress.size;
+  }
+
+  /** Counts a new connection if both caps allow it; a refused connection is not counted. */
+  admit(address: string): AdmitResult {
+    if (this.count >= this.caps.total) return 'too-many-connections';
+    const current = this.perAddress.get(address) ?? 0;
+    if (current >= this.caps.perAddress) return 'too-many-from-address';
+    this.perAddress.set(address, current + 1);
+    this.count++;
+    return 'ok';
+  }
+
+  /** Forgets one admitted connection. */
+  release(address: string): void {
+    const current = this.perAddress.get(address);
+    if (current === undefined) return;
+    this.count--;
+    if (current <= 1) this.perAddress.delete(address);
+    else this.perAddress.set(address, current - 1);
+  }
+}
