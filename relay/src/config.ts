@@ -43,7 +43,7 @@ export interface RelayConfig {
   highWaterMark: number;
   /** Binary bytes one room may pipe through the relay (both directions together); 0 = unlimited. */
   transferByteCap: number;
-  /** Time piped or paired rooms get to finish on shutdown. */
+  /** The whole shutdown: paired rooms get to finish, then the closing handshakes (shutdown-schedule.ts). */
   graceMs: number;
   /** Export process_* and nodejs_* metrics too. The command turns this on; embedded relays share a process. */
   processMetrics: boolean;
@@ -75,7 +75,8 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   maxFrameBytes: MAX_FRAME_BYTES,
   highWaterMark: MiB,
   transferByteCap: 0,
-  graceMs: 10_000,
+  // Under docker stop's default 10 s with margin: the whole shutdown fits in it.
+  graceMs: 8_000,
   processMetrics: false,
   stun: undefined,
   turn: undefined,
@@ -117,7 +118,7 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
   { key: 'transferByteCap', flag: 'transfer-byte-cap', env: 'PORTUNUS_RELAY_TRANSFER_BYTE_CAP', kind: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'bytes one transfer may pipe through the relay (0: unlimited)' },
   { key: 'stun', flag: 'stun', env: 'PORTUNUS_RELAY_STUN', kind: 'string', description: 'STUN server URL offered to clients for direct connections (stun:host:port)' },
   { key: 'turn', flag: 'turn', env: 'PORTUNUS_RELAY_TURN', kind: 'string', description: 'TURN server offered to clients: url,username,credential (turn:host:port[?transport=tcp])' },
-  { key: 'graceMs', flag: 'grace', env: 'PORTUNUS_RELAY_GRACE', kind: 'seconds', min: 0, max: MAX_SECONDS, description: 'seconds running transfers get to finish on shutdown' },
+  { key: 'graceMs', flag: 'grace', env: 'PORTUNUS_RELAY_GRACE', kind: 'seconds', min: 0, max: MAX_SECONDS, description: 'seconds the whole shutdown may take (running transfers, then closing handshakes)' },
 ];
 
 const SIZE = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$/i;

@@ -16,6 +16,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
 import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
 import type { ConnId } from './rooms.js';
+import { shutdownSchedule } from './shutdown-schedule.js';
 import { Sockets, type SocketStats } from './sockets.js';
 import { packageVersion } from './version.js';
 
@@ -37,16 +38,16 @@ export interface RelayHandle {
   readonly host: string;
   readonly port: number;
   readonly config: Readonly<RelayConfig>;
-  /** Stops accepting, gives paired rooms up to `graceMs` to finish, closes the rest with RELAY_SHUTDOWN (4010). */
+  /**
+   * Stops accepting and closes what is not paired with RELAY_SHUTDOWN (4010); paired rooms get to finish, then are
+   * closed the same way; resolves within `graceMs` (shutdown-schedule.ts). A second close(0) cuts the drain short.
+   */
   close(graceMs?: number): Promise<void>;
   /** Prometheus text, as served on /metrics. */
   metrics(): Promise<string>;
   stats(): RelayStats;
   health(): Health;
 }
-
-/** Bounded time for clients to complete the closing handshake once the relay has closed them. */
-const CLOSE_HANDSHAKE_MS = 2000;
 
 export async function startRelay(partial: Partial<RelayConfig>, deps: RelayDeps = {}): Promise<RelayHandle> {
   const relay = new Relay(resolveRelayConfig(partial), deps);
@@ -193,13 +194,14 @@ class Relay {
   }
 
   private async drain(graceMs: number, graceCut: Promise<void>): Promise<void> {
+    const { drainMs, handshakeMs } = shutdownSchedule(graceMs);
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     this.sockets.perform(this.core.shutdown(this.clock()));
     this.logger.info('draining', { connections: this.sockets.size, graceMs });
-    await this.sockets.waitUntilEmpty(graceMs, graceCut);
+    await this.sockets.waitUntilEmpty(drainMs, graceCut);
     this.sockets.perform(this.core.closeAll());
-    await this.sockets.waitUntilEmpty(CLOSE_HANDSHAKE_MS);
+    await this.sockets.waitUntilEmpty(handshakeMs);
     this.sockets.terminateAll();
     for (const timer of this.timers) clearInterval(timer);
     this.server.closeAllConnections();

@@ -1,4 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { defaultRelayConfig } from '../src/config.js';
+import { CLOSE_HANDSHAKE_MS, shutdownSchedule } from '../src/shutdown-schedule.js';
 import { pipe, RawClient, startTestRelay, within } from './helpers.js';
 
 describe('graceful shutdown', () => {
@@ -48,5 +50,45 @@ describe('graceful shutdown', () => {
     expect(await a.closeCode()).toBe(4010);
     expect(await b.closeCode()).toBe(4010);
     await within(closing, 'close()');
+  });
+});
+
+describe('the shutdown fits in the grace period', () => {
+  it.each([0, 1, 100, 8000, 60_000])('grace %d ms: drain plus closing handshake take exactly the grace', (grace) => {
+    const { drainMs, handshakeMs } = shutdownSchedule(grace);
+    expect(drainMs + handshakeMs).toBe(grace);
+    expect(handshakeMs).toBeLessThanOrEqual(Math.min(CLOSE_HANDSHAKE_MS, grace));
+  });
+
+  it("defaults to a grace under docker stop's 10 s, with margin", () => {
+    expect(defaultRelayConfig.graceMs).toBeLessThanOrEqual(8000);
+  });
+
+  it('a relay whose clients never answer has stopped when its grace period ends (fake time)', async () => {
+    const [realSetTimeout, realClearTimeout] = [globalThis.setTimeout, globalThis.clearTimeout];
+    let timer: NodeJS.Timeout | undefined;
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      const grace = 8000;
+      const relay = await startTestRelay({ graceMs: grace });
+      const { a, b } = await pipe(relay.url);
+      // Clients that stopped reading: they neither finish their transfer nor answer the closing handshake.
+      a.ws.pause();
+      b.ws.pause();
+      let stopped = false;
+      const closing = relay.close().then(() => void (stopped = true));
+      await vi.advanceTimersByTimeAsync(grace - 1);
+      expect(stopped).toBe(false);
+      await vi.advanceTimersByTimeAsync(1);
+      // What is left is real I/O (the terminated sockets closing), bounded here in real time.
+      const bound = new Promise<void>((_, reject) => {
+        timer = realSetTimeout(() => reject(new Error('the relay still runs after its grace')), 10_000);
+      });
+      await Promise.race([closing, bound]);
+      expect(stopped).toBe(true);
+    } finally {
+      realClearTimeout(timer);
+      vi.useRealTimers();
+    }
   });
 });
