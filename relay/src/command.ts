@@ -1,6 +1,7 @@
 /**
  * `portunus relay`: runs a relay until SIGTERM/SIGINT. Flags come from RELAY_OPTIONS (flag > env > default).
- * stdout carries only the "listening" announcement (a JSON event with --json); logs go to stderr.
+ * stdout carries only the "listening" announcement, naming the URLs clients can use (a JSON event with --json);
+ * logs go to stderr.
  */
 import { Command, Option } from 'commander';
 import { createError } from '../../packages/protocol/src/errors.js';
@@ -85,7 +86,10 @@ async function runRelay(flags: CommandFlags, deps: RelayCommandDeps): Promise<vo
   const handle = await startRelay(config, { logger }).catch((err: unknown) => {
     throw listenError(err, config);
   });
-  stdout(json ? `${JSON.stringify({ event: 'listening', url: handle.url })}\n` : `Relay listening on ${handle.url}\n`);
+  const line = json
+    ? JSON.stringify({ event: 'listening', url: handle.url, urls: handle.urls })
+    : `Relay listening on port ${handle.port}: ${handle.urls.join(', ')}`;
+  stdout(`${line}\n`);
   await untilSignal(handle, signals, logger.info);
   if (json) stdout(`${JSON.stringify({ event: 'stopped' })}\n`);
 }

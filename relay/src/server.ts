@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { secureRandomBytes, type RandomBytes } from '../../packages/protocol/src/bytes.js';
@@ -12,6 +13,7 @@ import { clientAddress, proxyTrust, type ProxyTrust } from './address.js';
 import { resolveRelayConfig, type RelayConfig } from './config.js';
 import { RelayCore, type CoreStats } from './core.js';
 import { handleHttpRequest, type Health } from './http.js';
+import { listeningUrls } from './listening-urls.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
 import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
@@ -33,8 +35,10 @@ export interface RelayStats extends SocketStats, CoreStats {
 }
 
 export interface RelayHandle {
-  /** ws://host:port/v1 */
+  /** ws://host:port/v1, host as configured (0.0.0.0 for every interface). */
   readonly url: string;
+  /** URLs a client can use (listening-urls.ts): each interface address when bound to a wildcard address. */
+  readonly urls: readonly string[];
   readonly host: string;
   readonly port: number;
   readonly config: Readonly<RelayConfig>;
@@ -138,9 +142,11 @@ class Relay {
     const port = typeof address === 'object' && address !== null ? address.port : this.config.port;
     const host = this.config.host;
     const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}${RELAY_PATH}`;
-    this.logger.info('listening', { url });
+    const urls = listeningUrls(host, port, networkInterfaces());
+    this.logger.info('listening', { url, urls: urls.join(' ') });
     return {
       url,
+      urls,
       host,
       port,
       config: this.config,

@@ -94,9 +94,10 @@ describe('portunus relay (in-process)', () => {
       PORTUNUS_RELAY_MOTD: 'from env',
       PORTUNUS_RELAY_PORT: '1',
     });
-    const event = JSON.parse(await run.firstLine) as { event: string; url: string };
+    const event = JSON.parse(await run.firstLine) as { event: string; url: string; urls: string[] };
     expect(event.event).toBe('listening');
     expect(event.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/v1$/);
+    expect(event.urls).toEqual([event.url.replace('/v1', '')]);
     const client = await RawClient.connect(event.url);
     client.json({ type: 'hello', protocol: 1, agent: 't' });
     expect(await client.expect('welcome')).toEqual({ type: 'welcome', protocol: 1, relay: 'flag-name', motd: 'from env' });
@@ -181,9 +182,10 @@ describe('portunus relay (child process)', () => {
   it('prints the human line, stops on SIGINT, and metrics include process metrics', async () => {
     const child = spawnRelay(['--port', '0', '--host', '127.0.0.1', '--quiet']);
     const line = await firstLine(child.stdout);
-    expect(line).toMatch(/^Relay listening on ws:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const [, port] = /^Relay listening on port (\d+): ws:\/\/127\.0\.0\.1:(\d+)$/.exec(line) ?? [];
+    expect(line).toBe(`Relay listening on port ${port}: ws://127.0.0.1:${port}`);
     const exit = exited(child);
-    const base = line.replace('Relay listening on ws://', 'http://').replace('/v1', '');
+    const base = `http://127.0.0.1:${port}`;
     const metrics = await within(fetch(`${base}/metrics`).then((r) => r.text()), 'metrics');
     expect(metrics).toContain('process_resident_memory_bytes');
     child.kill('SIGINT');
@@ -192,7 +194,7 @@ describe('portunus relay (child process)', () => {
 
   it('exits with the usage code when the port is taken', async () => {
     const first = spawnRelay(['--port', '0', '--host', '127.0.0.1']);
-    const port = /:(\d+)\/v1/.exec(await firstLine(first.stdout))![1]!;
+    const port = /^Relay listening on port (\d+)/.exec(await firstLine(first.stdout))![1]!;
     const firstExit = exited(first);
     const second = spawnRelay(['--port', port, '--host', '127.0.0.1']);
     let stderr = '';
