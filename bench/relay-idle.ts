@@ -1,7 +1,9 @@
 /**
  * Relay memory with many idle connections: starts `portunus relay` in a child process, opens N WebSockets that
  * each say hello and claim their own nameplate (a sender waiting for its receiver — the common idle state), and
- * reads the relay's RSS from its own /metrics before and after. Run: `node dist/bench/relay-idle.js [N]`.
+ * reads the relay's RSS from its own /metrics before and after. Then it closes them and repeats the load a few
+ * times (churn): the RSS after each round shows whether memory stays flat once the relay has warmed up. The relay
+ * tests assert behaviour only; these figures live here. Run: `node dist/bench/relay-idle.js [N]`.
  *
  * The relay runs from dist/ when this file is compiled and through tsx when it runs from source (tests), so the
  * figure printed by `npm run bench` is the production one.
@@ -19,7 +21,11 @@ export interface RelayIdleResult {
   rss: number;
   heapUsed: number;
   perConnectionBytes: number;
+  /** Relay RSS after each churn round (N connections opened, then all closed), bytes. */
+  churnRss: number[];
 }
+
+const CHURN_ROUNDS = 5;
 
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -49,10 +55,35 @@ async function listeningUrl(child: ChildProcessByStdio<null, Readable, Readable>
   return (JSON.parse(line) as { url: string }).url;
 }
 
-async function relayMemory(url: string): Promise<{ rss: number; heapUsed: number }> {
+async function relayMemory(url: string): Promise<{ rss: number; heapUsed: number; connections: number }> {
   const text = await bounded(fetch(url.replace('ws://', 'http://').replace(/\/v1$/, '/metrics')).then((r) => r.text()), '/metrics');
   const value = (name: string): number => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
-  return { rss: value('process_resident_memory_bytes'), heapUsed: value('nodejs_heap_size_used_bytes') };
+  return {
+    rss: value('process_resident_memory_bytes'),
+    heapUsed: value('nodejs_heap_size_used_bytes'),
+    connections: value('portunus_relay_connections'),
+  };
+}
+
+/** Opens `connections` waiting clients in batches (so the accept queue never overflows). */
+async function openWaiting(url: string, connections: number): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < connections; i += 100) {
+    const batch = Array.from({ length: Math.min(100, connections - i) }, (_, j) => idleClient(url, i + j + 1));
+    sockets.push(...(await bounded(Promise.all(batch), 'connections to open')));
+  }
+  return sockets;
+}
+
+/** Closes every socket and waits until the relay reports no connection left. */
+async function closeAll(url: string, sockets: WebSocket[]): Promise<void> {
+  for (const ws of sockets.splice(0)) ws.terminate();
+  await bounded(
+    (async () => {
+      while ((await relayMemory(url)).connections > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    })(),
+    'the relay to see every close',
+  );
 }
 
 /** Opens one connection that says hello and claims `nameplate`, resolving once the relay confirmed the claim. */
@@ -78,18 +109,22 @@ export async function measureRelayIdle(options: { connections?: number } = {}): 
   try {
     const url = await listeningUrl(child);
     const baseline = await relayMemory(url);
-    // Open in batches so the accept queue never overflows.
-    for (let i = 0; i < connections; i += 100) {
-      const batch = Array.from({ length: Math.min(100, connections - i) }, (_, j) => idleClient(url, i + j + 1));
-      sockets.push(...(await bounded(Promise.all(batch), 'connections to open')));
-    }
+    sockets.push(...(await openWaiting(url, connections)));
     const loaded = await relayMemory(url);
+    const churnRss: number[] = [];
+    for (let round = 0; round < CHURN_ROUNDS; round++) {
+      await closeAll(url, sockets);
+      sockets.push(...(await openWaiting(url, connections)));
+      await closeAll(url, sockets);
+      churnRss.push((await relayMemory(url)).rss);
+    }
     return {
       connections,
       baselineRss: baseline.rss,
       rss: loaded.rss,
       heapUsed: loaded.heapUsed,
       perConnectionBytes: Math.round((loaded.rss - baseline.rss) / connections),
+      churnRss,
     };
   } finally {
     for (const ws of sockets) ws.terminate();
@@ -103,7 +138,8 @@ export function formatRelayIdle(r: RelayIdleResult): string {
   const mib = (n: number): string => (n / 1024 / 1024).toFixed(1);
   return (
     `relay idle: ${r.connections} connections waiting → relay RSS ${mib(r.rss)} MiB ` +
-    `(baseline ${mib(r.baselineRss)} MiB, +${(r.perConnectionBytes / 1024).toFixed(1)} KiB per connection, heap ${mib(r.heapUsed)} MiB)`
+    `(baseline ${mib(r.baselineRss)} MiB, +${(r.perConnectionBytes / 1024).toFixed(1)} KiB per connection, heap ${mib(r.heapUsed)} MiB); ` +
+    `RSS after each of ${r.churnRss.length} rounds of opening and closing them: ${r.churnRss.map(mib).join(' → ')} MiB`
   );
 }
 

@@ -1,6 +1,7 @@
 /**
  * Backpressure through the relay: a sender pipes 256 MiB to a reader that does not read for a while. The relay
- * must stop reading from the sender (and TCP must then stop the sender) instead of buffering the file.
+ * must stop reading from the sender (and TCP must then stop the sender) instead of buffering the file. Asserted
+ * through the relay's own queue figures (stats()), which do not depend on the machine's load or its allocator.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
@@ -40,7 +41,6 @@ describe('relay backpressure', () => {
     relay = await startTestRelay({ highWaterMark: HWM, maxFrameBytes: MiB });
     const { a: sender, b: reader } = await pipe(relay.url);
     reader.ws.pause();
-    const before = process.memoryUsage().arrayBuffers;
 
     const state = { sent: 0, waiting: false };
     const pumping = pump(sender.ws, state);
@@ -48,15 +48,10 @@ describe('relay backpressure', () => {
     await eventually(() => relay!.stats().pausedConnections === 1 && state.waiting, 'the sender to stall', 30_000);
     const stalled = relay.stats();
     const sentAtStall = state.sent;
-    const memoryAtStall = process.memoryUsage().arrayBuffers - before;
-    console.log(
-      `backpressure: stalled after ${(sentAtStall / MiB).toFixed(1)} MiB sent; relay queue ${(stalled.bufferedBytes / MiB).toFixed(2)} MiB; ` +
-        `array buffers +${(memoryAtStall / MiB).toFixed(1)} MiB`,
-    );
+    console.log(`backpressure: stalled after ${(sentAtStall / MiB).toFixed(1)} MiB sent; relay queue ${(stalled.bufferedBytes / MiB).toFixed(2)} MiB`);
     expect(stalled.bufferedBytes).toBeLessThanOrEqual(HWM + 2 * FRAME);
     // What is in flight sits in kernel socket buffers (a few MiB each on loopback), never the whole file.
     expect(sentAtStall).toBeLessThan(64 * MiB);
-    expect(memoryAtStall).toBeLessThan(64 * MiB);
     expect(reader.binaryBytes).toBe(0);
 
     // Count and check frames without keeping them.

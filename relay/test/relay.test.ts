@@ -264,9 +264,10 @@ describe('relay over real WebSockets', () => {
   });
 });
 
+// Ping intervals are long enough that a live peer answers within one even on a loaded machine.
 describe('keepalive', () => {
   it('terminates a peer that stops answering pings and tells its partner; live peers stay', async () => {
-    const { url } = await start({ pingIntervalMs: 50 });
+    const { url } = await start({ pingIntervalMs: 500 });
     const live = await RawClient.hello(url);
     live.json({ type: 'allocate' });
     const { nameplate } = (await live.expect('allocated')) as { nameplate: number };
@@ -286,11 +287,11 @@ describe('keepalive', () => {
   });
 
   it('keeps answering peers open across many ping rounds', async () => {
-    const { url } = await start({ pingIntervalMs: 20 });
+    const { url } = await start({ pingIntervalMs: 300 });
     const { a, b } = await pair(url);
     let pings = 0;
     a.ws.on('ping', () => pings++);
-    await eventually(() => pings >= 5, 'five ping rounds');
+    await eventually(() => pings >= 3, 'three ping rounds');
     expect(a.ws.readyState).toBe(a.ws.OPEN);
     a.json({ type: 'msg', body: 'AA' });
     expect(await b.expect('msg')).toEqual({ type: 'msg', body: 'AA' });
