@@ -147,7 +147,9 @@ describe('direct TCP path against a peer it cannot reach', () => {
     const content = randomBytes(200_000);
     let sending!: ReturnType<typeof decoySend>;
     const code = await new Promise<string>((resolve) => (sending = decoySend(content, resolve)));
-    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '2', code], { cwd: join(dir, 'dst') });
+    // The receiver falls back only once its --direct-timeout is over, so it must outlast the decoy's connection (tens
+    // of ms here, ~1 s on a loaded machine), which the assertions below need to have been refused.
+    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '5', code], { cwd: join(dir, 'dst') });
     expect(await exitOf(receiver, 30_000)).toBe(0);
     const { result, seen } = await sending;
     expect(result).toMatchObject({ bytes: content.length, sha256: sha256(content) });

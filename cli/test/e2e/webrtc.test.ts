@@ -16,10 +16,15 @@ const transfer = (sendArgs: string[], receiveArgs: string[], content = randomByt
   transferFile(world, sendArgs, receiveArgs, content);
 
 const event = (p: Proc, name: string) => p.events().find((e) => e.event === name);
+/**
+ * For the cases that must go direct: with --transport webrtc there is no fallback, so --direct-timeout only bounds a
+ * failure. Its 5 s default is a few connection times on a busy machine; this one is under the harness's 30 s wait.
+ */
+const WEBRTC = ['--transport', 'webrtc', '--direct-timeout', '20'];
 
 describe('direct path (WebRTC) end to end', () => {
   it('--transport webrtc on both sides: the data goes direct, intact, and both processes exit', async () => {
-    const t = await transfer(['--transport', 'webrtc'], ['--transport', 'webrtc']);
+    const t = await transfer(WEBRTC, WEBRTC);
     expect([t.sc, t.rc]).toEqual([0, 0]);
     expect(sha256(t.received!)).toBe(sha256(t.content));
     for (const p of [t.sender, t.receiver]) {
@@ -30,7 +35,7 @@ describe('direct path (WebRTC) end to end', () => {
 
   it('--transport auto (the default) goes direct over WebRTC when that is the direct path the peer offers', async () => {
     // With auto on both sides TCP is preferred (tcp.test.ts); a peer limited to WebRTC leaves only this one.
-    const t = await transfer([], ['--transport', 'webrtc']);
+    const t = await transfer(['--direct-timeout', '20'], WEBRTC);
     expect([t.sc, t.rc]).toEqual([0, 0]);
     expect(event(t.receiver, 'done')).toMatchObject({ transport: 'webrtc', sha256: sha256(t.content) });
     expect(event(t.sender, 'done')).toMatchObject({ transport: 'webrtc' });
@@ -60,7 +65,7 @@ describe('direct path (WebRTC) end to end', () => {
   });
 
   it('sends an empty file over the direct path too', async () => {
-    const empty = await transfer(['--transport', 'webrtc'], ['--transport', 'webrtc'], Buffer.alloc(0));
+    const empty = await transfer(WEBRTC, WEBRTC, Buffer.alloc(0));
     expect([empty.sc, empty.rc]).toEqual([0, 0]);
     expect(event(empty.receiver, 'done')).toMatchObject({ bytes: 0, transport: 'webrtc' });
   });
@@ -91,7 +96,7 @@ describe('ICE servers offered by the relay', () => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'data.bin'), randomBytes(1000));
       const env = { PORTUNUS_CODE: '9-H7K-29A' };
-      const common = ['--json', '--relay', relay.url, '--transport', 'webrtc'];
+      const common = ['--json', '--relay', relay.url, ...WEBRTC];
       const sender = runPortunus(['send', ...common, 'data.bin'], { cwd: dir, env });
       await sender.waitEvent('code');
       const receiver = runPortunus(['receive', ...common, '--yes', '-o', 'got.bin'], { cwd: dir, env });
