@@ -96,12 +96,12 @@ describe('LAN mode on one machine', () => {
   it('sender absent: the receiver exits 6 (NO_SENDER_FOUND) with hints once the discovery window closes', async () => {
     const env = await lanEnv();
     const receiver = runPortunus(['receive', '--yes', '1234-H7K-29A', '--discover-timeout', '1', ...LOOPBACK], { env });
-    expect(await exitOf(receiver, 20_000)).toBe(6);
+    expect(await exitOf(receiver)).toBe(6);
     expect(receiver.stderr()).toMatch(/no sender found on this network/);
     expect(receiver.stderr()).toMatch(/same network/);
     expect(receiver.stderr()).toMatch(/--relay/);
     const json = runPortunus(['receive', '--json', '--yes', '1234-H7K-29A', '--discover-timeout', '0.5', ...LOOPBACK], { env });
-    expect(await exitOf(json, 20_000)).toBe(6);
+    expect(await exitOf(json)).toBe(6);
     expect(json.events().find((e) => e.event === 'error')).toMatchObject({ error: 'NO_SENDER_FOUND', exit: 6 });
   });
 

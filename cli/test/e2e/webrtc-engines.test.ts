@@ -12,20 +12,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
 import { libdatachannelMissing } from '../transport/engines.js';
-import { exitOf, ROOT, runPortunus, useRelayWorld, type Proc } from './harness.js';
+import { exitOf, ROOT, runPortunus, TRANSFER_MS, useRelayWorld, type Proc } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const unloadable = await libdatachannelMissing('the libdatachannel end-to-end cases');
 /**
  * Hang detectors, not timings: a transfer here takes a few seconds, even on a loaded machine; a process that does not
- * exit after it is stuck, however long one waits. Each test may take both bounds, plus a margin for its setup.
+ * exit after it is stuck, however long one waits. Together they stay under the suite's test timeout.
  */
 const STARTUP_MS = 30_000;
-const TRANSFER_MS = 90_000;
 /** --direct-timeout: with --transport webrtc there is no fallback, so a long one only bounds a failure. */
 const DIRECT_TIMEOUT_S = 60;
-const TEST_MS = STARTUP_MS + TRANSFER_MS + 30_000;
 
 let runs = 0;
 
@@ -75,14 +73,14 @@ describe('direct path end to end, per WebRTC engine', () => {
       expect(sha256(t.received!)).toBe(sha256(content));
       expect([engineOf(t.sender), engineOf(t.receiver)]).toEqual([send, receive]);
       for (const p of [t.sender, t.receiver]) expect(p.stderr()).toMatch(/direct connection open and bound to the session/);
-    }, TEST_MS);
+    });
   }
 
   it.skipIf(unloadable !== undefined)('auto (the default) picks libdatachannel where it loads', async () => {
     const t = await transfer({ send: 'auto', receive: 'auto' }, randomBytes(100_000));
     expect([t.sc, t.rc]).toEqual([0, 0]);
     expect([engineOf(t.sender), engineOf(t.receiver)]).toEqual(['libdatachannel', 'libdatachannel']);
-  }, TEST_MS);
+  });
 });
 
 /**

@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc, transferFile } from './harness.js';
+import { exitOf, runPortunus, startRelayProcess, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -18,9 +18,10 @@ const transfer = (sendArgs: string[], receiveArgs: string[], content = randomByt
 const event = (p: Proc, name: string) => p.events().find((e) => e.event === name);
 /**
  * For the cases that must go direct: with --transport webrtc there is no fallback, so --direct-timeout only bounds a
- * failure. Its 5 s default is a few connection times on a busy machine; this one is under the harness's 30 s wait.
+ * failure. Its 5 s default is a few connection times on a busy machine; this one is under TRANSFER_MS.
  */
-const WEBRTC = ['--transport', 'webrtc', '--direct-timeout', '20'];
+const DIRECT_TIMEOUT = ['--direct-timeout', String(TRANSFER_MS / 1000 - 30)];
+const WEBRTC = ['--transport', 'webrtc', ...DIRECT_TIMEOUT];
 
 describe('direct path (WebRTC) end to end', () => {
   it('--transport webrtc on both sides: the data goes direct, intact, and both processes exit', async () => {
@@ -35,7 +36,7 @@ describe('direct path (WebRTC) end to end', () => {
 
   it('--transport auto (the default) goes direct over WebRTC when that is the direct path the peer offers', async () => {
     // With auto on both sides TCP is preferred (tcp.test.ts); a peer limited to WebRTC leaves only this one.
-    const t = await transfer(['--direct-timeout', '20'], WEBRTC);
+    const t = await transfer(DIRECT_TIMEOUT, WEBRTC);
     expect([t.sc, t.rc]).toEqual([0, 0]);
     expect(event(t.receiver, 'done')).toMatchObject({ transport: 'webrtc', sha256: sha256(t.content) });
     expect(event(t.sender, 'done')).toMatchObject({ transport: 'webrtc' });
@@ -72,7 +73,7 @@ describe('direct path (WebRTC) end to end', () => {
 
   it('refuses a malformed --ice-server with a usage error before contacting anyone', async () => {
     const p = runPortunus(['send', '--json', '--relay', world.relay.url, '--ice-server', 'http://stun.example.org', '--text', 'hi']);
-    expect(await exitOf(p, 10_000)).toBe(2);
+    expect(await exitOf(p)).toBe(2);
     expect(event(p, 'error')).toMatchObject({ error: 'USAGE' });
     expect(event(p, 'code')).toBeUndefined();
   });
@@ -100,7 +101,7 @@ describe('ICE servers offered by the relay', () => {
       const sender = runPortunus(['send', ...common, 'data.bin'], { cwd: dir, env });
       await sender.waitEvent('code');
       const receiver = runPortunus(['receive', ...common, '--yes', '-o', 'got.bin'], { cwd: dir, env });
-      expect(await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)])).toEqual([0, 0]);
+      expect(await Promise.all([exitOf(sender, TRANSFER_MS), exitOf(receiver, TRANSFER_MS)])).toEqual([0, 0]);
       expect(from.size).toBeGreaterThanOrEqual(2); // at least one gathering socket on each side asked
     } finally {
       stun.close();
