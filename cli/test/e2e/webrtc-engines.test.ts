@@ -99,7 +99,7 @@ const link = (self, peer) => ({
   nextSignal: async (abort) => { while (boxes[self].length === 0) { abort.throwIfAborted(); await new Promise((r) => { waiting[self].push(r); abort.addEventListener('abort', r, { once: true }); }); } return boxes[self].shift(); },
 });
 const key = new Uint8Array(32).fill(7);
-const signal = AbortSignal.timeout(10000);
+const signal = AbortSignal.timeout(20000);
 const side = (role, self, peer) => connectWebRtc({ role, link: link(self, peer), bindingKey: key, iceServers: [], signal, engine: 'libdatachannel' });
 const [a, b] = await Promise.all([side('send', 'send', 'receive'), side('receive', 'receive', 'send')]);
 await a.send(new Uint8Array(1000));
@@ -110,7 +110,7 @@ console.log('closed');
 `;
 
 /** Hang detectors, not timings: each step takes well under a second here, even on a loaded machine. */
-const CONNECT_AND_CLOSE_MS = 20_000;
+const CONNECT_AND_CLOSE_MS = 40_000;
 const EXIT_MS = 30_000;
 
 describe.skipIf(unloadable !== undefined)('libdatachannel and the process lifetime', () => {
