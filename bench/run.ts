@@ -32,7 +32,8 @@ async function main(): Promise<void> {
   }
 
   console.log('\n== werift SCTP, as patched: SACK cadence and loss repair (two peers in one process, loopback) ==');
-  for (const line of formatWeriftSctp(await runWeriftSctpBench({ bytes: quick ? 2 * 1024 * 1024 : 20 * 1024 * 1024 }))) console.log(line);
+  const sctp = await runWeriftSctpBench({ bytes: quick ? 2 * 1024 * 1024 : 20 * 1024 * 1024 });
+  for (const line of formatWeriftSctp(sctp)) console.log(line);
 
   console.log('\n== Relay memory: idle connections ==');
   console.log(formatRelayIdle(await measureRelayIdle({ connections: 1000 })));
