@@ -7,6 +7,7 @@ import { formatCryptoBench, runCryptoBench } from './crypto.js';
 import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
 import { formatPaths, runPathsBench } from './paths.js';
 import { formatWebRtc, runWebRtcBench } from './webrtc.js';
+import { formatWeriftSctp, runWeriftSctpBench } from './werift-sctp.js';
 
 const quick = process.argv.includes('--quick');
 const GiB = 1024 * 1024 * 1024;
@@ -29,6 +30,10 @@ async function main(): Promise<void> {
     if (figures instanceof Error) console.log(`direct path (${engine}): FAILED: ${figures.message.split('\n')[0]}`);
     else for (const line of formatWebRtc(figures as Awaited<ReturnType<typeof runWebRtcBench>>)) console.log(line);
   }
+
+  console.log('\n== werift SCTP, as patched: SACK cadence and loss repair (two peers in one process, loopback) ==');
+  const sctp = await runWeriftSctpBench({ bytes: quick ? 2 * 1024 * 1024 : 20 * 1024 * 1024 });
+  for (const line of formatWeriftSctp(sctp)) console.log(line);
 
   console.log('\n== Relay memory: idle connections ==');
   console.log(formatRelayIdle(await measureRelayIdle({ connections: 1000 })));

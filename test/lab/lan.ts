@@ -1,5 +1,5 @@
 /**
- * A LAN segment for the LAN-mode lab tests, built from network namespaces (root and iproute2 needed):
+ * A LAN segment for the LAN-mode lab tests, built from network namespaces (root, iproute2 and iptables needed):
  *
  *   <prefix>a  eth0 198.18.5.1/24 ──┐
  *                                  br0 (in <prefix>sw, a plain learning bridge: the "switch")
@@ -32,6 +32,8 @@ export interface LanLab {
 export function labSkipReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'needs root to create network namespaces';
   if (spawnSync('ip', ['-V']).status !== 0) return "needs iproute2's `ip`";
+  // The broadcast-only and multicast-only cases drop the other kind with an iptables rule.
+  if (spawnSync('iptables', ['-V']).status !== 0) return 'needs iptables';
   return undefined;
 }
 

@@ -181,6 +181,8 @@ export interface FileTransfer {
 }
 
 let transfers = 0;
+/** A hang detector for a transfer of a few MB: seconds here, up to ~20 s with the machine ten times oversubscribed. */
+export const TRANSFER_MS = 90_000;
 
 /** Sends `content` as data.bin from a fresh folder to another with the given extra flags, and waits for both. */
 export async function transferFile(world: E2eWorld, sendArgs: string[], receiveArgs: string[], content: Buffer): Promise<FileTransfer> {
@@ -191,7 +193,7 @@ export async function transferFile(world: E2eWorld, sendArgs: string[], receiveA
   const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], { cwd: join(dir, 'src') });
   const code = String((await sender.waitEvent('code')).code);
   const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: join(dir, 'dst') });
-  const [sc, rc] = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
+  const [sc, rc] = await Promise.all([exitOf(sender, TRANSFER_MS), exitOf(receiver, TRANSFER_MS)]);
   const received = rc === 0 ? await readFile(join(dir, 'dst', 'data.bin')) : undefined;
   return { sender, receiver, sc, rc, content, received };
 }

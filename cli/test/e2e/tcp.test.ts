@@ -16,7 +16,7 @@ import { driveSession, type DataContext } from '../../src/transfer/session-drive
 import { RelayTransport } from '../../src/transport/relay.js';
 import { selectTransport } from '../../src/transport/select.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { exitOf, runPortunus, useRelayWorld, type Proc, transferFile } from './harness.js';
+import { exitOf, runPortunus, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -147,8 +147,10 @@ describe('direct TCP path against a peer it cannot reach', () => {
     const content = randomBytes(200_000);
     let sending!: ReturnType<typeof decoySend>;
     const code = await new Promise<string>((resolve) => (sending = decoySend(content, resolve)));
-    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '2', code], { cwd: join(dir, 'dst') });
-    expect(await exitOf(receiver, 30_000)).toBe(0);
+    // The receiver falls back only once its --direct-timeout is over, so it must outlast the decoy's connection (tens
+    // of ms here, ~1 s on a loaded machine), which the assertions below need to have been refused.
+    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '5', code], { cwd: join(dir, 'dst') });
+    expect(await exitOf(receiver, TRANSFER_MS)).toBe(0);
     const { result, seen } = await sending;
     expect(result).toMatchObject({ bytes: content.length, sha256: sha256(content) });
     expect(seen.refusedAfter).toBe(TCP_NONCE_BYTES + 32); // its nonce and MAC, then closed: no choice byte, no frame

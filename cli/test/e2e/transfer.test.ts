@@ -212,13 +212,13 @@ describe('failures', () => {
 
   it('a receiver with no terminal and no --yes exits 2 at once instead of hanging', async () => {
     const receiver = runPortunus(['receive', '--relay', world.relay.url, '7-H7K-29A'], { cwd: world.tmp });
-    expect(await exitOf(receiver, 10_000)).toBe(2);
+    expect(await exitOf(receiver)).toBe(2);
     expect(receiver.stderr()).toMatch(/--yes/);
   });
 
   it('nobody comes: the sender gives up after --timeout with exit 5', async () => {
     const sender = startSend(['--text', 'anyone?', '--timeout', '1']);
-    expect(await exitOf(sender, 20_000)).toBe(5);
+    expect(await exitOf(sender)).toBe(5);
     expect(sender.events().find((e) => e.event === 'error')).toMatchObject({ error: 'TIMEOUT', exit: 5 });
   });
 

@@ -12,11 +12,18 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
 import { libdatachannelMissing } from '../transport/engines.js';
-import { exitOf, ROOT, runPortunus, useRelayWorld, type Proc } from './harness.js';
+import { exitOf, ROOT, runPortunus, TRANSFER_MS, useRelayWorld, type Proc } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 const unloadable = await libdatachannelMissing('the libdatachannel end-to-end cases');
+/**
+ * Hang detectors, not timings: a transfer here takes a few seconds, even on a loaded machine; a process that does not
+ * exit after it is stuck, however long one waits. Together they stay under the suite's test timeout.
+ */
+const STARTUP_MS = 30_000;
+/** --direct-timeout: with --transport webrtc there is no fallback, so a long one only bounds a failure. */
+const DIRECT_TIMEOUT_S = 60;
 
 let runs = 0;
 
@@ -26,19 +33,19 @@ async function transfer(engines: { send: WebRtcEngineName | 'auto'; receive: Web
   await mkdir(join(dir, 'dst'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
   const code = `${40 + runs}-H7K-29A`;
-  const common = ['--verbose', '--relay', world.relay.url, '--transport', 'webrtc'];
+  const common = ['--verbose', '--relay', world.relay.url, '--transport', 'webrtc', '--direct-timeout', String(DIRECT_TIMEOUT_S)];
   const run = (args: string[], role: 'send' | 'receive') =>
     runPortunus(args, { cwd: join(dir, role === 'send' ? 'src' : 'dst'), env: { PORTUNUS_CODE: code, PORTUNUS_WEBRTC_ENGINE: engines[role] } });
   const sender = run(['send', ...common, '--no-qr', 'data.bin'], 'send');
   // Human output: the code goes to stderr; waiting for it means the sender holds the nameplate.
   await waitFor(sender, (text) => text.includes(code));
   const receiver = run(['receive', ...common, '--yes', '-o', 'got.bin'], 'receive');
-  const [sc, rc] = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
+  const [sc, rc] = await Promise.all([exitOf(sender, TRANSFER_MS), exitOf(receiver, TRANSFER_MS)]);
   const received = rc === 0 ? await readFile(join(dir, 'dst', 'got.bin')) : undefined;
   return { sender, receiver, sc, rc, received };
 }
 
-async function waitFor(p: Proc, ok: (stderr: string) => boolean, ms = 15_000): Promise<void> {
+async function waitFor(p: Proc, ok: (stderr: string) => boolean, ms = STARTUP_MS): Promise<void> {
   const deadline = Date.now() + ms;
   while (!ok(p.stderr())) {
     if (Date.now() > deadline) throw new Error(`timed out; stderr: ${p.stderr().slice(-500)}`);
@@ -79,7 +86,9 @@ describe('direct path end to end, per WebRTC engine', () => {
 /**
  * Both ends of a libdatachannel connection in one plain Node process that never calls process.exit(): it moves a
  * frame, closes both transports and must then end by itself: every callback the native library holds on the event
- * loop must have been released (webrtc-engine.ts, NativeRuntime).
+ * loop must have been released (webrtc-engine.ts, NativeRuntime). The process keeps both transports referenced, so
+ * the garbage collector cannot release the library's callbacks either: a callback left behind holds the process
+ * forever (released by the collector it would only take a few seconds, which no test can tell from a busy machine).
  */
 const SELF_EXIT = `
 import { connectWebRtc } from './dist/cli/src/transport/webrtc-connect.js';
@@ -90,14 +99,19 @@ const link = (self, peer) => ({
   nextSignal: async (abort) => { while (boxes[self].length === 0) { abort.throwIfAborted(); await new Promise((r) => { waiting[self].push(r); abort.addEventListener('abort', r, { once: true }); }); } return boxes[self].shift(); },
 });
 const key = new Uint8Array(32).fill(7);
-const signal = AbortSignal.timeout(10000);
+const signal = AbortSignal.timeout(20000);
 const side = (role, self, peer) => connectWebRtc({ role, link: link(self, peer), bindingKey: key, iceServers: [], signal, engine: 'libdatachannel' });
 const [a, b] = await Promise.all([side('send', 'send', 'receive'), side('receive', 'receive', 'send')]);
 await a.send(new Uint8Array(1000));
 for await (const frame of b.frames()) { if (frame.length === 1000) break; }
 await Promise.all([a.close(), b.close()]);
+globalThis.keptAfterClose = [a, b];
 console.log('closed');
 `;
+
+/** Hang detectors, not timings: each step takes well under a second here, even on a loaded machine. */
+const CONNECT_AND_CLOSE_MS = 40_000;
+const EXIT_MS = 30_000;
 
 describe.skipIf(unloadable !== undefined)('libdatachannel and the process lifetime', () => {
   it('a process that closed its connections exits by itself (no native callback left holding the event loop)', async () => {
@@ -113,11 +127,10 @@ describe.skipIf(unloadable !== undefined)('libdatachannel and the process lifeti
       return Promise.race([p, new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)))]).finally(() => clearTimeout(timer));
     };
     try {
-      expect(await bounded(Promise.race([closed, exited]), 20_000), out).not.toBe('hung');
+      expect(await bounded(Promise.race([closed, exited]), CONNECT_AND_CLOSE_MS), out).not.toBe('hung');
       expect(out).toContain('closed');
-      // Once closed, nothing is left to do: only a callback still held by the native library would delay the exit
-      // (measured: ~7 s until node-datachannel's wrappers are collected, without the cleanup lease; ~0 s with it).
-      expect(await bounded(exited, 3_000)).toBe(0);
+      // Once closed, nothing is left to do: only a callback still held by the native library keeps the process.
+      expect(await bounded(exited, EXIT_MS), out).toBe(0);
     } finally {
       child.kill('SIGKILL');
     }

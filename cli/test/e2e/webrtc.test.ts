@@ -8,7 +8,7 @@ import { createSocket } from 'node:dgram';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc, transferFile } from './harness.js';
+import { exitOf, runPortunus, startRelayProcess, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -16,10 +16,16 @@ const transfer = (sendArgs: string[], receiveArgs: string[], content = randomByt
   transferFile(world, sendArgs, receiveArgs, content);
 
 const event = (p: Proc, name: string) => p.events().find((e) => e.event === name);
+/**
+ * For the cases that must go direct: with --transport webrtc there is no fallback, so --direct-timeout only bounds a
+ * failure. Its 5 s default is a few connection times on a busy machine; this one is under TRANSFER_MS.
+ */
+const DIRECT_TIMEOUT = ['--direct-timeout', String(TRANSFER_MS / 1000 - 30)];
+const WEBRTC = ['--transport', 'webrtc', ...DIRECT_TIMEOUT];
 
 describe('direct path (WebRTC) end to end', () => {
   it('--transport webrtc on both sides: the data goes direct, intact, and both processes exit', async () => {
-    const t = await transfer(['--transport', 'webrtc'], ['--transport', 'webrtc']);
+    const t = await transfer(WEBRTC, WEBRTC);
     expect([t.sc, t.rc]).toEqual([0, 0]);
     expect(sha256(t.received!)).toBe(sha256(t.content));
     for (const p of [t.sender, t.receiver]) {
@@ -30,7 +36,7 @@ describe('direct path (WebRTC) end to end', () => {
 
   it('--transport auto (the default) goes direct over WebRTC when that is the direct path the peer offers', async () => {
     // With auto on both sides TCP is preferred (tcp.test.ts); a peer limited to WebRTC leaves only this one.
-    const t = await transfer([], ['--transport', 'webrtc']);
+    const t = await transfer(DIRECT_TIMEOUT, WEBRTC);
     expect([t.sc, t.rc]).toEqual([0, 0]);
     expect(event(t.receiver, 'done')).toMatchObject({ transport: 'webrtc', sha256: sha256(t.content) });
     expect(event(t.sender, 'done')).toMatchObject({ transport: 'webrtc' });
@@ -60,14 +66,14 @@ describe('direct path (WebRTC) end to end', () => {
   });
 
   it('sends an empty file over the direct path too', async () => {
-    const empty = await transfer(['--transport', 'webrtc'], ['--transport', 'webrtc'], Buffer.alloc(0));
+    const empty = await transfer(WEBRTC, WEBRTC, Buffer.alloc(0));
     expect([empty.sc, empty.rc]).toEqual([0, 0]);
     expect(event(empty.receiver, 'done')).toMatchObject({ bytes: 0, transport: 'webrtc' });
   });
 
   it('refuses a malformed --ice-server with a usage error before contacting anyone', async () => {
     const p = runPortunus(['send', '--json', '--relay', world.relay.url, '--ice-server', 'http://stun.example.org', '--text', 'hi']);
-    expect(await exitOf(p, 10_000)).toBe(2);
+    expect(await exitOf(p)).toBe(2);
     expect(event(p, 'error')).toMatchObject({ error: 'USAGE' });
     expect(event(p, 'code')).toBeUndefined();
   });
@@ -91,11 +97,11 @@ describe('ICE servers offered by the relay', () => {
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, 'data.bin'), randomBytes(1000));
       const env = { PORTUNUS_CODE: '9-H7K-29A' };
-      const common = ['--json', '--relay', relay.url, '--transport', 'webrtc'];
+      const common = ['--json', '--relay', relay.url, ...WEBRTC];
       const sender = runPortunus(['send', ...common, 'data.bin'], { cwd: dir, env });
       await sender.waitEvent('code');
       const receiver = runPortunus(['receive', ...common, '--yes', '-o', 'got.bin'], { cwd: dir, env });
-      expect(await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)])).toEqual([0, 0]);
+      expect(await Promise.all([exitOf(sender, TRANSFER_MS), exitOf(receiver, TRANSFER_MS)])).toEqual([0, 0]);
       expect(from.size).toBeGreaterThanOrEqual(2); // at least one gathering socket on each side asked
     } finally {
       stun.close();

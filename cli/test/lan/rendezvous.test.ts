@@ -19,7 +19,17 @@ afterEach(async () => {
 
 const LO_TABLE = () => ({ lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }] });
 
-async function lanSettings(discoverTimeoutMs = 5000): Promise<LanSettings> {
+/**
+ * Discovery windows. Where a sender answers, joinLan returns as soon as it pairs, so the window only bounds a failure
+ * and is long (FOUND_MS). Where the test waits for the window to close, it is short (EMPTY_MS: nobody, or nobody
+ * for our nameplate, can answer in any case), or long enough for a refusal to arrive first (REFUSED_MS: one query and
+ * its answer in this process, then a claim, take milliseconds; a busy machine may stretch that tenfold).
+ */
+const FOUND_MS = 30_000;
+const EMPTY_MS = 300;
+const REFUSED_MS = 2_000;
+
+async function lanSettings(discoverTimeoutMs = FOUND_MS): Promise<LanSettings> {
   return { bind: '127.0.0.1', port: await freeUdpPort(), group: GROUP, interfaces: LO_TABLE, discoverTimeoutMs };
 }
 
@@ -84,7 +94,7 @@ describe('LAN rendezvous', () => {
   });
 
   it('nobody announcing: NO_SENDER_FOUND (exit 6) once the discovery window closes', async () => {
-    const lan = await lanSettings(300);
+    const lan = await lanSettings(EMPTY_MS);
     const err = await joinLan({ ...common, lan, nameplate: 5, debug: () => {}, now: () => 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortunusError);
     expect(err).toMatchObject({ code: 'NO_SENDER_FOUND', exitCode: 6 });
@@ -93,14 +103,14 @@ describe('LAN rendezvous', () => {
   });
 
   it('announcements of other nameplates are not candidates', async () => {
-    const lan = await lanSettings(300);
+    const lan = await lanSettings(EMPTY_MS);
     const h = await host(lan);
     const other = (h.nameplate % MAX_LAN_NAMEPLATE) + 1;
     await expect(joinLan({ ...common, lan, nameplate: other, debug: () => {}, now: () => 0 })).rejects.toMatchObject({ code: 'NO_SENDER_FOUND' });
   });
 
   it('a relay where the nameplate is already paired: the refusal (exit 3) is reported, not "nobody found"', async () => {
-    const lan = await lanSettings(300);
+    const lan = await lanSettings(REFUSED_MS);
     const busy = await decoyRelay();
     const a = await connectRelay({ url: busy.url, agent: 'x' });
     const b = await connectRelay({ url: busy.url, agent: 'x' });

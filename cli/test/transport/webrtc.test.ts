@@ -64,10 +64,10 @@ describe('webrtc transport: binding and limits', () => {
 
   it('gives up with the abort reason when the peer never answers, and releases everything', async () => {
     const reason = new Error('gave up');
-    const links = memoryLinks({ tap: () => undefined }); // every signal is lost
     const abort = new AbortController();
+    // Every signal is lost; once the first is out the attempt waits for an answer that never comes, and is aborted.
+    const links = memoryLinks({ tap: () => void setImmediate(() => abort.abort(reason)) });
     const attempt = connectWebRtc({ role: 'send', link: links.send, bindingKey: KEY, iceServers: [], signal: abort.signal, engine: 'werift' });
-    setTimeout(() => abort.abort(reason), 300);
     await expect(within(attempt, 'the attempt to end')).rejects.toThrow(/gave up/);
   });
 });
