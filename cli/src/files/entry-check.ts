@@ -10,6 +10,7 @@
  * text looks inside; checking that would depend on entries not yet seen.
  */
 import { createError, type PortunusError } from '../protocol.js';
+import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 import { hasUnsafeChars, MAX_COMPONENT_BYTES, quoteForTerminal } from './sanitize.js';
 
 /** Longest entry path (PATH_MAX on Linux), in UTF-8 bytes. */
@@ -23,6 +24,7 @@ export const ENTRY_HINTS = {
   outside: 'The sender offered a path outside the output folder; nothing was kept.',
   link: 'The sender offered a symbolic link that could lead outside the output folder; nothing was kept.',
   name: 'The sender offered a name that cannot be created safely here; nothing was kept.',
+  portable: NOT_PORTABLE_HINT,
   type: 'The sender offered a hard link, device or other special file, which receivers never create; nothing was kept.',
   layout: "The sender's archive does not have the layout of the folder it offered; nothing was kept.",
   repeat: "The sender's archive repeats an entry; nothing was kept.",
@@ -77,6 +79,12 @@ function badComponent(part: string): EntryProblem | undefined {
   return undefined;
 }
 
+/** The one name rule of portable-name.ts, for every component of an entry and of a link target. */
+function notPortable(part: string, what: string): EntryProblem | undefined {
+  const why = windowsNameProblem(part);
+  return why === undefined ? undefined : problem(`${what} ${quoteForTerminal(part)}: ${why}`, 'portable');
+}
+
 /**
  * Returns the components below the top-level folder ([] for the folder itself). Only directories may end in '/'.
  */
@@ -86,7 +94,7 @@ export function checkEntryName(name: string, rootName: string, kind: EntryKind):
   const trimmed = kind === 'directory' && name.endsWith('/') ? name.slice(0, -1) : name;
   const parts = trimmed.split('/');
   for (const part of parts) {
-    const found = badComponent(part);
+    const found = badComponent(part) ?? notPortable(part, 'the name');
     if (found !== undefined) return unsafeEntry(name, found);
   }
   if (parts[0] !== rootName) {
@@ -116,6 +124,8 @@ export function checkLinkTarget(name: string, linkname: string, linkParts: reado
     if (bent !== undefined) {
       return unsafeEntry(name, problem(`its link target is not a normalized relative path (${bent.why})`, 'link'));
     }
+    const portable = notPortable(part, 'its link target names');
+    if (portable !== undefined) return unsafeEntry(name, portable);
   }
   return undefined;
 }

@@ -102,6 +102,10 @@ describe('hostile folder entries are refused with UNSAFE_PATH and leave nothing 
     ['a file below a file', 'parent of it is a file', 'layout', () => [dir('photos/'), file('photos/a'), file('photos/a/b')]],
     ['a link replacing a file', 'repeats an earlier entry', 'repeat', () => [dir('photos/'), file('photos/a'), link('photos/a', '.')]],
     ['the top level as a file', 'top-level entry must be a folder', 'layout', () => [file('photos')]],
+    ['a Windows device name', 'AUX is a device name on Windows', 'portable', () => [dir('photos/'), file('photos/sub/aux.c')]],
+    ['a colon in a folder name', "contains ':'", 'portable', () => [dir('photos/'), dir('photos/a:b/'), file('photos/a:b/x')]],
+    ['a trailing dot', 'ends with a dot', 'portable', () => [dir('photos/'), file('photos/x.')]],
+    ['a link to a device name', 'its link target names "CON"', 'portable', () => [dir('photos/'), link('photos/l', 'CON')]],
   ];
 
   it.each(cases)('%s', async (_label, reason, hint, items) => {
