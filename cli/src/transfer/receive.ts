@@ -5,7 +5,7 @@
 import { createError, FrameOpener, PortunusError, type Code, type Offer } from '../protocol.js';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
-import { checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
+import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
 import { openRendezvous } from '../lan/rendezvous.js';
 import { openTransport } from '../transport/select.js';
 import type { TransportKind } from '../transport/transport.js';
@@ -46,6 +46,8 @@ export interface ReceiveResult extends Digest {
 
 export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
   const { reporter } = ctx;
+  // What the options alone decide fails here, before the relay or the LAN sees anything (the code stays usable).
+  await checkOutput({ output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
   const connecting = scopedSignal(ctx.signal);
   const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });
   const relay = rendezvous.client;

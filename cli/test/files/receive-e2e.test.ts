@@ -1,8 +1,9 @@
 /**
  * The receiver's file checks end to end: real `portunus relay`, `send` and `receive` processes on 127.0.0.1.
- * Names land the same way on every platform.
+ * A receiver's mistake must not waste the sender's code, and names land the same way on every platform.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitOf, runPortunus, type Proc, useRelayWorld } from '../e2e/harness.js';
@@ -23,12 +24,84 @@ async function codeOf(sender: Proc): Promise<string> {
   return String((await sender.waitEvent('code')).code);
 }
 
-function startReceive(code: string, args: string[], cwd: string): Proc {
-  return runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code, ...args], { cwd });
+function startReceive(code: string, args: string[], cwd: string, json = true): Proc {
+  return runPortunus(['receive', ...(json ? ['--json'] : []), '--yes', '--transport', 'relay', '--relay', world.relay.url, code, ...args], { cwd });
 }
 
 const errorOf = (p: Proc) => p.events().find((e) => e.event === 'error');
 const named = (p: Proc, event: string) => p.events().filter((e) => e.event === event);
+
+/** Mounts a small tmpfs for the test (tests run as root); skips the test where that is impossible. */
+async function smallDisk(name: string, size: string, skip: () => void): Promise<{ path: string; unmount: () => void }> {
+  const path = await dir(name);
+  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', path]);
+  if (mounted.status !== 0) {
+    console.log(`skipped: cannot mount a tmpfs (${mounted.stderr?.toString().trim() || 'not root'})`);
+    skip();
+  }
+  return { path, unmount: () => void spawnSync('umount', [path]) };
+}
+
+describe("a receiver's mistake does not waste the sender's code", () => {
+  it('a missing -o folder, or an -o file that exists: exit 8 before connecting; the same code then works', async () => {
+    const src = await dir('src-precheck');
+    const dst = await dir('dst-precheck');
+    await writeFile(join(src, 'report.txt'), 'the report');
+    await writeFile(join(dst, 'old.txt'), 'precious');
+    const sender = startSend(['report.txt'], { cwd: src });
+    const code = await codeOf(sender);
+
+    const missing = startReceive(code, ['-o', 'newdir/'], dst);
+    expect(await exitOf(missing)).toBe(8);
+    expect(errorOf(missing)).toMatchObject({ error: 'FILE_ERROR', exit: 8, hint: expect.stringContaining('Create it first') });
+    const existing = startReceive(code, ['-o', 'old.txt'], dst);
+    expect(await exitOf(existing)).toBe(8);
+    expect(errorOf(existing)).toMatchObject({ error: 'FILE_EXISTS', hint: expect.stringMatching(/--overwrite.*-o/) });
+    for (const failed of [missing, existing]) {
+      expect(named(failed, 'waiting')).toEqual([]);
+      expect(named(failed, 'confirmed')).toEqual([]);
+    }
+
+    const good = startReceive(code, ['-o', 'new.txt'], dst);
+    expect([await exitOf(sender), await exitOf(good)]).toEqual([0, 0]);
+    expect(await readFile(join(dst, 'new.txt'), 'utf8')).toBe('the report');
+    expect(await readFile(join(dst, 'old.txt'), 'utf8')).toBe('precious');
+  });
+
+  it('not enough free space: DISK_FULL before any data, and the sender is told why (exit 4)', async (ctx) => {
+    const disk = await smallDisk('disk-precheck', '2m', () => ctx.skip());
+    try {
+      const src = await dir('src-space');
+      await writeFile(join(src, 'big.bin'), Buffer.alloc(4_000_000, 7));
+      const sender = startSend(['big.bin'], { cwd: src });
+      const receiver = startReceive(await codeOf(sender), [], disk.path);
+      expect([await exitOf(sender), await exitOf(receiver)]).toEqual([4, 8]);
+      expect(errorOf(receiver)).toMatchObject({ error: 'DISK_FULL', message: expect.stringMatching(/needed, .* free/) });
+      expect(errorOf(sender)).toMatchObject({ error: 'REJECTED', message: expect.stringContaining('disk is full') });
+      for (const side of [sender, receiver]) {
+        expect(named(side, 'connected')).toEqual([]);
+        expect(named(side, 'progress')).toEqual([]);
+      }
+      expect(await readdir(disk.path)).toEqual([]);
+    } finally {
+      disk.unmount();
+    }
+  });
+
+  it('an existing target is refused before any data, the hint naming --overwrite and -o', async () => {
+    const src = await dir('src-exists');
+    const dst = await dir('dst-exists');
+    await writeFile(join(src, 'report.txt'), 'new');
+    await writeFile(join(dst, 'report.txt'), 'precious');
+    const sender = startSend(['report.txt'], { cwd: src });
+    const receiver = startReceive(await codeOf(sender), [], dst, false);
+    expect([await exitOf(sender), await exitOf(receiver)]).toEqual([4, 8]);
+    expect(receiver.stderr()).toMatch(/--overwrite.*-o/);
+    expect(errorOf(sender)).toMatchObject({ hint: expect.stringMatching(/--overwrite.*-o/) });
+    expect(named(sender, 'connected')).toEqual([]);
+    expect(await readFile(join(dst, 'report.txt'), 'utf8')).toBe('precious');
+  });
+});
 
 describe('names Windows cannot create: one rule everywhere', () => {
   it('a folder holding such names lands without them, the sender saying why for each', async () => {
