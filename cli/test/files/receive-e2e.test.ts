@@ -1,6 +1,7 @@
 /**
  * The receiver's file checks end to end: real `portunus relay`, `send` and `receive` processes on 127.0.0.1.
- * A receiver's mistake must not waste the sender's code, and names land the same way on every platform.
+ * A receiver's mistake must not waste the sender's code, its local paths stay its own, and names land the same way
+ * on every platform.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,7 +17,7 @@ async function dir(name: string): Promise<string> {
   return path;
 }
 
-function startSend(args: string[], opts: { cwd?: string } = {}): Proc {
+function startSend(args: string[], opts: { cwd?: string; stdin?: Buffer } = {}): Proc {
   return runPortunus(['send', '--json', '--transport', 'relay', '--relay', world.relay.url, ...args], opts);
 }
 
@@ -100,6 +101,26 @@ describe("a receiver's mistake does not waste the sender's code", () => {
     expect(errorOf(sender)).toMatchObject({ hint: expect.stringMatching(/--overwrite.*-o/) });
     expect(named(sender, 'connected')).toEqual([]);
     expect(await readFile(join(dst, 'report.txt'), 'utf8')).toBe('precious');
+  });
+});
+
+describe("the receiver's local paths stay its own", () => {
+  it('a disk that fills while receiving: the receiver names its path, the sender only the code', async (ctx) => {
+    const disk = await smallDisk('disk-leak', '1m', () => ctx.skip());
+    try {
+      // A stream has no size to check up front, so the disk fills while the data arrives.
+      const sender = startSend(['-', '--name', 'big.bin'], { stdin: Buffer.alloc(4_000_000, 3) });
+      const receiver = startReceive(await codeOf(sender), [], disk.path);
+      expect([await exitOf(sender), await exitOf(receiver)]).toEqual([7, 8]);
+      expect(errorOf(receiver)).toMatchObject({ error: 'DISK_FULL', message: expect.stringContaining(disk.path) });
+      const told = errorOf(sender)!;
+      expect(told).toMatchObject({ error: 'PEER_FAILED', message: expect.stringContaining('DISK_FULL') });
+      expect(String(told.message)).not.toContain(world.tmp);
+      expect(sender.stderr() + sender.stdout()).not.toContain(disk.path);
+      expect(await readdir(disk.path)).toEqual([]);
+    } finally {
+      disk.unmount();
+    }
   });
 });
 
