@@ -7,6 +7,7 @@ import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
 import { LocalFailures } from '../files/local-failures.js';
+import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
 import { openTransport } from '../transport/select.js';
 import type { TransportKind } from '../transport/transport.js';
@@ -48,7 +49,12 @@ export interface ReceiveResult extends Digest {
 export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
   const { reporter } = ctx;
   // What the options alone decide fails here, before the relay or the LAN sees anything (the code stays usable).
-  await checkOutput({ output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
+  const landing = await checkOutput({ output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
+  const swept = landing === undefined ? [] : await sweepStaleTemps(landing, (m) => reporter.warn(m));
+  for (const leftover of swept) {
+    reporter.event({ event: 'swept', ...leftover });
+    reporter.say(describeSwept(leftover));
+  }
   const local = new LocalFailures();
   const connecting = scopedSignal(ctx.signal);
   const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });

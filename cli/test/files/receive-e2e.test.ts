@@ -1,10 +1,10 @@
 /**
  * The receiver's file checks end to end: real `portunus relay`, `send` and `receive` processes on 127.0.0.1.
- * A receiver's mistake must not waste the sender's code, its local paths stay its own, and names land the same way
- * on every platform.
+ * A receiver's mistake must not waste the sender's code, its local paths stay its own, names land the same way
+ * on every platform, and the leftovers of a killed receiver are swept by the next one.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitOf, runPortunus, type Proc, useRelayWorld } from '../e2e/harness.js';
@@ -17,7 +17,7 @@ async function dir(name: string): Promise<string> {
   return path;
 }
 
-function startSend(args: string[], opts: { cwd?: string; stdin?: Buffer } = {}): Proc {
+function startSend(args: string[], opts: { cwd?: string; stdin?: Buffer | 'pipe' } = {}): Proc {
   return runPortunus(['send', '--json', '--transport', 'relay', '--relay', world.relay.url, ...args], opts);
 }
 
@@ -151,5 +151,54 @@ describe('names Windows cannot create: one rule everywhere', () => {
     expect(await exitOf(sender)).toBe(8);
     expect(named(sender, 'code')).toEqual([]);
     expect(errorOf(sender)).toMatchObject({ error: 'FILE_ERROR', message: expect.stringContaining('device name on Windows') });
+  });
+});
+
+describe('leftovers of a killed receiver are swept by the next receive into the same folder', () => {
+  /** A stream sender fed by the test, and a receiver killable once its .part holds data. */
+  async function receiving(dst: string, name: string): Promise<{ sender: Proc; receiver: Proc; part: string }> {
+    const sender = startSend(['-', '--name', name, '--chunk-size', '65536'], { stdin: 'pipe' });
+    sender.child.stdin!.write(Buffer.alloc(1_000_000, 1));
+    const receiver = startReceive(await codeOf(sender), [], dst);
+    await receiver.waitEvent('progress');
+    const part = (await readdir(dst)).find((f) => f.startsWith(`.${name}.portunus-`) && f.includes(`-${receiver.child.pid}-`));
+    expect(part).toBeDefined();
+    return { sender, receiver, part: part! };
+  }
+
+  async function kill9(p: Proc): Promise<void> {
+    p.child.kill('SIGKILL');
+    await p.exited;
+  }
+
+  async function receiveSmall(dst: string, name: string, json: boolean): Promise<Proc> {
+    const src = await dir(`src-${name}`);
+    await writeFile(join(src, name), name);
+    const sender = startSend([name], { cwd: src });
+    const receiver = startReceive(await codeOf(sender), [], dst, json);
+    expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);
+    return receiver;
+  }
+
+  it('kill -9 mid-transfer leaves a .part; the next receive removes and reports it, leaving a live one alone', async () => {
+    const dst = await dir('dst-sweep');
+    const killed = await receiving(dst, 'first.bin');
+    // Started while the first one still runs, so its own sweep leaves the first one's .part alone.
+    const live = await receiving(dst, 'second.bin');
+    await kill9(killed.receiver);
+    const stale = join(dst, killed.part);
+    expect((await stat(stale)).size).toBeGreaterThan(0);
+
+    const third = await receiveSmall(dst, 'third.txt', true);
+    expect(named(third, 'swept')).toEqual([{ event: 'swept', path: stale, kind: 'file', bytes: expect.any(Number), pid: killed.receiver.child.pid }]);
+    expect((await readdir(dst)).sort()).toEqual([live.part, 'third.txt'].sort());
+
+    await kill9(live.receiver);
+    const fourth = await receiveSmall(dst, 'fourth.txt', false);
+    expect(fourth.stderr()).toContain(`Removed the partial file "${join(dst, live.part)}"`);
+    expect(fourth.stderr()).toContain(`process ${live.receiver.child.pid}, no longer running`);
+    expect((await readdir(dst)).sort()).toEqual(['fourth.txt', 'third.txt']);
+
+    for (const { sender } of [killed, live]) await kill9(sender);
   });
 });

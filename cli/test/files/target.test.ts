@@ -157,13 +157,13 @@ describe('existing targets', () => {
 });
 
 describe('partial data', () => {
-  it('a file is written to a hidden 0600 temporary beside the target; abort removes it', async () => {
+  it('a file is written to a hidden 0600 temporary beside the target, named with its owner pid; abort removes it', async () => {
     const offer = fileOffer('a.txt', 10);
     const sink = await openSink(await checkTarget(offer, opts()), offer);
     await sink.write(Buffer.from('hello'));
     const [temp, ...rest] = await readdir(base);
     expect(rest).toEqual([]);
-    expect(temp).toMatch(/^\.a\.txt\.portunus-[0-9a-f]{12}\.part$/);
+    expect(temp).toMatch(new RegExp(`^\\.a\\.txt\\.portunus-[0-9a-f]{8}-${process.pid}-[0-9a-f]{12}\\.part$`));
     expect((await stat(join(base, temp!))).mode & 0o777).toBe(0o600);
     await sink.abort();
     expect(await readdir(base)).toEqual([]);
@@ -175,7 +175,7 @@ describe('partial data', () => {
     await feed(sink, tar.subarray(0, 3000));
     const [temp, ...rest] = await readdir(base);
     expect(rest).toEqual([]);
-    expect(temp).toMatch(/^\.photos\.portunus-[0-9a-f]{12}\.part$/);
+    expect(temp).toMatch(new RegExp(`^\\.photos\\.portunus-[0-9a-f]{8}-${process.pid}-[0-9a-f]{12}\\.part$`));
     expect((await stat(join(base, temp!))).mode & 0o777).toBe(0o700);
     await sink.abort();
     expect(await readdir(base)).toEqual([]);
