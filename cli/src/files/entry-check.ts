@@ -10,6 +10,7 @@
  * text looks inside; checking that would depend on entries not yet seen.
  */
 import { createError, type PortunusError } from '../protocol.js';
+import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 import { hasUnsafeChars, MAX_COMPONENT_BYTES, quoteForTerminal } from './sanitize.js';
 
 /** Longest entry path (PATH_MAX on Linux), in UTF-8 bytes. */
@@ -18,10 +19,30 @@ export const DEFAULT_MAX_ENTRIES = 100_000;
 
 export type EntryKind = 'directory' | 'file' | 'symlink';
 
-const UNSAFE_HINT = 'The sender offered a folder entry that is unsafe to create; nothing was kept.';
+/** What a refusal tells the user: each says what the sender's archive did, so none claims more than happened. */
+export const ENTRY_HINTS = {
+  outside: 'The sender offered a path outside the output folder; nothing was kept.',
+  link: 'The sender offered a symbolic link that could lead outside the output folder; nothing was kept.',
+  name: 'The sender offered a name that cannot be created safely here; nothing was kept.',
+  portable: NOT_PORTABLE_HINT,
+  type: 'The sender offered a hard link, device or other special file, which receivers never create; nothing was kept.',
+  layout: "The sender's archive does not have the layout of the folder it offered; nothing was kept.",
+  repeat: "The sender's archive repeats an entry; nothing was kept.",
+  throughLink: "The sender's archive puts an entry below one of its own symbolic links; nothing was kept.",
+  clash: 'Two entries differ only in case or Unicode form, which this file system takes as one name; nothing was kept.',
+} as const;
 
-export function unsafeEntry(name: string, why: string, hint?: string): PortunusError {
-  return createError('UNSAFE_PATH', `refusing the folder entry ${quoteForTerminal(name)}: ${why}`, hint ? { hint } : undefined);
+export interface EntryProblem {
+  why: string;
+  hint: string;
+}
+
+function problem(why: string, hint: keyof typeof ENTRY_HINTS): EntryProblem {
+  return { why, hint: ENTRY_HINTS[hint] };
+}
+
+export function unsafeEntry(name: string, { why, hint }: EntryProblem): PortunusError {
+  return createError('UNSAFE_PATH', `refusing the folder entry ${quoteForTerminal(name)}: ${why}`, { hint });
 }
 
 /** Maps tar-stream's entry type; hard links, devices, fifos and anything unknown are refused. */
@@ -32,29 +53,36 @@ export function entryKind(name: string, type: string | null | undefined): EntryK
     case 'symlink':
       return type;
     case 'link':
-      return unsafeEntry(name, 'hard links are not accepted', UNSAFE_HINT);
+      return unsafeEntry(name, problem('hard links are not accepted', 'type'));
     default:
-      return unsafeEntry(name, `entries of type ${quoteForTerminal(String(type))} are not accepted`, UNSAFE_HINT);
+      return unsafeEntry(name, problem(`entries of type ${quoteForTerminal(String(type))} are not accepted`, 'type'));
   }
 }
 
 /** Problems shared by entry names and link targets, or undefined. */
-function badPathText(text: string): string | undefined {
-  if (text === '') return 'it is empty';
-  if (text.includes('\0')) return 'it contains a NUL byte';
-  if (text.includes('\\')) return 'it contains a backslash';
-  if (hasUnsafeChars(text)) return 'it contains control or bidi characters';
-  if (text.startsWith('/')) return 'it is an absolute path';
-  if (/^[A-Za-z]:/.test(text)) return 'it starts with a drive letter';
-  if (Buffer.byteLength(text, 'utf8') > MAX_PATH_BYTES) return `it is longer than ${MAX_PATH_BYTES} bytes`;
+function badPathText(text: string): EntryProblem | undefined {
+  if (text === '') return problem('it is empty', 'name');
+  if (text.includes('\0')) return problem('it contains a NUL byte', 'name');
+  if (text.includes('\\')) return problem('it contains a backslash', 'name');
+  if (hasUnsafeChars(text)) return problem('it contains control or bidi characters', 'name');
+  if (text.startsWith('/')) return problem('it is an absolute path', 'outside');
+  if (/^[A-Za-z]:/.test(text)) return problem('it starts with a drive letter', 'outside');
+  if (Buffer.byteLength(text, 'utf8') > MAX_PATH_BYTES) return problem(`it is longer than ${MAX_PATH_BYTES} bytes`, 'name');
   return undefined;
 }
 
-function badComponent(part: string): string | undefined {
-  if (part === '') return 'it has an empty component';
-  if (part === '.' || part === '..') return `it has a '${part}' component`;
-  if (Buffer.byteLength(part, 'utf8') > MAX_COMPONENT_BYTES) return 'a component is longer than 255 bytes';
+function badComponent(part: string): EntryProblem | undefined {
+  if (part === '..') return problem("it has a '..' component", 'outside');
+  if (part === '') return problem('it has an empty component', 'name');
+  if (part === '.') return problem("it has a '.' component", 'name');
+  if (Buffer.byteLength(part, 'utf8') > MAX_COMPONENT_BYTES) return problem('a component is longer than 255 bytes', 'name');
   return undefined;
+}
+
+/** The one name rule of portable-name.ts, for every component of an entry and of a link target. */
+function notPortable(part: string, what: string): EntryProblem | undefined {
+  const why = windowsNameProblem(part);
+  return why === undefined ? undefined : problem(`${what} ${quoteForTerminal(part)}: ${why}`, 'portable');
 }
 
 /**
@@ -66,12 +94,16 @@ export function checkEntryName(name: string, rootName: string, kind: EntryKind):
   const trimmed = kind === 'directory' && name.endsWith('/') ? name.slice(0, -1) : name;
   const parts = trimmed.split('/');
   for (const part of parts) {
-    const why = badComponent(part);
-    if (why !== undefined) return unsafeEntry(name, why);
+    const found = badComponent(part) ?? notPortable(part, 'the name');
+    if (found !== undefined) return unsafeEntry(name, found);
   }
-  if (parts[0] !== rootName) return unsafeEntry(name, `it is not inside the offered folder ${quoteForTerminal(rootName)}`);
+  if (parts[0] !== rootName) {
+    return unsafeEntry(name, problem(`it is not inside the offered folder ${quoteForTerminal(rootName)}`, 'outside'));
+  }
   const below = parts.slice(1);
-  if (below.length === 0 && kind !== 'directory') return unsafeEntry(name, 'the top-level entry must be a folder');
+  if (below.length === 0 && kind !== 'directory') {
+    return unsafeEntry(name, problem('the top-level entry must be a folder', 'layout'));
+  }
   return below;
 }
 
@@ -81,15 +113,19 @@ export function checkEntryName(name: string, rootName: string, kind: EntryKind):
  */
 export function checkLinkTarget(name: string, linkname: string, linkParts: readonly string[]): PortunusError | undefined {
   const bad = badPathText(linkname);
-  if (bad !== undefined) return unsafeEntry(name, `its link target is unsafe (${bad})`);
+  if (bad !== undefined) return unsafeEntry(name, problem(`its link target is unsafe (${bad.why})`, 'link'));
   if (linkname === '.') return undefined;
   const parts = linkname.split('/');
   let ups = 0;
   while (parts[ups] === '..') ups++;
-  if (ups > linkParts.length - 1) return unsafeEntry(name, 'its link target points outside the folder');
+  if (ups > linkParts.length - 1) return unsafeEntry(name, problem('its link target points outside the folder', 'link'));
   for (const part of parts.slice(ups)) {
-    const why = badComponent(part);
-    if (why !== undefined) return unsafeEntry(name, `its link target is not a normalized relative path (${why})`);
+    const bent = badComponent(part);
+    if (bent !== undefined) {
+      return unsafeEntry(name, problem(`its link target is not a normalized relative path (${bent.why})`, 'link'));
+    }
+    const portable = notPortable(part, 'its link target names');
+    if (portable !== undefined) return unsafeEntry(name, portable);
   }
   return undefined;
 }

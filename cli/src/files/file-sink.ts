@@ -1,5 +1,5 @@
 /**
- * A received file (or stdin stream) goes to `.<name>.portunus-<random>.part` beside the target, mode 0600 so no one
+ * A received file (or stdin stream) goes to a `.part` beside the target (temp-path.ts), mode 0600 so no one
  * else can read it half-written; commit() syncs it, sets its final mode and moves it into place.
  */
 import { constants } from 'node:fs';

@@ -6,10 +6,10 @@
 import type { BigIntStats, Dirent } from 'node:fs';
 import { access, constants, lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { createError, fromUtf8, PortunusError } from '../protocol.js';
+import { createError, fromUtf8 } from '../protocol.js';
 import { fileError } from './fs-errors.js';
 import { MAX_PATH_BYTES } from './entry-check.js';
-import { quoteForTerminal, safeComponentName } from './sanitize.js';
+import { componentNameProblem, quoteForTerminal } from './sanitize.js';
 import { TAR_END_SIZE, tarEntrySize } from './tar-size.js';
 
 /** `mtime` in whole seconds, as tar carries it (receivers do not restore it; it is there for `-o -` users). */
@@ -109,12 +109,12 @@ function checkedName(walk: Walk, raw: Buffer, dir: string): string | undefined {
     walk.opts.onWarning(`skipping a name in ${quoteForTerminal(dir)} that is not valid UTF-8`);
     return undefined;
   }
-  const safe = safeComponentName(name);
-  if (safe instanceof PortunusError) {
-    walk.opts.onWarning(`skipping ${quoteForTerminal(join(dir, name))}: receivers refuse this name`);
+  const problem = componentNameProblem(name);
+  if (problem !== undefined) {
+    walk.opts.onWarning(`skipping ${quoteForTerminal(join(dir, name))}: receivers refuse this name (${problem})`);
     return undefined;
   }
-  return safe;
+  return name;
 }
 
 async function statOrThrow(path: string): Promise<BigIntStats> {
@@ -172,9 +172,8 @@ async function insideLinkTarget(walk: Walk, linkAbs: string, dirAbs: string): Pr
   }
   const linkname = relative(dirAbs, resolved).split(sep).join('/') || '.';
   for (const part of linkname.split('/')) {
-    if (part !== '..' && part !== '.' && safeComponentName(part) instanceof PortunusError) {
-      return skip('its target has a name receivers refuse');
-    }
+    const problem = part === '..' || part === '.' ? undefined : componentNameProblem(part);
+    if (problem !== undefined) return skip(`its target has a name receivers refuse (${problem})`);
   }
   if (Buffer.byteLength(linkname, 'utf8') > MAX_PATH_BYTES) return skip('its target path is too long');
   return linkname;

@@ -1,6 +1,6 @@
 /**
  * A received folder: the tar stream is parsed by tar-stream `extract` and each entry is validated (entry-check)
- * before TreeWriter creates it inside `.<name>.portunus-<random>.part/` beside the target, a 0700 folder renamed
+ * before TreeWriter creates it inside a `.part` folder beside the target (temp-path.ts), a 0700 folder renamed
  * into place on commit. Any failure removes the whole temporary folder. Memory stays bounded: write() waits for
  * the extractor to drain, and the extractor waits for each file's data to reach the disk.
  */

@@ -5,6 +5,7 @@
  * quoteForTerminal; names that would be written to disk go through safeComponentName.
  */
 import { createError, type PortunusError } from '../protocol.js';
+import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 
 /**
  * ECMA-48 sequences, removed whole so no parameter bytes are left to print: CSI (ESC [ … final, or 8-bit 0x9B),
@@ -57,10 +58,23 @@ export function quoteForTerminal(s: string, maxChars = 120): string {
   return `"${out}"`;
 }
 
-function unsafeName(name: string, why: string): PortunusError {
-  return createError('UNSAFE_PATH', `refusing the name ${quoteForTerminal(name)}: ${why}`, {
-    hint: 'The sender offered a name that is unsafe to create here; nothing was written.',
-  });
+const UNSAFE_NAME_HINT = 'The sender offered a name that is unsafe to create here; nothing was written.';
+
+/** Why `name` (one path component) cannot be created as offered, and the hint for it; undefined when it can. */
+function nameProblem(name: string): { why: string; hint: string } | undefined {
+  const unsafe = (why: string) => ({ why, hint: UNSAFE_NAME_HINT });
+  if (name === '' || name === '.' || name === '..') return unsafe('not a file name');
+  if (name.includes('/') || name.includes('\\')) return unsafe('it contains a path separator');
+  if (hasUnsafeChars(name)) return unsafe('it contains control or bidi characters');
+  if (Buffer.byteLength(name, 'utf8') > MAX_COMPONENT_BYTES) return unsafe('it is longer than 255 bytes');
+  // Also what keeps a drive-relative Windows name ("C:x") from escaping the output folder there: ':' is refused.
+  const notPortable = windowsNameProblem(name);
+  return notPortable === undefined ? undefined : { why: notPortable, hint: NOT_PORTABLE_HINT };
+}
+
+/** Why receivers refuse `name` as a file or folder name, or undefined (for senders, which skip such names). */
+export function componentNameProblem(name: string): string | undefined {
+  return nameProblem(name)?.why;
 }
 
 /**
@@ -69,11 +83,7 @@ function unsafeName(name: string, why: string): PortunusError {
  * a surprise, and a sanitized name could collide with a real one.
  */
 export function safeComponentName(name: string): string | PortunusError {
-  if (name === '' || name === '.' || name === '..') return unsafeName(name, 'not a file name');
-  if (name.includes('/') || name.includes('\\')) return unsafeName(name, 'it contains a path separator');
-  if (hasUnsafeChars(name)) return unsafeName(name, 'it contains control or bidi characters');
-  // A drive-relative Windows name ("C:x") would escape the output folder there.
-  if (/^[A-Za-z]:/.test(name)) return unsafeName(name, 'it starts with a drive letter');
-  if (Buffer.byteLength(name, 'utf8') > MAX_COMPONENT_BYTES) return unsafeName(name, 'it is longer than 255 bytes');
-  return name;
+  const problem = nameProblem(name);
+  if (problem === undefined) return name;
+  return createError('UNSAFE_PATH', `refusing the name ${quoteForTerminal(name)}: ${problem.why}`, { hint: problem.hint });
 }

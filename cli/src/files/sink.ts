@@ -10,7 +10,7 @@ import { openFolderSink } from './folder-sink.js';
 import { openStdoutSink } from './stdout-sink.js';
 import type { Target } from './target.js';
 
-export { checkTarget, type Target, type TargetOptions } from './target.js';
+export { checkOutput, checkTarget, type Target, type TargetOptions } from './target.js';
 
 export interface Sink {
   /** Resolves once the chunk is written or safely buffered within a bounded amount (backpressure). */

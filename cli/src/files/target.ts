@@ -1,12 +1,14 @@
 /**
- * Where a received offer goes, decided before the receiver accepts, so an existing file or an unwritable folder
- * is refused before a byte is sent.
+ * Where a received offer goes. What the options alone decide is checked before connecting (checkOutput: a missing
+ * or unwritable folder costs no code); the rest once the offer is known, before the receiver accepts, so an
+ * existing file or a full disk is refused before a byte is sent.
  */
 import type { Stats } from 'node:fs';
 import { access, constants, lstat, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { createError, PortunusError, type Offer } from '../protocol.js';
 import { errnoOf, fileError } from './fs-errors.js';
+import { checkFreeSpace } from './free-space.js';
 import { quoteForTerminal, safeComponentName } from './sanitize.js';
 
 export type Target =
@@ -40,8 +42,30 @@ export async function checkTarget(offer: Offer, opts: TargetOptions): Promise<Ta
       throw exists(path, `it is ${isFolder ? 'a folder' : 'not a folder'}; --overwrite replaces only the same kind`);
     }
   }
-  await checkParent(dirname(path));
+  await checkFolder(dirname(path));
+  if (offer.kind !== 'stream') await checkFreeSpace(dirname(path), offer);
   return { kind: 'path', path, replace: existing !== undefined };
+}
+
+/**
+ * Before connecting: the folder data would land in (the `-o` folder, the parent of the `-o` path, or cwd), after
+ * checking what the options alone decide: that folder exists and is writable, and an `-o` naming an existing file
+ * comes with --overwrite. undefined for standard output. Throws FILE_ERROR or FILE_EXISTS.
+ */
+export async function checkOutput(opts: TargetOptions): Promise<string | undefined> {
+  if (opts.output === '-') return undefined;
+  // Without -o the data lands in cwd, but only a file or folder offer needs to write there (a text one does not).
+  if (opts.output === undefined || opts.output === '') return resolve(opts.cwd);
+  const out = resolve(opts.cwd, opts.output);
+  const st = await statIfExists(out, stat);
+  if (st?.isDirectory()) {
+    await checkFolder(out);
+    return out;
+  }
+  if (st === undefined && endsWithSeparator(opts.output)) throw missingFolder(opts.output);
+  if (st !== undefined && !opts.overwrite) throw exists(out, 'it already exists');
+  await checkFolder(dirname(out));
+  return dirname(out);
 }
 
 async function targetPath(name: string, opts: TargetOptions): Promise<string> {
@@ -50,10 +74,18 @@ async function targetPath(name: string, opts: TargetOptions): Promise<string> {
   // Following a link here is right: the user named this path.
   const st = await statIfExists(out, stat);
   if (st?.isDirectory()) return join(out, name);
-  if (st === undefined && (opts.output.endsWith('/') || opts.output.endsWith(sep))) {
-    throw createError('FILE_ERROR', `the folder ${quoteForTerminal(opts.output)} does not exist`);
-  }
+  if (st === undefined && endsWithSeparator(opts.output)) throw missingFolder(opts.output);
   return out;
+}
+
+function endsWithSeparator(output: string): boolean {
+  return output.endsWith('/') || output.endsWith(sep);
+}
+
+function missingFolder(folder: string): PortunusError {
+  return createError('FILE_ERROR', `the folder ${quoteForTerminal(folder, 400)} does not exist`, {
+    hint: 'Create it first, or pass an existing folder to -o.',
+  });
 }
 
 async function statIfExists(path: string, how: typeof stat | typeof lstat = lstat): Promise<Stats | undefined> {
@@ -65,18 +97,20 @@ async function statIfExists(path: string, how: typeof stat | typeof lstat = lsta
   }
 }
 
-async function checkParent(parent: string): Promise<void> {
+/** The folder a target goes in must exist and be writable. */
+async function checkFolder(folder: string): Promise<void> {
   let st;
   try {
-    st = await stat(parent);
+    st = await stat(folder);
   } catch (err) {
-    throw fileError(err, 'write into', parent);
+    if (errnoOf(err) === 'ENOENT') throw missingFolder(folder);
+    throw fileError(err, 'write into', folder);
   }
-  if (!st.isDirectory()) throw createError('FILE_ERROR', `${quoteForTerminal(parent)} is not a folder`);
+  if (!st.isDirectory()) throw createError('FILE_ERROR', `${quoteForTerminal(folder, 400)} is not a folder`);
   try {
-    await access(parent, constants.W_OK | constants.X_OK);
+    await access(folder, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw fileError(err, 'write into', parent);
+    throw fileError(err, 'write into', folder);
   }
 }
 

@@ -1,12 +1,47 @@
 /**
  * Names of the temporary files and folders created beside a target. Beside (not in /tmp) so the final rename
- * stays on one file system and is atomic; hidden and marked `.portunus-…part` so a leftover is recognisable.
+ * stays on one file system and is atomic; hidden, and named `.<name>.portunus-<host>-<pid>-<random>.<suffix>` so a
+ * leftover is recognisable and its owner known: a later receive removes a `.part` whose owner process is gone
+ * (stale-temps.ts).
  */
+import { createHash } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { toHex, type RandomBytes } from '../protocol.js';
 
-/** Keeps `.<name>.portunus-<12 hex>.part` within the 255-byte component limit. */
+/**
+ * Keeps `.<name>.portunus-<8 hex>-<pid>-<12 hex>.part` within the 255-byte component limit (a pid has at most 10
+ * digits).
+ */
 const MAX_STEM_BYTES = 200;
+
+/** The process that creates a temporary: where its pid means something (as a tag), and the pid. */
+export interface TempOwner {
+  /**
+   * 8 hex digits of SHA-256(host name, and on Linux the pid namespace): fixed length and safe in a file name, and
+   * different for two containers that share a host name and a folder but not their pids.
+   */
+  host: string;
+  pid: number;
+}
+
+export function currentOwner(): TempOwner {
+  return { host: hostTag(hostname(), pidNamespace()), pid: process.pid };
+}
+
+export function hostTag(host: string, pidNamespace = ''): string {
+  return createHash('sha256').update(`${host}\n${pidNamespace}`).digest('hex').slice(0, 8);
+}
+
+/** `pid:[4026531836]` on Linux; '' where there is no such thing. */
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+}
 
 function truncateUtf8(s: string, maxBytes: number): string {
   let out = '';
@@ -19,8 +54,23 @@ function truncateUtf8(s: string, maxBytes: number): string {
   return out;
 }
 
-/** A fresh hidden sibling of `target`: `.<name>.portunus-<random>.<suffix>`. */
-export function tempSibling(target: string, random: RandomBytes, suffix: 'part' | 'old'): string {
+/** A fresh hidden sibling of `target`: `.<name>.portunus-<host>-<pid>-<random>.<suffix>`. */
+export function tempSibling(
+  target: string,
+  random: RandomBytes,
+  suffix: 'part' | 'old',
+  owner: TempOwner = currentOwner(),
+): string {
   const stem = truncateUtf8(basename(target), MAX_STEM_BYTES);
-  return join(dirname(target), `.${stem}.portunus-${toHex(random(6))}.${suffix}`);
+  return join(dirname(target), `.${stem}.portunus-${owner.host}-${owner.pid}-${toHex(random(6))}.${suffix}`);
+}
+
+/** Only what tempSibling makes: the stem may hold anything, the tail is exact. */
+const PART_NAME = /^\..*\.portunus-([0-9a-f]{8})-([1-9][0-9]{0,9})-[0-9a-f]{12}\.part$/s;
+
+/** The owner of a `.part` name made by tempSibling, or undefined for any other name. */
+export function partOwner(name: string): TempOwner | undefined {
+  const match = PART_NAME.exec(name);
+  if (match === null) return undefined;
+  return { host: match[1]!, pid: Number(match[2]) };
 }

@@ -7,9 +7,13 @@
 import { lstat, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoOf, fileError } from './fs-errors.js';
-import { unsafeEntry, type EntryKind } from './entry-check.js';
+import { ENTRY_HINTS, unsafeEntry, type EntryKind } from './entry-check.js';
 import { CREATE_FLAGS } from './file-sink.js';
 import type { SinkIo } from './sink.js';
+
+const REPEATED = { why: 'it repeats an earlier entry', hint: ENTRY_HINTS.repeat };
+const THROUGH_LINK = { why: 'it would be written through a symbolic link', hint: ENTRY_HINTS.throughLink };
+const BELOW_FILE = { why: 'a parent of it is a file', hint: ENTRY_HINTS.layout };
 
 export class TreeWriter {
   /** What we created, by '/'-joined components below the root ('' is the root). Bounded by the entry cap. */
@@ -24,7 +28,7 @@ export class TreeWriter {
   async directory(name: string, parts: readonly string[]): Promise<void> {
     const existing = this.created.get(parts.join('/'));
     if (existing === 'directory') return;
-    if (existing !== undefined) throw unsafeEntry(name, 'it repeats an earlier entry');
+    if (existing !== undefined) throw unsafeEntry(name, REPEATED);
     await this.parents(name, parts);
     await this.makeDirectory(name, parts);
   }
@@ -65,7 +69,7 @@ export class TreeWriter {
 
   private claim(name: string, parts: readonly string[]): string {
     const key = parts.join('/');
-    if (this.created.has(key)) throw unsafeEntry(name, 'it repeats an earlier entry');
+    if (this.created.has(key)) throw unsafeEntry(name, REPEATED);
     return key;
   }
 
@@ -74,8 +78,8 @@ export class TreeWriter {
     for (let i = 1; i < parts.length; i++) {
       const kind = this.created.get(parts.slice(0, i).join('/'));
       if (kind === 'directory') continue;
-      if (kind === 'symlink') throw unsafeEntry(name, 'it would be written through a symbolic link');
-      if (kind === 'file') throw unsafeEntry(name, 'a parent of it is a file');
+      if (kind === 'symlink') throw unsafeEntry(name, THROUGH_LINK);
+      if (kind === 'file') throw unsafeEntry(name, BELOW_FILE);
       await this.makeDirectory(name, parts.slice(0, i));
     }
   }
@@ -93,5 +97,8 @@ export class TreeWriter {
 }
 
 function clash(name: string) {
-  return unsafeEntry(name, 'it clashes with an earlier entry (names that differ only in case or Unicode form?)');
+  return unsafeEntry(name, {
+    why: 'it clashes with an earlier entry (names that differ only in case or Unicode form?)',
+    hint: ENTRY_HINTS.clash,
+  });
 }

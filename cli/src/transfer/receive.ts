@@ -5,7 +5,9 @@
 import { createError, FrameOpener, PortunusError, type Code, type Offer } from '../protocol.js';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
-import { checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
+import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
+import { LocalFailures } from '../files/local-failures.js';
+import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
 import { openTransport } from '../transport/select.js';
 import type { TransportKind } from '../transport/transport.js';
@@ -46,6 +48,14 @@ export interface ReceiveResult extends Digest {
 
 export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
   const { reporter } = ctx;
+  // What the options alone decide fails here, before the relay or the LAN sees anything (the code stays usable).
+  const landing = await checkOutput({ output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
+  const swept = landing === undefined ? [] : await sweepStaleTemps(landing, (m) => reporter.warn(m));
+  for (const leftover of swept) {
+    reporter.event({ event: 'swept', ...leftover });
+    reporter.say(describeSwept(leftover));
+  }
+  const local = new LocalFailures();
   const connecting = scopedSignal(ctx.signal);
   const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });
   const relay = rendezvous.client;
@@ -89,12 +99,12 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
               refusal = err;
               return { accept: false, reason: err.code };
             }
-            throw err;
+            throw local.hide(err);
           }
           if (!opts.yes && !(await confirm({ ...ctx.prompt, signal }, 'Receive?', 'Pass --yes to accept without asking.'))) {
             return { accept: false, reason: 'REJECTED' };
           }
-          sink = await openSink(target, o, { stdout: opts.stdout });
+          sink = local.sink(await local.guard(openSink(target, o, { stdout: opts.stdout })));
           return { accept: true };
         },
         receiveData: async (data) => {
@@ -135,7 +145,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     };
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
-    throw refusal ?? err;
+    throw local.reveal(refusal ?? err);
   } finally {
     reporter.stopProgress();
     if (!ok) await sink?.abort();

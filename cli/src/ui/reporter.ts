@@ -23,6 +23,8 @@ export type ReportEvent =
   | { event: 'transport'; from: TransportKind; to: TransportKind; reason?: 'first' | 'probe' | 'slower' | 'failover'; bytes: number }
   | { event: 'progress'; bytes: number; total?: number }
   | { event: 'done'; bytes: number; sha256?: string; transport?: TransportKind; seconds: number; path?: string; text?: string }
+  /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
+  | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number }
   | { event: 'warning'; message: string }
   | { event: 'error'; error: string; message: string; hint: string; exit: number };
 

@@ -230,9 +230,8 @@ describe('failures', () => {
       ctx.skip();
     }
     try {
-      const src = await dir('src-full');
-      await writeFile(join(src, 'big.bin'), randomBytes(4_000_000));
-      const sender = startSend(['big.bin'], { cwd: src });
+      // A stream: an offer with a size that cannot fit is refused before any data (cli/test/files/receive-e2e.test.ts).
+      const sender = startSend(['-', '--name', 'big.bin'], { stdin: randomBytes(4_000_000) });
       const receiver = startReceive(await codeOf(sender), [], mnt);
       expect(await exitOf(receiver)).toBe(8);
       expect(receiver.events().find((e) => e.event === 'error')).toMatchObject({ error: 'DISK_FULL' });

@@ -1,8 +1,8 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Offer } from '../../src/protocol.js';
+import type { Offer, PortunusError } from '../../src/protocol.js';
 import { checkTarget, defaultSinkIo, openSink, type SinkIo } from '../../src/files/sink.js';
 import { buildTar, feed, isRoot, portunusError, tempDir } from './fixtures.js';
 
@@ -79,7 +79,7 @@ describe('a full disk is reported as DISK_FULL and the partial data removed (inj
   });
 });
 
-describe('a real full file system (a 256 KiB tmpfs; needs root and mount)', () => {
+describe('a real small file system (a 4 MiB tmpfs; needs root and mount)', () => {
   let mnt: string | undefined;
 
   beforeEach(async (ctx) => {
@@ -90,7 +90,7 @@ describe('a real full file system (a 256 KiB tmpfs; needs root and mount)', () =
     const dir = join(base, 'mnt');
     await mkdir(dir);
     try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', dir], { stdio: 'pipe' });
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', dir], { stdio: 'pipe' });
       mnt = dir;
     } catch (err) {
       console.log(`skipped: cannot mount a tmpfs (${String(err).split('\n')[0]})`);
@@ -102,15 +102,59 @@ describe('a real full file system (a 256 KiB tmpfs; needs root and mount)', () =
     mnt = undefined;
   });
 
-  it('file', async () => {
-    const err = await receiveFile(mnt!, 1024 * 1024);
-    expect(err.code).toBe('DISK_FULL');
+  it('an offer that cannot fit is refused by checkTarget (statfs), before anything is created', async () => {
+    const file: Offer = { kind: 'file', name: 'big.bin', size: 4 * 1024 * 1024 };
+    const folder: Offer = { kind: 'folder', name: 'photos', size: 4 * 1024 * 1024, files: 2, bytes: 4_000_000 };
+    for (const offer of [file, folder]) {
+      const err = await portunusError(checkTarget(offer, { cwd: mnt!, overwrite: false }));
+      expect(err.code).toBe('DISK_FULL');
+      expect(err.message).toMatch(/MB needed, .* free/);
+    }
     expect(await readdir(mnt!)).toEqual([]);
   });
 
-  it('folder', async () => {
-    const err = await receiveFolder(mnt!, 512 * 1024);
+  it('an offer that fits passes, even with the margin', async () => {
+    const offer: Offer = { kind: 'file', name: 'ok.bin', size: 2 * 1024 * 1024 };
+    expect(await checkTarget(offer, { cwd: mnt!, overwrite: false })).toEqual({ kind: 'path', path: join(mnt!, 'ok.bin'), replace: false });
+  });
+
+  it('a stream (no size offered) is not checked up front', async () => {
+    const offer: Offer = { kind: 'stream', name: 'stdin' };
+    expect(await checkTarget(offer, { cwd: mnt!, overwrite: false })).toMatchObject({ kind: 'path' });
+  });
+
+  /** The disk fills after the check (another program writes): the write path reports it and removes the partial. */
+  async function fillAfterCheck(offer: Offer, data: Buffer): Promise<PortunusError> {
+    const target = await checkTarget(offer, { cwd: mnt!, overwrite: false });
+    // Writes until the disk is full (writeFile keeps what fitted, then fails with ENOSPC).
+    await writeFile(join(mnt!, 'filler'), Buffer.alloc(4 * 1024 * 1024)).catch(() => undefined);
+    const sink = await openSink(target, offer);
+    const err = await portunusError(
+      (async () => {
+        await feed(sink, data, 16 * 1024);
+        await sink.commit();
+      })(),
+    );
+    await sink.abort();
+    return err;
+  }
+
+  it('file', async () => {
+    const err = await fillAfterCheck({ kind: 'file', name: 'big.bin', size: 1024 * 1024 }, Buffer.alloc(1024 * 1024, 5));
     expect(err.code).toBe('DISK_FULL');
-    expect(await readdir(mnt!)).toEqual([]);
+    expect(await readdir(mnt!)).toEqual(['filler']);
+  });
+
+  it('folder', async () => {
+    const body = Buffer.alloc(512 * 1024, 6);
+    const tar = await buildTar([
+      { header: { name: 'photos/', type: 'directory' } },
+      { header: { name: 'photos/a.bin', type: 'file' }, body },
+      { header: { name: 'photos/b.bin', type: 'file' }, body },
+    ]);
+    const offer: Offer = { kind: 'folder', name: 'photos', size: tar.length, files: 2, bytes: 2 * body.length };
+    const err = await fillAfterCheck(offer, tar);
+    expect(err.code).toBe('DISK_FULL');
+    expect(await readdir(mnt!)).toEqual(['filler']);
   });
 });

@@ -6,6 +6,7 @@ import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Offer, PortunusError } from '../../src/protocol.js';
+import { ENTRY_HINTS } from '../../src/files/entry-check.js';
 import { checkTarget, openSink, type SinkOptions } from '../../src/files/sink.js';
 import { buildTar, feed, listTree, portunusError, readText, tempDir, type TarItem } from './fixtures.js';
 
@@ -53,57 +54,65 @@ async function expectNothingKept(): Promise<void> {
 }
 
 describe('hostile folder entries are refused with UNSAFE_PATH and leave nothing behind', () => {
-  const cases: [string, string, () => TarItem[]][] = [
-    ['../evil', "'..' component", () => [dir('photos/'), file('../evil')]],
-    ['photos/../evil', "'..' component", () => [dir('photos/'), file('photos/../evil')]],
-    ['a/../../x', "'..' component", () => [dir('photos/'), file('photos/a/../../x')]],
-    ['an absolute path', 'absolute path', () => [dir('photos/'), file(join(base, 'abs-evil'))]],
-    ['/abs/path', 'absolute path', () => [dir('photos/'), file('/abs/path')]],
-    ['C:\\x', 'backslash', () => [dir('photos/'), file('C:\\x')]],
-    ['backslash traversal', 'backslash', () => [dir('photos/'), file('photos\\..\\..\\evil')]],
-    ['not under the offered folder', 'not inside the offered folder', () => [dir('photos/'), file('other/evil')]],
-    ['an empty component', 'empty component', () => [dir('photos/'), file('photos//evil')]],
-    ['a . component', "'.' component", () => [dir('photos/'), file('photos/./evil')]],
-    ['NUL in a pax path', 'NUL byte', () => [dir('photos/'), file('photos/é\0evil')]],
-    ['ANSI escapes in a name', 'control or bidi', () => [dir('photos/'), file('photos/\x1b]0;pwned\x07\x1b[2Jclear')]],
-    ['a bidi override in a name', 'control or bidi', () => [dir('photos/'), file('photos/evil\u202etxt.exe')]],
-    ['a component over 255 bytes', 'longer than 255 bytes', () => [dir('photos/'), file(`photos/${'x'.repeat(256)}`)]],
-    ['a path over 4096 bytes', 'longer than 4096 bytes', () => [dir('photos/'), file(`photos/${`${'d'.repeat(200)}/`.repeat(21)}f`)]],
-    ['symlink to /etc, then a file through it', 'absolute path', () => [dir('photos/'), link('photos/etc', '/etc'), file('photos/etc/evil')]],
-    ['symlink a -> .. at the top', 'points outside the folder', () => [dir('photos/'), link('photos/a', '..'), file('photos/a/evil')]],
-    ['symlink escaping by ../..', 'points outside the folder', () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '../..')]],
+  const cases: [string, string, keyof typeof ENTRY_HINTS, () => TarItem[]][] = [
+    ['../evil', "'..' component", 'outside', () => [dir('photos/'), file('../evil')]],
+    ['photos/../evil', "'..' component", 'outside', () => [dir('photos/'), file('photos/../evil')]],
+    ['a/../../x', "'..' component", 'outside', () => [dir('photos/'), file('photos/a/../../x')]],
+    ['an absolute path', 'absolute path', 'outside', () => [dir('photos/'), file(join(base, 'abs-evil'))]],
+    ['/abs/path', 'absolute path', 'outside', () => [dir('photos/'), file('/abs/path')]],
+    ['C:\\x', 'backslash', 'name', () => [dir('photos/'), file('C:\\x')]],
+    ['backslash traversal', 'backslash', 'name', () => [dir('photos/'), file('photos\\..\\..\\evil')]],
+    ['not under the offered folder', 'not inside the offered folder', 'outside', () => [dir('photos/'), file('other/evil')]],
+    ['an empty component', 'empty component', 'name', () => [dir('photos/'), file('photos//evil')]],
+    ['a . component', "'.' component", 'name', () => [dir('photos/'), file('photos/./evil')]],
+    ['NUL in a pax path', 'NUL byte', 'name', () => [dir('photos/'), file('photos/é\0evil')]],
+    ['ANSI escapes in a name', 'control or bidi', 'name', () => [dir('photos/'), file('photos/\x1b]0;pwned\x07\x1b[2Jclear')]],
+    ['a bidi override in a name', 'control or bidi', 'name', () => [dir('photos/'), file('photos/evil\u202etxt.exe')]],
+    ['a component over 255 bytes', 'longer than 255 bytes', 'name', () => [dir('photos/'), file(`photos/${'x'.repeat(256)}`)]],
+    ['a path over 4096 bytes', 'longer than 4096 bytes', 'name', () => [dir('photos/'), file(`photos/${`${'d'.repeat(200)}/`.repeat(21)}f`)]],
+    ['symlink to /etc, then a file through it', 'absolute path', 'link', () => [dir('photos/'), link('photos/etc', '/etc'), file('photos/etc/evil')]],
+    ['symlink a -> .. at the top', 'points outside the folder', 'link', () => [dir('photos/'), link('photos/a', '..'), file('photos/a/evil')]],
+    ['symlink escaping by ../..', 'points outside the folder', 'link', () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '../..')]],
     [
       'a file written through an allowed link (sub/up -> ..)',
       'through a symbolic link',
+      'throughLink',
       () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '..'), file('photos/sub/up/evil')],
     ],
     [
       'a link chain: link created below another link',
       'through a symbolic link',
+      'throughLink',
       () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '..'), link('photos/sub/up/up2', '..')],
     ],
     [
       'a link that looks inside but climbs out through another (x -> deep/l/..)',
       'not a normalized relative path',
+      'link',
       () => [dir('photos/'), dir('photos/deep/'), link('photos/deep/l', '..'), link('photos/x', 'deep/l/..')],
     ],
-    ['a link target with a backslash', 'backslash', () => [dir('photos/'), link('photos/l', '..\\..\\victim.txt')]],
-    ['a link to a drive path', 'drive letter', () => [dir('photos/'), link('photos/l', 'C:/Windows')]],
-    ['a hard link to outside', 'hard links', () => [dir('photos/'), { header: { name: 'photos/hl', type: 'link', linkname: '../victim.txt' } }]],
-    ['a hard link inside', 'hard links', () => [dir('photos/'), file('photos/a'), { header: { name: 'photos/hl', type: 'link', linkname: 'photos/a' } }]],
-    ['a character device', 'character-device', () => [dir('photos/'), { header: { name: 'photos/null', type: 'character-device', devmajor: 1, devminor: 3 } }]],
-    ['a block device', 'block-device', () => [dir('photos/'), { header: { name: 'photos/sda', type: 'block-device', devmajor: 8, devminor: 0 } }]],
-    ['a fifo', '"fifo"', () => [dir('photos/'), { header: { name: 'photos/fifo', type: 'fifo' } }]],
-    ['a duplicate file', 'repeats an earlier entry', () => [dir('photos/'), file('photos/a'), file('photos/a', 'replaced')]],
-    ['a file below a file', 'parent of it is a file', () => [dir('photos/'), file('photos/a'), file('photos/a/b')]],
-    ['a link replacing a file', 'repeats an earlier entry', () => [dir('photos/'), file('photos/a'), link('photos/a', '.')]],
-    ['the top level as a file', 'top-level entry must be a folder', () => [file('photos')]],
+    ['a link target with a backslash', 'backslash', 'link', () => [dir('photos/'), link('photos/l', '..\\..\\victim.txt')]],
+    ['a link to a drive path', 'drive letter', 'link', () => [dir('photos/'), link('photos/l', 'C:/Windows')]],
+    ['a hard link to outside', 'hard links', 'type', () => [dir('photos/'), { header: { name: 'photos/hl', type: 'link', linkname: '../victim.txt' } }]],
+    ['a hard link inside', 'hard links', 'type', () => [dir('photos/'), file('photos/a'), { header: { name: 'photos/hl', type: 'link', linkname: 'photos/a' } }]],
+    ['a character device', 'character-device', 'type', () => [dir('photos/'), { header: { name: 'photos/null', type: 'character-device', devmajor: 1, devminor: 3 } }]],
+    ['a block device', 'block-device', 'type', () => [dir('photos/'), { header: { name: 'photos/sda', type: 'block-device', devmajor: 8, devminor: 0 } }]],
+    ['a fifo', '"fifo"', 'type', () => [dir('photos/'), { header: { name: 'photos/fifo', type: 'fifo' } }]],
+    ['a duplicate file', 'repeats an earlier entry', 'repeat', () => [dir('photos/'), file('photos/a'), file('photos/a', 'replaced')]],
+    ['a file below a file', 'parent of it is a file', 'layout', () => [dir('photos/'), file('photos/a'), file('photos/a/b')]],
+    ['a link replacing a file', 'repeats an earlier entry', 'repeat', () => [dir('photos/'), file('photos/a'), link('photos/a', '.')]],
+    ['the top level as a file', 'top-level entry must be a folder', 'layout', () => [file('photos')]],
+    ['a Windows device name', 'AUX is a device name on Windows', 'portable', () => [dir('photos/'), file('photos/sub/aux.c')]],
+    ['a colon in a folder name', "contains ':'", 'portable', () => [dir('photos/'), dir('photos/a:b/'), file('photos/a:b/x')]],
+    ['a trailing dot', 'ends with a dot', 'portable', () => [dir('photos/'), file('photos/x.')]],
+    ['a link to a device name', 'its link target names "CON"', 'portable', () => [dir('photos/'), link('photos/l', 'CON')]],
   ];
 
-  it.each(cases)('%s', async (_label, reason, items) => {
+  it.each(cases)('%s', async (_label, reason, hint, items) => {
     const err = await receive(items());
     expect(err.code).toBe('UNSAFE_PATH');
     expect(err.message).toContain(reason);
+    expect(err.hint).toBe(ENTRY_HINTS[hint]);
     expect(err.exitCode).toBe(8);
     expect(err.message).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
     await expectNothingKept();

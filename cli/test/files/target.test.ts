@@ -3,7 +3,7 @@ import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Offer } from '../../src/protocol.js';
-import { checkTarget, openSink } from '../../src/files/sink.js';
+import { checkOutput, checkTarget, openSink } from '../../src/files/sink.js';
 import { buildTar, feed, isRoot, listTree, portunusError, readText, tempDir } from './fixtures.js';
 
 let base: string;
@@ -157,13 +157,13 @@ describe('existing targets', () => {
 });
 
 describe('partial data', () => {
-  it('a file is written to a hidden 0600 temporary beside the target; abort removes it', async () => {
+  it('a file is written to a hidden 0600 temporary beside the target, named with its owner pid; abort removes it', async () => {
     const offer = fileOffer('a.txt', 10);
     const sink = await openSink(await checkTarget(offer, opts()), offer);
     await sink.write(Buffer.from('hello'));
     const [temp, ...rest] = await readdir(base);
     expect(rest).toEqual([]);
-    expect(temp).toMatch(/^\.a\.txt\.portunus-[0-9a-f]{12}\.part$/);
+    expect(temp).toMatch(new RegExp(`^\\.a\\.txt\\.portunus-[0-9a-f]{8}-${process.pid}-[0-9a-f]{12}\\.part$`));
     expect((await stat(join(base, temp!))).mode & 0o777).toBe(0o600);
     await sink.abort();
     expect(await readdir(base)).toEqual([]);
@@ -175,7 +175,7 @@ describe('partial data', () => {
     await feed(sink, tar.subarray(0, 3000));
     const [temp, ...rest] = await readdir(base);
     expect(rest).toEqual([]);
-    expect(temp).toMatch(/^\.photos\.portunus-[0-9a-f]{12}\.part$/);
+    expect(temp).toMatch(new RegExp(`^\\.photos\\.portunus-[0-9a-f]{8}-${process.pid}-[0-9a-f]{12}\\.part$`));
     expect((await stat(join(base, temp!))).mode & 0o777).toBe(0o700);
     await sink.abort();
     expect(await readdir(base)).toEqual([]);
@@ -203,5 +203,61 @@ describe('partial data', () => {
     const sink = await openSink(await checkTarget(offer, opts()), offer, { umask: 0o077 });
     await sink.write(Buffer.from('hi'));
     expect((await stat(await sink.commit())).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('checkOutput: what the options alone decide, checked before connecting', () => {
+  it('returns the folder data lands in: cwd, the -o folder, or the parent of the -o path; none for -o -', async () => {
+    await mkdir(join(base, 'downloads'));
+    expect(await checkOutput(opts())).toBe(base);
+    expect(await checkOutput(opts({ output: 'downloads' }))).toBe(join(base, 'downloads'));
+    expect(await checkOutput(opts({ output: 'downloads/' }))).toBe(join(base, 'downloads'));
+    expect(await checkOutput(opts({ output: 'downloads/new.txt' }))).toBe(join(base, 'downloads'));
+    expect(await checkOutput(opts({ output: '-' }))).toBeUndefined();
+  });
+
+  it.each([
+    ['a missing folder given with a trailing slash', 'newdir/', 'Create it first'],
+    ['a missing parent', 'newdir/file.txt', 'Create it first'],
+    ['a parent that is a file', 'plain/file.txt', 'Check the path'],
+  ])('FILE_ERROR (exit 8) with a hint for %s', async (_label, output, hint) => {
+    await writeFile(join(base, 'plain'), 'x');
+    const err = await portunusError(checkOutput(opts({ output })));
+    expect(err.code).toBe('FILE_ERROR');
+    expect(err.exitCode).toBe(8);
+    expect(err.hint).toContain(hint);
+  });
+
+  it('an -o naming an existing file: FILE_EXISTS without --overwrite, its folder with it', async () => {
+    await writeFile(join(base, 'report.txt'), 'precious');
+    const err = await portunusError(checkOutput(opts({ output: 'report.txt' })));
+    expect(err.code).toBe('FILE_EXISTS');
+    expect(err.hint).toMatch(/--overwrite.*-o/);
+    expect(await checkOutput(opts({ output: 'report.txt', overwrite: true }))).toBe(base);
+  });
+
+  it.runIf(isRoot)('FILE_ERROR for a folder on a read-only file system', async (ctx) => {
+    const mnt = join(base, 'ro');
+    await mkdir(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', mnt], { stdio: 'pipe' });
+    } catch (err) {
+      console.log(`skipped: cannot mount a read-only tmpfs (${String(err).split('\n')[0]})`);
+      ctx.skip();
+    }
+    try {
+      for (const output of [mnt, join(mnt, 'x.txt')]) {
+        const err = await portunusError(checkOutput(opts({ output })));
+        expect(err.code).toBe('FILE_ERROR');
+        expect(err.message).toContain('read-only');
+      }
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+
+  it.skipIf(isRoot)('FILE_ERROR for a folder without write permission', async () => {
+    await mkdir(join(base, 'ro'), { mode: 0o555 });
+    expect((await portunusError(checkOutput(opts({ output: 'ro' })))).code).toBe('FILE_ERROR');
   });
 });

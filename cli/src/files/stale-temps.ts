@@ -1,0 +1,80 @@
+/**
+ * A receiver killed without a chance to clean up (kill -9, power loss) leaves its `.part` beside the target. The
+ * next receive into the same folder removes such leftovers, and only those: names tempSibling makes, owned by this
+ * user, made on this host (and pid namespace) by a process that is gone. A `.part` of a live process, of another
+ * host or container sharing the folder, or of another user is left alone, and so is every `.old` (the user's
+ * previous folder, mid-replacement). If the owner's pid was reused by another process meanwhile, the leftover
+ * stays until that process is gone too.
+ */
+import type { Dirent } from 'node:fs';
+import { lstat, opendir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatBytes } from '../ui/format.js';
+import { errnoOf, fileError } from './fs-errors.js';
+import { quoteForTerminal } from './sanitize.js';
+import { currentOwner, partOwner } from './temp-path.js';
+
+export interface SweptTemp {
+  path: string;
+  kind: 'file' | 'folder';
+  /** Size of a file (a folder's content is not counted). */
+  bytes?: number;
+  /** The process that made it, now gone. */
+  pid: number;
+}
+
+/** The line shown for a removed leftover. */
+export function describeSwept(swept: SweptTemp): string {
+  const size = swept.bytes === undefined ? '' : ` (${formatBytes(swept.bytes)})`;
+  const what = swept.kind === 'file' ? 'partial file' : 'partial folder';
+  const owner = `process ${swept.pid}, no longer running`;
+  return `Removed the ${what} ${quoteForTerminal(swept.path, 400)}${size} left by an earlier receive (${owner}).`;
+}
+
+/** Signal 0 checks without signalling: only "no such process" (ESRCH) means gone; EPERM is someone else's, alive. */
+function processRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return errnoOf(err) !== 'ESRCH';
+  }
+}
+
+/** Removes stale `.part` leftovers directly in `folder`; returns what was removed. Never throws. */
+export async function sweepStaleTemps(folder: string, onWarning?: (message: string) => void): Promise<SweptTemp[]> {
+  const owner = currentOwner();
+  const swept: SweptTemp[] = [];
+  try {
+    // opendir streams the entries, so a huge folder costs no memory.
+    for await (const entry of await opendir(folder)) {
+      const made = partOwner(entry.name);
+      if (made === undefined || made.host !== owner.host || made.pid === owner.pid || processRunning(made.pid)) continue;
+      const removed = await removeStale(join(folder, entry.name), entry, made.pid, onWarning);
+      if (removed !== undefined) swept.push(removed);
+    }
+  } catch {
+    // An unreadable folder is the receive's problem to report (checkOutput, checkTarget), not the sweep's.
+  }
+  return swept;
+}
+
+async function removeStale(
+  path: string,
+  entry: Dirent,
+  pid: number,
+  onWarning: ((message: string) => void) | undefined,
+): Promise<SweptTemp | undefined> {
+  if (!entry.isFile() && !entry.isDirectory()) return undefined;
+  try {
+    const st = await lstat(path);
+    if (process.getuid !== undefined && st.uid !== process.getuid()) return undefined;
+    const kind = st.isDirectory() ? 'folder' : 'file';
+    await rm(path, { recursive: kind === 'folder' });
+    return { path, kind, pid, ...(kind === 'file' ? { bytes: st.size } : {}) };
+  } catch (err) {
+    // Another receive sweeping the same folder got there first.
+    if (errnoOf(err) !== 'ENOENT') onWarning?.(fileError(err, 'remove the leftover', path).message);
+    return undefined;
+  }
+}
