@@ -10,6 +10,7 @@
 import WebSocket from 'ws';
 import { abortError, errorForClose } from './close-error.js';
 import { relayEndpoint } from './endpoint.js';
+import { relayTls } from './tls.js';
 import {
   createError,
   fromBase64Url,
@@ -38,8 +39,10 @@ export interface Paired {
 }
 
 export interface RelayClientOptions {
-  /** ws:// or wss:// URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
+  /** ws:// or wss:// (or http://, https://) URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
   url: string;
+  /** PEM certificates a wss:// relay's certificate may chain to, besides Node's default roots (--ca). */
+  ca?: readonly string[];
   /** Sent in hello, e.g. "portunus/0.1.0". */
   agent: string;
   /** Bound on TCP + TLS + upgrade + hello/welcome (default 10 s). */
@@ -144,7 +147,9 @@ class WsRelayClient implements RelayClient {
     this.maxQueuedMessages = opts.maxQueuedMessages ?? 256;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.closed = new Promise((resolve) => (this.settleClosed = resolve));
-    this.ws = new WebSocket(relayEndpoint(opts.url), {
+    const endpoint = relayEndpoint(opts.url);
+    this.ws = new WebSocket(endpoint, {
+      ...relayTls(endpoint, opts.ca).socketOptions,
       perMessageDeflate: false, // data is ciphertext: compression would only cost CPU
       maxPayload: Math.max(this.maxMessageBytes, opts.maxFrameBytes ?? MAX_FRAME_BYTES),
       handshakeTimeout: this.connectTimeoutMs,
