@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRelay, type RelayHandle } from '../../../relay/src/server.js';
 import { connectRelay } from '../../src/relay/client.js';
 import { relayCaFrom } from '../../src/relay/relay-ca.js';
+import { explainTlsFailure } from '../../src/relay/tls.js';
 import { exitOf, runPortunus, type Proc } from '../e2e/harness.js';
 import { makeCertificates, type TestCertificates } from './certificates.js';
 import { startTlsFront, type TlsFront } from './tls-front.js';
@@ -28,6 +29,9 @@ beforeAll(async () => {
   const relayPort = Number(new URL(relay.url).port);
   fronts.good = await startTlsFront(certs.good, relayPort);
   fronts.selfSigned = await startTlsFront(certs.selfSigned, relayPort);
+  fronts.goodWithChain = await startTlsFront(certs.goodWithChain, relayPort);
+  fronts.wrongHost = await startTlsFront(certs.wrongHost, relayPort);
+  fronts.expired = await startTlsFront(certs.expired, relayPort);
 });
 
 afterAll(async () => {
@@ -87,17 +91,53 @@ describe('a relay behind TLS with a private CA', () => {
     expect(receiver.events().find((e) => e.event === 'done')).toMatchObject({ text: 'hello over TLS' });
   });
 
-  it('without the CA, the same relay is refused (exit 6)', async () => {
-    const p = runPortunus(['send', '--relay', `wss://127.0.0.1:${fronts.good!.port}`, '--text', 'x']);
-    expect(await exitOf(p)).toBe(6);
-  });
-
   it("a self-signed relay certificate is trusted when --ca names it", async () => {
     const { codes, sender, receiver } = await transfer(
       ['--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '--ca', certs.selfSigned.cert],
       ['--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '--ca', certs.selfSigned.cert],
     );
     expect(codes, sender.stderr() + receiver.stderr()).toEqual([0, 0]);
+  });
+});
+
+describe('TLS failures: each its own error, message and hint, exit 6', () => {
+  const cases: [string, () => string, string[], string, RegExp, RegExp][] = [
+    ['a CA this computer does not trust', () => `wss://127.0.0.1:${fronts.good!.port}`, [], 'TLS_UNTRUSTED',
+      /^the relay's certificate \(for localhost, 127\.0\.0\.1\) is issued by 'Portunus Test CA', which this computer does not trust$/, /--ca FILE/],
+    ['the same, the relay sending its whole chain', () => `wss://127.0.0.1:${fronts.goodWithChain!.port}`, [], 'TLS_UNTRUSTED',
+      /is issued by 'Portunus Test CA', which this computer does not trust$/, /--ca FILE/],
+    ['a self-signed certificate', () => `wss://127.0.0.1:${fronts.selfSigned!.port}`, [], 'TLS_SELF_SIGNED',
+      /^the relay at 127\.0\.0\.1 presented a self-signed certificate \(for localhost, 127\.0\.0\.1\)$/, /pass it with --ca FILE/],
+    ['a certificate for another name', () => `wss://127.0.0.1:${fronts.wrongHost!.port}`, ['--ca', 'CA'], 'TLS_WRONG_HOST',
+      /^the relay's certificate is for relay\.example\.org, not 127\.0\.0\.1$/, /a name the certificate is for/],
+    ['an expired certificate', () => `https://localhost:${fronts.expired!.port}`, ['--ca', 'CA'], 'TLS_EXPIRED',
+      /^the relay's certificate expired on 2020-01-02 00:00 UTC$/, /must renew its certificate/],
+    ['wss:// to a relay without TLS', () => relay.url.replace('ws:', 'wss:'), [], 'TLS_FAILED',
+      /^the relay at 127\.0\.0\.1:\d+ does not answer TLS: is it a plain ws:\/\/ \(http:\/\/\) relay\?$/, /ws:\/\/ for a plain one/],
+  ];
+  it.each(cases)('%s', async (_, url, extra, code, message, hint) => {
+    const args = extra.map((a) => (a === 'CA' ? certs.ca : a));
+    const p = runPortunus(['send', '--json', '--relay', url(), ...args, '--text', 'x']);
+    expect(await exitOf(p)).toBe(6);
+    const error = p.events().find((e) => e.event === 'error');
+    expect(error, p.stdout() + p.stderr()).toMatchObject({ error: code, exit: 6 });
+    expect(error!.message).toMatch(message);
+    expect(error!.hint).toMatch(hint);
+  });
+
+  it('the human output is the message and its hint; the receiver is told the same', async () => {
+    const p = runPortunus(['receive', '--yes', '--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '7-AAAAAA']);
+    expect(await exitOf(p)).toBe(6);
+    expect(p.stderr()).toMatch(/^portunus: the relay at 127\.0\.0\.1 presented a self-signed certificate.*\n {2}hint: If this is your relay's own certificate, pass it with --ca FILE/m);
+  });
+
+  it("what the certificate says is the relay's text: at most five names, each cut short", () => {
+    const names = Array.from({ length: 50 }, (_, i) => `DNS:${'n'.repeat(300)}${i}.example`).join(', ');
+    const err = Object.assign(new Error('altnames'), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' });
+    const e = explainTlsFailure(err, new URL('wss://127.0.0.1/v1'), { subjectaltname: names } as never)!;
+    expect(e.code).toBe('TLS_WRONG_HOST');
+    expect(e.message).toMatch(/^the relay's certificate is for (n{100}…, ){5}…, not 127\.0\.0\.1$/);
+    expect(explainTlsFailure(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), new URL('wss://x/v1'), undefined)).toBeUndefined();
   });
 });
 
