@@ -83,7 +83,7 @@ export const ERRORS = {
   RELAY_INCOMPATIBLE: {
     exit: 6,
     close: 4003,
-    hint: 'The relay speaks a different protocol version: upgrade portunus (npx portunus@latest).',
+    hint: 'The relay speaks a different protocol version: upgrade portunus (npm i -g portunus-cli@latest).',
   },
   NO_RELAY: {
     exit: 6,
