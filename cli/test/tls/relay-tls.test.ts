@@ -125,7 +125,7 @@ describe('TLS failures: each its own error, message and hint, exit 6', () => {
     expect(error!.hint).toMatch(hint);
   });
 
-  it('the human output is the message and its hint; the receiver is told the same', async () => {
+  it('receive reports it the same way, in human form: the message, then the hint', async () => {
     const p = runPortunus(['receive', '--yes', '--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '7-AAAAAA']);
     expect(await exitOf(p)).toBe(6);
     expect(p.stderr()).toMatch(/^portunus: the relay at 127\.0\.0\.1 presented a self-signed certificate.*\n {2}hint: If this is your relay's own certificate, pass it with --ca FILE/m);
