@@ -4,7 +4,7 @@
 //
 // Why not plain `patch-package` as the postinstall: patch-package only looks in ./node_modules of the directory it
 // runs in. In this repository that is where werift is, but when portunus is itself installed as a dependency
-// (`npx portunus`, `npm i portunus`) npm hoists werift next to it, so patch-package reports "werift is not present"
+// (`npx portunus-cli`, `npm i portunus-cli`) npm hoists werift next to it, so patch-package reports "werift is not present"
 // and, with CI=true (it turns on --error-on-fail there), exits 1 and fails the user's whole install. An unpatched
 // werift still works (it is ~2× slower), so a patch that cannot be applied is a note, never an error.
 'use strict';

@@ -5,7 +5,7 @@ function readVersion(): string {
   for (const rel of ['../../../package.json', '../../package.json']) {
     try {
       const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'portunus' && typeof pkg.version === 'string') return pkg.version;
+      if (pkg.name === 'portunus-cli' && typeof pkg.version === 'string') return pkg.version;
     } catch {
       // try the next layout (compiled vs. source under vitest)
     }

@@ -76,7 +76,16 @@ describe('relay client against the real relay', () => {
     expect(c.motd).toBe('welcome aboard');
     expect(relayEndpoint(`ws://127.0.0.1:${port}`).href).toBe(url);
     expect(relayEndpoint('wss://relay.example/custom/v1').pathname).toBe('/custom/v1');
-    expect(() => relayEndpoint('http://x')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => relayEndpoint('ftp://x')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+  });
+
+  it('takes https:// as wss:// and http:// as ws://, keeping host, port and path', async () => {
+    const { port } = await relay();
+    expect(relayEndpoint('https://relay.example').href).toBe('wss://relay.example/v1');
+    expect(relayEndpoint('https://relay.example:8443/custom/v1').href).toBe('wss://relay.example:8443/custom/v1');
+    expect(relayEndpoint('http://relay.example:80').href).toBe('ws://relay.example/v1');
+    const c = await client(`http://127.0.0.1:${port}`);
+    expect(c.relayName).not.toBe('');
   });
 
   it('pairs by allocate and claim with the same sid', async () => {

@@ -10,9 +10,12 @@ import { switchTestHooks, type SwitchTestHooks } from '../transfer/switching.js'
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';
+import { relayCaFrom } from '../relay/relay-ca.js';
 
 export interface CommonOptions {
   relay?: string;
+  /** PEM file of extra CAs for a wss:// relay. */
+  ca?: string;
   json?: boolean;
   quiet?: boolean;
   verbose?: boolean;
@@ -34,6 +37,7 @@ const DEFAULT_DIRECT_TIMEOUT_S = '5';
 export function addCommonOptions(cmd: Command): Command {
   return cmd
     .option('--relay <url>', 'relay to meet through (env PORTUNUS_RELAY)')
+    .option('--ca <file>', "PEM file of the CA that signed a wss:// relay's certificate, trusted besides the usual ones (env PORTUNUS_CA)")
     .option('--json', 'print NDJSON events for scripts instead of text')
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print debugging details and stacks')
@@ -117,6 +121,7 @@ function positiveInt(text: string, what: string, max: number): number {
 export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, signal: AbortSignal): TransferContext {
   return {
     relayUrl: resolveRelay(opts, io.env),
+    relayCa: relayCaFrom(opts.ca, io.env, io.cwd),
     lan: lanSettingsFrom(opts, io.env),
     agent: AGENT,
     reporter,

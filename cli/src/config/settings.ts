@@ -1,13 +1,17 @@
 /**
- * The settings the config file may hold, each with its validation: `relay` (default relay URL) and `iceServers`
- * (STUN/TURN server URIs for direct connections). One table, used by `portunus config` to parse what the user
+ * The settings the config file may hold, each with its validation: `relay` (default relay URL), `ca` (PEM file of
+ * extra CAs for a relay behind TLS) and `iceServers` (STUN/TURN server URIs for direct connections). One table, used by `portunus config` to parse what the user
  * types and by the loader to check what the file says.
  */
+import { isAbsolute } from 'node:path';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { createError, type PortunusError } from '../protocol.js';
+import { readCaFile } from '../relay/ca-file.js';
 
 export interface PortunusConfig {
   relay?: string;
+  /** Absolute path of a PEM file. */
+  ca?: string;
   iceServers?: string[];
 }
 
@@ -31,7 +35,7 @@ export const MAX_ICE_SERVERS = 16;
 
 const relay: Setting<'relay'> = {
   key: 'relay',
-  description: 'default relay, a ws:// or wss:// URL (flag --relay and env PORTUNUS_RELAY take precedence)',
+  description: 'default relay, a ws:// or wss:// (or http://, https://) URL (flag --relay and env PORTUNUS_RELAY take precedence)',
   fromArgs(args) {
     if (args.length !== 1) throw createError('USAGE', 'give exactly one relay URL', { hint: 'Example: portunus config set relay wss://relay.example.org' });
     const problem = relayUrlProblem(args[0]!);
@@ -44,6 +48,33 @@ const relay: Setting<'relay'> = {
     return problem === undefined ? ok(value) : bad(problem);
   },
 };
+
+/** Longest path accepted for `ca` (PATH_MAX on Linux). */
+export const MAX_PATH_LENGTH = 4096;
+
+const ca: Setting<'ca'> = {
+  key: 'ca',
+  description: "PEM file of CA certificates a wss:// relay's certificate may chain to, besides the usual ones (--ca and PORTUNUS_CA take precedence)",
+  fromArgs(args) {
+    const hint = 'Example: portunus config set ca /etc/ssl/my-relay-ca.pem';
+    if (args.length !== 1) throw createError('USAGE', 'give exactly one file', { hint });
+    const problem = caPathProblem(args[0]!);
+    if (problem !== undefined) throw createError('USAGE', problem, { hint });
+    readCaFile(args[0]!, 'ca'); // a file that would stop every transfer later is refused now
+    return args[0]!;
+  },
+  check(value) {
+    if (typeof value !== 'string') return bad('"ca" must be a string');
+    const problem = caPathProblem(value);
+    return problem === undefined ? ok(value) : bad(problem);
+  },
+};
+
+/** The config file outlives the folder it was written from, so it holds only absolute paths. */
+function caPathProblem(path: string): string | undefined {
+  if (path.length > MAX_PATH_LENGTH || !isAbsolute(path)) return `'${path.slice(0, 200)}' is not an absolute path`;
+  return undefined;
+}
 
 const iceServers: Setting<'iceServers'> = {
   key: 'iceServers',
@@ -68,7 +99,7 @@ const iceServers: Setting<'iceServers'> = {
   },
 };
 
-export const SETTINGS: { readonly [K in SettingKey]: Setting<K> } = { relay, iceServers };
+export const SETTINGS: { readonly [K in SettingKey]: Setting<K> } = { relay, ca, iceServers };
 
 export function isSettingKey(key: string): key is SettingKey {
   return Object.prototype.hasOwnProperty.call(SETTINGS, key);
@@ -77,7 +108,7 @@ export function isSettingKey(key: string): key is SettingKey {
 /** Why `url` is not a usable relay URL, or undefined when it is. */
 export function relayUrlProblem(url: string): string | undefined {
   const shown = url.slice(0, 200);
-  if (url.length > MAX_URL_LENGTH || !/^wss?:\/\/[^\s\u0000-\u001f\u007f-\u009f]+$/i.test(url)) return `relay address '${shown}' is not a ws:// or wss:// URL`;
+  if (url.length > MAX_URL_LENGTH || !/^(wss?|https?):\/\/[^\s\u0000-\u001f\u007f-\u009f]+$/i.test(url)) return `relay address '${shown}' is not a ws:// or wss:// URL (nor http:// or https://)`;
   try {
     if (new URL(url).hostname === '') return `relay address '${shown}' has no host`;
   } catch {
@@ -107,6 +138,11 @@ export function checkConfig(raw: Record<string, unknown>, path: string): Portunu
     const checked = SETTINGS.relay.check(raw.relay);
     if (!checked.ok) return badConfig(path, checked.problem);
     config.relay = checked.value;
+  }
+  if (raw.ca !== undefined) {
+    const checked = SETTINGS.ca.check(raw.ca);
+    if (!checked.ok) return badConfig(path, checked.problem);
+    config.ca = checked.value;
   }
   if (raw.iceServers !== undefined) {
     const checked = SETTINGS.iceServers.check(raw.iceServers);

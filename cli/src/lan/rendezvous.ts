@@ -33,7 +33,7 @@ export async function openRendezvous(ctx: TransferContext, request: RendezvousRe
 }
 
 async function openRelay(ctx: TransferContext, url: string, request: RendezvousRequest): Promise<Rendezvous> {
-  const client = await connectRelay({ url, agent: ctx.agent, signal: ctx.signal });
+  const client = await connectRelay({ url, ca: ctx.relayCa, agent: ctx.agent, signal: ctx.signal });
   try {
     let nameplate: number;
     let side: RelaySide;

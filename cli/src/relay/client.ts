@@ -10,6 +10,7 @@
 import WebSocket from 'ws';
 import { abortError, errorForClose } from './close-error.js';
 import { relayEndpoint } from './endpoint.js';
+import { relayTls, type RelayTls } from './tls.js';
 import {
   createError,
   fromBase64Url,
@@ -38,8 +39,10 @@ export interface Paired {
 }
 
 export interface RelayClientOptions {
-  /** ws:// or wss:// URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
+  /** ws:// or wss:// (or http://, https://) URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
   url: string;
+  /** PEM certificates a wss:// relay's certificate may chain to, besides Node's default roots (--ca). */
+  ca?: readonly string[];
   /** Sent in hello, e.g. "portunus/0.1.0". */
   agent: string;
   /** Bound on TCP + TLS + upgrade + hello/welcome (default 10 s). */
@@ -137,6 +140,7 @@ class WsRelayClient implements RelayClient {
   private settled = false;
   private readonly endWaiters = new Set<(err: PortunusError) => void>();
   private readonly connectTimeoutMs: number;
+  private readonly tls: RelayTls;
 
   constructor(private readonly opts: RelayClientOptions) {
     this.hwm = opts.highWaterMark ?? DEFAULT_HIGH_WATER_BYTES;
@@ -144,7 +148,10 @@ class WsRelayClient implements RelayClient {
     this.maxQueuedMessages = opts.maxQueuedMessages ?? 256;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.closed = new Promise((resolve) => (this.settleClosed = resolve));
-    this.ws = new WebSocket(relayEndpoint(opts.url), {
+    const endpoint = relayEndpoint(opts.url);
+    this.tls = relayTls(endpoint, opts.ca);
+    this.ws = new WebSocket(endpoint, {
+      ...this.tls.socketOptions,
       perMessageDeflate: false, // data is ciphertext: compression would only cost CPU
       maxPayload: Math.max(this.maxMessageBytes, opts.maxFrameBytes ?? MAX_FRAME_BYTES),
       handshakeTimeout: this.connectTimeoutMs,
@@ -352,7 +359,7 @@ class WsRelayClient implements RelayClient {
 
   private wsOnError(err: Error & { code?: string }): void {
     if (this.ws.readyState === WebSocket.CONNECTING || this.relayName === '') {
-      this.end(createError('RELAY_UNREACHABLE', `cannot reach the relay at ${this.opts.url}: ${err.code ?? err.message}`, { cause: err }));
+      this.end(this.tls.explain(err) ?? createError('RELAY_UNREACHABLE', `cannot reach the relay at ${this.opts.url}: ${err.code ?? err.message}`, { cause: err }));
     } else if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       this.endedBy ??= createError('MESSAGE_TOO_BIG', 'the relay sent a frame larger than this client accepts');
     } else {

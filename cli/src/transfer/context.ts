@@ -9,6 +9,8 @@ import type { SwitchTestHooks } from './switching-send.js';
 export interface TransferContext {
   /** The configured relay (--relay > PORTUNUS_RELAY > config file); undefined means LAN mode. */
   relayUrl?: string;
+  /** PEM certificates a wss:// relay's certificate may chain to, besides Node's default roots (--ca, PORTUNUS_CA, config). */
+  relayCa?: readonly string[];
   /** LAN mode settings (defaults when absent). */
   lan?: LanSettings;
   /** `portunus/<version>`, sent in the relay hello. */

@@ -29,6 +29,8 @@ export interface RunOptions {
   stdin?: Buffer | string | 'pipe';
   /** Command to run portunus under, e.g. ['ip', 'netns', 'exec', 'ns1'] (the lab tests). */
   prefix?: string[];
+  /** What runs portunus instead of this Node with bin/portunus, e.g. an installed package's bin (test/install). */
+  command?: string[];
 }
 
 /** Environment without anything from the developer's shell that would change the CLI's behaviour. */
@@ -43,7 +45,7 @@ function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.Proces
 }
 
 export function runPortunus(args: string[], opts: RunOptions = {}): Proc {
-  const argv = [...(opts.prefix ?? []), process.execPath, BIN, ...args];
+  const argv = [...(opts.prefix ?? []), ...(opts.command ?? [process.execPath, BIN]), ...args];
   const child = spawn(argv[0]!, argv.slice(1), {
     cwd: opts.cwd ?? ROOT,
     env: cleanEnv(opts.env),

@@ -211,7 +211,7 @@ describe('portunus config', () => {
 
   it('invalid values and unknown keys are usage errors (exit 2); nothing is written', async () => {
     const env = await lanEnv();
-    for (const args of [['set', 'relay', 'http://x'], ['set', 'colour', 'blue'], ['set', 'iceServers', 'http://x'], ['get', 'colour']]) {
+    for (const args of [['set', 'relay', 'ftp://x'], ['set', 'colour', 'blue'], ['set', 'iceServers', 'http://x'], ['get', 'colour']]) {
       const p = runPortunus(['config', ...args], { env });
       expect(await exitOf(p), args.join(' ')).toBe(2);
       expect(p.stderr()).toMatch(/hint:/);

@@ -1,4 +1,7 @@
-/** The config file (location, checking, atomic writes) and relay precedence: --relay > PORTUNUS_RELAY > config > LAN. */
+/**
+ * The config file (location, checking, atomic writes), relay precedence (--relay > PORTUNUS_RELAY > config > LAN)
+ * and CA file precedence (--ca > PORTUNUS_CA > config).
+ */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configPath, configuredIceServers, loadConfig, readConfigFile, writeConfigFile } from '../../src/config/config-file.js';
 import { iceServerProblem, relayUrlProblem, SETTINGS } from '../../src/config/settings.js';
 import { resolveRelay, type CommonOptions } from '../../src/commands/common.js';
+import { chooseCaFile } from '../../src/relay/relay-ca.js';
 import { PortunusError } from '../../src/protocol.js';
 
 let home: string;
@@ -94,11 +98,24 @@ describe('writing the config file', () => {
 });
 
 describe('setting values', () => {
-  it('relay: exactly one ws:// or wss:// URL', () => {
+  it('relay: exactly one ws://, wss://, http:// or https:// URL', () => {
     expect(SETTINGS.relay.fromArgs(['wss://relay.example.org'])).toBe('wss://relay.example.org');
-    expect(() => SETTINGS.relay.fromArgs(['https://relay.example.org'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(SETTINGS.relay.fromArgs(['https://relay.example.org'])).toBe('https://relay.example.org');
+    expect(() => SETTINGS.relay.fromArgs(['ftp://relay.example.org'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
     expect(() => SETTINGS.relay.fromArgs(['ws://a', 'ws://b'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
     expect(relayUrlProblem('ws://')).toBeDefined();
+  });
+
+  it('ca: one absolute path of a readable PEM file', async () => {
+    const pem = join(home, 'ca.pem');
+    await writeFile(pem, 'not a certificate\n');
+    expect(() => SETTINGS.ca.fromArgs([pem])).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no PEM certificate/) }));
+    expect(() => SETTINGS.ca.fromArgs(['ca.pem'])).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/not an absolute path/) }));
+    expect(() => SETTINGS.ca.fromArgs([pem, pem])).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    await writeRaw(JSON.stringify({ ca: 'relative/ca.pem' }));
+    expect(() => loadConfig(env())).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
+    await writeRaw(JSON.stringify({ ca: '/etc/ssl/relay-ca.pem' }));
+    expect(loadConfig(env())).toEqual({ ca: '/etc/ssl/relay-ca.pem' });
   });
 
   it('iceServers: 1 to 16 stun/turn URIs', () => {
@@ -138,5 +155,15 @@ describe('relay precedence: flag > env > config > LAN', () => {
 
   it('a bad flag value is a usage error', () => {
     expect(() => resolveRelay(opts('relay.example.org'), env())).toThrow(expect.objectContaining({ code: 'USAGE' }));
+  });
+});
+
+describe('CA file precedence: --ca > PORTUNUS_CA > config', () => {
+  it('picks the first one set, resolving relative paths against the working folder', async () => {
+    await writeRaw(JSON.stringify({ ca: '/from/config.pem' }));
+    expect(chooseCaFile('flag.pem', { ...env(), PORTUNUS_CA: 'env.pem' }, '/work')).toEqual({ path: '/work/flag.pem', what: '--ca' });
+    expect(chooseCaFile(undefined, { ...env(), PORTUNUS_CA: 'env.pem' }, '/work')).toEqual({ path: '/work/env.pem', what: 'PORTUNUS_CA' });
+    expect(chooseCaFile('', { ...env(), PORTUNUS_CA: '' }, '/work')).toEqual({ path: '/from/config.pem', what: 'config "ca"' });
+    expect(chooseCaFile(undefined, {}, '/work')).toBeUndefined();
   });
 });

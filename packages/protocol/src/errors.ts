@@ -60,10 +60,30 @@ export const ERRORS = {
     exit: 6,
     hint: 'Check the relay address and your network, or run your own with `portunus relay`.',
   },
+  TLS_UNTRUSTED: {
+    exit: 6,
+    hint: "If the relay's certificate comes from your own CA, pass that CA's certificate with --ca FILE (or PORTUNUS_CA); otherwise do not trust this relay.",
+  },
+  TLS_SELF_SIGNED: {
+    exit: 6,
+    hint: "If this is your relay's own certificate, pass it with --ca FILE (or PORTUNUS_CA); otherwise do not trust this relay.",
+  },
+  TLS_WRONG_HOST: {
+    exit: 6,
+    hint: 'Use a relay address with a name the certificate is for, or give the relay a certificate for the name you use.',
+  },
+  TLS_EXPIRED: {
+    exit: 6,
+    hint: "The relay's operator must renew its certificate. If the date looks wrong, check this computer's clock.",
+  },
+  TLS_FAILED: {
+    exit: 6,
+    hint: 'Check the scheme: wss:// (or https://) for a relay behind TLS, ws:// for a plain one.',
+  },
   RELAY_INCOMPATIBLE: {
     exit: 6,
     close: 4003,
-    hint: 'The relay speaks a different protocol version: upgrade portunus (npx portunus@latest).',
+    hint: 'The relay speaks a different protocol version: upgrade portunus (npm i -g portunus-cli@latest).',
   },
   NO_RELAY: {
     exit: 6,
