@@ -81,7 +81,7 @@ export interface Io {
   cwd: string;
 }
 
-export function makeReporter(opts: CommonOptions, io: Io, dataOnStdout: boolean): Reporter {
+export function makeReporter(opts: Pick<CommonOptions, 'json' | 'quiet' | 'verbose'>, io: Io, dataOnStdout: boolean): Reporter {
   return new Reporter({
     mode: opts.json ? 'json' : opts.quiet ? 'quiet' : 'human',
     jsonStream: dataOnStdout ? io.stderr : io.stdout,
