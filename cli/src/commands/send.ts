@@ -1,10 +1,10 @@
 /** `portunus send`: option parsing only; the work is in transfer/send.ts. */
 import { Command } from 'commander';
-import { createError, DEFAULT_SECRET_LENGTH, PortunusError, parseCode, type Code } from '../protocol.js';
+import { createError, DEFAULT_SECRET_LENGTH, MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, PortunusError, parseCode, type Code } from '../protocol.js';
 import type { SourceSpec } from '../files/source.js';
 import { send } from '../transfer/send.js';
 import { formatBytes, formatRate, formatSeconds } from '../ui/format.js';
-import { addCommonOptions, makeContext, makeReporter, type CommonOptions, type Io } from './common.js';
+import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
 
 interface SendFlags extends CommonOptions {
@@ -22,7 +22,7 @@ export function sendCommand(io: Io): Command {
     .option('--text <message>', 'send a short text message instead of a file')
     .option('--name <name>', "name to offer when sending standard input ('-')")
     .option('--code <code>', 'use a pre-agreed code (prefer env PORTUNUS_CODE: arguments are visible to other users)')
-    .option('--code-length <symbols>', 'symbols in the secret part of the code (6 = 30 bits)', String(DEFAULT_SECRET_LENGTH))
+    .option('--code-length <symbols>', `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (6 = 30 bits)`, String(DEFAULT_SECRET_LENGTH))
     .option('--no-qr', 'do not print a QR code');
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -37,13 +37,15 @@ Examples:
   return cmd.action((path: string | undefined, flags: SendFlags) =>
     runAction(io, flags, false, async (ctxArgs) => {
       const { reporter } = ctxArgs;
+      // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
       const source = sourceSpec(path, flags, io);
+      const secretLength = wholeNumber(flags.codeLength, '--code-length', MIN_SECRET_LENGTH, MAX_SECRET_LENGTH);
       const code = presetCode(flags, io, (m) => reporter.warn(m));
       const ctx = makeContext(flags, io, reporter, ctxArgs.signal);
       const result = await send(ctx, {
         source,
         code,
-        secretLength: Number(flags.codeLength),
+        secretLength,
         qr: flags.qr && io.stderr.isTTY === true,
         relayArg: flags.relay,
       });
@@ -55,6 +57,7 @@ Examples:
 }
 
 function sourceSpec(path: string | undefined, flags: SendFlags, io: Io): SourceSpec {
+  if (flags.name !== undefined && path !== '-') throw createError('USAGE', '--name is for standard input (-) only');
   if (flags.text !== undefined) {
     if (path !== undefined) throw createError('USAGE', 'give either a path or --text, not both');
     return { text: flags.text };
@@ -64,16 +67,15 @@ function sourceSpec(path: string | undefined, flags: SendFlags, io: Io): SourceS
     if (io.stdin.isTTY) throw createError('USAGE', 'standard input is a terminal; pipe data in, or give a path');
     return { stdin: io.stdin, name: flags.name ?? 'stdin' };
   }
-  if (flags.name !== undefined) throw createError('USAGE', '--name is for standard input (-) only');
   return { path };
 }
 
 function presetCode(flags: SendFlags, io: Io, warn: (m: string) => void): Code | undefined {
   const text = flags.code ?? io.env.PORTUNUS_CODE;
   if (text === undefined || text === '') return undefined;
-  if (flags.code !== undefined) warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
   const code = parseCode(text);
   if (code instanceof PortunusError) throw code;
+  if (flags.code !== undefined) warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
   return code;
 }
 
