@@ -29,8 +29,9 @@ Examples:
 Without a relay (no --relay, PORTUNUS_RELAY or config), both sides must be on one network: LAN mode.
 Environment: PORTUNUS_RELAY (relay URL), PORTUNUS_CODE (code for send/receive), PORTUNUS_LAN_PORT
              (UDP port of LAN discovery, default 4747), XDG_CONFIG_HOME, NO_COLOR.
-Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 rejected/cancelled, 5 timed out,
-            6 relay unreachable/incompatible or no sender found, 7 transfer corrupted/interrupted, 8 local file problem.`,
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 declined (by you or the receiver) or cancelled by
+            the other side, 5 timed out, 6 relay unreachable/incompatible or no sender found, 7 transfer
+            corrupted/interrupted, 8 local file problem, 130 cancelled here with Ctrl-C.`,
     );
   program.addCommand(sendCommand(io));
   program.addCommand(receiveCommand(io));

@@ -32,7 +32,7 @@ Examples:
   $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747`,
   );
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
-    runAction(io, flags, flags.output === '-', async ({ reporter, signal }) => {
+    runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {
       const ctx = makeContext(flags, io, reporter, signal);
       // Decide up front whether we can ask, so a script without --yes fails at once instead of hanging.
       if (!flags.yes && !canPrompt(ctx.prompt)) {

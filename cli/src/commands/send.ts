@@ -35,7 +35,7 @@ Examples:
   $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz`,
   );
   return cmd.action((path: string | undefined, flags: SendFlags) =>
-    runAction(io, flags, false, async (ctxArgs) => {
+    runAction(io, flags, { role: 'send', dataOnStdout: false }, async (ctxArgs) => {
       const { reporter } = ctxArgs;
       // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
       const source = sourceSpec(path, flags, io);

@@ -101,12 +101,12 @@ export class Reporter {
     this.progress = undefined;
   }
 
-  /** Reports a failure: one line of message and one of hint (stack only with --verbose). */
-  error(err: PortunusError): void {
+  /** Reports a failure: one line of message and one of hint (stack only with --verbose); `exit` if not the error's own. */
+  error(err: PortunusError, exit: number = err.exitCode): void {
     this.stopProgress();
     const message = sanitizeForTerminal(err.message);
     const hint = sanitizeForTerminal(err.hint);
-    this.event({ event: 'error', error: err.code, message, hint, exit: err.exitCode });
+    this.event({ event: 'error', error: err.code, message, hint, exit });
     if (this.mode === 'json') return;
     this.opts.stderr.write(`portunus: ${message}\n  hint: ${hint}\n`);
     if (this.opts.verbose) {
