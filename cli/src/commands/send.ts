@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { createError, DEFAULT_SECRET_LENGTH, MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, PortunusError, parseCode, type Code } from '../protocol.js';
 import type { SourceSpec } from '../files/source.js';
 import { send } from '../transfer/send.js';
-import { formatBytes, formatRate, formatSeconds } from '../ui/format.js';
+import { reportDone } from '../ui/summary.js';
 import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
 
@@ -49,9 +49,7 @@ Examples:
         qr: flags.qr && io.stderr.isTTY === true,
         relayArg: flags.relay,
       });
-      reporter.event({ event: 'done', bytes: result.bytes, sha256: result.sha256 || undefined, transport: result.transport, seconds: round(result.seconds) });
-      if (result.offer.kind === 'text') reporter.say('Text message sent.');
-      else reporter.say(`Sent ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === undefined || result.transport === 'relay' ? 'the relay' : `a direct connection (${result.transport})`}. SHA-256 ${result.sha256}`);
+      reportDone(reporter, 'send', result);
     }),
   );
 }
@@ -77,8 +75,4 @@ function presetCode(flags: SendFlags, io: Io, warn: (m: string) => void): Code |
   if (code instanceof PortunusError) throw code;
   if (flags.code !== undefined) warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
   return code;
-}
-
-export function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }

@@ -5,6 +5,7 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatBytes } from '../../src/ui/format.js';
 import { exitOf, runPortunus, useRelayWorld, type Proc } from './harness.js';
 import { hasScript, runInPty } from './pty.js';
 
@@ -108,6 +109,28 @@ describe.skipIf(!hasScript)('declining at the prompt', () => {
     expect(recv.output()).toMatch(/portunus: you declined the transfer\r?\n {2}hint: Nothing was received\./);
     expect(await exitOf(sender)).toBe(4);
     expect(errorEvent(sender)).toMatchObject({ error: 'REJECTED', message: 'the receiver declined the transfer', hint: expect.stringMatching(/^Nothing was sent or kept/) });
+  });
+});
+
+describe('the figures of a finished transfer', () => {
+  it('a folder: the offer names both sizes; the summary counts the tar stream the sender counted, over the data phase', async () => {
+    const src = await emptyDir();
+    await mkdir(join(src, 'album'));
+    for (const [name, size] of [['a.jpg', 120_000], ['b.jpg', 90_000], ['c.txt', 1_000]] as const) await writeFile(join(src, 'album', name), Buffer.alloc(size, 1));
+    const code = freshCode();
+    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, 'album'], { cwd: src, env: { PORTUNUS_CODE: code } });
+    await sender.waitEvent('code');
+    const recv = runPortunus(['receive', '--yes', '--relay', world.relay.url, code], { cwd: await emptyDir() });
+    expect([await exitOf(sender), await exitOf(recv)]).toEqual([0, 0]);
+    const done = sender.events().find((e) => e.event === 'done')!;
+    const tarBytes = Number(done.bytes);
+    expect(tarBytes).toBeGreaterThan(211_000);
+    expect(Number(done.dataSeconds)).toBeGreaterThan(0);
+    expect(Number(done.dataSeconds)).toBeLessThanOrEqual(Number(done.seconds));
+    expect(Number(done.bytesPerSecond)).toBeGreaterThan(0);
+    const tar = formatBytes(tarBytes).replace('.', '\\.');
+    expect(recv.stderr()).toMatch(new RegExp(`Offered: folder 'album' \\(3 files, 211 kB, sent as a ${tar} tar stream\\)`));
+    expect(recv.stderr()).toMatch(new RegExp(`Received ${tar} \\(a tar stream of 3 files, 211 kB\\) in \\S+ s \\(.+/s\\) via .+; \\S+ s in all, with the key exchange and the answer\\.`));
   });
 });
 

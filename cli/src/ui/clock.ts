@@ -1,0 +1,17 @@
+/** Time for the terminal output: a monotonic clock and a repeating timer, passed in so tests can drive them. */
+
+export interface Clock {
+  /** Milliseconds, monotonic. */
+  now(): number;
+  /** Calls `tick` every `ms` until the returned function is called; never keeps the process alive by itself. */
+  every(ms: number, tick: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => performance.now(),
+  every: (ms, tick) => {
+    const timer = setInterval(tick, ms);
+    timer.unref();
+    return () => clearInterval(timer);
+  },
+};
