@@ -47,7 +47,7 @@ Examples:
         code,
         secretLength,
         qr: flags.qr && io.stderr.isTTY === true,
-        relayArg: flags.relay,
+        relayArg: ctx.relayUrl,
       });
       reportDone(reporter, 'send', result);
     }),
