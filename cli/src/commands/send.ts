@@ -6,6 +6,8 @@ import { send } from '../transfer/send.js';
 import { reportDone } from '../ui/summary.js';
 import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
+import { readTextInput, TEXT_FROM_STDIN } from './text-input.js';
+import type { Reporter } from '../ui/reporter.js';
 
 interface SendFlags extends CommonOptions {
   text?: string;
@@ -19,7 +21,7 @@ export function sendCommand(io: Io): Command {
   const cmd = new Command('send')
     .description('send a file, a folder, standard input or a text message')
     .argument('[path]', "file or folder to send, or '-' for standard input")
-    .option('--text <message>', 'send a short text message instead of a file')
+    .option('--text <message>', "send a short text message (at most 64 KiB) instead of a file; '-' reads it from standard input")
     .option('--name <name>', "name to offer when sending standard input ('-')")
     .option('--code <code>', 'use a pre-agreed code (prefer env PORTUNUS_CODE: arguments are visible to other users)')
     .option('--code-length <symbols>', `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (6 = 30 bits)`, String(DEFAULT_SECRET_LENGTH))
@@ -32,16 +34,18 @@ Examples:
   $ portunus send photos/
   $ tar c build | portunus send - --name build.tar
   $ portunus send --text "the wifi password is hunter2"
+  $ git log -1 | portunus send --text -       # the text from standard input
   $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz`,
   );
   return cmd.action((path: string | undefined, flags: SendFlags) =>
     runAction(io, flags, { role: 'send', dataOnStdout: false }, async (ctxArgs) => {
       const { reporter } = ctxArgs;
       // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
-      const source = sourceSpec(path, flags, io);
+      const spec = sourceSpec(path, flags, io);
       const secretLength = wholeNumber(flags.codeLength, '--code-length', MIN_SECRET_LENGTH, MAX_SECRET_LENGTH);
       const code = presetCode(flags, io, (m) => reporter.warn(m));
       const ctx = makeContext(flags, io, reporter, ctxArgs.signal);
+      const source = 'text' in spec && spec.text === TEXT_FROM_STDIN ? await textFromStdin(io, reporter) : spec;
       const result = await send(ctx, {
         source,
         code,
@@ -66,6 +70,11 @@ function sourceSpec(path: string | undefined, flags: SendFlags, io: Io): SourceS
     return { stdin: io.stdin, name: flags.name ?? 'stdin' };
   }
   return { path };
+}
+
+async function textFromStdin(io: Io, reporter: Reporter): Promise<SourceSpec> {
+  if (io.stdin.isTTY) reporter.say('Type the message, then press Ctrl-D at the start of a line:');
+  return { text: await readTextInput(io.stdin) };
 }
 
 function presetCode(flags: SendFlags, io: Io, warn: (m: string) => void): Code | undefined {
