@@ -57,6 +57,11 @@ export class Reporter {
     this.clock = opts.clock ?? systemClock;
   }
 
+  /** A person is watching: human output on a terminal (not --json, --quiet, a log or a pipe). */
+  get interactive(): boolean {
+    return this.mode === 'human' && this.opts.stderr.isTTY === true;
+  }
+
   /** Structured event (JSON mode only). */
   event(ev: ReportEvent): void {
     if (this.mode !== 'json') return;

@@ -1,8 +1,9 @@
-/** A clock for Reporter tests: time moves only when the test says so, and repeating timers fire as it passes. */
+/** A clock for Reporter tests: time moves only when the test says so, and timers fire as it passes. */
 import type { Writable } from 'node:stream';
 import type { Clock } from '../../src/ui/clock.js';
 
 interface Timer {
+  /** Repeats every `ms`; 0: fires once. */
   ms: number;
   next: number;
   tick: () => void;
@@ -24,13 +25,19 @@ export function fakeClock(): FakeClock {
       timers.push(timer);
       return () => void (timer.live = false);
     },
+    after(ms, fire) {
+      const timer = { ms: 0, next: t + ms, tick: fire, live: true };
+      timers.push(timer);
+      return () => void (timer.live = false);
+    },
     advance(ms) {
       const end = t + ms;
       for (;;) {
         const due = timers.filter((x) => x.live && x.next <= end).sort((a, b) => a.next - b.next)[0];
         if (due === undefined) break;
         t = due.next;
-        due.next += due.ms;
+        if (due.ms === 0) due.live = false;
+        else due.next += due.ms;
         due.tick();
       }
       t = end;
@@ -38,10 +45,10 @@ export function fakeClock(): FakeClock {
   };
 }
 
-/** A non-terminal stream that keeps what is written (as a log file or a CI job's output would). */
-export function captured(): { stream: Writable & { isTTY?: boolean }; text: () => string; lines: () => string[] } {
+/** A stream that keeps what is written: a log file or a CI job's output, or (isTTY) a terminal. */
+export function captured(isTTY = false): { stream: Writable & { isTTY?: boolean }; text: () => string; lines: () => string[] } {
   const chunks: string[] = [];
-  const stream = { isTTY: false, write: (chunk: string) => (chunks.push(chunk), true) } as unknown as Writable & { isTTY?: boolean };
+  const stream = { isTTY, write: (chunk: string) => (chunks.push(chunk), true) } as unknown as Writable & { isTTY?: boolean };
   const text = () => chunks.join('');
   return { stream, text, lines: () => text().split('\n').filter((l) => l !== '') };
 }
