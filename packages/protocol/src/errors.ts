@@ -48,7 +48,7 @@ export const ERRORS = {
   NAMEPLATE_BURNED: {
     exit: 3,
     close: 4009,
-    hint: 'This code was used in a failed attempt and can no longer be used; ask for a new code.',
+    hint: 'A failed attempt (a wrong code, or someone guessing) burned this code on the relay for its --nameplate-ttl (10 minutes by default). Use a new code; in CI, derive a fresh pre-agreed code per attempt, e.g. with the run attempt number in its nameplate (README: For scripts and CI).',
   },
   REJECTED: { exit: 4, hint: 'Nothing was sent or kept. If it is wanted after all, start again with a new code.' },
   CANCELLED: { exit: 4, hint: 'Nothing partial was kept. Start again with a new code when both sides are ready.' },
