@@ -18,7 +18,7 @@ export function routeUsageErrors(cmd: Command): void {
   cmd.commands.forEach(routeUsageErrors);
 }
 
-export function usageError(err: CommanderError, cmd: Command): PortunusError {
+function usageError(err: CommanderError, cmd: Command): PortunusError {
   return createError('USAGE', err.message.replace(/^error: /, ''), { hint: hintFor(err.code, commandPath(cmd)), cause: err });
 }
 

@@ -116,11 +116,9 @@ export class Reporter {
     this.progress = undefined;
   }
 
-  /** The data phase's bytes and duration; undefined when there was none (a text message). */
-  dataPhase(): { bytes: number; seconds: number } | undefined {
-    if (this.phase === undefined) return undefined;
-    const now = this.clock.now();
-    return { bytes: this.phase.bytes, seconds: this.phase.seconds(now) };
+  /** How long the data phase took (so far); undefined when there was none (a text message). */
+  dataSeconds(): number | undefined {
+    return this.phase?.seconds(this.clock.now());
   }
 
   /** Reports a failure: one line of message and one of hint (stack only with --verbose); `exit` if not the error's own. */

@@ -21,7 +21,7 @@ export interface Finished {
 }
 
 export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: Finished): void {
-  const phase = reporter.dataPhase();
+  const dataSeconds = reporter.dataSeconds();
   const text = role === 'receive' && done.offer.kind === 'text' ? done.offer.text : undefined;
   reporter.event({
     event: 'done',
@@ -29,7 +29,7 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     sha256: done.sha256 || undefined,
     transport: done.transport,
     seconds: milliRound(done.seconds),
-    ...(phase === undefined ? {} : { dataSeconds: milliRound(phase.seconds), bytesPerSecond: Math.round(rateOf(done.bytes, phase.seconds)) }),
+    ...(dataSeconds === undefined ? {} : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(done.bytes, dataSeconds)) }),
     path: done.path,
     text,
   });
@@ -38,7 +38,7 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     return;
   }
   const moved = `${formatBytes(done.bytes)}${folderNote(done.offer)}`;
-  const speed = phase === undefined ? '' : ` in ${formatSeconds(phase.seconds)}${phase.seconds > 0 ? ` (${formatRate(rateOf(done.bytes, phase.seconds))})` : ''}`;
+  const speed = dataSeconds === undefined ? '' : ` in ${formatSeconds(dataSeconds)}${dataSeconds > 0 ? ` (${formatRate(rateOf(done.bytes, dataSeconds))})` : ''}`;
   const via = done.transport === undefined || done.transport === 'relay' ? 'the relay' : `a direct connection (${done.transport})`;
   const total = `${formatSeconds(done.seconds)} in all, with the key exchange and the answer`;
   if (role === 'send') {
