@@ -4,18 +4,19 @@
  */
 import { Command, CommanderError } from 'commander';
 import { relayCommand } from '../../relay/src/command.js';
-import { ExitCode } from './protocol.js';
+import { ExitCode, toPortunusError } from './protocol.js';
 import { configCommand } from './commands/config.js';
 import { receiveCommand } from './commands/receive.js';
 import { sendCommand } from './commands/send.js';
-import type { Io } from './commands/common.js';
+import { makeReporter, type Io } from './commands/common.js';
+import { routeUsageErrors } from './commands/usage-error.js';
+import type { Reporter } from './ui/reporter.js';
 import { VERSION } from './version.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('portunus')
     .description('Move files between two computers with a short code, end-to-end encrypted.')
     .version(VERSION, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       `
@@ -28,20 +29,27 @@ Examples:
 Without a relay (no --relay, PORTUNUS_RELAY or config), both sides must be on one network: LAN mode.
 Environment: PORTUNUS_RELAY (relay URL), PORTUNUS_CODE (code for send/receive), PORTUNUS_LAN_PORT
              (UDP port of LAN discovery, default 4747), XDG_CONFIG_HOME, NO_COLOR.
-Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 rejected/cancelled, 5 timed out,
-            6 relay unreachable/incompatible or no sender found, 7 transfer corrupted/interrupted, 8 local file problem.`,
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 declined (by you or the receiver) or cancelled by
+            the other side, 5 timed out, 6 relay unreachable/incompatible or no sender found, 7 transfer
+            corrupted/interrupted, 8 local file problem, 130 cancelled here with Ctrl-C.`,
     );
   program.addCommand(sendCommand(io));
   program.addCommand(receiveCommand(io));
   program.addCommand(relayCommand());
   program.addCommand(configCommand(io));
-  // Commander exits 1 on usage errors; ours is 2, so errors come back to us instead of exiting.
-  const exitOverride = (cmd: Command) => {
-    cmd.exitOverride();
-    cmd.commands.forEach(exitOverride);
-  };
-  exitOverride(program);
+  routeUsageErrors(program);
   return program;
+}
+
+/**
+ * Reports an error no command reported itself: a usage error (parsing failed, so the options are looked for in the
+ * raw arguments: --json, and `-o -`, which moves JSON events to stderr) or a failure of `portunus relay`.
+ */
+function fallbackReporter(args: readonly string[], io: Io): Reporter {
+  const end = args.indexOf('--');
+  const given = end === -1 ? args : args.slice(0, end);
+  const dataOnStdout = given.some((a, i) => a === '--output=-' || a === '-o-' || ((a === '-o' || a === '--output') && given[i + 1] === '-'));
+  return makeReporter({ json: given.includes('--json'), verbose: given.includes('--verbose') || given.includes('-v') }, io, dataOnStdout);
 }
 
 async function main(): Promise<void> {
@@ -56,7 +64,9 @@ async function main(): Promise<void> {
       process.exitCode = benign ? ExitCode.OK : ExitCode.USAGE;
       return;
     }
-    throw err;
+    const error = toPortunusError(err);
+    fallbackReporter(process.argv.slice(2), io).error(error);
+    process.exitCode = error.exitCode;
   }
 }
 

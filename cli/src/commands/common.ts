@@ -85,7 +85,7 @@ export interface Io {
   cwd: string;
 }
 
-export function makeReporter(opts: CommonOptions, io: Io, dataOnStdout: boolean): Reporter {
+export function makeReporter(opts: Pick<CommonOptions, 'json' | 'quiet' | 'verbose'>, io: Io, dataOnStdout: boolean): Reporter {
   return new Reporter({
     mode: opts.json ? 'json' : opts.quiet ? 'quiet' : 'human',
     jsonStream: dataOnStdout ? io.stderr : io.stdout,
@@ -112,9 +112,10 @@ export function resolveRelay(
   return url;
 }
 
-function positiveInt(text: string, what: string, max: number): number {
+/** `text` as a whole number from `min` to `max`, else a USAGE error naming the option. */
+export function wholeNumber(text: string, what: string, min: number, max: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n <= 0 || n > max) throw createError('USAGE', `${what} must be a whole number from 1 to ${max}`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw createError('USAGE', `${what} must be a whole number from ${min} to ${max}`);
   return n;
 }
 
@@ -129,8 +130,8 @@ export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, sig
     random: secureRandomBytes,
     now: () => performance.now(),
     signal,
-    timeoutMs: positiveInt(opts.timeout, '--timeout', 7 * 24 * 3600) * 1000,
-    chunkSize: positiveInt(opts.chunkSize, '--chunk-size', 1024 * 1024),
+    timeoutMs: wholeNumber(opts.timeout, '--timeout', 1, 7 * 24 * 3600) * 1000,
+    chunkSize: wholeNumber(opts.chunkSize, '--chunk-size', 1, 1024 * 1024),
     transport: opts.transport,
     directTimeoutMs: seconds(opts.directTimeout ?? DEFAULT_DIRECT_TIMEOUT_S, '--direct-timeout', 3600),
     iceServers: iceServersFrom(opts, io.env),

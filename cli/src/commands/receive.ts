@@ -2,12 +2,10 @@
 import { Command } from 'commander';
 import { PortunusError, parseCode, type Code } from '../protocol.js';
 import { receive } from '../transfer/receive.js';
-import { formatBytes, formatRate, formatSeconds } from '../ui/format.js';
+import { reportDone } from '../ui/summary.js';
 import { askLine, canPrompt } from '../ui/prompt.js';
-import { sanitizeForTerminal } from '../files/sanitize.js';
 import { addCommonOptions, makeContext, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
-import { round } from './send.js';
 
 interface ReceiveFlags extends CommonOptions {
   output?: string;
@@ -32,7 +30,7 @@ Examples:
   $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747`,
   );
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
-    runAction(io, flags, flags.output === '-', async ({ reporter, signal }) => {
+    runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {
       const ctx = makeContext(flags, io, reporter, signal);
       // Decide up front whether we can ask, so a script without --yes fails at once instead of hanging.
       if (!flags.yes && !canPrompt(ctx.prompt)) {
@@ -50,21 +48,7 @@ Examples:
         stdout: io.stdout,
         textOut: reporter.mode === 'json' ? undefined : io.stdout,
       });
-      const text = result.offer.kind === 'text' ? result.offer.text : undefined;
-      reporter.event({
-        event: 'done',
-        bytes: result.bytes,
-        sha256: result.sha256 || undefined,
-        transport: result.transport,
-        seconds: round(result.seconds),
-        path: result.path,
-        text,
-      });
-      if (text === undefined) {
-        const where = result.path === undefined ? 'standard output' : sanitizeForTerminal(result.path);
-        reporter.say(`Received ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === undefined || result.transport === 'relay' ? 'the relay' : `a direct connection (${result.transport})`} → ${where}`);
-        reporter.say(`SHA-256 ${result.sha256}`);
-      }
+      reportDone(reporter, 'receive', result);
     }),
   );
 }

@@ -2,26 +2,33 @@
  * Runs a command's action with the shared plumbing: a reporter, Ctrl-C handling (first press cancels cleanly and
  * tells the peer, a second one exits at once) and the error → exit-code mapping.
  */
-import { ExitCode, toPortunusError } from '../protocol.js';
+import { createError, ExitCode, toPortunusError, type PortunusError } from '../protocol.js';
 import { Reporter } from '../ui/reporter.js';
 import { makeReporter, type CommonOptions, type Io } from './common.js';
 
 /** Exit status after Ctrl-C, by shell convention (128 + SIGINT). */
 export const EXIT_INTERRUPTED = 130;
 
+export interface ActionSetup {
+  role: 'send' | 'receive';
+  /** Received data goes to stdout (`-o -`), so JSON events go to stderr. */
+  dataOnStdout: boolean;
+}
+
 export async function runAction(
   io: Io,
   opts: CommonOptions,
-  dataOnStdout: boolean,
+  setup: ActionSetup,
   body: (args: { reporter: Reporter; signal: AbortSignal }) => Promise<void>,
 ): Promise<void> {
-  const reporter = makeReporter(opts, io, dataOnStdout);
+  const reporter = makeReporter(opts, io, setup.dataOnStdout);
   const cancel = new AbortController();
+  const cancelled = cancelledHere(setup.role);
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(EXIT_INTERRUPTED);
     interrupted = true;
-    cancel.abort();
+    cancel.abort(cancelled);
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
@@ -30,10 +37,20 @@ export async function runAction(
     process.exitCode = ExitCode.OK;
   } catch (err) {
     const error = toPortunusError(err);
-    reporter.error(error);
-    process.exitCode = interrupted ? EXIT_INTERRUPTED : error.exitCode;
+    // What the interruption caused is reported as what it is (this side cancelled); any other error as itself.
+    const shown = interrupted && (error.code === 'CANCELLED' || error.code === 'INTERRUPTED') ? cancelled : error;
+    const exit = interrupted ? EXIT_INTERRUPTED : error.exitCode;
+    reporter.error(shown, exit);
+    process.exitCode = exit;
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
   }
+}
+
+/** The error this side reports after Ctrl-C (or SIGTERM); the other side hears CANCELLED from the session. */
+function cancelledHere(role: ActionSetup['role']): PortunusError {
+  return createError('CANCELLED', 'cancelled on this side', {
+    hint: role === 'send' ? 'Nothing more was sent, and the receiver keeps nothing of it.' : 'Nothing partial was kept.',
+  });
 }

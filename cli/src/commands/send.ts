@@ -1,11 +1,13 @@
 /** `portunus send`: option parsing only; the work is in transfer/send.ts. */
 import { Command } from 'commander';
-import { createError, DEFAULT_SECRET_LENGTH, PortunusError, parseCode, type Code } from '../protocol.js';
+import { createError, DEFAULT_SECRET_LENGTH, MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, PortunusError, parseCode, type Code } from '../protocol.js';
 import type { SourceSpec } from '../files/source.js';
 import { send } from '../transfer/send.js';
-import { formatBytes, formatRate, formatSeconds } from '../ui/format.js';
-import { addCommonOptions, makeContext, makeReporter, type CommonOptions, type Io } from './common.js';
+import { reportDone } from '../ui/summary.js';
+import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
+import { readTextInput, TEXT_FROM_STDIN } from './text-input.js';
+import type { Reporter } from '../ui/reporter.js';
 
 interface SendFlags extends CommonOptions {
   text?: string;
@@ -19,10 +21,10 @@ export function sendCommand(io: Io): Command {
   const cmd = new Command('send')
     .description('send a file, a folder, standard input or a text message')
     .argument('[path]', "file or folder to send, or '-' for standard input")
-    .option('--text <message>', 'send a short text message instead of a file')
+    .option('--text <message>', "send a short text message (at most 64 KiB) instead of a file; '-' reads it from standard input")
     .option('--name <name>', "name to offer when sending standard input ('-')")
     .option('--code <code>', 'use a pre-agreed code (prefer env PORTUNUS_CODE: arguments are visible to other users)')
-    .option('--code-length <symbols>', 'symbols in the secret part of the code (6 = 30 bits)', String(DEFAULT_SECRET_LENGTH))
+    .option('--code-length <symbols>', `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (6 = 30 bits)`, String(DEFAULT_SECRET_LENGTH))
     .option('--no-qr', 'do not print a QR code');
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -32,29 +34,32 @@ Examples:
   $ portunus send photos/
   $ tar c build | portunus send - --name build.tar
   $ portunus send --text "the wifi password is hunter2"
+  $ git log -1 | portunus send --text -       # the text from standard input
   $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz`,
   );
   return cmd.action((path: string | undefined, flags: SendFlags) =>
-    runAction(io, flags, false, async (ctxArgs) => {
+    runAction(io, flags, { role: 'send', dataOnStdout: false }, async (ctxArgs) => {
       const { reporter } = ctxArgs;
-      const source = sourceSpec(path, flags, io);
+      // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
+      const spec = sourceSpec(path, flags, io);
+      const secretLength = wholeNumber(flags.codeLength, '--code-length', MIN_SECRET_LENGTH, MAX_SECRET_LENGTH);
       const code = presetCode(flags, io, (m) => reporter.warn(m));
       const ctx = makeContext(flags, io, reporter, ctxArgs.signal);
+      const source = 'text' in spec && spec.text === TEXT_FROM_STDIN ? await textFromStdin(io, reporter) : spec;
       const result = await send(ctx, {
         source,
         code,
-        secretLength: Number(flags.codeLength),
+        secretLength,
         qr: flags.qr && io.stderr.isTTY === true,
-        relayArg: flags.relay,
+        relayArg: ctx.relayUrl,
       });
-      reporter.event({ event: 'done', bytes: result.bytes, sha256: result.sha256 || undefined, transport: result.transport, seconds: round(result.seconds) });
-      if (result.offer.kind === 'text') reporter.say('Text message sent.');
-      else reporter.say(`Sent ${formatBytes(result.bytes)} in ${formatSeconds(result.seconds)} (${formatRate(result.bytes / Math.max(result.seconds, 0.001))}) via ${result.transport === undefined || result.transport === 'relay' ? 'the relay' : `a direct connection (${result.transport})`}. SHA-256 ${result.sha256}`);
+      reportDone(reporter, 'send', result);
     }),
   );
 }
 
 function sourceSpec(path: string | undefined, flags: SendFlags, io: Io): SourceSpec {
+  if (flags.name !== undefined && path !== '-') throw createError('USAGE', '--name is for standard input (-) only');
   if (flags.text !== undefined) {
     if (path !== undefined) throw createError('USAGE', 'give either a path or --text, not both');
     return { text: flags.text };
@@ -64,19 +69,19 @@ function sourceSpec(path: string | undefined, flags: SendFlags, io: Io): SourceS
     if (io.stdin.isTTY) throw createError('USAGE', 'standard input is a terminal; pipe data in, or give a path');
     return { stdin: io.stdin, name: flags.name ?? 'stdin' };
   }
-  if (flags.name !== undefined) throw createError('USAGE', '--name is for standard input (-) only');
   return { path };
+}
+
+async function textFromStdin(io: Io, reporter: Reporter): Promise<SourceSpec> {
+  if (io.stdin.isTTY) reporter.say('Type the message, then press Ctrl-D at the start of a line:');
+  return { text: await readTextInput(io.stdin) };
 }
 
 function presetCode(flags: SendFlags, io: Io, warn: (m: string) => void): Code | undefined {
   const text = flags.code ?? io.env.PORTUNUS_CODE;
   if (text === undefined || text === '') return undefined;
-  if (flags.code !== undefined) warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
   const code = parseCode(text);
   if (code instanceof PortunusError) throw code;
+  if (flags.code !== undefined) warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
   return code;
-}
-
-export function round(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
 }

@@ -17,6 +17,7 @@ import { scopedSignal } from '../util/scoped-signal.js';
 import { describeOffer, offerEvent } from '../ui/describe.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
+import { showWaiting } from '../ui/waiting.js';
 import { abilitiesFor, type TransferContext } from './context.js';
 import { DATA_STREAM, receiveStream } from './data-stream.js';
 import { ControlMux } from './control-mux.js';
@@ -68,13 +69,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   let used: TransportKind | undefined;
   try {
     const { side } = rendezvous;
-    if (side === 'a') {
-      reporter.event({ event: 'waiting', nameplate: opts.code.nameplate });
-      reporter.say('Waiting for the sender… (Ctrl-C to cancel)');
-    }
+    const waited = side === 'a' ? showWaiting(reporter, opts.code.nameplate, ctx.relayUrl) : () => {};
     const paired = await withTimeout(relay.paired(), ctx.timeoutMs, () =>
       createError('TIMEOUT', `no sender came within ${Math.round(ctx.timeoutMs / 1000)} s`),
-    );
+    ).finally(waited);
     const started = ctx.now();
     connecting.release();
     const control = new ControlMux(relay, (m) => reporter.debug(m));

@@ -33,7 +33,7 @@ export interface SendOptions {
   code?: Code;
   secretLength: number;
   qr: boolean;
-  /** Shown in the receive command when the relay came from --relay. */
+  /** The relay to name in the receive command shown to the user (from --relay, PORTUNUS_RELAY or the config file). */
   relayArg?: string;
 }
 

@@ -8,8 +8,9 @@ export function describeOffer(offer: Offer): string {
     case 'file':
       return `file '${sanitizeForTerminal(offer.name)}' (${formatBytes(offer.size)})`;
     case 'folder': {
+      // Two sizes, each named: what the files hold, and the tar stream that carries them (what the bar counts).
       const files = `${offer.files} file${offer.files === 1 ? '' : 's'}`;
-      return `folder '${sanitizeForTerminal(offer.name)}' (${files}, ${formatBytes(offer.bytes)})`;
+      return `folder '${sanitizeForTerminal(offer.name)}' (${files}, ${formatBytes(offer.bytes)}, sent as a ${formatBytes(offer.size)} tar stream)`;
     }
     case 'stream':
       return `a stream '${sanitizeForTerminal(offer.name)}' (size not known in advance)`;
@@ -24,7 +25,7 @@ export function offerEvent(offer: Offer) {
     case 'file':
       return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name), size: offer.size };
     case 'folder':
-      return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name), size: offer.size, files: offer.files };
+      return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name), size: offer.size, files: offer.files, fileBytes: offer.bytes };
     case 'stream':
       return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name) };
     case 'text':

@@ -19,7 +19,7 @@ export function formatRate(bytesPerSecond: number): string {
 }
 
 export function formatSeconds(seconds: number): string {
-  if (seconds < 60) return `${seconds.toFixed(seconds < 10 ? 1 : 0)} s`;
+  if (seconds < 60) return `${seconds.toFixed(seconds < 1 ? 2 : seconds < 10 ? 1 : 0)} s`;
   const m = Math.floor(seconds / 60);
   const s = Math.round(seconds % 60);
   if (m < 60) return `${m} min ${s} s`;

@@ -1,30 +1,32 @@
 /**
- * Progress display on stderr: a cli-progress bar (bytes, rate, ETA) on a TTY, a plain line every few seconds
- * otherwise (logs of CI jobs should show movement without a wall of carriage returns).
+ * Progress display on stderr: a cli-progress bar (bytes, rate, ETA) on a TTY; otherwise one plain line every
+ * PLAIN_INTERVAL_MS of the data phase, driven by the clock whether or not bytes moved (logs of CI jobs show movement,
+ * or that there is none, without a wall of carriage returns). Bytes and rate come from the DataPhase.
  */
 import type { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
+import type { Clock } from './clock.js';
+import type { DataPhase } from './data-phase.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 
-const PLAIN_INTERVAL_MS = 5000;
+export const PLAIN_INTERVAL_MS = 5000;
 
 export class ProgressView {
   private readonly bar: cliProgress.SingleBar | undefined;
-  private readonly started: number;
-  private lastPlain = 0;
+  private readonly stopTicking: (() => void) | undefined;
 
   constructor(
     private readonly out: Writable & { isTTY?: boolean },
     private readonly total: number | undefined,
     private label: string,
-    private readonly now: () => number,
+    private readonly phase: DataPhase,
+    private readonly clock: Clock,
   ) {
-    this.started = now();
     if (out.isTTY) {
       this.bar = new cliProgress.SingleBar(
         {
           stream: out as NodeJS.WritableStream,
-          format: (_opts, params) => this.line(params.value),
+          format: () => this.line(),
           hideCursor: true,
           clearOnComplete: true,
           fps: 8,
@@ -32,18 +34,14 @@ export class ProgressView {
         cliProgress.Presets.shades_classic,
       );
       this.bar.start(total ?? 0, 0);
+    } else {
+      this.stopTicking = clock.every(PLAIN_INTERVAL_MS, () => this.out.write(this.line() + '\n'));
     }
   }
 
-  update(bytes: number): void {
-    if (this.bar) {
-      this.bar.update(bytes);
-      return;
-    }
-    const t = this.now();
-    if (t - this.lastPlain < PLAIN_INTERVAL_MS) return;
-    this.lastPlain = t;
-    this.out.write(this.line(bytes) + '\n');
+  /** The bar redraws at its own pace; plain lines follow the clock. */
+  update(): void {
+    this.bar?.update(this.phase.bytes);
   }
 
   relabel(label: string): void {
@@ -56,11 +54,13 @@ export class ProgressView {
 
   stop(): void {
     this.bar?.stop();
+    this.stopTicking?.();
   }
 
-  private line(bytes: number): string {
-    const seconds = Math.max((this.now() - this.started) / 1000, 0.001);
-    const rate = bytes / seconds;
+  private line(): string {
+    const now = this.clock.now();
+    const bytes = this.phase.bytes;
+    const rate = this.phase.rate(now);
     const parts = [this.label];
     if (this.total !== undefined && this.total > 0) {
       const pct = Math.min(100, (bytes / this.total) * 100);

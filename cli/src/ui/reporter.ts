@@ -6,6 +6,8 @@
 import type { Writable } from 'node:stream';
 import { PortunusError } from '../protocol.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
+import { systemClock, type Clock } from './clock.js';
+import { DataPhase } from './data-phase.js';
 import { ProgressView } from './progress.js';
 
 export type TransportKind = 'relay' | 'webrtc' | 'tcp';
@@ -14,7 +16,7 @@ export type ReportEvent =
   | { event: 'code'; code: string; nameplate: number; uri: string; mode?: 'lan' }
   | { event: 'waiting'; nameplate: number }
   | { event: 'confirmed'; verifier: string }
-  | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; text?: string }
+  | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; fileBytes?: number; text?: string }
   | { event: 'connected'; transport: TransportKind }
   /**
    * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §14) after `bytes` (sent by the
@@ -22,7 +24,8 @@ export type ReportEvent =
    */
   | { event: 'transport'; from: TransportKind; to: TransportKind; reason?: 'first' | 'probe' | 'slower' | 'failover'; bytes: number }
   | { event: 'progress'; bytes: number; total?: number }
-  | { event: 'done'; bytes: number; sha256?: string; transport?: TransportKind; seconds: number; path?: string; text?: string }
+  /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */
+  | { event: 'done'; bytes: number; sha256?: string; transport?: TransportKind; seconds: number; dataSeconds?: number; bytesPerSecond?: number; path?: string; text?: string }
   /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
   | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number }
   | { event: 'warning'; message: string }
@@ -35,7 +38,8 @@ export interface ReporterOptions {
   stderr: Writable & { isTTY?: boolean; columns?: number };
   verbose: boolean;
   color: boolean;
-  now?: () => number;
+  /** The system's clock unless a test drives one. */
+  clock?: Clock;
 }
 
 /** Progress events are throttled to at most 4 a second (the last one always goes out). */
@@ -44,14 +48,20 @@ const PROGRESS_INTERVAL_MS = 250;
 export class Reporter {
   readonly mode: ReporterOptions['mode'];
   private readonly opts: ReporterOptions;
-  private readonly now: () => number;
-  private lastProgress = 0;
+  readonly clock: Clock;
+  private lastProgress = -Infinity;
   private progress: ProgressView | undefined;
+  private phase: DataPhase | undefined;
 
   constructor(opts: ReporterOptions) {
     this.opts = opts;
     this.mode = opts.mode;
-    this.now = opts.now ?? Date.now;
+    this.clock = opts.clock ?? systemClock;
+  }
+
+  /** A person is watching: human output on a terminal (not --json, --quiet, a log or a pipe). */
+  get interactive(): boolean {
+    return this.mode === 'human' && this.opts.stderr.isTTY === true;
   }
 
   /** Structured event (JSON mode only). */
@@ -80,9 +90,11 @@ export class Reporter {
     if (this.opts.verbose && this.mode !== 'json') this.opts.stderr.write(`[debug] ${message}\n`);
   }
 
+  /** The data phase begins (the first data path is up). */
   startProgress(total: number | undefined, label: string): void {
-    this.lastProgress = 0;
-    if (this.mode === 'human') this.progress = new ProgressView(this.opts.stderr, total, label, this.now);
+    this.lastProgress = -Infinity;
+    this.phase = new DataPhase(this.clock.now());
+    if (this.mode === 'human') this.progress = new ProgressView(this.opts.stderr, total, label, this.phase, this.clock);
   }
 
   /** Renames the progress line (the path carrying the data changed). */
@@ -91,24 +103,32 @@ export class Reporter {
   }
 
   updateProgress(bytes: number, total: number | undefined, force = false): void {
-    const t = this.now();
+    this.phase?.update(bytes);
+    const t = this.clock.now();
     if (!force && t - this.lastProgress < PROGRESS_INTERVAL_MS) return;
     this.lastProgress = t;
     this.event({ event: 'progress', bytes, ...(total === undefined ? {} : { total }) });
-    this.progress?.update(bytes);
+    this.progress?.update();
   }
 
+  /** The data phase is over (all bytes sent or received, or the transfer stopped). */
   stopProgress(): void {
+    this.phase?.end(this.clock.now());
     this.progress?.stop();
     this.progress = undefined;
   }
 
-  /** Reports a failure: one line of message and one of hint (stack only with --verbose). */
-  error(err: PortunusError): void {
+  /** How long the data phase took (so far); undefined when there was none (a text message). */
+  dataSeconds(): number | undefined {
+    return this.phase?.seconds(this.clock.now());
+  }
+
+  /** Reports a failure: one line of message and one of hint (stack only with --verbose); `exit` if not the error's own. */
+  error(err: PortunusError, exit: number = err.exitCode): void {
     this.stopProgress();
     const message = sanitizeForTerminal(err.message);
     const hint = sanitizeForTerminal(err.hint);
-    this.event({ event: 'error', error: err.code, message, hint, exit: err.exitCode });
+    this.event({ event: 'error', error: err.code, message, hint, exit });
     if (this.mode === 'json') return;
     this.opts.stderr.write(`portunus: ${message}\n  hint: ${hint}\n`);
     if (this.opts.verbose) {

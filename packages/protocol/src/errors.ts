@@ -48,10 +48,10 @@ export const ERRORS = {
   NAMEPLATE_BURNED: {
     exit: 3,
     close: 4009,
-    hint: 'This code was used in a failed attempt and can no longer be used; ask for a new code.',
+    hint: 'A failed attempt (a wrong code, or someone guessing) burned this code on the relay for its --nameplate-ttl (10 minutes by default). Use a new code; in CI, derive a fresh pre-agreed code per attempt, e.g. with the run attempt number in its nameplate (README: For scripts and CI).',
   },
-  REJECTED: { exit: 4, hint: 'The other side declined the transfer.' },
-  CANCELLED: { exit: 4, hint: 'The other side cancelled the transfer.' },
+  REJECTED: { exit: 4, hint: 'Nothing was sent or kept. If it is wanted after all, start again with a new code.' },
+  CANCELLED: { exit: 4, hint: 'Nothing partial was kept. Start again with a new code when both sides are ready.' },
   BOTH_SENDING: { exit: 4, hint: 'Both sides tried to send. One side must run `portunus receive`.' },
   BOTH_RECEIVING: { exit: 4, hint: 'Both sides tried to receive. One side must run `portunus send`.' },
   PEER_FAILED: { exit: 7, hint: 'The other side hit an error and stopped; nothing partial was kept.' },

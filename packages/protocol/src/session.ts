@@ -374,7 +374,9 @@ function rejection(reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL'): PortunusEr
 
 /** Maps an error the peer reports to what it means on this side (its local problems are not ours). */
 function peerError(code: string, message: string): PortunusError {
-  if (code === 'CANCELLED' || code === 'REJECTED') return createError(code, `the other side cancelled: ${message}`);
+  // Its own words ("cancelled on this side") would be wrong here; what it did is what this side reports.
+  if (code === 'CANCELLED') return createError('CANCELLED', 'the other side cancelled the transfer');
+  if (code === 'REJECTED') return createError('REJECTED', 'the other side declined the transfer');
   if (code === 'CORRUPT') return createError('CORRUPT', `the other side reports corrupted data: ${message}`);
   return createError('PEER_FAILED', `the other side failed (${code}): ${message}`);
 }

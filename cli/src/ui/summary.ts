@@ -1,0 +1,65 @@
+/**
+ * The end of a successful transfer, for people and for scripts. Each figure has one meaning (README "For scripts
+ * and CI"): `bytes` is the payload of the data stream (a file's bytes, a folder's tar stream, standard input),
+ * the rate is over the data phase only (the bar's rate, from the same DataPhase), and `seconds` is the whole
+ * transfer from pairing to the receipt (key exchange and the receiver's answer included).
+ */
+import type { Offer } from '../protocol.js';
+import { sanitizeForTerminal } from '../files/sanitize.js';
+import { formatBytes, formatRate, formatSeconds } from './format.js';
+import type { Reporter, TransportKind } from './reporter.js';
+
+export interface Finished {
+  offer: Offer;
+  bytes: number;
+  sha256: string;
+  /** From pairing to the end. */
+  seconds: number;
+  transport?: TransportKind;
+  /** Receiver: where the data went (undefined: standard output, or a text message). */
+  path?: string;
+}
+
+export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: Finished): void {
+  const dataSeconds = reporter.dataSeconds();
+  const text = role === 'receive' && done.offer.kind === 'text' ? done.offer.text : undefined;
+  reporter.event({
+    event: 'done',
+    bytes: done.bytes,
+    sha256: done.sha256 || undefined,
+    transport: done.transport,
+    seconds: milliRound(done.seconds),
+    ...(dataSeconds === undefined ? {} : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(done.bytes, dataSeconds)) }),
+    path: done.path,
+    text,
+  });
+  if (done.offer.kind === 'text') {
+    if (role === 'send') reporter.say('Text message sent.');
+    return;
+  }
+  const moved = `${formatBytes(done.bytes)}${folderNote(done.offer)}`;
+  const speed = dataSeconds === undefined ? '' : ` in ${formatSeconds(dataSeconds)}${dataSeconds > 0 ? ` (${formatRate(rateOf(done.bytes, dataSeconds))})` : ''}`;
+  const via = done.transport === undefined || done.transport === 'relay' ? 'the relay' : `a direct connection (${done.transport})`;
+  const total = `${formatSeconds(done.seconds)} in all, with the key exchange and the answer`;
+  if (role === 'send') {
+    reporter.say(`Sent ${moved}${speed} via ${via}; ${total}.`);
+  } else {
+    const where = done.path === undefined ? 'standard output' : sanitizeForTerminal(done.path);
+    reporter.say(`Received ${moved}${speed} via ${via} → ${where}; ${total}.`);
+  }
+  reporter.say(`SHA-256 ${done.sha256}`);
+}
+
+/** A folder travels as a tar stream: its files' bytes plus tar headers, so the two sizes differ. */
+function folderNote(offer: Offer): string {
+  if (offer.kind !== 'folder') return '';
+  return ` (a tar stream of ${offer.files} file${offer.files === 1 ? '' : 's'}, ${formatBytes(offer.bytes)})`;
+}
+
+function rateOf(bytes: number, seconds: number): number {
+  return seconds > 0 ? bytes / seconds : 0;
+}
+
+function milliRound(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
+}
