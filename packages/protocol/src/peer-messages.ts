@@ -11,7 +11,7 @@
 import { toBase64Url, utf8, fromUtf8 } from './bytes.js';
 import { createError, isErrorCode, type ErrorCode, type PortunusError } from './errors.js';
 import { parseOffer, type Offer } from './offer.js';
-import { canonicalSignal, parseDataPath, parseSignal, type DataPath, type Signal } from './signal.js';
+import { canonicalSignal, parseSignal, type Signal } from './signal.js';
 import { asBoolean, asBytes, asHex, asInteger, asObject, asString, asStringList, parseJsonObject } from './validate.js';
 
 export type Role = 'send' | 'receive';
@@ -22,8 +22,6 @@ export const ABILITY_RELAY = 'relay-v1';
 export const ABILITY_WEBRTC = 'webrtc-v1';
 /** Direct TCP: sealed `hints` (listening addresses), connections bound to the session key (PROTOCOL.md §Direct TCP). */
 export const ABILITY_TCP = 'tcp-v1';
-/** Path switching: acks on every path, data moved mid-transfer to the fastest path (PROTOCOL.md §14). */
-export const ABILITY_SWITCH = 'switch-v1';
 
 /** One address a peer listens on for a direct TCP connection: an IPv4 or IPv6 literal (never a name) and a port. */
 export interface TcpHint {
@@ -61,7 +59,6 @@ export type SealedMessage =
   | { type: 'received'; bytes: number; sha256: string }
   | { type: 'error'; code: ErrorCode; message: string }
   | { type: 'signal'; signal: Signal }
-  | { type: 'path'; transport: DataPath }
   | { type: 'hints'; hints: TcpHint[] };
 
 function protocolError(message: string): PortunusError {
@@ -140,10 +137,6 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
       const body = asObject(o.signal);
       const signal = body === undefined ? undefined : parseSignal(body);
       return signal === undefined ? protocolError('malformed signal message') : { type: 'signal', signal };
-    }
-    case 'path': {
-      const transport = parseDataPath(o.transport);
-      return transport === undefined ? protocolError('malformed path message') : { type: 'path', transport };
     }
     case 'hints': {
       const hints = parseTcpHints(o.hints);

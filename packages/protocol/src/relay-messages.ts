@@ -36,6 +36,8 @@ export type RelayToClient =
   | { type: 'msg'; body: string }
   | { type: 'pipe-open' }
   | { type: 'peer-left' }
+  /** The peer left before the key exchange completed; the room waits again (PROTOCOL.md §3). */
+  | { type: 'unpaired' }
   | { type: 'error'; code: ErrorCode; message: string };
 
 /**
@@ -232,6 +234,7 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
     }
     case 'pipe-open':
     case 'peer-left':
+    case 'unpaired':
       return { type };
     case 'error': {
       // A code this client does not know comes from a newer relay: report it as a protocol mismatch.
@@ -298,6 +301,7 @@ export function encodeRelayMessage(msg: RelayToClient): string {
       return JSON.stringify({ type: msg.type, code: msg.code, message: msg.message });
     case 'pipe-open':
     case 'peer-left':
+    case 'unpaired':
       return JSON.stringify({ type: msg.type });
   }
 }
