@@ -32,6 +32,8 @@ export interface TcpHint {
 export const MAX_TCP_HINTS = 16;
 
 export const CPACE_ELEMENT_BYTES = 32;
+/** The relay's session id (PROTOCOL.md §3 `paired`). */
+const SID_BYTES = 16;
 export const MAC_BYTES = 32;
 const MAX_ABILITIES = 16;
 const MAX_ABILITY_LENGTH = 32;
@@ -41,6 +43,8 @@ const MAX_ERROR_MESSAGE = 200;
 
 export interface PakeMessage {
   type: 'pake';
+  /** The pairing it belongs to (the relay's sid): a share left over from an earlier pairing is ignored. */
+  sid: Uint8Array;
   role: Role;
   abilities: string[];
   y: Uint8Array;
@@ -68,7 +72,7 @@ function protocolError(message: string): PortunusError {
 export function encodeHandshake(msg: HandshakeMessage): Uint8Array {
   const json =
     msg.type === 'pake'
-      ? { type: 'pake', role: msg.role, abilities: msg.abilities, y: toBase64Url(msg.y) }
+      ? { type: 'pake', sid: toBase64Url(msg.sid), role: msg.role, abilities: msg.abilities, y: toBase64Url(msg.y) }
       : { type: 'confirm', mac: toBase64Url(msg.mac) };
   return utf8(JSON.stringify(json));
 }
@@ -87,8 +91,9 @@ export function parseHandshake<T extends HandshakeMessage['type']>(
     const role = o.role === 'send' || o.role === 'receive' ? o.role : undefined;
     const abilities = asStringList(o.abilities, MAX_ABILITIES, MAX_ABILITY_LENGTH);
     const y = asBytes(o.y, { exact: CPACE_ELEMENT_BYTES });
-    if (role === undefined || abilities === undefined || y === undefined) return protocolError('malformed pake message');
-    return { type: 'pake', role, abilities, y } as Extract<HandshakeMessage, { type: T }>;
+    const sid = asBytes(o.sid, { exact: SID_BYTES });
+    if (role === undefined || abilities === undefined || y === undefined || sid === undefined) return protocolError('malformed pake message');
+    return { type: 'pake', sid, role, abilities, y } as Extract<HandshakeMessage, { type: T }>;
   }
   const mac = asBytes(o.mac, { exact: MAC_BYTES });
   if (mac === undefined) return protocolError('malformed confirm message');

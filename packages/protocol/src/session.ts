@@ -21,7 +21,7 @@
  * listens for a direct TCP connection), passed through as a `hints` action.
  */
 import type { AeadFactory } from './aead.js';
-import { utf8, type RandomBytes } from './bytes.js';
+import { constantTimeEqual, utf8, type RandomBytes } from './bytes.js';
 import { normalizeCode, type Code } from './code.js';
 import { checkConfirmation, confirmationMac, type Transcript } from './confirm.js';
 import { abilitiesAd, cpaceCi, cpaceFinish, cpaceStart, type CpaceShare } from './cpace.js';
@@ -211,7 +211,7 @@ function onPaired(config: SessionConfig, event: { side: Side; sid: Uint8Array; r
   const prs = utf8(normalizeCode(config.code));
   const ad = handshakeAd(config.role, config.abilities);
   const share = cpaceStart({ prs, ci: cpaceCi(event.relayName), sid: event.sid }, ad, config.random);
-  const body = encodeHandshake({ type: 'pake', role: config.role, abilities: [...config.abilities], y: share.y });
+  const body = encodeHandshake({ type: 'pake', sid: event.sid, role: config.role, abilities: [...config.abilities], y: share.y });
   return {
     state: { kind: 'awaitingPake', config, side: event.side, sid: event.sid, share },
     actions: [{ type: 'send', body }],
@@ -222,6 +222,9 @@ function onPake(state: Extract<SessionState, { kind: 'awaitingPake' }>, body: Ui
   const { config, side, sid, share } = state;
   const pake = parseHandshake(body, 'pake');
   if (pake instanceof PortunusError) return fail(pake);
+  // A share from an earlier pairing of the peer's side (it left; the relay paired us anew) reaches us late: not
+  // this run's, and not a guess either. Ignored; this run's share follows.
+  if (!constantTimeEqual(pake.sid, sid)) return { state, actions: [] };
   if (pake.role === config.role) {
     return fail(createError(config.role === 'send' ? 'BOTH_SENDING' : 'BOTH_RECEIVING', `both sides ran \`portunus ${config.role}\``));
   }

@@ -5,12 +5,13 @@ import { parseOffer } from '../src/offer.js';
 import { encodeHandshake, encodeSealed, parseHandshake, parseSealed, type SealedMessage } from '../src/peer-messages.js';
 
 const Y = Uint8Array.from({ length: 32 }, (_, i) => i);
+const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
 
 describe('handshake messages: exact JSON', () => {
   it('pake', () => {
-    const body = encodeHandshake({ type: 'pake', role: 'send', abilities: ['relay-v1'], y: Y });
-    expect(fromUtf8(body)).toBe('{"type":"pake","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
-    expect(parseHandshake(body, 'pake')).toEqual({ type: 'pake', role: 'send', abilities: ['relay-v1'], y: Y });
+    const body = encodeHandshake({ type: 'pake', sid: SID, role: 'send', abilities: ['relay-v1'], y: Y });
+    expect(fromUtf8(body)).toBe('{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
+    expect(parseHandshake(body, 'pake')).toEqual({ type: 'pake', sid: SID, role: 'send', abilities: ['relay-v1'], y: Y });
   });
 
   it('confirm', () => {
@@ -28,10 +29,12 @@ describe('handshake messages: exact JSON', () => {
     ['not json', 'hello'],
     ['not an object', '[1]'],
     ['wrong type', '{"type":"confirm","mac":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['short y', '{"type":"pake","role":"send","abilities":[],"y":"AAEC"}'],
-    ['bad role', '{"type":"pake","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['abilities not strings', '{"type":"pake","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['padded base64', '{"type":"pake","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'],
+    ['short y', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAEC"}'],
+    ['no sid', '{"type":"pake","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['short sid', '{"type":"pake","sid":"AAEC","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['bad role', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['abilities not strings', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['padded base64', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'],
   ])('rejects %s as a pake message', (_, text) => {
     const r = parseHandshake(utf8(text), 'pake');
     expect(r).toBeInstanceOf(PortunusError);

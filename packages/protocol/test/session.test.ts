@@ -126,7 +126,7 @@ describe('session: a whole file transfer', () => {
     const p = new Pair(config('send'), config('receive')).start();
     const sent = p.log.a.filter((a) => a.type === 'send').map((a) => (a.type === 'send' ? a.body : new Uint8Array()));
     const pake = JSON.parse(fromUtf8(sent[0]!)!);
-    expect(Object.keys(pake).sort()).toEqual(['abilities', 'role', 'type', 'y']);
+    expect(Object.keys(pake).sort()).toEqual(['abilities', 'role', 'sid', 'type', 'y']);
     expect(fromBase64Url(pake.y)).toHaveLength(32);
     expect(JSON.parse(fromUtf8(sent[1]!)!).type).toBe('confirm');
     // The third message is the offer: a sealed frame, in which the file name does not appear.
@@ -228,6 +228,25 @@ describe('session: a peer that leaves before the key exchange completed (unpaire
     q.feed('b', { type: 'decision', accept: true });
     q.feed('a', { type: 'unpaired' });
     expect(q.failure('a')?.code).toBe('PEER_GONE');
+  });
+});
+
+describe('session: a share from an earlier pairing', () => {
+  it('is ignored (it belongs to another sid): the run goes on with this pairing\'s share', () => {
+    const p = new Pair(config('send'), config('receive'));
+    const stale = new Pair(config('send', { random: seeded(5) }), config('receive'));
+    stale.hold('a', { type: 'paired', side: 'a', sid: Uint8Array.from({ length: 16 }, () => 9), relayName: 'test-relay' });
+    const old = stale.log.a.find((x) => x.type === 'send');
+    p.hold('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
+    p.hold('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
+    p.hold('b', { type: 'message', body: old!.type === 'send' ? old!.body : new Uint8Array() }); // arrives first
+    expect(p.state.b.kind).toBe('awaitingPake');
+    expect(p.kinds('b')).toEqual([]);
+    p.flushOnly(() => true);
+    p.flushOnly(() => true);
+    p.flushOnly(() => true);
+    expect(p.kinds('a')).toEqual(['confirmed']);
+    expect(p.kinds('b')).toEqual(['confirmed', 'offer']);
   });
 });
 
