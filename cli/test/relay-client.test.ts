@@ -5,6 +5,7 @@ import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { connectRelay, relayEndpoint, type RelayClient } from '../src/relay/client.js';
 import { startRelay, type RelayHandle } from '../../relay/src/index.js';
 import type { RelayConfig } from '../../relay/src/config.js';
+import { nextMessage, nextPaired } from './relay-events.js';
 
 const AGENT = 'portunus/test';
 const WAIT_MS = 10_000;
@@ -45,14 +46,14 @@ async function paired(url: string, options: Partial<Parameters<typeof connectRel
   const nameplate = await a.allocate();
   const b = await client(url, options);
   expect(await b.claim(nameplate)).toEqual({ side: 'b' });
-  const pa = await within(a.paired(), 'a paired');
-  const pb = await within(b.paired(), 'b paired');
+  const pa = await within(nextPaired(a), 'a paired');
+  const pb = await within(nextPaired(b), 'b paired');
   return { a, b, nameplate, pa, pb };
 }
 
-/** A scripted stand-in for a misbehaving relay. */
-async function fakeRelay(onConnection: (ws: ServerSocket) => void): Promise<string> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1' });
+/** A scripted stand-in for a misbehaving relay (`autoPong: false`: one that never answers pings). */
+async function fakeRelay(onConnection: (ws: ServerSocket) => void, opts: { autoPong?: boolean } = {}): Promise<string> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1', autoPong: opts.autoPong ?? true });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   wss.on('connection', onConnection);
   cleanups.push(
@@ -106,10 +107,10 @@ describe('relay client against the real relay', () => {
     a.sendMessage(new Uint8Array(0));
     a.sendMessage(big);
     b.sendMessage(bytes('back'));
-    expect(await within(b.nextMessage(), 'one')).toEqual(bytes('one'));
-    expect(await within(b.nextMessage(), 'empty')).toEqual(new Uint8Array(0));
-    expect(Buffer.from(await within(b.nextMessage(), 'big')).equals(big)).toBe(true);
-    expect(await within(a.nextMessage(), 'back')).toEqual(bytes('back'));
+    expect(await within(nextMessage(b), 'one')).toEqual(bytes('one'));
+    expect(await within(nextMessage(b), 'empty')).toEqual(new Uint8Array(0));
+    expect(Buffer.from(await within(nextMessage(b), 'big')).equals(big)).toBe(true);
+    expect(await within(nextMessage(a), 'back')).toEqual(bytes('back'));
   });
 
   it('refuses to send a message larger than the relay accepts', async () => {
@@ -139,8 +140,8 @@ describe('relay client against the real relay', () => {
     await within(sending, 'sending');
     // Buffer.equals: vitest's deep equality takes seconds over 2 MB of elements.
     expect(got.map((f) => Buffer.from(f).toString('hex'))).toEqual(frames.map((f) => Buffer.from(f).toString('hex')));
-    expect(await within(b.nextMessage(), 'halfway')).toEqual(bytes('halfway'));
-    expect(await within(a.nextMessage(), 'hi')).toEqual(bytes('hi'));
+    expect(await within(nextMessage(b), 'halfway')).toEqual(bytes('halfway'));
+    expect(await within(nextMessage(a), 'hi')).toEqual(bytes('hi'));
     for await (const frame of a.dataFrames()) {
       expect(frame).toEqual(bytes('reply'));
       break;
@@ -200,15 +201,15 @@ describe('relay client against the real relay', () => {
   it('burn ends both sides with NAMEPLATE_BURNED', async () => {
     const { url } = await relay();
     const { a, b, nameplate } = await paired(url);
-    // The relay accepts a burn only once both sides have sent a message (a key exchange happened).
-    b.sendMessage(bytes('pake b'));
+    // A relay accepts burn only once both sides have spoken (a key exchange was attempted).
     a.sendMessage(bytes('pake a'));
-    await a.nextMessage();
-    await b.nextMessage();
+    b.sendMessage(bytes('pake b'));
+    expect(await within(nextMessage(a), 'pake b')).toEqual(bytes('pake b'));
+    expect(await within(nextMessage(b), 'pake a')).toEqual(bytes('pake a'));
     a.burn();
     expect(await within(a.closed, 'a closed')).toMatchObject({ code: 'NAMEPLATE_BURNED' });
     expect(await within(b.closed, 'b closed')).toMatchObject({ code: 'NAMEPLATE_BURNED' });
-    await expect(b.nextMessage()).rejects.toMatchObject({ code: 'NAMEPLATE_BURNED' });
+    await expect(b.nextEvent()).rejects.toMatchObject({ code: 'NAMEPLATE_BURNED' });
     const c = await client(url);
     await expect(c.claim(nameplate)).rejects.toMatchObject({ code: 'NAMEPLATE_BURNED' });
   });
@@ -221,8 +222,8 @@ describe('relay client against the real relay', () => {
     await a.close();
     expect(await a.closed).toBeUndefined();
     expect(await within(b.closed, 'b closed')).toMatchObject({ code: 'PEER_GONE' });
-    expect(await b.nextMessage()).toEqual(bytes('last words'));
-    await expect(b.nextMessage()).rejects.toMatchObject({ code: 'PEER_GONE' });
+    expect(await nextMessage(b)).toEqual(bytes('last words'));
+    await expect(nextMessage(b)).rejects.toMatchObject({ code: 'PEER_GONE' });
     expect(() => b.sendMessage(bytes('x'))).toThrow(expect.objectContaining({ code: 'PEER_GONE' }));
     b.reportDone(false); // harmless after the end
   });
@@ -231,11 +232,10 @@ describe('relay client against the real relay', () => {
     const { url } = await relay();
     const c = await client(url);
     await c.allocate();
-    const waitingForPeer = c.paired();
-    const waitingForMessage = c.nextMessage();
+    const waitingForPeer = c.nextEvent();
     await c.close();
     await expect(waitingForPeer).rejects.toMatchObject({ code: 'INTERRUPTED' });
-    await expect(waitingForMessage).rejects.toMatchObject({ code: 'INTERRUPTED' });
+    await expect(c.nextEvent()).rejects.toMatchObject({ code: 'INTERRUPTED' });
     expect(await c.closed).toBeUndefined();
   });
 
@@ -244,11 +244,11 @@ describe('relay client against the real relay', () => {
     const controller = new AbortController();
     const c = await client(url, { signal: controller.signal });
     await c.allocate();
-    const waiting = c.paired();
+    const waiting = nextPaired(c);
     controller.abort();
     await expect(waiting).rejects.toMatchObject({ code: 'INTERRUPTED' });
     const timedOut = await client(url, { signal: AbortSignal.timeout(50) });
-    await expect(within(timedOut.paired(), 'abort')).rejects.toMatchObject({ code: 'TIMEOUT' });
+    await expect(within(nextPaired(timedOut), 'abort')).rejects.toMatchObject({ code: 'TIMEOUT' });
   });
 
   it('maps relay limits and shutdown to their errors', async () => {
@@ -321,7 +321,7 @@ describe('relay client failures', () => {
     );
     const c3 = await client(flood, { maxQueuedMessages: 256 });
     expect(await within(c3.closed, 'closed')).toMatchObject({ code: 'PROTOCOL' });
-    for (let i = 0; i < 256; i++) expect(await c3.nextMessage()).toEqual(new Uint8Array([0]));
+    for (let i = 0; i < 256; i++) expect(await nextMessage(c3)).toEqual(new Uint8Array([0]));
   });
 
   it('an unknown close code → RELAY_PROTOCOL; a relay error message wins over the close code', async () => {
@@ -337,5 +337,57 @@ describe('relay client failures', () => {
     );
     const c2 = await client(explained);
     expect(await within(c2.closed, 'closed')).toMatchObject({ code: 'RELAY_LIMIT', message: 'full' });
+  });
+
+  it('paired, unpaired and paired again arrive as events in order; unpaired while not paired is an error', async () => {
+    const sid = Buffer.alloc(16, 1).toString('base64url');
+    const url = await fakeRelay((ws) =>
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as { type: string };
+        if (msg.type === 'hello') ws.send(welcome);
+        if (msg.type !== 'allocate') return;
+        ws.send('{"type":"allocated","nameplate":7}');
+        ws.send(JSON.stringify({ type: 'paired', sid, side: 'a' }));
+        ws.send('{"type":"msg","body":"AA"}');
+        ws.send('{"type":"unpaired"}');
+        ws.send(JSON.stringify({ type: 'paired', sid, side: 'a' }));
+        ws.send('{"type":"unpaired"}');
+        ws.send('{"type":"unpaired"}');
+      }),
+    );
+    const pairings: boolean[] = [];
+    const c = await client(url, { onPairing: (p) => pairings.push(p) });
+    await c.allocate();
+    expect((await nextPaired(c)).side).toBe('a');
+    expect(await nextMessage(c)).toEqual(new Uint8Array([0]));
+    expect(await c.nextEvent()).toEqual({ type: 'unpaired' });
+    expect((await nextPaired(c)).side).toBe('a');
+    expect(await c.nextEvent()).toEqual({ type: 'unpaired' });
+    expect(await within(c.closed, 'closed')).toMatchObject({ code: 'RELAY_PROTOCOL' });
+    expect(pairings).toEqual([true, false, true, false]);
+  });
+
+  it('a relay that stops answering (no pong, nothing else) is dropped as unreachable after the stall timeout', async () => {
+    const url = await fakeRelay((ws) => ws.on('message', (data) => {
+      if ((JSON.parse(data.toString()) as { type: string }).type === 'hello') ws.send(welcome);
+    }), { autoPong: false });
+    const c = await client(url, { stallTimeoutMs: 300 });
+    const end = await within(c.closed, 'dropped');
+    expect(end).toMatchObject({ code: 'RELAY_UNREACHABLE' });
+    expect(end?.message).toMatch(/stopped answering/);
+    await expect(c.nextEvent()).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
+  });
+
+  it('a relay that answers pings is kept, however long nothing else happens', async () => {
+    let pings = 0;
+    const url = await fakeRelay((ws) => {
+      ws.on('ping', () => pings++);
+      ws.on('message', (data) => {
+        if ((JSON.parse(data.toString()) as { type: string }).type === 'hello') ws.send(welcome);
+      });
+    });
+    const c = await client(url, { stallTimeoutMs: 1000 });
+    await eventually(() => pings >= 6, 'six pings answered (one and a half stall timeouts)');
+    expect(await Promise.race([c.closed.then(() => 'closed'), Promise.resolve('open')])).toBe('open');
   });
 });

@@ -1,12 +1,11 @@
 /** Options every transfer command shares, and turning them into a TransferContext. */
 import { Option, type Command } from 'commander';
-import { createError, secureRandomBytes, type IceServer } from '../protocol.js';
+import { createError, secureRandomBytes, type IceServer, type PathKind } from '../protocol.js';
 import type { TransferContext } from '../transfer/context.js';
 import { Reporter } from '../ui/reporter.js';
 import { AGENT } from '../version.js';
 import { configuredIceServers, loadConfig } from '../config/config-file.js';
-import type { TransportMode } from '../transport/select.js';
-import { switchTestHooks, type SwitchTestHooks } from '../transfer/switching.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../transfer/stall.js';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';
@@ -20,7 +19,10 @@ export interface CommonOptions {
   quiet?: boolean;
   verbose?: boolean;
   timeout: string;
-  transport: TransportMode;
+  /** --stall-timeout (commander fills in the default). */
+  stallTimeout: string;
+  /** --transport: auto, or a comma-separated list of relay, tcp, webrtc. */
+  transport: string;
   /** --direct-timeout (commander fills in the default '5'). */
   directTimeout?: string;
   iceServer?: string[];
@@ -31,7 +33,7 @@ export interface CommonOptions {
   discoverTimeout?: string;
 }
 
-/** Seconds the receiver gives the direct path before it chooses the relay (issue 5). */
+/** Seconds each direct attempt (TCP, WebRTC) may take; the data meanwhile starts on the relay when allowed. */
 const DEFAULT_DIRECT_TIMEOUT_S = '5';
 
 export function addCommonOptions(cmd: Command): Command {
@@ -42,14 +44,11 @@ export function addCommonOptions(cmd: Command): Command {
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print debugging details and stacks')
     .option('--timeout <seconds>', 'how long to wait for the other side', '600')
+    .option('--stall-timeout <seconds>', 'give up when the transfer makes no progress for this long', String(DEFAULT_STALL_TIMEOUT_MS / 1000))
     .option('--bind <address>', "LAN mode: IPv4 address (interface) to use; the sender's built-in relay listens on it (default: all)")
     .option('--discover-timeout <seconds>', 'LAN mode, receiving: how long to look for the sender', String(DEFAULT_DISCOVER_TIMEOUT_S))
-    .addOption(
-      new Option('--transport <kind>', 'data path: auto (direct TCP or WebRTC, else through the relay), tcp or webrtc (that direct path only), relay (never direct)')
-        .choices(['auto', 'tcp', 'webrtc', 'relay'])
-        .default('auto'),
-    )
-    .option('--direct-timeout <seconds>', 'how long to try a direct connection before using the relay', DEFAULT_DIRECT_TIMEOUT_S)
+    .option('--transport <paths>', 'data paths: auto (relay, direct TCP and WebRTC, moving to the fastest), or a list of relay, tcp, webrtc (e.g. tcp: direct TCP only; relay: never direct)', 'auto')
+    .option('--direct-timeout <seconds>', 'how long each direct connection attempt may take', DEFAULT_DIRECT_TIMEOUT_S)
     .option('--ice-server <url>', 'STUN/TURN server for direct connections, repeatable (turn:user:pass@host:3478?transport=tcp)', collect)
     .addOption(new Option('--chunk-size <bytes>', 'plaintext bytes per frame').default('1048576').hideHelp());
 }
@@ -58,10 +57,25 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-/** --ice-server values, else the config file's `iceServers` (each parsed the same way); none for --transport relay. */
-function iceServersFrom(opts: CommonOptions, env: NodeJS.ProcessEnv): IceServer[] {
+const ALL_PATHS: readonly PathKind[] = ['relay', 'tcp', 'webrtc'];
+
+/** --transport: `auto` (every path) or a comma-separated list of paths, each once. */
+export function parsePaths(text: string): PathKind[] {
+  if (text.trim() === 'auto') return [...ALL_PATHS];
+  const paths = text.split(',').map((p) => p.trim());
+  const known = (p: string): p is PathKind => (ALL_PATHS as readonly string[]).includes(p);
+  if (paths.length === 0 || !paths.every(known) || new Set(paths).size !== paths.length) {
+    throw createError('USAGE', `--transport must be auto or a list of relay, tcp and webrtc (got '${text.slice(0, 40)}')`, {
+      hint: 'Examples: --transport auto, --transport tcp, --transport relay,webrtc',
+    });
+  }
+  return paths;
+}
+
+/** --ice-server values, else the config file's `iceServers` (each parsed the same way); none without WebRTC. */
+function iceServersFrom(opts: CommonOptions, paths: readonly PathKind[], env: NodeJS.ProcessEnv): IceServer[] {
   if (opts.iceServer !== undefined) return opts.iceServer.map((url) => parseIceServerArg(url));
-  if (opts.transport === 'relay') return [];
+  if (!paths.includes('webrtc')) return [];
   try {
     return configuredIceServers(env).map((url) => parseIceServerArg(url, 'iceServers'));
   } catch (err) {
@@ -120,6 +134,7 @@ export function wholeNumber(text: string, what: string, min: number, max: number
 }
 
 export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, signal: AbortSignal): TransferContext {
+  const paths = parsePaths(opts.transport);
   return {
     relayUrl: resolveRelay(opts, io.env),
     relayCa: relayCaFrom(opts.ca, io.env, io.cwd),
@@ -131,16 +146,10 @@ export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, sig
     now: () => performance.now(),
     signal,
     timeoutMs: wholeNumber(opts.timeout, '--timeout', 1, 7 * 24 * 3600) * 1000,
+    stallMs: seconds(opts.stallTimeout, '--stall-timeout', 24 * 3600),
     chunkSize: wholeNumber(opts.chunkSize, '--chunk-size', 1, 1024 * 1024),
-    transport: opts.transport,
+    paths,
     directTimeoutMs: seconds(opts.directTimeout ?? DEFAULT_DIRECT_TIMEOUT_S, '--direct-timeout', 3600),
-    iceServers: iceServersFrom(opts, io.env),
-    ...switchTestFrom(io.env),
+    iceServers: iceServersFrom(opts, paths, io.env),
   };
-}
-
-/** PORTUNUS_TEST_* fault injection for the path-switching tests (README "Testing"); nothing unless set. */
-function switchTestFrom(env: NodeJS.ProcessEnv): { switchTest?: SwitchTestHooks } {
-  const hooks = switchTestHooks(env);
-  return hooks === undefined ? {} : { switchTest: hooks };
 }

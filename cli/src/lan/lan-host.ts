@@ -38,35 +38,42 @@ export async function hostLan(opts: LanHostOptions): Promise<LanHost> {
   const relay = await startEmbeddedRelay({ bind: opts.lan.bind, waitMs: opts.waitMs, debug: opts.debug });
   let client: RelayClient | undefined;
   let announcer: Announcer | undefined;
+  let closed = false;
   try {
     const host = opts.lan.bind === '0.0.0.0' ? '127.0.0.1' : opts.lan.bind;
-    client = await connectRelay({ url: `ws://${host}:${relay.port}`, agent: opts.agent, signal: opts.signal });
     const nameplate = opts.nameplate ?? randomNameplate(opts.random);
+    const announce = () =>
+      startAnnouncer({
+        nameplate,
+        relayPort: relay.port,
+        port: opts.lan.port,
+        group: opts.lan.group,
+        interfaces: () => ipv4Interfaces(opts.lan.interfaces(), opts.lan.bind),
+        debug: opts.debug,
+      });
+    // Once paired, nobody else may join this nameplate anyway: keep the network quiet. A receiver that leaves
+    // before the key exchange completed frees the room again (`unpaired`): announce again for the next one.
+    const onPairing = (paired: boolean): void => {
+      if (paired) void announcer?.stop();
+      else if (!closed) void announce().then((a) => (closed ? void a.stop() : (announcer = a)), () => undefined);
+    };
+    client = await connectRelay({ url: `ws://${host}:${relay.port}`, agent: opts.agent, signal: opts.signal, onPairing });
     const { side } = await client.claim(nameplate);
-    announcer = await startAnnouncer({
-      nameplate,
-      relayPort: relay.port,
-      port: opts.lan.port,
-      group: opts.lan.group,
-      interfaces: () => ipv4Interfaces(opts.lan.interfaces(), opts.lan.bind),
-      debug: opts.debug,
-    });
-    const quiet = announcer;
-    const stopAnnouncing = () => void quiet.stop();
-    // Once paired, nobody else may join this nameplate anyway; keep the network quiet.
-    void client.paired().then(stopAnnouncing, stopAnnouncing);
-    void client.closed.then(stopAnnouncing);
+    announcer = await announce();
+    void client.closed.then(() => announcer?.stop());
     opts.debug(`LAN: embedded relay on port ${relay.port}, announcing on UDP ${opts.lan.port}`);
-    return { client, nameplate, side, relayPort: relay.port, close: closer(relay, client, announcer) };
+    const close = closer(relay, client, () => announcer);
+    return { client, nameplate, side, relayPort: relay.port, close: () => ((closed = true), close()) };
   } catch (err) {
-    await closer(relay, client, announcer)();
+    closed = true;
+    await closer(relay, client, () => announcer)();
     throw err;
   }
 }
 
-function closer(relay: RelayHandle, client: RelayClient | undefined, announcer: Announcer | undefined): () => Promise<void> {
+function closer(relay: RelayHandle, client: RelayClient | undefined, announcer: () => Announcer | undefined): () => Promise<void> {
   return async () => {
-    await announcer?.stop();
+    await announcer()?.stop();
     await client?.close();
     await relay.close(EMBEDDED_CLOSE_GRACE_MS);
   };

@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { abortError, errorForClose } from './close-error.js';
 import { relayEndpoint } from './endpoint.js';
 import { relayTls, type RelayTls } from './tls.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '../transfer/stall.js';
 import {
   createError,
   fromBase64Url,
@@ -38,6 +39,12 @@ export interface Paired {
   ice?: IceServer[];
 }
 
+/**
+ * What the relay says about the peer, in the order it said it (PROTOCOL.md §3): paired, the peer's messages, and
+ * `unpaired` when a peer left before the key exchange completed (a new `paired` may follow).
+ */
+export type PeerEvent = { type: 'paired'; paired: Paired } | { type: 'message'; body: Uint8Array } | { type: 'unpaired' };
+
 export interface RelayClientOptions {
   /** ws:// or wss:// (or http://, https://) URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
   url: string;
@@ -58,8 +65,16 @@ export interface RelayClientOptions {
   maxMessageBytes?: number;
   /** Largest data frame accepted (default 1 MiB, the relay's default). */
   maxFrameBytes?: number;
-  /** Peer messages held unread before the peer counts as flooding (default 256). */
+  /** Peer events held unread before the peer counts as flooding (default 256). */
   maxQueuedMessages?: number;
+  /**
+   * Keepalive: a relay from which nothing (no pong, no message, no frame) arrived for this long is dropped as
+   * unreachable (RELAY_UNREACHABLE); a WebSocket ping goes out every quarter of it. The transfer's stall timeout
+   * (default DEFAULT_STALL_TIMEOUT_MS).
+   */
+  stallTimeoutMs?: number;
+  /** Told when the room is paired (true) and when it waits again after `unpaired` (false). */
+  onPairing?(paired: boolean): void;
 }
 
 export interface RelayClient {
@@ -67,11 +82,9 @@ export interface RelayClient {
   readonly motd: string | undefined;
   allocate(): Promise<number>;
   claim(nameplate: number): Promise<{ side: RelaySide }>;
-  /** Resolves when paired (bound it with the caller's signal or a timeout). */
-  paired(): Promise<Paired>;
   sendMessage(body: Uint8Array): void;
-  /** The next peer message; rejects once the connection has closed and no message is left. */
-  nextMessage(): Promise<Uint8Array>;
+  /** The next event about the peer; rejects once the connection has closed and no event is left. */
+  nextEvent(): Promise<PeerEvent>;
   openPipe(): Promise<void>;
   /**
    * Resolves once the socket's queue is below the high-water mark. The frame is sent without a copy: the caller
@@ -127,8 +140,11 @@ class WsRelayClient implements RelayClient {
   private readonly maxMessageBytes: number;
   private readonly maxQueuedMessages: number;
   private readonly replies = new Map<Reply, Deferred<RelayToClient>>();
-  private readonly pairedResult = deferred<Paired>();
-  private readonly messages: Uint8Array[] = [];
+  private readonly events: PeerEvent[] = [];
+  private pairedNow = false;
+  /** When something last arrived from the relay (performance.now). */
+  private heardAt = performance.now();
+  private pinger: NodeJS.Timeout | undefined;
   private readonly frames: Uint8Array[] = [];
   private framesBytes = 0;
   private wake: (() => void) | undefined;
@@ -189,6 +205,7 @@ class WsRelayClient implements RelayClient {
     );
     try {
       await this.untilEnd<void>((resolve) => this.ws.once('open', () => resolve()));
+      this.startKeepalive();
       const welcome = await this.request('welcome', { type: 'hello', protocol: SUPPORTED_VERSIONS[0]!, agent: this.opts.agent });
       if (welcome.type !== 'welcome') throw createError('RELAY_PROTOCOL', 'expected welcome');
       if (!SUPPORTED_VERSIONS.includes(welcome.protocol)) {
@@ -214,21 +231,17 @@ class WsRelayClient implements RelayClient {
     return { side: reply.side };
   }
 
-  paired(): Promise<Paired> {
-    return this.pairedResult.promise;
-  }
-
   sendMessage(body: Uint8Array): void {
     const text = encodeClientMessage({ type: 'msg', body: toBase64Url(body) });
     if (text.length > this.maxMessageBytes) throw createError('MESSAGE_TOO_BIG', `message of ${body.length} bytes exceeds the relay limit`);
     this.send(text);
   }
 
-  async nextMessage(): Promise<Uint8Array> {
+  async nextEvent(): Promise<PeerEvent> {
     for (;;) {
-      const body = this.messages.shift();
-      if (body !== undefined) return body;
-      await this.nextEvent();
+      const event = this.events.shift();
+      if (event !== undefined) return event;
+      await this.somethingNew();
     }
   }
 
@@ -257,7 +270,7 @@ class WsRelayClient implements RelayClient {
       const frame = this.frames.shift();
       if (frame === undefined) {
         if (this.endedBy === null) return;
-        await this.nextEvent();
+        await this.somethingNew();
         continue;
       }
       this.framesBytes -= frame.length;
@@ -290,6 +303,7 @@ class WsRelayClient implements RelayClient {
   }
 
   private wsOnMessage(data: Buffer, isBinary: boolean): void {
+    this.heardAt = performance.now();
     if (isBinary) {
       if (!this.pipeOpen) return void this.fail(createError('RELAY_PROTOCOL', 'data frame before pipe-open'));
       this.frames.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
@@ -315,13 +329,19 @@ class WsRelayClient implements RelayClient {
       case 'pipe-open':
         this.pipeOpen = true;
         return this.reply(msg.type, msg);
-      case 'paired':
-        return this.pairedResult.resolve({ sid: msg.sid, side: msg.side, ...(msg.ice === undefined ? {} : { ice: msg.ice }) });
-      case 'msg': {
-        if (this.messages.length >= this.maxQueuedMessages) return void this.fail(createError('PROTOCOL', 'the peer sent too many messages'));
-        this.messages.push(fromBase64Url(msg.body)!); // parseRelayMessage checked it is canonical base64url
-        return this.notify();
+      case 'paired': {
+        if (this.pairedNow) return void this.fail(createError('RELAY_PROTOCOL', 'paired twice'));
+        this.pairedNow = true;
+        this.opts.onPairing?.(true);
+        return this.queue({ type: 'paired', paired: { sid: msg.sid, side: msg.side, ...(msg.ice === undefined ? {} : { ice: msg.ice }) } });
       }
+      case 'unpaired':
+        if (!this.pairedNow) return void this.fail(createError('RELAY_PROTOCOL', 'unpaired while not paired'));
+        this.pairedNow = false;
+        this.opts.onPairing?.(false);
+        return this.queue({ type: 'unpaired' });
+      case 'msg':
+        return this.queue({ type: 'message', body: fromBase64Url(msg.body)! }); // parseRelayMessage checked it is canonical base64url
       case 'peer-left':
         this.peerLeft = true;
         return;
@@ -329,6 +349,12 @@ class WsRelayClient implements RelayClient {
         this.relayError ??= createError(msg.code, msg.message);
         return this.rejectPending(this.relayError);
     }
+  }
+
+  private queue(event: PeerEvent): void {
+    if (this.events.length >= this.maxQueuedMessages) return void this.fail(createError('PROTOCOL', 'the peer sent too many messages'));
+    this.events.push(event);
+    this.notify();
   }
 
   private reply(type: Reply, msg: RelayToClient): void {
@@ -355,6 +381,24 @@ class WsRelayClient implements RelayClient {
 
   private throwIfEnded(): void {
     if (this.endedBy !== undefined) throw this.endedBy ?? createError('INTERRUPTED', 'relay connection closed');
+  }
+
+  /**
+   * Pings the relay and drops it once nothing came from it for a whole stall timeout: a relay (or a network path)
+   * that stopped answering but keeps the socket open would otherwise hold every wait forever. Not while this side
+   * paused reading (its own consumer is slow: the pongs wait unread behind the data).
+   */
+  private startKeepalive(): void {
+    const stallMs = this.opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.ws.on('pong', () => (this.heardAt = performance.now()));
+    this.pinger = setInterval(() => {
+      if (this.ws.isPaused) this.heardAt = performance.now();
+      if (performance.now() - this.heardAt >= stallMs) {
+        return this.end(createError('RELAY_UNREACHABLE', `the relay stopped answering (nothing from it for ${stallMs / 1000} s)`));
+      }
+      this.ws.ping();
+    }, stallMs / 4);
+    this.pinger.unref();
   }
 
   private wsOnError(err: Error & { code?: string }): void {
@@ -412,6 +456,7 @@ class WsRelayClient implements RelayClient {
     for (const onEnd of this.endWaiters) onEnd(reason);
     this.endWaiters.clear();
     this.rejectPending(reason);
+    clearInterval(this.pinger);
     this.settleClosed(error);
     this.notify();
   }
@@ -419,7 +464,6 @@ class WsRelayClient implements RelayClient {
   private rejectPending(error: PortunusError): void {
     for (const pending of this.replies.values()) pending.reject(error);
     this.replies.clear();
-    this.pairedResult.reject(error);
   }
 
   private notify(): void {
@@ -428,8 +472,8 @@ class WsRelayClient implements RelayClient {
     wake?.();
   }
 
-  /** Waits for the next queued message/frame or the end; throws the end's error once nothing is left. */
-  private async nextEvent(): Promise<void> {
+  /** Waits for the next queued event/frame or the end; throws the end's error once nothing is left. */
+  private async somethingNew(): Promise<void> {
     if (this.settled) throw this.endedBy ?? createError('INTERRUPTED', 'relay connection closed');
     await new Promise<void>((resolve) => {
       const previous = this.wake;

@@ -1,10 +1,8 @@
 /** What every transfer needs from its surroundings, passed in (no module globals): relay, UI, clock, randomness. */
-import { ABILITY_RELAY, ABILITY_SWITCH, ABILITY_TCP, ABILITY_WEBRTC, type IceServer, type RandomBytes } from '../protocol.js';
-import type { TransportMode } from '../transport/select.js';
+import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, createError, type IceServer, type PathKind, type PortunusError, type RandomBytes } from '../protocol.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { PromptIo } from '../ui/prompt.js';
 import type { LanSettings } from '../lan/lan-settings.js';
-import type { SwitchTestHooks } from './switching-send.js';
 
 export interface TransferContext {
   /** The configured relay (--relay > PORTUNUS_RELAY > config file); undefined means LAN mode. */
@@ -21,37 +19,37 @@ export interface TransferContext {
   now: () => number;
   /** Aborted on Ctrl-C: the session tells the peer and cleans up. */
   signal: AbortSignal;
-  /** How long to wait for the other side to show up. */
+  /** How long to wait for the other side to show up (--timeout). */
   timeoutMs: number;
+  /** How long any wait may last without progress once paired (--stall-timeout, stall.ts). */
+  stallMs: number;
   /** Plaintext bytes per data frame. */
   chunkSize: number;
-  /** --transport: auto (direct TCP or WebRTC, else relay), tcp or webrtc (that direct path only) or relay (never direct). */
-  transport: TransportMode;
-  /** How long the receiver waits for the direct path before choosing the relay. */
+  /** --transport: the data paths this side allows (the peer's policy narrows them further). */
+  paths: readonly PathKind[];
+  /** How long each direct attempt may take. */
   directTimeoutMs: number;
   /** STUN/TURN servers of this side (--ice-server or the config file); the relay may offer more. */
   iceServers: IceServer[];
-  /** Test-only fault injection from PORTUNUS_TEST_* variables (see switchTestHooks); absent in normal use. */
-  switchTest?: SwitchTestHooks;
 }
 
-/**
- * Abilities announced in the PAKE (and bound into the key): the direct paths the mode allows, always the relay;
- * switching only with auto. The PORTUNUS_TEST_DIRECT_PATHS hook (`test.directPaths`) narrows auto's direct paths.
- */
-export function abilitiesFor(mode: TransportMode, test?: SwitchTestHooks): string[] {
-  const direct = test?.directPaths;
-  if (mode === 'auto' && direct !== undefined) {
-    return [ABILITY_RELAY, ...(direct.includes('webrtc') ? [ABILITY_WEBRTC] : []), ...(direct.includes('tcp') ? [ABILITY_TCP] : []), ABILITY_SWITCH];
-  }
-  switch (mode) {
-    case 'relay':
-      return [ABILITY_RELAY];
-    case 'tcp':
-      return [ABILITY_RELAY, ABILITY_TCP];
-    case 'webrtc':
-      return [ABILITY_RELAY, ABILITY_WEBRTC];
-    case 'auto':
-      return [ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_TCP, ABILITY_SWITCH];
-  }
+const ABILITY: Record<PathKind, string> = { relay: ABILITY_RELAY, webrtc: ABILITY_WEBRTC, tcp: ABILITY_TCP };
+
+/** Abilities announced in the PAKE (and bound into the key): one per data path this side allows. */
+export function abilitiesFor(paths: readonly PathKind[]): string[] {
+  return (['relay', 'webrtc', 'tcp'] as const).filter((p) => paths.includes(p)).map((p) => ABILITY[p]);
+}
+
+/** The data paths both sides allow, from the agreed abilities. */
+export function agreedPaths(abilities: readonly string[]): Set<PathKind> {
+  return new Set((['relay', 'webrtc', 'tcp'] as const).filter((p) => abilities.includes(ABILITY[p])));
+}
+
+/** DIRECT_FAILED when the two policies share no data path (checked before any data, by the receiver). */
+export function noCommonPath(mine: readonly string[], theirs: readonly string[]): PortunusError | undefined {
+  if (agreedPaths(mine.filter((a) => theirs.includes(a))).size > 0) return undefined;
+  const list = (abilities: readonly string[]) => [...agreedPaths(abilities)].join(',') || 'none';
+  return createError('DIRECT_FAILED', `no data path both sides allow (this side: ${list(mine)}; the other: ${list(theirs)})`, {
+    hint: 'Both sides must allow a common path: use --transport auto, or the same --transport on both sides.',
+  });
 }

@@ -6,6 +6,7 @@
  * The relay's end only ends the session once no direct path is left (or when none ever came up).
  */
 import { CONTROL_STREAM, ControlOrder, createError, HEADER_BYTES, toPortunusError, type PortunusError } from '../protocol.js';
+import type { PeerEvent } from '../relay/client.js';
 import type { Transport } from '../transport/transport.js';
 import type { ControlChannel } from './session-driver.js';
 
@@ -22,8 +23,8 @@ export function isControlFrame(frame: Uint8Array): boolean {
 }
 
 export class ControlMux implements ControlChannel {
-  private readonly order = new ControlOrder();
-  private readonly inbox: Uint8Array[] = [];
+  private order = new ControlOrder();
+  private readonly inbox: PeerEvent[] = [];
   private readonly paths = new Set<Transport>();
   private relayError: PortunusError | undefined;
   private failure: PortunusError | undefined;
@@ -70,10 +71,10 @@ export class ControlMux implements ControlChannel {
     if (!sent) throw this.failure ?? this.relayError ?? createError('INTERRUPTED', 'no control channel left');
   }
 
-  async nextMessage(): Promise<Uint8Array> {
+  async nextEvent(): Promise<PeerEvent> {
     for (;;) {
-      const body = this.inbox.shift();
-      if (body !== undefined) return body;
+      const event = this.inbox.shift();
+      if (event !== undefined) return event;
       if (this.failure !== undefined) throw this.failure;
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -85,16 +86,27 @@ export class ControlMux implements ControlChannel {
 
   private async pumpRelay(): Promise<void> {
     try {
-      for (;;) this.accept(await this.relay.nextMessage());
+      for (;;) {
+        const event = await this.relay.nextEvent();
+        if (event.type === 'message') this.accept(event.body);
+        else this.pass(event);
+      }
     } catch (err) {
       this.relayLost(toPortunusError(err));
     }
   }
 
+  /** A (re)pairing starts a new session whose sealed messages count from 0 again. */
+  private pass(event: PeerEvent): void {
+    if (event.type === 'paired') this.order = new ControlOrder();
+    this.inbox.push(event);
+    this.wake();
+  }
+
   private accept(body: Uint8Array): void {
     if (this.failure !== undefined) return;
     try {
-      this.inbox.push(...this.order.push(body));
+      this.inbox.push(...this.order.push(body).map((b): PeerEvent => ({ type: 'message', body: b })));
       if (this.inbox.length > MAX_INBOX) throw createError('PROTOCOL', 'the peer sent too many messages');
     } catch (err) {
       return this.fail(toPortunusError(err));

@@ -2,27 +2,24 @@
  * `portunus receive`: claim the nameplate, run the session, show the offer and ask, then stream the verified data
  * into a temporary file that is moved into place only after the final frame and the SHA-256 check pass.
  */
-import { createError, FrameOpener, PortunusError, type Code, type Offer } from '../protocol.js';
+import { PortunusError, type Code, type Offer, type PathKind } from '../protocol.js';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
 import { LocalFailures } from '../files/local-failures.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
-import { openTransport } from '../transport/select.js';
-import type { TransportKind } from '../transport/transport.js';
+import type { Paired } from '../relay/client.js';
 import { advertisedIce } from '../transport/webrtc-ice.js';
-import { withTimeout } from '../util/async-queue.js';
 import { scopedSignal } from '../util/scoped-signal.js';
 import { describeOffer, offerEvent } from '../ui/describe.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
 import { showWaiting } from '../ui/waiting.js';
-import { abilitiesFor, type TransferContext } from './context.js';
-import { DATA_STREAM, receiveStream } from './data-stream.js';
+import { abilitiesFor, noCommonPath, type TransferContext } from './context.js';
 import { ControlMux } from './control-mux.js';
 import { driveSession, type Decision, type Digest } from './session-driver.js';
-import { receiveSwitching, switches } from './switching.js';
+import { receiveSwitching, type ReceivingStream } from './switching.js';
 
 export interface ReceiveOptions {
   code: Code;
@@ -44,7 +41,7 @@ export interface ReceiveResult extends Digest {
   /** Final path on disk (absent for text and stdout). */
   path?: string;
   /** The path that carried the data (none for a text message). */
-  transport?: TransportKind;
+  transport?: PathKind;
 }
 
 export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
@@ -59,6 +56,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   const local = new LocalFailures();
   const connecting = scopedSignal(ctx.signal);
   const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });
+  // From here on cancelling is the session's job: it tells the peer before the connection closes.
+  connecting.release();
   const relay = rendezvous.client;
   let offer: Offer | undefined;
   let sink: Sink | undefined;
@@ -66,26 +65,42 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   let path: string | undefined;
   let ok = false;
   let refusal: PortunusError | undefined;
-  let used: TransportKind | undefined;
+  let used: PathKind | undefined;
+  let paired: Paired | undefined;
+  let stream: ReceivingStream | undefined;
+  let peerAbilities: string[] = [];
+  let started = ctx.now();
   try {
     const { side } = rendezvous;
     const waited = side === 'a' ? showWaiting(reporter, opts.code.nameplate, ctx.relayUrl) : () => {};
-    const paired = await withTimeout(relay.paired(), ctx.timeoutMs, () =>
-      createError('TIMEOUT', `no sender came within ${Math.round(ctx.timeoutMs / 1000)} s`),
-    ).finally(waited);
-    const started = ctx.now();
-    connecting.release();
     const control = new ControlMux(relay, (m) => reporter.debug(m));
     const digest = await driveSession(control, {
-      paired: { ...paired, relayName: relay.relayName },
-      config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.transport, ctx.switchTest), aead: nodeAead, random: ctx.random },
+      relayName: relay.relayName,
+      config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.paths), aead: nodeAead, random: ctx.random },
       signal: ctx.signal,
+      waitMs: ctx.timeoutMs,
+      stallMs: ctx.stallMs,
       hooks: {
-        onConfirmed: ({ verifier }) => reporter.event({ event: 'confirmed', verifier }),
+        onPaired: (p) => {
+          waited();
+          paired = p;
+          started = ctx.now();
+        },
+        onUnpaired: () => {
+          reporter.event({ event: 'unpaired' });
+          reporter.say('The sender left before the key exchange completed; waiting for it to come back…');
+        },
+        onConfirmed: ({ verifier, peerAbilities: theirs }) => {
+          peerAbilities = theirs;
+          reporter.event({ event: 'confirmed', verifier });
+        },
         onOffer: async (o, signal): Promise<Decision> => {
           // The file layer's stricter check: names must be safe single components before they reach a disk or a screen.
           const checked = parseFileOffer(o);
           if (checked instanceof PortunusError) throw checked;
+          // Refused before asking: without a data path both sides allow, no data could ever flow.
+          const noPath = o.kind === 'text' ? undefined : noCommonPath(abilitiesFor(ctx.paths), peerAbilities);
+          if (noPath !== undefined) throw noPath;
           offer = o;
           reporter.event(offerEvent(o));
           if (o.kind === 'text') return { accept: true };
@@ -106,27 +121,25 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           return { accept: true };
         },
         receiveData: async (data) => {
-          const { transport: mode, directTimeoutMs, iceServers } = ctx;
-          const relayIce = advertisedIce(paired);
-          const pathOptions = { mode, directTimeoutMs, iceServers, relayIce, data, relay, reporter, tcpListenHost: ctx.lan?.bind };
           const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
-          if (switches(mode, data)) {
-            const got = await receiveSwitching({ paths: pathOptions, reporter, control, now: ctx.now, total }, sink!);
-            used = got.transport;
-            return { bytes: got.bytes, sha256: got.sha256 };
-          }
-          const transport = await openTransport(pathOptions);
-          used = transport.kind;
-          reporter.event({ event: 'connected', transport: transport.kind });
-          reporter.say(`Connected (${transport.kind}). Receiving…`);
-          reporter.startProgress(total, 'Receiving');
-          const peer = data.side === 'a' ? 'b' : 'a';
-          const opener = new FrameOpener(nodeAead(data.keys.data[peer]), DATA_STREAM);
-          const got = await receiveStream(transport, opener, sink!, total, (b) => reporter.updateProgress(b, total));
-          reporter.updateProgress(got.bytes, total, true);
-          reporter.stopProgress();
-          return got;
+          stream = receiveSwitching(
+            {
+              paths: { directTimeoutMs: ctx.directTimeoutMs, iceServers: ctx.iceServers, relayIce: advertisedIce(paired!), relay, reporter, tcpListenHost: ctx.lan?.bind },
+              data,
+              reporter,
+              control,
+              now: ctx.now,
+              total,
+              stallMs: ctx.stallMs,
+            },
+            sink!,
+          );
+          const got = await stream.done;
+          used = got.transport;
+          return { bytes: got.bytes, sha256: got.sha256 };
         },
+        // The sender reports the end only after its FINAL frame was acknowledged: without the stream here, it lies.
+        onPeerSent: () => stream?.peerSent(),
         commit: async () => {
           path = await sink!.commit();
         },

@@ -1,18 +1,23 @@
 /**
- * Runs the sans-IO session machine against a real control channel: feeds it events (peer messages, the user's
- * decision, "all data sent") and performs the actions it returns. The data stream itself is handed to hooks, which
- * run beside the machine and report back through events; they choose the data path through a PeerLink (sealed
- * WebRTC signals and the receiver's `path` choice, relayed by the machine).
+ * Runs the sans-IO session machine against a real control channel: feeds it events (pairing, peer messages, the
+ * user's decision, "all data sent") and performs the actions it returns. The data stream itself is handed to hooks,
+ * which run beside the machine and report back through events; direct paths are set up through a PeerLink (sealed
+ * WebRTC signals and TCP hints, relayed by the machine).
+ *
+ * Every wait ends (stall.ts): waiting for the other side is bounded by --timeout (again after a peer that left
+ * before the key exchange completed), the handshake, the offer and the receipts by the stall timeout, the answer
+ * by --timeout (a person is deciding); the data stream bounds its own waits.
  */
 import {
-  ABILITY_TCP,
-  ABILITY_WEBRTC,
   createError,
+  explainEnd,
   initialState,
   step,
   toPortunusError,
-  type DataPath,
+  ABILITY_TCP,
+  ABILITY_WEBRTC,
   type Offer,
+  type PortunusError,
   type Role,
   type SessionAction,
   type SessionConfig,
@@ -23,12 +28,14 @@ import {
   type Signal,
   type TcpHint,
 } from '../protocol.js';
+import type { Paired, PeerEvent } from '../relay/client.js';
 import { AsyncQueue } from '../util/async-queue.js';
+import { SignalInbox } from './signal-inbox.js';
 
 /** What the driver needs of the relay connection (the relay client provides it; tests may fake it). */
 export interface ControlChannel {
   sendMessage(body: Uint8Array): void;
-  nextMessage(): Promise<Uint8Array>;
+  nextEvent(): Promise<PeerEvent>;
   burn(): void;
 }
 
@@ -44,24 +51,20 @@ export interface DataContext {
   abilities: string[];
   /** Aborted when the session ends, whichever way. */
   signal: AbortSignal;
-  /** Signalling with the peer for the direct path (sealed, through the relay). */
+  /** Signalling with the peer for the direct paths (sealed, through the relay). */
   link: PeerLink;
   /** Runs `cleanup` when the session is over (after the receipts: a data path must outlive its last frame). */
   defer(cleanup: () => Promise<void>): void;
 }
 
-/** What transport selection may say to the peer and hear from it, always sealed and through the machine. */
+/** What setting up a direct path may say to the peer and hear from it, always sealed and through the machine. */
 export interface PeerLink {
-  /** Both sides announced webrtc-v1, so signals and a `path` message may flow. */
+  /** Both sides allow WebRTC, so signals may flow. */
   readonly webrtc: boolean;
   sendSignal(signal: Signal): Promise<void>;
   /** The peer's next signal; rejects when `abort` fires or the session ends. */
   nextSignal(abort?: AbortSignal): Promise<Signal>;
-  /** Receiver: tell the sender which data path to use. */
-  sendPath(transport: DataPath): Promise<void>;
-  /** Sender: the receiver's choice (resolves once). */
-  path(): Promise<DataPath>;
-  /** Both sides announced tcp-v1, so one `hints` message each way may flow (and `path` may name "tcp"). */
+  /** Both sides allow direct TCP, so one `hints` message each way may flow. */
   readonly tcp: boolean;
   sendHints(hints: TcpHint[]): Promise<void>;
   /** The peer's hints (resolves once); rejects when `abort` fires or the session ends. */
@@ -69,30 +72,37 @@ export interface PeerLink {
 }
 
 export interface DriverHooks {
-  onConfirmed?(info: { verifier: string; abilities: string[] }): void;
+  /** The relay paired this side with someone (again, after `unpaired`). */
+  onPaired?(paired: Paired): void;
+  /** The peer left before the key exchange completed; the room waits for another. */
+  onUnpaired?(): void;
+  onConfirmed?(info: { verifier: string; abilities: string[]; peerAbilities: string[] }): void;
   /** Receiver: show the offer and decide. */
   onOffer?(offer: Offer, signal: AbortSignal): Promise<Decision>;
   /** Sender: stream everything; resolves with what was sent. */
   sendData?(ctx: DataContext): Promise<Digest>;
   /** Receiver: take the whole stream (verified frame by frame); resolves with what arrived. */
   receiveData?(ctx: DataContext): Promise<Digest>;
+  /** Receiver: the sender reported the end of the data before the stream here ended (see SessionAction). */
+  onPeerSent?(): void;
   /** Receiver: move the verified data into place. */
   commit?(): Promise<void>;
 }
 
 export interface DriveOptions {
-  paired: { side: Side; sid: Uint8Array; relayName: string };
+  relayName: string;
   config: SessionConfig;
   hooks: DriverHooks;
   /** Aborting it (Ctrl-C) cancels the session and tells the peer. */
   signal?: AbortSignal;
-  /** Bound on the handshake: from pairing to key confirmation. */
-  handshakeTimeoutMs?: number;
+  /** How long to wait for the other side to show up, and to answer the offer (--timeout). */
+  waitMs: number;
+  /** How long any network wait may last without progress (--stall-timeout). */
+  stallMs: number;
 }
 
 /** Events waiting for the machine; producers wait when it is full. */
 const EVENT_QUEUE = 16;
-const DEFAULT_HANDSHAKE_TIMEOUT_MS = 60_000;
 
 export async function driveSession(channel: ControlChannel, opts: DriveOptions): Promise<Digest> {
   const events = new AsyncQueue<SessionEvent>(EVENT_QUEUE);
@@ -101,6 +111,7 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
   let ctx: DataContext | undefined;
   const inbox = new SignalInbox(tasks.signal);
   const cleanups: (() => Promise<void>)[] = [];
+  const deadline = new Deadline((error) => void events.push({ type: 'abort', error }).catch(() => undefined));
 
   const background = (work: () => Promise<SessionEvent>) => {
     work().then(
@@ -110,28 +121,25 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
   };
   const onCancel = () => void events.push({ type: 'abort', error: createError('CANCELLED', 'cancelled on this side') }).catch(() => undefined);
   opts.signal?.addEventListener('abort', onCancel, { once: true });
-  const handshakeTimer = setTimeout(
-    () => events.fail(createError('TIMEOUT', 'the other side did not complete the handshake in time')),
-    opts.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-  );
   try {
-    await events.push({ type: 'paired', ...opts.paired });
-    // Peer messages feed the machine until the relay connection ends; its end error fails the queue after the
-    // messages already received, so a burn close never hides the confirm message that preceded it.
+    // Peer events feed the machine until the relay connection ends; its end error fails the queue after the
+    // events already received, so a burn close never hides the confirm message that preceded it.
     void (async () => {
-      for (;;) await events.push({ type: 'message', body: await channel.nextMessage() });
+      for (;;) await events.push(toSessionEvent(await channel.nextEvent(), opts.relayName, opts.hooks));
     })().catch((err) => events.fail(toPortunusError(err)));
+    deadline.arm(waitFor(state, opts));
     for (;;) {
-      const event = await events.shift();
+      const event = await events.shift().catch((err: unknown) => Promise.reject(explainEnd(state, toPortunusError(err))));
       const result = step(state, event);
       state = result.state;
+      deadline.arm(waitFor(state, opts));
       for (const action of result.actions) {
         const outcome = perform(action);
         if (outcome) return outcome.done();
       }
     }
   } finally {
-    clearTimeout(handshakeTimer);
+    deadline.arm(undefined);
     tasks.abort(createError('CANCELLED', 'session over'));
     events.fail(createError('CANCELLED', 'session over'));
     opts.signal?.removeEventListener('abort', onCancel);
@@ -148,8 +156,10 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       case 'burn':
         channel.burn();
         return undefined;
+      case 'unpaired':
+        hooks.onUnpaired?.();
+        return undefined;
       case 'confirmed':
-        clearTimeout(handshakeTimer);
         ctx = {
           keys: action.keys,
           side: action.side,
@@ -159,13 +169,10 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
           link: peerLink(action.abilities.includes(ABILITY_WEBRTC), action.abilities.includes(ABILITY_TCP)),
           defer: (cleanup) => void cleanups.push(cleanup),
         };
-        hooks.onConfirmed?.({ verifier: action.verifier, abilities: action.abilities });
+        hooks.onConfirmed?.({ verifier: action.verifier, abilities: action.abilities, peerAbilities: action.peerAbilities });
         return undefined;
       case 'signal':
         inbox.signal(action.signal);
-        return undefined;
-      case 'path':
-        inbox.path(action.transport);
         return undefined;
       case 'hints':
         inbox.hints(action.hints);
@@ -181,6 +188,9 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
         return undefined;
       case 'startReceiving':
         background(async () => ({ type: 'dataReceived', ...(await required(hooks.receiveData, 'receiveData')(ctx!)) }));
+        return undefined;
+      case 'peerSent':
+        hooks.onPeerSent?.();
         return undefined;
       case 'commit':
         background(async () => {
@@ -203,81 +213,69 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       peerHints: (abort) => inbox.peerHints(abort),
       sendSignal: (signal) => events.push({ type: 'signal', signal }),
       nextSignal: (abort) => inbox.nextSignal(abort),
-      sendPath: (transport) => events.push({ type: 'path', transport }),
-      path: () => inbox.chosenPath,
     };
   }
 }
 
-/**
- * Signals and the path choice from the peer, waiting for the transport selection. The machine admits at most
- * MAX_PEER_SIGNALS signals per session, which bounds this queue.
- */
-class SignalInbox {
-  private readonly signals: Signal[] = [];
-  private readonly waiters = new Set<() => void>();
-  private resolvePath!: (path: DataPath) => void;
-  readonly chosenPath: Promise<DataPath>;
-  private resolveHints!: (hints: TcpHint[]) => void;
-  private readonly chosenHints: Promise<TcpHint[]>;
-
-  constructor(private readonly session: AbortSignal) {
-    this.chosenPath = new Promise<DataPath>((resolve, reject) => {
-      this.resolvePath = resolve;
-      session.addEventListener('abort', () => reject(session.reason), { once: true });
-    });
-    this.chosenPath.catch(() => undefined);
-    this.chosenHints = new Promise<TcpHint[]>((resolve, reject) => {
-      this.resolveHints = resolve;
-      session.addEventListener('abort', () => reject(session.reason), { once: true });
-    });
-    this.chosenHints.catch(() => undefined);
-    session.addEventListener('abort', () => this.wake(), { once: true });
+function toSessionEvent(event: PeerEvent, relayName: string, hooks: DriverHooks): SessionEvent {
+  switch (event.type) {
+    case 'paired':
+      hooks.onPaired?.(event.paired);
+      return { type: 'paired', side: event.paired.side, sid: event.paired.sid, relayName };
+    case 'message':
+      return { type: 'message', body: event.body };
+    case 'unpaired':
+      return { type: 'unpaired' };
   }
+}
 
-  signal(signal: Signal): void {
-    this.signals.push(signal);
-    this.wake();
+interface Wait {
+  /** Identifies the wait: the timer is re-armed only when this changes. */
+  key: string;
+  ms: number;
+  error: () => PortunusError;
+}
+
+/** What the machine waits for in `state`, and for how long (the data stream bounds its own waits). */
+function waitFor(state: SessionState, opts: DriveOptions): Wait | undefined {
+  const peer = opts.config.role === 'send' ? 'receiver' : 'sender';
+  const wait = (key: string, ms: number, code: 'TIMEOUT' | 'INTERRUPTED', what: string): Wait => ({
+    key,
+    ms,
+    error: () => createError(code, `${what} within ${Math.round(ms / 100) / 10} s`),
+  });
+  switch (state.kind) {
+    case 'idle':
+      return wait('idle', opts.waitMs, 'TIMEOUT', `no ${peer} came`);
+    case 'awaitingPake':
+    case 'awaitingConfirm':
+      return wait('handshake', opts.stallMs, 'TIMEOUT', `the ${peer} did not complete the handshake`);
+    case 'awaitingOffer':
+      return wait(state.kind, opts.stallMs, 'INTERRUPTED', 'the sender sent no offer');
+    case 'awaitingAnswer':
+      return wait(state.kind, opts.waitMs, 'TIMEOUT', 'the receiver did not answer');
+    case 'awaitingReceipt':
+      return wait(state.kind, opts.stallMs, 'INTERRUPTED', 'the receiver confirmed nothing');
+    case 'receiving':
+      return state.got === undefined ? undefined : wait('receipt', opts.stallMs, 'INTERRUPTED', 'the sender confirmed nothing');
+    default:
+      return undefined;
   }
+}
 
-  path(path: DataPath): void {
-    this.resolvePath(path);
-  }
+/** One timer for the machine's current wait. */
+class Deadline {
+  private timer: NodeJS.Timeout | undefined;
+  private key: string | undefined;
 
-  hints(hints: TcpHint[]): void {
-    this.resolveHints(hints);
-  }
+  constructor(private readonly expire: (error: PortunusError) => void) {}
 
-  peerHints(abort?: AbortSignal): Promise<TcpHint[]> {
-    if (abort === undefined) return this.chosenHints;
-    return new Promise<TcpHint[]>((resolve, reject) => {
-      const onAbort = () => reject(abort.reason);
-      if (abort.aborted) return onAbort();
-      abort.addEventListener('abort', onAbort, { once: true });
-      this.chosenHints.then(resolve, reject).finally(() => abort.removeEventListener('abort', onAbort));
-    });
-  }
-
-  async nextSignal(abort?: AbortSignal): Promise<Signal> {
-    for (;;) {
-      const next = this.signals.shift();
-      if (next !== undefined) return next;
-      if (this.session.aborted) throw this.session.reason;
-      if (abort?.aborted) throw abort.reason;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          this.waiters.delete(done);
-          abort?.removeEventListener('abort', done);
-          resolve();
-        };
-        this.waiters.add(done);
-        abort?.addEventListener('abort', done, { once: true });
-      });
-    }
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
+  arm(wait: Wait | undefined): void {
+    if (wait?.key === this.key && wait !== undefined) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.key = wait?.key;
+    if (wait !== undefined) this.timer = setTimeout(() => this.expire(wait.error()), wait.ms);
   }
 }
 
@@ -285,4 +283,3 @@ function required<T>(hook: T | undefined, name: string): T {
   if (hook === undefined) throw createError('INTERNAL', `session needs the ${name} hook`);
   return hook;
 }
-

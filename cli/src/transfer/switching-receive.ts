@@ -6,20 +6,28 @@
  * moves it. Frames are handled one at a time and each path's reader waits for its frame to be handled, so nothing is
  * buffered beyond the transports' own bounded queues; the relay pipe is drained even after the end, so the control
  * messages behind it keep flowing.
+ *
+ * Liveness (stall.ts): the stream fails once no new data frame was written for a whole stall timeout (the sender
+ * sends empty frames while its source is quiet), and at once when the sender reports the end of the data before
+ * its FINAL frame arrived (it reports it only after FINAL was acknowledged, so the stream was cut short).
  */
 import { createHash } from 'node:crypto';
 import { createError, toPortunusError, type AckSealer, type PathKind, type PortunusError, type ResumingOpener } from '../protocol.js';
 import type { Transport } from '../transport/transport.js';
-import type { Sink } from './data-stream.js';
+import type { Sink } from '../files/sink.js';
 import { isControlFrame } from './control-mux.js';
 import type { Digest } from './session-driver.js';
+import { StallWatch } from './stall.js';
 
 export interface SwitchingReceiveOptions {
   opener: ResumingOpener;
   acks: AckSealer;
-  sink: Sink;
+  sink: Pick<Sink, 'write'>;
   /** The offered size, when known: bounds and checks the total. */
   expected: number | undefined;
+  /** The transfer's stall timeout (stall.ts). */
+  stallMs: number;
+  now(): number;
   onProgress(bytes: number): void;
   /** The data now arrives on `to` (the first frame, or the first after the sender moved it); `bytes` written so far. */
   onPath(from: PathKind | undefined, to: PathKind, bytes: number): void;
@@ -60,6 +68,11 @@ export class SwitchingReceiver {
   private readonly paths = new Set<Path>();
   private readonly hash = createHash('sha256');
   private bytes = 0;
+  /**
+   * Index after the last frame whose write to the sink completed: what an ack may report. (The opener is already
+   * past a frame that is still being written; acking that would tell the sender it can forget data not yet safe.)
+   */
+  private writtenNext = 0;
   private last: PathKind | undefined;
   /** A duplicate was already answered with an ack since the last written frame. */
   private answeredDuplicate = false;
@@ -68,10 +81,26 @@ export class SwitchingReceiver {
   private settle!: { resolve: (d: Digest) => void; reject: (e: PortunusError) => void };
   private finished = false;
   readonly result: Promise<Digest>;
+  private readonly arriving: StallWatch;
+  private readonly watchdog: NodeJS.Timeout;
 
   constructor(private readonly opts: SwitchingReceiveOptions) {
     this.result = new Promise<Digest>((resolve, reject) => (this.settle = { resolve, reject }));
     this.result.catch(() => undefined);
+    this.writtenNext = opts.opener.nextIndex;
+    this.arriving = new StallWatch(opts.stallMs, opts.now, () => 'no data from the sender');
+    this.watchdog = setInterval(() => {
+      if (this.arriving.stalled) this.fail(createError('INTERRUPTED', this.arriving.describe()));
+    }, opts.stallMs / 4);
+    this.watchdog.unref();
+    void this.result.then(this.stopWatchdog, this.stopWatchdog);
+  }
+
+  private readonly stopWatchdog = (): void => clearInterval(this.watchdog);
+
+  /** The sender says every frame was acknowledged: true only if the FINAL frame is written here. */
+  peerSent(): void {
+    if (!this.finished) this.fail(createError('CORRUPT', 'the sender reported the end of the data before its final frame arrived'));
   }
 
   addPath(transport: Transport): void {
@@ -92,11 +121,12 @@ export class SwitchingReceiver {
   }
 
   /** Re-checks, when an attempt settles, whether the stream still has a way to complete. */
-  checkAlive(): void {
+  checkAlive(noPath?: PortunusError): void {
     if (this.finished) return;
     const alive = [...this.paths].some((p) => !p.dead);
     if (!alive && this.opts.pendingPaths() === 0) {
-      this.fail(createError('INTERRUPTED', 'every data path was lost before the final frame'));
+      const none = this.paths.size === 0 ? noPath : undefined;
+      this.fail(none ?? createError('INTERRUPTED', 'every data path was lost before the final frame'));
     }
   }
 
@@ -144,7 +174,10 @@ export class SwitchingReceiver {
         throw createError('CORRUPT', `the stream ended after ${this.bytes} of the ${expected} bytes offered`);
       }
       this.hash.update(offered.plaintext);
-      await this.opts.sink.write(offered.plaintext);
+      const next = this.opts.opener.nextIndex;
+      if (offered.plaintext.length > 0) await this.opts.sink.write(offered.plaintext);
+      this.writtenNext = next;
+      this.arriving.progress();
       this.answeredDuplicate = false;
       this.written(path, offered.plaintext.length, offered.final);
       if (this.last !== path.transport.kind) {
@@ -176,7 +209,7 @@ export class SwitchingReceiver {
     clearTimeout(path.ackTimer);
     path.ackTimer = undefined;
     path.unacked = 0;
-    const next = this.opts.opener.nextIndex;
+    const next = this.writtenNext;
     if (next <= path.sentAck && !force) return;
     path.wantAck = next;
     if (force) path.sentAck = Math.min(path.sentAck, next - 1);

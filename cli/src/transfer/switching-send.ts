@@ -6,6 +6,11 @@
  * every path's frames are consecutive and start at or below what the receiver has, it never sees a gap. A probe of
  * a new path first lets the old one drain (every frame on it acknowledged, or DRAIN_MS passed), so the probe is
  * measured on new data and a slow new path is not handed a whole window to repeat.
+ *
+ * Liveness (stall.ts): the path carrying the data is dead once frames on it wait for an ack for half the stall
+ * timeout; the data then fails over like after any other loss, well before the receiver gives up (after a whole
+ * stall timeout without data). While the source produces nothing, an empty data frame goes out every quarter of
+ * the stall timeout, so the receiver can tell a quiet source from a dead path.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -26,8 +31,10 @@ import {
   type SwitchReason,
 } from '../protocol.js';
 import type { Transport } from '../transport/transport.js';
+import { Wakeup } from '../util/wakeup.js';
 import { isControlFrame } from './control-mux.js';
 import type { Digest } from './session-driver.js';
+import { StallWatch } from './stall.js';
 
 /** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */
 export const WINDOW_BYTES = 8 * 1024 * 1024;
@@ -36,32 +43,21 @@ export const DRAIN_MS = 2_000;
 /** The chooser hears the time at least this often, so a probe ends even while no ack arrives. */
 const TICK_MS = 50;
 
-/** Test-only fault injection (PORTUNUS_TEST_* variables, see README "Testing"); absent in normal use. */
-export interface SwitchTestHooks {
-  /** Direct paths are offered to the chooser only once this many frame bytes were acknowledged. */
-  directAfterBytes?: number;
-  /** Kill this path once this many frame bytes were acknowledged (a direct path is closed; the relay pipe abandoned). */
-  kill?: { path: PathKind; afterBytes: number };
-  /**
-   * Once this many bytes were sent, send no more while no direct path has come up and attempts are still running:
-   * the relay then is still carrying when a slow-to-connect path (WebRTC) arrives, whatever the machine's speed.
-   */
-  waitDirectAtBytes?: number;
-  /** The direct paths this side announces (PORTUNUS_TEST_DIRECT_PATHS): leaving one out keeps it from being tried. */
-  directPaths?: ('tcp' | 'webrtc')[];
-}
-
 export interface SwitchingSendOptions {
   chunks: AsyncIterable<Uint8Array>;
   sealer: FrameSealer;
   acks: AckOpener;
   now(): number;
   signal: AbortSignal;
+  /** The transfer's stall timeout (stall.ts). */
+  stallMs: number;
   onProgress(bytes: number): void;
   /** The data moved; `bytes` were sealed and sent by then. */
   onSwitch(from: PathKind | undefined, to: PathKind, reason: SwitchReason, bytes: number): void;
   /** Attempts still running (a sender with no live path waits for them). */
   pendingPaths(): number;
+  /** What to report when every path is gone (the last attempt's error when none ever came up). */
+  noPathError?(): PortunusError | undefined;
   debug?(message: string): void;
   /** A sealed control frame (stream 0) arrived on a direct path. */
   onControl?(frame: Uint8Array): void;
@@ -69,7 +65,6 @@ export interface SwitchingSendOptions {
   onLost?(transport: Transport): void;
   windowBytes?: number;
   chooser?: ChooserConfig;
-  test?: SwitchTestHooks;
 }
 
 interface Path {
@@ -81,30 +76,36 @@ interface Path {
 
 export class SwitchingSender {
   private readonly paths = new Map<PathKind, Path>();
-  private readonly held: Transport[] = [];
   private readonly window: RetransmitWindow;
   private chooser: ChooserState;
   private active: PathKind | undefined;
   private wanted: { path: PathKind; reason: SwitchReason } | undefined;
   private failure: PortunusError | undefined;
-  private waiters: (() => void)[] = [];
+  private lastLoss: string | undefined;
+  private readonly changes = new Wakeup();
   /** Counts moves of the data: frames queued in an earlier stint are not sent any more. */
   private stint = 0;
   private bytesSent = 0;
+  private everUp = false;
+  /** Acks must advance within half the stall timeout while frames are in flight on the carrying path. */
+  private readonly acking: StallWatch;
+  /** When a frame was last sealed (empty keepalive frames go out while the source is quiet). */
+  private lastSealAt: number;
 
   constructor(private readonly opts: SwitchingSendOptions) {
     this.window = new RetransmitWindow(opts.windowBytes ?? WINDOW_BYTES, opts.sealer.nextIndex);
     this.chooser = initialChooser(opts.chooser ?? DEFAULT_CHOOSER);
+    this.acking = new StallWatch(opts.stallMs / 2, opts.now, () => 'no acknowledgement from the receiver');
+    this.lastSealAt = opts.now();
   }
 
-  /** A path came up: read its acks, and offer it to the chooser (unless a test hook holds it back). */
+  /** A path came up: read its acks, and offer it to the chooser. */
   addPath(transport: Transport): void {
     const path: Path = { transport, tail: Promise.resolve(), dead: false };
     this.paths.set(transport.kind, path);
+    this.everUp = true;
     void this.readAcks(path);
-    const hold = this.opts.test?.directAfterBytes;
-    if (transport.kind !== 'relay' && hold !== undefined && this.window.ackedBytes < hold) this.held.push(transport);
-    else this.feed({ type: 'up', path: transport.kind, at: this.opts.now() });
+    this.feed({ type: 'up', path: transport.kind, at: this.opts.now() });
   }
 
   /** Fails the stream (a fatal path error such as a binding mismatch). */
@@ -115,12 +116,11 @@ export class SwitchingSender {
 
   async run(): Promise<Digest> {
     const hash = createHash('sha256');
-    const ticker = setInterval(() => this.wake(), TICK_MS);
+    const ticker = setInterval(() => this.wake(), Math.min(TICK_MS, this.opts.stallMs / 4));
     const onAbort = () => this.fail(createError('CANCELLED', 'cancelled'));
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
+    const source = new Lookahead(this.opts.chunks, () => this.wake());
     try {
-      const chunks = withFinal(this.opts.chunks);
-      let next = await chunks.next();
       while (!this.window.complete) {
         this.checkHealth();
         await this.applySwitch();
@@ -129,65 +129,61 @@ export class SwitchingSender {
           await this.changed();
           continue;
         }
-        if (this.waitingForDirect()) {
+        const next = source.peek();
+        if (next instanceof Error) throw toPortunusError(next);
+        const chunk = next ?? this.keepalive();
+        if (chunk === undefined || !this.window.hasRoom(chunk.chunk.length + frameOverhead)) {
           await this.changed();
           continue;
         }
-        if (next.done !== true && this.window.hasRoom(next.value.chunk.length + frameOverhead)) {
-          const { chunk, final } = next.value;
-          const index = this.opts.sealer.nextIndex;
-          // Hashed before sealing: sealOwned builds the frame in the chunk's own memory, over the plaintext.
-          hash.update(chunk);
-          const frame = this.opts.sealer.sealOwned(chunk, final);
-          this.bytesSent += chunk.length;
-          this.window.push(index, frame, final);
-          if (final) this.feed({ type: 'last', at: this.opts.now() });
-          this.send(path, frame);
-          this.opts.onProgress(this.bytesSent);
-          // Backpressure of the path, or anything that may change the plan (an ack, a path up or down).
-          await Promise.race([path.tail, this.changed()]);
-          next = final ? { done: true, value: undefined } : await chunks.next();
-          continue;
-        }
-        await this.changed();
+        if (next !== undefined) source.take();
+        this.sealAndSend(path, chunk, hash);
+        // Backpressure of the path, or anything that may change the plan (an ack, a path up or down).
+        await Promise.race([path.tail, this.changed()]);
       }
       return { bytes: this.bytesSent, sha256: hash.digest('hex') };
     } finally {
       clearInterval(ticker);
       this.opts.signal.removeEventListener('abort', onAbort);
+      source.stop();
     }
+  }
+
+  private sealAndSend(path: Path, { chunk, final }: Chunk, hash: ReturnType<typeof createHash>): void {
+    const index = this.opts.sealer.nextIndex;
+    // Hashed before sealing: sealOwned builds the frame in the chunk's own memory, over the plaintext.
+    hash.update(chunk);
+    const frame = this.opts.sealer.sealOwned(chunk, final);
+    this.bytesSent += chunk.length;
+    if (this.window.acked === this.window.next) this.acking.progress(); // the clock starts with the first frame in flight
+    this.window.push(index, frame, final);
+    this.lastSealAt = this.opts.now();
+    if (final) this.feed({ type: 'last', at: this.opts.now() });
+    this.send(path, frame);
+    this.opts.onProgress(this.bytesSent);
+  }
+
+  /** An empty data frame while the source is quiet and nothing is in flight: it shows the receiver the path lives. */
+  private keepalive(): Chunk | undefined {
+    const idle = this.window.acked === this.window.next && this.opts.now() - this.lastSealAt >= this.opts.stallMs / 4;
+    return idle ? { chunk: new Uint8Array(0), final: false } : undefined;
   }
 
   private checkHealth(): void {
     if (this.failure) throw this.failure;
-    const kill = this.opts.test?.kill;
-    if (kill !== undefined && this.window.ackedBytes >= kill.afterBytes) {
-      const path = this.paths.get(kill.path);
-      if (path !== undefined && !path.dead) {
-        this.opts.debug?.(`test: killing the ${kill.path} path`);
-        if (kill.path !== 'relay') void path.transport.close();
-        this.lose(path);
-      }
-    }
-    const hold = this.opts.test?.directAfterBytes;
-    // A held path is let go early only when nothing else can carry: no other live path and no attempt left.
-    const others = [...this.paths.values()].some((p) => !p.dead && !this.held.includes(p.transport));
-    const stuck = !others && this.opts.pendingPaths() === 0;
-    if (this.held.length > 0 && (stuck || hold === undefined || this.window.ackedBytes >= hold)) {
-      for (const t of this.held.splice(0)) this.feed({ type: 'up', path: t.kind, at: this.opts.now() });
+    const path = this.active === undefined ? undefined : this.paths.get(this.active);
+    if (path !== undefined && !path.dead && this.window.acked < this.window.next && this.acking.stalled) {
+      this.opts.debug?.(`the ${path.transport.kind} path: ${this.acking.describe()}`);
+      this.lastLoss = `${this.acking.describe()} on the ${path.transport.kind} path`;
+      void path.transport.close();
+      this.lose(path);
     }
     this.feed({ type: 'progress', at: this.opts.now(), bytes: this.window.ackedBytes });
     const alive = [...this.paths.values()].some((p) => !p.dead);
-    if (!alive && this.held.length === 0 && this.opts.pendingPaths() === 0) {
-      throw createError('INTERRUPTED', 'every data path was lost before the receiver had all the data');
+    if (!alive && this.opts.pendingPaths() === 0) {
+      const none = this.everUp ? undefined : this.opts.noPathError?.();
+      throw none ?? createError('INTERRUPTED', `every data path was lost before the receiver had all the data${this.lastLoss === undefined ? '' : ` (${this.lastLoss})`}`);
     }
-  }
-
-  /** The waitDirectAtBytes test hook: past its mark with only the relay up and a direct attempt still running. */
-  private waitingForDirect(): boolean {
-    const mark = this.opts.test?.waitDirectAtBytes;
-    if (mark === undefined || this.bytesSent < mark || this.opts.pendingPaths() === 0) return false;
-    return ![...this.paths.keys()].some((kind) => kind !== 'relay');
   }
 
   /** Moves the data to the path the chooser asked for: after a drain when the old one still works. */
@@ -211,6 +207,7 @@ export class SwitchingSender {
     if (target === undefined || target.dead) return;
     this.active = wanted.path;
     this.stint += 1;
+    this.acking.progress(); // a new path gets its own stall timeout for the frames it resends
     for (const frame of this.window.unacked()) this.send(target, frame);
     this.feed({ type: 'started', at: this.opts.now(), bytes: this.window.ackedBytes });
     this.opts.debug?.(`data path ${from ?? 'none'} → ${wanted.path} (${wanted.reason}); resending ${this.window.unacked().length} frames`);
@@ -239,7 +236,10 @@ export class SwitchingSender {
           continue;
         }
         const next = this.opts.acks.open(frame);
-        if (next !== undefined) this.window.ack(next);
+        if (next !== undefined && next > this.window.acked) {
+          this.window.ack(next);
+          this.acking.progress();
+        }
         this.wake();
       }
     } catch (err) {
@@ -266,22 +266,75 @@ export class SwitchingSender {
   }
 
   private changed(): Promise<void> {
-    return new Promise<void>((resolve) => this.waiters.push(resolve));
+    return this.changes.next();
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    this.changes.wake();
   }
 }
 
-/** Chunks with the last one marked (one of lookahead), and one empty final chunk for empty data. */
-async function* withFinal(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<{ chunk: Uint8Array; final: boolean }> {
-  let pending: Uint8Array | undefined;
-  for await (const chunk of chunks) {
-    if (pending !== undefined) yield { chunk: pending, final: false };
-    pending = chunk;
+interface Chunk {
+  chunk: Uint8Array;
+  final: boolean;
+}
+
+/**
+ * The source read one chunk ahead, without blocking the sender: `peek()` shows the next chunk (the last one marked
+ * final; one empty final chunk for empty data) once it is there, undefined while the source is still producing, or
+ * the source's error; `take()` consumes it and starts reading the one after.
+ */
+class Lookahead {
+  private readonly iterator: AsyncIterator<Uint8Array>;
+  private ready: Chunk | Error | undefined;
+  private held: Uint8Array | undefined;
+  private done = false;
+  private reading = false;
+
+  constructor(chunks: AsyncIterable<Uint8Array>, private readonly onReady: () => void) {
+    this.iterator = chunks[Symbol.asyncIterator]();
+    this.read();
   }
-  yield { chunk: pending ?? new Uint8Array(0), final: true };
+
+  peek(): Chunk | Error | undefined {
+    return this.ready;
+  }
+
+  take(): void {
+    if (this.ready === undefined || this.ready instanceof Error) return;
+    this.ready = undefined;
+    this.read();
+  }
+
+  stop(): void {
+    this.done = true;
+    void this.iterator.return?.().catch(() => undefined);
+  }
+
+  /** Reads until one chunk can be handed out: a chunk is final only once the one after it is known not to exist. */
+  private read(): void {
+    if (this.reading || this.done || this.ready !== undefined) return;
+    this.reading = true;
+    void (async () => {
+      try {
+        while (this.ready === undefined && !this.done) {
+          const next = await this.iterator.next();
+          if (next.done === true) {
+            this.done = true;
+            this.ready = { chunk: this.held ?? new Uint8Array(0), final: true };
+          } else if (this.held === undefined) {
+            this.held = next.value;
+          } else {
+            this.ready = { chunk: this.held, final: false };
+            this.held = next.value;
+          }
+        }
+      } catch (err) {
+        this.ready = err instanceof Error ? err : new Error(String(err));
+      } finally {
+        this.reading = false;
+        this.onReady();
+      }
+    })();
+  }
 }

@@ -1,11 +1,11 @@
 /**
- * `--transport auto` between two sides that both announced `switch-v1` (PROTOCOL.md §14): data starts on the first
- * path up (usually the relay), the direct attempts go on in the background, and the sender moves the data to the
- * path that measures fastest, resuming from the last acknowledged frame. This file wires the pieces for send.ts and
- * receive.ts: keys, the paths, the streams, the reporting. Each switch is reported as a `transport` event.
+ * The data plane of every transfer (PROTOCOL.md §14): data starts on the first path up, the other agreed paths come
+ * up in the background, and the sender moves the data to the path that measures fastest, resuming from the last
+ * acknowledged frame. Which paths exist is the policy both sides announced (`--transport`): with one path there is
+ * simply nothing to move to. This file wires the pieces for send.ts and receive.ts: keys, the paths, the streams,
+ * the reporting. Each move is reported as a `transport` event.
  */
 import {
-  ABILITY_SWITCH,
   AckOpener,
   AckSealer,
   createError,
@@ -16,32 +16,30 @@ import {
   type SwitchReason,
 } from '../protocol.js';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { startPaths, type Paths } from '../transport/paths.js';
+import type { Sink } from '../files/sink.js';
+import { startPaths, type Paths, type PathsOptions } from '../transport/paths.js';
 import type { Transport } from '../transport/transport.js';
 import type { ControlMux } from './control-mux.js';
-import type { OpenTransportOptions, TransportMode } from '../transport/select.js';
 import { formatBytes } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
-import { DATA_STREAM, type Sink } from './data-stream.js';
 import type { DataContext, Digest } from './session-driver.js';
 import { SwitchingReceiver } from './switching-receive.js';
-import { SwitchingSender, type SwitchTestHooks } from './switching-send.js';
+import { SwitchingSender } from './switching-send.js';
+import { agreedPaths } from './context.js';
 
-export type { SwitchTestHooks } from './switching-send.js';
-
-/** Whether this transfer switches paths: auto on this side, and the peer announced it too (bound into the key). */
-export function switches(mode: TransportMode, data: DataContext): boolean {
-  return mode === 'auto' && data.abilities.includes(ABILITY_SWITCH);
-}
+/** Stream id of the data stream; 0 is the control stream, 2 the acks. */
+export const DATA_STREAM = 1;
 
 export interface SwitchingOptions {
-  paths: OpenTransportOptions;
+  paths: Omit<PathsOptions, 'onUp' | 'allowed' | 'data'>;
+  data: DataContext;
   reporter: Reporter;
   now(): number;
   total: number | undefined;
+  /** The transfer's stall timeout (stall.ts). */
+  stallMs: number;
   /** The session's control channel: direct paths join it, so receipts survive the relay connection. */
   control: ControlMux;
-  test?: SwitchTestHooks;
 }
 
 export interface SwitchingResult extends Digest {
@@ -50,8 +48,7 @@ export interface SwitchingResult extends Digest {
 }
 
 export async function sendSwitching(opts: SwitchingOptions, chunks: AsyncIterable<Uint8Array>): Promise<SwitchingResult> {
-  const { data } = opts.paths;
-  const { reporter, total } = opts;
+  const { data, reporter, total } = opts;
   let last: PathKind | undefined;
   let paths: Paths | undefined;
   const sender = new SwitchingSender({
@@ -60,18 +57,19 @@ export async function sendSwitching(opts: SwitchingOptions, chunks: AsyncIterabl
     acks: new AckOpener(nodeAead(data.keys.data[data.side === 'a' ? 'b' : 'a'])),
     now: opts.now,
     signal: data.signal,
+    stallMs: opts.stallMs,
     onProgress: (b) => reporter.updateProgress(b, total),
     onSwitch: (from, to, reason, bytes) => {
       last = to;
       announce(reporter, 'Sending', total, { from, to, reason, bytes });
     },
     pendingPaths: () => paths?.pending ?? 1,
+    noPathError: () => paths?.lastError,
     debug: (m) => reporter.debug(m),
     onControl: (frame) => opts.control.deliver(frame),
     onLost: (t) => opts.control.removePath(t),
-    ...(opts.test === undefined ? {} : { test: opts.test }),
   });
-  paths = startPaths({ ...opts.paths, onUp: (t) => (join(opts.control, t), sender.addPath(t)) });
+  paths = open(opts, (t) => (join(opts.control, t), sender.addPath(t)));
   paths.fatal.catch((err) => sender.fail(err));
   const sent = await sender.run();
   reporter.updateProgress(sent.bytes, total, true);
@@ -79,9 +77,14 @@ export async function sendSwitching(opts: SwitchingOptions, chunks: AsyncIterabl
   return { ...sent, transport: last ?? 'relay' };
 }
 
-export async function receiveSwitching(opts: SwitchingOptions, sink: Sink): Promise<SwitchingResult> {
-  const { data } = opts.paths;
-  const { reporter, total } = opts;
+/** The receiving end; `peerSent` is how the session tells it the sender reported the end of the data. */
+export interface ReceivingStream {
+  done: Promise<SwitchingResult>;
+  peerSent(): void;
+}
+
+export function receiveSwitching(opts: SwitchingOptions, sink: Pick<Sink, 'write'>): ReceivingStream {
+  const { data, reporter, total } = opts;
   const peer = data.side === 'a' ? 'b' : 'a';
   let last: PathKind | undefined;
   let paths: Paths | undefined;
@@ -90,6 +93,8 @@ export async function receiveSwitching(opts: SwitchingOptions, sink: Sink): Prom
     acks: new AckSealer(nodeAead(data.keys.data[data.side])),
     sink,
     expected: total,
+    stallMs: opts.stallMs,
+    now: opts.now,
     onProgress: (b) => reporter.updateProgress(b, total),
     onPath: (from, to, bytes) => {
       last = to;
@@ -102,17 +107,24 @@ export async function receiveSwitching(opts: SwitchingOptions, sink: Sink): Prom
   });
   const onAbort = () => receiver.fail(createError('CANCELLED', 'cancelled'));
   data.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    paths = startPaths({ ...opts.paths, onUp: (t) => (join(opts.control, t), receiver.addPath(t)) });
-    paths.fatal.catch((err) => receiver.fail(err));
-    void paths.settled.then(() => receiver.checkAlive());
-    const got = await receiver.run();
-    reporter.updateProgress(got.bytes, total, true);
-    reporter.stopProgress();
-    return { ...got, transport: last ?? 'relay' };
-  } finally {
-    data.signal.removeEventListener('abort', onAbort);
-  }
+  paths = open(opts, (t) => (join(opts.control, t), receiver.addPath(t)));
+  paths.fatal.catch((err) => receiver.fail(err));
+  const opened = paths;
+  void opened.settled.then(() => receiver.checkAlive(opened.lastError));
+  const done = receiver.run().then(
+    (got) => {
+      reporter.updateProgress(got.bytes, total, true);
+      reporter.stopProgress();
+      return { ...got, transport: last ?? 'relay' };
+    },
+  ).finally(() => data.signal.removeEventListener('abort', onAbort));
+  return { done, peerSent: () => receiver.peerSent() };
+}
+
+function open(opts: SwitchingOptions, onUp: (t: Transport) => void): Paths {
+  const allowed = agreedPaths(opts.data.abilities);
+  if (allowed.size === 0) throw createError('DIRECT_FAILED', 'no data path both sides allow');
+  return startPaths({ ...opts.paths, data: opts.data, allowed, onUp });
 }
 
 /** A direct path carries control messages too (the relay connection carries them anyway). */
@@ -145,34 +157,3 @@ const REASONS: Record<SwitchReason, string> = {
   slower: 'the new path was slower',
   failover: 'the path carrying the data was lost',
 };
-
-/** Parses the PORTUNUS_TEST_* hooks; undefined when none is set. Test-only: see README "Testing". */
-export function switchTestHooks(env: NodeJS.ProcessEnv): SwitchTestHooks | undefined {
-  const after = env.PORTUNUS_TEST_DIRECT_AFTER_BYTES;
-  const kill = env.PORTUNUS_TEST_KILL_PATH;
-  const waitAt = env.PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES;
-  const direct = env.PORTUNUS_TEST_DIRECT_PATHS;
-  if (!after && !kill && !waitAt && direct === undefined) return undefined;
-  const hooks: SwitchTestHooks = {};
-  if (after) hooks.directAfterBytes = count(after, 'PORTUNUS_TEST_DIRECT_AFTER_BYTES');
-  if (waitAt) hooks.waitDirectAtBytes = count(waitAt, 'PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES');
-  if (direct !== undefined) {
-    const kinds = direct.split(',').filter((k) => k !== '');
-    if (!kinds.every((k): k is 'tcp' | 'webrtc' => k === 'tcp' || k === 'webrtc')) {
-      throw createError('USAGE', 'PORTUNUS_TEST_DIRECT_PATHS must list tcp and/or webrtc, comma-separated');
-    }
-    hooks.directPaths = kinds;
-  }
-  if (kill) {
-    const [path, bytes] = kill.split(':');
-    if (path !== 'relay' && path !== 'tcp' && path !== 'webrtc') throw createError('USAGE', 'PORTUNUS_TEST_KILL_PATH must be relay:N, tcp:N or webrtc:N');
-    hooks.kill = { path, afterBytes: count(bytes ?? '', 'PORTUNUS_TEST_KILL_PATH') };
-  }
-  return hooks;
-}
-
-function count(text: string, what: string): number {
-  const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < 0) throw createError('USAGE', `${what} must be a byte count`);
-  return n;
-}

@@ -20,9 +20,6 @@ import {
 import type { Transport } from './transport.js';
 import { Wakeup } from '../util/wakeup.js';
 
-/** A send that sees neither a drain nor a credit for this long finds the connection dead (as the relay's ping would). */
-export const STALL_MS = 60_000;
-
 export interface Binding {
   key: Key<'binding'>;
   role: Role;
@@ -228,16 +225,15 @@ export class ChannelTransport implements Transport {
     if (this.ended !== undefined) throw this.ended;
   }
 
-  /** Waits until `ready()` holds; each wait is bounded by STALL_MS without progress. */
+  /**
+   * Waits until `ready()` holds or the connection ends. Not bounded here: a path that stops moving is found dead by
+   * the data plane's stall rule (transfer/stall.ts), which closes it, and that ends this wait.
+   */
   private async until(ready: () => boolean): Promise<void> {
     for (;;) {
       this.throwIfEnded();
       if (ready()) return;
-      let timer: NodeJS.Timeout | undefined;
-      const stalled = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), STALL_MS)));
-      const outcome = await Promise.race([this.nextEvent(), stalled]);
-      clearTimeout(timer);
-      if (outcome === 'stalled') throw this.end(createError('INTERRUPTED', `no progress on the direct connection for ${STALL_MS / 1000} s`));
+      await this.nextEvent();
     }
   }
 

@@ -1,21 +1,39 @@
 /**
- * Every path at once (PROTOCOL.md §14), for `--transport auto` when both sides announced `switch-v1`: the relay
- * pipe is opened at once and the agreed direct attempts (TCP, WebRTC) run in the background, each for at most
- * --direct-timeout; every path is handed over as it comes up and closed when the session is over. Nobody picks a
- * path here: the sender's chooser decides where the data goes, and the receiver reads from every path.
+ * Every data path the two sides agreed on, at once (PROTOCOL.md §14): the relay pipe is opened at once and the
+ * direct attempts (TCP, WebRTC) run in the background, each for at most --direct-timeout; every path is handed over
+ * as it comes up and closed when the session is over. Nobody picks a path here: the sender's chooser decides where
+ * the data goes, and the receiver reads from every path. Which paths may be used is the policy both sides announced
+ * (`--transport`), intersected: `tcp` alone is TCP or nothing, `relay` never direct.
  */
-import { createError, toPortunusError, type PortunusError } from '../protocol.js';
+import { createError, secureRandomBytes, toPortunusError, type IceServer, type PathKind, type PortunusError, type RandomBytes } from '../protocol.js';
+import type { RelayClient } from '../relay/client.js';
+import type { DataContext } from '../transfer/session-driver.js';
+import type { Reporter } from '../ui/reporter.js';
 import { settleWithin } from '../util/async-queue.js';
 import { RelayTransport } from './relay.js';
-import { directConnectors, mustAbort, type DirectKind, type OpenTransportOptions } from './select.js';
+import { connectTcp } from './tcp-connect.js';
 import type { Transport } from './transport.js';
+import { connectWebRtc } from './webrtc-connect.js';
+import { mergeIceServers } from './webrtc-ice.js';
 
 /** How long the WebRTC attempt waits for TCP (which is up to 100x faster here) before it starts anyway. */
 export const WEBRTC_AFTER_MS = 1_000;
 /** How long close() waits for sends already queued before it closes anyway. */
 const CLOSE_AFTER_SENDS_MS = 2_000;
 
-export interface PathsOptions extends OpenTransportOptions {
+export interface PathsOptions {
+  /** The paths both sides allow (bound into the key exchange as abilities). */
+  allowed: ReadonlySet<PathKind>;
+  directTimeoutMs: number;
+  /** This side's ICE servers (they take precedence) and the relay's. */
+  iceServers: readonly IceServer[];
+  relayIce: readonly IceServer[];
+  data: DataContext;
+  relay: RelayClient;
+  reporter: Pick<Reporter, 'debug'>;
+  /** Where to listen for a direct TCP connection (the LAN --bind address); all interfaces when absent. */
+  tcpListenHost?: string;
+  random?: RandomBytes;
   /** A path came up (the relay first, usually); called once per path. */
   onUp(transport: Transport): void;
 }
@@ -23,20 +41,23 @@ export interface PathsOptions extends OpenTransportOptions {
 export interface Paths {
   /** Attempts still running: a side with no live path waits for them before giving up. */
   readonly pending: number;
+  /** Why the last attempt failed (what to report when no path ever came up). */
+  readonly lastError: PortunusError | undefined;
   /** Rejects when an attempt must end the transfer (a binding mismatch); never resolves. */
   readonly fatal: Promise<never>;
-  /** Resolves once every attempt has settled (for tests and waiting). */
+  /** Resolves once every attempt has settled. */
   readonly settled: Promise<void>;
 }
 
 export function startPaths(opts: PathsOptions): Paths {
-  const { data, reporter } = opts;
+  const { data, reporter, allowed } = opts;
   let pending = 0;
   let tcpUp = false;
+  let lastError: PortunusError | undefined;
   let raise!: (error: PortunusError) => void;
   const fatal = new Promise<never>((_, reject) => (raise = reject));
   fatal.catch(() => undefined);
-  const attempt = (kind: string, open: () => Promise<Transport>): Promise<void> => {
+  const attempt = (kind: PathKind, open: () => Promise<Transport>): Promise<void> => {
     pending += 1;
     return open().then(
       (opened) => {
@@ -51,22 +72,24 @@ export function startPaths(opts: PathsOptions): Paths {
       (err: unknown) => {
         pending -= 1;
         const error = toPortunusError(err);
+        lastError = error;
         if (mustAbort(error) && !data.signal.aborted) raise(error);
         else reporter.debug(`no ${kind} path: ${error.message}`);
       },
     );
   };
-  const connectors = directConnectors(opts);
-  const direct = (kind: DirectKind): Promise<void> => {
+  const connect = connectors(opts);
+  const direct = (kind: 'tcp' | 'webrtc'): Promise<void> => {
     const abort = new AbortController();
     const seconds = opts.directTimeoutMs / 1000;
     const timer = setTimeout(() => abort.abort(createError('DIRECT_FAILED', `no ${kind} connection within ${seconds} s`)), opts.directTimeoutMs);
-    return attempt(kind, () => connectors[kind]!(abort.signal)).finally(() => clearTimeout(timer));
+    return attempt(kind, () => connect[kind](abort.signal)).finally(() => clearTimeout(timer));
   };
-  const attempts = [attempt('relay', () => RelayTransport.open(opts.relay))];
-  const tcp = data.link.tcp ? direct('tcp') : undefined;
+  const attempts: Promise<void>[] = [];
+  if (allowed.has('relay')) attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
+  const tcp = allowed.has('tcp') ? direct('tcp') : undefined;
   if (tcp !== undefined) attempts.push(tcp);
-  if (data.link.webrtc) attempts.push(tcp === undefined ? direct('webrtc') : webrtcUnlessTcp(tcp));
+  if (allowed.has('webrtc')) attempts.push(tcp === undefined ? direct('webrtc') : webrtcUnlessTcp(tcp));
 
   /**
    * WebRTC only when TCP failed or is not up within WEBRTC_AFTER_MS: a LAN transfer then never loads the WebRTC
@@ -95,9 +118,44 @@ export function startPaths(opts: PathsOptions): Paths {
     get pending() {
       return pending;
     },
+    get lastError() {
+      return lastError;
+    },
     fatal,
     settled: Promise.all(attempts).then(() => undefined),
   };
+}
+
+/** The direct attempts (each bound to the session's end too); each releases everything it opened on abort. */
+function connectors(opts: PathsOptions): Record<'tcp' | 'webrtc', (signal: AbortSignal) => Promise<Transport>> {
+  const { data, reporter } = opts;
+  const iceServers = mergeIceServers(opts.iceServers, opts.relayIce);
+  return {
+    tcp: (signal) =>
+      connectTcp({
+        role: data.role,
+        bindingKey: data.keys.binding,
+        exchange: { sendHints: (hints) => data.link.sendHints(hints), peerHints: (abort) => data.link.peerHints(abort) },
+        random: opts.random ?? secureRandomBytes,
+        signal: AbortSignal.any([signal, data.signal]),
+        ...(opts.tcpListenHost === undefined ? {} : { listenHost: opts.tcpListenHost }),
+        debug: (message) => reporter.debug(message),
+      }),
+    webrtc: (signal) =>
+      connectWebRtc({
+        role: data.role,
+        link: data.link,
+        bindingKey: data.keys.binding,
+        iceServers,
+        signal: AbortSignal.any([signal, data.signal]),
+        debug: (message) => reporter.debug(message),
+      }),
+  };
+}
+
+/** A binding mismatch is an attack or a bug, a cancel is the user's: neither may turn into a quiet fallback. */
+export function mustAbort(error: PortunusError): boolean {
+  return error.code === 'BINDING_MISMATCH' || error.code === 'CANCELLED';
 }
 
 /**

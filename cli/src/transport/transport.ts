@@ -3,10 +3,10 @@
  * frames, so the relay, a WebRTC channel or a TCP socket only ever see ciphertext, and fallback is a plain
  * "first that connects" over a list.
  */
-export type TransportKind = 'relay' | 'webrtc' | 'tcp';
+import type { PathKind } from '../protocol.js';
 
 export interface Transport {
-  readonly kind: TransportKind;
+  readonly kind: PathKind;
   /** Sends one frame (which the caller must not modify afterwards); resolves once the buffer is below its high-water mark. */
   send(frame: Uint8Array): Promise<void>;
   /**

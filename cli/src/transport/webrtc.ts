@@ -8,7 +8,7 @@ import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { ChannelTransport } from './channel-transport.js';
 import { WeriftChannel } from './werift-channel.js';
 
-export { STALL_MS, type Binding } from './channel-transport.js';
+export { type Binding } from './channel-transport.js';
 export { closePeer } from './werift-channel.js';
 
 /**

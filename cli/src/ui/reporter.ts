@@ -4,28 +4,28 @@
  * before they reach any of these.
  */
 import type { Writable } from 'node:stream';
-import { PortunusError } from '../protocol.js';
+import { PortunusError, type PathKind } from '../protocol.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { systemClock, type Clock } from './clock.js';
 import { DataPhase } from './data-phase.js';
 import { ProgressView } from './progress.js';
 
-export type TransportKind = 'relay' | 'webrtc' | 'tcp';
-
 export type ReportEvent =
   | { event: 'code'; code: string; nameplate: number; uri: string; mode?: 'lan' }
   | { event: 'waiting'; nameplate: number }
+  /** The peer left before the key exchange completed; this side waits for it (or another) to come back. */
+  | { event: 'unpaired' }
   | { event: 'confirmed'; verifier: string }
   | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; fileBytes?: number; text?: string }
-  | { event: 'connected'; transport: TransportKind }
+  | { event: 'connected'; transport: PathKind }
   /**
    * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §14) after `bytes` (sent by the
    * sender, written by the receiver); `reason` only on the sender, which decides.
    */
-  | { event: 'transport'; from: TransportKind; to: TransportKind; reason?: 'first' | 'probe' | 'slower' | 'failover'; bytes: number }
+  | { event: 'transport'; from: PathKind; to: PathKind; reason?: 'first' | 'probe' | 'slower' | 'failover'; bytes: number }
   | { event: 'progress'; bytes: number; total?: number }
   /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */
-  | { event: 'done'; bytes: number; sha256?: string; transport?: TransportKind; seconds: number; dataSeconds?: number; bytesPerSecond?: number; path?: string; text?: string }
+  | { event: 'done'; bytes: number; sha256?: string; transport?: PathKind; seconds: number; dataSeconds?: number; bytesPerSecond?: number; path?: string; text?: string }
   /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
   | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number }
   | { event: 'warning'; message: string }

@@ -4,10 +4,10 @@
  * the rate is over the data phase only (the bar's rate, from the same DataPhase), and `seconds` is the whole
  * transfer from pairing to the receipt (key exchange and the receiver's answer included).
  */
-import type { Offer } from '../protocol.js';
+import type { Offer, PathKind } from '../protocol.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
-import type { Reporter, TransportKind } from './reporter.js';
+import type { Reporter } from './reporter.js';
 
 export interface Finished {
   offer: Offer;
@@ -15,7 +15,7 @@ export interface Finished {
   sha256: string;
   /** From pairing to the end. */
   seconds: number;
-  transport?: TransportKind;
+  transport?: PathKind;
   /** Receiver: where the data went (undefined: standard output, or a text message). */
   path?: string;
 }

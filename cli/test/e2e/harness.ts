@@ -120,8 +120,8 @@ export interface RelayProc {
   stop: () => Promise<void>;
 }
 
-export async function startRelayProcess(extraArgs: string[] = []): Promise<RelayProc> {
-  const proc = runPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json', ...extraArgs], { stdin: 'pipe' });
+export async function startRelayProcess(extraArgs: string[] = [], opts: Pick<RunOptions, 'prefix'> = {}): Promise<RelayProc> {
+  const proc = runPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json', ...extraArgs], { stdin: 'pipe', ...opts });
   const ev = await proc.waitEvent('listening');
   return {
     url: String(ev.url),

@@ -8,12 +8,11 @@ import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { FrameSealer, formatCode, generateSecret, secureRandomBytes, type Offer } from '../../src/protocol.js';
+import { formatCode, generateSecret, secureRandomBytes, type Offer } from '../../src/protocol.js';
 import { connectRelay } from '../../src/relay/client.js';
-import { RelayTransport } from '../../src/transport/relay.js';
-import { DATA_STREAM, sendStream } from '../../src/transfer/data-stream.js';
 import { driveSession } from '../../src/transfer/session-driver.js';
 import { exitOf, runPortunus, useRelayWorld } from './harness.js';
+import { streamOverRelay } from './relay-stream.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 
@@ -44,20 +43,12 @@ async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) =>
     const nameplate = await client.allocate();
     const code = { nameplate, secret: generateSecret(secureRandomBytes) };
     onCode(formatCode(code));
-    const paired = await client.paired();
     return await driveSession(client, {
-      paired: { ...paired, relayName: client.relayName },
+      relayName: client.relayName,
       config: { role: 'send', code, abilities: ['relay-v1'], offer, aead: nodeAead, random: secureRandomBytes },
-      hooks: {
-        sendData: async (ctx) => {
-          const transport = await RelayTransport.open(client);
-          const sealer = new FrameSealer(nodeAead(ctx.keys.data[ctx.side]), DATA_STREAM);
-          async function* chunks() {
-            yield new Uint8Array(data);
-          }
-          return sendStream(chunks(), transport, sealer, () => undefined, ctx.signal);
-        },
-      },
+      waitMs: 60_000,
+      stallMs: 60_000,
+      hooks: { sendData: (ctx) => streamOverRelay(client, ctx, data) },
     }).catch((err: unknown) => err);
   } finally {
     await client.close();

@@ -1,19 +1,28 @@
 /**
  * Switching paths mid-transfer end to end (PROTOCOL.md §14): real `portunus relay`, `send` and `receive` processes
- * on 127.0.0.1 with `--transport auto`. The test-only hooks (PORTUNUS_TEST_*, sender only) make the move happen at a
- * known point: a direct path held back until 30% is acknowledged, or a path killed at 30%. Every wait is on process
- * output or exit; every transfer ends with the SHA-256 of the received file equal to the source's.
+ * on 127.0.0.1. The moves are made to happen at a known point by the test harness alone (faults.ts): a proxy in
+ * front of the relay holds back the sealed messages that set up the direct paths until 30% has arrived, a direct
+ * TCP connection is destroyed with `ss -K`, a WebRTC path is cut by dropping UDP inside a network namespace the test
+ * creates. Every wait is on process output or exit; every transfer ends with the SHA-256 of the received file equal
+ * to the source's.
  */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enginePairs } from '../transport/engines.js';
+import { killTcp, killTcpUnavailable, RelayProxy } from './faults.js';
 import { exitOf, runPortunus, startRelayProcess, useRelayWorld, type Proc } from './harness.js';
+import { labSkipReason } from '../../../test/lab/lan.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const SIZE = 100 * 1000 * 1000;
 const AT_30 = 0.3 * SIZE;
+/** The sealed messages before the direct-path set-up: pake, confirm, and the offer or the answer. */
+const HANDSHAKE_MESSAGES = 3;
 let content: Buffer;
 let digest: string;
 let runs = 0;
@@ -29,124 +38,118 @@ interface Run {
   dst: string;
 }
 
-/** Starts a transfer of the 100 MB file, `env` for the sender (the hooks are the sender's), `receiverEnv` for the receiver. */
-async function start(env: Record<string, string>, relayUrl = world.relay.url, extra: string[] = [], receiverEnv: Record<string, string> = {}): Promise<Run> {
+interface StartOptions {
+  relayUrl?: string;
+  sendArgs?: string[];
+  receiveArgs?: string[];
+  env?: { send?: Record<string, string>; receive?: Record<string, string> };
+  prefix?: string[];
+}
+
+/** Starts a transfer of the 100 MB file; direct attempts get a long --direct-timeout (they may be held back). */
+async function start(opts: StartOptions = {}): Promise<Run> {
   const dir = join(world.tmp, `switch${runs++}`);
   await mkdir(join(dir, 'src'), { recursive: true });
   await mkdir(join(dir, 'dst'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
-  const sender = runPortunus(['send', '--json', '--relay', relayUrl, '--transport', 'auto', ...extra, 'data.bin'], { cwd: join(dir, 'src'), env });
+  const common = ['--json', '--relay', opts.relayUrl ?? world.relay.url, '--direct-timeout', '120'];
+  const prefix = opts.prefix ?? [];
+  const sender = runPortunus(['send', ...common, ...(opts.sendArgs ?? []), 'data.bin'], { cwd: join(dir, 'src'), env: opts.env?.send ?? {}, prefix });
   const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relayUrl, '--transport', 'auto', code], { cwd: join(dir, 'dst'), env: receiverEnv });
+  const receiver = runPortunus(['receive', ...common, '--yes', ...(opts.receiveArgs ?? []), code], {
+    cwd: join(dir, 'dst'),
+    env: opts.env?.receive ?? {},
+    prefix,
+  });
   return { sender, receiver, dst: join(dir, 'dst') };
 }
 
 /** Both exit 0, the file arrived whole (SHA-256 of the bytes on disk) and nothing else is left beside it. */
 async function expectIntact(run: Run): Promise<void> {
-  const [sc, rc] = await Promise.all([exitOf(run.sender, 90_000), exitOf(run.receiver, 90_000)]);
-  expect([sc, rc], run.receiver.stderr() + run.sender.stderr()).toEqual([0, 0]);
+  const [sc, rc] = await Promise.all([exitOf(run.sender, 120_000), exitOf(run.receiver, 120_000)]);
+  expect([sc, rc], run.receiver.stderr() + run.sender.stderr() + run.sender.stdout()).toEqual([0, 0]);
   expect(createHash('sha256').update(await readFile(join(run.dst, 'data.bin'))).digest('hex')).toBe(digest);
   expect(await readdir(run.dst)).toEqual(['data.bin']);
   for (const p of [run.sender, run.receiver]) expect(p.events().find((e) => e.event === 'done')).toMatchObject({ bytes: SIZE, sha256: digest });
 }
 
-/** Waits for a progress event at or past `bytes` (progress is event-driven output; no sleeping). */
-function waitProgress(p: Proc, bytes: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => (clearInterval(poll), reject(new Error(`no progress past ${bytes}: ${p.stderr()}`))), 30_000);
-    const check = () => {
-      if (p.events().some((e) => e.event === 'progress' && Number(e.bytes) >= bytes)) {
-        clearTimeout(timer);
-        clearInterval(poll);
-        resolve();
-      }
-    };
-    const poll = setInterval(check, 5);
-    p.child.stdout!.on('data', check);
-  });
+/** Resolves once `p` printed an event for which `ok` holds (event-driven on its output; no sleeping). */
+async function until(p: Proc, ok: (e: Record<string, unknown>) => boolean, what: string): Promise<void> {
+  for (;;) {
+    if (p.events().some(ok)) return;
+    if (p.child.exitCode !== null) throw new Error(`exited before ${what}: ${p.stdout()} ${p.stderr()}`.slice(-3000));
+    await Promise.race([p.exited, new Promise((resolve) => p.child.stdout!.once('data', resolve))]);
+  }
 }
 
+const progressed = (bytes: number) => (e: Record<string, unknown>) => e.event === 'progress' && Number(e.bytes) >= bytes;
+/** `path` carries the data: the first path up, or the one the data moved to. */
+const carriedBy = (path: string) => (e: Record<string, unknown>) =>
+  (e.event === 'transport' && e.to === path) || (e.event === 'connected' && e.transport === path);
 const moves = (p: Proc) => p.events().filter((e) => e.event === 'transport');
 
-describe('switching paths mid-transfer (--transport auto)', () => {
+describe('switching paths mid-transfer', () => {
   it('starts on the relay and moves to TCP mid-transfer when it comes up, reporting the switch on both sides', async () => {
-    const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(AT_30) });
-    await expectIntact(run);
-    for (const p of [run.sender, run.receiver]) {
-      expect(p.events().find((e) => e.event === 'connected')).toEqual({ event: 'connected', transport: 'relay' });
-      // (Should WebRTC come up before TCP it is probed first; then TCP's move is the next one off the relay.)
-      const first = moves(p).find((e) => e.to === 'tcp');
-      expect(first).toMatchObject({ event: 'transport', from: 'relay', to: 'tcp' });
-      // Mid-transfer: the relay carried at least the first 30%, and the move came before the end.
-      expect(first!.bytes).toBeGreaterThanOrEqual(AT_30 * 0.9);
-      expect(first!.bytes).toBeLessThan(SIZE);
+    const proxy = await RelayProxy.start(world.relay.url);
+    try {
+      proxy.holdMessagesAfter(HANDSHAKE_MESSAGES); // the hints and signals wait: no direct path yet
+      const run = await start({ relayUrl: proxy.url, sendArgs: ['--transport', 'relay,tcp'] });
+      await until(run.receiver, progressed(AT_30), '30% on the relay');
+      proxy.release();
+      await expectIntact(run);
+      for (const p of [run.sender, run.receiver]) {
+        expect(p.events().find((e) => e.event === 'connected')).toEqual({ event: 'connected', transport: 'relay' });
+        const first = moves(p)[0];
+        expect(first).toMatchObject({ event: 'transport', from: 'relay', to: 'tcp' });
+        // Mid-transfer: the relay carried at least the first 30%, and the move came before the end.
+        expect(first!.bytes).toBeGreaterThanOrEqual(AT_30 * 0.9);
+        expect(first!.bytes).toBeLessThan(SIZE);
+      }
+      expect(moves(run.sender)[0]).toMatchObject({ reason: 'probe' });
+      // Hysteresis: TCP probed once, at most one move back: at most 2 moves for 2 paths.
+      expect(moves(run.sender).length).toBeLessThanOrEqual(2);
+    } finally {
+      await proxy.close();
     }
-    expect(moves(run.sender).find((e) => e.to === 'tcp')).toMatchObject({ reason: 'probe' });
-    // Hysteresis: each path probed at most once, at most one move back per probe: at most 4 moves for 3 paths.
-    expect(moves(run.sender).length).toBeLessThanOrEqual(4);
-    expect(moves(run.sender).filter((e) => e.to === 'tcp' && e.reason === 'probe')).toHaveLength(1);
   });
 
-  it('the relay data path dies after 30%: the transfer continues on the direct path from the last ack', async () => {
-    const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.6 * SIZE), PORTUNUS_TEST_KILL_PATH: `relay:${AT_30}` });
-    await expectIntact(run);
-    const move = moves(run.sender)[0];
-    expect(move).toMatchObject({ from: 'relay', reason: 'failover' });
-    expect(['tcp', 'webrtc']).toContain(move!.to);
-    expect(move!.bytes).toBeGreaterThanOrEqual(AT_30);
-    expect(move!.bytes).toBeLessThan(SIZE);
-    // The relay is never used again: a dead path does not come back.
-    expect(moves(run.sender).some((e) => e.to === 'relay')).toBe(false);
-    expect(moves(run.receiver)[0]).toMatchObject({ from: 'relay', to: move!.to });
-  });
-
-  it('the relay process is killed after 30%: the data and the receipts go on over the direct path', async () => {
+  it('the relay process is killed after the data moved to TCP: the data and the receipts go on over TCP', async () => {
     const relay = await startRelayProcess();
     try {
-      // The direct path is held back (sender) so the relay carries the data when it dies; smaller frames slow the
-      // relay enough for a progress event to land between 30% and the hold.
-      const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.95 * SIZE) }, relay.url, ['--chunk-size', '65536']);
-      await waitProgress(run.receiver, AT_30);
+      const run = await start({ relayUrl: relay.url, sendArgs: ['--transport', 'relay,tcp'] });
+      await until(run.receiver, carriedBy('tcp'), 'TCP carrying');
       relay.proc.child.kill('SIGKILL');
       await expectIntact(run);
-      const move = moves(run.sender)[0];
-      expect(move, run.receiver.stdout()).toMatchObject({ from: 'relay', reason: 'failover' });
-      expect(move!.bytes).toBeGreaterThanOrEqual(AT_30);
-      expect(move!.bytes).toBeLessThan(SIZE);
+      expect(moves(run.sender).some((e) => e.to === 'relay')).toBe(false);
     } finally {
       await relay.stop();
     }
   });
 
-  it('the TCP path dies mid-transfer: the transfer continues on the relay from the last ack', async () => {
-    // TCP takes the data at 10% and is killed at 30%, inside its 500 ms probe, so it is carrying when it dies.
-    const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.1 * SIZE), PORTUNUS_TEST_KILL_PATH: `tcp:${AT_30}` });
+  it.skipIf(killTcpUnavailable() !== undefined)('the TCP connection is destroyed while it carries: the transfer goes on over the relay from the last ack', async () => {
+    const relayPort = Number(new URL(world.relay.url).port);
+    const run = await start({ sendArgs: ['--transport', 'relay,tcp'] });
+    await until(run.receiver, carriedBy('tcp'), 'TCP carrying');
+    expect(killTcp(run.receiver.child.pid!, relayPort)).toBeGreaterThan(0);
     await expectIntact(run);
-    // (WebRTC may come up first and be probed before TCP; the assertions are about TCP's stint.)
+    // (TCP may have been the first path up, or the data moved to it from the relay.)
     const sent = moves(run.sender);
-    const onTcp = sent.findIndex((e) => e.to === 'tcp');
-    expect(sent[onTcp]).toMatchObject({ from: 'relay', reason: 'probe' });
-    expect(sent[onTcp + 1]).toMatchObject({ from: 'tcp', to: 'relay', reason: 'failover' });
-    expect(sent[onTcp + 1]!.bytes).toBeGreaterThanOrEqual(AT_30);
-    expect(sent[onTcp + 1]!.bytes).toBeLessThan(SIZE);
-    expect(sent.slice(onTcp + 1).some((e) => e.to === 'tcp')).toBe(false);
-    const got = moves(run.receiver);
-    const gotTcp = got.findIndex((e) => e.to === 'tcp');
-    expect(got.slice(gotTcp, gotTcp + 2)).toMatchObject([
-      { from: 'relay', to: 'tcp' },
-      { from: 'tcp', to: 'relay' },
-    ]);
+    const off = sent.findIndex((e) => e.from === 'tcp');
+    expect(sent[off], run.sender.stdout()).toMatchObject({ from: 'tcp', to: 'relay', reason: 'failover' });
+    expect(sent[off]!.bytes).toBeLessThan(SIZE);
+    expect(sent.slice(off).some((e) => e.to === 'tcp')).toBe(false); // a dead path never comes back
+    expect(moves(run.receiver).find((e) => e.from === 'tcp')).toMatchObject({ from: 'tcp', to: 'relay' });
   });
 
   it('killing the sender after a switch: the receiver fails and leaves no partial file', async () => {
-    const run = await start({ PORTUNUS_TEST_DIRECT_AFTER_BYTES: String(0.1 * SIZE) });
-    await run.receiver.waitEvent('transport', { timeoutMs: 30_000 });
+    const run = await start({ sendArgs: ['--transport', 'relay,tcp'] });
+    await until(run.receiver, carriedBy('tcp'), 'TCP carrying');
     run.sender.child.kill('SIGKILL');
     expect(await exitOf(run.receiver)).toBe(7);
     expect(await readdir(run.dst)).toEqual([]);
   });
 
-  it('--transport relay on one side: no switching, the data stays on the relay', async () => {
+  it('--transport relay on one side: no direct path, the data stays on the relay', async () => {
     const dir = join(world.tmp, `switch${runs++}`);
     await mkdir(join(dir, 'src'), { recursive: true });
     await mkdir(join(dir, 'dst'), { recursive: true });
@@ -164,50 +167,93 @@ describe('switching paths mid-transfer (--transport auto)', () => {
 
 /**
  * The same moves onto and off a WebRTC path, once per engine pair (werift, libdatachannel where it loads, and one of
- * each). TCP is left out (PORTUNUS_TEST_DIRECT_PATHS=webrtc), and the sender waits at 10% until WebRTC is up
- * (PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES), so the relay is still carrying when the slower-to-connect path arrives.
+ * each), with `--transport relay,webrtc` (no TCP). Cutting WebRTC means dropping UDP, which only a network namespace
+ * the test owns allows: the relay, a relay proxy (relay-proxy-main.ts) and both sides run in one, as root. The proxy
+ * holds the WebRTC signalling and freezes the relay's data after 5%, so the data must move to WebRTC when it comes
+ * up; once it carries, the relay thaws and UDP is dropped, so the data must move back.
  */
 const ENGINE_PAIRS = await enginePairs('switching onto libdatachannel');
-const AT_10 = 0.1 * SIZE;
+const noLab = labSkipReason() ?? (spawnSync('iptables', ['-V']).status === 0 ? undefined : 'needs iptables');
+const STALL_S = 16;
 
-describe.each(ENGINE_PAIRS)('switching onto and off WebRTC mid-transfer, $send → $receive', (engines) => {
-  const startWebRtc = (hooks: Record<string, string>) =>
-    start(
-      { PORTUNUS_TEST_DIRECT_PATHS: 'webrtc', PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES: String(AT_10), PORTUNUS_WEBRTC_ENGINE: engines.send, ...hooks },
-      world.relay.url,
-      [],
-      { PORTUNUS_WEBRTC_ENGINE: engines.receive },
-    );
+describe.each(ENGINE_PAIRS)('onto and off WebRTC mid-transfer, $send → $receive', (engines) => {
+  const env = { send: { PORTUNUS_WEBRTC_ENGINE: engines.send }, receive: { PORTUNUS_WEBRTC_ENGINE: engines.receive } };
 
-  it('starts on the relay and moves to WebRTC when it comes up', async () => {
-    const run = await startWebRtc({});
-    await expectIntact(run);
-    const sent = moves(run.sender);
-    const onto = sent.find((e) => e.to === 'webrtc');
-    expect(onto, run.sender.stdout()).toMatchObject({ from: 'relay', reason: 'probe' });
-    expect(onto!.bytes).toBeGreaterThanOrEqual(AT_10);
-    expect(onto!.bytes).toBeLessThan(SIZE);
-    expect(moves(run.receiver).find((e) => e.to === 'webrtc')).toMatchObject({ from: 'relay' });
-    expect(sent.some((e) => e.to === 'tcp')).toBe(false);
-  });
-
-  it('the WebRTC path dies while carrying: the transfer continues on the relay from the last ack', async () => {
-    // WebRTC takes the data at 10% and is killed 1 MB later (acknowledged), inside its 500 ms probe: a new
-    // association is still in slow start then, and werift may move only a few MB in it.
-    const killAt = AT_10 + 1_000_000;
-    const run = await startWebRtc({ PORTUNUS_TEST_KILL_PATH: `webrtc:${killAt}` });
-    await expectIntact(run);
-    const sent = moves(run.sender);
-    const onto = sent.findIndex((e) => e.to === 'webrtc');
-    expect(sent[onto], run.sender.stdout()).toMatchObject({ from: 'relay', reason: 'probe' });
-    expect(sent[onto + 1]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
-    expect(sent[onto + 1]!.bytes).toBeGreaterThanOrEqual(killAt);
-    expect(sent.slice(onto + 1).some((e) => e.to === 'webrtc')).toBe(false);
-    const got = moves(run.receiver);
-    const gotOnto = got.findIndex((e) => e.to === 'webrtc');
-    expect(got.slice(gotOnto, gotOnto + 2)).toMatchObject([
-      { from: 'relay', to: 'webrtc' },
-      { from: 'webrtc', to: 'relay' },
-    ]);
-  });
+  it.skipIf(noLab !== undefined)('relay → WebRTC when it comes up, and back to the relay when WebRTC dies', async () => {
+    const ns = `pts${randomBytes(3).toString('hex')}`;
+    const inNs = (argv: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
+    spawnSync('ip', ['netns', 'add', ns]);
+    try {
+      inNs(['ip', 'link', 'set', 'lo', 'up']);
+      // libdatachannel gathers no loopback candidates: a veth pair inside the namespace gives it an address.
+      inNs(['ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+      for (const [dev, address] of [['v0', '198.18.7.1/24'], ['v1', '198.18.7.2/24']]) {
+        inNs(['ip', 'addr', 'add', address!, 'dev', dev!]);
+        inNs(['ip', 'link', 'set', dev!, 'up']);
+      }
+      const prefix = ['ip', 'netns', 'exec', ns];
+      const relay = await startRelayProcess([], { prefix });
+      const proxy = await ProxyProcess.start(relay.url, prefix);
+      await proxy.command('hold 3');
+      await proxy.command(`freeze ${0.05 * SIZE}`);
+      const stall = ['--stall-timeout', String(STALL_S)];
+      const run = await start({ relayUrl: proxy.url, sendArgs: ['--transport', 'relay,webrtc', ...stall], receiveArgs: stall, env, prefix });
+      await proxy.frozen;
+      await proxy.command('release');
+      await until(run.receiver, carriedBy('webrtc'), 'WebRTC carrying');
+      await proxy.command('thaw');
+      expect(inNs(['iptables', '-I', 'INPUT', '-p', 'udp', '-j', 'DROP']).status).toBe(0);
+      await expectIntact(run);
+      const sent = moves(run.sender);
+      expect(sent[0], run.sender.stdout()).toMatchObject({ from: 'relay', to: 'webrtc', reason: 'probe' });
+      expect(sent[0]!.bytes).toBeGreaterThanOrEqual(0.05 * SIZE);
+      const off = sent.findIndex((e) => e.from === 'webrtc');
+      expect(sent[off]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
+      expect(sent[off]!.bytes).toBeLessThan(SIZE);
+      expect(sent.slice(off).some((e) => e.to === 'webrtc')).toBe(false);
+      expect(moves(run.receiver).slice(0, 2)).toMatchObject([
+        { from: 'relay', to: 'webrtc' },
+        { from: 'webrtc', to: 'relay' },
+      ]);
+      proxy.stop();
+      await relay.stop();
+    } finally {
+      for (const pid of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) spawnSync('kill', ['-9', pid]);
+      spawnSync('ip', ['netns', 'del', ns]);
+    }
+  }, 180_000);
 });
+
+/** relay-proxy-main.ts run as a process (inside a namespace), driven by commands on its stdin. */
+class ProxyProcess {
+  private readonly pending: (() => void)[] = [];
+  private onFrozen!: () => void;
+  readonly frozen = new Promise<void>((resolve) => (this.onFrozen = resolve));
+
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
+
+  static async start(relayUrl: string, prefix: string[]): Promise<ProxyProcess> {
+    const main = fileURLToPath(new URL('./relay-proxy-main.ts', import.meta.url));
+    const child = spawn(prefix[0]!, [...prefix.slice(1), process.execPath, '--import', 'tsx', main, relayUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: child.stdout! });
+    const url = await new Promise<string>((resolve) => lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url)));
+    const proxy = new ProxyProcess(child, url);
+    lines.on('line', (line) => (line === 'frozen' ? proxy.onFrozen() : proxy.pending.shift()?.()));
+    return proxy;
+  }
+
+  /** Sends one command and waits for its `ok`. */
+  command(line: string): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.pending.push(resolve);
+      this.child.stdin!.write(`${line}\n`);
+    });
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}

@@ -9,14 +9,11 @@ import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { FrameSealer, formatCode, generateSecret, secureRandomBytes, TCP_NONCE_BYTES, type TcpHint } from '../../src/protocol.js';
+import { formatCode, generateSecret, secureRandomBytes, TCP_NONCE_BYTES, type TcpHint } from '../../src/protocol.js';
 import { connectRelay } from '../../src/relay/client.js';
-import { DATA_STREAM, sendStream } from '../../src/transfer/data-stream.js';
 import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
-import { RelayTransport } from '../../src/transport/relay.js';
-import { selectTransport } from '../../src/transport/select.js';
-import type { Transport } from '../../src/transport/transport.js';
 import { exitOf, runPortunus, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
+import { streamOverRelay } from './relay-stream.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -35,31 +32,30 @@ describe('direct TCP path end to end', () => {
     }
   });
 
-  // (auto against auto switches paths mid-transfer, tested in switch.test.ts; here the peer decides the old way.)
-  it('--transport auto (the default) against a peer on --transport tcp goes over TCP', async () => {
+  it('--transport auto (the default) against a peer on --transport tcp goes over TCP only', async () => {
     const t = await transfer([], ['--transport', 'tcp']);
-    expect([t.sc, t.rc]).toEqual([0, 0]);
+    expect([t.sc, t.rc], t.sender.stdout() + t.receiver.stdout()).toEqual([0, 0]);
     expect(sha256(t.received!)).toBe(sha256(t.content));
     for (const p of [t.sender, t.receiver]) expect(event(p, 'done')).toMatchObject({ transport: 'tcp' });
   });
 
-  it('--transport tcp against a WebRTC-only peer fails with exit 7, and nothing is kept', async () => {
+  it('--transport tcp against a WebRTC-only peer: no common path, refused before any data (exit 7), nothing kept', async () => {
     const t = await transfer(['--transport', 'tcp'], ['--transport', 'webrtc']);
     expect([t.sc, t.rc]).toEqual([7, 7]);
-    // Both sides are direct-only here: whichever gives up first tells the other, which then reports PEER_FAILED.
-    const codes = [event(t.sender, 'error')?.error, event(t.receiver, 'error')?.error];
-    expect(codes).toContain('DIRECT_FAILED');
-    expect(codes.every((c) => c === 'DIRECT_FAILED' || c === 'PEER_FAILED')).toBe(true);
+    expect(event(t.receiver, 'error')).toMatchObject({ error: 'DIRECT_FAILED', exit: 7 });
+    expect(String(event(t.receiver, 'error')?.message)).toMatch(/no data path both sides allow \(this side: webrtc; the other: tcp\)/);
+    expect(event(t.sender, 'error')).toMatchObject({ error: 'PEER_FAILED', exit: 7 });
     expect(t.received).toBeUndefined();
   });
 
-  it('--transport tcp against a relay-only peer: DIRECT_FAILED on the sender, PEER_FAILED on the receiver', async () => {
+  it('--transport tcp against a relay-only peer: the same refusal', async () => {
     const t = await transfer(['--transport', 'tcp'], ['--transport', 'relay']);
     expect([t.sc, t.rc]).toEqual([7, 7]);
-    expect(event(t.sender, 'error')).toMatchObject({ error: 'DIRECT_FAILED', exit: 7 });
-    expect(event(t.receiver, 'error')).toMatchObject({ error: 'PEER_FAILED', exit: 7 });
+    expect(event(t.receiver, 'error')).toMatchObject({ error: 'DIRECT_FAILED', exit: 7 });
+    expect(event(t.sender, 'error')).toMatchObject({ error: 'PEER_FAILED', exit: 7 });
     expect(t.received).toBeUndefined();
   });
+
 });
 
 /** A port nobody listens on (bound, then released). */
@@ -89,24 +85,24 @@ function badBinding(hint: TcpHint): Promise<number> {
 
 /**
  * A sender that announces tcp-v1, sends a hint to a closed port, connects to the receiver with a wrong MAC, never
- * completes a TCP connection, and follows whatever path the receiver then chooses.
+ * completes a TCP connection, and sends the data over the relay meanwhile.
  */
 async function decoySend(data: Buffer, onCode: (code: string) => void) {
   const client = await connectRelay({ url: world.relay.url, agent: 'decoy/1.0' });
   const seen: { refusedAfter?: number } = {};
-  const decoyTcp = async (ctx: DataContext, signal: AbortSignal): Promise<Transport> => {
+  const decoyTcp = async (ctx: DataContext): Promise<void> => {
     await ctx.link.sendHints([{ host: '127.0.0.1', port: await closedPort() }]);
-    const hints = await ctx.link.peerHints(signal);
+    const hints = await ctx.link.peerHints(ctx.signal);
     seen.refusedAfter = await badBinding(hints.find((h) => h.host === '127.0.0.1')!);
-    return new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true }));
   };
   try {
     const nameplate = await client.allocate();
     const code = { nameplate, secret: generateSecret(secureRandomBytes) };
     onCode(formatCode(code));
-    const paired = await client.paired();
     const result = await driveSession(client, {
-      paired: { ...paired, relayName: client.relayName },
+      relayName: client.relayName,
+      waitMs: 60_000,
+      stallMs: 60_000,
       config: {
         role: 'send',
         code,
@@ -117,20 +113,8 @@ async function decoySend(data: Buffer, onCode: (code: string) => void) {
       },
       hooks: {
         sendData: async (ctx) => {
-          const transport = await selectTransport({
-            role: 'send',
-            mode: 'auto',
-            link: ctx.link,
-            directTimeoutMs: 10_000,
-            openRelay: () => RelayTransport.open(client),
-            direct: { tcp: (signal) => decoyTcp(ctx, signal) },
-          });
-          ctx.defer(() => transport.close());
-          const sealer = new FrameSealer(nodeAead(ctx.keys.data[ctx.side]), DATA_STREAM);
-          async function* chunks() {
-            yield new Uint8Array(data);
-          }
-          return sendStream(chunks(), transport, sealer, () => undefined, ctx.signal);
+          await decoyTcp(ctx);
+          return streamOverRelay(client, ctx, data);
         },
       },
     }).catch((err: unknown) => err);
@@ -141,7 +125,7 @@ async function decoySend(data: Buffer, onCode: (code: string) => void) {
 }
 
 describe('direct TCP path against a peer it cannot reach', () => {
-  it('refuses a connection with a wrong binding, gives up on unreachable hints, and falls back to the relay', async () => {
+  it('refuses a connection with a wrong binding, gives up on unreachable hints, and the data goes on the relay', async () => {
     const dir = join(world.tmp, 'decoy');
     await mkdir(join(dir, 'dst'), { recursive: true });
     const content = randomBytes(200_000);

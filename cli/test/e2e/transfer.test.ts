@@ -107,7 +107,7 @@ describe('files', () => {
     const sender = startSend(['-', '--name', 'piped.bin'], { stdin: content });
     const code = await codeOf(sender);
     const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code, '-o', '-'], { cwd: world.tmp });
-    expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);
+    expect([await exitOf(sender), await exitOf(receiver)], sender.stdout() + receiver.stderr()).toEqual([0, 0]);
     // With data on stdout, the JSON events move to stderr.
     expect(receiver.events('stderr').find((e) => e.event === 'offer')).toMatchObject({ kind: 'stream', name: 'piped.bin' });
     expect(sha256(receiver.stdoutBytes())).toBe(sha256(content));

@@ -26,7 +26,7 @@ async function writeRaw(text: string): Promise<void> {
   await writeFile(file(), text);
 }
 const env = () => ({ HOME: home });
-const opts = (relay?: string): CommonOptions => ({ relay, timeout: '600', transport: 'auto', chunkSize: '1048576' });
+const opts = (relay?: string): CommonOptions => ({ relay, timeout: '600', stallTimeout: '60', transport: 'auto', chunkSize: '1048576' });
 
 describe('config file location', () => {
   it('XDG_CONFIG_HOME when absolute, else ~/.config, else none', () => {

@@ -11,6 +11,7 @@ import { joinLan } from '../../src/lan/lan-join.js';
 import type { LanSettings } from '../../src/lan/lan-settings.js';
 import { PortunusError, secureRandomBytes } from '../../src/protocol.js';
 import { freeUdpPort, GROUP, LOOPBACK_ONLY } from './udp.js';
+import { nextMessage, nextPaired } from '../relay-events.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -68,7 +69,7 @@ describe('LAN rendezvous', () => {
     expect(h.nameplate).toBeLessThanOrEqual(MAX_LAN_NAMEPLATE);
     const client = await join(lan, h.nameplate);
     expect(client.relayName).toBe('portunus-lan');
-    const [a, b] = await Promise.all([h.client.paired(), client.paired()]);
+    const [a, b] = await Promise.all([nextPaired(h.client), nextPaired(client)]);
     expect(Buffer.from(a.sid).equals(Buffer.from(b.sid))).toBe(true);
     expect([a.side, b.side]).toEqual(['a', 'b']);
   });

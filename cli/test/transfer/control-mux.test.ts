@@ -7,30 +7,31 @@ import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { createError, FrameSealer } from '../../src/protocol.js';
 import { ControlMux, isControlFrame } from '../../src/transfer/control-mux.js';
+import type { PeerEvent } from '../../src/relay/client.js';
 import type { ControlChannel } from '../../src/transfer/session-driver.js';
 import type { Transport } from '../../src/transport/transport.js';
 
 /** A relay connection the test drives: messages in, sent bodies recorded, an end it can trigger. */
 class FakeRelay implements ControlChannel {
   sent: Uint8Array[] = [];
-  private queue: Uint8Array[] = [];
+  private queue: PeerEvent[] = [];
   private ended: Error | undefined;
   private wake: (() => void) | undefined;
   sendMessage(body: Uint8Array): void {
     if (this.ended) throw this.ended;
     this.sent.push(body);
   }
-  async nextMessage(): Promise<Uint8Array> {
+  async nextEvent(): Promise<PeerEvent> {
     for (;;) {
-      const body = this.queue.shift();
-      if (body) return body;
+      const event = this.queue.shift();
+      if (event) return event;
       if (this.ended) throw this.ended;
       await new Promise<void>((r) => (this.wake = r));
     }
   }
   burn(): void {}
-  push(body: Uint8Array): void {
-    this.queue.push(body);
+  push(body: Uint8Array | PeerEvent): void {
+    this.queue.push(body instanceof Uint8Array ? { type: 'message', body } : body);
     this.wake?.();
   }
   end(): void {
@@ -47,6 +48,12 @@ const fakePath = (sent: Uint8Array[]): Transport => ({
 });
 
 const settled = () => new Promise<void>((r) => setImmediate(r));
+
+async function nextBody(mux: ControlMux): Promise<Uint8Array> {
+  const event = await mux.nextEvent();
+  if (event.type !== 'message') throw new Error(`expected a message, got ${event.type}`);
+  return event.body;
+}
 
 describe('ControlMux', () => {
   it('sends each message on the relay and on every direct path', () => {
@@ -71,7 +78,7 @@ describe('ControlMux', () => {
     mux.deliver(m[0]!);
     relay.push(m[1]!);
     relay.push(m[2]!);
-    expect([await mux.nextMessage(), await mux.nextMessage(), await mux.nextMessage()]).toEqual(m);
+    expect([await nextBody(mux), await nextBody(mux), await nextBody(mux)]).toEqual(m);
   });
 
   it('the relay ending with a direct path up: the session goes on over it; when that ends too, it fails', async () => {
@@ -87,9 +94,9 @@ describe('ControlMux', () => {
     mux.sendMessage(receipt);
     expect(direct).toEqual([receipt]);
     mux.deliver(receipt);
-    expect(await mux.nextMessage()).toEqual(receipt);
+    expect(await nextBody(mux)).toEqual(receipt);
     mux.removePath(path);
-    await expect(mux.nextMessage()).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
+    await expect(nextBody(mux)).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
   });
 
   it('the relay ending without a direct path ends the session, after the messages already received', async () => {
@@ -98,8 +105,26 @@ describe('ControlMux', () => {
     const body = new FrameSealer(nodeAead(randomBytes(32)), 0).seal(new Uint8Array([1]));
     relay.push(body);
     relay.end();
-    expect(await mux.nextMessage()).toEqual(body);
-    await expect(mux.nextMessage()).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
+    expect(await nextBody(mux)).toEqual(body);
+    await expect(nextBody(mux)).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
     expect(() => mux.sendMessage(body)).toThrow(/relay/);
+  });
+
+  it('a new pairing (after unpaired) starts the order over: the new session counts from 0 again', async () => {
+    const relay = new FakeRelay();
+    const mux = new ControlMux(relay);
+    const first = new FrameSealer(nodeAead(randomBytes(32)), 0);
+    relay.push(first.seal(new Uint8Array([0])));
+    relay.push(first.seal(new Uint8Array([1])));
+    relay.push({ type: 'unpaired' });
+    const paired: PeerEvent = { type: 'paired', paired: { sid: new Uint8Array(16), side: 'a' } };
+    relay.push(paired);
+    const again = new FrameSealer(nodeAead(randomBytes(32)), 0).seal(new Uint8Array([7]));
+    relay.push(again);
+    expect((await mux.nextEvent()).type).toBe('message');
+    expect((await mux.nextEvent()).type).toBe('message');
+    expect(await mux.nextEvent()).toEqual({ type: 'unpaired' });
+    expect(await mux.nextEvent()).toEqual(paired);
+    expect(await nextBody(mux)).toEqual(again);
   });
 });

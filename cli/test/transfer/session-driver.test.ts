@@ -1,12 +1,13 @@
 /**
  * The session driver against an in-memory control channel: two drivers back to back, no relay, no processes.
- * Covers what only the driver does: ordering of a relay close after the last message, the handshake bound,
- * cancellation telling the peer, and hooks failing.
+ * Covers what only the driver does: ordering of a relay close after the last message, every wait's bound,
+ * starting over after `unpaired`, cancellation telling the peer, and hooks failing.
  */
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { createError, PortunusError, secureRandomBytes, type Code, type Offer, type SessionConfig } from '../../src/protocol.js';
 import { AsyncQueue } from '../../src/util/async-queue.js';
+import type { PeerEvent } from '../../src/relay/client.js';
 import { driveSession, type ControlChannel, type DriverHooks } from '../../src/transfer/session-driver.js';
 
 const SID = new Uint8Array(16).fill(7);
@@ -16,15 +17,19 @@ const DIGEST = { bytes: 3, sha256: 'ab'.repeat(32) };
 
 /** One end of an in-memory relay: what one side sends, the other receives, in order; `end` closes both. */
 class MemoryChannel implements ControlChannel {
-  readonly inbox = new AsyncQueue<Uint8Array>(64);
+  readonly inbox = new AsyncQueue<PeerEvent>(64);
   peer!: MemoryChannel;
   burned = 0;
   /** Drops outgoing messages when set (a peer that never answers). */
   mute = false;
-  sendMessage(body: Uint8Array): void {
-    if (!this.mute) void this.peer.inbox.push(body);
+  constructor(readonly side: 'a' | 'b') {}
+  pair(sid = SID): void {
+    void this.inbox.push({ type: 'paired', paired: { side: this.side, sid } });
   }
-  nextMessage(): Promise<Uint8Array> {
+  sendMessage(body: Uint8Array): void {
+    if (!this.mute) void this.peer.inbox.push({ type: 'message', body });
+  }
+  nextEvent(): Promise<PeerEvent> {
     return this.inbox.shift();
   }
   burn(): void {
@@ -37,10 +42,12 @@ class MemoryChannel implements ControlChannel {
 }
 
 function pair(): [MemoryChannel, MemoryChannel] {
-  const a = new MemoryChannel();
-  const b = new MemoryChannel();
+  const a = new MemoryChannel('a');
+  const b = new MemoryChannel('b');
   a.peer = b;
   b.peer = a;
+  a.pair();
+  b.pair();
   return [a, b];
 }
 
@@ -48,8 +55,8 @@ function config(role: 'send' | 'receive', code = CODE): SessionConfig {
   return { role, code, abilities: ['relay-v1'], aead: nodeAead, random: secureRandomBytes, ...(role === 'send' ? { offer: OFFER } : {}) };
 }
 
-function run(channel: MemoryChannel, side: 'a' | 'b', cfg: SessionConfig, hooks: DriverHooks, extra: { signal?: AbortSignal; handshakeTimeoutMs?: number } = {}) {
-  return driveSession(channel, { paired: { side, sid: SID, relayName: 'mem' }, config: cfg, hooks, ...extra }).then(
+function run(channel: MemoryChannel, _side: 'a' | 'b', cfg: SessionConfig, hooks: DriverHooks, extra: { signal?: AbortSignal; stallMs?: number; waitMs?: number } = {}) {
+  return driveSession(channel, { relayName: 'mem', config: cfg, hooks, waitMs: 60_000, stallMs: 60_000, ...extra }).then(
     (digest) => ({ ok: true as const, digest }),
     (error: unknown) => ({ ok: false as const, error: error as PortunusError }),
   );
@@ -83,11 +90,64 @@ describe('driveSession', () => {
     expect(a.burned + b.burned).toBeGreaterThan(0);
   });
 
-  it('a peer that never answers fails with TIMEOUT after the handshake bound', async () => {
+  it('a peer that never answers fails with TIMEOUT after the stall timeout (the handshake bound)', async () => {
     const [a, b] = pair();
     b.mute = true;
-    const s = await run(a, 'a', config('send'), senderHooks, { handshakeTimeoutMs: 200 });
+    const s = await run(a, 'a', config('send'), senderHooks, { stallMs: 200 });
     expect(s.ok || s.error.code).toBe('TIMEOUT');
+    expect(s.ok || s.error.message).toMatch(/handshake/);
+  });
+
+  it('nobody comes: TIMEOUT after --timeout (waitMs), naming the missing side', async () => {
+    const lonely = new MemoryChannel('a');
+    lonely.peer = new MemoryChannel('b');
+    const s = await run(lonely, 'a', config('send'), senderHooks, { waitMs: 200 });
+    expect(s.ok || s.error.code).toBe('TIMEOUT');
+    expect(s.ok || s.error.message).toMatch(/no receiver came/);
+  });
+
+  it('the receipt never comes: the sender fails INTERRUPTED after the stall timeout, and tells the receiver', async () => {
+    const [a, b] = pair();
+    const stuck: DriverHooks = { ...receiverHooks([]), commit: () => new Promise(() => undefined) };
+    const [s, r] = await Promise.all([run(a, 'a', config('send'), senderHooks, { stallMs: 300 }), run(b, 'b', config('receive'), stuck)]);
+    expect(s.ok || s.error.code).toBe('INTERRUPTED');
+    expect(s.ok || s.error.message).toMatch(/confirmed nothing/);
+    expect(r.ok || r.error.code).toBe('PEER_FAILED');
+  });
+
+  it('a peer that leaves before the key exchange completed: this side starts over and completes with the next one', async () => {
+    const [a, b] = pair();
+    b.mute = true; // b's pake never reaches a; then b leaves, and the relay says so
+    const unpaired: string[] = [];
+    const commits: string[] = [];
+    const sending = run(a, 'a', config('send'), { ...senderHooks, onUnpaired: () => void unpaired.push('unpaired') });
+    await new Promise<void>((r) => setImmediate(r));
+    void a.inbox.push({ type: 'unpaired' });
+    const c = new MemoryChannel('b');
+    c.peer = a;
+    a.peer = c;
+    const sid2 = new Uint8Array(16).fill(9);
+    c.pair(sid2);
+    void a.inbox.push({ type: 'paired', paired: { side: 'a', sid: sid2 } });
+    const [s, r] = await Promise.all([sending, run(c, 'b', config('receive'), receiverHooks(commits))]);
+    expect(unpaired).toEqual(['unpaired']);
+    expect(s).toEqual({ ok: true, digest: DIGEST });
+    expect(r).toEqual({ ok: true, digest: DIGEST });
+  });
+
+  it('the sender reports the end before the data stream ended here: the receiver hook hears it', async () => {
+    const [a, b] = pair();
+    const heard: string[] = [];
+    let finish!: () => void;
+    const receiver: DriverHooks = {
+      ...receiverHooks([]),
+      receiveData: () => new Promise((res) => (finish = () => res(DIGEST))),
+      onPeerSent: () => (heard.push('peerSent'), finish()),
+    };
+    const [s, r] = await Promise.all([run(a, 'a', config('send'), senderHooks), run(b, 'b', config('receive'), receiver)]);
+    expect(heard).toEqual(['peerSent']);
+    expect(s.ok).toBe(true);
+    expect(r.ok).toBe(true);
   });
 
   it('cancelling during the transfer tells the peer (CANCELLED there too)', async () => {

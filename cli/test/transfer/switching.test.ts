@@ -6,11 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { ABILITY_RELAY, ABILITY_SWITCH, ABILITY_TCP, ABILITY_WEBRTC, AckOpener, AckSealer, createError, FrameOpener, FrameSealer, parseFrameHeader, PortunusError, ResumingOpener, type PathKind } from '../../src/protocol.js';
+import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, AckOpener, AckSealer, createError, FrameOpener, FrameSealer, parseFrameHeader, PortunusError, ResumingOpener, type PathKind } from '../../src/protocol.js';
 import { SwitchingReceiver } from '../../src/transfer/switching-receive.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';
-import { switchTestHooks } from '../../src/transfer/switching.js';
-import { abilitiesFor } from '../../src/transfer/context.js';
+import { abilitiesFor, agreedPaths } from '../../src/transfer/context.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { within } from '../transport/transport-suite.js';
 
@@ -23,12 +22,15 @@ class MemEnd implements Transport {
   private readonly inbox: Uint8Array[] = [];
   private ended = false;
   private wake: (() => void) | undefined;
+  /** Set: the path stops delivering (a stall: nothing arrives, nothing fails). */
+  stalled = false;
   constructor(
     readonly kind: PathKind,
     private readonly tap: Tap = (f) => [f],
   ) {}
   async send(frame: Uint8Array): Promise<void> {
     if (this.ended) throw createError('INTERRUPTED', 'closed');
+    if (this.stalled) return;
     for (const f of this.tap(frame)) this.peer.deliver(f);
     await new Promise<void>((r) => setImmediate(r)); // let the other side run, as a socket would
   }
@@ -65,26 +67,35 @@ const chunks = Array.from({ length: 200 }, () => randomBytes(CHUNK));
 const whole = Buffer.concat(chunks);
 
 /** A sender and a receiver with fresh keys, a small window (so acks matter) and a fast chooser. */
-function pair(acking: { ackEveryBytes?: number; ackDelayMs?: number } = { ackEveryBytes: 2 * CHUNK }) {
+function pair(
+  acking: { ackEveryBytes?: number; ackDelayMs?: number } = { ackEveryBytes: 2 * CHUNK },
+  opts: { stallMs?: number; source?: AsyncIterable<Uint8Array>; pending?: () => number } = {},
+) {
+  const log: string[] = [];
+  const stallMs = opts.stallMs ?? 60_000;
   const dataKey = randomBytes(32);
   const ackKey = randomBytes(32);
   const writes: Uint8Array[] = [];
   const moves: string[] = [];
   const abort = new AbortController();
   const sender = new SwitchingSender({
-    chunks: (async function* () {
-      for (const c of chunks) {
-        yield c;
-        await new Promise<void>((r) => setImmediate(r));
-      }
-    })(),
+    chunks:
+      opts.source ??
+      (async function* () {
+        for (const c of chunks) {
+          yield c;
+          await new Promise<void>((r) => setImmediate(r));
+        }
+      })(),
     sealer: new FrameSealer(nodeAead(dataKey), 1),
     acks: new AckOpener(nodeAead(ackKey)),
     now: () => performance.now(),
     signal: abort.signal,
+    stallMs,
     onProgress: () => undefined,
     onSwitch: (from, to, reason) => void moves.push(`${from ?? '-'}→${to} ${reason}`),
-    pendingPaths: () => 0,
+    pendingPaths: opts.pending ?? (() => 0),
+    debug: (m) => void log.push(m),
     windowBytes: 8 * CHUNK,
     chooser: { probeMs: 5, rateWindowMs: 50, ratio: 1.5, probeBelow: Infinity },
   });
@@ -92,17 +103,19 @@ function pair(acking: { ackEveryBytes?: number; ackDelayMs?: number } = { ackEve
     opener: new ResumingOpener(new FrameOpener(nodeAead(dataKey), 1), 1),
     acks: new AckSealer(nodeAead(ackKey)),
     sink: { write: async (c) => void writes.push(Uint8Array.from(c)) },
-    expected: whole.length,
+    expected: opts.source === undefined ? whole.length : undefined,
+    stallMs,
+    now: () => performance.now(),
     onProgress: () => undefined,
     onPath: () => undefined,
-    pendingPaths: () => 0,
+    pendingPaths: opts.pending ?? (() => 0),
     ...acking,
   });
   const add = (p: { sender: MemEnd; receiver: MemEnd }) => {
     receiver.addPath(p.receiver);
     sender.addPath(p.sender);
   };
-  return { sender, receiver, writes, moves, add, abort };
+  return { sender, receiver, writes, moves, add, abort, log };
 }
 
 describe('switching streams in memory', () => {
@@ -187,20 +200,77 @@ describe('acks in batches', () => {
   });
 });
 
-describe('PORTUNUS_TEST_* switching hooks', () => {
-  it('are absent unless set, and parse byte counts and the direct paths to announce', () => {
-    expect(switchTestHooks({})).toBeUndefined();
-    expect(switchTestHooks({ PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES: '1000', PORTUNUS_TEST_DIRECT_PATHS: 'webrtc' })).toEqual({ waitDirectAtBytes: 1000, directPaths: ['webrtc'] });
-    expect(switchTestHooks({ PORTUNUS_TEST_DIRECT_PATHS: '' })).toEqual({ directPaths: [] });
-    expect(() => switchTestHooks({ PORTUNUS_TEST_DIRECT_PATHS: 'relay' })).toThrow(/tcp and\/or webrtc/);
-    expect(() => switchTestHooks({ PORTUNUS_TEST_WAIT_DIRECT_AT_BYTES: '-1' })).toThrow(/byte count/);
+describe('liveness: the stall rule (stall.ts)', () => {
+  it('a carrying path that stops delivering (no error, no acks) is found dead after the stall timeout; the data fails over', async () => {
+    let relayUp = false;
+    const t = pair(undefined, { stallMs: 400, pending: () => (relayUp ? 0 : 1) });
+    const tcp = path('tcp');
+    t.add(tcp);
+    const sending = t.sender.run();
+    while (t.writes.length < 20) await new Promise<void>((r) => setImmediate(r));
+    tcp.sender.stalled = true; // the only path carrying stops moving: no error, no acks
+    while (!t.log.some((m) => /no acknowledgement from the receiver/.test(m))) await new Promise<void>((r) => setTimeout(r, 10));
+    relayUp = true;
+    t.add(path('relay'));
+    await within(Promise.all([sending, t.receiver.run()]), 'the stream');
+    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+    expect(t.moves).toEqual(['-→tcp first', 'tcp→relay failover']);
   });
 
-  it('PORTUNUS_TEST_DIRECT_PATHS narrows only what auto announces', () => {
-    const webrtcOnly = { directPaths: ['webrtc' as const] };
-    expect(abilitiesFor('auto', webrtcOnly)).toEqual([ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_SWITCH]);
-    expect(abilitiesFor('auto', { directPaths: [] })).toEqual([ABILITY_RELAY, ABILITY_SWITCH]);
-    expect(abilitiesFor('tcp', webrtcOnly)).toEqual(abilitiesFor('tcp'));
-    expect(abilitiesFor('auto')).toContain(ABILITY_TCP);
+  it('the only path stalls: both ends fail INTERRUPTED, naming the stall', async () => {
+    const t = pair(undefined, { stallMs: 300 });
+    const relay = path('relay');
+    t.add(relay);
+    const sending = t.sender.run();
+    while (t.writes.length < 20) await new Promise<void>((r) => setImmediate(r));
+    relay.sender.stalled = true;
+    await expect(within(sending, 'sender')).rejects.toMatchObject({ code: 'INTERRUPTED', message: expect.stringMatching(/no acknowledgement from the receiver for 0.15 s/) });
+    // The receiver notices the stall itself, or the path's end when the sender closes it: either way INTERRUPTED.
+    await expect(within(t.receiver.run(), 'receiver')).rejects.toMatchObject({ code: 'INTERRUPTED' });
+  });
+
+  it('a quiet source is not a stall: empty frames keep the receiver waiting, and the data still arrives whole', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const source = (async function* () {
+      yield chunks[0]!;
+      await gate; // the source produces nothing for several stall timeouts
+      yield* chunks.slice(1);
+    })();
+    const t = pair(undefined, { stallMs: 200, source });
+    const relay = path('relay');
+    let empties = 0;
+    const send = relay.sender.send.bind(relay.sender);
+    relay.sender.send = (frame) => (frame.length === 29 && empties++, send(frame));
+    t.add(relay);
+    const done = Promise.all([t.sender.run(), t.receiver.run()]);
+    while (empties < 6) await new Promise<void>((r) => setTimeout(r, 10));
+    release();
+    const [sent, got] = await within(done, 'the stream');
+    expect(got).toEqual(sent);
+    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+  });
+
+  it('the sender reports the end before the final frame arrived (peerSent): the receiver fails CORRUPT at once', async () => {
+    const t = pair();
+    const relay = path('relay', (f) => {
+      const h = parseFrameHeader(f);
+      return !(h instanceof PortunusError) && h.final ? [] : [f]; // the relay withholds the FINAL frame
+    });
+    t.add(relay);
+    void t.sender.run().catch(() => undefined);
+    while (t.writes.length < chunks.length - 1) await new Promise<void>((r) => setImmediate(r));
+    t.receiver.peerSent();
+    await expect(t.receiver.run()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/before its final frame/) });
+    t.abort.abort();
+  });
+});
+
+describe('--transport policies as abilities', () => {
+  it('announces one ability per allowed path, and the agreed paths are the intersection', () => {
+    expect(abilitiesFor(['relay', 'tcp', 'webrtc'])).toEqual([ABILITY_RELAY, ABILITY_WEBRTC, ABILITY_TCP]);
+    expect(abilitiesFor(['tcp'])).toEqual([ABILITY_TCP]);
+    expect([...agreedPaths([ABILITY_RELAY, ABILITY_WEBRTC])]).toEqual(['relay', 'webrtc']);
+    expect([...agreedPaths(['switch-v1', 'future-v9'])]).toEqual([]);
   });
 });

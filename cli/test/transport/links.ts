@@ -2,7 +2,7 @@
  * Two PeerLinks wired back to back in memory, as the session driver would provide them over the relay: signals
  * and the path choice arrive in order. `tap` sees (and may rewrite or drop) every signal in flight.
  */
-import type { DataPath, Signal, TcpHint } from '../../src/protocol.js';
+import type { Signal, TcpHint } from '../../src/protocol.js';
 import type { PeerLink } from '../../src/transfer/session-driver.js';
 
 export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefined;
@@ -10,8 +10,6 @@ export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefin
 class Inbox {
   readonly signals: Signal[] = [];
   private readonly waiters = new Set<() => void>();
-  resolvePath!: (path: DataPath) => void;
-  readonly path = new Promise<DataPath>((resolve) => (this.resolvePath = resolve));
   resolveHints!: (hints: TcpHint[]) => void;
   readonly hints = new Promise<TcpHint[]>((resolve) => (this.resolveHints = resolve));
 
@@ -43,13 +41,11 @@ export interface LinkPair {
   receive: PeerLink;
   /** Every signal each side sent, in order (after the tap). */
   sent: { send: Signal[]; receive: Signal[] };
-  paths: DataPath[];
 }
 
 export function memoryLinks(opts: { webrtc?: boolean; tcp?: boolean; tap?: Tap } = {}): LinkPair {
   const inboxes = { send: new Inbox(), receive: new Inbox() };
   const sent: LinkPair['sent'] = { send: [], receive: [] };
-  const paths: DataPath[] = [];
   const link = (self: 'send' | 'receive'): PeerLink => {
     const peer = self === 'send' ? 'receive' : 'send';
     return {
@@ -61,11 +57,6 @@ export function memoryLinks(opts: { webrtc?: boolean; tcp?: boolean; tap?: Tap }
         inboxes[peer].push(passed);
       },
       nextSignal: (abort) => inboxes[self].next(abort),
-      sendPath: async (path) => {
-        paths.push(path);
-        inboxes[peer].resolvePath(path);
-      },
-      path: () => inboxes[self].path,
       tcp: opts.tcp ?? false,
       sendHints: async (hints) => inboxes[peer].resolveHints(hints),
       peerHints: (abort) =>
@@ -78,5 +69,5 @@ export function memoryLinks(opts: { webrtc?: boolean; tcp?: boolean; tap?: Tap }
         ]),
     };
   };
-  return { send: link('send'), receive: link('receive'), sent, paths };
+  return { send: link('send'), receive: link('receive'), sent };
 }

@@ -4,6 +4,7 @@ import { startRelay, type RelayHandle } from '../../../relay/src/server.js';
 import { connectRelay } from '../../src/relay/client.js';
 import { RelayTransport } from '../../src/transport/relay.js';
 import { transportSuite, within } from './transport-suite.js';
+import { nextMessage, nextPaired } from '../relay-events.js';
 
 let relay: RelayHandle;
 beforeAll(async () => {
@@ -18,7 +19,7 @@ transportSuite('relay', async () => {
   const b = await connectRelay({ url: relay.url, agent: 'test/1' });
   const nameplate = await a.allocate();
   await b.claim(nameplate);
-  await within(Promise.all([a.paired(), b.paired()]), 'pairing');
+  await within(Promise.all([nextPaired(a), nextPaired(b)]), 'pairing');
   const [ta, tb] = await within(Promise.all([RelayTransport.open(a), RelayTransport.open(b)]), 'the pipe');
   const clients = { a, b };
   return {

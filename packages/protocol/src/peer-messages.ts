@@ -11,7 +11,7 @@
 import { toBase64Url, utf8, fromUtf8 } from './bytes.js';
 import { createError, isErrorCode, type ErrorCode, type PortunusError } from './errors.js';
 import { parseOffer, type Offer } from './offer.js';
-import { canonicalSignal, parseDataPath, parseSignal, type DataPath, type Signal } from './signal.js';
+import { canonicalSignal, parseSignal, type Signal } from './signal.js';
 import { asBoolean, asBytes, asHex, asInteger, asObject, asString, asStringList, parseJsonObject } from './validate.js';
 
 export type Role = 'send' | 'receive';
@@ -22,8 +22,6 @@ export const ABILITY_RELAY = 'relay-v1';
 export const ABILITY_WEBRTC = 'webrtc-v1';
 /** Direct TCP: sealed `hints` (listening addresses), connections bound to the session key (PROTOCOL.md §Direct TCP). */
 export const ABILITY_TCP = 'tcp-v1';
-/** Path switching: acks on every path, data moved mid-transfer to the fastest path (PROTOCOL.md §14). */
-export const ABILITY_SWITCH = 'switch-v1';
 
 /** One address a peer listens on for a direct TCP connection: an IPv4 or IPv6 literal (never a name) and a port. */
 export interface TcpHint {
@@ -34,6 +32,8 @@ export interface TcpHint {
 export const MAX_TCP_HINTS = 16;
 
 export const CPACE_ELEMENT_BYTES = 32;
+/** The relay's session id (PROTOCOL.md §3 `paired`). */
+const SID_BYTES = 16;
 export const MAC_BYTES = 32;
 const MAX_ABILITIES = 16;
 const MAX_ABILITY_LENGTH = 32;
@@ -43,6 +43,8 @@ const MAX_ERROR_MESSAGE = 200;
 
 export interface PakeMessage {
   type: 'pake';
+  /** The pairing it belongs to (the relay's sid): a share left over from an earlier pairing is ignored. */
+  sid: Uint8Array;
   role: Role;
   abilities: string[];
   y: Uint8Array;
@@ -61,7 +63,6 @@ export type SealedMessage =
   | { type: 'received'; bytes: number; sha256: string }
   | { type: 'error'; code: ErrorCode; message: string }
   | { type: 'signal'; signal: Signal }
-  | { type: 'path'; transport: DataPath }
   | { type: 'hints'; hints: TcpHint[] };
 
 function protocolError(message: string): PortunusError {
@@ -71,7 +72,7 @@ function protocolError(message: string): PortunusError {
 export function encodeHandshake(msg: HandshakeMessage): Uint8Array {
   const json =
     msg.type === 'pake'
-      ? { type: 'pake', role: msg.role, abilities: msg.abilities, y: toBase64Url(msg.y) }
+      ? { type: 'pake', sid: toBase64Url(msg.sid), role: msg.role, abilities: msg.abilities, y: toBase64Url(msg.y) }
       : { type: 'confirm', mac: toBase64Url(msg.mac) };
   return utf8(JSON.stringify(json));
 }
@@ -90,8 +91,9 @@ export function parseHandshake<T extends HandshakeMessage['type']>(
     const role = o.role === 'send' || o.role === 'receive' ? o.role : undefined;
     const abilities = asStringList(o.abilities, MAX_ABILITIES, MAX_ABILITY_LENGTH);
     const y = asBytes(o.y, { exact: CPACE_ELEMENT_BYTES });
-    if (role === undefined || abilities === undefined || y === undefined) return protocolError('malformed pake message');
-    return { type: 'pake', role, abilities, y } as Extract<HandshakeMessage, { type: T }>;
+    const sid = asBytes(o.sid, { exact: SID_BYTES });
+    if (role === undefined || abilities === undefined || y === undefined || sid === undefined) return protocolError('malformed pake message');
+    return { type: 'pake', sid, role, abilities, y } as Extract<HandshakeMessage, { type: T }>;
   }
   const mac = asBytes(o.mac, { exact: MAC_BYTES });
   if (mac === undefined) return protocolError('malformed confirm message');
@@ -140,10 +142,6 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
       const body = asObject(o.signal);
       const signal = body === undefined ? undefined : parseSignal(body);
       return signal === undefined ? protocolError('malformed signal message') : { type: 'signal', signal };
-    }
-    case 'path': {
-      const transport = parseDataPath(o.transport);
-      return transport === undefined ? protocolError('malformed path message') : { type: 'path', transport };
     }
     case 'hints': {
       const hints = parseTcpHints(o.hints);

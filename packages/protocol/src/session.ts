@@ -16,13 +16,12 @@
  *   sender: offer ──► receiver: answer ──► data frames ──► sender: sent {sha256} ──► receiver: received {sha256}
  *
  * When both sides announced `webrtc-v1`, sealed `signal` messages (WebRTC offer, answer, candidates) may flow either
- * way in any confirmed state, and the receiver sends one `path` message naming the data path; the machine passes
- * them through (`signal` / `path` actions) and bounds them, the driver's transport selection acts on them.
- * Likewise with `tcp-v1`, each side may send one sealed `hints` message (where it listens for a direct TCP
- * connection), passed through as a `hints` action; the `path` may then also name "tcp".
+ * way in any confirmed state; the machine passes them through (`signal` actions) and bounds them, the driver's
+ * direct-path attempts act on them. Likewise with `tcp-v1`, each side may send one sealed `hints` message (where it
+ * listens for a direct TCP connection), passed through as a `hints` action.
  */
 import type { AeadFactory } from './aead.js';
-import { utf8, type RandomBytes } from './bytes.js';
+import { constantTimeEqual, utf8, type RandomBytes } from './bytes.js';
 import { normalizeCode, type Code } from './code.js';
 import { checkConfirmation, confirmationMac, type Transcript } from './confirm.js';
 import { abilitiesAd, cpaceCi, cpaceFinish, cpaceStart, type CpaceShare } from './cpace.js';
@@ -41,7 +40,7 @@ import {
   type SealedMessage,
   type TcpHint,
 } from './peer-messages.js';
-import { MAX_PEER_SIGNALS, type DataPath, type Signal } from './signal.js';
+import { MAX_PEER_SIGNALS, type Signal } from './signal.js';
 
 /** Stream id of sealed control messages (data streams use 1 and up). */
 export const CONTROL_STREAM = 0;
@@ -65,10 +64,13 @@ export type SessionEvent =
   | { type: 'dataSent'; bytes: number; sha256: string }
   | { type: 'dataReceived'; bytes: number; sha256: string }
   | { type: 'committed' }
+  /**
+   * The relay says the peer left before the key exchange was complete and the room waits again (PROTOCOL.md §3):
+   * before any data the session starts over at the next `paired`; later it is the peer gone.
+   */
+  | { type: 'unpaired' }
   /** Local: seal and send a WebRTC signal to the peer. */
   | { type: 'signal'; signal: Signal }
-  /** Local (receiver): tell the sender which data path to use. */
-  | { type: 'path'; transport: DataPath }
   /** Local: seal and send where this side listens for a direct TCP connection. */
   | { type: 'hints'; hints: TcpHint[] }
   | { type: 'abort'; error: PortunusError };
@@ -76,28 +78,34 @@ export type SessionEvent =
 export type SessionAction =
   | { type: 'send'; body: Uint8Array }
   | { type: 'burn' }
-  | { type: 'confirmed'; keys: SessionKeys; side: Side; abilities: string[]; verifier: string }
+  /** `abilities`: what both sides announced (in this side's order); `peerAbilities`: everything the peer announced. */
+  | { type: 'confirmed'; keys: SessionKeys; side: Side; abilities: string[]; peerAbilities: string[]; verifier: string }
   | { type: 'offer'; offer: Offer }
   | { type: 'startSending' }
   | { type: 'startReceiving' }
   | { type: 'commit' }
   | { type: 'done'; bytes: number; sha256?: string }
   | { type: 'fail'; error: PortunusError }
+  /** The peer left before the key exchange completed: wait for the next `paired` and start over. */
+  | { type: 'unpaired' }
+  /**
+   * Receiver: the sender's `sent` came before the data stream ended here. The sender sends it only once the FINAL
+   * frame was acknowledged, so the data plane must already hold FINAL; if it does not, the stream was cut short.
+   */
+  | { type: 'peerSent' }
   /** A WebRTC signal from the peer, for the transport selection. */
   | { type: 'signal'; signal: Signal }
-  /** Sender: the receiver's choice of data path. */
-  | { type: 'path'; transport: DataPath }
   /** Where the peer listens for a direct TCP connection. */
   | { type: 'hints'; hints: TcpHint[] };
 
 interface Channel {
   sealer: FrameSealer;
   opener: FrameOpener;
-  /** Both sides announced webrtc-v1: only then may `signal` and `path` messages flow. */
+  /** Both sides announced webrtc-v1: only then may `signal` messages flow. */
   webrtc: boolean;
   /** Signals received from the peer so far (at most MAX_PEER_SIGNALS). */
   signals: number;
-  /** Both sides announced tcp-v1: only then may `hints` and `path` messages flow. */
+  /** Both sides announced tcp-v1: only then may a `hints` message flow. */
   tcp: boolean;
   /** The peer already sent its (one) `hints` message. */
   hinted: boolean;
@@ -107,13 +115,21 @@ type Digest = { bytes: number; sha256: string };
 export type SessionState =
   | { kind: 'idle'; config: SessionConfig }
   | { kind: 'awaitingPake'; config: SessionConfig; side: Side; sid: Uint8Array; share: CpaceShare }
-  | { kind: 'awaitingConfirm'; config: SessionConfig; side: Side; keys: SessionKeys; transcript: Transcript; abilities: string[] }
+  | {
+      kind: 'awaitingConfirm';
+      config: SessionConfig;
+      side: Side;
+      keys: SessionKeys;
+      transcript: Transcript;
+      abilities: string[];
+      peerAbilities: string[];
+    }
   | { kind: 'awaitingOffer'; config: SessionConfig; channel: Channel }
   | { kind: 'deciding'; config: SessionConfig; channel: Channel; offer: Offer }
   | { kind: 'awaitingAnswer'; config: SessionConfig; channel: Channel }
-  | { kind: 'sending'; config: SessionConfig; channel: Channel; path?: DataPath }
+  | { kind: 'sending'; config: SessionConfig; channel: Channel }
   | { kind: 'awaitingReceipt'; config: SessionConfig; channel: Channel; sent: Digest }
-  | { kind: 'receiving'; config: SessionConfig; channel: Channel; claimed?: Digest; got?: Digest; path?: DataPath }
+  | { kind: 'receiving'; config: SessionConfig; channel: Channel; claimed?: Digest; got?: Digest }
   | { kind: 'committing'; config: SessionConfig; channel: Channel; got: Digest }
   | { kind: 'done' }
   | { kind: 'failed'; error: PortunusError };
@@ -137,10 +153,29 @@ export function step(state: SessionState, event: SessionEvent): StepResult {
   if (state.kind === 'done' || state.kind === 'failed') return { state, actions: [] };
   try {
     if (event.type === 'abort') return abort(state, event.error);
+    if (event.type === 'unpaired') return onUnpaired(state);
     return dispatch(state, event);
   } catch (err) {
     const error = err instanceof PortunusError ? err : createError('INTERNAL', String(err), { cause: err });
     return fail(error);
+  }
+}
+
+/**
+ * The relay sends `unpaired` only while the key exchange is incomplete; side a's confirmation (sent only after b's
+ * checked out) may still have been in flight, so a sender waiting for the answer starts over too. Starting over is
+ * safe: whoever left either learnt nothing about the code, or proved it knew the code. Once the receiver is asked
+ * or data flows, the peer is simply gone.
+ */
+function onUnpaired(state: Exclude<SessionState, { kind: 'done' | 'failed' }>): StepResult {
+  switch (state.kind) {
+    case 'idle':
+    case 'awaitingPake':
+    case 'awaitingConfirm':
+    case 'awaitingAnswer':
+      return { state: { kind: 'idle', config: state.config }, actions: [{ type: 'unpaired' }] };
+    default:
+      return fail(createError('PEER_GONE', 'the other side disconnected'));
   }
 }
 
@@ -160,11 +195,23 @@ function dispatch(state: Exclude<SessionState, { kind: 'done' | 'failed' }>, eve
   }
 }
 
+/**
+ * What the end of the control channel means in `state`. Side b confirms first (§4), so a b whose code was wrong
+ * never sees a's confirmation: a burns the nameplate instead, and the relay's NAMEPLATE_BURNED is b's only news of
+ * the failed confirmation.
+ */
+export function explainEnd(state: SessionState, error: PortunusError): PortunusError {
+  if (state.kind === 'awaitingConfirm' && state.side === 'b' && error.code === 'NAMEPLATE_BURNED') {
+    return createError('WRONG_CODE', 'key confirmation failed: the two sides used different codes');
+  }
+  return error;
+}
+
 function onPaired(config: SessionConfig, event: { side: Side; sid: Uint8Array; relayName: string }): StepResult {
   const prs = utf8(normalizeCode(config.code));
   const ad = handshakeAd(config.role, config.abilities);
   const share = cpaceStart({ prs, ci: cpaceCi(event.relayName), sid: event.sid }, ad, config.random);
-  const body = encodeHandshake({ type: 'pake', role: config.role, abilities: [...config.abilities], y: share.y });
+  const body = encodeHandshake({ type: 'pake', sid: event.sid, role: config.role, abilities: [...config.abilities], y: share.y });
   return {
     state: { kind: 'awaitingPake', config, side: event.side, sid: event.sid, share },
     actions: [{ type: 'send', body }],
@@ -175,6 +222,9 @@ function onPake(state: Extract<SessionState, { kind: 'awaitingPake' }>, body: Ui
   const { config, side, sid, share } = state;
   const pake = parseHandshake(body, 'pake');
   if (pake instanceof PortunusError) return fail(pake);
+  // A share from an earlier pairing of the peer's side (it left; the relay paired us anew) reaches us late: not
+  // this run's, and not a guess either. Ignored; this run's share follows.
+  if (!constantTimeEqual(pake.sid, sid)) return { state, actions: [] };
   if (pake.role === config.role) {
     return fail(createError(config.role === 'send' ? 'BOTH_SENDING' : 'BOTH_RECEIVING', `both sides ran \`portunus ${config.role}\``));
   }
@@ -190,16 +240,20 @@ function onPake(state: Extract<SessionState, { kind: 'awaitingPake' }>, body: Ui
   const mine = { y: share.y, ad: share.ad };
   const transcript: Transcript =
     side === 'a' ? { ya: mine.y, ada: mine.ad, yb: peer.y, adb: peer.ad } : { ya: peer.y, ada: peer.ad, yb: mine.y, adb: mine.ad };
-  const mac = confirmationMac(keys, side, transcript);
   const abilities = config.abilities.filter((a) => pake.abilities.includes(a));
-  return {
-    state: { kind: 'awaitingConfirm', config, side, keys, transcript, abilities },
-    actions: [{ type: 'send', body: encodeHandshake({ type: 'confirm', mac }) }],
-  };
+  const state2 = { kind: 'awaitingConfirm', config, side, keys, transcript, abilities, peerAbilities: pake.abilities } as const;
+  // Side b confirms first; side a only once b's confirmation checked out (onConfirm). So a claimer that leaves
+  // before a's confirmation has learnt nothing about the code, and the relay may let side a wait on (§4).
+  if (side === 'a') return { state: state2, actions: [] };
+  return { state: state2, actions: [confirmation(keys, side, transcript)] };
+}
+
+function confirmation(keys: SessionKeys, side: Side, transcript: Transcript): SessionAction {
+  return { type: 'send', body: encodeHandshake({ type: 'confirm', mac: confirmationMac(keys, side, transcript) }) };
 }
 
 function onConfirm(state: Extract<SessionState, { kind: 'awaitingConfirm' }>, body: Uint8Array): StepResult {
-  const { config, side, keys, transcript, abilities } = state;
+  const { config, side, keys, transcript, abilities, peerAbilities } = state;
   const confirm = parseHandshake(body, 'confirm');
   if (confirm instanceof PortunusError) return failAndBurn(confirm);
   const peerSide: Side = side === 'a' ? 'b' : 'a';
@@ -214,7 +268,9 @@ function onConfirm(state: Extract<SessionState, { kind: 'awaitingConfirm' }>, bo
     tcp: abilities.includes(ABILITY_TCP),
     hinted: false,
   };
-  const actions: SessionAction[] = [{ type: 'confirmed', keys, side, abilities, verifier: keys.verifier }];
+  const actions: SessionAction[] = [];
+  if (side === 'a') actions.push(confirmation(keys, side, transcript));
+  actions.push({ type: 'confirmed', keys, side, abilities, peerAbilities, verifier: keys.verifier });
   if (config.role === 'receive') return { state: { kind: 'awaitingOffer', config, channel }, actions };
   actions.push(seal(channel, { type: 'offer', offer: config.offer! }));
   return { state: { kind: 'awaitingAnswer', config, channel }, actions };
@@ -236,7 +292,6 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
   const { config, channel } = state;
   if (msg.type === 'error') return fail(peerError(msg.code, msg.message));
   if (msg.type === 'signal') return onPeerSignal(state, msg.signal);
-  if (msg.type === 'path') return onPeerPath(state, msg.transport);
   if (msg.type === 'hints') return onPeerHints(state, msg.hints);
   switch (state.kind) {
     case 'awaitingOffer':
@@ -247,9 +302,11 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
       if (!msg.accept) return fail(rejection(msg.reason));
       if (!offerHasData(config.offer!)) return { state: { kind: 'done' }, actions: [{ type: 'done', bytes: 0 }] };
       return { state: { kind: 'sending', config, channel }, actions: [{ type: 'startSending' }] };
-    case 'receiving':
+    case 'receiving': {
       if (msg.type !== 'sent' || state.claimed !== undefined) break;
-      return compareDigests({ ...state, claimed: { bytes: msg.bytes, sha256: msg.sha256 } });
+      const result = compareDigests({ ...state, claimed: { bytes: msg.bytes, sha256: msg.sha256 } });
+      return state.got === undefined ? { ...result, actions: [...result.actions, { type: 'peerSent' }] } : result;
+    }
     case 'awaitingReceipt':
       if (msg.type !== 'received') break;
       if (msg.bytes !== state.sent.bytes || msg.sha256 !== state.sent.sha256) {
@@ -277,24 +334,6 @@ function onPeerHints(state: OpenState, hints: TcpHint[]): StepResult {
   return { state: { ...state, channel: { ...channel, hinted: true } }, actions: [{ type: 'hints', hints }] };
 }
 
-/** The path a transfer may take beside the relay pipe needs a direct ability both sides announced. */
-function hasDirect(channel: Channel): boolean {
-  return channel.webrtc || channel.tcp;
-}
-
-/** The receiver names the data path once, after accepting; only a sender still sending may hear it. */
-function onPeerPath(state: OpenState, transport: DataPath): StepResult {
-  if (state.kind !== 'sending' || state.path !== undefined || !hasDirect(state.channel) || !allowed(state.channel, transport)) {
-    return abort(state, createError('PROTOCOL', `unexpected 'path' message while ${state.kind}`));
-  }
-  return { state: { ...state, path: transport }, actions: [{ type: 'path', transport }] };
-}
-
-/** A `path` may only name the relay or a direct path whose ability both sides announced. */
-function allowed(channel: Channel, transport: DataPath): boolean {
-  return transport === 'relay' || (transport === 'webrtc' ? channel.webrtc : channel.tcp);
-}
-
 function onLocal(state: OpenState, event: SessionEvent): StepResult {
   const { config, channel } = state;
   if (event.type === 'signal' && channel.webrtc) {
@@ -302,9 +341,6 @@ function onLocal(state: OpenState, event: SessionEvent): StepResult {
   }
   if (event.type === 'hints' && channel.tcp) {
     return { state, actions: [seal(channel, { type: 'hints', hints: event.hints })] };
-  }
-  if (event.type === 'path' && state.kind === 'receiving' && state.path === undefined && hasDirect(channel) && allowed(channel, event.transport)) {
-    return { state: { ...state, path: event.transport }, actions: [seal(channel, { type: 'path', transport: event.transport })] };
   }
   if (state.kind === 'deciding' && event.type === 'decision') {
     if (!event.accept) {

@@ -7,9 +7,6 @@
  */
 import { asInteger, asString, type Json } from './validate.js';
 
-/** The data path a transfer uses; the receiver chooses it and tells the sender with a `path` message. */
-export type DataPath = 'webrtc' | 'tcp' | 'relay';
-
 export type Signal =
   | { kind: 'offer' | 'answer'; sdp: string }
   | { kind: 'candidate'; candidate: string; sdpMid: string; sdpMLineIndex: number }
@@ -63,8 +60,4 @@ export function parseSignal(o: Json): Signal | undefined {
     default:
       return undefined;
   }
-}
-
-export function parseDataPath(value: unknown): DataPath | undefined {
-  return value === 'webrtc' || value === 'tcp' || value === 'relay' ? value : undefined;
 }

@@ -5,12 +5,13 @@ import { parseOffer } from '../src/offer.js';
 import { encodeHandshake, encodeSealed, parseHandshake, parseSealed, type SealedMessage } from '../src/peer-messages.js';
 
 const Y = Uint8Array.from({ length: 32 }, (_, i) => i);
+const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
 
 describe('handshake messages: exact JSON', () => {
   it('pake', () => {
-    const body = encodeHandshake({ type: 'pake', role: 'send', abilities: ['relay-v1'], y: Y });
-    expect(fromUtf8(body)).toBe('{"type":"pake","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
-    expect(parseHandshake(body, 'pake')).toEqual({ type: 'pake', role: 'send', abilities: ['relay-v1'], y: Y });
+    const body = encodeHandshake({ type: 'pake', sid: SID, role: 'send', abilities: ['relay-v1'], y: Y });
+    expect(fromUtf8(body)).toBe('{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
+    expect(parseHandshake(body, 'pake')).toEqual({ type: 'pake', sid: SID, role: 'send', abilities: ['relay-v1'], y: Y });
   });
 
   it('confirm', () => {
@@ -28,10 +29,12 @@ describe('handshake messages: exact JSON', () => {
     ['not json', 'hello'],
     ['not an object', '[1]'],
     ['wrong type', '{"type":"confirm","mac":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['short y', '{"type":"pake","role":"send","abilities":[],"y":"AAEC"}'],
-    ['bad role', '{"type":"pake","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['abilities not strings', '{"type":"pake","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['padded base64', '{"type":"pake","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'],
+    ['short y', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAEC"}'],
+    ['no sid', '{"type":"pake","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['short sid', '{"type":"pake","sid":"AAEC","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['bad role', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['abilities not strings', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
+    ['padded base64', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'],
   ])('rejects %s as a pake message', (_, text) => {
     const r = parseHandshake(utf8(text), 'pake');
     expect(r).toBeInstanceOf(PortunusError);
@@ -88,7 +91,7 @@ describe('sealed messages: exact JSON and validation', () => {
   });
 });
 
-describe('direct-path messages: signal and path', () => {
+describe('direct-path messages: signal', () => {
   const SDP = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
   const CANDIDATE = 'candidate:1 1 udp 2130706431 192.0.2.7 50000 typ host';
   const golden: [SealedMessage, string][] = [
@@ -99,9 +102,6 @@ describe('direct-path messages: signal and path', () => {
       `{"type":"signal","signal":{"kind":"candidate","candidate":"${CANDIDATE}","sdpMid":"0","sdpMLineIndex":0}}`,
     ],
     [{ type: 'signal', signal: { kind: 'end' } }, '{"type":"signal","signal":{"kind":"end"}}'],
-    [{ type: 'path', transport: 'webrtc' }, '{"type":"path","transport":"webrtc"}'],
-    [{ type: 'path', transport: 'tcp' }, '{"type":"path","transport":"tcp"}'],
-    [{ type: 'path', transport: 'relay' }, '{"type":"path","transport":"relay"}'],
   ];
   it.each(golden)('%j', (msg, json) => {
     expect(fromUtf8(encodeSealed(msg))).toBe(json);
@@ -131,9 +131,7 @@ describe('direct-path messages: signal and path', () => {
     expect((r as PortunusError).code).toBe('PROTOCOL');
   });
 
-  it('rejects a path other than tcp, webrtc or relay', () => {
-    expect(parseSealed(utf8('{"type":"path","transport":"quic"}'))).toBeInstanceOf(PortunusError);
-    expect(parseSealed(utf8('{"type":"path","transport":"TCP"}'))).toBeInstanceOf(PortunusError);
-    expect(parseSealed(utf8('{"type":"path"}'))).toBeInstanceOf(PortunusError);
+  it('a path message is no longer part of the protocol (every transfer switches paths)', () => {
+    expect(parseSealed(utf8('{"type":"path","transport":"relay"}'))).toBeInstanceOf(PortunusError);
   });
 });

@@ -9,7 +9,7 @@ import type { Code } from '../src/code.js';
 import { PortunusError } from '../src/errors.js';
 import type { Offer } from '../src/offer.js';
 import { encodeSealed, type SealedMessage } from '../src/peer-messages.js';
-import { initialState, step, type SessionAction, type SessionConfig, type SessionEvent, type SessionState } from '../src/session.js';
+import { explainEnd, initialState, step, type SessionAction, type SessionConfig, type SessionEvent, type SessionState } from '../src/session.js';
 import { MAX_PEER_SIGNALS } from '../src/signal.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -44,11 +44,20 @@ class Pair {
     this.state = { a: initialState(a), b: initialState(b) };
   }
   private readonly wire: { to: 'a' | 'b'; body: Uint8Array }[] = [];
-  start(): this {
-    this.apply('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
-    this.apply('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
+  start(sid = SID): this {
+    this.apply('a', { type: 'paired', side: 'a', sid, relayName: 'test-relay' });
+    this.apply('b', { type: 'paired', side: 'b', sid, relayName: 'test-relay' });
     this.flush();
     return this;
+  }
+  /** Delivers only the messages in flight that `keep` accepts (a relay or a peer that stops early). */
+  flushOnly(keep: (m: { to: 'a' | 'b'; body: Uint8Array }) => boolean): void {
+    const kept = this.wire.splice(0).filter(keep);
+    for (const m of kept) this.apply(m.to, { type: 'message', body: m.body });
+  }
+  /** Feeds `side` an event without delivering what it sends (held for flushOnly). */
+  hold(side: 'a' | 'b', event: SessionEvent): void {
+    this.apply(side, event);
   }
   /** Feeds one side an event, then delivers every message in flight, in order, as the relay would. */
   feed(side: 'a' | 'b', event: SessionEvent): void {
@@ -104,11 +113,20 @@ describe('session: a whole file transfer', () => {
     expect(p.state.b.kind).toBe('done');
   });
 
+  it('tells the receiver when the sender reports the end before the stream ended here (peerSent)', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.feed('b', { type: 'decision', accept: true });
+    p.feed('a', { type: 'dataSent', ...DIGEST });
+    expect(p.kinds('b')).toEqual(['confirmed', 'offer', 'startReceiving', 'peerSent']);
+    p.feed('b', { type: 'dataReceived', ...DIGEST });
+    expect(p.kinds('b').at(-1)).toBe('commit');
+  });
+
   it('sends nothing but the CPace share before confirmation, and the offer only sealed', () => {
     const p = new Pair(config('send'), config('receive')).start();
     const sent = p.log.a.filter((a) => a.type === 'send').map((a) => (a.type === 'send' ? a.body : new Uint8Array()));
     const pake = JSON.parse(fromUtf8(sent[0]!)!);
-    expect(Object.keys(pake).sort()).toEqual(['abilities', 'role', 'type', 'y']);
+    expect(Object.keys(pake).sort()).toEqual(['abilities', 'role', 'sid', 'type', 'y']);
     expect(fromBase64Url(pake.y)).toHaveLength(32);
     expect(JSON.parse(fromUtf8(sent[1]!)!).type).toBe('confirm');
     // The third message is the offer: a sealed frame, in which the file name does not appear.
@@ -126,14 +144,32 @@ describe('session: a whole file transfer', () => {
   });
 });
 
-describe('session: failures', () => {
-  it('a wrong code fails both sides with WRONG_CODE and burns the nameplate', () => {
+describe('session: the order of key confirmation', () => {
+  it('side b confirms first; side a sends its confirmation only after checking b\'s', () => {
+    const p = new Pair(config('send'), config('receive'));
+    p.hold('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
+    p.hold('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
+    // Both pake shares cross; then only b's messages are delivered: a has sent nothing but its share.
+    p.flushOnly(() => true);
+    const aSent = () => p.log.a.filter((x) => x.type === 'send').map((x) => (x.type === 'send' ? JSON.parse(fromUtf8(x.body) ?? '{}').type : ''));
+    expect(aSent()).toEqual(['pake']);
+    expect(p.state.a.kind).toBe('awaitingConfirm');
+    p.flushOnly((m) => m.to === 'a'); // b's confirm reaches a
+    expect(aSent().slice(0, 2)).toEqual(['pake', 'confirm']);
+    expect(p.kinds('a')).toEqual(['confirmed']);
+  });
+
+  it('a wrong code fails side a with WRONG_CODE and burns; side b learns it from the burn', () => {
     const p = new Pair(config('send'), config('receive', { code: { nameplate: 7, secret: 'H7K29B' } })).start();
-    for (const side of ['a', 'b'] as const) {
-      expect(p.kinds(side)).toEqual(['burn', 'fail']);
-      expect(p.failure(side)?.code).toBe('WRONG_CODE');
-      expect(p.failure(side)?.exitCode).toBe(3);
-    }
+    expect(p.kinds('a')).toEqual(['burn', 'fail']);
+    expect(p.failure('a')?.code).toBe('WRONG_CODE');
+    expect(p.failure('a')?.exitCode).toBe(3);
+    // b never saw a's confirmation: the relay's NAMEPLATE_BURNED close is what ends it, and means a wrong code.
+    expect(p.state.b.kind).toBe('awaitingConfirm');
+    const end = explainEnd(p.state.b, new PortunusError('NAMEPLATE_BURNED', 'burned'));
+    expect(end.code).toBe('WRONG_CODE');
+    expect(end.exitCode).toBe(3);
+    expect(explainEnd(p.state.a, new PortunusError('RELAY_UNREACHABLE', 'gone')).code).toBe('RELAY_UNREACHABLE');
   });
 
   it('a relay that strips an ability (downgrade) breaks the key: WRONG_CODE', () => {
@@ -141,7 +177,7 @@ describe('session: failures', () => {
       from === 'a' && JSON.parse(fromUtf8(body)!).type === 'pake' ? editJson(body, (o) => (o.abilities = [])) : body;
     const p = new Pair(config('send', { abilities: ['relay-v1', 'webrtc-v1'] }), config('receive'), tamper).start();
     expect(p.failure('a')?.code).toBe('WRONG_CODE');
-    expect(p.failure('b')?.code).toBe('WRONG_CODE');
+    expect(p.kinds('b')).toEqual([]);
   });
 
   it('a relay that reorders the abilities breaks the key too', () => {
@@ -149,8 +185,72 @@ describe('session: failures', () => {
       from === 'a' && JSON.parse(fromUtf8(body)!).type === 'pake' ? editJson(body, (o) => (o.abilities = ['webrtc-v1', 'relay-v1'])) : body;
     const p = new Pair(config('send', { abilities: ['relay-v1', 'webrtc-v1'] }), config('receive'), tamper).start();
     expect(p.failure('a')?.code).toBe('WRONG_CODE');
+  });
+
+  it('a wrong confirmation from side a (b confirmed first) fails b with WRONG_CODE and burns', () => {
+    const tamper: Tamper = (from, body) =>
+      from === 'a' && JSON.parse(fromUtf8(body) ?? '{}').type === 'confirm' ? editJson(body, (o) => (o.mac = toBase64Url(new Uint8Array(32)))) : body;
+    const p = new Pair(config('send'), config('receive'), tamper).start();
+    expect(p.kinds('b')).toEqual(['burn', 'fail']);
     expect(p.failure('b')?.code).toBe('WRONG_CODE');
   });
+});
+
+describe('session: a peer that leaves before the key exchange completed (unpaired)', () => {
+  it('starts over at the next pairing, and the new run succeeds with the same code', () => {
+    const p = new Pair(config('send'), config('receive'));
+    p.hold('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
+    p.hold('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
+    p.flushOnly((m) => m.to === 'a'); // only b's share reaches a; then b leaves
+    expect(p.state.a.kind).toBe('awaitingConfirm');
+    p.feed('a', { type: 'unpaired' });
+    expect(p.state.a.kind).toBe('idle');
+    expect(p.kinds('a')).toEqual(['unpaired']);
+    // A new claimer (a fresh machine for b), a new sid: a full run.
+    p.state.b = initialState(config('receive', { random: seeded(9) }));
+    p.start(Uint8Array.from({ length: 16 }, (_, i) => 100 + i));
+    expect(p.kinds('a')).toEqual(['unpaired', 'confirmed']);
+    expect(p.state.b.kind).toBe('deciding');
+  });
+
+  it('starts over from awaitingAnswer too (a\'s confirmation may not have reached b)', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    expect(p.state.a.kind).toBe('awaitingAnswer');
+    p.feed('a', { type: 'unpaired' });
+    expect(p.state.a.kind).toBe('idle');
+  });
+
+  it('once the receiver decides or data flows, the peer is gone: PEER_GONE', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.feed('b', { type: 'unpaired' });
+    expect(p.failure('b')?.code).toBe('PEER_GONE');
+    const q = new Pair(config('send'), config('receive')).start();
+    q.feed('b', { type: 'decision', accept: true });
+    q.feed('a', { type: 'unpaired' });
+    expect(q.failure('a')?.code).toBe('PEER_GONE');
+  });
+});
+
+describe('session: a share from an earlier pairing', () => {
+  it('is ignored (it belongs to another sid): the run goes on with this pairing\'s share', () => {
+    const p = new Pair(config('send'), config('receive'));
+    const stale = new Pair(config('send', { random: seeded(5) }), config('receive'));
+    stale.hold('a', { type: 'paired', side: 'a', sid: Uint8Array.from({ length: 16 }, () => 9), relayName: 'test-relay' });
+    const old = stale.log.a.find((x) => x.type === 'send');
+    p.hold('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
+    p.hold('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
+    p.hold('b', { type: 'message', body: old!.type === 'send' ? old!.body : new Uint8Array() }); // arrives first
+    expect(p.state.b.kind).toBe('awaitingPake');
+    expect(p.kinds('b')).toEqual([]);
+    p.flushOnly(() => true);
+    p.flushOnly(() => true);
+    p.flushOnly(() => true);
+    expect(p.kinds('a')).toEqual(['confirmed']);
+    expect(p.kinds('b')).toEqual(['confirmed', 'offer']);
+  });
+});
+
+describe('session: failures', () => {
 
   it('an identity element as CPace share fails with PAKE_FAILED and burns', () => {
     const tamper: Tamper = (from, body) =>
@@ -248,9 +348,9 @@ describe('session: direct-path signalling (webrtc-v1)', () => {
     const state = p.state[side] as { channel: { sealer: { seal(b: Uint8Array): Uint8Array } } };
     return state.channel.sealer.seal(encodeSealed(msg));
   }
-  const received = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'signal' || a.type === 'path');
+  const received = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'signal');
 
-  it('passes signals both ways, sealed, and the receiver names the path once', () => {
+  it('passes signals both ways, sealed', () => {
     const p = accepted();
     p.feed('a', { type: 'signal', signal: OFFER });
     p.feed('b', { type: 'signal', signal: CANDIDATE });
@@ -258,9 +358,6 @@ describe('session: direct-path signalling (webrtc-v1)', () => {
     expect(received(p, 'a')).toEqual([{ type: 'signal', signal: CANDIDATE }]);
     const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
     expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('v=0'))).toBe(false);
-
-    p.feed('b', { type: 'path', transport: 'webrtc' });
-    expect(received(p, 'a').at(-1)).toEqual({ type: 'path', transport: 'webrtc' });
     expect(p.state.a.kind).toBe('sending');
     // The rest of the transfer is unchanged.
     p.feed('a', { type: 'dataSent', ...DIGEST });
@@ -276,11 +373,11 @@ describe('session: direct-path signalling (webrtc-v1)', () => {
     expect(p.state.b.kind).toBe('deciding');
     expect(received(p, 'b')).toHaveLength(1);
     p.feed('b', { type: 'decision', accept: true });
-    p.feed('b', { type: 'path', transport: 'relay' });
+    p.feed('b', { type: 'dataReceived', ...DIGEST });
     p.feed('a', { type: 'dataSent', ...DIGEST });
     p.feed('b', { type: 'signal', signal: { kind: 'end' } }); // sender awaiting its receipt
     expect(p.state.a.kind).toBe('awaitingReceipt');
-    expect(received(p, 'a')).toEqual([{ type: 'path', transport: 'relay' }, { type: 'signal', signal: { kind: 'end' } }]);
+    expect(received(p, 'a')).toEqual([{ type: 'signal', signal: { kind: 'end' } }]);
   });
 
   it('does not mutate the state it was given (the signal count lives in the new state)', () => {
@@ -311,26 +408,6 @@ describe('session: direct-path signalling (webrtc-v1)', () => {
     expect(p.failure('b')?.code).toBe('PROTOCOL');
     expect(p.failure('b')?.message).toMatch(/too many/);
   });
-
-  it('accepts one path message, only from the receiver, only while the sender sends', () => {
-    const twice = accepted();
-    twice.feed('b', { type: 'path', transport: 'relay' });
-    twice.feed('a', { type: 'message', body: forge(twice, 'b', { type: 'path', transport: 'webrtc' }) });
-    expect(twice.failure('a')?.code).toBe('PROTOCOL');
-
-    const toReceiver = accepted();
-    toReceiver.feed('b', { type: 'message', body: forge(toReceiver, 'a', { type: 'path', transport: 'relay' }) });
-    expect(toReceiver.failure('b')?.code).toBe('PROTOCOL');
-
-    const early = new Pair(config('send', { abilities: BOTH }), config('receive', { abilities: BOTH })).start();
-    early.feed('a', { type: 'message', body: forge(early, 'b', { type: 'path', transport: 'relay' }) });
-    expect(early.failure('a')?.code).toBe('PROTOCOL'); // before the answer: the sender is not sending yet
-
-    const local = accepted();
-    local.feed('b', { type: 'path', transport: 'relay' });
-    local.feed('b', { type: 'path', transport: 'relay' });
-    expect(local.failure('b')?.code).toBe('INTERNAL');
-  });
 });
 
 describe('session: direct TCP hints (tcp-v1)', () => {
@@ -346,9 +423,9 @@ describe('session: direct TCP hints (tcp-v1)', () => {
     const state = p.state[side] as { channel: { sealer: { seal(b: Uint8Array): Uint8Array } } };
     return state.channel.sealer.seal(encodeSealed(msg));
   }
-  const seen = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'hints' || a.type === 'path');
+  const seen = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'hints');
 
-  it('passes one hints message each way, sealed, and lets the receiver choose "tcp"', () => {
+  it('passes one hints message each way, sealed', () => {
     const p = accepted();
     p.feed('a', { type: 'hints', hints: HINTS });
     p.feed('b', { type: 'hints', hints: HINTS });
@@ -356,10 +433,8 @@ describe('session: direct TCP hints (tcp-v1)', () => {
     expect(seen(p, 'a')).toEqual([{ type: 'hints', hints: HINTS }]);
     const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
     expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('127.0.0.1'))).toBe(false);
-    p.feed('b', { type: 'path', transport: 'tcp' });
-    expect(seen(p, 'a').at(-1)).toEqual({ type: 'path', transport: 'tcp' });
-    p.feed('a', { type: 'dataSent', ...DIGEST });
     p.feed('b', { type: 'dataReceived', ...DIGEST });
+    p.feed('a', { type: 'dataSent', ...DIGEST });
     p.feed('b', { type: 'committed' });
     expect(p.kinds('a').at(-1)).toBe('done');
   });
@@ -371,16 +446,9 @@ describe('session: direct TCP hints (tcp-v1)', () => {
     expect(p.failure('b')?.code).toBe('PROTOCOL');
   });
 
-  it('refuses hints, and a "tcp" path, when tcp-v1 was not agreed', () => {
+  it('refuses hints when tcp-v1 was not agreed', () => {
     const p = accepted(TCP, ['relay-v1', 'webrtc-v1']);
     p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'hints', hints: HINTS }) });
     expect(p.failure('b')?.code).toBe('PROTOCOL');
-
-    const q = accepted(['relay-v1', 'webrtc-v1'], ['relay-v1', 'webrtc-v1']);
-    q.feed('a', { type: 'message', body: forge(q, 'b', { type: 'path', transport: 'tcp' }) });
-    expect(q.failure('a')?.code).toBe('PROTOCOL');
-    const local = accepted(['relay-v1', 'webrtc-v1'], ['relay-v1', 'webrtc-v1']);
-    local.feed('b', { type: 'path', transport: 'tcp' });
-    expect(local.failure('b')?.code).toBe('INTERNAL');
   });
 });

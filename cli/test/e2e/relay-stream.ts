@@ -1,0 +1,31 @@
+/**
+ * For tests that play a sender by hand (a hostile or decoy peer): the data plane's real sender (SwitchingSender)
+ * over the relay pipe alone, with whatever bytes the test wants. The receiver on the other end is a real process.
+ */
+import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+import { AckOpener, FrameSealer } from '../../src/protocol.js';
+import type { RelayClient } from '../../src/relay/client.js';
+import type { DataContext, Digest } from '../../src/transfer/session-driver.js';
+import { SwitchingSender } from '../../src/transfer/switching-send.js';
+import { DATA_STREAM } from '../../src/transfer/switching.js';
+import { RelayTransport } from '../../src/transport/relay.js';
+
+export async function streamOverRelay(client: RelayClient, ctx: DataContext, data: Uint8Array): Promise<Digest> {
+  const transport = await RelayTransport.open(client);
+  const peer = ctx.side === 'a' ? 'b' : 'a';
+  const sender = new SwitchingSender({
+    chunks: (async function* () {
+      for (let at = 0; at < data.length; at += 1024 * 1024) yield data.slice(at, at + 1024 * 1024);
+    })(),
+    sealer: new FrameSealer(nodeAead(ctx.keys.data[ctx.side]), DATA_STREAM),
+    acks: new AckOpener(nodeAead(ctx.keys.data[peer])),
+    now: () => performance.now(),
+    signal: ctx.signal,
+    stallMs: 60_000,
+    onProgress: () => undefined,
+    onSwitch: () => undefined,
+    pendingPaths: () => 0,
+  });
+  sender.addPath(transport);
+  return sender.run();
+}
