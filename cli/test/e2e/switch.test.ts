@@ -169,12 +169,17 @@ describe('switching paths mid-transfer', () => {
  * The same moves onto and off a WebRTC path, once per engine pair (werift, libdatachannel where it loads, and one of
  * each), with `--transport relay,webrtc` (no TCP). Cutting WebRTC means dropping UDP, which only a network namespace
  * the test owns allows: the relay, a relay proxy (relay-proxy-main.ts) and both sides run in one, as root. The proxy
- * holds the WebRTC signalling and freezes the relay's data after 5%, so the data must move to WebRTC when it comes
+ * holds the WebRTC signalling and freezes the relay's data after a few frames, so the data must move to WebRTC when it comes
  * up; once it carries, the relay thaws and UDP is dropped, so the data must move back.
  */
 const ENGINE_PAIRS = await enginePairs('switching onto libdatachannel');
 const noLab = labSkipReason() ?? (spawnSync('iptables', ['-V']).status === 0 ? undefined : 'needs iptables');
 const STALL_S = 16;
+/**
+ * Where the relay freezes, in small frames: enough for the relay to carry a few frames first, and little enough that
+ * the rate the sender measured on it (over its last second) stays far below WebRTC's, so the chooser keeps WebRTC.
+ */
+const FROZEN_AT = 256 * 1024;
 
 describe.each(ENGINE_PAIRS)('onto and off WebRTC mid-transfer, $send → $receive', (engines) => {
   const env = { send: { PORTUNUS_WEBRTC_ENGINE: engines.send }, receive: { PORTUNUS_WEBRTC_ENGINE: engines.receive } };
@@ -195,9 +200,10 @@ describe.each(ENGINE_PAIRS)('onto and off WebRTC mid-transfer, $send → $receiv
       const relay = await startRelayProcess([], { prefix });
       const proxy = await ProxyProcess.start(relay.url, prefix);
       await proxy.command('hold 3');
-      await proxy.command(`freeze ${0.05 * SIZE}`);
+      await proxy.command(`freeze ${FROZEN_AT}`);
       const stall = ['--stall-timeout', String(STALL_S)];
-      const run = await start({ relayUrl: proxy.url, sendArgs: ['--transport', 'relay,webrtc', ...stall], receiveArgs: stall, env, prefix });
+      const sendArgs = ['--transport', 'relay,webrtc', '--chunk-size', '65536', ...stall];
+      const run = await start({ relayUrl: proxy.url, sendArgs, receiveArgs: stall, env, prefix });
       await proxy.frozen;
       await proxy.command('release');
       await until(run.receiver, carriedBy('webrtc'), 'WebRTC carrying');
@@ -206,7 +212,7 @@ describe.each(ENGINE_PAIRS)('onto and off WebRTC mid-transfer, $send → $receiv
       await expectIntact(run);
       const sent = moves(run.sender);
       expect(sent[0], run.sender.stdout()).toMatchObject({ from: 'relay', to: 'webrtc', reason: 'probe' });
-      expect(sent[0]!.bytes).toBeGreaterThanOrEqual(0.05 * SIZE);
+      expect(sent[0]!.bytes).toBeGreaterThanOrEqual(FROZEN_AT);
       const off = sent.findIndex((e) => e.from === 'webrtc');
       expect(sent[off]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
       expect(sent[off]!.bytes).toBeLessThan(SIZE);

@@ -24,7 +24,9 @@ describe('usage errors look like every other error and exit 2', () => {
 
   it.each([
     [['send', '--bogus', 'x'], /unknown option '--bogus'/, /portunus send --help/],
-    [['send', '--transport', 'sideways', 'x'], /'sideways' is invalid\. Allowed choices are auto, tcp, webrtc, relay/, /portunus send --help/],
+    [['send', '--transport', 'sideways', 'x'], /--transport must be auto or a list of relay, tcp and webrtc \(got 'sideways'\)/, /--transport relay,webrtc/],
+    [['send', '--transport', 'tcp,tcp', 'x'], /--transport must be auto or a list/, /--transport auto/],
+    [['send', '--stall-timeout', '0', 'x'], /--stall-timeout must be a number of seconds above 0/, /portunus --help/],
     [['receive', '--output'], /'-o, --output <path>' argument missing/, /portunus receive --help/],
     [['config', 'set'], /missing required argument 'key'/, /portunus config set --help/],
     [['config', 'get', 'relay', 'extra'], /too many arguments/, /portunus config get --help/],
