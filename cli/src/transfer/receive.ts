@@ -6,7 +6,6 @@ import { PortunusError, type Code, type Offer, type PathKind } from '../protocol
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
-import { LocalFailures } from '../files/local-failures.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
 import type { Paired } from '../relay/client.js';
@@ -53,7 +52,6 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     reporter.event({ event: 'swept', ...leftover });
     reporter.say(describeSwept(leftover));
   }
-  const local = new LocalFailures();
   const connecting = scopedSignal(ctx.signal);
   const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });
   // From here on cancelling is the session's job: it tells the peer before the connection closes.
@@ -112,12 +110,12 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
               refusal = err;
               return { accept: false, reason: err.code };
             }
-            throw local.hide(err);
+            throw err;
           }
           if (!opts.yes && !(await confirm({ ...ctx.prompt, signal }, 'Receive?', 'Pass --yes to accept without asking.'))) {
             return { accept: false, reason: 'REJECTED' };
           }
-          sink = local.sink(await local.guard(openSink(target, o, { stdout: opts.stdout })));
+          sink = await openSink(target, o, { stdout: opts.stdout });
           return { accept: true };
         },
         receiveData: async (data) => {
@@ -156,7 +154,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     };
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
-    throw local.reveal(refusal ?? err);
+    throw refusal ?? err;
   } finally {
     reporter.stopProgress();
     if (!ok) await sink?.abort();

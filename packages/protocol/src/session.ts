@@ -25,7 +25,7 @@ import { constantTimeEqual, utf8, type RandomBytes } from './bytes.js';
 import { normalizeCode, type Code } from './code.js';
 import { checkConfirmation, confirmationMac, type Transcript } from './confirm.js';
 import { abilitiesAd, cpaceCi, cpaceFinish, cpaceStart, type CpaceShare } from './cpace.js';
-import { createError, PortunusError } from './errors.js';
+import { createError, PortunusError, type ErrorCode } from './errors.js';
 import { FrameOpener, FrameSealer } from './frame.js';
 import { deriveSessionKeys, type SessionKeys, type Side } from './keys.js';
 import { offerHasData, type Offer } from './offer.js';
@@ -380,10 +380,22 @@ function seal(channel: Channel, msg: SealedMessage): SessionAction {
   return { type: 'send', body: channel.sealer.seal(encodeSealed(msg)) };
 }
 
+/**
+ * A side's local file problems reach the peer by their code and a fixed text: their own messages name this
+ * computer's paths ("no space left to write /home/ana/Downloads/x"), which are none of the peer's business.
+ */
+const LOCAL_PROBLEMS: Partial<Record<ErrorCode, string>> = {
+  FILE_ERROR: 'a file problem on its side',
+  FILE_EXISTS: 'it already has a file or folder by that name',
+  DISK_FULL: 'no space left on its disk',
+  FILE_CHANGED: 'the data changed while it was being sent',
+};
+
 /** Fails locally and, once the channel is confirmed, tells the peer why (sealed). */
 function abort(state: Exclude<SessionState, { kind: 'done' | 'failed' }>, error: PortunusError): StepResult {
   if (!('channel' in state)) return fail(error);
-  const notice = seal(state.channel, { type: 'error', code: error.code, message: error.message.slice(0, 200) });
+  const message = (LOCAL_PROBLEMS[error.code] ?? error.message).slice(0, 200);
+  const notice = seal(state.channel, { type: 'error', code: error.code, message });
   return { state: { kind: 'failed', error }, actions: [notice, { type: 'fail', error }] };
 }
 

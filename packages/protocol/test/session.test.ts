@@ -313,6 +313,18 @@ describe('session: failures', () => {
     expect(p.failure('b')?.exitCode).toBe(4);
   });
 
+  it('a local file problem reaches the peer by its code and a fixed text, never by its paths', () => {
+    for (const code of ['FILE_ERROR', 'FILE_EXISTS', 'DISK_FULL', 'FILE_CHANGED'] as const) {
+      const p = new Pair(config('send'), config('receive')).start();
+      p.feed('b', { type: 'decision', accept: true });
+      p.feed('b', { type: 'abort', error: new PortunusError(code, 'no space left to write /home/ana/Downloads/secret-plans.pdf') });
+      expect(p.failure('b')?.message).toMatch(/secret-plans/); // this side's report keeps it
+      expect(p.failure('a')?.code).toBe('PEER_FAILED');
+      expect(p.failure('a')?.message).toContain(code);
+      expect(p.failure('a')?.message).not.toMatch(/home|secret/);
+    }
+  });
+
   it('a peer failure of its own (disk full) is PEER_FAILED here, not a local file error', () => {
     const p = new Pair(config('send'), config('receive')).start();
     p.feed('b', { type: 'decision', accept: true });
