@@ -78,7 +78,8 @@ describe(`the npm package ${pkg.name}`, () => {
     const readme = readFileSync(join(repo, 'README.md'), 'utf8');
     const fetched = [...readme.matchAll(/npx -y (\S+?)[`\s]|npm i(?:nstall)? (?:-g|--global) (?:--\S+ )*(\S+?)[`\s]/g)].map((m) => m[1] ?? m[2]);
     expect(fetched.length).toBeGreaterThanOrEqual(4);
-    expect(new Set(fetched)).toEqual(new Set([pkg.name]));
+    // Each names the package, or the tarball `npm pack` writes for it.
+    expect(new Set(fetched)).toEqual(new Set([pkg.name, `./${pkg.name}-${pkg.version}.tgz`]));
     const { ERRORS } = await import('../../packages/protocol/src/errors.js');
     expect(ERRORS.RELAY_INCOMPATIBLE.hint).toContain(`npm i -g ${pkg.name}@latest`);
   });
