@@ -3,14 +3,17 @@
  * offer passes) and then offers paths meant to escape the output folder or attack the terminal. The receiver is a
  * real `portunus receive` process. Nothing may be written outside its output folder, and nothing partial inside.
  */
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { formatCode, generateSecret, secureRandomBytes, type Offer } from '../../src/protocol.js';
-import { connectRelay } from '../../src/relay/client.js';
-import { driveSession } from '../../src/transfer/session-driver.js';
+import { FrameSealer, formatCode, generateSecret, secureRandomBytes, type Offer } from '../../src/protocol.js';
+import { connectRelay, type RelayClient } from '../../src/relay/client.js';
+import { RelayTransport } from '../../src/transport/relay.js';
+import { DATA_STREAM } from '../../src/transfer/switching.js';
+import { driveSession, type DataContext, type Digest } from '../../src/transfer/session-driver.js';
 import { exitOf, runPortunus, useRelayWorld } from './harness.js';
 import { streamOverRelay } from './relay-stream.js';
 
@@ -37,7 +40,17 @@ async function hostileTar(entries: Entry[]): Promise<Buffer> {
 }
 
 /** Runs the sender side of a session by hand, with whatever offer and bytes the test wants. */
-async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) => void): Promise<unknown> {
+type SendData = (client: RelayClient, ctx: DataContext, data: Buffer) => Promise<Digest>;
+
+/** Every frame but the FINAL one, then the claim that all was sent (what a truncating relay would make of it). */
+const withoutFinal: SendData = async (client, ctx, data) => {
+  const transport = await RelayTransport.open(client);
+  const sealer = new FrameSealer(nodeAead(ctx.keys.data[ctx.side]), DATA_STREAM);
+  await transport.send(sealer.seal(new Uint8Array(data), false));
+  return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
+};
+
+async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) => void, sendData: SendData = streamOverRelay): Promise<unknown> {
   const client = await connectRelay({ url: world.relay.url, agent: 'evil/1.0' });
   try {
     const nameplate = await client.allocate();
@@ -48,20 +61,20 @@ async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) =>
       config: { role: 'send', code, abilities: ['relay-v1'], offer, aead: nodeAead, random: secureRandomBytes },
       waitMs: 60_000,
       stallMs: 60_000,
-      hooks: { sendData: (ctx) => streamOverRelay(client, ctx, data) },
+      hooks: { sendData: (ctx) => sendData(client, ctx, data) },
     }).catch((err: unknown) => err);
   } finally {
     await client.close();
   }
 }
 
-async function receiveFrom(offer: Offer, data: Buffer, name: string) {
+async function receiveFrom(offer: Offer, data: Buffer, name: string, sendData?: SendData, receiveArgs: string[] = []) {
   const box = join(world.tmp, name); // the receiver's world: nothing may appear in it but `out`
   const out = join(box, 'out');
   await mkdir(out, { recursive: true });
   let sending!: Promise<unknown>;
-  const code = await new Promise<string>((res) => (sending = hostileSend(offer, data, res)));
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, code], { cwd: out });
+  const code = await new Promise<string>((res) => (sending = hostileSend(offer, data, res, sendData)));
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: out });
   const exit = await exitOf(receiver);
   await sending;
   return { exit, receiver, box, out };
@@ -115,6 +128,15 @@ describe('a hostile sender cannot write outside the output folder', () => {
     const { exit, receiver, box } = await receiveFrom({ kind: 'file', name, size: 4 }, Buffer.from('evil'), 'case-escape');
     expect(exit).toBe(8);
     expect(receiver.stdout() + receiver.stderr()).not.toContain('\x1b');
+    expect(await tree(box)).toEqual(['out']);
+  });
+
+  it('"sent" before the FINAL frame is CORRUPT at once (no waiting out the stall timeout), nothing kept', async () => {
+    const data = Buffer.alloc(100_000, 2);
+    // With a 600 s stall timeout only the sent-before-FINAL rule can end this within exitOf's bound.
+    const { exit, box, receiver } = await receiveFrom({ kind: 'file', name: 'cut.bin', size: data.length }, data, 'case-cut', withoutFinal, ['--stall-timeout', '600']);
+    expect(exit).toBe(7);
+    expect(receiver.events().find((e) => e.event === 'error')).toMatchObject({ error: 'CORRUPT', message: expect.stringMatching(/before its final frame/) });
     expect(await tree(box)).toEqual(['out']);
   });
 
