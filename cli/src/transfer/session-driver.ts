@@ -2,7 +2,7 @@
  * Runs the sans-IO session machine against a real control channel: feeds it events (pairing, peer messages, the
  * user's decision, "all data sent") and performs the actions it returns. The data stream itself is handed to hooks,
  * which run beside the machine and report back through events; direct paths are set up through a PeerLink (sealed
- * WebRTC signals and TCP hints, relayed by the machine).
+ * signals per path, relayed by the machine, read by the path layer).
  *
  * Every wait ends (stall.ts): waiting for the other side is bounded by --timeout (again after a peer that left
  * before the key exchange completed), the handshake, the offer and the receipts by the stall timeout, the answer
@@ -14,8 +14,6 @@ import {
   initialState,
   step,
   toPortunusError,
-  ABILITY_TCP,
-  ABILITY_WEBRTC,
   type Offer,
   type PortunusError,
   type Role,
@@ -25,8 +23,6 @@ import {
   type SessionKeys,
   type SessionState,
   type Side,
-  type Signal,
-  type TcpHint,
 } from '../protocol.js';
 import type { Paired, PeerEvent } from '../relay/client.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -57,18 +53,14 @@ export interface DataContext {
   defer(cleanup: () => Promise<void>): void;
 }
 
-/** What setting up a direct path may say to the peer and hear from it, always sealed and through the machine. */
+/**
+ * What setting up a path may say to the peer and hear from it: sealed signals through the machine, by topic (the
+ * path's ability; only agreed ones). The bodies are the path layer's to write and to validate (path-signals.ts).
+ */
 export interface PeerLink {
-  /** Both sides allow WebRTC, so signals may flow. */
-  readonly webrtc: boolean;
-  sendSignal(signal: Signal): Promise<void>;
-  /** The peer's next signal; rejects when `abort` fires or the session ends. */
-  nextSignal(abort?: AbortSignal): Promise<Signal>;
-  /** Both sides allow direct TCP, so one `hints` message each way may flow. */
-  readonly tcp: boolean;
-  sendHints(hints: TcpHint[]): Promise<void>;
-  /** The peer's hints (resolves once); rejects when `abort` fires or the session ends. */
-  peerHints(abort?: AbortSignal): Promise<TcpHint[]>;
+  send(topic: string, body: unknown): Promise<void>;
+  /** The peer's next body on `topic`; rejects when `abort` fires or the session ends. */
+  next(topic: string, abort?: AbortSignal): Promise<unknown>;
 }
 
 export interface DriverHooks {
@@ -166,16 +158,13 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
           role: opts.config.role,
           abilities: action.abilities,
           signal: tasks.signal,
-          link: peerLink(action.abilities.includes(ABILITY_WEBRTC), action.abilities.includes(ABILITY_TCP)),
+          link: peerLink(),
           defer: (cleanup) => void cleanups.push(cleanup),
         };
         hooks.onConfirmed?.({ verifier: action.verifier, abilities: action.abilities, peerAbilities: action.peerAbilities });
         return undefined;
       case 'signal':
-        inbox.signal(action.signal);
-        return undefined;
-      case 'hints':
-        inbox.hints(action.hints);
+        inbox.push(action.topic, action.body);
         return undefined;
       case 'offer':
         background(async () => {
@@ -205,14 +194,10 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
     }
   }
 
-  function peerLink(webrtc: boolean, tcp: boolean): PeerLink {
+  function peerLink(): PeerLink {
     return {
-      webrtc,
-      tcp,
-      sendHints: (hints) => events.push({ type: 'hints', hints }),
-      peerHints: (abort) => inbox.peerHints(abort),
-      sendSignal: (signal) => events.push({ type: 'signal', signal }),
-      nextSignal: (abort) => inbox.nextSignal(abort),
+      send: (topic, body) => events.push({ type: 'signal', topic, body }),
+      next: (topic, abort) => inbox.next(topic, abort),
     };
   }
 }

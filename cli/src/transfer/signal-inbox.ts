@@ -1,49 +1,29 @@
 /**
- * What the peer said about the direct paths, waiting for the connectors: its WebRTC signals (in order) and its TCP
- * hints (once). The machine admits at most MAX_PEER_SIGNALS signals and one hints message per session, which bounds
- * this inbox. Everything rejects once the session is over.
+ * What the peer said for the paths, waiting for the path layer: the bodies of its `signal` messages, in order, per
+ * topic. The session admits at most MAX_PEER_SIGNALS per session, which bounds this inbox. Everything rejects once
+ * the session is over.
  */
-import type { Signal, TcpHint } from '../protocol.js';
 import { Wakeup } from '../util/wakeup.js';
 
 export class SignalInbox {
-  private readonly signals: Signal[] = [];
+  private readonly bodies = new Map<string, unknown[]>();
   private readonly changes = new Wakeup();
-  private resolveHints!: (hints: TcpHint[]) => void;
-  private readonly peerHintsOnce: Promise<TcpHint[]>;
 
   constructor(private readonly session: AbortSignal) {
-    this.peerHintsOnce = new Promise<TcpHint[]>((resolve, reject) => {
-      this.resolveHints = resolve;
-      session.addEventListener('abort', () => reject(session.reason), { once: true });
-    });
-    this.peerHintsOnce.catch(() => undefined);
     session.addEventListener('abort', () => this.changes.wake(), { once: true });
   }
 
-  signal(signal: Signal): void {
-    this.signals.push(signal);
+  push(topic: string, body: unknown): void {
+    const queue = this.bodies.get(topic) ?? [];
+    queue.push(body);
+    this.bodies.set(topic, queue);
     this.changes.wake();
   }
 
-  hints(hints: TcpHint[]): void {
-    this.resolveHints(hints);
-  }
-
-  peerHints(abort?: AbortSignal): Promise<TcpHint[]> {
-    if (abort === undefined) return this.peerHintsOnce;
-    return new Promise<TcpHint[]>((resolve, reject) => {
-      const onAbort = () => reject(abort.reason);
-      if (abort.aborted) return onAbort();
-      abort.addEventListener('abort', onAbort, { once: true });
-      this.peerHintsOnce.then(resolve, reject).finally(() => abort.removeEventListener('abort', onAbort));
-    });
-  }
-
-  async nextSignal(abort?: AbortSignal): Promise<Signal> {
+  async next(topic: string, abort?: AbortSignal): Promise<unknown> {
     for (;;) {
-      const next = this.signals.shift();
-      if (next !== undefined) return next;
+      const queue = this.bodies.get(topic);
+      if (queue !== undefined && queue.length > 0) return queue.shift();
       if (this.session.aborted) throw this.session.reason;
       if (abort?.aborted) throw abort.reason;
       const woken = this.changes.next();

@@ -11,6 +11,7 @@ import type { DataContext } from '../transfer/session-driver.js';
 import type { Reporter } from '../ui/reporter.js';
 import { settleWithin } from '../util/async-queue.js';
 import { RelayTransport } from './relay.js';
+import { tcpHints, webrtcSignals } from './path-signals.js';
 import { connectTcp } from './tcp-connect.js';
 import type { Transport } from './transport.js';
 import { connectWebRtc } from './webrtc-connect.js';
@@ -135,7 +136,7 @@ function connectors(opts: PathsOptions): Record<'tcp' | 'webrtc', (signal: Abort
       connectTcp({
         role: data.role,
         bindingKey: data.keys.binding,
-        exchange: { sendHints: (hints) => data.link.sendHints(hints), peerHints: (abort) => data.link.peerHints(abort) },
+        exchange: tcpHints(data.link),
         random: opts.random ?? secureRandomBytes,
         signal: AbortSignal.any([signal, data.signal]),
         ...(opts.tcpListenHost === undefined ? {} : { listenHost: opts.tcpListenHost }),
@@ -144,7 +145,7 @@ function connectors(opts: PathsOptions): Record<'tcp' | 'webrtc', (signal: Abort
     webrtc: (signal) =>
       connectWebRtc({
         role: data.role,
-        link: data.link,
+        link: webrtcSignals(data.link),
         bindingKey: data.keys.binding,
         iceServers,
         signal: AbortSignal.any([signal, data.signal]),

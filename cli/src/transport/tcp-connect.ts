@@ -7,6 +7,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { createError, isIpLiteral, MAX_TCP_HINTS, type Key, type RandomBytes, type Role, type TcpHint } from '../protocol.js';
+import type { HintExchange } from './path-signals.js';
 import { TcpTransport } from './tcp.js';
 import { tcpHandshake } from './tcp-handshake.js';
 
@@ -16,11 +17,6 @@ export const DIAL_TIMEOUT_MS = 3_000;
 /** Connections open at once on the listener (each handshake is bounded in time); Node refuses more. */
 export const MAX_INBOUND = 8;
 
-export interface HintExchange {
-  sendHints(hints: TcpHint[]): Promise<void>;
-  /** The peer's hints; rejects when `abort` fires or the session ends. */
-  peerHints(abort: AbortSignal): Promise<TcpHint[]>;
-}
 
 export interface TcpConnectOptions {
   role: Role;

@@ -1,6 +1,6 @@
 /**
  * Establishes the direct path (PROTOCOL.md §Direct path): loads werift only now (its import costs ~450 ms), trades
- * sealed signals with the peer through the PeerLink, waits for the data channel and binds it to the session. The
+ * sealed signals with the peer through the session (path-signals.ts), waits for the data channel and binds it to the session. The
  * sender makes the offer and the channel; the receiver answers. Candidates trickle both ways.
  *
  * werift specifics: no default STUN server (its built-in one is replaced by the given list, possibly empty);
@@ -10,7 +10,7 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { createError, MAX_FRAME_BYTES, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
-import type { PeerLink } from '../transfer/session-driver.js';
+import type { SignalLink } from './path-signals.js';
 import type { ChannelTransport } from './channel-transport.js';
 import { runDirectAttempt } from './direct-attempt.js';
 import { connectLibDataChannel } from './ndc-connect.js';
@@ -23,7 +23,7 @@ const DEFAULT_HOST_ADDRESSES = ['127.0.0.1'];
 
 export interface DirectOptions {
   role: Role;
-  link: Pick<PeerLink, 'sendSignal' | 'nextSignal'>;
+  link: SignalLink;
   bindingKey: Key<'binding'>;
   iceServers: readonly IceServer[];
   /** Aborting gives up: everything opened is closed and the call rejects with the abort reason. */

@@ -14,6 +14,7 @@ import { connectRelay } from '../../src/relay/client.js';
 import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
 import { exitOf, runPortunus, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
 import { streamOverRelay } from './relay-stream.js';
+import { tcpHints } from '../../src/transport/path-signals.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -91,8 +92,9 @@ async function decoySend(data: Buffer, onCode: (code: string) => void) {
   const client = await connectRelay({ url: world.relay.url, agent: 'decoy/1.0' });
   const seen: { refusedAfter?: number } = {};
   const decoyTcp = async (ctx: DataContext): Promise<void> => {
-    await ctx.link.sendHints([{ host: '127.0.0.1', port: await closedPort() }]);
-    const hints = await ctx.link.peerHints(ctx.signal);
+    const exchange = tcpHints(ctx.link);
+    await exchange.sendHints([{ host: '127.0.0.1', port: await closedPort() }]);
+    const hints = await exchange.peerHints(ctx.signal);
     seen.refusedAfter = await badBinding(hints.find((h) => h.host === '127.0.0.1')!);
   };
   try {

@@ -1,9 +1,9 @@
 /**
- * Two PeerLinks wired back to back in memory, as the session driver would provide them over the relay: signals
- * and the path choice arrive in order. `tap` sees (and may rewrite or drop) every signal in flight.
+ * Two path-signalling links wired back to back in memory, as the session would provide them over the relay: signals
+ * and hints arrive in order. `tap` sees (and may rewrite or drop) every WebRTC signal in flight.
  */
 import type { Signal, TcpHint } from '../../src/protocol.js';
-import type { PeerLink } from '../../src/transfer/session-driver.js';
+import type { HintExchange, SignalLink } from '../../src/transport/path-signals.js';
 
 export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefined;
 
@@ -36,20 +36,22 @@ class Inbox {
   }
 }
 
+/** What each side's path layer sees: WebRTC signals and TCP hints. */
+export type MemoryLink = SignalLink & HintExchange;
+
 export interface LinkPair {
-  send: PeerLink;
-  receive: PeerLink;
+  send: MemoryLink;
+  receive: MemoryLink;
   /** Every signal each side sent, in order (after the tap). */
   sent: { send: Signal[]; receive: Signal[] };
 }
 
-export function memoryLinks(opts: { webrtc?: boolean; tcp?: boolean; tap?: Tap } = {}): LinkPair {
+export function memoryLinks(opts: { tap?: Tap } = {}): LinkPair {
   const inboxes = { send: new Inbox(), receive: new Inbox() };
   const sent: LinkPair['sent'] = { send: [], receive: [] };
-  const link = (self: 'send' | 'receive'): PeerLink => {
+  const link = (self: 'send' | 'receive'): MemoryLink => {
     const peer = self === 'send' ? 'receive' : 'send';
     return {
-      webrtc: opts.webrtc ?? true,
       sendSignal: async (signal) => {
         const passed = opts.tap ? opts.tap(self, signal) : signal;
         if (passed === undefined) return;
@@ -57,7 +59,6 @@ export function memoryLinks(opts: { webrtc?: boolean; tcp?: boolean; tap?: Tap }
         inboxes[peer].push(passed);
       },
       nextSignal: (abort) => inboxes[self].next(abort),
-      tcp: opts.tcp ?? false,
       sendHints: async (hints) => inboxes[peer].resolveHints(hints),
       peerHints: (abort) =>
         Promise.race([

@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { asKey, isIpLiteral, MAX_TCP_HINTS, secureRandomBytes, TCP_NONCE_BYTES, tcpBindingMac, type Key, type Role, type TcpHint } from '../../src/protocol.js';
-import { connectTcp, localHints, type HintExchange } from '../../src/transport/tcp-connect.js';
+import type { HintExchange } from '../../src/transport/path-signals.js';
+import { connectTcp, localHints } from '../../src/transport/tcp-connect.js';
 import type { TcpTransport } from '../../src/transport/tcp.js';
 import { closingPair, take, transportSuite, within } from './transport-suite.js';
 

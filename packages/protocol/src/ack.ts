@@ -11,9 +11,8 @@
 import type { Aead } from './aead.js';
 import { createError, PortunusError } from './errors.js';
 import { FrameSealer, openFrame, parseFrameHeader } from './frame.js';
+import { ACK_STREAM } from './streams.js';
 
-/** Stream id of acknowledgements (0 is control, 1 data). */
-export const ACK_STREAM = 2;
 export const ACK_PLAINTEXT_BYTES = 8;
 
 const TWO_POW_32 = 0x1_0000_0000;

@@ -11,7 +11,7 @@
  */
 import { createError, PortunusError } from './errors.js';
 import { parseFrameHeader } from './frame.js';
-import { CONTROL_STREAM } from './session.js';
+import { CONTROL_STREAM } from './streams.js';
 
 /** Sealed control messages held out of order: a session sends only a few dozen (signals ≤ 64, hints, receipts). */
 export const MAX_HELD_CONTROL = 128;

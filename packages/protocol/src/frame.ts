@@ -184,6 +184,18 @@ export function openFrame(aead: Aead, frame: Uint8Array): OpenedFrame {
 }
 
 /**
+ * Opens the frame a stream expects next: `streamId` and `index` must match (§5 receiver rules 4, 5), then the tag.
+ * Stateless, like sealFrame: the caller keeps the next index and the FINAL state. Throws CORRUPT.
+ */
+export function openStreamFrame(aead: Aead, streamId: number, index: number, frame: Uint8Array): StreamFrame {
+  const header = parseFrameHeader(frame);
+  if (header instanceof PortunusError) throw header;
+  if (header.streamId !== streamId) throw corrupt(`wrong stream: expected ${streamId}, got ${header.streamId}`);
+  if (header.index !== index) throw corrupt(`unexpected index: expected ${index}, got ${header.index}`);
+  return { plaintext: decrypt(aead, frame), final: header.final, index: header.index };
+}
+
+/**
  * Seals one stream: indexes startIndex, startIndex + 1, … and nothing after the frame marked final.
  * Each (key, stream) pair must have exactly one FrameSealer, or nonces repeat.
  */
@@ -279,17 +291,9 @@ export class FrameOpener {
 
   #open(frame: Uint8Array): StreamFrame {
     if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already ended`);
-    const header = parseFrameHeader(frame);
-    if (header instanceof PortunusError) throw header;
-    if (header.streamId !== this.#streamId) {
-      throw corrupt(`wrong stream: expected ${this.#streamId}, got ${header.streamId}`);
-    }
-    if (header.index !== this.#nextIndex) {
-      throw corrupt(`unexpected index: expected ${this.#nextIndex}, got ${header.index}`);
-    }
-    const plaintext = decrypt(this.#aead, frame);
+    const opened = openStreamFrame(this.#aead, this.#streamId, this.#nextIndex, frame);
     this.#nextIndex += 1;
-    if (header.final) this.#done = true;
-    return { plaintext, final: header.final, index: header.index };
+    if (opened.final) this.#done = true;
+    return opened;
   }
 }

@@ -11,8 +11,7 @@
 import { toBase64Url, utf8, fromUtf8 } from './bytes.js';
 import { createError, isErrorCode, type ErrorCode, type PortunusError } from './errors.js';
 import { parseOffer, type Offer } from './offer.js';
-import { canonicalSignal, parseSignal, type Signal } from './signal.js';
-import { asBoolean, asBytes, asHex, asInteger, asObject, asString, asStringList, parseJsonObject } from './validate.js';
+import { asBoolean, asBytes, asHex, asInteger, asString, asStringList, parseJsonObject } from './validate.js';
 
 export type Role = 'send' | 'receive';
 
@@ -22,14 +21,6 @@ export const ABILITY_RELAY = 'relay-v1';
 export const ABILITY_WEBRTC = 'webrtc-v1';
 /** Direct TCP: sealed `hints` (listening addresses), connections bound to the session key (PROTOCOL.md §Direct TCP). */
 export const ABILITY_TCP = 'tcp-v1';
-
-/** One address a peer listens on for a direct TCP connection: an IPv4 or IPv6 literal (never a name) and a port. */
-export interface TcpHint {
-  host: string;
-  port: number;
-}
-/** Hints one `hints` message may carry: loopback plus a few interfaces; more is refused, not truncated. */
-export const MAX_TCP_HINTS = 16;
 
 export const CPACE_ELEMENT_BYTES = 32;
 /** The relay's session id (PROTOCOL.md §3 `paired`). */
@@ -62,8 +53,17 @@ export type SealedMessage =
   | { type: 'sent'; bytes: number; sha256: string }
   | { type: 'received'; bytes: number; sha256: string }
   | { type: 'error'; code: ErrorCode; message: string }
-  | { type: 'signal'; signal: Signal }
-  | { type: 'hints'; hints: TcpHint[] };
+  /**
+   * Setting up a path, for that path's layer (WebRTC SDP and candidates, TCP hints): `topic` is the path's ability
+   * (only an agreed one may be used), `body` JSON the session does not read. Bounded in size and count.
+   */
+  | { type: 'signal'; topic: string; body: unknown };
+
+/** Largest `signal` body, as JSON (an SDP of MAX_SDP_BYTES, escaped, fits). */
+export const MAX_SIGNAL_BODY_BYTES = 32 * 1024;
+/** Signals a peer may send in one session (a WebRTC attempt needs a few dozen; TCP one). */
+export const MAX_PEER_SIGNALS = 128;
+const TOPIC = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 function protocolError(message: string): PortunusError {
   return createError('PROTOCOL', message);
@@ -100,10 +100,9 @@ export function parseHandshake<T extends HandshakeMessage['type']>(
   return { type: 'confirm', mac } as Extract<HandshakeMessage, { type: T }>;
 }
 
-/** Exact JSON of a sealed message (fixed key order, so golden tests can pin the bytes). */
+/** Exact JSON of a sealed message (fixed key order, so golden tests can pin the bytes; a body as given). */
 export function encodeSealed(msg: SealedMessage): Uint8Array {
-  if (msg.type === 'signal') return utf8(JSON.stringify({ type: msg.type, signal: canonicalSignal(msg.signal) }));
-  if (msg.type === 'hints') return utf8(JSON.stringify({ type: msg.type, hints: msg.hints.map((h) => ({ host: h.host, port: h.port })) }));
+  if (msg.type === 'signal') return utf8(JSON.stringify({ type: msg.type, topic: msg.topic, body: msg.body }));
   return utf8(JSON.stringify(msg));
 }
 
@@ -139,50 +138,14 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
       return { type: 'error', code, message };
     }
     case 'signal': {
-      const body = asObject(o.signal);
-      const signal = body === undefined ? undefined : parseSignal(body);
-      return signal === undefined ? protocolError('malformed signal message') : { type: 'signal', signal };
-    }
-    case 'hints': {
-      const hints = parseTcpHints(o.hints);
-      return hints === undefined ? protocolError('malformed hints message') : { type: 'hints', hints };
+      const topic = asString(o.topic, 32);
+      if (topic === undefined || !TOPIC.test(topic) || o.body === undefined) return protocolError('malformed signal message');
+      if (JSON.stringify(o.body).length > MAX_SIGNAL_BODY_BYTES) return protocolError('signal body too large');
+      return { type: 'signal', topic, body: o.body };
     }
     default:
       return protocolError(`unknown message type ${describeType(o.type)}`);
   }
-}
-
-/** The `hints` list: at most MAX_TCP_HINTS entries, each an IP literal (no names, no zone ids) and a port 1..65535. */
-export function parseTcpHints(value: unknown): TcpHint[] | undefined {
-  if (!Array.isArray(value) || value.length > MAX_TCP_HINTS) return undefined;
-  const hints: TcpHint[] = [];
-  for (const item of value) {
-    const o = asObject(item);
-    const host = o === undefined ? undefined : asString(o.host, 45);
-    const port = o === undefined ? undefined : asInteger(o.port, 1, 65535);
-    if (host === undefined || port === undefined || !isIpLiteral(host)) return undefined;
-    hints.push({ host, port });
-  }
-  return hints;
-}
-
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const HEXTET = /^[0-9a-fA-F]{1,4}$/;
-
-/** An IPv4 dotted quad or an RFC 4291 IPv6 text address (with `::` and an embedded IPv4 tail), nothing else. */
-export function isIpLiteral(host: string): boolean {
-  if (IPV4.test(host)) return true;
-  if (!host.includes(':') || host.length > 45) return false;
-  const halves = host.split('::');
-  if (halves.length > 2) return false;
-  const groups = (part: string): string[] => (part === '' ? [] : part.split(':'));
-  const all = [...groups(halves[0]!), ...groups(halves[1] ?? '')];
-  const last = all[all.length - 1];
-  const v4tail = last !== undefined && IPV4.test(last);
-  const hextets = v4tail ? all.slice(0, -1) : all;
-  if (!hextets.every((g) => HEXTET.test(g))) return false;
-  const width = hextets.length + (v4tail ? 2 : 0);
-  return halves.length === 2 ? width <= 7 : width === 8;
 }
 
 /** Names an untrusted `type` field for an error message without echoing arbitrary text. */

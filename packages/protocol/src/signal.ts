@@ -5,7 +5,7 @@
  * because werift's DTLS layer merges every fingerprint it is ever given (so it must only ever see authenticated
  * SDP) and its SDP parser was not written for hostile input.
  */
-import { asInteger, asString, type Json } from './validate.js';
+import { asInteger, asObject, asString } from './validate.js';
 
 export type Signal =
   | { kind: 'offer' | 'answer'; sdp: string }
@@ -16,8 +16,6 @@ export type Signal =
 export const MAX_SDP_BYTES = 16 * 1024;
 /** Largest ICE candidate line (RFC 8839 candidates are ~100 bytes; extensions stay far below this). */
 export const MAX_CANDIDATE_BYTES = 512;
-/** Signals one peer may send in a session (offer or answer, its candidates, end): a bound on work and memory. */
-export const MAX_PEER_SIGNALS = 64;
 const MAX_MID_LENGTH = 32;
 const MAX_MLINE_INDEX = 63;
 
@@ -39,9 +37,10 @@ export function canonicalSignal(signal: Signal): Signal {
   }
 }
 
-/** Validates the `signal` field of a sealed message; undefined when any field is missing, too large or malformed. */
-export function parseSignal(o: Json): Signal | undefined {
-  switch (o.kind) {
+/** Validates the body of a `webrtc-v1` signal; undefined when it is not an object, or any field is missing, too large or malformed. */
+export function parseSignal(body: unknown): Signal | undefined {
+  const o = asObject(body);
+  switch (o?.kind) {
     case 'offer':
     case 'answer': {
       const sdp = asString(o.sdp, MAX_SDP_BYTES);

@@ -3,7 +3,8 @@ import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';
 import { toHex } from '../src/bytes.js';
-import { ACK_STREAM, AckOpener, AckSealer } from '../src/ack.js';
+import { AckOpener, AckSealer } from '../src/ack.js';
+import { ACK_STREAM } from '../src/streams.js';
 import { PortunusError } from '../src/errors.js';
 import { FrameSealer, parseFrameHeader } from '../src/frame.js';
 

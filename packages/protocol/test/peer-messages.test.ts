@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { fromUtf8, utf8 } from '../src/bytes.js';
 import { PortunusError } from '../src/errors.js';
 import { parseOffer } from '../src/offer.js';
-import { encodeHandshake, encodeSealed, parseHandshake, parseSealed, type SealedMessage } from '../src/peer-messages.js';
+import { encodeHandshake, encodeSealed, MAX_SIGNAL_BODY_BYTES, parseHandshake, parseSealed, type SealedMessage } from '../src/peer-messages.js';
+import { canonicalSignal, parseSignal } from '../src/signal.js';
+import { encodeTcpHints } from '../src/tcp-hints.js';
 
 const Y = Uint8Array.from({ length: 32 }, (_, i) => i);
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -91,27 +93,50 @@ describe('sealed messages: exact JSON and validation', () => {
   });
 });
 
-describe('direct-path messages: signal', () => {
+describe('signal: a sealed envelope for the path layer', () => {
   const SDP = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
   const CANDIDATE = 'candidate:1 1 udp 2130706431 192.0.2.7 50000 typ host';
   const golden: [SealedMessage, string][] = [
-    [{ type: 'signal', signal: { kind: 'offer', sdp: SDP } }, `{"type":"signal","signal":{"kind":"offer","sdp":${JSON.stringify(SDP)}}}`],
-    [{ type: 'signal', signal: { kind: 'answer', sdp: SDP } }, `{"type":"signal","signal":{"kind":"answer","sdp":${JSON.stringify(SDP)}}}`],
+    [{ type: 'signal', topic: 'webrtc-v1', body: { kind: 'offer', sdp: SDP } }, `{"type":"signal","topic":"webrtc-v1","body":{"kind":"offer","sdp":${JSON.stringify(SDP)}}}`],
     [
-      { type: 'signal', signal: { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: 0 } },
-      `{"type":"signal","signal":{"kind":"candidate","candidate":"${CANDIDATE}","sdpMid":"0","sdpMLineIndex":0}}`,
+      { type: 'signal', topic: 'webrtc-v1', body: canonicalSignal({ sdpMLineIndex: 0, extra: 'x', candidate: CANDIDATE, kind: 'candidate', sdpMid: '0' } as never) },
+      `{"type":"signal","topic":"webrtc-v1","body":{"kind":"candidate","candidate":"${CANDIDATE}","sdpMid":"0","sdpMLineIndex":0}}`,
     ],
-    [{ type: 'signal', signal: { kind: 'end' } }, '{"type":"signal","signal":{"kind":"end"}}'],
+    [{ type: 'signal', topic: 'tcp-v1', body: encodeTcpHints([{ host: '127.0.0.1', port: 40123, family: 'IPv4' } as never]) }, '{"type":"signal","topic":"tcp-v1","body":{"hints":[{"host":"127.0.0.1","port":40123}]}}'],
   ];
   it.each(golden)('%j', (msg, json) => {
     expect(fromUtf8(encodeSealed(msg))).toBe(json);
     expect(parseSealed(utf8(json))).toEqual(msg);
   });
 
-  it('encodes only the known fields of a signal, in a fixed order (a WebRTC object may carry more)', () => {
-    const signal = { sdpMLineIndex: 0, extra: 'x', candidate: CANDIDATE, kind: 'candidate', sdpMid: '0' } as never;
-    expect(fromUtf8(encodeSealed({ type: 'signal', signal }))).toBe(golden[2]![1]);
+  it.each([
+    ['a missing topic', { type: 'signal', body: {} }],
+    ['an upper-case topic', { type: 'signal', topic: 'WEBRTC', body: {} }],
+    ['a topic with spaces', { type: 'signal', topic: 'tcp v1', body: {} }],
+    ['a topic over 32 characters', { type: 'signal', topic: 'x'.repeat(33), body: {} }],
+    ['a missing body', { type: 'signal', topic: 'tcp-v1' }],
+    [`a body over ${MAX_SIGNAL_BODY_BYTES} bytes`, { type: 'signal', topic: 'webrtc-v1', body: { sdp: 'x'.repeat(MAX_SIGNAL_BODY_BYTES) } }],
+  ])('rejects %s', (_, msg) => {
+    const r = parseSealed(utf8(JSON.stringify(msg)));
+    expect(r).toBeInstanceOf(PortunusError);
+    expect((r as PortunusError).code).toBe('PROTOCOL');
   });
+
+  it('a path or hints message is no longer part of the protocol', () => {
+    expect(parseSealed(utf8('{"type":"path","transport":"relay"}'))).toBeInstanceOf(PortunusError);
+    expect(parseSealed(utf8('{"type":"hints","hints":[]}'))).toBeInstanceOf(PortunusError);
+  });
+});
+
+describe('WebRTC signal bodies (parseSignal, the webrtc-v1 path layer)', () => {
+  const SDP = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
+  const CANDIDATE = 'candidate:1 1 udp 2130706431 192.0.2.7 50000 typ host';
+  it.each([
+    { kind: 'offer', sdp: SDP },
+    { kind: 'answer', sdp: SDP },
+    { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: 0 },
+    { kind: 'end' },
+  ])('accepts %j', (signal) => expect(parseSignal(signal)).toEqual(signal));
 
   it.each([
     ['an SDP over 16 KiB', { kind: 'offer', sdp: SDP + 'a=x\r\n'.repeat(3300) }],
@@ -124,14 +149,5 @@ describe('direct-path messages: signal', () => {
     ['a candidate without sdpMid', { kind: 'candidate', candidate: CANDIDATE, sdpMLineIndex: 0 }],
     ['a negative m-line index', { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: -1 }],
     ['an unknown kind', { kind: 'renegotiate' }],
-    ['a signal that is not an object', 'offer'],
-  ])('rejects %s', (_, signal) => {
-    const r = parseSealed(utf8(JSON.stringify({ type: 'signal', signal })));
-    expect(r).toBeInstanceOf(PortunusError);
-    expect((r as PortunusError).code).toBe('PROTOCOL');
-  });
-
-  it('a path message is no longer part of the protocol (every transfer switches paths)', () => {
-    expect(parseSealed(utf8('{"type":"path","transport":"relay"}'))).toBeInstanceOf(PortunusError);
-  });
+  ])('rejects %s', (_, signal) => expect(parseSignal(signal)).toBeUndefined());
 });

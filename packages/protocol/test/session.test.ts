@@ -8,9 +8,10 @@ import { fromBase64Url, toBase64Url, utf8, fromUtf8 } from '../src/bytes.js';
 import type { Code } from '../src/code.js';
 import { PortunusError } from '../src/errors.js';
 import type { Offer } from '../src/offer.js';
-import { encodeSealed, type SealedMessage } from '../src/peer-messages.js';
+import { encodeSealed, MAX_PEER_SIGNALS, type SealedMessage } from '../src/peer-messages.js';
+import { sealFrame } from '../src/frame.js';
+import { CONTROL_STREAM } from '../src/streams.js';
 import { explainEnd, initialState, step, type SessionAction, type SessionConfig, type SessionEvent, type SessionState } from '../src/session.js';
-import { MAX_PEER_SIGNALS } from '../src/signal.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
 const CODE: Code = { nameplate: 7, secret: 'H7K29A' };
@@ -345,29 +346,31 @@ describe('session: failures', () => {
   });
 });
 
-describe('session: direct-path signalling (webrtc-v1)', () => {
-  const BOTH = ['relay-v1', 'webrtc-v1'];
-  const OFFER = { kind: 'offer', sdp: 'v=0\r\ns=-\r\n' } as const;
-  const CANDIDATE = { kind: 'candidate', candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } as const;
+describe('session: signals for the paths (topic = an agreed ability)', () => {
+  const BOTH = ['relay-v1', 'webrtc-v1', 'tcp-v1'];
+  const OFFER = { topic: 'webrtc-v1', body: { kind: 'offer', sdp: 'v=0\r\ns=-\r\n' } };
+  const CANDIDATE = { topic: 'webrtc-v1', body: { kind: 'candidate', candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } };
+  const HINTS = { topic: 'tcp-v1', body: { hints: [{ host: '127.0.0.1', port: 40123 }] } };
 
   function accepted(a: string[] = BOTH, b: string[] = BOTH): Pair {
     const p = new Pair(config('send', { abilities: a }), config('receive', { abilities: b })).start();
     p.feed('b', { type: 'decision', accept: true });
     return p;
   }
-  /** Seals a message as `side` would (its own sealer, next index): what a peer that breaks the rules can send. */
+  /** Seals a message as `side` would (its key, its next index): what a peer that breaks the rules can send. */
   function forge(p: Pair, side: 'a' | 'b', msg: SealedMessage): Uint8Array {
-    const state = p.state[side] as { channel: { sealer: { seal(b: Uint8Array): Uint8Array } } };
-    return state.channel.sealer.seal(encodeSealed(msg));
+    const { channel } = p.state[side] as Extract<SessionState, { channel: unknown }>;
+    return sealFrame(channel.seal, CONTROL_STREAM, channel.sealIndex, false, encodeSealed(msg));
   }
   const received = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'signal');
 
-  it('passes signals both ways, sealed', () => {
+  it('passes signals both ways, sealed, whatever the path makes of them', () => {
     const p = accepted();
-    p.feed('a', { type: 'signal', signal: OFFER });
-    p.feed('b', { type: 'signal', signal: CANDIDATE });
-    expect(received(p, 'b')).toEqual([{ type: 'signal', signal: OFFER }]);
-    expect(received(p, 'a')).toEqual([{ type: 'signal', signal: CANDIDATE }]);
+    p.feed('a', { type: 'signal', ...OFFER });
+    p.feed('b', { type: 'signal', ...CANDIDATE });
+    p.feed('b', { type: 'signal', ...HINTS });
+    expect(received(p, 'b')).toEqual([{ type: 'signal', ...OFFER }]);
+    expect(received(p, 'a')).toEqual([{ type: 'signal', ...CANDIDATE }, { type: 'signal', ...HINTS }]);
     const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
     expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('v=0'))).toBe(false);
     expect(p.state.a.kind).toBe('sending');
@@ -381,86 +384,46 @@ describe('session: direct-path signalling (webrtc-v1)', () => {
 
   it('passes signals in every confirmed state, including late candidates after the data', () => {
     const p = new Pair(config('send', { abilities: BOTH }), config('receive', { abilities: BOTH })).start();
-    p.feed('a', { type: 'signal', signal: CANDIDATE }); // receiver still deciding
+    p.feed('a', { type: 'signal', ...CANDIDATE }); // receiver still deciding
     expect(p.state.b.kind).toBe('deciding');
     expect(received(p, 'b')).toHaveLength(1);
     p.feed('b', { type: 'decision', accept: true });
     p.feed('b', { type: 'dataReceived', ...DIGEST });
     p.feed('a', { type: 'dataSent', ...DIGEST });
-    p.feed('b', { type: 'signal', signal: { kind: 'end' } }); // sender awaiting its receipt
+    p.feed('b', { type: 'signal', topic: 'webrtc-v1', body: { kind: 'end' } }); // sender awaiting its receipt
     expect(p.state.a.kind).toBe('awaitingReceipt');
-    expect(received(p, 'a')).toEqual([{ type: 'signal', signal: { kind: 'end' } }]);
+    expect(received(p, 'a')).toEqual([{ type: 'signal', topic: 'webrtc-v1', body: { kind: 'end' } }]);
   });
 
-  it('does not mutate the state it was given (the signal count lives in the new state)', () => {
+  it('a state is a value: the one it was given never changes (counters live in the new state)', () => {
     const p = accepted();
-    const before = p.state.b;
-    const count = (s: SessionState) => (s as { channel: { signals: number } }).channel.signals;
-    p.feed('a', { type: 'signal', signal: OFFER });
-    expect(count(before)).toBe(0);
-    expect(count(p.state.b)).toBe(1);
+    const before = structuredClone({ ...p.state.b, config: undefined });
+    const frozen = p.state.b;
+    p.feed('a', { type: 'signal', ...OFFER });
+    expect({ ...structuredClone({ ...frozen, config: undefined }) }).toEqual(before);
+    const channel = (s: SessionState) => (s as Extract<SessionState, { channel: unknown }>).channel;
+    expect(channel(frozen).signals).toBe(0);
+    expect(channel(p.state.b).signals).toBe(1);
+    expect(channel(p.state.b).openIndex).toBe(channel(frozen).openIndex + 1);
   });
 
-  it('refuses signals when webrtc-v1 was not agreed: PROTOCOL, and the peer is told', () => {
+  it('refuses a signal whose topic was not agreed: PROTOCOL, and the peer is told', () => {
     const p = accepted(BOTH, ['relay-v1']);
-    p.feed('b', { type: 'signal', signal: OFFER });
+    p.feed('b', { type: 'signal', ...OFFER });
     expect(p.failure('b')?.code).toBe('INTERNAL'); // the local side never sends one
     const q = accepted(BOTH, ['relay-v1']);
-    q.feed('a', { type: 'message', body: forge(q, 'b', { type: 'signal', signal: OFFER }) }); // a peer that does
+    q.feed('a', { type: 'message', body: forge(q, 'b', { type: 'signal', ...OFFER }) }); // a peer that does
     expect(q.failure('a')?.code).toBe('PROTOCOL');
     expect(q.failure('b')?.code).toBe('PEER_FAILED');
   });
 
   it(`bounds the signals a peer may send (${MAX_PEER_SIGNALS})`, () => {
     const p = accepted();
-    for (let i = 0; i < MAX_PEER_SIGNALS; i++) p.feed('a', { type: 'signal', signal: CANDIDATE });
+    for (let i = 0; i < MAX_PEER_SIGNALS; i++) p.feed('a', { type: 'signal', ...CANDIDATE });
     expect(received(p, 'b')).toHaveLength(MAX_PEER_SIGNALS);
     expect(p.failure('b')).toBeUndefined();
-    p.feed('a', { type: 'signal', signal: CANDIDATE });
+    p.feed('a', { type: 'signal', ...CANDIDATE });
     expect(p.failure('b')?.code).toBe('PROTOCOL');
     expect(p.failure('b')?.message).toMatch(/too many/);
-  });
-});
-
-describe('session: direct TCP hints (tcp-v1)', () => {
-  const TCP = ['relay-v1', 'tcp-v1'];
-  const HINTS = [{ host: '127.0.0.1', port: 40123 }];
-
-  function accepted(a: string[] = TCP, b: string[] = TCP): Pair {
-    const p = new Pair(config('send', { abilities: a }), config('receive', { abilities: b })).start();
-    p.feed('b', { type: 'decision', accept: true });
-    return p;
-  }
-  function forge(p: Pair, side: 'a' | 'b', msg: SealedMessage): Uint8Array {
-    const state = p.state[side] as { channel: { sealer: { seal(b: Uint8Array): Uint8Array } } };
-    return state.channel.sealer.seal(encodeSealed(msg));
-  }
-  const seen = (p: Pair, side: 'a' | 'b') => p.log[side].filter((a) => a.type === 'hints');
-
-  it('passes one hints message each way, sealed', () => {
-    const p = accepted();
-    p.feed('a', { type: 'hints', hints: HINTS });
-    p.feed('b', { type: 'hints', hints: HINTS });
-    expect(seen(p, 'b')).toEqual([{ type: 'hints', hints: HINTS }]);
-    expect(seen(p, 'a')).toEqual([{ type: 'hints', hints: HINTS }]);
-    const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
-    expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('127.0.0.1'))).toBe(false);
-    p.feed('b', { type: 'dataReceived', ...DIGEST });
-    p.feed('a', { type: 'dataSent', ...DIGEST });
-    p.feed('b', { type: 'committed' });
-    expect(p.kinds('a').at(-1)).toBe('done');
-  });
-
-  it('refuses a second hints message from the peer', () => {
-    const p = accepted();
-    p.feed('a', { type: 'hints', hints: HINTS });
-    p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'hints', hints: HINTS }) });
-    expect(p.failure('b')?.code).toBe('PROTOCOL');
-  });
-
-  it('refuses hints when tcp-v1 was not agreed', () => {
-    const p = accepted(TCP, ['relay-v1', 'webrtc-v1']);
-    p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'hints', hints: HINTS }) });
-    expect(p.failure('b')?.code).toBe('PROTOCOL');
   });
 });

@@ -1,28 +1,25 @@
-/** The sealed `hints` message (PROTOCOL.md §Direct TCP): golden JSON and validation of every field. */
+/** TCP hints, the body of a `tcp-v1` signal (PROTOCOL.md §13 "Hints"): golden JSON and validation of every field. */
 import { describe, expect, it } from 'vitest';
-import { fromUtf8, utf8 } from '../src/bytes.js';
-import { PortunusError } from '../src/errors.js';
-import { encodeSealed, isIpLiteral, MAX_TCP_HINTS, parseSealed, type TcpHint } from '../src/peer-messages.js';
+import { encodeTcpHints, isIpLiteral, MAX_TCP_HINTS, parseTcpHints, type TcpHint } from '../src/tcp-hints.js';
 
 const HINTS: TcpHint[] = [
   { host: '127.0.0.1', port: 40123 },
   { host: '192.0.2.5', port: 1 },
   { host: '2001:db8::1', port: 65535 },
 ];
-const GOLDEN =
-  '{"type":"hints","hints":[{"host":"127.0.0.1","port":40123},{"host":"192.0.2.5","port":1},{"host":"2001:db8::1","port":65535}]}';
+const GOLDEN = '{"hints":[{"host":"127.0.0.1","port":40123},{"host":"192.0.2.5","port":1},{"host":"2001:db8::1","port":65535}]}';
 
-describe('hints message', () => {
+describe('hints (the tcp-v1 signal body)', () => {
   it('encodes to the exact JSON, known fields only, and parses back', () => {
     const extra = HINTS.map((h) => ({ ...h, family: 'IPv4' }));
-    expect(fromUtf8(encodeSealed({ type: 'hints', hints: extra }))).toBe(GOLDEN);
-    expect(parseSealed(utf8(GOLDEN))).toEqual({ type: 'hints', hints: HINTS });
+    expect(JSON.stringify(encodeTcpHints(extra))).toBe(GOLDEN);
+    expect(parseTcpHints(JSON.parse(GOLDEN))).toEqual(HINTS);
   });
 
   it('accepts an empty list and exactly MAX_TCP_HINTS hints', () => {
-    expect(parseSealed(utf8('{"type":"hints","hints":[]}'))).toEqual({ type: 'hints', hints: [] });
+    expect(parseTcpHints({ hints: [] })).toEqual([]);
     const full = Array.from({ length: MAX_TCP_HINTS }, (_, i) => ({ host: '10.0.0.1', port: 1000 + i }));
-    expect(parseSealed(utf8(JSON.stringify({ type: 'hints', hints: full })))).toEqual({ type: 'hints', hints: full });
+    expect(parseTcpHints({ hints: full })).toEqual(full);
   });
 
   it.each([
@@ -37,7 +34,7 @@ describe('hints message', () => {
     ['a hint that is not an object', ['10.0.0.1:80']],
     ['hints that are not a list', { host: '10.0.0.1', port: 80 }],
   ])('rejects %s', (_, hints) => {
-    expect(parseSealed(utf8(JSON.stringify({ type: 'hints', hints })))).toBeInstanceOf(PortunusError);
+    expect(parseTcpHints({ hints })).toBeUndefined();
   });
 
   it.each(['0.0.0.0', '255.255.255.255', '::', '::1', '1::', 'fe80::1', '2001:db8:0:0:0:0:0:1', '::ffff:192.0.2.1', '1:2:3:4:5:6:1.2.3.4'])(
