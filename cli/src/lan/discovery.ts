@@ -11,6 +11,7 @@ import { PROTOCOL_VERSION, RELAY_PATH } from '../protocol.js';
 import { encodeLanDatagram, type LanDatagram } from './datagram.js';
 import { openLanSocket, type LanSocket } from './lan-socket.js';
 import type { Ipv4Interface } from './targets.js';
+import { Wakeup } from '../util/wakeup.js';
 
 export interface Candidate {
   /** Source address of the announcement (never an address taken from the datagram's body). */
@@ -55,7 +56,7 @@ class UdpDiscovery implements Discovery {
   private socket: LanSocket | undefined;
   private readonly seen = new Set<string>();
   private readonly queue: Candidate[] = [];
-  private wake: (() => void) | undefined;
+  private readonly changes = new Wakeup();
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly query: Uint8Array;
@@ -97,7 +98,7 @@ class UdpDiscovery implements Discovery {
     this.seen.add(url);
     this.opts.debug(`LAN: sender announced at ${from.address}:${d.port}`);
     this.queue.push({ address: from.address, port: d.port, url });
-    this.wake?.();
+    this.changes.wake();
   }
 
   async next(signal: AbortSignal): Promise<Candidate | undefined> {
@@ -105,15 +106,11 @@ class UdpDiscovery implements Discovery {
       const candidate = this.queue.shift();
       if (candidate !== undefined) return candidate;
       if (signal.aborted || this.closed) return undefined;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          signal.removeEventListener('abort', done);
-          this.wake = undefined;
-          resolve();
-        };
-        this.wake = done;
-        signal.addEventListener('abort', done, { once: true });
-      });
+      const woken = this.changes.next();
+      const onAbort = () => this.changes.wake();
+      signal.addEventListener('abort', onAbort, { once: true });
+      await woken;
+      signal.removeEventListener('abort', onAbort);
     }
   }
 
@@ -121,7 +118,7 @@ class UdpDiscovery implements Discovery {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
-    this.wake?.();
+    this.changes.wake();
     await this.socket?.close();
   }
 }

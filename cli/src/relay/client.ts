@@ -10,6 +10,7 @@
 import WebSocket from 'ws';
 import { abortError, errorForClose } from './close-error.js';
 import { relayEndpoint } from './endpoint.js';
+import { Wakeup } from '../util/wakeup.js';
 import { relayTls, type RelayTls } from './tls.js';
 import { DEFAULT_STALL_TIMEOUT_MS } from '../transfer/stall.js';
 import {
@@ -147,7 +148,7 @@ class WsRelayClient implements RelayClient {
   private pinger: NodeJS.Timeout | undefined;
   private readonly frames: Uint8Array[] = [];
   private framesBytes = 0;
-  private wake: (() => void) | undefined;
+  private readonly changes = new Wakeup();
   private pipeOpen = false;
   private relayError: PortunusError | undefined;
   private peerLeft = false;
@@ -467,20 +468,12 @@ class WsRelayClient implements RelayClient {
   }
 
   private notify(): void {
-    const wake = this.wake;
-    this.wake = undefined;
-    wake?.();
+    this.changes.wake();
   }
 
   /** Waits for the next queued event/frame or the end; throws the end's error once nothing is left. */
   private async somethingNew(): Promise<void> {
     if (this.settled) throw this.endedBy ?? createError('INTERRUPTED', 'relay connection closed');
-    await new Promise<void>((resolve) => {
-      const previous = this.wake;
-      this.wake = () => {
-        previous?.();
-        resolve();
-      };
-    });
+    await this.changes.next();
   }
 }

@@ -5,30 +5,22 @@
  * relay connection dies mid-transfer while a direct path is up, the session goes on: the receipts travel direct.
  * The relay's end only ends the session once no direct path is left (or when none ever came up).
  */
-import { CONTROL_STREAM, ControlOrder, createError, HEADER_BYTES, toPortunusError, type PortunusError } from '../protocol.js';
+import { ControlOrder, createError, toPortunusError, type PortunusError } from '../protocol.js';
 import type { PeerEvent } from '../relay/client.js';
-import type { Transport } from '../transport/transport.js';
+import { Wakeup } from '../util/wakeup.js';
+import type { Link } from './link.js';
 import type { ControlChannel } from './session-driver.js';
 
 /** Messages received but not yet taken by the session (the relay client's own bound, kept). */
 const MAX_INBOX = 256;
 
-/**
- * Whether a frame from a direct path is a sealed control message rather than data or an ack: its stream id (header
- * bytes 1..4, big-endian) is CONTROL_STREAM. Read in place, as every frame on a direct path passes here.
- */
-export function isControlFrame(frame: Uint8Array): boolean {
-  if (frame.length < HEADER_BYTES) return false;
-  return ((frame[1]! << 24) | (frame[2]! << 16) | (frame[3]! << 8) | frame[4]!) >>> 0 === CONTROL_STREAM;
-}
-
 export class ControlMux implements ControlChannel {
   private order = new ControlOrder();
   private readonly inbox: PeerEvent[] = [];
-  private readonly paths = new Set<Transport>();
+  private readonly paths = new Set<Link>();
   private relayError: PortunusError | undefined;
   private failure: PortunusError | undefined;
-  private waiters: (() => void)[] = [];
+  private readonly changes = new Wakeup();
 
   constructor(
     private readonly relay: ControlChannel,
@@ -37,21 +29,22 @@ export class ControlMux implements ControlChannel {
     void this.pumpRelay();
   }
 
-  /** A direct path is up (after key confirmation, so everything sent on it from now on is sealed). */
-  addPath(transport: Transport): void {
-    if (this.failure === undefined) this.paths.add(transport);
+  /**
+   * A direct path is up (after key confirmation, so everything sent on it from now on is sealed): its control
+   * frames come here, and messages go out on it too. The relay pipe carries no control messages.
+   */
+  addPath(link: Link): void {
+    if (this.failure !== undefined || link.kind === 'relay') return;
+    this.paths.add(link);
+    // A link only lends its frames: this one may wait in the reorder buffer, so it is copied.
+    link.on('control', (frame) => this.accept(frame.slice()));
+    link.onEnd(() => this.removePath(link));
   }
 
   /** A direct path is gone; with the relay gone too, so is the session. */
-  removePath(transport: Transport): void {
-    this.paths.delete(transport);
+  private removePath(link: Link): void {
+    this.paths.delete(link);
     if (this.relayError !== undefined && this.paths.size === 0) this.fail(this.relayError);
-  }
-
-  /** A control frame that arrived on a direct path. */
-  deliver(body: Uint8Array): void {
-    // A transport only lends its frames (Transport.frames): this one may wait in the reorder buffer, so it is copied.
-    this.accept(body.slice());
   }
 
   sendMessage(body: Uint8Array): void {
@@ -76,7 +69,7 @@ export class ControlMux implements ControlChannel {
       const event = this.inbox.shift();
       if (event !== undefined) return event;
       if (this.failure !== undefined) throw this.failure;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await this.changes.next();
     }
   }
 
@@ -127,8 +120,6 @@ export class ControlMux implements ControlChannel {
   }
 
   private wake(): void {
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const w of waiters) w();
+    this.changes.wake();
   }
 }

@@ -13,9 +13,8 @@
  */
 import { createHash } from 'node:crypto';
 import { createError, toPortunusError, type AckSealer, type PathKind, type PortunusError, type ResumingOpener } from '../protocol.js';
-import type { Transport } from '../transport/transport.js';
 import type { Sink } from '../files/sink.js';
-import { isControlFrame } from './control-mux.js';
+import type { Link } from './link.js';
 import type { Digest } from './session-driver.js';
 import { StallWatch } from './stall.js';
 
@@ -34,10 +33,8 @@ export interface SwitchingReceiveOptions {
   /** Attempts still running (with no live path left, the receiver waits for them before giving up). */
   pendingPaths(): number;
   debug?(message: string): void;
-  /** A sealed control frame (stream 0) arrived on a direct path. */
-  onControl?(frame: Uint8Array): void;
   /** A path ended (it is never used again). */
-  onLost?(transport: Transport): void;
+  onLost?(link: Link): void;
   /** Ack batching (tests use small values): default ACK_EVERY_BYTES and ACK_DELAY_MS. */
   ackEveryBytes?: number;
   ackDelayMs?: number;
@@ -53,7 +50,7 @@ export const ACK_EVERY_BYTES = 2 * 1024 * 1024;
 export const ACK_DELAY_MS = 20;
 
 interface Path {
-  transport: Transport;
+  link: Link;
   dead: boolean;
   /** The ack last sent on this path, the one to send next, and whether a send is under way. */
   sentAck: number;
@@ -103,10 +100,17 @@ export class SwitchingReceiver {
     if (!this.finished) this.fail(createError('CORRUPT', 'the sender reported the end of the data before its final frame arrived'));
   }
 
-  addPath(transport: Transport): void {
-    const path: Path = { transport, dead: false, sentAck: -1, wantAck: 0, sending: false, unacked: 0, ackTimer: undefined };
+  addPath(link: Link): void {
+    const path: Path = { link, dead: false, sentAck: -1, wantAck: 0, sending: false, unacked: 0, ackTimer: undefined };
     this.paths.add(path);
-    void this.read(path);
+    link.on('data', (frame) => this.onData(path, frame));
+    link.onEnd((error) => {
+      if (!this.finished && error !== undefined) this.opts.debug?.(`the ${link.kind} path ended: ${error.message}`);
+      path.dead = true;
+      clearTimeout(path.ackTimer);
+      this.opts.onLost?.(link);
+      this.checkAlive();
+    });
   }
 
   fail(error: PortunusError): void {
@@ -130,27 +134,13 @@ export class SwitchingReceiver {
     }
   }
 
-  private async read(path: Path): Promise<void> {
-    try {
-      for await (const frame of path.transport.frames()) {
-        // Control messages go on after the data (the `sent` receipt comes after FINAL).
-        if (path.transport.kind !== 'relay' && isControlFrame(frame)) {
-          this.opts.onControl?.(frame);
-          continue;
-        }
-        // After the end (or a failure) late copies are only drained: the relay pipe must not back up.
-        if (this.finished) continue;
-        const handled = this.turn.then(() => this.handle(path, frame));
-        this.turn = handled.catch(() => undefined);
-        await handled;
-      }
-    } catch (err) {
-      if (!this.finished) this.opts.debug?.(`the ${path.transport.kind} path ended: ${toPortunusError(err).message}`);
-    }
-    path.dead = true;
-    clearTimeout(path.ackTimer);
-    this.opts.onLost?.(path.transport);
-    this.checkAlive();
+  /** A data frame from `path` (the link waits for this before it reads the path's next frame). */
+  private onData(path: Path, frame: Uint8Array): Promise<void> | undefined {
+    // After the end (or a failure) late copies are only drained: the relay pipe must not back up.
+    if (this.finished) return undefined;
+    const handled = this.turn.then(() => this.handle(path, frame));
+    this.turn = handled.catch(() => undefined);
+    return handled;
   }
 
   private async handle(path: Path, frame: Uint8Array): Promise<void> {
@@ -180,9 +170,9 @@ export class SwitchingReceiver {
       this.arriving.progress();
       this.answeredDuplicate = false;
       this.written(path, offered.plaintext.length, offered.final);
-      if (this.last !== path.transport.kind) {
-        this.opts.onPath(this.last, path.transport.kind, this.bytes - offered.plaintext.length);
-        this.last = path.transport.kind;
+      if (this.last !== path.link.kind) {
+        this.opts.onPath(this.last, path.link.kind, this.bytes - offered.plaintext.length);
+        this.last = path.link.kind;
       }
       this.opts.onProgress(this.bytes);
       if (offered.final) {
@@ -219,11 +209,11 @@ export class SwitchingReceiver {
       try {
         while (path.wantAck > path.sentAck && !path.dead) {
           const value = path.wantAck;
-          await path.transport.send(this.opts.acks.seal(value));
+          await path.link.send(this.opts.acks.seal(value));
           path.sentAck = value;
         }
       } catch (err) {
-        this.opts.debug?.(`acks on the ${path.transport.kind} path failed: ${toPortunusError(err).message}`);
+        this.opts.debug?.(`acks on the ${path.link.kind} path failed: ${toPortunusError(err).message}`);
       } finally {
         path.sending = false;
       }

@@ -30,9 +30,8 @@ import {
   type PortunusError,
   type SwitchReason,
 } from '../protocol.js';
-import type { Transport } from '../transport/transport.js';
 import { Wakeup } from '../util/wakeup.js';
-import { isControlFrame } from './control-mux.js';
+import type { Link } from './link.js';
 import type { Digest } from './session-driver.js';
 import { StallWatch } from './stall.js';
 
@@ -59,18 +58,16 @@ export interface SwitchingSendOptions {
   /** What to report when every path is gone (the last attempt's error when none ever came up). */
   noPathError?(): PortunusError | undefined;
   debug?(message: string): void;
-  /** A sealed control frame (stream 0) arrived on a direct path. */
-  onControl?(frame: Uint8Array): void;
   /** A path died (it is never used again). */
-  onLost?(transport: Transport): void;
+  onLost?(link: Link): void;
   windowBytes?: number;
   chooser?: ChooserConfig;
 }
 
 interface Path {
-  transport: Transport;
-  /** Sends on this path, one after another (a transport's send is not re-entrant). */
-  tail: Promise<void>;
+  link: Link;
+  /** The last frame handed to the link (its backpressure). */
+  last: Promise<void>;
   dead: boolean;
 }
 
@@ -83,8 +80,6 @@ export class SwitchingSender {
   private failure: PortunusError | undefined;
   private lastLoss: string | undefined;
   private readonly changes = new Wakeup();
-  /** Counts moves of the data: frames queued in an earlier stint are not sent any more. */
-  private stint = 0;
   private bytesSent = 0;
   private everUp = false;
   /** Acks must advance within half the stall timeout while frames are in flight on the carrying path. */
@@ -99,13 +94,19 @@ export class SwitchingSender {
     this.lastSealAt = opts.now();
   }
 
-  /** A path came up: read its acks, and offer it to the chooser. */
-  addPath(transport: Transport): void {
-    const path: Path = { transport, tail: Promise.resolve(), dead: false };
-    this.paths.set(transport.kind, path);
+  /** A path came up: take its acks, and offer it to the chooser. */
+  addPath(link: Link): void {
+    const path: Path = { link, last: Promise.resolve(), dead: false };
+    this.paths.set(link.kind, path);
     this.everUp = true;
-    void this.readAcks(path);
-    this.feed({ type: 'up', path: transport.kind, at: this.opts.now() });
+    link.on('acks', (frame) => this.onAck(frame));
+    link.onEnd((error) => {
+      // A forged or malformed ack is an attack on the stream; a path ending is only a path ending.
+      if (error?.code === 'CORRUPT' || error?.code === 'PROTOCOL') this.fail(error);
+      else if (error !== undefined) this.opts.debug?.(`the ${link.kind} path ended: ${error.message}`);
+      this.lose(path);
+    });
+    this.feed({ type: 'up', path: link.kind, at: this.opts.now() });
   }
 
   /** Fails the stream (a fatal path error such as a binding mismatch). */
@@ -139,7 +140,7 @@ export class SwitchingSender {
         if (next !== undefined) source.take();
         this.sealAndSend(path, chunk, hash);
         // Backpressure of the path, or anything that may change the plan (an ack, a path up or down).
-        await Promise.race([path.tail, this.changed()]);
+        await Promise.race([path.last, this.changed()]);
       }
       return { bytes: this.bytesSent, sha256: hash.digest('hex') };
     } finally {
@@ -173,9 +174,9 @@ export class SwitchingSender {
     if (this.failure) throw this.failure;
     const path = this.active === undefined ? undefined : this.paths.get(this.active);
     if (path !== undefined && !path.dead && this.window.acked < this.window.next && this.acking.stalled) {
-      this.opts.debug?.(`the ${path.transport.kind} path: ${this.acking.describe()}`);
-      this.lastLoss = `${this.acking.describe()} on the ${path.transport.kind} path`;
-      void path.transport.close();
+      this.opts.debug?.(`the ${path.link.kind} path: ${this.acking.describe()}`);
+      this.lastLoss = `${this.acking.describe()} on the ${path.link.kind} path`;
+      void path.link.close();
       this.lose(path);
     }
     this.feed({ type: 'progress', at: this.opts.now(), bytes: this.window.ackedBytes });
@@ -206,7 +207,6 @@ export class SwitchingSender {
     const target = this.paths.get(wanted.path);
     if (target === undefined || target.dead) return;
     this.active = wanted.path;
-    this.stint += 1;
     this.acking.progress(); // a new path gets its own stall timeout for the frames it resends
     for (const frame of this.window.unacked()) this.send(target, frame);
     this.feed({ type: 'started', at: this.opts.now(), bytes: this.window.ackedBytes });
@@ -215,47 +215,31 @@ export class SwitchingSender {
   }
 
   /**
-   * Queues `frame` on `path`. Frames still queued when the data moves elsewhere are skipped: the new path resends
-   * every unacknowledged frame anyway, and a path that gets the data again starts over from the last ack.
+   * Hands `frame` to `path`'s link. A frame queued there when the data moves elsewhere still goes out: the receiver
+   * drops what it already has, and the link holds at most a few frames (the loop waits for each one's backpressure).
    */
   private send(path: Path, frame: Uint8Array): void {
-    const stint = this.stint;
-    path.tail = path.tail
-      .then(() => (path.dead || stint !== this.stint ? undefined : path.transport.send(frame)))
-      .catch((err: unknown) => {
-        this.opts.debug?.(`the ${path.transport.kind} path failed: ${toPortunusError(err).message}`);
-        this.lose(path);
-      });
+    path.last = path.link.send(frame).catch((err: unknown) => {
+      this.opts.debug?.(`the ${path.link.kind} path failed: ${toPortunusError(err).message}`);
+      this.lose(path);
+    });
   }
 
-  private async readAcks(path: Path): Promise<void> {
-    try {
-      for await (const frame of path.transport.frames()) {
-        if (path.transport.kind !== 'relay' && isControlFrame(frame)) {
-          this.opts.onControl?.(frame);
-          continue;
-        }
-        const next = this.opts.acks.open(frame);
-        if (next !== undefined && next > this.window.acked) {
-          this.window.ack(next);
-          this.acking.progress();
-        }
-        this.wake();
-      }
-    } catch (err) {
-      const error = toPortunusError(err);
-      // A forged or malformed ack is an attack on the stream; a path ending is only a path ending.
-      if (error.code === 'CORRUPT' || error.code === 'PROTOCOL') return this.fail(error);
-      this.opts.debug?.(`the ${path.transport.kind} path ended: ${error.message}`);
+  /** An ack (throws CORRUPT or PROTOCOL for a forged or malformed one, which ends the link and fails the stream). */
+  private onAck(frame: Uint8Array): void {
+    const next = this.opts.acks.open(frame);
+    if (next !== undefined && next > this.window.acked) {
+      this.window.ack(next);
+      this.acking.progress();
     }
-    this.lose(path);
+    this.wake();
   }
 
   private lose(path: Path): void {
     if (path.dead) return;
     path.dead = true;
-    this.opts.onLost?.(path.transport);
-    this.feed({ type: 'lost', path: path.transport.kind, at: this.opts.now() });
+    this.opts.onLost?.(path.link);
+    this.feed({ type: 'lost', path: path.link.kind, at: this.opts.now() });
   }
 
   private feed(event: ChooserEvent): void {

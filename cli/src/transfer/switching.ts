@@ -9,6 +9,7 @@ import {
   AckOpener,
   AckSealer,
   createError,
+  DATA_STREAM,
   FrameOpener,
   FrameSealer,
   ResumingOpener,
@@ -18,7 +19,7 @@ import {
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import type { Sink } from '../files/sink.js';
 import { startPaths, type Paths, type PathsOptions } from '../transport/paths.js';
-import type { Transport } from '../transport/transport.js';
+import type { Link } from './link.js';
 import type { ControlMux } from './control-mux.js';
 import { formatBytes } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -27,8 +28,6 @@ import { SwitchingReceiver } from './switching-receive.js';
 import { SwitchingSender } from './switching-send.js';
 import { agreedPaths } from './context.js';
 
-/** Stream id of the data stream; 0 is the control stream, 2 the acks. */
-export const DATA_STREAM = 1;
 
 export interface SwitchingOptions {
   paths: Omit<PathsOptions, 'onUp' | 'allowed' | 'data'>;
@@ -66,10 +65,8 @@ export async function sendSwitching(opts: SwitchingOptions, chunks: AsyncIterabl
     pendingPaths: () => paths?.pending ?? 1,
     noPathError: () => paths?.lastError,
     debug: (m) => reporter.debug(m),
-    onControl: (frame) => opts.control.deliver(frame),
-    onLost: (t) => opts.control.removePath(t),
   });
-  paths = open(opts, (t) => (join(opts.control, t), sender.addPath(t)));
+  paths = open(opts, (link) => (opts.control.addPath(link), sender.addPath(link)));
   paths.fatal.catch((err) => sender.fail(err));
   const sent = await sender.run();
   reporter.updateProgress(sent.bytes, total, true);
@@ -102,12 +99,10 @@ export function receiveSwitching(opts: SwitchingOptions, sink: Pick<Sink, 'write
     },
     pendingPaths: () => paths?.pending ?? 1,
     debug: (m) => reporter.debug(m),
-    onControl: (frame) => opts.control.deliver(frame),
-    onLost: (t) => opts.control.removePath(t),
   });
   const onAbort = () => receiver.fail(createError('CANCELLED', 'cancelled'));
   data.signal.addEventListener('abort', onAbort, { once: true });
-  paths = open(opts, (t) => (join(opts.control, t), receiver.addPath(t)));
+  paths = open(opts, (link) => (opts.control.addPath(link), receiver.addPath(link)));
   paths.fatal.catch((err) => receiver.fail(err));
   const opened = paths;
   void opened.settled.then(() => receiver.checkAlive(opened.lastError));
@@ -121,15 +116,10 @@ export function receiveSwitching(opts: SwitchingOptions, sink: Pick<Sink, 'write
   return { done, peerSent: () => receiver.peerSent() };
 }
 
-function open(opts: SwitchingOptions, onUp: (t: Transport) => void): Paths {
+function open(opts: SwitchingOptions, onUp: (link: Link) => void): Paths {
   const allowed = agreedPaths(opts.data.abilities);
   if (allowed.size === 0) throw createError('DIRECT_FAILED', 'no data path both sides allow');
   return startPaths({ ...opts.paths, data: opts.data, allowed, onUp });
-}
-
-/** A direct path carries control messages too (the relay connection carries them anyway). */
-function join(control: ControlMux, transport: Transport): void {
-  if (transport.kind !== 'relay') control.addPath(transport);
 }
 
 /** The first path is `connected`; every later move is a `transport` event and a line for people. */

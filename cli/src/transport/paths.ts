@@ -9,18 +9,16 @@ import { createError, secureRandomBytes, toPortunusError, type IceServer, type P
 import type { RelayClient } from '../relay/client.js';
 import type { DataContext } from '../transfer/session-driver.js';
 import type { Reporter } from '../ui/reporter.js';
-import { settleWithin } from '../util/async-queue.js';
 import { RelayTransport } from './relay.js';
 import { tcpHints, webrtcSignals } from './path-signals.js';
 import { connectTcp } from './tcp-connect.js';
+import { Link } from '../transfer/link.js';
 import type { Transport } from './transport.js';
 import { connectWebRtc } from './webrtc-connect.js';
 import { mergeIceServers } from './webrtc-ice.js';
 
 /** How long the WebRTC attempt waits for TCP (which is up to 100x faster here) before it starts anyway. */
 export const WEBRTC_AFTER_MS = 1_000;
-/** How long close() waits for sends already queued before it closes anyway. */
-const CLOSE_AFTER_SENDS_MS = 2_000;
 
 export interface PathsOptions {
   /** The paths both sides allow (bound into the key exchange as abilities). */
@@ -35,8 +33,8 @@ export interface PathsOptions {
   /** Where to listen for a direct TCP connection (the LAN --bind address); all interfaces when absent. */
   tcpListenHost?: string;
   random?: RandomBytes;
-  /** A path came up (the relay first, usually); called once per path. */
-  onUp(transport: Transport): void;
+  /** A path came up (the relay first, usually); called once per path, before its first frame is read. */
+  onUp(link: Link): void;
 }
 
 export interface Paths {
@@ -64,11 +62,11 @@ export function startPaths(opts: PathsOptions): Paths {
       (opened) => {
         pending -= 1;
         if (kind === 'tcp') tcpUp = true;
-        const transport = serialized(opened);
-        data.defer(() => transport.close());
+        const link = new Link(opened);
+        data.defer(() => link.close());
         // The session may have ended while the attempt completed: the path is closed, not handed over.
         if (data.signal.aborted) return;
-        opts.onUp(transport);
+        opts.onUp(link);
       },
       (err: unknown) => {
         pending -= 1;
@@ -157,23 +155,4 @@ function connectors(opts: PathsOptions): Record<'tcp' | 'webrtc', (signal: Abort
 /** A binding mismatch is an attack or a bug, a cancel is the user's: neither may turn into a quiet fallback. */
 export function mustAbort(error: PortunusError): boolean {
   return error.code === 'BINDING_MISMATCH' || error.code === 'CANCELLED';
-}
-
-/**
- * The same transport with its sends taken one at a time: data, acks and control messages share a path here, and a
- * transport's send is not re-entrant (WebRTC checks its credit before sending, so two at once could overrun it).
- */
-function serialized(transport: Transport): Transport {
-  let tail: Promise<void> = Promise.resolve();
-  return {
-    kind: transport.kind,
-    send(frame) {
-      const sent = tail.then(() => transport.send(frame));
-      tail = sent.catch(() => undefined);
-      return sent;
-    },
-    frames: () => transport.frames(),
-    // What was handed to send() goes out before the close (the last receipt may be queued behind a data frame).
-    close: () => settleWithin(tail, CLOSE_AFTER_SENDS_MS).then(() => transport.close()),
-  };
 }

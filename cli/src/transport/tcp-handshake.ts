@@ -12,6 +12,7 @@
  */
 import type { Socket } from 'node:net';
 import { checkTcpBindingMac, createError, TCP_NONCE_BYTES, tcpBindingMac, type Key, type RandomBytes, type Role } from '../protocol.js';
+import { Wakeup } from '../util/wakeup.js';
 
 export const TCP_MAC_BYTES = 32;
 /** The byte the receiver sends on the connection it chose. */
@@ -32,11 +33,11 @@ class SocketReader {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private failure: Error | undefined;
-  private wake: (() => void) | undefined;
+  private readonly changes = new Wakeup();
   private readonly onData = (chunk: Buffer) => {
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    this.wake?.();
+    this.changes.wake();
   };
   private readonly onEnd = () => this.stop(new Error('the connection closed during the handshake'));
 
@@ -50,7 +51,7 @@ class SocketReader {
   async read(n: number): Promise<Buffer> {
     while (this.buffered < n) {
       if (this.failure) throw this.failure;
-      await new Promise<void>((resolve) => (this.wake = resolve));
+      await this.changes.next();
     }
     const all = Buffer.concat(this.chunks);
     this.chunks.length = 0;
@@ -61,7 +62,7 @@ class SocketReader {
 
   stop(error: Error): void {
     this.failure ??= error;
-    this.wake?.();
+    this.changes.wake();
   }
 
   /** Stops listening (the socket is paused, nothing is lost) and returns the bytes read past the handshake. */

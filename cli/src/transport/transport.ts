@@ -7,7 +7,12 @@ import type { PathKind } from '../protocol.js';
 
 export interface Transport {
   readonly kind: PathKind;
-  /** Sends one frame (which the caller must not modify afterwards); resolves once the buffer is below its high-water mark. */
+  /**
+   * Sends one frame (which the caller must not modify afterwards); resolves once the buffer is below its
+   * high-water mark. Sends never overlap: each transport is used through one Link (transfer/link.ts), which makes
+   * the next call only once the previous one resolved, so a transport need not be re-entrant (WebRTC checks its
+   * credit before each send).
+   */
   send(frame: Uint8Array): Promise<void>;
   /**
    * Frames from the peer, in order. Ends when the peer closes the data path; throws a PortunusError on failure.

@@ -3,11 +3,11 @@
  * over the relay pipe alone, with whatever bytes the test wants. The receiver on the other end is a real process.
  */
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { AckOpener, FrameSealer } from '../../src/protocol.js';
+import { AckOpener, DATA_STREAM, FrameSealer } from '../../src/protocol.js';
 import type { RelayClient } from '../../src/relay/client.js';
 import type { DataContext, Digest } from '../../src/transfer/session-driver.js';
+import { Link } from '../../src/transfer/link.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';
-import { DATA_STREAM } from '../../src/transfer/switching.js';
 import { RelayTransport } from '../../src/transport/relay.js';
 
 export async function streamOverRelay(client: RelayClient, ctx: DataContext, data: Uint8Array): Promise<Digest> {
@@ -26,6 +26,6 @@ export async function streamOverRelay(client: RelayClient, ctx: DataContext, dat
     onSwitch: () => undefined,
     pendingPaths: () => 0,
   });
-  sender.addPath(transport);
+  sender.addPath(new Link(transport));
   return sender.run();
 }

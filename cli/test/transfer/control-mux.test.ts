@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { createError, FrameSealer } from '../../src/protocol.js';
-import { ControlMux, isControlFrame } from '../../src/transfer/control-mux.js';
+import { ControlMux } from '../../src/transfer/control-mux.js';
+import { Link } from '../../src/transfer/link.js';
 import type { PeerEvent } from '../../src/relay/client.js';
 import type { ControlChannel } from '../../src/transfer/session-driver.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -40,12 +41,36 @@ class FakeRelay implements ControlChannel {
   }
 }
 
-const fakePath = (sent: Uint8Array[]): Transport => ({
-  kind: 'tcp',
-  send: async (frame) => void sent.push(frame),
-  frames: async function* () {},
-  close: async () => undefined,
-});
+/** A direct path the test drives: what was sent on it, frames to deliver from it, and its end. */
+class FakePath implements Transport {
+  readonly kind = 'tcp' as const;
+  readonly sent: Uint8Array[] = [];
+  private readonly inbox: Uint8Array[] = [];
+  private ended = false;
+  private wake: (() => void) | undefined;
+  async send(frame: Uint8Array): Promise<void> {
+    this.sent.push(frame);
+  }
+  async *frames(): AsyncIterable<Uint8Array> {
+    for (;;) {
+      const frame = this.inbox.shift();
+      if (frame !== undefined) yield frame;
+      else if (this.ended) return;
+      else await new Promise<void>((r) => (this.wake = r));
+    }
+  }
+  async close(): Promise<void> {
+    this.end();
+  }
+  deliver(frame: Uint8Array): void {
+    this.inbox.push(frame);
+    this.wake?.();
+  }
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+}
 
 const settled = () => new Promise<void>((r) => setImmediate(r));
 
@@ -56,26 +81,28 @@ async function nextBody(mux: ControlMux): Promise<Uint8Array> {
 }
 
 describe('ControlMux', () => {
-  it('sends each message on the relay and on every direct path', () => {
+  it('sends each message on the relay and on every direct path', async () => {
     const relay = new FakeRelay();
-    const direct: Uint8Array[] = [];
+    const direct = new FakePath();
     const mux = new ControlMux(relay);
-    mux.addPath(fakePath(direct));
+    mux.addPath(new Link(direct));
     const body = new FrameSealer(nodeAead(randomBytes(32)), 0).seal(new Uint8Array([1]));
     mux.sendMessage(body);
+    await settled();
     expect(relay.sent).toEqual([body]);
-    expect(direct).toEqual([body]);
-    expect(isControlFrame(body)).toBe(true);
+    expect(direct.sent).toEqual([body]);
   });
 
   it('delivers copies from the relay and a direct path once each, in order', async () => {
     const relay = new FakeRelay();
     const mux = new ControlMux(relay);
+    const direct = new FakePath();
+    mux.addPath(new Link(direct));
     const s = new FrameSealer(nodeAead(randomBytes(32)), 0);
     const m = [0, 1, 2].map((i) => s.seal(new Uint8Array([i])));
     relay.push(m[0]!);
-    mux.deliver(m[1]!);
-    mux.deliver(m[0]!);
+    direct.deliver(m[1]!);
+    direct.deliver(m[0]!);
     relay.push(m[1]!);
     relay.push(m[2]!);
     expect([await nextBody(mux), await nextBody(mux), await nextBody(mux)]).toEqual(m);
@@ -84,18 +111,18 @@ describe('ControlMux', () => {
   it('the relay ending with a direct path up: the session goes on over it; when that ends too, it fails', async () => {
     const relay = new FakeRelay();
     const mux = new ControlMux(relay);
-    const direct: Uint8Array[] = [];
-    const path = fakePath(direct);
-    mux.addPath(path);
+    const direct = new FakePath();
+    mux.addPath(new Link(direct));
     relay.end();
     await settled();
     const s = new FrameSealer(nodeAead(randomBytes(32)), 0);
     const receipt = s.seal(new Uint8Array([9]));
     mux.sendMessage(receipt);
-    expect(direct).toEqual([receipt]);
-    mux.deliver(receipt);
+    await settled();
+    expect(direct.sent).toEqual([receipt]);
+    direct.deliver(receipt);
     expect(await nextBody(mux)).toEqual(receipt);
-    mux.removePath(path);
+    direct.end();
     await expect(nextBody(mux)).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
   });
 

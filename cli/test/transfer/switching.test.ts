@@ -9,6 +9,7 @@ import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
 import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, AckOpener, AckSealer, createError, FrameOpener, FrameSealer, parseFrameHeader, PortunusError, ResumingOpener, type PathKind } from '../../src/protocol.js';
 import { SwitchingReceiver } from '../../src/transfer/switching-receive.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';
+import { Link } from '../../src/transfer/link.js';
 import { abilitiesFor, agreedPaths } from '../../src/transfer/context.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { within } from '../transport/transport-suite.js';
@@ -112,8 +113,8 @@ function pair(
     ...acking,
   });
   const add = (p: { sender: MemEnd; receiver: MemEnd }) => {
-    receiver.addPath(p.receiver);
-    sender.addPath(p.sender);
+    receiver.addPath(new Link(p.receiver));
+    sender.addPath(new Link(p.sender));
   };
   return { sender, receiver, writes, moves, add, abort, log };
 }

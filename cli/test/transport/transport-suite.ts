@@ -6,6 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '../../src/protocol.js';
+import { Link } from '../../src/transfer/link.js';
 import type { Transport } from '../../src/transport/transport.js';
 
 export interface TransportPair {
@@ -105,6 +106,13 @@ export function transportSuite(name: string, open: () => Promise<TransportPair>)
         expect(got.map((f) => f.length)).toEqual(SIZES);
       });
     }
+
+    it('through a Link, sends handed over all at once go out one after another, in order (data, acks and control share a path)', async () => {
+      const link = new Link(pair.a);
+      const frames = Array.from({ length: 48 }, (_, i) => randomBytes(29 + ((i * 7919) % (64 * 1024))));
+      const [, got] = await Promise.all([within(Promise.all(frames.map((f) => link.send(new Uint8Array(f)))), 'sending'), take(pair.b, frames.length)]);
+      expect(got.map(digest)).toEqual(frames.map(digest));
+    });
 
     it('carries both directions at once', async () => {
       const ab = Array.from({ length: 24 }, (_, i) => randomBytes(1000 + i * 7919));
