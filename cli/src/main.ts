@@ -4,7 +4,8 @@
  */
 import { Command, CommanderError } from 'commander';
 import { relayCommand } from '../../relay/src/command.js';
-import { ExitCode, toPortunusError } from './protocol.js';
+import { toPortunusError } from './protocol.js';
+import { ExitCode, exitCodeOf } from './ui/error-guide.js';
 import { configCommand } from './commands/config.js';
 import { receiveCommand } from './commands/receive.js';
 import { sendCommand } from './commands/send.js';
@@ -66,7 +67,7 @@ async function main(): Promise<void> {
     }
     const error = toPortunusError(err);
     fallbackReporter(process.argv.slice(2), io).error(error);
-    process.exitCode = error.exitCode;
+    process.exitCode = exitCodeOf(error);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Standalone entry running only `portunus relay` (the container image's CMD: `node dist/relay/src/main.js`).
- * Errors are printed as message and hint, with the PortunusError exit code.
+ * Errors are printed as message and hint; a usage error exits 2 (as the CLI's), anything else 1.
  */
 import { toPortunusError } from '../../packages/protocol/src/errors.js';
 import { relayCommand } from './command.js';
@@ -16,7 +16,8 @@ try {
     process.exitCode = (err as { exitCode?: number }).exitCode ?? 2;
   } else {
     const error = toPortunusError(err);
-    process.stderr.write(`portunus relay: ${error.message}\n${error.hint}\n`);
-    process.exitCode = error.exitCode;
+    const hint = error.hint ?? (error.code === 'USAGE' ? 'Run `portunus-relay --help` for usage.' : '');
+    process.stderr.write(`portunus relay: ${error.message}\n${hint}\n`);
+    process.exitCode = error.code === 'USAGE' ? 2 : 1;
   }
 }

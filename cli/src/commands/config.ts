@@ -1,6 +1,7 @@
 /** `portunus config get|set|unset|path`: the settings file (cli/src/config). Values are checked before writing. */
 import { Command } from 'commander';
-import { createError, ExitCode, toPortunusError } from '../protocol.js';
+import { createError, toPortunusError } from '../protocol.js';
+import { ExitCode, exitCodeOf } from '../ui/error-guide.js';
 import { configPath, readConfigFile, writeConfigFile } from '../config/config-file.js';
 import { isSettingKey, SETTINGS, type SettingKey } from '../config/settings.js';
 import { Reporter } from '../ui/reporter.js';
@@ -107,6 +108,6 @@ async function run(io: Io, flags: ConfigFlags, body: () => Promise<void>): Promi
   } catch (err) {
     const error = toPortunusError(err);
     new Reporter({ mode: flags.json ? 'json' : 'human', jsonStream: io.stdout, stderr: io.stderr, verbose: false, color: false }).error(error);
-    process.exitCode = error.exitCode;
+    process.exitCode = exitCodeOf(error);
   }
 }

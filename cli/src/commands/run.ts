@@ -2,7 +2,8 @@
  * Runs a command's action with the shared plumbing: a reporter, Ctrl-C handling (first press cancels cleanly and
  * tells the peer, a second one exits at once) and the error → exit-code mapping.
  */
-import { createError, ExitCode, toPortunusError, type PortunusError } from '../protocol.js';
+import { createError, toPortunusError, type PortunusError } from '../protocol.js';
+import { ExitCode, exitCodeOf } from '../ui/error-guide.js';
 import { Reporter } from '../ui/reporter.js';
 import { makeReporter, type CommonOptions, type Io } from './common.js';
 
@@ -39,7 +40,7 @@ export async function runAction(
     const error = toPortunusError(err);
     // What the interruption caused is reported as what it is (this side cancelled); any other error as itself.
     const shown = interrupted && (error.code === 'CANCELLED' || error.code === 'INTERRUPTED') ? cancelled : error;
-    const exit = interrupted ? EXIT_INTERRUPTED : error.exitCode;
+    const exit = interrupted ? EXIT_INTERRUPTED : exitCodeOf(error);
     reporter.error(shown, exit);
     process.exitCode = exit;
   } finally {

@@ -9,6 +9,7 @@ import { sanitizeForTerminal } from '../files/sanitize.js';
 import { systemClock, type Clock } from './clock.js';
 import { DataPhase } from './data-phase.js';
 import { ProgressView } from './progress.js';
+import { exitCodeOf, hintOf } from './error-guide.js';
 
 export type ReportEvent =
   | { event: 'code'; code: string; nameplate: number; uri: string; mode?: 'lan' }
@@ -124,10 +125,10 @@ export class Reporter {
   }
 
   /** Reports a failure: one line of message and one of hint (stack only with --verbose); `exit` if not the error's own. */
-  error(err: PortunusError, exit: number = err.exitCode): void {
+  error(err: PortunusError, exit: number = exitCodeOf(err)): void {
     this.stopProgress();
     const message = sanitizeForTerminal(err.message);
-    const hint = sanitizeForTerminal(err.hint);
+    const hint = sanitizeForTerminal(hintOf(err));
     this.event({ event: 'error', error: err.code, message, hint, exit });
     if (this.mode === 'json') return;
     this.opts.stderr.write(`portunus: ${message}\n  hint: ${hint}\n`);

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Offer, PortunusError } from '../../src/protocol.js';
 import { checkTarget, defaultSinkIo, openSink, type SinkIo } from '../../src/files/sink.js';
 import { buildTar, feed, isRoot, portunusError, tempDir } from './fixtures.js';
+import { exitCodeOf } from '../../src/ui/error-guide.js';
 
 let base: string;
 let cleanup: () => Promise<void>;
@@ -62,7 +63,7 @@ describe('a full disk is reported as DISK_FULL and the partial data removed (inj
   it.each(['ENOSPC', 'EDQUOT'])('file, %s', async (code) => {
     const err = await receiveFile(base, 100_000, failingIo(40_000, code));
     expect(err.code).toBe('DISK_FULL');
-    expect(err.exitCode).toBe(8);
+    expect(exitCodeOf(err)).toBe(8);
     expect(await readdir(base)).toEqual([]);
   });
 

@@ -2,6 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { checkFreeSpace, FREE_SPACE_MARGIN, spaceNeeded } from '../../src/files/free-space.js';
 import { portunusError, tempDir } from './fixtures.js';
+import { exitCodeOf } from '../../src/ui/error-guide.js';
 
 describe('spaceNeeded: the offered size, a block per file for its last partial block, and the margin', () => {
   it('a file', () => {
@@ -22,7 +23,7 @@ describe('checkFreeSpace asks the real file system (statfs)', () => {
       const room = bavail * bsize;
       const err = await portunusError(checkFreeSpace(path, { kind: 'file', name: 'huge', size: 2 * room }));
       expect(err.code).toBe('DISK_FULL');
-      expect(err.exitCode).toBe(8);
+      expect(exitCodeOf(err)).toBe(8);
       expect(err.message).toMatch(/needed, .* free/);
       await expect(checkFreeSpace(path, { kind: 'file', name: 'small', size: 1 })).resolves.toBeUndefined();
     } finally {

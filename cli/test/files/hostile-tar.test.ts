@@ -9,6 +9,7 @@ import type { Offer, PortunusError } from '../../src/protocol.js';
 import { ENTRY_HINTS } from '../../src/files/entry-check.js';
 import { checkTarget, openSink, type SinkOptions } from '../../src/files/sink.js';
 import { buildTar, feed, listTree, portunusError, readText, tempDir, type TarItem } from './fixtures.js';
+import { exitCodeOf } from '../../src/ui/error-guide.js';
 
 let base: string;
 let out: string;
@@ -113,7 +114,7 @@ describe('hostile folder entries are refused with UNSAFE_PATH and leave nothing 
     expect(err.code).toBe('UNSAFE_PATH');
     expect(err.message).toContain(reason);
     expect(err.hint).toBe(ENTRY_HINTS[hint]);
-    expect(err.exitCode).toBe(8);
+    expect(exitCodeOf(err)).toBe(8);
     expect(err.message).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
     await expectNothingKept();
     await expect(access('/abs/path')).rejects.toThrow();

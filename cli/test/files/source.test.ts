@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSource, type Source } from '../../src/files/source.js';
 import { collect, concat, isRoot, portunusError, tempDir } from './fixtures.js';
+import { exitCodeOf } from '../../src/ui/error-guide.js';
 
 let dir: string;
 let cleanup: () => Promise<void>;
@@ -63,7 +64,7 @@ describe('file source', () => {
       })(),
     );
     expect(err.code).toBe('FILE_CHANGED');
-    expect(err.exitCode).toBe(8);
+    expect(exitCodeOf(err)).toBe(8);
     expect(seen).toEqual([1024, 1024]);
   });
 

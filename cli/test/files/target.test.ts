@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Offer } from '../../src/protocol.js';
 import { checkOutput, checkTarget, openSink } from '../../src/files/sink.js';
 import { buildTar, feed, isRoot, listTree, portunusError, readText, tempDir } from './fixtures.js';
+import { exitCodeOf, hintOf } from '../../src/ui/error-guide.js';
 
 let base: string;
 let cleanup: () => Promise<void>;
@@ -224,15 +225,15 @@ describe('checkOutput: what the options alone decide, checked before connecting'
     await writeFile(join(base, 'plain'), 'x');
     const err = await portunusError(checkOutput(opts({ output })));
     expect(err.code).toBe('FILE_ERROR');
-    expect(err.exitCode).toBe(8);
-    expect(err.hint).toContain(hint);
+    expect(exitCodeOf(err)).toBe(8);
+    expect(hintOf(err)).toContain(hint);
   });
 
   it('an -o naming an existing file: FILE_EXISTS without --overwrite, its folder with it', async () => {
     await writeFile(join(base, 'report.txt'), 'precious');
     const err = await portunusError(checkOutput(opts({ output: 'report.txt' })));
     expect(err.code).toBe('FILE_EXISTS');
-    expect(err.hint).toMatch(/--overwrite.*-o/);
+    expect(hintOf(err)).toMatch(/--overwrite.*-o/);
     expect(await checkOutput(opts({ output: 'report.txt', overwrite: true }))).toBe(base);
   });
 

@@ -11,6 +11,7 @@ import { iceServerProblem, relayUrlProblem, SETTINGS } from '../../src/config/se
 import { resolveRelay, type CommonOptions } from '../../src/commands/common.js';
 import { chooseCaFile } from '../../src/relay/relay-ca.js';
 import { PortunusError } from '../../src/protocol.js';
+import { exitCodeOf } from '../../src/ui/error-guide.js';
 
 let home: string;
 beforeEach(async () => {
@@ -73,7 +74,8 @@ describe('reading the config file', () => {
       return undefined;
     })();
     expect(err).toBeInstanceOf(PortunusError);
-    expect(err).toMatchObject({ code: 'BAD_CONFIG', exitCode: 2 });
+    expect(err).toMatchObject({ code: 'BAD_CONFIG' });
+    expect(exitCodeOf(err as PortunusError)).toBe(2);
     expect((err as PortunusError).message).toContain(file());
     expect((err as PortunusError).message).toMatch(message);
     expect((err as PortunusError).hint).toContain(file());

@@ -12,6 +12,7 @@ import type { LanSettings } from '../../src/lan/lan-settings.js';
 import { PortunusError, secureRandomBytes } from '../../src/protocol.js';
 import { freeUdpPort, GROUP, LOOPBACK_ONLY } from './udp.js';
 import { nextMessage, nextPaired } from '../relay-events.js';
+import { exitCodeOf, hintOf } from '../../src/ui/error-guide.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -98,9 +99,10 @@ describe('LAN rendezvous', () => {
     const lan = await lanSettings(EMPTY_MS);
     const err = await joinLan({ ...common, lan, nameplate: 5, debug: () => {}, now: () => 0 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PortunusError);
-    expect(err).toMatchObject({ code: 'NO_SENDER_FOUND', exitCode: 6 });
+    expect(err).toMatchObject({ code: 'NO_SENDER_FOUND' });
+    expect(exitCodeOf(err as PortunusError)).toBe(6);
     expect((err as PortunusError).message).toMatch(/no sender found on this network/);
-    expect((err as PortunusError).hint).toMatch(/same network.*--relay/);
+    expect(hintOf(err as PortunusError)).toMatch(/same network.*--relay/);
   });
 
   it('announcements of other nameplates are not candidates', async () => {
@@ -119,7 +121,7 @@ describe('LAN rendezvous', () => {
     await a.claim(88);
     await b.claim(88);
     await fakeAnnouncer(lan, 88, busy.port);
-    await expect(joinLan({ ...common, lan, nameplate: 88, debug: () => {}, now: () => 0 })).rejects.toMatchObject({ code: 'NAMEPLATE_IN_USE', exitCode: 3 });
+    await expect(joinLan({ ...common, lan, nameplate: 88, debug: () => {}, now: () => 0 })).rejects.toMatchObject({ code: 'NAMEPLATE_IN_USE' });
   });
 
   it('draws LAN nameplates uniformly from 1..MAX_LAN_NAMEPLATE', () => {

@@ -1,132 +1,59 @@
 /**
- * One error type for all of Portunus. Every failure a user can meet has a stable `code`, a one-line `hint` saying
- * what to do about it, a CLI exit code and (where the relay reports it) a WebSocket close code. The table below is
- * the single source of those mappings; PROTOCOL.md §Errors documents it and a test keeps the two in step.
+ * One error type for all of Portunus: every failure has a stable `code` (the vocabulary peers use in their sealed
+ * `error` messages) and, where the relay reports it, a WebSocket close code. What a code means to a user — the CLI's
+ * exit code and hint — is the CLI's business (cli/src/ui/error-guide.ts). PROTOCOL.md §8 documents this table and a
+ * test keeps the two in step.
  */
 
-/** CLI exit codes (stable; scripts depend on them). */
-export const ExitCode = {
-  OK: 0,
-  INTERNAL: 1,
-  USAGE: 2,
-  WRONG_CODE: 3,
-  REJECTED: 4,
-  TIMEOUT: 5,
-  RELAY: 6,
-  TRANSFER: 7,
-  LOCAL_FILE: 8,
-} as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
-
 interface ErrorSpec {
-  readonly exit: ExitCode;
   /** WebSocket close code the relay uses for this condition, when the relay is the one reporting it. */
   readonly close?: number;
-  readonly hint: string;
 }
 
-/** Every error code, with its exit code, relay close code and the hint shown to the user. */
+/** Every error code, with the relay close code where there is one. */
 export const ERRORS = {
-  INTERNAL: { exit: 1, close: 1011, hint: 'This is a bug in Portunus; please report it with the output of --verbose.' },
-  USAGE: { exit: 2, hint: 'Run `portunus --help` for usage.' },
-  BAD_CODE: { exit: 2, hint: 'A code looks like 7-H7K-29A: a number, then six letters or digits.' },
-  NOT_INTERACTIVE: { exit: 2, hint: 'No terminal to ask on: pass --yes to accept, or run in a terminal.' },
-  BAD_CONFIG: {
-    exit: 2,
-    hint: 'Fix the config file by hand, or delete it (it only holds what `portunus config set` wrote).',
-  },
-  WRONG_CODE: {
-    exit: 3,
-    hint: 'The code was mistyped, or someone tried to guess it; ask for a new code.',
-  },
-  PAKE_FAILED: { exit: 3, hint: 'The key exchange failed; ask for a new code and try again.' },
-  NAMEPLATE_IN_USE: {
-    exit: 3,
-    close: 4004,
-    hint: 'Two other parties are already using this code. Check the number, or ask for a new code.',
-  },
-  NAMEPLATE_BURNED: {
-    exit: 3,
-    close: 4009,
-    hint: 'A failed attempt (a wrong code, or someone guessing) burned this code on the relay for its --nameplate-ttl (10 minutes by default). Use a new code; in CI, derive a fresh pre-agreed code per attempt, e.g. with the run attempt number in its nameplate (README: For scripts and CI).',
-  },
-  REJECTED: { exit: 4, hint: 'Nothing was sent or kept. If it is wanted after all, start again with a new code.' },
-  CANCELLED: { exit: 4, hint: 'Nothing partial was kept. Start again with a new code when both sides are ready.' },
-  BOTH_SENDING: { exit: 4, hint: 'Both sides tried to send. One side must run `portunus receive`.' },
-  BOTH_RECEIVING: { exit: 4, hint: 'Both sides tried to receive. One side must run `portunus send`.' },
-  PEER_FAILED: { exit: 7, hint: 'The other side hit an error and stopped; nothing partial was kept.' },
-  TIMEOUT: { exit: 5, close: 4008, hint: 'Nobody connected in time. Check the code and try again, or raise --timeout.' },
-  RELAY_UNREACHABLE: {
-    exit: 6,
-    hint: 'Check the relay address and your network, or run your own with `portunus relay`.',
-  },
-  TLS_UNTRUSTED: {
-    exit: 6,
-    hint: "If the relay's certificate comes from your own CA, pass that CA's certificate with --ca FILE (or PORTUNUS_CA); otherwise do not trust this relay.",
-  },
-  TLS_SELF_SIGNED: {
-    exit: 6,
-    hint: "If this is your relay's own certificate, pass it with --ca FILE (or PORTUNUS_CA); otherwise do not trust this relay.",
-  },
-  TLS_WRONG_HOST: {
-    exit: 6,
-    hint: 'Use a relay address with a name the certificate is for, or give the relay a certificate for the name you use.',
-  },
-  TLS_EXPIRED: {
-    exit: 6,
-    hint: "The relay's operator must renew its certificate. If the date looks wrong, check this computer's clock.",
-  },
-  TLS_FAILED: {
-    exit: 6,
-    hint: 'Check the scheme: wss:// (or https://) for a relay behind TLS, ws:// for a plain one.',
-  },
-  RELAY_INCOMPATIBLE: {
-    exit: 6,
-    close: 4003,
-    hint: 'The relay speaks a different protocol version: upgrade portunus (npm i -g portunus-cli@latest).',
-  },
-  NO_RELAY: {
-    exit: 6,
-    hint: 'No relay configured: pass --relay ws://host:port, set PORTUNUS_RELAY, or start one with `portunus relay`.',
-  },
-  NO_SENDER_FOUND: {
-    exit: 6,
-    hint: 'Are both computers on the same network, and is the sender still running? Otherwise meet through a relay: --relay ws://host:port on both sides.',
-  },
-  RELAY_LIMIT: { exit: 6, close: 4013, hint: 'The relay refused: one of its limits was reached. Try again later.' },
-  RATE_LIMITED: { exit: 6, close: 4005, hint: 'Too many attempts from your address; wait a minute and try again.' },
-  RELAY_SHUTDOWN: { exit: 6, close: 4010, hint: 'The relay is restarting; try again in a moment.' },
-  RELAY_PROTOCOL: {
-    exit: 6,
-    close: 4001,
-    hint: 'The relay and this client disagree on the protocol; upgrade portunus or check the relay.',
-  },
-  MESSAGE_TOO_BIG: { exit: 7, close: 1009, hint: 'A message exceeded the relay size limit.' },
-  IDLE_TIMEOUT: { exit: 7, close: 4007, hint: 'The connection was idle for too long.' },
-  BYTE_CAP: { exit: 7, close: 4011, hint: 'The relay limits how much one transfer may send through it.' },
-  PEER_GONE: { exit: 7, close: 4006, hint: 'The other side disconnected before the transfer finished.' },
-  PROTOCOL: { exit: 7, hint: 'The other side sent something invalid; both sides should run the same portunus version.' },
-  CORRUPT: {
-    exit: 7,
-    hint: 'The data failed its integrity check (tampered with or corrupted in transit); nothing was kept.',
-  },
-  INTERRUPTED: { exit: 7, hint: 'The transfer was interrupted; nothing partial was kept. Try again.' },
-  DIRECT_FAILED: {
-    exit: 7,
-    hint: 'The two computers could not connect directly: use --transport auto to fall back to the relay, or add a TURN server with --ice-server.',
-  },
-  BINDING_MISMATCH: {
-    exit: 7,
-    hint: 'The direct connection was not the one agreed with the other side (someone may be interfering); nothing was sent over it.',
-  },
-  FILE_EXISTS: { exit: 8, hint: 'Pass --overwrite to replace it, or choose another name with -o.' },
-  FILE_ERROR: { exit: 8, hint: 'Check the path and its permissions.' },
-  FILE_CHANGED: { exit: 8, hint: 'The file changed while it was being sent; send it again once it is stable.' },
-  DISK_FULL: { exit: 8, hint: 'Free some space, or receive to another disk with -o.' },
-  UNSAFE_PATH: {
-    exit: 8,
-    hint: 'The sender offered a path outside the output folder; nothing was written there.',
-  },
+  INTERNAL: { close: 1011 },
+  USAGE: {},
+  BAD_CODE: {},
+  NOT_INTERACTIVE: {},
+  BAD_CONFIG: {},
+  WRONG_CODE: {},
+  PAKE_FAILED: {},
+  NAMEPLATE_IN_USE: { close: 4004 },
+  NAMEPLATE_BURNED: { close: 4009 },
+  REJECTED: {},
+  CANCELLED: {},
+  BOTH_SENDING: {},
+  BOTH_RECEIVING: {},
+  PEER_FAILED: {},
+  TIMEOUT: { close: 4008 },
+  RELAY_UNREACHABLE: {},
+  TLS_UNTRUSTED: {},
+  TLS_SELF_SIGNED: {},
+  TLS_WRONG_HOST: {},
+  TLS_EXPIRED: {},
+  TLS_FAILED: {},
+  RELAY_INCOMPATIBLE: { close: 4003 },
+  NO_RELAY: {},
+  NO_SENDER_FOUND: {},
+  RELAY_LIMIT: { close: 4013 },
+  RATE_LIMITED: { close: 4005 },
+  RELAY_SHUTDOWN: { close: 4010 },
+  RELAY_PROTOCOL: { close: 4001 },
+  MESSAGE_TOO_BIG: { close: 1009 },
+  IDLE_TIMEOUT: { close: 4007 },
+  BYTE_CAP: { close: 4011 },
+  PEER_GONE: { close: 4006 },
+  PROTOCOL: {},
+  CORRUPT: {},
+  INTERRUPTED: {},
+  DIRECT_FAILED: {},
+  BINDING_MISMATCH: {},
+  FILE_EXISTS: {},
+  FILE_ERROR: {},
+  FILE_CHANGED: {},
+  DISK_FULL: {},
+  UNSAFE_PATH: {},
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -138,16 +65,13 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 export class PortunusError extends Error {
   override readonly name = 'PortunusError';
   readonly code: ErrorCode;
-  readonly hint: string;
+  /** What to do about it, when the place that failed knows better than its code's usual hint. */
+  readonly hint: string | undefined;
 
   constructor(code: ErrorCode, message: string, options?: { hint?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.hint = options?.hint ?? ERRORS[code].hint;
-  }
-
-  get exitCode(): ExitCode {
-    return ERRORS[this.code].exit;
+    this.hint = options?.hint;
   }
 
   /** The close code the relay sends for this error (1008, policy violation, when none is specific). */

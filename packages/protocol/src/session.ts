@@ -213,12 +213,11 @@ function unexpected(event: SessionEvent): StepResult {
   return failed(createError('INTERNAL', `unexpected local event '${event.type}'`));
 }
 
+/** The sender's error for the receiver's refusal; a refusal for a local reason keeps that reason as its cause. */
 function rejection(reason: Refusal): PortunusError {
   if (reason === 'REJECTED') return createError('REJECTED', 'the receiver declined the transfer');
   const why = reason === 'FILE_EXISTS' ? 'it already has a file by that name' : 'its disk is full';
-  return createError('REJECTED', `the receiver refused: ${why}`, {
-    hint: reason === 'FILE_EXISTS' ? 'The receiver can pass --overwrite or choose another name with -o.' : 'The receiver needs more free space.',
-  });
+  return createError('REJECTED', `the receiver refused: ${why}`, { cause: createError(reason, why) });
 }
 
 /** Maps an error the peer reports to what it means on this side (its local problems are not ours). */

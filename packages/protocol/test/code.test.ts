@@ -95,7 +95,6 @@ describe('parseCode is exact about content', () => {
   ])('%j → BAD_CODE', (input, message) => {
     const err = parseError(input);
     expect(err.code).toBe('BAD_CODE');
-    expect(err.exitCode).toBe(2);
     expect(err.message).toMatch(message);
   });
 });

@@ -164,12 +164,10 @@ describe('session: the order of key confirmation', () => {
     const p = new Pair(config('send'), config('receive', { code: { nameplate: 7, secret: 'H7K29B' } })).start();
     expect(p.kinds('a')).toEqual(['burn', 'fail']);
     expect(p.failure('a')?.code).toBe('WRONG_CODE');
-    expect(p.failure('a')?.exitCode).toBe(3);
     // b never saw a's confirmation: the relay's NAMEPLATE_BURNED close is what ends it, and means a wrong code.
     expect(p.state.b.kind).toBe('awaitingConfirm');
     const end = explainEnd(p.state.b, new PortunusError('NAMEPLATE_BURNED', 'burned'));
     expect(end.code).toBe('WRONG_CODE');
-    expect(end.exitCode).toBe(3);
     expect(explainEnd(p.state.a, new PortunusError('RELAY_UNREACHABLE', 'gone')).code).toBe('RELAY_UNREACHABLE');
   });
 
@@ -271,7 +269,6 @@ describe('session: failures', () => {
     const p = new Pair(config('send'), config('receive')).start();
     p.feed('b', { type: 'decision', accept: false, reason: 'REJECTED' });
     expect(p.failure('a')?.code).toBe('REJECTED');
-    expect(p.failure('a')?.exitCode).toBe(4);
     expect(p.failure('b')?.code).toBe('REJECTED');
   });
 
@@ -279,7 +276,6 @@ describe('session: failures', () => {
     const p = new Pair(config('send'), config('receive')).start();
     p.feed('b', { type: 'decision', accept: false, reason: 'FILE_EXISTS' });
     expect(p.failure('b')?.code).toBe('FILE_EXISTS');
-    expect(p.failure('b')?.exitCode).toBe(8);
     expect(p.failure('a')?.message).toMatch(/already has a file/);
   });
 
@@ -311,7 +307,6 @@ describe('session: failures', () => {
     p.feed('a', { type: 'abort', error: new PortunusError('CANCELLED', 'user pressed Ctrl-C') });
     expect(p.failure('a')?.code).toBe('CANCELLED');
     expect(p.failure('b')?.code).toBe('CANCELLED');
-    expect(p.failure('b')?.exitCode).toBe(4);
   });
 
   it('a local file problem reaches the peer by its code and a fixed text, never by its paths', () => {
@@ -331,7 +326,6 @@ describe('session: failures', () => {
     p.feed('b', { type: 'decision', accept: true });
     p.feed('b', { type: 'abort', error: new PortunusError('DISK_FULL', 'no space left') });
     expect(p.failure('a')?.code).toBe('PEER_FAILED');
-    expect(p.failure('a')?.exitCode).toBe(7);
   });
 
   it('ignores every event once finished', () => {
