@@ -3,15 +3,21 @@
  * core, next to raw node:crypto GCM on the same bytes in the same run, so the ratio shows what framing costs.
  *
  *   npm run build && npm run bench:crypto                  (node dist/bench/crypto.js)
- *   node dist/bench/crypto.js --total-mib 128 --sizes 64,1024
+ *   node dist/bench/crypto.js --total-mib 128 --sizes 64,1024 --noble-mib 16
  *
  * For each chunk size: "seal+open" seals and opens every chunk in turn (what one process does when it both sends
  * and receives); "seal" and "open" time each side alone, over batches of frames sealed just before. Figures are
  * MB/s of plaintext, MB = 10^6 bytes. bench/run.ts includes this through runCryptoBench().
+ *
+ * Then the two Aead backends side by side on 1 MiB frames: node:crypto (aead.node.ts, the CLI's) and
+ * @noble/ciphers (aead.noble.ts, for browsers without WebCrypto). noble is pure JavaScript and far slower, so it
+ * gets fewer bytes (--noble-mib); MB/s figures stay comparable.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { AeadFactory } from '../packages/protocol/src/aead.js';
+import { nobleAead } from '../packages/protocol/src/aead.noble.js';
 import { nodeAead } from '../packages/protocol/src/aead.node.js';
 import { FrameOpener, FrameSealer, HEADER_BYTES } from '../packages/protocol/src/frame.js';
 
@@ -25,6 +31,8 @@ export interface CryptoBenchOptions {
   chunkSizes?: readonly number[];
   /** Plaintext bytes pushed through each measurement; default 512 MiB (below ~256 MiB the figures get noisy). */
   totalBytes?: number;
+  /** Plaintext bytes for the @noble/ciphers backend row; default the smaller of totalBytes and 32 MiB. */
+  nobleTotalBytes?: number;
   /** Milliseconds clock; default performance.now. */
   now?: () => number;
 }
@@ -47,10 +55,18 @@ export interface CryptoBenchFigure {
   ratio: number;
 }
 
+/** FrameSealer / FrameOpener on one Aead backend, 1 MiB frames. */
+export interface AeadBackendFigure {
+  backend: string;
+  totalBytes: number;
+  framing: Throughput;
+}
+
 export interface CryptoBenchResult {
   node: string;
   targetMBps: number;
   figures: CryptoBenchFigure[];
+  backends: AeadBackendFigure[];
 }
 
 /** One way of sealing and opening a sequence of chunks; `open` must get the sealed values in order. */
@@ -59,10 +75,10 @@ interface Codec<T> {
   open(sealed: T): Uint8Array;
 }
 
-function framingCodec(): Codec<Uint8Array> {
+function framingCodec(aead: AeadFactory = nodeAead): Codec<Uint8Array> {
   const key = randomBytes(32);
-  const sealer = new FrameSealer(nodeAead(key), 1);
-  const opener = new FrameOpener(nodeAead(key), 1);
+  const sealer = new FrameSealer(aead(key), 1);
+  const opener = new FrameOpener(aead(key), 1);
   return { seal: (chunk) => sealer.seal(chunk), open: (frame) => opener.open(frame).plaintext };
 }
 
@@ -151,7 +167,19 @@ export function runCryptoBench(opts: CryptoBenchOptions = {}): CryptoBenchResult
     const ratio = Math.round((framing.sealOpenMBps / raw.sealOpenMBps) * 100) / 100;
     figures.push({ chunkBytes, totalBytes: count * chunkBytes, framing, raw, ratio });
   }
-  return { node: process.version, targetMBps: CRYPTO_TARGET_MBPS, figures };
+  const nobleTotalBytes = opts.nobleTotalBytes ?? Math.min(totalBytes, 32 * MIB);
+  const backends = [
+    measureBackend('node:crypto', nodeAead, totalBytes, now),
+    measureBackend('@noble/ciphers', nobleAead, nobleTotalBytes, now),
+  ];
+  return { node: process.version, targetMBps: CRYPTO_TARGET_MBPS, figures, backends };
+}
+
+function measureBackend(backend: string, aead: AeadFactory, totalBytes: number, now: () => number): AeadBackendFigure {
+  const chunk = randomBytes(MIB);
+  const count = Math.max(1, Math.round(totalBytes / MIB));
+  measure(() => framingCodec(aead), chunk, Math.min(count, 4), now);
+  return { backend, totalBytes: count * MIB, framing: measure(() => framingCodec(aead), chunk, count, now) };
 }
 
 function size(bytes: number): string {
@@ -181,21 +209,37 @@ export function formatCryptoBench(result: CryptoBenchResult): string[] {
   const slowest = Math.min(...result.figures.map((f) => f.framing.sealOpenMBps));
   const verdict = slowest >= result.targetMBps ? 'met' : 'NOT met';
   lines.push(`target: framing seal+open >= ${result.targetMBps} MB/s at every size: ${verdict} (slowest ${slowest})`);
+  lines.push('Aead backend, 1 MiB frames   total      framing: seal+open   seal   open');
+  for (const b of result.backends) {
+    const cells = [
+      b.backend.padEnd(28),
+      size(b.totalBytes).padEnd(19),
+      String(b.framing.sealOpenMBps).padStart(9),
+      String(b.framing.sealMBps).padStart(6),
+      String(b.framing.openMBps).padStart(6),
+    ];
+    lines.push(cells.join(' '));
+  }
   return lines;
 }
 
 function main(): void {
   const { values } = parseArgs({
-    options: { 'total-mib': { type: 'string' }, sizes: { type: 'string' } },
+    options: { 'total-mib': { type: 'string' }, sizes: { type: 'string' }, 'noble-mib': { type: 'string' } },
   });
   const totalMib = Number(values['total-mib'] ?? 512);
+  const nobleMib = Number(values['noble-mib'] ?? Math.min(totalMib, 32));
   const sizesKib = (values.sizes ?? '64,256,1024').split(',').map(Number);
-  if (!(totalMib > 0) || sizesKib.some((s) => !(s > 0 && s <= 1024))) {
-    console.error('usage: node dist/bench/crypto.js [--total-mib N] [--sizes KiB,KiB,… (each 1..1024)]');
+  if (!(totalMib > 0) || !(nobleMib > 0) || sizesKib.some((s) => !(s > 0 && s <= 1024))) {
+    console.error('usage: node dist/bench/crypto.js [--total-mib N] [--sizes KiB,KiB,… (each 1..1024)] [--noble-mib N]');
     process.exitCode = 2;
     return;
   }
-  const result = runCryptoBench({ totalBytes: totalMib * MIB, chunkSizes: sizesKib.map((s) => Math.round(s * KIB)) });
+  const result = runCryptoBench({
+    totalBytes: totalMib * MIB,
+    nobleTotalBytes: nobleMib * MIB,
+    chunkSizes: sizesKib.map((s) => Math.round(s * KIB)),
+  });
   for (const line of formatCryptoBench(result)) console.log(line);
 }
 

@@ -1,0 +1,15 @@
+/**
+ * The page browser.test.ts bundles and opens in headless Chromium: it loads the whole browser entry of the protocol
+ * package, runs every vector check with the @noble/ciphers AEAD, and leaves its report on `globalThis`.
+ */
+import { nobleAead } from '../src/aead.noble.js';
+import * as protocol from '../src/index.js';
+import { PAGE_REPORT_GLOBAL, runVectorChecks, type PageReport } from './vector-checks.js';
+
+const webCrypto = (globalThis as { crypto?: { subtle?: unknown } }).crypto;
+const report: PageReport = {
+  checks: runVectorChecks(nobleAead),
+  exports: Object.keys(protocol).sort(),
+  subtle: typeof webCrypto?.subtle,
+};
+(globalThis as Record<string, unknown>)[PAGE_REPORT_GLOBAL] = report;
