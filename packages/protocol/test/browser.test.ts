@@ -42,7 +42,9 @@ describe('the protocol package bundled for the browser', () => {
   });
 
   it('the page bundle holds every source file of the package except the *.node.ts ones', async () => {
-    const sources = (await readdir(join(ROOT, 'packages/protocol/src'))).filter((name) => !name.endsWith('.node.ts'));
+    // Files of types alone (the session's values) leave nothing for a bundler to hold.
+    const typesOnly = ['session-types.ts'];
+    const sources = (await readdir(join(ROOT, 'packages/protocol/src'))).filter((name) => !name.endsWith('.node.ts') && !typesOnly.includes(name));
     const inputs = (await bundled(PAGE)).inputs.filter((path) => path.startsWith('packages/protocol/src/'));
     expect(inputs.map((path) => path.slice('packages/protocol/src/'.length)).sort()).toEqual(sources.sort());
   });
