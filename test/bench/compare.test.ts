@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseCompareArgs, parseSize } from '../../bench/compare.js';
-import { verdict, type BuildRuns } from '../../bench/compare-report.js';
+import { formatComparison, verdict, type BuildRuns, type Check } from '../../bench/compare-report.js';
 import type { TransferFigures } from '../../bench/transfer.js';
 
 const GiB = 1024 * 1024 * 1024;
@@ -23,6 +23,7 @@ function run(mbps: number, cpuPerSide: number, relayCpu = 0.5, sha256Match = tru
   };
 }
 const runs = (...figures: TransferFigures[]): BuildRuns => ({ runs: figures, errors: [] });
+const ratios = (checks: Check[]) => Object.fromEntries(checks.map((c) => [c.what, c.ratio === undefined ? undefined : Number(c.ratio.toFixed(6))]));
 
 describe('bench:compare arguments', () => {
   it('reads sizes in decimal and binary units', () => {
@@ -52,22 +53,52 @@ describe("issue 13's verdict: B no worse than A by more than 5%, on the medians"
   it('judges the median run, not the best or the last', () => {
     const a = runs(run(300, 2), run(400, 2), run(500, 2));
     const v = verdict({ path: 'auto', A: a, B: runs(run(100, 2), run(390, 2), run(900, 2)) });
-    expect(v.mbps).toBeCloseTo(390 / 400, 6);
+    expect(ratios(v.checks)).toEqual({ 'MB/s': 0.975, 'CPU-s/GiB': 1 });
     expect(v.ok).toBe(true);
   });
 
   it("counts the relay process's CPU on the relay path only", () => {
     const A = runs(run(300, 2, 0.5));
     const B = runs(run(300, 2, 0.6));
-    expect(verdict({ path: 'relay', A, B })).toMatchObject({ ok: false, relayCpu: expect.closeTo(1.2, 6) });
+    const relay = verdict({ path: 'relay', A, B });
+    expect(ratios(relay.checks)).toEqual({ 'MB/s': 1, 'CPU-s/GiB': 1, 'relay CPU-s/GiB': 1.2 });
+    expect(relay.ok).toBe(false);
     const tcp = verdict({ path: 'tcp', A, B });
+    expect(ratios(tcp.checks)).toEqual({ 'MB/s': 1, 'CPU-s/GiB': 1 });
     expect(tcp.ok).toBe(true);
-    expect(tcp.relayCpu).toBeUndefined();
   });
 
   it('fails a path where a run failed or a received file differed', () => {
     expect(verdict({ path: 'tcp', A: runs(run(400, 2)), B: { runs: [run(400, 2)], errors: ['transfer failed'] } }).ok).toBe(false);
     expect(verdict({ path: 'tcp', A: runs(run(400, 2)), B: runs(run(400, 2, 0.5, false)) }).ok).toBe(false);
-    expect(verdict({ path: 'tcp', A: runs(run(400, 2)), B: { runs: [], errors: ['exited before code'] } })).toMatchObject({ ok: false, mbps: undefined });
+    const none = verdict({ path: 'tcp', A: runs(run(400, 2)), B: { runs: [], errors: ['exited before code'] } });
+    expect(ratios(none.checks)).toEqual({ 'MB/s': undefined, 'CPU-s/GiB': undefined });
+    expect(none.ok).toBe(false);
+  });
+
+  it("says when a worse median lies within the overlap of A's and B's ranges", () => {
+    const noisy = verdict({ path: 'tcp', A: runs(run(300, 2), run(500, 2)), B: runs(run(250, 2), run(450, 2)) });
+    expect(noisy.checks[0]).toMatchObject({ what: 'MB/s', ok: false, overlap: true });
+    const clear = verdict({ path: 'tcp', A: runs(run(400, 2), run(410, 2)), B: runs(run(300, 2), run(310, 2)) });
+    expect(clear.checks[0]).toMatchObject({ what: 'MB/s', ok: false, overlap: false });
+  });
+});
+
+describe('the printed comparison', () => {
+  it('gives each build its median and range, and each path its B/A and verdict', () => {
+    const lines = formatComparison({
+      bytes: GiB,
+      builds: { A: '8ecf126 (--ref 8ecf126)', B: 'abc1234 (this checkout)' },
+      paths: [
+        { path: 'relay', A: runs(run(300, 2, 0.5), run(320, 2, 0.5)), B: runs(run(310, 2, 0.5), run(330, 2, 0.5)) },
+        { path: 'tcp', A: runs(run(400, 2), run(410, 2)), B: runs(run(300, 2), run(310, 2)) },
+      ],
+    });
+    expect(lines.slice(0, 2)).toEqual(['A = 8ecf126 (--ref 8ecf126)', 'B = abc1234 (this checkout)']);
+    expect(lines.find((l) => l.startsWith('relay  A'))).toMatch(/^relay  A +310\.0 \(300\.0–320\.0\) +4\.00 \(4\.00–4\.00\) +0\.50 \(0\.50–0\.50\) +100\/100\/100 +tcp$/);
+    expect(lines.slice(-2)).toEqual([
+      '  yes  relay: MB/s 1.032×, CPU-s/GiB 1.000×, relay CPU-s/GiB 1.000×',
+      '  NO   tcp: MB/s 0.753×, CPU-s/GiB 1.000×',
+    ]);
   });
 });
