@@ -1,10 +1,10 @@
 /**
  * Another commit's build, for comparing against it in one run (compare.ts): `git worktree add --detach` into a new
- * directory under the system's temporary directory (outside this repository), `npm ci` there (its own lockfile;
- * the prepare script builds dist/), then its bin/portunus. `remove()` unregisters the worktree and deletes its
- * directory; SIGINT/SIGTERM run it too, since a leftover worktree would stay registered in the shared .git.
+ * directory under the system's temporary directory (outside this repository), then `npm ci` there (its own lockfile;
+ * the prepare script builds dist/). `remove()` stops a build still running, deletes the directory and unregisters
+ * the worktree.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,8 +13,8 @@ export interface Checkout {
   /** The commit the ref resolved to (abbreviated). */
   commit: string;
   dir: string;
-  /** Its executable, from its package.json `bin`. */
-  bin: string;
+  /** Runs `npm ci` in the worktree; resolves with the build's executable (from its package.json `bin`). */
+  build(stop?: AbortSignal): Promise<string>;
   remove(): void;
 }
 
@@ -33,39 +33,47 @@ export function describeHead(repo: string): string {
   return `${git(repo, ['rev-parse', '--short', 'HEAD']).trim()}${dirty ? '+' : ''}`;
 }
 
-export async function checkoutAndBuild(repo: string, ref: string, log: (line: string) => void): Promise<Checkout> {
+export function addCheckout(repo: string, ref: string): Checkout {
   const commit = resolveCommit(repo, ref);
   const dir = mkdtempSync(join(tmpdir(), `portunus-ref-${commit}-`));
+  let building: ChildProcess | undefined;
   let removed = false;
+  // npm ci runs in its own process group (detached), so that ending the group ends the build's tsc too.
+  const stopBuild = () => {
+    if (building?.pid !== undefined && building.exitCode === null && building.signalCode === null) process.kill(-building.pid, 'SIGKILL');
+  };
   const remove = () => {
     if (removed) return;
     removed = true;
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopBuild();
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     try {
       git(repo, ['worktree', 'remove', '--force', dir]);
     } catch {
-      // Never registered (`worktree add` failed): the directory below is all there is.
+      // Never registered (`worktree add` failed).
     }
-    rmSync(dir, { recursive: true, force: true });
   };
-  const onSignal = (signal: NodeJS.Signals) => {
-    remove();
-    process.kill(process.pid, signal);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
   try {
     git(repo, ['worktree', 'add', '--detach', dir, commit]);
-    log(`building ${commit} in ${dir}: npm ci …`);
-    const started = performance.now();
-    await run('npm', ['ci', '--no-audit', '--no-fund'], dir);
-    log(`built ${commit} in ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    return { commit, dir, bin: join(dir, binPath(dir)), remove };
   } catch (err) {
     remove();
     throw err;
   }
+  const build = async (stop?: AbortSignal) => {
+    stop?.throwIfAborted();
+    building = spawn('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    stop?.addEventListener('abort', stopBuild);
+    try {
+      await completion(building, `npm ci in ${dir}`);
+    } catch (err) {
+      stop?.throwIfAborted();
+      throw err;
+    } finally {
+      stop?.removeEventListener('abort', stopBuild);
+    }
+    return join(dir, binPath(dir));
+  };
+  return { commit, dir, build, remove };
 }
 
 function binPath(dir: string): string {
@@ -77,15 +85,14 @@ function git(repo: string, args: string[]): string {
   return execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-/** Runs a command to completion, keeping its output only to show it when it fails. */
-function run(cmd: string, args: string[], cwd: string): Promise<void> {
+/** Resolves when `child` exits with 0; its output is kept only to show it when it fails. */
+function completion(child: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     const keep = (d: Buffer) => (output = (output + d.toString('utf8')).slice(-4000));
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
+    child.stdout!.on('data', keep);
+    child.stderr!.on('data', keep);
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}) in ${cwd}:\n${output}`))));
+    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${what} failed (${code ?? signal}):\n${output}`))));
   });
 }

@@ -9,10 +9,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { checkoutAndBuild, describeHead, resolveCommit } from './checkout.js';
+import { addCheckout, describeHead } from './checkout.js';
 import { BUILDS, formatComparison, type BuildLabel, type Comparison, type PathComparison } from './compare-report.js';
 import { makeRandomFile } from './payload.js';
-import { BIN, fmt, mb, ROOT } from './processes.js';
+import { BIN, fmt, mb, ROOT, stopBenchProcesses } from './processes.js';
 import { runTransferBench, type TransferFigures } from './transfer.js';
 
 /** --transport values both an older build (auto|tcp|webrtc|relay) and today's (auto, or a list) accept. */
@@ -58,7 +58,7 @@ const describeRun = (label: BuildLabel, i: number, f: TransferFigures) =>
   `RSS MB ${fmt(mb(f.peakRss.sender), 0)}/${fmt(mb(f.peakRss.receiver), 0)}/${fmt(mb(f.peakRss.relay), 0)} (sender/receiver/relay), via ${f.transport}${f.sha256Match ? '' : ', SHA-256 MISMATCH'}`;
 
 /** Each path: A B A B …, `runs` times each, the same payload for all. */
-async function measure(opts: CompareOptions, bins: Record<BuildLabel, string>, log: (line: string) => void): Promise<PathComparison[]> {
+async function measure(opts: CompareOptions, bins: Record<BuildLabel, string>, log: (line: string) => void, stop: AbortSignal): Promise<PathComparison[]> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-compare-'));
   try {
     const file = join(dir, 'payload.bin');
@@ -70,6 +70,7 @@ async function measure(opts: CompareOptions, bins: Record<BuildLabel, string>, l
       log(`-- ${path}`);
       for (let i = 0; i < opts.runs; i++) {
         for (const label of BUILDS) {
+          stop.throwIfAborted();
           try {
             const got = await runTransferBench({ bytes: opts.bytes, transport: path, payload, bin: bins[label] });
             p[label].runs.push(got);
@@ -88,20 +89,45 @@ async function measure(opts: CompareOptions, bins: Record<BuildLabel, string>, l
   }
 }
 
-export async function runCompare(opts: CompareOptions, log: (line: string) => void): Promise<Comparison> {
+/**
+ * Builds the ref, measures, and removes the worktree and every temporary file again; `stop` (a signal, say) ends the
+ * build or the runs early, with the same clean-up.
+ */
+export async function runCompare(opts: CompareOptions, log: (line: string) => void, stop: AbortSignal): Promise<Comparison> {
   const head = describeHead(ROOT);
-  const builds = {
-    A: `${resolveCommit(ROOT, opts.ref)} (--ref ${opts.ref}), built in a temporary worktree`,
-    B: `${head} (this checkout${head.endsWith('+') ? ', with uncommitted changes' : ''})`,
-  };
-  const ref = await checkoutAndBuild(ROOT, opts.ref, log);
+  const ref = addCheckout(ROOT, opts.ref);
   try {
+    log(`building ${ref.commit} in ${ref.dir}: npm ci …`);
+    const started = performance.now();
+    const bin = await ref.build(stop);
+    log(`built ${ref.commit} in ${fmt((performance.now() - started) / 1000, 0)} s`);
     log(`${fmt(mb(opts.bytes), 0)} MB, ${plural(opts.runs, 'run')} per build and path, alternating A B; paths: ${opts.paths.join(', ')}`);
-    const paths = await measure(opts, { A: ref.bin, B: BIN }, log);
+    const paths = await measure(opts, { A: bin, B: BIN }, log, stop);
+    const builds = {
+      A: `${ref.commit} (--ref ${opts.ref}), built in a temporary worktree`,
+      B: `${head} (this checkout${head.endsWith('+') ? ', with uncommitted changes' : ''})`,
+    };
     return { bytes: opts.bytes, builds, paths };
   } finally {
     ref.remove();
   }
+}
+
+/**
+ * SIGINT or SIGTERM stops the bench's processes and aborts the returned signal, so that the run unwinds through its
+ * clean-up (a worktree left behind would stay registered in the shared .git); a second signal ends it at once.
+ * Ctrl-C reaches the child processes anyway, `kill <pid>` does not.
+ */
+function stopOnSignal(): AbortSignal {
+  const stopping = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.exitCode = signal === 'SIGINT' ? 130 : 143;
+    stopping.abort(new Error(`stopped by ${signal}`));
+    stopBenchProcesses();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return stopping.signal;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
@@ -110,12 +136,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     .then(() => parseCompareArgs(process.argv.slice(2)))
     .then(async (opts) => {
       console.log(`portunus bench:compare — Node ${process.version}, ${new Date().toISOString()}`);
-      const comparison = await runCompare(opts, (line) => console.log(line));
+      const comparison = await runCompare(opts, (line) => console.log(line), stopOnSignal());
       console.log(`\n== ${opts.paths.join(', ')}: B against A, ${plural(opts.runs, 'alternating run')} each (${fmt((performance.now() - started) / 60_000)} min) ==`);
       for (const line of formatComparison(comparison)) console.log(line);
     })
     .catch((err: unknown) => {
       console.error(err instanceof Error ? err.message : err);
-      process.exitCode = 1;
+      process.exitCode ||= 1;
     });
 }

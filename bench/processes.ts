@@ -53,13 +53,24 @@ export interface SpawnOptions {
   bin?: string;
 }
 
+const running = new Set<ChildProcess>();
+
+/** SIGTERM to every process spawnPortunus started that still runs (a bench stopped by a signal leaves none behind). */
+export function stopBenchProcesses(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
 export function spawnPortunus(args: string[], opts: SpawnOptions = {}): BenchProc {
   const child = spawn(process.execPath, ['--import', EXIT_USAGE, opts.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
     stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
   const usage = readExitUsage(child);
+  // A process killed by a signal has no exit code, only a signal code.
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   const events: Record<string, unknown>[] = [];
   let peak = 0;
   let cpuTicks = 0;
@@ -99,7 +110,7 @@ export function spawnPortunus(args: string[], opts: SpawnOptions = {}): BenchPro
     peakRssBytes: () => Math.max(peak, usage.final?.peakRssBytes ?? 0),
     cpuSeconds: () => {
       if (usage.final !== undefined) return usage.final.cpuSeconds;
-      const ticks = child.pid === undefined || child.exitCode !== null ? undefined : readCpuTicks(child.pid);
+      const ticks = child.pid === undefined || ended() ? undefined : readCpuTicks(child.pid);
       if (ticks !== undefined) cpuTicks = ticks;
       return cpuTicks / 100;
     },
@@ -113,7 +124,7 @@ export function spawnPortunus(args: string[], opts: SpawnOptions = {}): BenchPro
       const check = () => {
         const ev = events.find(match);
         if (ev) return finish(() => res(ev));
-        if (child.exitCode !== null) finish(() => rej(new Error(`exited before ${what}: ${err}`)));
+        if (ended()) finish(() => rej(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${what}: ${err}`)));
       };
       const timer = setTimeout(() => finish(() => rej(new Error(`timeout waiting for ${what}: ${err}`))), timeoutMs);
       const finish = (f: () => void) => {
