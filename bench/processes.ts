@@ -1,6 +1,6 @@
 /**
- * Process helpers for benchmarks: spawn bin/portunus, read its NDJSON events, and sample its peak RSS from
- * /proc/<pid>/status (VmHWM is the kernel's own high-water mark, so sampling only has to catch the last value).
+ * Process helpers for benchmarks: spawn bin/portunus (this checkout's, or another build's), read its NDJSON events,
+ * and take its CPU seconds and peak RSS from its own getrusage at exit (exit-usage.ts), sampling /proc while it runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 export const BIN = join(ROOT, 'bin/portunus');
+const EXIT_USAGE = new URL('./exit-usage.js', import.meta.url).href;
 
 export interface BenchProc {
   child: ChildProcess;
@@ -18,7 +19,7 @@ export interface BenchProc {
   waitFor(match: (event: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
   exit: Promise<number | null>;
   peakRssBytes(): number;
-  /** User + system CPU seconds so far (after the exit: as last sampled, every 50 ms, so ≤ 50 ms may be missing). */
+  /** User + system CPU seconds so far; after the exit, the process's own figure (else as last sampled, every 50 ms). */
   cpuSeconds(): number;
   stderr(): string;
 }
@@ -44,15 +45,32 @@ function readHwm(pid: number): number | undefined {
   }
 }
 
-export function spawnPortunus(
-  args: string[],
-  opts: { cwd?: string; jsonOn?: 'stdout' | 'stderr'; env?: NodeJS.ProcessEnv } = {},
-): BenchProc {
-  const child = spawn(process.execPath, [BIN, ...args], {
+export interface SpawnOptions {
+  cwd?: string;
+  jsonOn?: 'stdout' | 'stderr';
+  env?: NodeJS.ProcessEnv;
+  /** The executable to run (default: this checkout's bin/portunus). */
+  bin?: string;
+}
+
+const running = new Set<ChildProcess>();
+
+/** SIGTERM to every process spawnPortunus started that still runs (a bench stopped by a signal leaves none behind). */
+export function stopBenchProcesses(): void {
+  for (const child of running) child.kill('SIGTERM');
+}
+
+export function spawnPortunus(args: string[], opts: SpawnOptions = {}): BenchProc {
+  const child = spawn(process.execPath, ['--import', EXIT_USAGE, opts.bin ?? BIN, ...args], {
     cwd: opts.cwd ?? ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     ...(opts.env === undefined ? {} : { env: { ...process.env, ...opts.env } }),
   });
+  running.add(child);
+  child.on('exit', () => running.delete(child));
+  const usage = readExitUsage(child);
+  // A process killed by a signal has no exit code, only a signal code.
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
   const events: Record<string, unknown>[] = [];
   let peak = 0;
   let cpuTicks = 0;
@@ -77,8 +95,9 @@ export function spawnPortunus(
     const ticks = child.pid === undefined ? undefined : readCpuTicks(child.pid);
     if (ticks !== undefined) cpuTicks = ticks;
   }, 50);
+  // 'close', not 'exit': the usage line may still be in the pipe when the process has gone.
   const exit = new Promise<number | null>((res) =>
-    child.on('exit', (code) => {
+    child.on('close', (code) => {
       clearInterval(sampler);
       listeners.forEach((l) => l());
       res(code);
@@ -88,9 +107,10 @@ export function spawnPortunus(
     child,
     events,
     exit,
-    peakRssBytes: () => peak,
+    peakRssBytes: () => Math.max(peak, usage.final?.peakRssBytes ?? 0),
     cpuSeconds: () => {
-      const ticks = child.pid === undefined || child.exitCode !== null ? undefined : readCpuTicks(child.pid);
+      if (usage.final !== undefined) return usage.final.cpuSeconds;
+      const ticks = child.pid === undefined || ended() ? undefined : readCpuTicks(child.pid);
       if (ticks !== undefined) cpuTicks = ticks;
       return cpuTicks / 100;
     },
@@ -104,7 +124,7 @@ export function spawnPortunus(
       const check = () => {
         const ev = events.find(match);
         if (ev) return finish(() => res(ev));
-        if (child.exitCode !== null) finish(() => rej(new Error(`exited before ${what}: ${err}`)));
+        if (ended()) finish(() => rej(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${what}: ${err}`)));
       };
       const timer = setTimeout(() => finish(() => rej(new Error(`timeout waiting for ${what}: ${err}`))), timeoutMs);
       const finish = (f: () => void) => {
@@ -115,6 +135,30 @@ export function spawnPortunus(
       listeners.add(check);
       check();
     });
+  }
+}
+
+/** The line exit-usage.ts writes to fd 3 when the process exits (absent if it was killed). */
+function readExitUsage(child: ChildProcess): { final?: { cpuSeconds: number; peakRssBytes: number } } {
+  const usage: { final?: { cpuSeconds: number; peakRssBytes: number } } = {};
+  let text = '';
+  const pipe = child.stdio[3] as NodeJS.ReadableStream;
+  pipe.on('data', (d: Buffer) => (text += d.toString('utf8')));
+  pipe.on('end', () => {
+    const line = parseJsonLine(text);
+    if (typeof line?.cpuSeconds === 'number' && typeof line.peakRssBytes === 'number') {
+      usage.final = { cpuSeconds: line.cpuSeconds, peakRssBytes: line.peakRssBytes };
+    }
+  });
+  return usage;
+}
+
+function parseJsonLine(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -2,7 +2,8 @@
  * One file through real processes as a user runs them: `portunus relay` on 127.0.0.1, `portunus send` and
  * `portunus receive --yes` with a chosen --transport. Reports MB/s (the receiver's own `done` seconds: from the
  * pairing to the verified, committed file), time to first byte (receiver: offer accepted → first data written),
- * the path that carried the data, and each process's peak RSS and CPU seconds.
+ * the path that carried the data, and each process's peak RSS and CPU seconds. It passes only flags that the
+ * 0.1.0 release (8ecf126) has too (--json, --relay, --transport, --yes, -o), so it also measures older builds (compare.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -36,6 +37,8 @@ export interface TransferBenchOptions {
   env?: NodeJS.ProcessEnv;
   /** A payload made earlier (the same bytes for every path); made and removed here when absent. */
   payload?: { path: string; sha256: string };
+  /** The build's executable, for relay, send and receive alike (default: this checkout's bin/portunus). */
+  bin?: string;
 }
 
 export async function runTransferBench(opts: TransferBenchOptions): Promise<TransferFigures> {
@@ -43,12 +46,14 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Tran
   try {
     const src = opts.payload?.path ?? join(dir, 'payload.bin');
     const expected = opts.payload?.sha256 ?? (await makeRandomFile(src, opts.bytes));
-    const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json']);
+    const bin = opts.bin === undefined ? {} : { bin: opts.bin };
+    const relay = spawnPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json'], bin);
     try {
       const url = String((await relay.waitEvent('listening')).url);
       const common = ['--json', '--relay', url, ...(opts.transport ? ['--transport', opts.transport] : [])];
-      const env = opts.env === undefined ? {} : { env: opts.env };
-      const sender = spawnPortunus(['send', ...common, '--no-qr', src], env);
+      const env = { ...bin, ...(opts.env === undefined ? {} : { env: opts.env }) };
+      // No --no-qr: stderr is a pipe, so no build prints a QR code, and an older build may lack the flag.
+      const sender = spawnPortunus(['send', ...common, src], env);
       const code = String((await sender.waitEvent('code')).code);
       const out = join(dir, 'received.bin');
       const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code], env);
