@@ -69,7 +69,7 @@ async function receiver(out: string, hash: Hash | undefined, report: (bytes: num
   let n = 0;
   let writing: Promise<unknown> = Promise.resolve();
   socket.on('data', (data: Buffer) => {
-    for (let offset = 0; offset < data.length; ) {
+    for (let offset = 0; offset < data.length;) {
       const take = Math.min(need - fill, data.length - offset);
       data.copy(frame, fill, offset, offset + take);
       fill += take;

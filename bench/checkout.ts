@@ -5,7 +5,7 @@
  * the worktree.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,7 +40,8 @@ export function addCheckout(repo: string, ref: string): Checkout {
   let removed = false;
   // npm ci runs in its own process group (detached), so that ending the group ends the build's tsc too.
   const stopBuild = () => {
-    if (building?.pid !== undefined && building.exitCode === null && building.signalCode === null) process.kill(-building.pid, 'SIGKILL');
+    if (building?.pid !== undefined && building.exitCode === null && building.signalCode === null)
+      process.kill(-building.pid, 'SIGKILL');
   };
   const remove = () => {
     if (removed) return;
@@ -61,7 +62,11 @@ export function addCheckout(repo: string, ref: string): Checkout {
   }
   const build = async (stop?: AbortSignal) => {
     stop?.throwIfAborted();
-    building = spawn('npm', ['ci', '--no-audit', '--no-fund'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    building = spawn('npm', ['ci', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     stop?.addEventListener('abort', stopBuild);
     try {
       await completion(building, `npm ci in ${dir}`);
@@ -76,9 +81,16 @@ export function addCheckout(repo: string, ref: string): Checkout {
   return { commit, dir, build, remove };
 }
 
+/** The build's `portunus`: the CLI workspace's bin (cli/), or, in builds before the workspaces, the root's. */
 function binPath(dir: string): string {
-  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin?: string | Record<string, string> };
-  return (typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.portunus) ?? 'bin/portunus';
+  for (const at of ['cli', '.']) {
+    const manifest = join(dir, at, 'package.json');
+    if (!existsSync(manifest)) continue;
+    const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as { bin?: string | Record<string, string> };
+    const bin = typeof pkg.bin === 'string' ? pkg.bin : pkg.bin?.portunus;
+    if (bin !== undefined) return join(at, bin);
+  }
+  return 'bin/portunus';
 }
 
 function git(repo: string, args: string[]): string {
@@ -93,6 +105,8 @@ function completion(child: ChildProcess, what: string): Promise<void> {
     child.stdout!.on('data', keep);
     child.stderr!.on('data', keep);
     child.on('error', reject);
-    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${what} failed (${code ?? signal}):\n${output}`))));
+    child.on('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new Error(`${what} failed (${code ?? signal}):\n${output}`)),
+    );
   });
 }

@@ -92,7 +92,10 @@ export function verdict(p: PathComparison): Verdict {
 }
 
 function formatVerdict(v: Verdict): string {
-  const checks = v.checks.map((c) => `${c.what} ${c.ratio === undefined ? '—' : `${fmt(c.ratio, 3)}×`}${!c.ok && c.overlap ? ' (ranges overlap)' : ''}`);
+  const checks = v.checks.map(
+    (c) =>
+      `${c.what} ${c.ratio === undefined ? '—' : `${fmt(c.ratio, 3)}×`}${!c.ok && c.overlap ? ' (ranges overlap)' : ''}`,
+  );
   return `  ${v.ok ? 'yes' : 'NO '}  ${v.path}: ${checks.join(', ')}${v.clean ? '' : ', a run failed or a file differed'}`;
 }
 
@@ -132,7 +135,9 @@ export function formatComparison(c: Comparison): string[] {
     }
     verdicts.push(verdict(p));
   }
-  lines.push(`B no worse than A by more than ${TOLERANCE * 100}% (issue 13: B/A of the medians, MB/s ≥ ${1 - TOLERANCE}, CPU-s/GiB ≤ ${1 + TOLERANCE}):`);
+  lines.push(
+    `B no worse than A by more than ${TOLERANCE * 100}% (issue 13: B/A of the medians, MB/s ≥ ${1 - TOLERANCE}, CPU-s/GiB ≤ ${1 + TOLERANCE}):`,
+  );
   for (const v of verdicts) lines.push(formatVerdict(v));
   return lines;
 }

@@ -30,14 +30,20 @@ const USAGE = 'usage: npm run bench:compare -- --ref <git-ref> [--runs N] [--byt
 export function parseCompareArgs(argv: string[]): CompareOptions {
   const { values } = parseArgs({
     args: argv,
-    options: { ref: { type: 'string' }, runs: { type: 'string', default: '3' }, bytes: { type: 'string', default: '1GiB' }, paths: { type: 'string', default: 'relay,tcp,auto' } },
+    options: {
+      ref: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      bytes: { type: 'string', default: '1GiB' },
+      paths: { type: 'string', default: 'relay,tcp,auto' },
+    },
   });
   if (values.ref === undefined) throw new Error(USAGE);
   const runs = /^[1-9]\d?$/.test(values.runs) ? Number(values.runs) : NaN;
   if (Number.isNaN(runs)) throw new Error(`--runs: expected 1 to 99, got '${values.runs}'`);
   const paths = values.paths.split(',');
   const unknown = paths.filter((p) => !(PATHS as readonly string[]).includes(p));
-  if (unknown.length > 0 || paths.length === 0) throw new Error(`--paths: expected a list of ${PATHS.join(', ')}, got '${values.paths}'`);
+  if (unknown.length > 0 || paths.length === 0)
+    throw new Error(`--paths: expected a list of ${PATHS.join(', ')}, got '${values.paths}'`);
   return { ref: values.ref, runs, bytes: parseSize(values.bytes), paths: [...new Set(paths)] };
 }
 
@@ -58,7 +64,12 @@ const describeRun = (label: BuildLabel, i: number, f: TransferFigures) =>
   `RSS MB ${fmt(mb(f.peakRss.sender), 0)}/${fmt(mb(f.peakRss.receiver), 0)}/${fmt(mb(f.peakRss.relay), 0)} (sender/receiver/relay), via ${f.transport}${f.sha256Match ? '' : ', SHA-256 MISMATCH'}`;
 
 /** Each path: A B A B …, `runs` times each, the same payload for all. */
-async function measure(opts: CompareOptions, bins: Record<BuildLabel, string>, log: (line: string) => void, stop: AbortSignal): Promise<PathComparison[]> {
+async function measure(
+  opts: CompareOptions,
+  bins: Record<BuildLabel, string>,
+  log: (line: string) => void,
+  stop: AbortSignal,
+): Promise<PathComparison[]> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-compare-'));
   try {
     const file = join(dir, 'payload.bin');
@@ -93,7 +104,11 @@ async function measure(opts: CompareOptions, bins: Record<BuildLabel, string>, l
  * Builds the ref, measures, and removes the worktree and every temporary file again; `stop` (a signal, say) ends the
  * build or the runs early, with the same clean-up.
  */
-export async function runCompare(opts: CompareOptions, log: (line: string) => void, stop: AbortSignal): Promise<Comparison> {
+export async function runCompare(
+  opts: CompareOptions,
+  log: (line: string) => void,
+  stop: AbortSignal,
+): Promise<Comparison> {
   const head = describeHead(ROOT);
   const ref = addCheckout(ROOT, opts.ref);
   try {
@@ -101,7 +116,9 @@ export async function runCompare(opts: CompareOptions, log: (line: string) => vo
     const started = performance.now();
     const bin = await ref.build(stop);
     log(`built ${ref.commit} in ${fmt((performance.now() - started) / 1000, 0)} s`);
-    log(`${fmt(mb(opts.bytes), 0)} MB, ${plural(opts.runs, 'run')} per build and path, alternating A B; paths: ${opts.paths.join(', ')}`);
+    log(
+      `${fmt(mb(opts.bytes), 0)} MB, ${plural(opts.runs, 'run')} per build and path, alternating A B; paths: ${opts.paths.join(', ')}`,
+    );
     const paths = await measure(opts, { A: bin, B: BIN }, log, stop);
     const builds = {
       A: `${ref.commit} (--ref ${opts.ref}), built in a temporary worktree`,
@@ -137,7 +154,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     .then(async (opts) => {
       console.log(`portunus bench:compare — Node ${process.version}, ${new Date().toISOString()}`);
       const comparison = await runCompare(opts, (line) => console.log(line), stopOnSignal());
-      console.log(`\n== ${opts.paths.join(', ')}: B against A, ${plural(opts.runs, 'alternating run')} each (${fmt((performance.now() - started) / 60_000)} min) ==`);
+      console.log(
+        `\n== ${opts.paths.join(', ')}: B against A, ${plural(opts.runs, 'alternating run')} each (${fmt((performance.now() - started) / 60_000)} min) ==`,
+      );
       for (const line of formatComparison(comparison)) console.log(line);
     })
     .catch((err: unknown) => {

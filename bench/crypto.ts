@@ -16,10 +16,10 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { AeadFactory } from '../packages/protocol/src/aead.js';
-import { nobleAead } from '../packages/protocol/src/aead.noble.js';
-import { nodeAead } from '../packages/protocol/src/aead.node.js';
-import { FrameOpener, FrameSealer, HEADER_BYTES } from '../packages/protocol/src/frame.js';
+import type { AeadFactory } from '@portunus/protocol';
+import { nobleAead } from '@portunus/protocol/noble';
+import { nodeAead } from '@portunus/protocol/node';
+import { FrameOpener, FrameSealer, HEADER_BYTES } from '@portunus/protocol';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -231,7 +231,9 @@ function main(): void {
   const nobleMib = Number(values['noble-mib'] ?? Math.min(totalMib, 32));
   const sizesKib = (values.sizes ?? '64,256,1024').split(',').map(Number);
   if (!(totalMib > 0) || !(nobleMib > 0) || sizesKib.some((s) => !(s > 0 && s <= 1024))) {
-    console.error('usage: node dist/bench/crypto.js [--total-mib N] [--sizes KiB,KiB,… (each 1..1024)] [--noble-mib N]');
+    console.error(
+      'usage: node dist/bench/crypto.js [--total-mib N] [--sizes KiB,KiB,… (each 1..1024)] [--noble-mib N]',
+    );
     process.exitCode = 2;
     return;
   }

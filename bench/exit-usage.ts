@@ -10,7 +10,10 @@ import { writeSync } from 'node:fs';
 process.on('exit', () => {
   const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
   try {
-    writeSync(3, `${JSON.stringify({ cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, peakRssBytes: maxRSS * 1024 })}\n`);
+    writeSync(
+      3,
+      `${JSON.stringify({ cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, peakRssBytes: maxRSS * 1024 })}\n`,
+    );
   } catch {
     // No fd 3: nobody is listening.
   }

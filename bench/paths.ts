@@ -45,7 +45,12 @@ const MB_LIMIT = 150;
  */
 export const RUNS_PER_PATH = 2;
 
-export async function runPathsBench(opts: { bytes: number; webrtcBytes?: number; only?: readonly PathName[]; runs?: number }): Promise<PathsFigures> {
+export async function runPathsBench(opts: {
+  bytes: number;
+  webrtcBytes?: number;
+  only?: readonly PathName[];
+  runs?: number;
+}): Promise<PathsFigures> {
   const dir = await mkdtemp(join(tmpdir(), 'portunus-bench-paths-'));
   try {
     const path = join(dir, 'payload.bin');
@@ -94,7 +99,11 @@ export async function runPathsBench(opts: { bytes: number; webrtcBytes?: number;
 }
 
 function maxEach(a: TransferFigures['peakRss'], b: TransferFigures['peakRss']): TransferFigures['peakRss'] {
-  return { sender: Math.max(a.sender, b.sender), receiver: Math.max(a.receiver, b.receiver), relay: Math.max(a.relay, b.relay) };
+  return {
+    sender: Math.max(a.sender, b.sender),
+    receiver: Math.max(a.receiver, b.receiver),
+    relay: Math.max(a.relay, b.relay),
+  };
 }
 
 const triple = (p: { sender: number; receiver: number; relay: number }, f: (n: number) => string) =>
@@ -130,14 +139,22 @@ export function verdicts(f: PathsFigures): [string, boolean][] {
   if (relay) out.push([`relay path ≥ 250 MB/s (issue 4): ${fmt(relay.mbps)}`, relay.mbps >= 250]);
   if (tcp) {
     const ofEssential = `${fmt(tcp.mbps / f.essential.withHash, 2)}× the essential work, which is itself ${fmt(f.essential.withHash / f.pipeMbps, 3)}×`;
-    out.push([`tcp ≥ 0.4× the plain pipe: ${fmt(tcp.mbps / f.pipeMbps, 3)}× (${ofEssential})`, tcp.mbps / f.pipeMbps >= 0.4]);
+    out.push([
+      `tcp ≥ 0.4× the plain pipe: ${fmt(tcp.mbps / f.pipeMbps, 3)}× (${ofEssential})`,
+      tcp.mbps / f.pipeMbps >= 0.4,
+    ]);
   }
   if (werift) out.push([`webrtc with werift alone ≥ 17 MB/s: ${fmt(werift.mbps)}`, werift.mbps >= 17]);
-  if (webrtc) out.push([`webrtc with the engine auto picks ≥ 30 MB/s where a native one loads: ${fmt(webrtc.mbps)}`, webrtc.mbps >= 30]);
+  if (webrtc)
+    out.push([
+      `webrtc with the engine auto picks ≥ 30 MB/s where a native one loads: ${fmt(webrtc.mbps)}`,
+      webrtc.mbps >= 30,
+    ]);
   if (auto) {
     const singles = [relay, tcp, webrtc, werift].filter((p): p is TransferFigures => p !== undefined);
     const best = Math.max(...singles.map((p) => p.mbps));
-    if (singles.length > 0) out.push([`auto within 10% of the best single path: ${fmt(auto.mbps)} vs ${fmt(best)}`, auto.mbps >= 0.9 * best]);
+    if (singles.length > 0)
+      out.push([`auto within 10% of the best single path: ${fmt(auto.mbps)} vs ${fmt(best)}`, auto.mbps >= 0.9 * best]);
   }
   for (const name of PATHS) {
     const p = f.paths[name];
@@ -153,7 +170,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const quick = process.argv.includes('--quick');
   const only = PATHS.filter((p) => process.argv.includes(p));
   const GiB = 1024 * 1024 * 1024;
-  runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}), ...(only.length ? { only } : {}) }).then(
+  runPathsBench({
+    bytes: quick ? 200 * 1000 * 1000 : GiB,
+    ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}),
+    ...(only.length ? { only } : {}),
+  }).then(
     (f) => console.log(formatPaths(f).join('\n')),
     (err: unknown) => {
       console.error(err);

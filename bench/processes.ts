@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-export const BIN = join(ROOT, 'bin/portunus');
+export const BIN = join(ROOT, 'cli/bin/portunus');
 const EXIT_USAGE = new URL('./exit-usage.js', import.meta.url).href;
 
 export interface BenchProc {
@@ -119,12 +119,17 @@ export function spawnPortunus(args: string[], opts: SpawnOptions = {}): BenchPro
     waitFor: (match, timeoutMs = 60_000) => waitFor(match, timeoutMs, 'a matching event'),
   };
 
-  function waitFor(match: (e: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  function waitFor(
+    match: (e: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     return new Promise((res, rej) => {
       const check = () => {
         const ev = events.find(match);
         if (ev) return finish(() => res(ev));
-        if (ended()) finish(() => rej(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${what}: ${err}`)));
+        if (ended())
+          finish(() => rej(new Error(`exited (${child.exitCode ?? child.signalCode}) before ${what}: ${err}`)));
       };
       const timer = setTimeout(() => finish(() => rej(new Error(`timeout waiting for ${what}: ${err}`))), timeoutMs);
       const finish = (f: () => void) => {

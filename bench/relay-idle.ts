@@ -5,7 +5,7 @@
  * times (churn): the RSS after each round shows whether memory stays flat once the relay has warmed up. The relay
  * tests assert behaviour only; these figures live here. Run: `node dist/bench/relay-idle.js [N]`.
  *
- * The relay runs from dist/ when this file is compiled and through tsx when it runs from source (tests), so the
+ * The relay runs from relay/dist/ when this file is bundled and through tsx when it runs from source (tests), so the
  * figure printed by `npm run bench` is the production one.
  */
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
@@ -31,8 +31,20 @@ const STEP_TIMEOUT_MS = 60_000;
 
 function relayProcess(extraArgs: string[]): ChildProcessByStdio<null, Readable, Readable> {
   const fromSource = import.meta.url.endsWith('.ts');
-  const main = fileURLToPath(new URL(fromSource ? '../relay/src/main.ts' : '../relay/src/main.js', import.meta.url));
-  const args = [...(fromSource ? ['--import', 'tsx'] : []), main, '--host', '127.0.0.1', '--port', '0', '--json', '--quiet', ...extraArgs];
+  const main = fileURLToPath(
+    new URL(fromSource ? '../relay/src/main.ts' : '../../relay/dist/main.js', import.meta.url),
+  );
+  const args = [
+    ...(fromSource ? ['--import', 'tsx'] : []),
+    main,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    '0',
+    '--json',
+    '--quiet',
+    ...extraArgs,
+  ];
   return spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
@@ -56,8 +68,12 @@ async function listeningUrl(child: ChildProcessByStdio<null, Readable, Readable>
 }
 
 async function relayMemory(url: string): Promise<{ rss: number; heapUsed: number; connections: number }> {
-  const text = await bounded(fetch(url.replace('ws://', 'http://').replace(/\/v1$/, '/metrics')).then((r) => r.text()), '/metrics');
-  const value = (name: string): number => Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
+  const text = await bounded(
+    fetch(url.replace('ws://', 'http://').replace(/\/v1$/, '/metrics')).then((r) => r.text()),
+    '/metrics',
+  );
+  const value = (name: string): number =>
+    Number(/^(\S+) (\S+)$/m.exec(text.split('\n').find((l) => l.startsWith(`${name} `)) ?? '')?.[2]);
   return {
     rss: value('process_resident_memory_bytes'),
     heapUsed: value('nodejs_heap_size_used_bytes'),
@@ -104,7 +120,12 @@ function idleClient(url: string, nameplate: number): Promise<WebSocket> {
 
 export async function measureRelayIdle(options: { connections?: number } = {}): Promise<RelayIdleResult> {
   const connections = options.connections ?? 1000;
-  const child = relayProcess(['--max-connections-per-ip', String(connections + 10), '--max-connections', String(connections + 10)]);
+  const child = relayProcess([
+    '--max-connections-per-ip',
+    String(connections + 10),
+    '--max-connections',
+    String(connections + 10),
+  ]);
   const sockets: WebSocket[] = [];
   try {
     const url = await listeningUrl(child);

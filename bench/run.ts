@@ -20,13 +20,20 @@ async function main(): Promise<void> {
   for (const line of formatCryptoBench(crypto)) console.log(line);
 
   console.log('\n== Every data path: send → receive as real processes on loopback, against a plain TCP pipe ==');
-  for (const line of formatPaths(await runPathsBench({ bytes: quick ? 200 * 1000 * 1000 : GiB, ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}) }))) {
+  for (const line of formatPaths(
+    await runPathsBench({
+      bytes: quick ? 200 * 1000 * 1000 : GiB,
+      ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}),
+    }),
+  )) {
     console.log(line);
   }
 
   console.log('\n== Direct path: WebRTC data channel, each engine (loopback) ==');
   for (const engine of ['werift', 'libdatachannel'] as const) {
-    const figures = await runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000, engine }).catch((err: unknown) => err);
+    const figures = await runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000, engine }).catch(
+      (err: unknown) => err,
+    );
     if (figures instanceof Error) console.log(`direct path (${engine}): FAILED: ${figures.message.split('\n')[0]}`);
     else for (const line of formatWebRtc(figures as Awaited<ReturnType<typeof runWebRtcBench>>)) console.log(line);
   }

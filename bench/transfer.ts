@@ -59,7 +59,9 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Tran
       const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code], env);
       await receiver.waitEvent('offer');
       const accepted = performance.now();
-      const firstData = receiver.waitFor((e) => e.event === 'progress' && Number(e.bytes) > 0, 120_000).then(() => performance.now());
+      const firstData = receiver
+        .waitFor((e) => e.event === 'progress' && Number(e.bytes) > 0, 120_000)
+        .then(() => performance.now());
       firstData.catch(() => undefined);
       const [sc, rc] = await Promise.all([sender.exit, receiver.exit]);
       if (sc !== 0 || rc !== 0) throw new Error(`transfer failed: sender ${sc} receiver ${rc}: ${receiver.stderr()}`);

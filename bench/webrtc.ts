@@ -48,7 +48,10 @@ export async function runWebRtcBench(opts: { bytes: number; engine: WebRtcEngine
     const cpuAtOpen = { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds() };
     const done = await receiver.waitEvent('done', 600_000);
     const finished = performance.now();
-    const dataCpuSeconds = { sender: sender.cpuSeconds() - cpuAtOpen.sender, receiver: receiver.cpuSeconds() - cpuAtOpen.receiver };
+    const dataCpuSeconds = {
+      sender: sender.cpuSeconds() - cpuAtOpen.sender,
+      receiver: receiver.cpuSeconds() - cpuAtOpen.receiver,
+    };
     const [sc, rc] = await Promise.all([sender.exit, receiver.exit]);
     if (sc !== 0 || rc !== 0) throw new Error(`transfer failed: sender ${sc} receiver ${rc}: ${receiver.stderr()}`);
     return {

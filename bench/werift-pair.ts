@@ -6,7 +6,7 @@
  * webrtc.test.ts.
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { MAX_FRAME_BYTES } from '../cli/src/protocol.js';
+import { MAX_FRAME_BYTES } from '@portunus/protocol';
 import { withTimeout } from '../cli/src/util/async-queue.js';
 import type { Werift } from '../cli/src/transport/werift.js';
 
@@ -44,7 +44,12 @@ export const SACK_CHUNK = 3;
 export const PPID_BINARY = 53;
 
 /** As the CLI configures werift (webrtc-connect.ts): loopback, no STUN, a whole frame is one message. */
-export const WERIFT_LOOPBACK_CONFIG = { iceServers: [], iceAdditionalHostAddresses: ['127.0.0.1'], iceUseIpv6: false, maxMessageSize: MAX_FRAME_BYTES };
+export const WERIFT_LOOPBACK_CONFIG = {
+  iceServers: [],
+  iceAdditionalHostAddresses: ['127.0.0.1'],
+  iceUseIpv6: false,
+  maxMessageSize: MAX_FRAME_BYTES,
+};
 
 export const sctpOf = (pc: RTCPeerConnection) => pc.sctpTransport!.sctp as unknown as SctpInternals;
 
@@ -66,7 +71,11 @@ export async function connectWeriftPair(werift: Werift): Promise<WeriftPair> {
     noStun(answerer);
     await answerer.setLocalDescription(await answerer.createAnswer());
     await offerer.setRemoteDescription(answerer.localDescription!);
-    const receiving = await withTimeout(received, CONNECT_MS, () => new Error('timed out: the answerer to see the data channel'));
+    const receiving = await withTimeout(
+      received,
+      CONNECT_MS,
+      () => new Error('timed out: the answerer to see the data channel'),
+    );
     await withTimeout(opened(sending), CONNECT_MS, () => new Error('timed out: the data channel to open'));
     return { offerer, answerer, sending, receiving, close };
   } catch (err) {

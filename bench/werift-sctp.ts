@@ -57,7 +57,11 @@ async function isolatedLosses(every: number): Promise<{ lost: number; expiries: 
     });
     const arrived = receiveBytes(pair.receiving, total);
     sizes.forEach((size, i) => pair.sending.send(Buffer.alloc(size, i)));
-    await withTimeout(arrived, DELIVERY_MS, () => new Error('werift-sctp: the messages did not arrive despite the losses'));
+    await withTimeout(
+      arrived,
+      DELIVERY_MS,
+      () => new Error('werift-sctp: the messages did not arrive despite the losses'),
+    );
     return { lost, expiries: expiries() };
   } finally {
     await pair.close();

@@ -15,7 +15,8 @@ const vitest = join(dirname(vitestPackage), require(vitestPackage).bin.vitest);
 
 // Every 10^7 turns (a few hundredths of a second) the loop checks that this process is still its parent, so it never
 // outlives a run that was killed outright.
-const BUSY_LOOP = 'const parent = process.ppid; for (let i = 1; ; i++) if (i % 1e7 === 0 && process.ppid !== parent) process.exit();';
+const BUSY_LOOP =
+  'const parent = process.ppid; for (let i = 1; ; i++) if (i % 1e7 === 0 && process.ppid !== parent) process.exit();';
 const busy = spawn(process.execPath, ['-e', BUSY_LOOP], { stdio: 'ignore' });
 console.log(`test:loaded: process ${busy.pid} keeps one core busy while the suite runs`);
 

@@ -3,8 +3,8 @@
  * with the code from the protocol's error table (see README "Exit codes").
  */
 import { Command, CommanderError } from 'commander';
-import { relayCommand } from '../../relay/src/command.js';
-import { toPortunusError } from './protocol.js';
+import { relayCommand } from '@portunus/relay/command';
+import { toPortunusError } from '@portunus/protocol';
 import { ExitCode, exitCodeOf } from './ui/error-guide.js';
 import { configCommand } from './commands/config.js';
 import { receiveCommand } from './commands/receive.js';
@@ -49,12 +49,24 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 declined (by you or
 function fallbackReporter(args: readonly string[], io: Io): Reporter {
   const end = args.indexOf('--');
   const given = end === -1 ? args : args.slice(0, end);
-  const dataOnStdout = given.some((a, i) => a === '--output=-' || a === '-o-' || ((a === '-o' || a === '--output') && given[i + 1] === '-'));
-  return makeReporter({ json: given.includes('--json'), verbose: given.includes('--verbose') || given.includes('-v') }, io, dataOnStdout);
+  const dataOnStdout = given.some(
+    (a, i) => a === '--output=-' || a === '-o-' || ((a === '-o' || a === '--output') && given[i + 1] === '-'),
+  );
+  return makeReporter(
+    { json: given.includes('--json'), verbose: given.includes('--verbose') || given.includes('-v') },
+    io,
+    dataOnStdout,
+  );
 }
 
 async function main(): Promise<void> {
-  const io: Io = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+  const io: Io = {
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  };
   const program = buildProgram(io);
   try {
     await program.parseAsync(process.argv);
@@ -75,5 +87,7 @@ await main();
 // werift can leave a timer behind after its peer connection is closed (a TURN allocation refresh sleeps up to
 // 500 s, not cancellable), which would keep a finished transfer's process alive: once stdout and stderr have taken
 // what was written, end with the exit code already set. (`portunus relay` returns only once the relay has stopped.)
-await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+await Promise.all(
+  [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
+);
 process.exit();

@@ -1,17 +1,11 @@
-/** The package version, read once from package.json (dist/cli/src → ../../../package.json). */
+/** The CLI's version: set by the bundler (scripts/build.mjs), read from cli/package.json when run from source. */
 import { readFileSync } from 'node:fs';
 
-function readVersion(): string {
-  for (const rel of ['../../../package.json', '../../package.json']) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'portunus-cli' && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // try the next layout (compiled vs. source under vitest)
-    }
-  }
-  return '0.0.0';
+declare const PORTUNUS_VERSION: string | undefined;
+
+function sourceVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }
 
-export const VERSION = readVersion();
+export const VERSION = typeof PORTUNUS_VERSION === 'string' ? PORTUNUS_VERSION : sourceVersion();
 export const AGENT = `portunus/${VERSION}`;

@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { connectRelay, relayEndpoint, type RelayClient } from '../src/relay/client.js';
-import { startRelay, type RelayHandle } from '../../relay/src/index.js';
-import type { RelayConfig } from '../../relay/src/config.js';
+import { connectRelay, relayEndpoint, type RelayClient } from '../src/relay-client/client.js';
+import { startRelay, type RelayHandle } from '@portunus/relay';
+import type { RelayConfig } from '@portunus/relay';
 import { nextMessage, nextPaired } from './relay-events.js';
 
 const AGENT = 'portunus/test';
@@ -12,7 +12,9 @@ const WAIT_MS = 10_000;
 
 function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -266,29 +268,43 @@ describe('relay client failures', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as { port: number }).port;
     await new Promise<void>((resolve) => server.close(() => resolve()));
-    await expect(connectRelay({ url: `ws://127.0.0.1:${port}`, agent: AGENT })).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
+    await expect(connectRelay({ url: `ws://127.0.0.1:${port}`, agent: AGENT })).rejects.toMatchObject({
+      code: 'RELAY_UNREACHABLE',
+    });
   });
 
   it('a server that never answers → RELAY_UNREACHABLE within the connect timeout', async () => {
     const held: import('node:net').Socket[] = [];
     const server: Server = createServer((socket) => held.push(socket));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => { for (const s of held) s.destroy(); server.close(() => resolve()); }));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of held) s.destroy();
+          server.close(() => resolve());
+        }),
+    );
     const port = (server.address() as { port: number }).port;
-    await expect(within(connectRelay({ url: `ws://127.0.0.1:${port}`, agent: AGENT, connectTimeoutMs: 200 }), 'timeout')).rejects.toMatchObject({
+    await expect(
+      within(connectRelay({ url: `ws://127.0.0.1:${port}`, agent: AGENT, connectTimeoutMs: 200 }), 'timeout'),
+    ).rejects.toMatchObject({
       code: 'RELAY_UNREACHABLE',
     });
   });
 
   it('HTTP 404 on upgrade → RELAY_INCOMPATIBLE', async () => {
     const { url } = await relay();
-    await expect(connectRelay({ url: url.replace('/v1', '/v9'), agent: AGENT })).rejects.toMatchObject({ code: 'RELAY_INCOMPATIBLE' });
+    await expect(connectRelay({ url: url.replace('/v1', '/v9'), agent: AGENT })).rejects.toMatchObject({
+      code: 'RELAY_INCOMPATIBLE',
+    });
   });
 
   it('close 4003 or a welcome for another protocol → RELAY_INCOMPATIBLE', async () => {
     const closes = await fakeRelay((ws) => ws.on('message', () => ws.close(4003, 'no')));
     await expect(connectRelay({ url: closes, agent: AGENT })).rejects.toMatchObject({ code: 'RELAY_INCOMPATIBLE' });
-    const future = await fakeRelay((ws) => ws.on('message', () => ws.send(JSON.stringify({ type: 'welcome', protocol: 2, relay: 'f' }))));
+    const future = await fakeRelay((ws) =>
+      ws.on('message', () => ws.send(JSON.stringify({ type: 'welcome', protocol: 2, relay: 'f' }))),
+    );
     await expect(connectRelay({ url: future, agent: AGENT })).rejects.toMatchObject({ code: 'RELAY_INCOMPATIBLE' });
   });
 
@@ -310,7 +326,9 @@ describe('relay client failures', () => {
     const binary = await fakeRelay((ws) => ws.on('message', () => (ws.send(welcome), ws.send(Buffer.from([1])))));
     const c1 = await client(binary);
     expect(await within(c1.closed, 'closed')).toMatchObject({ code: 'RELAY_PROTOCOL' });
-    const unsolicited = await fakeRelay((ws) => ws.on('message', () => (ws.send(welcome), ws.send('{"type":"pipe-open"}'))));
+    const unsolicited = await fakeRelay((ws) =>
+      ws.on('message', () => (ws.send(welcome), ws.send('{"type":"pipe-open"}'))),
+    );
     const c2 = await client(unsolicited);
     expect(await within(c2.closed, 'closed')).toMatchObject({ code: 'RELAY_PROTOCOL' });
     const flood = await fakeRelay((ws) =>
@@ -368,9 +386,13 @@ describe('relay client failures', () => {
   });
 
   it('a relay that stops answering (no pong, nothing else) is dropped as unreachable after the stall timeout', async () => {
-    const url = await fakeRelay((ws) => ws.on('message', (data) => {
-      if ((JSON.parse(data.toString()) as { type: string }).type === 'hello') ws.send(welcome);
-    }), { autoPong: false });
+    const url = await fakeRelay(
+      (ws) =>
+        ws.on('message', (data) => {
+          if ((JSON.parse(data.toString()) as { type: string }).type === 'hello') ws.send(welcome);
+        }),
+      { autoPong: false },
+    );
     const c = await client(url, { stallTimeoutMs: 300 });
     const end = await within(c.closed, 'dropped');
     expect(end).toMatchObject({ code: 'RELAY_UNREACHABLE' });

@@ -2,7 +2,7 @@
  * Test helpers over RelayClient.nextEvent(): the next event, required to be of one type. A different event is a
  * test failure, not something to skip.
  */
-import type { Paired, PeerEvent, RelayClient } from '../src/relay/client.js';
+import type { Paired, PeerEvent, RelayClient } from '../src/relay-client/client.js';
 
 export async function nextPaired(client: Pick<RelayClient, 'nextEvent'>): Promise<Paired> {
   const event = await client.nextEvent();
@@ -16,7 +16,10 @@ export async function nextMessage(client: Pick<RelayClient, 'nextEvent'>): Promi
   return event.body;
 }
 
-export async function nextOf<T extends PeerEvent['type']>(client: Pick<RelayClient, 'nextEvent'>, type: T): Promise<Extract<PeerEvent, { type: T }>> {
+export async function nextOf<T extends PeerEvent['type']>(
+  client: Pick<RelayClient, 'nextEvent'>,
+  type: T,
+): Promise<Extract<PeerEvent, { type: T }>> {
   const event = await client.nextEvent();
   if (event.type !== type) throw new Error(`expected ${type}, got ${event.type}`);
   return event as Extract<PeerEvent, { type: T }>;

@@ -25,7 +25,9 @@ export interface ProxyTrust {
 }
 
 /** Parses one `--trust-proxy` entry (an IPv4/IPv6 address or CIDR block); undefined when malformed. */
-function parseProxyEntry(entry: string): { address: string; prefix: number | undefined; type: 'ipv4' | 'ipv6' } | undefined {
+function parseProxyEntry(
+  entry: string,
+): { address: string; prefix: number | undefined; type: 'ipv4' | 'ipv6' } | undefined {
   const [address = '', prefixText, ...rest] = entry.trim().split('/');
   const family = isIP(address);
   if (family === 0 || rest.length > 0) return undefined;
@@ -65,7 +67,10 @@ function forwardedFor(req: IncomingMessage): string[] {
   const header = req.headers['x-forwarded-for'];
   const value = Array.isArray(header) ? header.join(',') : header;
   if (value === undefined || value.length > MAX_FORWARDED_FOR_LENGTH) return [];
-  return value.split(',').map((entry) => entry.trim()).reverse();
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .reverse();
 }
 
 /**

@@ -4,7 +4,7 @@
  * logs go to stderr.
  */
 import { Command, Option } from 'commander';
-import { createError } from '../../packages/protocol/src/errors.js';
+import { createError } from '@portunus/protocol';
 import { defaultRelayConfig, parseOptionValue, RELAY_OPTIONS, relayConfigFromEnv, type RelayConfig } from './config.js';
 import { createLogger, type LogFormat } from './logger.js';
 import type { RelayHandle } from './server.js';
@@ -37,16 +37,34 @@ function describeDefault(key: keyof RelayConfig): string {
 }
 
 export function relayCommand(deps: RelayCommandDeps = {}): Command {
-  const command = new Command('relay').description('run a relay (rendezvous and fallback data pipe) for others to use.');
+  const command = new Command('relay').description(
+    'run a relay (rendezvous and fallback data pipe) for others to use.',
+  );
   for (const option of RELAY_OPTIONS) {
-    const placeholder = { string: option.flag, int: 'n', seconds: 'seconds', bytes: 'size', bool: '', proxies: 'proxies' }[option.kind];
+    const placeholder = {
+      string: option.flag,
+      int: 'n',
+      seconds: 'seconds',
+      bytes: 'size',
+      bool: '',
+      proxies: 'proxies',
+    }[option.kind];
     const flags =
-      option.kind === 'bool' ? `--${option.flag}` : option.kind === 'proxies' ? `--${option.flag} [${placeholder}]` : `--${option.flag} <${placeholder}>`;
+      option.kind === 'bool'
+        ? `--${option.flag}`
+        : option.kind === 'proxies'
+          ? `--${option.flag} [${placeholder}]`
+          : `--${option.flag} <${placeholder}>`;
     command.addOption(new Option(flags, `${option.description}${describeDefault(option.key)}; env ${option.env}`));
   }
   command
     .option('--json', 'print the listening event as JSON on stdout; env PORTUNUS_RELAY_JSON')
-    .addOption(new Option('--log-format <format>', 'log format on stderr; env PORTUNUS_RELAY_LOG_FORMAT').choices(['text', 'json']))
+    .addOption(
+      new Option('--log-format <format>', 'log format on stderr; env PORTUNUS_RELAY_LOG_FORMAT').choices([
+        'text',
+        'json',
+      ]),
+    )
     .option('--quiet', 'log only warnings and errors; env PORTUNUS_RELAY_QUIET')
     .option('--verbose', 'log every connection (debug)')
     .action(async (flags: CommandFlags) => runRelay(flags, deps));
@@ -64,7 +82,10 @@ function configFromFlags(flags: CommandFlags): Partial<RelayConfig> {
     const value = flags[camel(option.flag)];
     if (value === undefined) continue;
     // A boolean flag, or a flag whose value is optional given alone, arrives as `true`.
-    out[option.key] = value === true || option.kind === 'bool' ? value === true : parseOptionValue(option, String(value), `--${option.flag}`);
+    out[option.key] =
+      value === true || option.kind === 'bool'
+        ? value === true
+        : parseOptionValue(option, String(value), `--${option.flag}`);
   }
   return out as Partial<RelayConfig>;
 }
@@ -76,7 +97,8 @@ async function runRelay(flags: CommandFlags, deps: RelayCommandDeps): Promise<vo
   const signals = deps.signals ?? process;
   const json = flags.json === true || envFlag(env.PORTUNUS_RELAY_JSON);
   const format = (flags.logFormat ?? env.PORTUNUS_RELAY_LOG_FORMAT ?? 'text') as LogFormat;
-  if (format !== 'text' && format !== 'json') throw createError('USAGE', 'PORTUNUS_RELAY_LOG_FORMAT: expected text or json');
+  if (format !== 'text' && format !== 'json')
+    throw createError('USAGE', 'PORTUNUS_RELAY_LOG_FORMAT: expected text or json');
   const quiet = flags.quiet === true || envFlag(env.PORTUNUS_RELAY_QUIET);
   const logger = createLogger({ format, quiet, verbose: flags.verbose === true, write: stderr });
   const config = { ...relayConfigFromEnv(env), ...configFromFlags(flags), processMetrics: true };
@@ -123,8 +145,17 @@ async function untilSignal(
 function listenError(err: unknown, config: Partial<RelayConfig>): Error {
   const code = (err as { code?: unknown } | undefined)?.code;
   const where = `${config.host ?? defaultRelayConfig.host}:${config.port ?? defaultRelayConfig.port}`;
-  if (code === 'EADDRINUSE') return createError('USAGE', `cannot listen on ${where}: address in use`, { hint: 'Choose another --port.', cause: err });
-  if (code === 'EACCES') return createError('USAGE', `cannot listen on ${where}: permission denied`, { hint: 'Use a port above 1023.', cause: err });
-  if (code === 'EADDRNOTAVAIL') return createError('USAGE', `cannot listen on ${where}: no such address`, { hint: 'Check --host.', cause: err });
+  if (code === 'EADDRINUSE')
+    return createError('USAGE', `cannot listen on ${where}: address in use`, {
+      hint: 'Choose another --port.',
+      cause: err,
+    });
+  if (code === 'EACCES')
+    return createError('USAGE', `cannot listen on ${where}: permission denied`, {
+      hint: 'Use a port above 1023.',
+      cause: err,
+    });
+  if (code === 'EADDRNOTAVAIL')
+    return createError('USAGE', `cannot listen on ${where}: no such address`, { hint: 'Check --host.', cause: err });
   return err instanceof Error ? err : new Error(String(err));
 }

@@ -3,9 +3,9 @@
  * its unit and its bounds. The command builds its flags from it and `relayConfigFromEnv` reads the environment from
  * it, so flag > env > default holds for every option and the README table can be checked against it.
  */
-import { createError } from '../../packages/protocol/src/errors.js';
-import { MAX_FRAME_BYTES } from '../../packages/protocol/src/frame.js';
-import { parseIceServer, type IceServer } from '../../packages/protocol/src/relay-messages.js';
+import { createError } from '@portunus/protocol';
+import { MAX_FRAME_BYTES } from '@portunus/protocol';
+import { parseIceServer, type IceServer } from '@portunus/protocol';
 import { invalidProxyEntry, type TrustProxySetting } from './address.js';
 
 export interface RelayConfig {
@@ -100,29 +100,184 @@ const MAX_SECONDS = 7 * 24 * 3600;
 /** Every configurable option (processMetrics is for embedding only and has no flag). */
 export const RELAY_OPTIONS: readonly RelayOption[] = [
   { key: 'host', flag: 'host', env: 'PORTUNUS_RELAY_HOST', kind: 'string', description: 'interface to listen on' },
-  { key: 'port', flag: 'port', env: 'PORTUNUS_RELAY_PORT', kind: 'int', min: 0, max: 65535, description: 'TCP port (0: any free port)' },
-  { key: 'name', flag: 'name', env: 'PORTUNUS_RELAY_NAME', kind: 'string', description: 'relay name sent to clients (bound into their key exchange)' },
-  { key: 'motd', flag: 'motd', env: 'PORTUNUS_RELAY_MOTD', kind: 'string', description: 'message of the day shown to clients' },
-  { key: 'trustProxy', flag: 'trust-proxy', env: 'PORTUNUS_RELAY_TRUST_PROXY', kind: 'proxies', description: 'reverse proxies whose X-Forwarded-For counts: addresses/CIDRs, comma-separated (alone: the socket peer, one hop)' },
-  { key: 'maxConnections', flag: 'max-connections', env: 'PORTUNUS_RELAY_MAX_CONNECTIONS', kind: 'int', min: 1, max: 1_000_000, description: 'concurrent WebSocket connections' },
-  { key: 'maxConnectionsPerIp', flag: 'max-connections-per-ip', env: 'PORTUNUS_RELAY_MAX_CONNECTIONS_PER_IP', kind: 'int', min: 1, max: 1_000_000, description: 'concurrent connections per client address (IPv6: per /64)' },
-  { key: 'maxNameplates', flag: 'max-nameplates', env: 'PORTUNUS_RELAY_MAX_NAMEPLATES', kind: 'int', min: 1, max: 1_000_000, description: 'nameplates in use (and, apart, burned nameplates remembered)' },
-  { key: 'maxNameplate', flag: 'max-nameplate', env: 'PORTUNUS_RELAY_MAX_NAMEPLATE', kind: 'int', min: 1, max: 999_999_999, description: 'largest nameplate number' },
-  { key: 'nameplateTtlMs', flag: 'nameplate-ttl', env: 'PORTUNUS_RELAY_NAMEPLATE_TTL', kind: 'seconds', min: 0.01, max: MAX_SECONDS, description: 'seconds an unpaired nameplate waits (and a burned one stays burned)' },
-  { key: 'idleTimeoutMs', flag: 'idle-timeout', env: 'PORTUNUS_RELAY_IDLE_TIMEOUT', kind: 'seconds', min: 0.01, max: MAX_SECONDS, description: 'seconds a connection may stay without hello or claim' },
-  { key: 'pingIntervalMs', flag: 'ping-interval', env: 'PORTUNUS_RELAY_PING_INTERVAL', kind: 'seconds', min: 0.01, max: MAX_SECONDS, description: 'seconds between keepalive pings' },
-  { key: 'failedClaimsPerMinute', flag: 'failed-claims-per-minute', env: 'PORTUNUS_RELAY_FAILED_CLAIMS_PER_MINUTE', kind: 'int', min: 1, max: 1_000_000, description: 'failed claims per client address per minute' },
-  { key: 'maxMessageBytes', flag: 'max-message-size', env: 'PORTUNUS_RELAY_MAX_MESSAGE_SIZE', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, description: 'largest control (text) message' },
-  { key: 'maxFrameBytes', flag: 'max-frame-size', env: 'PORTUNUS_RELAY_MAX_FRAME_SIZE', kind: 'bytes', min: 1 * KiB, max: 64 * MiB, description: 'largest data (binary) frame' },
-  { key: 'highWaterMark', flag: 'high-water-mark', env: 'PORTUNUS_RELAY_HIGH_WATER_MARK', kind: 'bytes', min: 16 * KiB, max: 1024 * MiB, description: 'bytes queued per receiver before the sender is paused' },
-  { key: 'transferByteCap', flag: 'transfer-byte-cap', env: 'PORTUNUS_RELAY_TRANSFER_BYTE_CAP', kind: 'bytes', min: 0, max: Number.MAX_SAFE_INTEGER, description: 'bytes one transfer may pipe through the relay (0: unlimited)' },
-  { key: 'stun', flag: 'stun', env: 'PORTUNUS_RELAY_STUN', kind: 'string', description: 'STUN server URL offered to clients for direct connections (stun:host:port)' },
-  { key: 'turn', flag: 'turn', env: 'PORTUNUS_RELAY_TURN', kind: 'string', description: 'TURN server offered to clients: url,username,credential (turn:host:port[?transport=tcp])' },
-  { key: 'graceMs', flag: 'grace', env: 'PORTUNUS_RELAY_GRACE', kind: 'seconds', min: 0, max: MAX_SECONDS, description: 'seconds the whole shutdown may take (running transfers, then closing handshakes)' },
+  {
+    key: 'port',
+    flag: 'port',
+    env: 'PORTUNUS_RELAY_PORT',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    description: 'TCP port (0: any free port)',
+  },
+  {
+    key: 'name',
+    flag: 'name',
+    env: 'PORTUNUS_RELAY_NAME',
+    kind: 'string',
+    description: 'relay name sent to clients (bound into their key exchange)',
+  },
+  {
+    key: 'motd',
+    flag: 'motd',
+    env: 'PORTUNUS_RELAY_MOTD',
+    kind: 'string',
+    description: 'message of the day shown to clients',
+  },
+  {
+    key: 'trustProxy',
+    flag: 'trust-proxy',
+    env: 'PORTUNUS_RELAY_TRUST_PROXY',
+    kind: 'proxies',
+    description:
+      'reverse proxies whose X-Forwarded-For counts: addresses/CIDRs, comma-separated (alone: the socket peer, one hop)',
+  },
+  {
+    key: 'maxConnections',
+    flag: 'max-connections',
+    env: 'PORTUNUS_RELAY_MAX_CONNECTIONS',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    description: 'concurrent WebSocket connections',
+  },
+  {
+    key: 'maxConnectionsPerIp',
+    flag: 'max-connections-per-ip',
+    env: 'PORTUNUS_RELAY_MAX_CONNECTIONS_PER_IP',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    description: 'concurrent connections per client address (IPv6: per /64)',
+  },
+  {
+    key: 'maxNameplates',
+    flag: 'max-nameplates',
+    env: 'PORTUNUS_RELAY_MAX_NAMEPLATES',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    description: 'nameplates in use (and, apart, burned nameplates remembered)',
+  },
+  {
+    key: 'maxNameplate',
+    flag: 'max-nameplate',
+    env: 'PORTUNUS_RELAY_MAX_NAMEPLATE',
+    kind: 'int',
+    min: 1,
+    max: 999_999_999,
+    description: 'largest nameplate number',
+  },
+  {
+    key: 'nameplateTtlMs',
+    flag: 'nameplate-ttl',
+    env: 'PORTUNUS_RELAY_NAMEPLATE_TTL',
+    kind: 'seconds',
+    min: 0.01,
+    max: MAX_SECONDS,
+    description: 'seconds an unpaired nameplate waits (and a burned one stays burned)',
+  },
+  {
+    key: 'idleTimeoutMs',
+    flag: 'idle-timeout',
+    env: 'PORTUNUS_RELAY_IDLE_TIMEOUT',
+    kind: 'seconds',
+    min: 0.01,
+    max: MAX_SECONDS,
+    description: 'seconds a connection may stay without hello or claim',
+  },
+  {
+    key: 'pingIntervalMs',
+    flag: 'ping-interval',
+    env: 'PORTUNUS_RELAY_PING_INTERVAL',
+    kind: 'seconds',
+    min: 0.01,
+    max: MAX_SECONDS,
+    description: 'seconds between keepalive pings',
+  },
+  {
+    key: 'failedClaimsPerMinute',
+    flag: 'failed-claims-per-minute',
+    env: 'PORTUNUS_RELAY_FAILED_CLAIMS_PER_MINUTE',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    description: 'failed claims per client address per minute',
+  },
+  {
+    key: 'maxMessageBytes',
+    flag: 'max-message-size',
+    env: 'PORTUNUS_RELAY_MAX_MESSAGE_SIZE',
+    kind: 'bytes',
+    min: 1 * KiB,
+    max: 64 * MiB,
+    description: 'largest control (text) message',
+  },
+  {
+    key: 'maxFrameBytes',
+    flag: 'max-frame-size',
+    env: 'PORTUNUS_RELAY_MAX_FRAME_SIZE',
+    kind: 'bytes',
+    min: 1 * KiB,
+    max: 64 * MiB,
+    description: 'largest data (binary) frame',
+  },
+  {
+    key: 'highWaterMark',
+    flag: 'high-water-mark',
+    env: 'PORTUNUS_RELAY_HIGH_WATER_MARK',
+    kind: 'bytes',
+    min: 16 * KiB,
+    max: 1024 * MiB,
+    description: 'bytes queued per receiver before the sender is paused',
+  },
+  {
+    key: 'transferByteCap',
+    flag: 'transfer-byte-cap',
+    env: 'PORTUNUS_RELAY_TRANSFER_BYTE_CAP',
+    kind: 'bytes',
+    min: 0,
+    max: Number.MAX_SAFE_INTEGER,
+    description: 'bytes one transfer may pipe through the relay (0: unlimited)',
+  },
+  {
+    key: 'stun',
+    flag: 'stun',
+    env: 'PORTUNUS_RELAY_STUN',
+    kind: 'string',
+    description: 'STUN server URL offered to clients for direct connections (stun:host:port)',
+  },
+  {
+    key: 'turn',
+    flag: 'turn',
+    env: 'PORTUNUS_RELAY_TURN',
+    kind: 'string',
+    description: 'TURN server offered to clients: url,username,credential (turn:host:port[?transport=tcp])',
+  },
+  {
+    key: 'graceMs',
+    flag: 'grace',
+    env: 'PORTUNUS_RELAY_GRACE',
+    kind: 'seconds',
+    min: 0,
+    max: MAX_SECONDS,
+    description: 'seconds the whole shutdown may take (running transfers, then closing handshakes)',
+  },
 ];
 
 const SIZE = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$/i;
-const UNIT: Record<string, number> = { '': 1, b: 1, k: KiB, kb: KiB, kib: KiB, m: MiB, mb: MiB, mib: MiB, g: 1024 * MiB, gb: 1024 * MiB, gib: 1024 * MiB };
+const UNIT: Record<string, number> = {
+  '': 1,
+  b: 1,
+  k: KiB,
+  kb: KiB,
+  kib: KiB,
+  m: MiB,
+  mb: MiB,
+  mib: MiB,
+  g: 1024 * MiB,
+  gb: 1024 * MiB,
+  gib: 1024 * MiB,
+};
 
 function usage(source: string, message: string): Error {
   return createError('USAGE', `${source}: ${message}`);
@@ -165,7 +320,10 @@ function parseProxies(value: string, source: string): TrustProxySetting {
 function checkProxies(list: readonly string[], source: string): void {
   const bad = list.length === 0 ? '' : invalidProxyEntry(list);
   if (list.length > 0 && bad === undefined) return;
-  throw usage(source, `expected true, false or proxy addresses/CIDRs separated by commas, got '${(bad ?? '').slice(0, 45)}'`);
+  throw usage(
+    source,
+    `expected true, false or proxy addresses/CIDRs separated by commas, got '${(bad ?? '').slice(0, 45)}'`,
+  );
 }
 
 function checkRange(option: RelayOption, n: number, source: string): number {
@@ -203,7 +361,8 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
     const shown = option.kind === 'seconds' ? Number(value) / 1000 : Number(value);
     checkRange(option, typeof value === 'number' ? shown : NaN, option.key);
   }
-  if (!/^[\x21-\x7e]{1,64}$/.test(config.name)) throw usage('name', 'use 1 to 64 printable ASCII characters, no spaces');
+  if (!/^[\x21-\x7e]{1,64}$/.test(config.name))
+    throw usage('name', 'use 1 to 64 printable ASCII characters, no spaces');
   if (config.motd !== undefined && (config.motd.length > 512 || /[\u0000-\u001f\u007f-\u009f]/.test(config.motd))) {
     throw usage('motd', 'use at most 512 characters and no control characters');
   }
@@ -222,7 +381,8 @@ export function relayIceServers(config: Pick<RelayConfig, 'stun' | 'turn'>): Ice
   if (config.turn !== undefined) {
     const [urls, username, credential, ...rest] = config.turn.split(',');
     const turn = rest.length === 0 ? parseIceServer({ urls, username, credential }) : undefined;
-    if (turn === undefined || !turn.urls.startsWith('turn')) throw usage('turn', 'expected url,username,credential with a turn: or turns: URL');
+    if (turn === undefined || !turn.urls.startsWith('turn'))
+      throw usage('turn', 'expected url,username,credential with a turn: or turns: URL');
     out.push(turn);
   }
   return out;

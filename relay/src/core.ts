@@ -8,16 +8,10 @@
  * no peer yet) → paired; `closed` once the relay has decided to close it (later input is ignored). A side a whose
  * peer left before the key exchange completed goes from paired back to waiting (PROTOCOL.md §3, `unpaired`).
  */
-import type { RandomBytes } from '../../packages/protocol/src/bytes.js';
-import type { ErrorCode } from '../../packages/protocol/src/errors.js';
-import { SUPPORTED_VERSIONS, PROTOCOL_VERSION } from '../../packages/protocol/src/version.js';
-import {
-  isParseError,
-  parseClientMessage,
-  SID_BYTES,
-  type IceServer,
-  type RelayToClient,
-} from '../../packages/protocol/src/relay-messages.js';
+import type { RandomBytes } from '@portunus/protocol';
+import type { ErrorCode } from '@portunus/protocol';
+import { SUPPORTED_VERSIONS, PROTOCOL_VERSION } from '@portunus/protocol';
+import { isParseError, parseClientMessage, SID_BYTES, type IceServer, type RelayToClient } from '@portunus/protocol';
 import { addressKey } from './address.js';
 import { relayIceServers, type RelayConfig } from './config.js';
 import { Limits } from './limits.js';
@@ -42,8 +36,18 @@ export interface CoreStats {
 
 type CoreConfig = Pick<
   RelayConfig,
-  | 'name' | 'motd' | 'maxConnections' | 'maxConnectionsPerIp' | 'maxNameplates' | 'maxNameplate' | 'nameplateTtlMs'
-  | 'idleTimeoutMs' | 'failedClaimsPerMinute' | 'maxMessageBytes' | 'maxFrameBytes' | 'transferByteCap'
+  | 'name'
+  | 'motd'
+  | 'maxConnections'
+  | 'maxConnectionsPerIp'
+  | 'maxNameplates'
+  | 'maxNameplate'
+  | 'nameplateTtlMs'
+  | 'idleTimeoutMs'
+  | 'failedClaimsPerMinute'
+  | 'maxMessageBytes'
+  | 'maxFrameBytes'
+  | 'transferByteCap'
 > &
   Partial<Pick<RelayConfig, 'stun' | 'turn'>>;
 
@@ -94,8 +98,10 @@ export class RelayCore {
     const admit = this.draining ? 'draining' : this.limits.admit(key);
     this.conns.set(id, { key, admitted: admit === 'ok', phase: 'greeting', since: now, unpaired: false });
     if (admit === 'ok') return { conn: id, actions: [] };
-    if (admit === 'draining') return { conn: id, actions: this.fail(id, now, 'RELAY_SHUTDOWN', 'relay is shutting down', 'shutdown') };
-    const why = admit === 'too-many-connections' ? 'relay connection limit reached' : 'too many connections from your address';
+    if (admit === 'draining')
+      return { conn: id, actions: this.fail(id, now, 'RELAY_SHUTDOWN', 'relay is shutting down', 'shutdown') };
+    const why =
+      admit === 'too-many-connections' ? 'relay connection limit reached' : 'too many connections from your address';
     return { conn: id, actions: this.fail(id, now, 'RELAY_LIMIT', why, 'limit') };
   }
 
@@ -103,7 +109,8 @@ export class RelayCore {
   text(id: ConnId, text: string, size: number, now: number): RelayAction[] {
     const conn = this.conns.get(id);
     if (conn === undefined || conn.phase === 'closed') return [];
-    if (size > this.config.maxMessageBytes) return this.fail(id, now, 'MESSAGE_TOO_BIG', 'message too large', 'too_big');
+    if (size > this.config.maxMessageBytes)
+      return this.fail(id, now, 'MESSAGE_TOO_BIG', 'message too large', 'too_big');
     const msg = parseClientMessage(text);
     if (isParseError(msg)) return this.fail(id, now, 'RELAY_PROTOCOL', msg.detail, 'bad_message');
     if (conn.unpaired && conn.phase === 'waiting' && LEFTOVERS.has(msg.type)) return [];
@@ -148,7 +155,8 @@ export class RelayCore {
     if (conn.phase !== 'paired' || member?.peer === undefined || !member.piped) {
       return { actions: this.fail(id, now, 'RELAY_PROTOCOL', 'binary frame before pipe-open', 'bad_message') };
     }
-    if (size > this.config.maxFrameBytes) return { actions: this.fail(id, now, 'MESSAGE_TOO_BIG', 'data frame too large', 'too_big') };
+    if (size > this.config.maxFrameBytes)
+      return { actions: this.fail(id, now, 'MESSAGE_TOO_BIG', 'data frame too large', 'too_big') };
     const total = this.rooms.addBytes(id, size);
     const cap = this.config.transferByteCap;
     if (cap > 0 && total > cap) {
@@ -198,7 +206,8 @@ export class RelayCore {
     this.draining = true;
     const actions: RelayAction[] = [];
     for (const [id, conn] of this.conns) {
-      if (conn.phase !== 'paired' && conn.phase !== 'closed') actions.push(...this.fail(id, now, 'RELAY_SHUTDOWN', 'relay is shutting down'));
+      if (conn.phase !== 'paired' && conn.phase !== 'closed')
+        actions.push(...this.fail(id, now, 'RELAY_SHUTDOWN', 'relay is shutting down'));
     }
     return actions;
   }
@@ -228,7 +237,8 @@ export class RelayCore {
   }
 
   private claim(id: ConnId, conn: Conn, nameplate: number, now: number): RelayAction[] {
-    if (!this.limits.claimAllowed(conn.key, now)) return this.fail(id, now, 'RATE_LIMITED', 'too many failed claims', 'rate_limit');
+    if (!this.limits.claimAllowed(conn.key, now))
+      return this.fail(id, now, 'RATE_LIMITED', 'too many failed claims', 'rate_limit');
     const result = this.rooms.claim(id, nameplate, now);
     switch (result.kind) {
       case 'waiting':
@@ -252,9 +262,16 @@ export class RelayCore {
       case 'rejected':
         if (result.failedClaim) this.limits.recordFailedClaim(conn.key, now);
         if (result.code === 'RELAY_PROTOCOL') {
-          return this.fail(id, now, result.code, `nameplate must be from 1 to ${this.config.maxNameplate}`, 'bad_message');
+          return this.fail(
+            id,
+            now,
+            result.code,
+            `nameplate must be from 1 to ${this.config.maxNameplate}`,
+            'bad_message',
+          );
         }
-        if (result.code === 'RELAY_LIMIT') return this.fail(id, now, result.code, 'too many nameplates in use', 'limit');
+        if (result.code === 'RELAY_LIMIT')
+          return this.fail(id, now, result.code, 'too many nameplates in use', 'limit');
         if (result.code === 'NAMEPLATE_BURNED') return this.fail(id, now, result.code, 'nameplate is burned', 'burned');
         return this.fail(id, now, result.code, 'nameplate already has two sides', 'in_use');
     }
@@ -272,7 +289,9 @@ export class RelayCore {
     if (!burned.remembered) this.deps.logger.info('burn not remembered', { ip: conn.key, reason: 'burns per address' });
     const sides = [burned.a, burned.b].filter((conn): conn is ConnId => conn !== undefined && this.isOpen(conn));
     for (const conn of sides) this.conns.get(conn)!.phase = 'closed';
-    return sides.flatMap((conn) => errorAndClose(conn, 'NAMEPLATE_BURNED', 'key confirmation failed; nameplate burned'));
+    return sides.flatMap((conn) =>
+      errorAndClose(conn, 'NAMEPLATE_BURNED', 'key confirmation failed; nameplate burned'),
+    );
   }
 
   /** Closes both sides of `id`'s room with the same error. */

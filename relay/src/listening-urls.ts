@@ -24,7 +24,8 @@ export function listeningUrls(host: string, port: number, interfaces: Interfaces
   for (const list of Object.values(interfaces)) {
     for (const info of list ?? []) {
       if (info.internal) continue;
-      if (info.family === 'IPv4' || (ipv6 && info.family === 'IPv6' && !/^fe[89ab]/i.test(info.address))) addresses.push(info.address);
+      if (info.family === 'IPv4' || (ipv6 && info.family === 'IPv6' && !/^fe[89ab]/i.test(info.address)))
+        addresses.push(info.address);
     }
   }
   return [...new Set([...addresses, '127.0.0.1'])].map((address) => url(address, port));

@@ -31,11 +31,15 @@ export interface LoggerOptions {
 export function createLogger(options: LoggerOptions): Logger {
   const threshold = options.quiet ? RANK.warn : options.verbose ? RANK.debug : RANK.info;
   const clock = options.clock ?? Date.now;
-  const log = (level: Level) => (event: string, fields: LogFields = {}) => {
-    if (RANK[level] < threshold) return;
-    const time = new Date(clock()).toISOString();
-    options.write(options.format === 'json' ? jsonLine(time, level, event, fields) : textLine(time, level, event, fields));
-  };
+  const log =
+    (level: Level) =>
+    (event: string, fields: LogFields = {}) => {
+      if (RANK[level] < threshold) return;
+      const time = new Date(clock()).toISOString();
+      options.write(
+        options.format === 'json' ? jsonLine(time, level, event, fields) : textLine(time, level, event, fields),
+      );
+    };
   return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
 }
 
@@ -46,6 +50,9 @@ function jsonLine(time: string, level: Level, event: string, fields: LogFields):
 function textLine(time: string, level: Level, event: string, fields: LogFields): string {
   const parts = Object.entries(fields)
     .filter(([, value]) => value !== undefined)
-    .map(([key, value]) => `${key}=${typeof value === 'string' && /[\s"=]/.test(value) ? JSON.stringify(value) : String(value)}`);
+    .map(
+      ([key, value]) =>
+        `${key}=${typeof value === 'string' && /[\s"=]/.test(value) ? JSON.stringify(value) : String(value)}`,
+    );
   return `${time} ${level} ${event}${parts.length > 0 ? ` ${parts.join(' ')}` : ''}\n`;
 }

@@ -2,7 +2,7 @@
  * Standalone entry running only `portunus relay` (the container image's CMD: `node dist/relay/src/main.js`).
  * Errors are printed as message and hint; a usage error exits 2 (as the CLI's), anything else 1.
  */
-import { toPortunusError } from '../../packages/protocol/src/errors.js';
+import { toPortunusError } from '@portunus/protocol';
 import { relayCommand } from './command.js';
 
 const command = relayCommand().name('portunus-relay');

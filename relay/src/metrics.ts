@@ -55,7 +55,11 @@ export class RelayMetrics implements RelayObserver {
         this.set(source.pairedRooms());
       },
     });
-    this.bytes = new Counter({ name: 'portunus_relay_bytes_relayed_total', help: 'Binary bytes piped between peers.', registers });
+    this.bytes = new Counter({
+      name: 'portunus_relay_bytes_relayed_total',
+      help: 'Binary bytes piped between peers.',
+      registers,
+    });
     this.transfers = new Counter({
       name: 'portunus_relay_transfers_total',
       help: 'Transfers reported done by a client, once per room, by outcome.',
@@ -74,7 +78,11 @@ export class RelayMetrics implements RelayObserver {
       help: 'Rooms back to waiting because side b left before the key exchange completed.',
       registers,
     });
-    this.burns = new Counter({ name: 'portunus_relay_burns_total', help: 'Nameplates burned after failed key confirmation.', registers });
+    this.burns = new Counter({
+      name: 'portunus_relay_burns_total',
+      help: 'Nameplates burned after failed key confirmation.',
+      registers,
+    });
     // Zero-valued series exist from the start, so dashboards and alerts see them before the first event.
     this.transfers.inc({ outcome: 'completed' }, 0);
     this.transfers.inc({ outcome: 'failed' }, 0);

@@ -2,8 +2,8 @@
  * What the relay core (core.ts) asks the socket glue (sockets.ts) to do: plain data, so the core's decisions can be
  * tested without a socket.
  */
-import { createError, type ErrorCode } from '../../packages/protocol/src/errors.js';
-import type { RelayToClient } from '../../packages/protocol/src/relay-messages.js';
+import { createError, type ErrorCode } from '@portunus/protocol';
+import type { RelayToClient } from '@portunus/protocol';
 import type { ConnId } from './rooms.js';
 
 export type RelayAction =

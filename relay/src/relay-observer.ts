@@ -2,8 +2,17 @@
 
 /** Label values of the rejections counter. */
 export type RejectReason =
-  | 'rate_limit' | 'limit' | 'bad_message' | 'too_big' | 'incompatible' | 'in_use' | 'burned' | 'idle' | 'expired'
-  | 'byte_cap' | 'shutdown';
+  | 'rate_limit'
+  | 'limit'
+  | 'bad_message'
+  | 'too_big'
+  | 'incompatible'
+  | 'in_use'
+  | 'burned'
+  | 'idle'
+  | 'expired'
+  | 'byte_cap'
+  | 'shutdown';
 
 export interface RelayObserver {
   rejected(reason: RejectReason): void;

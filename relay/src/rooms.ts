@@ -9,7 +9,7 @@
  * bound to the room until both sides have left, so a third claimer always gets NAMEPLATE_IN_USE; then it is free
  * again. Burned nameplates live in a bounded table of their own (burned-nameplates.ts) and are skipped or refused.
  */
-import type { Side } from '../../packages/protocol/src/keys.js';
+import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
 
 export type ConnId = number;
@@ -117,7 +117,8 @@ export class Rooms {
     if (this.burned.has(nameplate, now)) return { kind: 'rejected', code: 'NAMEPLATE_BURNED', failedClaim: true };
     const room = this.rooms.get(nameplate);
     if (room === undefined) {
-      if (this.rooms.size >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
+      if (this.rooms.size >= this.options.maxNameplates)
+        return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
       this.create(nameplate, conn, now);
       return { kind: 'waiting', side: 'a' };
     }

@@ -7,8 +7,8 @@ import type { Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
-import { secureRandomBytes, type RandomBytes } from '../../packages/protocol/src/bytes.js';
-import { PROTOCOL_VERSION, RELAY_PATH } from '../../packages/protocol/src/version.js';
+import { secureRandomBytes, type RandomBytes } from '@portunus/protocol';
+import { PROTOCOL_VERSION, RELAY_PATH } from '@portunus/protocol';
 import { clientAddress, proxyTrust, type ProxyTrust } from './address.js';
 import { resolveRelayConfig, type RelayConfig } from './config.js';
 import { RelayCore, type CoreStats } from './core.js';
@@ -113,7 +113,9 @@ class Relay {
     // A backstop against raw TCP floods; WebSocket limits are enforced (with a close code) by the core.
     this.server.maxConnections = config.maxConnections * 2 + 64;
     this.server.on('connection', (socket: Socket) => this.preUpgrade.accept(socket));
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.serverOnUpgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.serverOnUpgrade(req, socket, head),
+    );
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,

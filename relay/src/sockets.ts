@@ -8,7 +8,7 @@
  * holds at most about highWaterMark + one read chunk + one frame, whatever the file size and the reader's speed.
  */
 import WebSocket from 'ws';
-import { encodeRelayMessage } from '../../packages/protocol/src/relay-messages.js';
+import { encodeRelayMessage } from '@portunus/protocol';
 import type { RelayAction } from './relay-action.js';
 import type { Logger } from './logger.js';
 import type { ConnId } from './rooms.js';

@@ -1,22 +1,9 @@
-/** The portunus package version, for /healthz. */
+/** The relay's version, for /healthz: set by the bundler (scripts/build.mjs), read from relay/package.json from source. */
 import { readFileSync } from 'node:fs';
 
-/**
- * Reads the version from the nearest package.json named "portunus-cli" above this module (the module sits at
- * relay/src/ when run from source and at dist/relay/src/ when built, so the distance differs).
- */
+declare const PORTUNUS_VERSION: string | undefined;
+
 export function packageVersion(): string {
-  let dir = new URL('.', import.meta.url);
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg: unknown = JSON.parse(readFileSync(new URL('package.json', dir), 'utf8'));
-      if (typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === 'portunus-cli' && 'version' in pkg) {
-        return String(pkg.version);
-      }
-    } catch {
-      // No readable package.json at this level: keep walking up.
-    }
-    dir = new URL('..', dir);
-  }
-  return '0.0.0';
+  if (typeof PORTUNUS_VERSION === 'string') return PORTUNUS_VERSION;
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 }

@@ -48,7 +48,9 @@ describe('relay backpressure', () => {
     await eventually(() => relay!.stats().pausedConnections === 1 && state.waiting, 'the sender to stall', 30_000);
     const stalled = relay.stats();
     const sentAtStall = state.sent;
-    console.log(`backpressure: stalled after ${(sentAtStall / MiB).toFixed(1)} MiB sent; relay queue ${(stalled.bufferedBytes / MiB).toFixed(2)} MiB`);
+    console.log(
+      `backpressure: stalled after ${(sentAtStall / MiB).toFixed(1)} MiB sent; relay queue ${(stalled.bufferedBytes / MiB).toFixed(2)} MiB`,
+    );
     expect(stalled.bufferedBytes).toBeLessThanOrEqual(HWM + 2 * FRAME);
     // What is in flight sits in kernel socket buffers (a few MiB each on loopback), never the whole file.
     expect(sentAtStall).toBeLessThan(64 * MiB);
@@ -61,7 +63,8 @@ describe('relay backpressure', () => {
     reader.ws.removeAllListeners('message');
     const done = new Promise<void>((resolve) => {
       reader.ws.on('message', (data: Buffer) => {
-        if (data[0] !== (frames & 0xff) || data[data.length - 1] !== (frames & 0xff) || data.length !== FRAME) inOrder = false;
+        if (data[0] !== (frames & 0xff) || data[data.length - 1] !== (frames & 0xff) || data.length !== FRAME)
+          inOrder = false;
         frames++;
         received += data.length;
         if (received === TOTAL) resolve();
@@ -72,7 +75,9 @@ describe('relay backpressure', () => {
     expect(inOrder).toBe(true);
     expect(received).toBe(TOTAL);
     const after = relay.stats();
-    console.log(`backpressure: peak relay queue to one client ${(after.peakBufferedBytes / MiB).toFixed(2)} MiB over ${TOTAL / MiB} MiB`);
+    console.log(
+      `backpressure: peak relay queue to one client ${(after.peakBufferedBytes / MiB).toFixed(2)} MiB over ${TOTAL / MiB} MiB`,
+    );
     expect(after.peakBufferedBytes).toBeLessThanOrEqual(HWM + 2 * FRAME);
     expect(after.pausedConnections).toBe(0);
     expect(metricValue(await relay.metrics(), 'portunus_relay_bytes_relayed_total')).toBe(TOTAL);

@@ -24,7 +24,8 @@ describe('BurnedNameplates', () => {
 
   it(`remembers at most ${MAX_BURNS_PER_ADDRESS} burns per address, as either side, and counts a self-pairing once`, () => {
     const burned = new BurnedNameplates({ capacity: 1000, ttlMs: TTL });
-    for (let n = 1; n <= MAX_BURNS_PER_ADDRESS; n++) expect(burned.add(n, 0, n % 2 === 0 ? ['self', 'self'] : [`other${n}`, 'self'])).toBe(true);
+    for (let n = 1; n <= MAX_BURNS_PER_ADDRESS; n++)
+      expect(burned.add(n, 0, n % 2 === 0 ? ['self', 'self'] : [`other${n}`, 'self'])).toBe(true);
     expect(burned.add(100, 0, ['fresh', 'self'])).toBe(false);
     expect(burned.add(101, 0, ['self', 'fresh'])).toBe(false);
     expect(burned.has(100, 0)).toBe(false);
@@ -47,7 +48,9 @@ describe('BurnedNameplates', () => {
 describe('the documented cap', () => {
   it('PROTOCOL.md and the README state the burns remembered per address as the code does', () => {
     const read = (path: string): string => readFileSync(new URL(path, import.meta.url), 'utf8').replace(/\s+/g, ' ');
-    expect(read('../../packages/protocol/PROTOCOL.md')).toContain(`at most ${MAX_BURNS_PER_ADDRESS} burns that involve one client address`);
+    expect(read('../../packages/protocol/PROTOCOL.md')).toContain(
+      `at most ${MAX_BURNS_PER_ADDRESS} burns that involve one client address`,
+    );
     expect(read('../../README.md')).toContain(`at most ${MAX_BURNS_PER_ADDRESS} per client address`);
   });
 });

@@ -69,14 +69,18 @@ describe('relay configuration', () => {
     ['PORTUNUS_RELAY_MAX_FRAME_SIZE', '1 TiB'],
     ['PORTUNUS_RELAY_NAMEPLATE_TTL', '-1'],
   ])('rejects %s=%s as a usage error naming the variable', (name, value) => {
-    expect(() => relayConfigFromEnv({ [name]: value })).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(name) }));
+    expect(() => relayConfigFromEnv({ [name]: value })).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringContaining(name) }),
+    );
   });
 
   it('reads --trust-proxy alone as "trust the socket peer", and yes/no or a list from the environment', () => {
     expect(relayConfigFromEnv({ PORTUNUS_RELAY_TRUST_PROXY: 'true' })).toEqual({ trustProxy: true });
     expect(relayConfigFromEnv({ PORTUNUS_RELAY_TRUST_PROXY: 'off' })).toEqual({ trustProxy: false });
     expect(resolveRelayConfig({ trustProxy: ['::1'] }).trustProxy).toEqual(['::1']);
-    expect(() => resolveRelayConfig({ trustProxy: ['proxy.example'] })).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => resolveRelayConfig({ trustProxy: ['proxy.example'] })).toThrow(
+      expect.objectContaining({ code: 'USAGE' }),
+    );
   });
 
   it('checks values given programmatically too', () => {
@@ -100,7 +104,12 @@ describe('portunus relay (in-process)', () => {
     expect(event.urls).toEqual([event.url.replace('/v1', '')]);
     const client = await RawClient.connect(event.url);
     client.json({ type: 'hello', protocol: 1, agent: 't' });
-    expect(await client.expect('welcome')).toEqual({ type: 'welcome', protocol: 1, relay: 'flag-name', motd: 'from env' });
+    expect(await client.expect('welcome')).toEqual({
+      type: 'welcome',
+      protocol: 1,
+      relay: 'flag-name',
+      motd: 'from env',
+    });
     run.signals.emit('SIGTERM');
     expect(await client.closeCode()).toBe(4010);
     await within(run.done, 'the command to return');
@@ -124,7 +133,9 @@ describe('portunus relay (in-process)', () => {
   });
 
   it('rejects a bad flag value as a usage error', async () => {
-    await expect(relayCommand({ env: {}, stdout: () => {} }).parseAsync(['--max-message-size', 'lots'], { from: 'user' })).rejects.toThrow(
+    await expect(
+      relayCommand({ env: {}, stdout: () => {} }).parseAsync(['--max-message-size', 'lots'], { from: 'user' }),
+    ).rejects.toThrow(
       expect.objectContaining({ code: 'USAGE', message: expect.stringContaining('--max-message-size') }),
     );
   });
@@ -155,7 +166,11 @@ function firstLine(stream: Readable): Promise<string> {
 }
 
 function exited(child: ChildProcessByStdio<null, Readable, Readable>): Promise<number | null> {
-  return within(new Promise((resolve) => child.on('exit', (code) => resolve(code))), 'the relay process to exit', 20_000);
+  return within(
+    new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+    'the relay process to exit',
+    20_000,
+  );
 }
 
 describe('portunus relay (child process)', () => {
@@ -186,7 +201,10 @@ describe('portunus relay (child process)', () => {
     expect(line).toBe(`Relay listening on port ${port}: ws://127.0.0.1:${port}`);
     const exit = exited(child);
     const base = `http://127.0.0.1:${port}`;
-    const metrics = await within(fetch(`${base}/metrics`).then((r) => r.text()), 'metrics');
+    const metrics = await within(
+      fetch(`${base}/metrics`).then((r) => r.text()),
+      'metrics',
+    );
     expect(metrics).toContain('process_resident_memory_bytes');
     child.kill('SIGINT');
     expect(await exit).toBe(0);
@@ -215,7 +233,15 @@ describe('README.md "Run your own relay"', () => {
       expect(readme, option.flag).toContain(`\`--${option.flag}`);
       expect(readme, option.env).toContain(`\`${option.env}\``);
     }
-    for (const extra of ['--json', '--log-format', '--quiet', '--verbose', 'PORTUNUS_RELAY_LOG_FORMAT', 'PORTUNUS_RELAY_QUIET', 'PORTUNUS_RELAY_JSON']) {
+    for (const extra of [
+      '--json',
+      '--log-format',
+      '--quiet',
+      '--verbose',
+      'PORTUNUS_RELAY_LOG_FORMAT',
+      'PORTUNUS_RELAY_QUIET',
+      'PORTUNUS_RELAY_JSON',
+    ]) {
       expect(readme).toContain(extra);
     }
     const { ERRORS } = await import('../../packages/protocol/src/errors.js');

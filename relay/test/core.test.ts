@@ -70,22 +70,58 @@ describe('RelayCore', () => {
   it('rejects an unsupported protocol version with RELAY_INCOMPATIBLE (4003)', () => {
     const { core, send, observer } = setup();
     const { conn } = core.open('192.0.2.1', 0);
-    expect(send(conn, { type: 'hello', protocol: 2, agent: 'x' })).toEqual(errorAndClose(conn, 'RELAY_INCOMPATIBLE', 4003));
+    expect(send(conn, { type: 'hello', protocol: 2, agent: 'x' })).toEqual(
+      errorAndClose(conn, 'RELAY_INCOMPATIBLE', 4003),
+    );
     expect(observer.rejections).toEqual(['incompatible']);
   });
 
   it.each([
     ['anything before hello', [{ type: 'allocate' }]],
-    ['a second hello', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'hello', protocol: 1, agent: 'x' }]],
-    ['msg before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'msg', body: 'AA' }]],
+    [
+      'a second hello',
+      [
+        { type: 'hello', protocol: 1, agent: 'x' },
+        { type: 'hello', protocol: 1, agent: 'x' },
+      ],
+    ],
+    [
+      'msg before pairing',
+      [
+        { type: 'hello', protocol: 1, agent: 'x' },
+        { type: 'msg', body: 'AA' },
+      ],
+    ],
     ['pipe before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'pipe' }]],
     ['burn before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'burn' }]],
-    ['done before pairing', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'done', ok: true }]],
-    ['a second claim', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'claim', nameplate: 3 }, { type: 'claim', nameplate: 4 }]],
-    ['claim after allocate', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'allocate' }, { type: 'claim', nameplate: 4 }]],
+    [
+      'done before pairing',
+      [
+        { type: 'hello', protocol: 1, agent: 'x' },
+        { type: 'done', ok: true },
+      ],
+    ],
+    [
+      'a second claim',
+      [
+        { type: 'hello', protocol: 1, agent: 'x' },
+        { type: 'claim', nameplate: 3 },
+        { type: 'claim', nameplate: 4 },
+      ],
+    ],
+    [
+      'claim after allocate',
+      [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'allocate' }, { type: 'claim', nameplate: 4 }],
+    ],
     ['an unknown type', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'list' }]],
     ['invalid JSON', ['{"type":']],
-    ['a nameplate out of range', [{ type: 'hello', protocol: 1, agent: 'x' }, { type: 'claim', nameplate: 1_000_000 }]],
+    [
+      'a nameplate out of range',
+      [
+        { type: 'hello', protocol: 1, agent: 'x' },
+        { type: 'claim', nameplate: 1_000_000 },
+      ],
+    ],
   ])('closes with RELAY_PROTOCOL (4001) on %s', (_, messages) => {
     const { core, send, observer } = setup();
     const { conn } = core.open('192.0.2.1', 0);
@@ -128,7 +164,9 @@ describe('RelayCore', () => {
     expect(send(a, { type: 'msg', body: 'AAEC', extra: 1 })).toEqual([
       { type: 'forward', from: a, to: b, msg: { type: 'msg', body: 'AAEC' } },
     ]);
-    expect(send(b, { type: 'msg', body: '' })).toEqual([{ type: 'forward', from: b, to: a, msg: { type: 'msg', body: '' } }]);
+    expect(send(b, { type: 'msg', body: '' })).toEqual([
+      { type: 'forward', from: b, to: a, msg: { type: 'msg', body: '' } },
+    ]);
   });
 
   it('opens the pipe only when both sides asked; binary before that is a protocol error', () => {
@@ -148,7 +186,11 @@ describe('RelayCore', () => {
     const c = hello();
     expect(core.binary(c, 1, 0)).toEqual({ actions: errorAndClose(c, 'RELAY_PROTOCOL', 4001) });
     expect(core.binary(a, 2049, 0)).toEqual({
-      actions: [...errorAndClose(a, 'MESSAGE_TOO_BIG', 1009), { type: 'send', conn: b, msg: { type: 'peer-left' } }, { type: 'close', conn: b, code: 4006, reason: 'peer left' }],
+      actions: [
+        ...errorAndClose(a, 'MESSAGE_TOO_BIG', 1009),
+        { type: 'send', conn: b, msg: { type: 'peer-left' } },
+        { type: 'close', conn: b, code: 4006, reason: 'peer left' },
+      ],
     });
   });
 
@@ -162,7 +204,9 @@ describe('RelayCore', () => {
     send(b, { type: 'pipe' });
     expect(core.binary(a, 600, 0)).toEqual({ forward: b });
     expect(core.binary(b, 400, 0)).toEqual({ forward: a });
-    expect(core.binary(a, 1, 0)).toEqual({ actions: [...errorAndClose(a, 'BYTE_CAP', 4011), ...errorAndClose(b, 'BYTE_CAP', 4011)] });
+    expect(core.binary(a, 1, 0)).toEqual({
+      actions: [...errorAndClose(a, 'BYTE_CAP', 4011), ...errorAndClose(b, 'BYTE_CAP', 4011)],
+    });
     expect(observer.rejections).toEqual(['byte_cap']);
   });
 
@@ -200,10 +244,17 @@ describe('RelayCore', () => {
     send(b, { type: 'claim', nameplate: 1 });
     for (const side of senders) send(side === 'a' ? a : b, { type: 'msg', body: 'AA' });
     // b is closed for the violation; it left before the key exchange completed, so a waits on.
-    expect(send(b, { type: 'burn' })).toEqual([...errorAndClose(b, 'RELAY_PROTOCOL', 4001), { type: 'send', conn: a, msg: { type: 'unpaired' } }]);
+    expect(send(b, { type: 'burn' })).toEqual([
+      ...errorAndClose(b, 'RELAY_PROTOCOL', 4001),
+      { type: 'send', conn: a, msg: { type: 'unpaired' } },
+    ]);
     expect(observer.burns).toBe(0);
     const c = hello('203.0.113.9');
-    expect(send(c, { type: 'claim', nameplate: 1 })[0]).toEqual({ type: 'send', conn: c, msg: { type: 'claimed', nameplate: 1, side: 'b' } });
+    expect(send(c, { type: 'claim', nameplate: 1 })[0]).toEqual({
+      type: 'send',
+      conn: c,
+      msg: { type: 'claimed', nameplate: 1, side: 'b' },
+    });
   });
 
   it('rejects a third claimer with 4004 and counts it as a failed claim', () => {
@@ -230,7 +281,13 @@ describe('RelayCore', () => {
       { type: 'close', conn: b, code: 4006, reason: 'peer left' },
     ]);
     expect(core.closed(b, 0)).toEqual([]);
-    expect(core.stats()).toEqual({ connections: 0, nameplates: 0, burnedNameplates: 0, pairedRooms: 0, trackedAddresses: 0 });
+    expect(core.stats()).toEqual({
+      connections: 0,
+      nameplates: 0,
+      burnedNameplates: 0,
+      pairedRooms: 0,
+      trackedAddresses: 0,
+    });
   });
 
   describe('side b leaving before the key exchange completed (claim-and-leave)', () => {
@@ -257,7 +314,9 @@ describe('RelayCore', () => {
         { type: 'send', conn: a, msg: { type: 'paired', sid: SID, side: 'a' } },
         { type: 'send', conn: c, msg: { type: 'paired', sid: SID, side: 'b' } },
       ]);
-      expect(send(a, { type: 'msg', body: 'Ag' })).toEqual([{ type: 'forward', from: a, to: c, msg: { type: 'msg', body: 'Ag' } }]);
+      expect(send(a, { type: 'msg', body: 'Ag' })).toEqual([
+        { type: 'forward', from: a, to: c, msg: { type: 'msg', body: 'Ag' } },
+      ]);
     });
 
     it('unpairs when b is closed for a protocol violation or by the WebSocket layer, too', () => {
@@ -267,7 +326,9 @@ describe('RelayCore', () => {
         { type: 'send', conn: first.a, msg: { type: 'unpaired' } },
       ]);
       const second = paired();
-      expect(second.core.socketError(second.b, 'too_big', 0)).toEqual([{ type: 'send', conn: second.a, msg: { type: 'unpaired' } }]);
+      expect(second.core.socketError(second.b, 'too_big', 0)).toEqual([
+        { type: 'send', conn: second.a, msg: { type: 'unpaired' } },
+      ]);
     });
 
     it('charges b a failed claim each time, until its claims are rate limited', () => {
@@ -283,7 +344,12 @@ describe('RelayCore', () => {
     it('drops what a sent for the pairing that ended, until it is paired again', () => {
       const { core, send, hello, a, b } = paired();
       core.closed(b, 0);
-      for (const leftover of [{ type: 'msg', body: 'AA' }, { type: 'pipe' }, { type: 'burn' }, { type: 'done', ok: false }]) {
+      for (const leftover of [
+        { type: 'msg', body: 'AA' },
+        { type: 'pipe' },
+        { type: 'burn' },
+        { type: 'done', ok: false },
+      ]) {
         expect(send(a, leftover)).toEqual([]);
       }
       expect(send(a, { type: 'claim', nameplate: 2 })).toEqual(errorAndClose(a, 'RELAY_PROTOCOL', 4001));
@@ -301,7 +367,9 @@ describe('RelayCore', () => {
       const c = hello('203.0.113.9');
       send(c, { type: 'claim', nameplate: 1 });
       expect(send(c, { type: 'pipe' })).toEqual([]);
-      expect(core.binary(c, 10, 0)).toEqual({ actions: [...errorAndClose(c, 'RELAY_PROTOCOL', 4001), { type: 'send', conn: a, msg: { type: 'unpaired' } }] });
+      expect(core.binary(c, 10, 0)).toEqual({
+        actions: [...errorAndClose(c, 'RELAY_PROTOCOL', 4001), { type: 'send', conn: a, msg: { type: 'unpaired' } }],
+      });
       const d = hello('203.0.113.10');
       send(d, { type: 'claim', nameplate: 1 });
       send(d, { type: 'done', ok: true });
@@ -385,6 +453,9 @@ describe('RelayCore', () => {
     expect(core.shutdown(0)).toEqual(errorAndClose(lone, 'RELAY_SHUTDOWN', 4010));
     const late = core.open('192.0.2.9', 0);
     expect(late.actions).toEqual(errorAndClose(late.conn, 'RELAY_SHUTDOWN', 4010));
-    expect(core.closeAll()).toEqual([...errorAndClose(a, 'RELAY_SHUTDOWN', 4010), ...errorAndClose(b, 'RELAY_SHUTDOWN', 4010)]);
+    expect(core.closeAll()).toEqual([
+      ...errorAndClose(a, 'RELAY_SHUTDOWN', 4010),
+      ...errorAndClose(b, 'RELAY_SHUTDOWN', 4010),
+    ]);
   });
 });

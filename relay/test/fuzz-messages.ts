@@ -4,7 +4,8 @@
  * Everything is drawn from a seeded PRNG so a failing run can be replayed from its seed.
  */
 
-export type Frame = { kind: 'text'; data: string } | { kind: 'bytes-as-text'; data: Buffer } | { kind: 'binary'; data: Buffer };
+export type Frame =
+  { kind: 'text'; data: string } | { kind: 'bytes-as-text'; data: Buffer } | { kind: 'binary'; data: Buffer };
 
 /** Small, fast, seeded PRNG (mulberry32). */
 export function prng(seed: number): (n: number) => number {
@@ -34,12 +35,34 @@ function validMessage(rand: (n: number) => number): unknown {
 }
 
 const WRONG_VALUES: unknown[] = [
-  null, true, false, 0, -1, 1.5, -0, 1e308, -1e308, 2 ** 53 + 2, 1e-7, '', '1', 'x'.repeat(300), [], [1], {}, { a: 1 },
-  '\u0000', '\ud800', 'aGVsbG8=', 'a+b/',
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1.5,
+  -0,
+  1e308,
+  -1e308,
+  2 ** 53 + 2,
+  1e-7,
+  '',
+  '1',
+  'x'.repeat(300),
+  [],
+  [1],
+  {},
+  { a: 1 },
+  '\u0000',
+  '\ud800',
+  'aGVsbG8=',
+  'a+b/',
 ];
 
 function wrongTypes(rand: (n: number) => number): unknown {
-  const type = ['hello', 'allocate', 'claim', 'msg', 'pipe', 'burn', 'done', 'welcome', 'paired', 'error', '', 'HELLO'][rand(12)];
+  const type = ['hello', 'allocate', 'claim', 'msg', 'pipe', 'burn', 'done', 'welcome', 'paired', 'error', '', 'HELLO'][
+    rand(12)
+  ];
   const value = WRONG_VALUES[rand(WRONG_VALUES.length)];
   const field = ['protocol', 'agent', 'nameplate', 'body', 'ok', 'type'][rand(6)]!;
   return { type, [field]: value };
@@ -88,7 +111,12 @@ export function fuzzFrame(rand: (n: number) => number, maxMessage: number): Fram
     case 9:
       return {
         kind: 'text',
-        data: ['{"__proto__":{"type":"hello"}}', '{"constructor":{"prototype":{"type":"pipe"}}}', '{"type":"claim","nameplate":1e21}', '{"type":"claim","nameplate":99999999999999999999}'][rand(4)]!,
+        data: [
+          '{"__proto__":{"type":"hello"}}',
+          '{"constructor":{"prototype":{"type":"pipe"}}}',
+          '{"type":"claim","nameplate":1e21}',
+          '{"type":"claim","nameplate":99999999999999999999}',
+        ][rand(4)]!,
       };
     default:
       return { kind: 'text', data: JSON.stringify(validMessage(rand)) };
@@ -98,8 +126,16 @@ export function fuzzFrame(rand: (n: number) => number, maxMessage: number): Fram
 /** A session: usually starts with a valid hello (to reach deeper states), then a random sequence. */
 export function fuzzSession(rand: (n: number) => number, maxMessage: number): Frame[] {
   const frames: Frame[] = [];
-  if (rand(10) < 7) frames.push({ kind: 'text', data: JSON.stringify({ type: 'hello', protocol: rand(10) === 0 ? 2 : 1, agent: 'fuzz/1' }) });
-  if (rand(2) === 0) frames.push({ kind: 'text', data: JSON.stringify({ type: 'claim', nameplate: NAMEPLATES[rand(NAMEPLATES.length)] }) });
+  if (rand(10) < 7)
+    frames.push({
+      kind: 'text',
+      data: JSON.stringify({ type: 'hello', protocol: rand(10) === 0 ? 2 : 1, agent: 'fuzz/1' }),
+    });
+  if (rand(2) === 0)
+    frames.push({
+      kind: 'text',
+      data: JSON.stringify({ type: 'claim', nameplate: NAMEPLATES[rand(NAMEPLATES.length)] }),
+    });
   const length = 1 + rand(12);
   for (let i = 0; i < length; i++) frames.push(fuzzFrame(rand, maxMessage));
   return frames;

@@ -35,9 +35,27 @@ beforeAll(async () => {
   child = spawn(
     process.execPath,
     [
-      '--max-old-space-size=64', '--import', 'tsx', 'relay/src/main.ts', '--host', '127.0.0.1', '--port', '0', '--json', '--quiet',
-      '--trust-proxy', '--max-message-size', String(MAX_MESSAGE), '--max-frame-size', String(MAX_MESSAGE),
-      '--idle-timeout', '5', '--nameplate-ttl', '5', '--max-nameplates', String(MAX_NAMEPLATES),
+      '--max-old-space-size=64',
+      '--import',
+      'tsx',
+      'relay/src/main.ts',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+      '--json',
+      '--quiet',
+      '--trust-proxy',
+      '--max-message-size',
+      String(MAX_MESSAGE),
+      '--max-frame-size',
+      String(MAX_MESSAGE),
+      '--idle-timeout',
+      '5',
+      '--nameplate-ttl',
+      '5',
+      '--max-nameplates',
+      String(MAX_NAMEPLATES),
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -63,7 +81,10 @@ afterAll(async () => {
 });
 
 async function scrape(): Promise<{ connections: number; nameplates: number; burned: number; text: string }> {
-  const text = await within(fetch(`${base}/metrics`).then((r) => r.text()), '/metrics');
+  const text = await within(
+    fetch(`${base}/metrics`).then((r) => r.text()),
+    '/metrics',
+  );
   return {
     connections: metricValue(text, 'portunus_relay_connections') ?? NaN,
     nameplates: metricValue(text, 'portunus_relay_nameplates') ?? NaN,
@@ -82,7 +103,13 @@ async function session(frames: Frame[], ip: string, yieldNow: () => boolean): Pr
   const ws = new WebSocket(url, { perMessageDeflate: false, headers: { 'x-forwarded-for': ip } });
   ws.on('error', () => {});
   const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-  await within(new Promise<void>((resolve) => { ws.once('open', resolve); ws.once('close', () => resolve()); }), 'open');
+  await within(
+    new Promise<void>((resolve) => {
+      ws.once('open', resolve);
+      ws.once('close', () => resolve());
+    }),
+    'open',
+  );
   let sent = 0;
   for (const frame of frames) {
     if (ws.readyState !== WebSocket.OPEN) break;
@@ -100,7 +127,10 @@ async function session(frames: Frame[], ip: string, yieldNow: () => boolean): Pr
 }
 
 /** Runs fuzz sessions on WORKERS concurrent connections until `target` frames were sent. */
-async function fuzz(rand: (n: number) => number, target: number): Promise<{ sent: number; codes: Map<number, number> }> {
+async function fuzz(
+  rand: (n: number) => number,
+  target: number,
+): Promise<{ sent: number; codes: Map<number, number> }> {
   let sent = 0;
   const codes = new Map<number, number>();
   const worker = async (): Promise<void> => {

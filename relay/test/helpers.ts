@@ -33,7 +33,9 @@ export class RawClient {
   private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    this.closed = new Promise((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+    );
     ws.on('error', () => {});
     ws.on('message', (data: Buffer, isBinary) => {
       if (isBinary) {
@@ -133,7 +135,10 @@ export async function pair(
 }
 
 /** Pairs and opens the pipe. */
-export async function pipe(url: string, options: WebSocket.ClientOptions = {}): Promise<{ a: RawClient; b: RawClient }> {
+export async function pipe(
+  url: string,
+  options: WebSocket.ClientOptions = {},
+): Promise<{ a: RawClient; b: RawClient }> {
   const { a, b } = await pair(url, options);
   a.json({ type: 'pipe' });
   b.json({ type: 'pipe' });

@@ -15,7 +15,9 @@ afterEach(async () => {
 
 describe('relay ICE servers', () => {
   it('turns --stun and --turn into RTCIceServer entries', () => {
-    expect(relayIceServers({ stun: 'stun:198.18.0.1:3478', turn: 'turn:198.18.0.1:3478?transport=tcp,portunus,secret' })).toEqual([
+    expect(
+      relayIceServers({ stun: 'stun:198.18.0.1:3478', turn: 'turn:198.18.0.1:3478?transport=tcp,portunus,secret' }),
+    ).toEqual([
       { urls: 'stun:198.18.0.1:3478' },
       { urls: 'turn:198.18.0.1:3478?transport=tcp', username: 'portunus', credential: 'secret' },
     ]);
@@ -23,7 +25,12 @@ describe('relay ICE servers', () => {
   });
 
   it('reads them from the environment too', () => {
-    expect(relayConfigFromEnv({ PORTUNUS_RELAY_STUN: 'stun:stun.example.org', PORTUNUS_RELAY_TURN: 'turn:t.example.org,u,p' })).toEqual({
+    expect(
+      relayConfigFromEnv({
+        PORTUNUS_RELAY_STUN: 'stun:stun.example.org',
+        PORTUNUS_RELAY_TURN: 'turn:t.example.org,u,p',
+      }),
+    ).toEqual({
       stun: 'stun:stun.example.org',
       turn: 'turn:t.example.org,u,p',
     });
@@ -37,7 +44,9 @@ describe('relay ICE servers', () => {
     [{ turn: 'turn:host,user,pass,extra' }, /turn/],
     [{ turn: 'stun:host,user,pass' }, /turn/],
   ])('refuses %j at start-up (USAGE)', (partial, message) => {
-    expect(() => resolveRelayConfig(partial)).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }));
+    expect(() => resolveRelayConfig(partial)).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }),
+    );
   });
 
   it('offers them to both sides in paired', async () => {

@@ -29,7 +29,13 @@ describe(`relay with ${WAITING.toLocaleString('en')} idle connections`, () => {
     const { url } = relay;
     const clients: RawClient[] = [];
     for (let i = 0; i < WAITING; i += 100) {
-      clients.push(...(await within(Promise.all(Array.from({ length: 100 }, (_, j) => waitingSender(url, i + j + 1))), 'a batch of waiting senders', 30_000)));
+      clients.push(
+        ...(await within(
+          Promise.all(Array.from({ length: 100 }, (_, j) => waitingSender(url, i + j + 1))),
+          'a batch of waiting senders',
+          30_000,
+        )),
+      );
     }
     expect(relay.stats()).toMatchObject({ connections: WAITING, nameplates: WAITING, pairedRooms: 0 });
 

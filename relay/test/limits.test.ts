@@ -35,7 +35,12 @@ describe('Limits', () => {
   });
 
   it('forgets old failures and bounds the number of tracked addresses', () => {
-    const l = new Limits({ maxConnections: 1, maxConnectionsPerIp: 1, failedClaimsPerMinute: 1, maxTrackedAddresses: 3 });
+    const l = new Limits({
+      maxConnections: 1,
+      maxConnectionsPerIp: 1,
+      failedClaimsPerMinute: 1,
+      maxTrackedAddresses: 3,
+    });
     for (const a of ['a', 'b', 'c', 'd']) l.recordFailedClaim(a, 0);
     expect(l.trackedAddresses).toBe(3);
     expect(l.claimAllowed('a', 1)).toBe(true); // evicted, oldest first
@@ -46,7 +51,10 @@ describe('Limits', () => {
 });
 
 function request(remoteAddress: string, xff?: string | string[]): IncomingMessage {
-  return { socket: { remoteAddress }, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } } as unknown as IncomingMessage;
+  return {
+    socket: { remoteAddress },
+    headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+  } as unknown as IncomingMessage;
 }
 
 describe('client address', () => {
@@ -83,7 +91,15 @@ describe('client address', () => {
 
   it('names the malformed entries of a trust-proxy list', () => {
     expect(invalidProxyEntry(['10.0.0.0/8', '::1', '2001:db8::/32', '192.0.2.1/32'])).toBeUndefined();
-    for (const bad of ['10.0.0.0/33', '2001:db8::/129', 'proxy.example', '10.0.0.1/8/8', '10.0.0.0/', '', '10.0.0.0/-1']) {
+    for (const bad of [
+      '10.0.0.0/33',
+      '2001:db8::/129',
+      'proxy.example',
+      '10.0.0.1/8/8',
+      '10.0.0.0/',
+      '',
+      '10.0.0.0/-1',
+    ]) {
       expect(invalidProxyEntry(['10.0.0.1', bad])).toBe(bad);
     }
   });

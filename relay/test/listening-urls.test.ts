@@ -15,7 +15,11 @@ const INTERFACES: Interfaces = {
 
 describe('listeningUrls', () => {
   it('names every non-internal IPv4 address plus 127.0.0.1 when bound to 0.0.0.0', () => {
-    expect(listeningUrls('0.0.0.0', 4747, INTERFACES)).toEqual(['ws://192.168.1.5:4747', 'ws://10.0.0.7:4747', 'ws://127.0.0.1:4747']);
+    expect(listeningUrls('0.0.0.0', 4747, INTERFACES)).toEqual([
+      'ws://192.168.1.5:4747',
+      'ws://10.0.0.7:4747',
+      'ws://127.0.0.1:4747',
+    ]);
   });
 
   it('adds routable IPv6 addresses (not link-local ones) when bound to ::', () => {

@@ -32,7 +32,9 @@ describe('PreUpgradeSockets', () => {
     const { sockets, open, refused } = setup();
     const kept = [open('198.51.100.1'), open('::ffff:198.51.100.1')];
     expect(open('198.51.100.1').destroyed).toBe(true);
-    expect([open('2001:db8:0:1::a'), open('2001:db8:0:1::b'), open('2001:db8:0:1::c')].map((s) => s.destroyed)).toEqual([false, false, true]);
+    expect([open('2001:db8:0:1::a'), open('2001:db8:0:1::b'), open('2001:db8:0:1::c')].map((s) => s.destroyed)).toEqual(
+      [false, false, true],
+    );
     expect(kept.map((s) => s.destroyed)).toEqual([false, false]);
     expect(open('198.51.100.2').destroyed).toBe(false);
     expect(sockets.size).toBe(5);
@@ -57,6 +59,10 @@ describe('PreUpgradeSockets', () => {
     const fromProxy = Array.from({ length: 5 }, () => open('10.1.1.1'));
     expect(fromProxy.some((s) => s.destroyed)).toBe(false);
     expect(sockets.size).toBe(0);
-    expect([open('198.51.100.1'), open('198.51.100.1'), open('198.51.100.1')].map((s) => s.destroyed)).toEqual([false, false, true]);
+    expect([open('198.51.100.1'), open('198.51.100.1'), open('198.51.100.1')].map((s) => s.destroyed)).toEqual([
+      false,
+      false,
+      true,
+    ]);
   });
 });

@@ -14,7 +14,10 @@ async function start(config: Parameters<typeof startTestRelay>[0] = {}): Promise
   return relay;
 }
 
-function httpGet(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+function httpGet(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; type: string }> {
   return within(
     new Promise((resolve, reject) => {
       const req = request(url, { headers }, (res) => {
@@ -150,7 +153,10 @@ describe('relay over real WebSockets', () => {
     expect(await perAddress.closeCode()).toBe(4013);
     await from('192.0.2.2');
     const total = await from('192.0.2.3');
-    expect(await total.expect('error')).toMatchObject({ code: 'RELAY_LIMIT', message: 'relay connection limit reached' });
+    expect(await total.expect('error')).toMatchObject({
+      code: 'RELAY_LIMIT',
+      message: 'relay connection limit reached',
+    });
     expect(await total.closeCode()).toBe(4013);
     a.close();
     await a.closed;

@@ -23,7 +23,8 @@ function run(mbps: number, cpuPerSide: number, relayCpu = 0.5, sha256Match = tru
   };
 }
 const runs = (...figures: TransferFigures[]): BuildRuns => ({ runs: figures, errors: [] });
-const ratios = (checks: Check[]) => Object.fromEntries(checks.map((c) => [c.what, c.ratio === undefined ? undefined : Number(c.ratio.toFixed(6))]));
+const ratios = (checks: Check[]) =>
+  Object.fromEntries(checks.map((c) => [c.what, c.ratio === undefined ? undefined : Number(c.ratio.toFixed(6))]));
 
 describe('bench:compare arguments', () => {
   it('reads sizes in decimal and binary units', () => {
@@ -35,8 +36,18 @@ describe('bench:compare arguments', () => {
   });
 
   it('defaults to 3 runs of 1 GiB over relay, tcp and auto, and needs --ref', () => {
-    expect(parseCompareArgs(['--ref', '8ecf126'])).toEqual({ ref: '8ecf126', runs: 3, bytes: GiB, paths: ['relay', 'tcp', 'auto'] });
-    expect(parseCompareArgs(['--ref', 'v1', '--runs', '2', '--bytes', '200MB', '--paths', 'tcp,tcp,relay'])).toEqual({ ref: 'v1', runs: 2, bytes: 200e6, paths: ['tcp', 'relay'] });
+    expect(parseCompareArgs(['--ref', '8ecf126'])).toEqual({
+      ref: '8ecf126',
+      runs: 3,
+      bytes: GiB,
+      paths: ['relay', 'tcp', 'auto'],
+    });
+    expect(parseCompareArgs(['--ref', 'v1', '--runs', '2', '--bytes', '200MB', '--paths', 'tcp,tcp,relay'])).toEqual({
+      ref: 'v1',
+      runs: 2,
+      bytes: 200e6,
+      paths: ['tcp', 'relay'],
+    });
     expect(() => parseCompareArgs([])).toThrow(/--ref <git-ref>/);
     expect(() => parseCompareArgs(['--ref', 'x', '--runs', '0'])).toThrow(/--runs/);
     expect(() => parseCompareArgs(['--ref', 'x', '--paths', 'tcp,carrier-pigeon'])).toThrow(/--paths/);
@@ -69,7 +80,9 @@ describe("issue 13's verdict: B no worse than A by more than 5%, on the medians"
   });
 
   it('fails a path where a run failed or a received file differed', () => {
-    expect(verdict({ path: 'tcp', A: runs(run(400, 2)), B: { runs: [run(400, 2)], errors: ['transfer failed'] } }).ok).toBe(false);
+    expect(
+      verdict({ path: 'tcp', A: runs(run(400, 2)), B: { runs: [run(400, 2)], errors: ['transfer failed'] } }).ok,
+    ).toBe(false);
     expect(verdict({ path: 'tcp', A: runs(run(400, 2)), B: runs(run(400, 2, 0.5, false)) }).ok).toBe(false);
     const none = verdict({ path: 'tcp', A: runs(run(400, 2)), B: { runs: [], errors: ['exited before code'] } });
     expect(ratios(none.checks)).toEqual({ 'MB/s': undefined, 'CPU-s/GiB': undefined });
@@ -95,7 +108,9 @@ describe('the printed comparison', () => {
       ],
     });
     expect(lines.slice(0, 2)).toEqual(['A = 8ecf126 (--ref 8ecf126)', 'B = abc1234 (this checkout)']);
-    expect(lines.find((l) => l.startsWith('relay  A'))).toMatch(/^relay  A +310\.0 \(300\.0–320\.0\) +4\.00 \(4\.00–4\.00\) +0\.50 \(0\.50–0\.50\) +100\/100\/100 +tcp$/);
+    expect(lines.find((l) => l.startsWith('relay  A'))).toMatch(
+      /^relay  A +310\.0 \(300\.0–320\.0\) +4\.00 \(4\.00–4\.00\) +0\.50 \(0\.50–0\.50\) +100\/100\/100 +tcp$/,
+    );
     expect(lines.slice(-2)).toEqual([
       '  yes  relay: MB/s 1.032×, CPU-s/GiB 1.000×, relay CPU-s/GiB 1.000×',
       '  NO   tcp: MB/s 0.753×, CPU-s/GiB 1.000×',

@@ -1,5 +1,5 @@
 /**
- * scripts/apply-patches.cjs, the postinstall, in the layout npm makes when portunus is installed as a dependency
+ * cli/scripts/apply-patches.cjs, the postinstall, in the layout npm makes when portunus is installed as a dependency
  * (`npx portunus-cli`): werift hoisted beside portunus, not inside it. Plain `patch-package` there reported werift
  * missing and, with CI=true, exited 1 and failed the user's install.
  */
@@ -17,7 +17,11 @@ const weriftBundle = () => join(app, 'node_modules/werift/lib/index.mjs');
 const markers = () => (readFileSync(weriftBundle(), 'utf8').match(MARKER) ?? []).length;
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', env: { ...process.env, CI: 'true', ...env } });
+  const r = spawnSync(process.execPath, args, {
+    cwd: app,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', ...env },
+  });
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 const postinstall = () => run([join(app, 'node_modules/portunus-cli/scripts/apply-patches.cjs')]);
@@ -31,17 +35,25 @@ beforeEach(() => {
   // patch-package's own dependencies resolve from its real path, the repository's node_modules.
   symlinkSync(join(repo, 'node_modules/patch-package'), join(app, 'node_modules/patch-package'));
   mkdirSync(join(app, 'node_modules/portunus-cli/scripts'), { recursive: true });
-  cpSync(join(repo, 'scripts/apply-patches.cjs'), join(app, 'node_modules/portunus-cli/scripts/apply-patches.cjs'));
-  cpSync(join(repo, 'patches'), join(app, 'node_modules/portunus-cli/patches'), { recursive: true });
-  writeFileSync(join(app, 'node_modules/portunus-cli/package.json'), JSON.stringify({ name: 'portunus-cli', version: '0.1.0' }));
+  cpSync(join(repo, 'cli/scripts/apply-patches.cjs'), join(app, 'node_modules/portunus-cli/scripts/apply-patches.cjs'));
+  cpSync(join(repo, 'cli/patches'), join(app, 'node_modules/portunus-cli/patches'), { recursive: true });
+  writeFileSync(
+    join(app, 'node_modules/portunus-cli/package.json'),
+    JSON.stringify({ name: 'portunus-cli', version: '0.1.0' }),
+  );
 });
 
 afterEach(() => rmSync(app, { recursive: true, force: true }));
 
-describe('postinstall (scripts/apply-patches.cjs)', () => {
+describe('postinstall (cli/scripts/apply-patches.cjs)', () => {
   it('patches a werift hoisted beside portunus, with CI=true', () => {
     // The repository's werift is patched already: undo that to start from werift as published.
-    const reverse = run([join(app, 'node_modules/patch-package/index.js'), '--reverse', '--patch-dir', 'node_modules/portunus-cli/patches']);
+    const reverse = run([
+      join(app, 'node_modules/patch-package/index.js'),
+      '--reverse',
+      '--patch-dir',
+      'node_modules/portunus-cli/patches',
+    ]);
     expect(reverse.status, reverse.out).toBe(0);
     expect(markers()).toBe(0);
 

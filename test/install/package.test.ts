@@ -3,9 +3,9 @@
  * (`npm i ./portunus-cli-….tgz`) and globally into a prefix (`npm i -g --prefix DIR …`), both at once. A relay from
  * one install, a sender from the other and a receiver through `npx portunus` then move a file on 127.0.0.1.
  *
- * The pack skips the `prepare` script: dist/ is built already (by `npm ci`, or `pretest`), and building it again
- * would double this test's time. Installs use npm's cache first (`--prefer-offline`); the network, if needed at
- * all, is the npm registry.
+ * The CLI workspace (cli/) is what is published: its prepack bundles it (esbuild, a second or two) and copies the
+ * README and PROTOCOL.md in. Installs use npm's cache first (`--prefer-offline`); the network, if needed at all, is
+ * the npm registry.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,7 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitOf, runPortunus, type Proc } from '../../cli/test/e2e/harness.js';
 
 const repo = resolve(__dirname, '../..');
-const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { name: string; version: string; bin: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(repo, 'cli/package.json'), 'utf8')) as {
+  name: string;
+  version: string;
+  bin: Record<string, string>;
+};
 
 let tmp: string;
 let tarball: string;
@@ -28,26 +32,37 @@ let relay: Proc | undefined;
 let relayUrl: string;
 
 /** PATH with this Node first (the bins start with `#!/usr/bin/env node`) and without this clone's node_modules/.bin. */
-const PATH = [dirname(process.execPath), ...(process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.startsWith(repo))].join(delimiter);
+const PATH = [
+  dirname(process.execPath),
+  ...(process.env.PATH ?? '').split(delimiter).filter((dir) => !dir.startsWith(repo)),
+].join(delimiter);
 
 /** Runs an installed `portunus` (the bin at `bin`, or `npx …`) in `cwd`. */
-const runIn = (cwd: string, command: string[], args: string[], stdin?: 'pipe'): Proc => runPortunus(args, { cwd, command, env: { PATH }, stdin });
+const runIn = (cwd: string, command: string[], args: string[], stdin?: 'pipe'): Proc =>
+  runPortunus(args, { cwd, command, env: { PATH }, stdin });
 
 /** Runs `npm …` in `cwd`; resolves with its output, rejects with it on a non-zero exit. */
 function npm(args: string[], cwd: string): Promise<string> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], { cwd, env: { ...process.env, PATH }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', [...args, '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd,
+      env: { ...process.env, PATH },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolvePromise(out) : reject(new Error(`npm ${args.join(' ')} exited ${code}:\n${out}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolvePromise(out) : reject(new Error(`npm ${args.join(' ')} exited ${code}:\n${out}`)),
+    );
   });
 }
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'portunus-package-'));
-  const [entry] = JSON.parse(await npm(['pack', '--ignore-scripts', '--json', '--pack-destination', tmp], repo)) as { filename: string; files: { path: string }[] }[];
+  const output = await npm(['pack', '--workspace', 'cli', '--json', '--pack-destination', tmp], repo);
+  const [entry] = JSON.parse(output.slice(output.indexOf('['))) as { filename: string; files: { path: string }[] }[];
   tarball = join(tmp, entry!.filename);
   packed = entry!.files.map((f) => f.path);
   local = join(tmp, 'empty-folder');
@@ -58,7 +73,12 @@ beforeAll(async () => {
     // --allow-scripts: npm versions that skip dependencies' install scripts by default (11.x) then run our postinstall.
     npm(['install', '--global', '--prefix', globalPrefix, `--allow-scripts=${pkg.name}`, tarball], tmp),
   ]);
-  relay = runIn(local, [join(local, 'node_modules/.bin/portunus')], ['relay', '--host', '127.0.0.1', '--port', '0', '--json'], 'pipe');
+  relay = runIn(
+    local,
+    [join(local, 'node_modules/.bin/portunus')],
+    ['relay', '--host', '127.0.0.1', '--port', '0', '--json'],
+    'pipe',
+  );
   relayUrl = String((await relay.waitEvent('listening')).url);
 }, 240_000);
 
@@ -74,9 +94,11 @@ describe(`the npm package ${pkg.name}`, () => {
     expect(Object.keys(pkg.bin)).toEqual(['portunus']);
   });
 
-  it("every README line that fetches it from npm names the package, and the upgrade hint does too", async () => {
+  it('every README line that fetches it from npm names the package, and the upgrade hint does too', async () => {
     const readme = readFileSync(join(repo, 'README.md'), 'utf8');
-    const fetched = [...readme.matchAll(/npx -y ([\w@./-]+?)[`\s)]|npm i(?:nstall)? (?:-g|--global) (?:--\S+ )*([\w@./-]+?)[`\s)]/g)].map((m) => m[1] ?? m[2]);
+    const fetched = [
+      ...readme.matchAll(/npx -y ([\w@./-]+?)[`\s)]|npm i(?:nstall)? (?:-g|--global) (?:--\S+ )*([\w@./-]+?)[`\s)]/g),
+    ].map((m) => m[1] ?? m[2]);
     expect(fetched.length).toBeGreaterThanOrEqual(4);
     // Each names the package, or the tarball `npm pack` writes for it.
     expect(new Set(fetched)).toEqual(new Set([pkg.name, `${pkg.name}@latest`, `./${pkg.name}-${pkg.version}.tgz`]));
@@ -84,16 +106,20 @@ describe(`the npm package ${pkg.name}`, () => {
     expect(ERROR_GUIDE.RELAY_INCOMPATIBLE.hint).toContain(`npm i -g ${pkg.name}@latest`);
   });
 
-  it('packs the built CLI, relay and protocol with their postinstall, and no sources or tests', () => {
-    for (const path of ['bin/portunus', 'dist/cli/src/main.js', 'dist/relay/src/main.js', 'dist/packages/protocol/src/index.js', 'scripts/apply-patches.cjs', 'README.md']) {
+  it('packs the bundled CLI (protocol and relay inside) with its postinstall, and no sources or tests', () => {
+    for (const path of ['bin/portunus', 'dist/main.js', 'scripts/apply-patches.cjs', 'README.md', 'PROTOCOL.md']) {
       expect(packed, path).toContain(path);
     }
+    expect(packed.some((p) => p.startsWith('dist/server-') && p.endsWith('.js'))).toBe(true); // the relay, a lazy chunk
     expect(packed.some((p) => p.startsWith('patches/') && p.endsWith('.patch'))).toBe(true);
-    expect(packed.filter((p) => p.endsWith('.ts') || p.includes('/test/') || p.startsWith('dist/bench/'))).toEqual([]);
+    expect(packed.filter((p) => p.endsWith('.ts') || p.includes('test') || p.includes('bench'))).toEqual([]);
   });
 
   it('installed globally with its install script allowed, the postinstall patched werift', () => {
-    const bundle = readFileSync(join(globalPrefix, 'lib/node_modules', pkg.name, 'node_modules/werift/lib/index.mjs'), 'utf8');
+    const bundle = readFileSync(
+      join(globalPrefix, 'lib/node_modules', pkg.name, 'node_modules/werift/lib/index.mjs'),
+      'utf8',
+    );
     expect((bundle.match(/patch\(/g) ?? []).length).toBeGreaterThanOrEqual(8);
   });
 
@@ -103,7 +129,9 @@ describe(`the npm package ${pkg.name}`, () => {
       expect(await exitOf(p)).toBe(0);
       expect(p.stdout().trim()).toBe(pkg.version);
     }
-    const health = (await (await fetch(relayUrl.replace(/^ws/, 'http').replace(/\/v1$/, '/healthz'))).json()) as { version: string };
+    const health = (await (await fetch(relayUrl.replace(/^ws/, 'http').replace(/\/v1$/, '/healthz'))).json()) as {
+      version: string;
+    };
     expect(health.version).toBe(pkg.version);
   });
 
@@ -112,12 +140,20 @@ describe(`the npm package ${pkg.name}`, () => {
     await mkdir(src);
     const content = randomBytes(200_000);
     await writeFile(join(src, 'data.bin'), content);
-    const sender = runIn(src, [join(globalPrefix, 'bin/portunus')], ['send', '--json', '--relay', relayUrl, 'data.bin']);
+    const sender = runIn(
+      src,
+      [join(globalPrefix, 'bin/portunus')],
+      ['send', '--json', '--relay', relayUrl, 'data.bin'],
+    );
     const code = String((await sender.waitEvent('code')).code);
-    const receiver = runIn(local, ['npx', '--offline', 'portunus'], ['receive', '--json', '--yes', '--relay', relayUrl, code]);
+    const receiver = runIn(
+      local,
+      ['npx', '--offline', 'portunus'],
+      ['receive', '--json', '--yes', '--relay', relayUrl, code],
+    );
     const codes = await Promise.all([exitOf(sender, 60_000), exitOf(receiver, 60_000)]);
     expect(codes, sender.stderr() + receiver.stderr()).toEqual([0, 0]);
     expect((await readFile(join(local, 'data.bin'))).equals(content)).toBe(true);
-    expect(existsSync(join(local, 'node_modules', pkg.name, 'dist/cli/src/main.js'))).toBe(true);
+    expect(existsSync(join(local, 'node_modules', pkg.name, 'dist/main.js'))).toBe(true);
   });
 });

@@ -43,11 +43,14 @@ describe.skipIf(skip !== undefined)('LAN mode across two hosts on one segment', 
     const sender = runPortunus(['send', '--json', 'data.bin'], { cwd: src, env, prefix: lab.a.prefix });
     const code = await sender.waitEvent('code');
     expect(code.mode).toBe('lan');
-    const receiver = runPortunus(['receive', '--yes', '--verbose', '--discover-timeout', String(DISCOVER_S), String(code.code)], {
-      cwd: dst,
-      env,
-      prefix: lab.b.prefix,
-    });
+    const receiver = runPortunus(
+      ['receive', '--yes', '--verbose', '--discover-timeout', String(DISCOVER_S), String(code.code)],
+      {
+        cwd: dst,
+        env,
+        prefix: lab.b.prefix,
+      },
+    );
     const [sc, rc] = await Promise.all([exitOf(sender, TRANSFER_MS), exitOf(receiver, TRANSFER_MS)]);
     expect([sc, rc], `sender: ${sender.stderr()}\nreceiver: ${receiver.stderr()}`).toEqual([0, 0]);
     expect((await readFile(join(dst, 'data.bin'))).equals(content)).toBe(true);

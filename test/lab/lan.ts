@@ -46,14 +46,19 @@ function sh(argv: string[]): string {
 export function lanLabUp(): LanLab {
   const prefix = `ptl${randomBytes(3).toString('hex')}`;
   const sw = `${prefix}sw`;
-  const host = (name: string, address: string): LabHost => ({ ns: `${prefix}${name}`, address, prefix: ['ip', 'netns', 'exec', `${prefix}${name}`] });
+  const host = (name: string, address: string): LabHost => ({
+    ns: `${prefix}${name}`,
+    address,
+    prefix: ['ip', 'netns', 'exec', `${prefix}${name}`],
+  });
   const a = host('a', '198.18.5.1');
   const b = host('b', '198.18.5.2');
   const inNs = (ns: string, argv: string[]) => sh(['ip', 'netns', 'exec', ns, ...argv]);
   const down = () => {
     for (const ns of [a.ns, b.ns, sw]) {
       // Only processes inside our own namespaces are stopped.
-      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
+      const pids =
+        spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout?.split('\n').filter(Boolean) ?? [];
       for (const pid of pids) spawnSync('kill', ['-9', pid]);
       spawnSync('ip', ['netns', 'del', ns]);
     }
@@ -65,7 +70,10 @@ export function lanLabUp(): LanLab {
     }
     inNs(sw, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
     inNs(sw, ['ip', 'link', 'set', 'br0', 'up']);
-    for (const [name, h] of [['a', a], ['b', b]] as const) {
+    for (const [name, h] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
       sh(['ip', 'link', 'add', 'eth0', 'netns', h.ns, 'type', 'veth', 'peer', 'name', `p${name}`, 'netns', sw]);
       inNs(sw, ['ip', 'link', 'set', `p${name}`, 'master', 'br0', 'up']);
       inNs(h.ns, ['ip', 'addr', 'add', `${h.address}/24`, 'dev', 'eth0']);

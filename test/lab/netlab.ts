@@ -34,7 +34,8 @@ export function labSkipReason(): string | undefined {
   if (process.platform !== 'linux') return 'the NAT lab needs Linux network namespaces';
   if (process.getuid?.() !== 0) return 'the NAT lab needs root (network namespaces, iptables)';
   const missing = TOOLS.filter((tool) => spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0);
-  if (missing.length > 0) return `the NAT lab needs ${missing.join(', ')} (apt-get install iproute2 iptables conntrack coturn)`;
+  if (missing.length > 0)
+    return `the NAT lab needs ${missing.join(', ')} (apt-get install iproute2 iptables conntrack coturn)`;
   return undefined;
 }
 
@@ -67,7 +68,10 @@ export class NetLab {
 
   /** Starts a long-running process inside a namespace; down() kills it if it is still there. */
   spawn(name: NsName, cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', this.ns(name), cmd, ...args], { ...opts, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('ip', ['netns', 'exec', this.ns(name), cmd, ...args], {
+      ...opts,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;
@@ -85,7 +89,17 @@ export class NetLab {
   /** Drops all forwarded UDP of one home at its router (TCP still works), or lifts that again. */
   async blockUdp(home: Home, blocked: boolean): Promise<void> {
     const rtr: NsName = home === 'a' ? 'rtra' : 'rtrb';
-    await this.exec(rtr, 'iptables', blocked ? '-I' : '-D', 'FORWARD', ...(blocked ? ['1'] : []), '-p', 'udp', '-j', 'DROP');
+    await this.exec(
+      rtr,
+      'iptables',
+      blocked ? '-I' : '-D',
+      'FORWARD',
+      ...(blocked ? ['1'] : []),
+      '-p',
+      'udp',
+      '-j',
+      'DROP',
+    );
     await this.flushConntrack(home);
   }
 
@@ -120,7 +134,10 @@ export class NetLab {
   async down(): Promise<void> {
     for (const child of this.children) child.kill('SIGKILL');
     for (const name of [...NAMESPACES].reverse()) {
-      const pids = await run('ip', ['netns', 'pids', this.ns(name)]).then((r) => r.stdout.split(/\s+/).filter(Boolean), () => []);
+      const pids = await run('ip', ['netns', 'pids', this.ns(name)]).then(
+        (r) => r.stdout.split(/\s+/).filter(Boolean),
+        () => [],
+      );
       for (const pid of pids) {
         try {
           process.kill(Number(pid), 'SIGKILL');
@@ -162,7 +179,21 @@ export class NetLab {
     await pub('ip', 'neigh', 'add', '192.0.2.2', 'lladdr', '02:00:00:00:00:99', 'dev', 'sink0', 'nud', 'permanent');
     await pub('ip', 'route', 'add', 'default', 'via', '192.0.2.2', 'dev', 'sink0');
     await pub('iptables', '-A', 'OUTPUT', '-o', 'sink0', '-p', 'udp', '--dport', '53', '-j', 'REJECT');
-    await pub('iptables', '-A', 'OUTPUT', '-o', 'sink0', '-p', 'tcp', '--dport', '53', '-j', 'REJECT', '--reject-with', 'tcp-reset');
+    await pub(
+      'iptables',
+      '-A',
+      'OUTPUT',
+      '-o',
+      'sink0',
+      '-p',
+      'tcp',
+      '--dport',
+      '53',
+      '-j',
+      'REJECT',
+      '--reject-with',
+      'tcp-reset',
+    );
   }
 
   private async home(home: Home): Promise<void> {
@@ -171,12 +202,38 @@ export class NetLab {
     const homeName: NsName = home === 'a' ? 'homea' : 'homeb';
     const rtr = (...cmd: string[]) => this.exec(rtrName, ...cmd);
     const host = (...cmd: string[]) => this.exec(homeName, ...cmd);
-    await run('ip', ['link', 'add', 'wan', 'netns', this.ns(rtrName), 'type', 'veth', 'peer', 'name', `p${home}`, 'netns', this.ns('pub')]);
+    await run('ip', [
+      'link',
+      'add',
+      'wan',
+      'netns',
+      this.ns(rtrName),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      `p${home}`,
+      'netns',
+      this.ns('pub'),
+    ]);
     await this.exec('pub', 'ip', 'link', 'set', `p${home}`, 'master', 'br0', 'up');
     await rtr('ip', 'addr', 'add', `198.18.0.1${i}/24`, 'dev', 'wan');
     await rtr('ip', 'link', 'set', 'wan', 'up');
     await rtr('ip', 'route', 'add', 'default', 'via', PUBLIC_IP);
-    await run('ip', ['link', 'add', 'lan', 'netns', this.ns(rtrName), 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.ns(homeName)]);
+    await run('ip', [
+      'link',
+      'add',
+      'lan',
+      'netns',
+      this.ns(rtrName),
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      this.ns(homeName),
+    ]);
     await rtr('ip', 'addr', 'add', `198.19.${i}.1/24`, 'dev', 'lan');
     await rtr('ip', 'link', 'set', 'lan', 'up');
     await host('ip', 'addr', 'add', `${HOME_IP[home]}/24`, 'dev', 'eth0');
@@ -189,11 +246,37 @@ export class NetLab {
     await rtr('iptables', '-A', 'FORWARD', '-p', 'udp', '--dport', '53', '-j', 'REJECT');
     await rtr('iptables', '-A', 'FORWARD', '-p', 'tcp', '--dport', '53', '-j', 'REJECT', '--reject-with', 'tcp-reset');
     await rtr('iptables', '-A', 'FORWARD', '-i', 'lan', '-o', 'wan', '-j', 'ACCEPT');
-    await rtr('iptables', '-A', 'FORWARD', '-i', 'wan', '-o', 'lan', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
+    await rtr(
+      'iptables',
+      '-A',
+      'FORWARD',
+      '-i',
+      'wan',
+      '-o',
+      'lan',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    );
     // Unsolicited packets to the router itself are dropped. Besides being realistic this is REQUIRED for hole
     // punching: an early inbound punch would leave an unreplied conntrack entry for the router's own ip:port,
     // and the later outbound packet would be mapped to a different port (tuple clash).
-    await rtr('iptables', '-A', 'INPUT', '-i', 'wan', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT');
+    await rtr(
+      'iptables',
+      '-A',
+      'INPUT',
+      '-i',
+      'wan',
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'ESTABLISHED,RELATED',
+      '-j',
+      'ACCEPT',
+    );
     await rtr('iptables', '-A', 'INPUT', '-i', 'wan', '-j', 'DROP');
     // A counting rule (no target): how many UDP packets this home sent (scenario "relay only": none).
     await host('iptables', '-A', 'OUTPUT', '-o', 'eth0', '-p', 'udp');

@@ -1,6 +1,6 @@
 /** Options every transfer command shares, and turning them into a TransferContext. */
 import { Option, type Command } from 'commander';
-import { createError, secureRandomBytes, type IceServer, type PathKind } from '../protocol.js';
+import { createError, secureRandomBytes, type IceServer, type PathKind } from '@portunus/protocol';
 import type { TransferContext } from '../transfer/context.js';
 import { Reporter } from '../ui/reporter.js';
 import { AGENT } from '../version.js';
@@ -9,7 +9,7 @@ import { DEFAULT_STALL_TIMEOUT_MS } from '../transfer/stall.js';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';
-import { relayCaFrom } from '../relay/relay-ca.js';
+import { relayCaFrom } from '../relay-client/relay-ca.js';
 
 export interface CommonOptions {
   relay?: string;
@@ -39,17 +39,39 @@ const DEFAULT_DIRECT_TIMEOUT_S = '5';
 export function addCommonOptions(cmd: Command): Command {
   return cmd
     .option('--relay <url>', 'relay to meet through (env PORTUNUS_RELAY)')
-    .option('--ca <file>', "PEM file of the CA that signed a wss:// relay's certificate, trusted besides the usual ones (env PORTUNUS_CA)")
+    .option(
+      '--ca <file>',
+      "PEM file of the CA that signed a wss:// relay's certificate, trusted besides the usual ones (env PORTUNUS_CA)",
+    )
     .option('--json', 'print NDJSON events for scripts instead of text')
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print debugging details and stacks')
     .option('--timeout <seconds>', 'how long to wait for the other side', '600')
-    .option('--stall-timeout <seconds>', 'give up when the transfer makes no progress for this long', String(DEFAULT_STALL_TIMEOUT_MS / 1000))
-    .option('--bind <address>', "LAN mode: IPv4 address (interface) to use; the sender's built-in relay listens on it (default: all)")
-    .option('--discover-timeout <seconds>', 'LAN mode, receiving: how long to look for the sender', String(DEFAULT_DISCOVER_TIMEOUT_S))
-    .option('--transport <paths>', 'data paths: auto (relay, direct TCP and WebRTC, moving to the fastest), or a list of relay, tcp, webrtc (e.g. tcp: direct TCP only; relay: never direct)', 'auto')
+    .option(
+      '--stall-timeout <seconds>',
+      'give up when the transfer makes no progress for this long',
+      String(DEFAULT_STALL_TIMEOUT_MS / 1000),
+    )
+    .option(
+      '--bind <address>',
+      "LAN mode: IPv4 address (interface) to use; the sender's built-in relay listens on it (default: all)",
+    )
+    .option(
+      '--discover-timeout <seconds>',
+      'LAN mode, receiving: how long to look for the sender',
+      String(DEFAULT_DISCOVER_TIMEOUT_S),
+    )
+    .option(
+      '--transport <paths>',
+      'data paths: auto (relay, direct TCP and WebRTC, moving to the fastest), or a list of relay, tcp, webrtc (e.g. tcp: direct TCP only; relay: never direct)',
+      'auto',
+    )
     .option('--direct-timeout <seconds>', 'how long each direct connection attempt may take', DEFAULT_DIRECT_TIMEOUT_S)
-    .option('--ice-server <url>', 'STUN/TURN server for direct connections, repeatable (turn:user:pass@host:3478?transport=tcp)', collect)
+    .option(
+      '--ice-server <url>',
+      'STUN/TURN server for direct connections, repeatable (turn:user:pass@host:3478?transport=tcp)',
+      collect,
+    )
     .addOption(new Option('--chunk-size <bytes>', 'plaintext bytes per frame').default('1048576').hideHelp());
 }
 
@@ -65,9 +87,13 @@ export function parsePaths(text: string): PathKind[] {
   const paths = text.split(',').map((p) => p.trim());
   const known = (p: string): p is PathKind => (ALL_PATHS as readonly string[]).includes(p);
   if (paths.length === 0 || !paths.every(known) || new Set(paths).size !== paths.length) {
-    throw createError('USAGE', `--transport must be auto or a list of relay, tcp and webrtc (got '${text.slice(0, 40)}')`, {
-      hint: 'Examples: --transport auto, --transport tcp, --transport relay,webrtc',
-    });
+    throw createError(
+      'USAGE',
+      `--transport must be auto or a list of relay, tcp and webrtc (got '${text.slice(0, 40)}')`,
+      {
+        hint: 'Examples: --transport auto, --transport tcp, --transport relay,webrtc',
+      },
+    );
   }
   return paths;
 }
@@ -87,7 +113,8 @@ function iceServersFrom(opts: CommonOptions, paths: readonly PathKind[], env: No
 
 function seconds(text: string, what: string, max: number): number {
   const n = Number(text);
-  if (!/^\d+(\.\d+)?$/.test(text.trim()) || n <= 0 || n > max) throw createError('USAGE', `${what} must be a number of seconds above 0, at most ${max}`);
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || n <= 0 || n > max)
+    throw createError('USAGE', `${what} must be a number of seconds above 0, at most ${max}`);
   return Math.ceil(n * 1000);
 }
 
@@ -99,7 +126,11 @@ export interface Io {
   cwd: string;
 }
 
-export function makeReporter(opts: Pick<CommonOptions, 'json' | 'quiet' | 'verbose'>, io: Io, dataOnStdout: boolean): Reporter {
+export function makeReporter(
+  opts: Pick<CommonOptions, 'json' | 'quiet' | 'verbose'>,
+  io: Io,
+  dataOnStdout: boolean,
+): Reporter {
   return new Reporter({
     mode: opts.json ? 'json' : opts.quiet ? 'quiet' : 'human',
     jsonStream: dataOnStdout ? io.stderr : io.stdout,
@@ -122,14 +153,16 @@ export function resolveRelay(
   const url = given ?? readConfig(env).relay; // the loader has already checked the file's value
   if (url === undefined) return undefined;
   const problem = relayUrlProblem(url);
-  if (problem !== undefined) throw createError('USAGE', problem, { hint: 'Example: --relay ws://relay.example.org:4747' });
+  if (problem !== undefined)
+    throw createError('USAGE', problem, { hint: 'Example: --relay ws://relay.example.org:4747' });
   return url;
 }
 
 /** `text` as a whole number from `min` to `max`, else a USAGE error naming the option. */
 export function wholeNumber(text: string, what: string, min: number, max: number): number {
   const n = Number(text);
-  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw createError('USAGE', `${what} must be a whole number from ${min} to ${max}`);
+  if (text.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+    throw createError('USAGE', `${what} must be a whole number from ${min} to ${max}`);
   return n;
 }
 

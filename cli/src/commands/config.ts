@@ -1,6 +1,6 @@
 /** `portunus config get|set|unset|path`: the settings file (cli/src/config). Values are checked before writing. */
 import { Command } from 'commander';
-import { createError, toPortunusError } from '../protocol.js';
+import { createError, toPortunusError } from '@portunus/protocol';
 import { ExitCode, exitCodeOf } from '../ui/error-guide.js';
 import { configPath, readConfigFile, writeConfigFile } from '../config/config-file.js';
 import { isSettingKey, SETTINGS, type SettingKey } from '../config/settings.js';
@@ -57,13 +57,19 @@ function settingList(): string {
 }
 
 function settingKey(key: string): SettingKey {
-  if (!isSettingKey(key)) throw createError('USAGE', `unknown setting '${key.slice(0, 64)}'`, { hint: `Settings: ${Object.keys(SETTINGS).join(', ')}.` });
+  if (!isSettingKey(key))
+    throw createError('USAGE', `unknown setting '${key.slice(0, 64)}'`, {
+      hint: `Settings: ${Object.keys(SETTINGS).join(', ')}.`,
+    });
   return key;
 }
 
 function requirePath(io: Io): string {
   const path = configPath(io.env);
-  if (path === undefined) throw createError('BAD_CONFIG', 'neither HOME nor XDG_CONFIG_HOME is set', { hint: 'Set HOME (or XDG_CONFIG_HOME) to an absolute path.' });
+  if (path === undefined)
+    throw createError('BAD_CONFIG', 'neither HOME nor XDG_CONFIG_HOME is set', {
+      hint: 'Set HOME (or XDG_CONFIG_HOME) to an absolute path.',
+    });
   return path;
 }
 
@@ -107,7 +113,13 @@ async function run(io: Io, flags: ConfigFlags, body: () => Promise<void>): Promi
     process.exitCode = ExitCode.OK;
   } catch (err) {
     const error = toPortunusError(err);
-    new Reporter({ mode: flags.json ? 'json' : 'human', jsonStream: io.stdout, stderr: io.stderr, verbose: false, color: false }).error(error);
+    new Reporter({
+      mode: flags.json ? 'json' : 'human',
+      jsonStream: io.stdout,
+      stderr: io.stderr,
+      verbose: false,
+      color: false,
+    }).error(error);
     process.exitCode = exitCodeOf(error);
   }
 }

@@ -1,6 +1,6 @@
 /** `portunus receive`: option parsing only; the work is in transfer/receive.ts. */
 import { Command } from 'commander';
-import { PortunusError, parseCode, type Code } from '../protocol.js';
+import { PortunusError, parseCode, type Code } from '@portunus/protocol';
 import { receive } from '../transfer/receive.js';
 import { reportDone } from '../ui/summary.js';
 import { askLine, canPrompt } from '../ui/prompt.js';
@@ -17,7 +17,10 @@ export function receiveCommand(io: Io): Command {
   const cmd = new Command('receive')
     .description('receive what the other side sends, using its code')
     .argument('[code]', 'the code the sender shows, like 7-H7K-29A (or env PORTUNUS_CODE; asked for when omitted)')
-    .option('-o, --output <path>', "where to put it: a file or folder name, an existing folder, or '-' for standard output")
+    .option(
+      '-o, --output <path>',
+      "where to put it: a file or folder name, an existing folder, or '-' for standard output",
+    )
     .option('-y, --yes', 'accept without asking')
     .option('--overwrite', 'replace an existing file or folder of the same name');
   addCommonOptions(cmd).addHelpText(
@@ -54,7 +57,10 @@ Examples:
 }
 
 async function obtainCode(arg: string | undefined, io: Io, prompt: Parameters<typeof askLine>[0]): Promise<Code> {
-  const text = arg ?? io.env.PORTUNUS_CODE ?? (await askLine(prompt, 'Enter the code: ', 'Pass the code as an argument or in PORTUNUS_CODE.'));
+  const text =
+    arg ??
+    io.env.PORTUNUS_CODE ??
+    (await askLine(prompt, 'Enter the code: ', 'Pass the code as an argument or in PORTUNUS_CODE.'));
   const code = parseCode(text);
   if (code instanceof PortunusError) throw code;
   return code;

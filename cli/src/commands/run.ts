@@ -2,7 +2,7 @@
  * Runs a command's action with the shared plumbing: a reporter, Ctrl-C handling (first press cancels cleanly and
  * tells the peer, a second one exits at once) and the error → exit-code mapping.
  */
-import { createError, toPortunusError, type PortunusError } from '../protocol.js';
+import { createError, toPortunusError, type PortunusError } from '@portunus/protocol';
 import { ExitCode, exitCodeOf } from '../ui/error-guide.js';
 import { Reporter } from '../ui/reporter.js';
 import { makeReporter, type CommonOptions, type Io } from './common.js';
@@ -52,6 +52,7 @@ export async function runAction(
 /** The error this side reports after Ctrl-C (or SIGTERM); the other side hears CANCELLED from the session. */
 function cancelledHere(role: ActionSetup['role']): PortunusError {
   return createError('CANCELLED', 'cancelled on this side', {
-    hint: role === 'send' ? 'Nothing more was sent, and the receiver keeps nothing of it.' : 'Nothing partial was kept.',
+    hint:
+      role === 'send' ? 'Nothing more was sent, and the receiver keeps nothing of it.' : 'Nothing partial was kept.',
   });
 }

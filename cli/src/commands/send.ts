@@ -1,6 +1,14 @@
 /** `portunus send`: option parsing only; the work is in transfer/send.ts. */
 import { Command } from 'commander';
-import { createError, DEFAULT_SECRET_LENGTH, MAX_SECRET_LENGTH, MIN_SECRET_LENGTH, PortunusError, parseCode, type Code } from '../protocol.js';
+import {
+  createError,
+  DEFAULT_SECRET_LENGTH,
+  MAX_SECRET_LENGTH,
+  MIN_SECRET_LENGTH,
+  PortunusError,
+  parseCode,
+  type Code,
+} from '@portunus/protocol';
 import type { SourceSpec } from '../files/source.js';
 import { send } from '../transfer/send.js';
 import { reportDone } from '../ui/summary.js';
@@ -21,10 +29,17 @@ export function sendCommand(io: Io): Command {
   const cmd = new Command('send')
     .description('send a file, a folder, standard input or a text message')
     .argument('[path]', "file or folder to send, or '-' for standard input")
-    .option('--text <message>', "send a short text message (at most 64 KiB) instead of a file; '-' reads it from standard input")
+    .option(
+      '--text <message>',
+      "send a short text message (at most 64 KiB) instead of a file; '-' reads it from standard input",
+    )
     .option('--name <name>', "name to offer when sending standard input ('-')")
     .option('--code <code>', 'use a pre-agreed code (prefer env PORTUNUS_CODE: arguments are visible to other users)')
-    .option('--code-length <symbols>', `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (6 = 30 bits)`, String(DEFAULT_SECRET_LENGTH))
+    .option(
+      '--code-length <symbols>',
+      `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (6 = 30 bits)`,
+      String(DEFAULT_SECRET_LENGTH),
+    )
     .option('--no-qr', 'do not print a QR code');
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -82,6 +97,7 @@ function presetCode(flags: SendFlags, io: Io, warn: (m: string) => void): Code |
   if (text === undefined || text === '') return undefined;
   const code = parseCode(text);
   if (code instanceof PortunusError) throw code;
-  if (flags.code !== undefined) warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
+  if (flags.code !== undefined)
+    warn('a code given as an argument is visible to other users in the process list; prefer PORTUNUS_CODE');
   return code;
 }

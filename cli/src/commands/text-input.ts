@@ -3,7 +3,7 @@
  * offer (MAX_TEXT_BYTES) and be UTF-8; reading stops as soon as the limit is passed, so a large input costs no memory.
  */
 import type { Readable } from 'node:stream';
-import { createError, MAX_TEXT_BYTES } from '../protocol.js';
+import { createError, MAX_TEXT_BYTES } from '@portunus/protocol';
 
 /** The value of --text that means "read standard input". */
 export const TEXT_FROM_STDIN = '-';

@@ -4,10 +4,15 @@
  * --json, exit 2. Commander prints nothing itself: `routeUsageErrors` silences it and throws ours instead.
  */
 import { CommanderError, type Command } from 'commander';
-import { createError, PortunusError } from '../protocol.js';
+import { createError, PortunusError } from '@portunus/protocol';
 
 /** What commander reports by throwing although nothing went wrong (help or the version, asked for). */
-const NOT_ERRORS = new Set(['commander.helpDisplayed', 'commander.version', 'commander.help', 'commander.executeSubCommandAsync']);
+const NOT_ERRORS = new Set([
+  'commander.helpDisplayed',
+  'commander.version',
+  'commander.help',
+  'commander.executeSubCommandAsync',
+]);
 
 /** Applies to `cmd` and every subcommand: commander's errors become PortunusErrors thrown out of `parseAsync`. */
 export function routeUsageErrors(cmd: Command): void {
@@ -19,7 +24,10 @@ export function routeUsageErrors(cmd: Command): void {
 }
 
 function usageError(err: CommanderError, cmd: Command): PortunusError {
-  return createError('USAGE', err.message.replace(/^error: /, ''), { hint: hintFor(err.code, commandPath(cmd)), cause: err });
+  return createError('USAGE', err.message.replace(/^error: /, ''), {
+    hint: hintFor(err.code, commandPath(cmd)),
+    cause: err,
+  });
 }
 
 function hintFor(code: string, command: string): string {

@@ -8,7 +8,7 @@
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { createError, PortunusError, secureRandomBytes, type RandomBytes } from '../protocol.js';
+import { createError, PortunusError, secureRandomBytes, type RandomBytes } from '@portunus/protocol';
 import { tempSibling } from '../files/temp-path.js';
 import { badConfig, checkConfig, type PortunusConfig } from './settings.js';
 
@@ -94,7 +94,11 @@ export async function writeConfigFile(
     await rename(temp, path);
   } catch (err) {
     await rm(temp, { force: true });
-    throw createError('FILE_ERROR', `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { cause: err });
+    throw createError(
+      'FILE_ERROR',
+      `cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      { cause: err },
+    );
   }
   return path;
 }

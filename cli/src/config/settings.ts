@@ -5,8 +5,8 @@
  */
 import { isAbsolute } from 'node:path';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
-import { createError, type PortunusError } from '../protocol.js';
-import { readCaFile } from '../relay/ca-file.js';
+import { createError, type PortunusError } from '@portunus/protocol';
+import { readCaFile } from '../relay-client/ca-file.js';
 
 export interface PortunusConfig {
   relay?: string;
@@ -35,11 +35,16 @@ export const MAX_ICE_SERVERS = 16;
 
 const relay: Setting<'relay'> = {
   key: 'relay',
-  description: 'default relay, a ws:// or wss:// (or http://, https://) URL (flag --relay and env PORTUNUS_RELAY take precedence)',
+  description:
+    'default relay, a ws:// or wss:// (or http://, https://) URL (flag --relay and env PORTUNUS_RELAY take precedence)',
   fromArgs(args) {
-    if (args.length !== 1) throw createError('USAGE', 'give exactly one relay URL', { hint: 'Example: portunus config set relay wss://relay.example.org' });
+    if (args.length !== 1)
+      throw createError('USAGE', 'give exactly one relay URL', {
+        hint: 'Example: portunus config set relay wss://relay.example.org',
+      });
     const problem = relayUrlProblem(args[0]!);
-    if (problem !== undefined) throw createError('USAGE', problem, { hint: 'Example: portunus config set relay wss://relay.example.org' });
+    if (problem !== undefined)
+      throw createError('USAGE', problem, { hint: 'Example: portunus config set relay wss://relay.example.org' });
     return args[0]!;
   },
   check(value) {
@@ -54,7 +59,8 @@ export const MAX_PATH_LENGTH = 4096;
 
 const ca: Setting<'ca'> = {
   key: 'ca',
-  description: "PEM file of CA certificates a wss:// relay's certificate may chain to, besides the usual ones (--ca and PORTUNUS_CA take precedence)",
+  description:
+    "PEM file of CA certificates a wss:// relay's certificate may chain to, besides the usual ones (--ca and PORTUNUS_CA take precedence)",
   fromArgs(args) {
     const hint = 'Example: portunus config set ca /etc/ssl/my-relay-ca.pem';
     if (args.length !== 1) throw createError('USAGE', 'give exactly one file', { hint });
@@ -81,7 +87,8 @@ const iceServers: Setting<'iceServers'> = {
   description: `STUN/TURN servers for direct connections (stun:, stuns:, turn: or turns: URIs, at most ${MAX_ICE_SERVERS})`,
   fromArgs(args) {
     const hint = 'Example: portunus config set iceServers stun:stun.example.org:3478';
-    if (args.length === 0 || args.length > MAX_ICE_SERVERS) throw createError('USAGE', `give 1 to ${MAX_ICE_SERVERS} server URIs`, { hint });
+    if (args.length === 0 || args.length > MAX_ICE_SERVERS)
+      throw createError('USAGE', `give 1 to ${MAX_ICE_SERVERS} server URIs`, { hint });
     for (const uri of args) {
       const problem = iceServerProblem(uri);
       if (problem !== undefined) throw createError('USAGE', problem, { hint });
@@ -89,7 +96,8 @@ const iceServers: Setting<'iceServers'> = {
     return [...args];
   },
   check(value) {
-    if (!Array.isArray(value) || value.length > MAX_ICE_SERVERS) return bad(`"iceServers" must be a list of at most ${MAX_ICE_SERVERS} strings`);
+    if (!Array.isArray(value) || value.length > MAX_ICE_SERVERS)
+      return bad(`"iceServers" must be a list of at most ${MAX_ICE_SERVERS} strings`);
     for (const uri of value) {
       if (typeof uri !== 'string') return bad('"iceServers" must be a list of strings');
       const problem = iceServerProblem(uri);
@@ -108,7 +116,8 @@ export function isSettingKey(key: string): key is SettingKey {
 /** Why `url` is not a usable relay URL, or undefined when it is. */
 export function relayUrlProblem(url: string): string | undefined {
   const shown = url.slice(0, 200);
-  if (url.length > MAX_URL_LENGTH || !/^(wss?|https?):\/\/[^\s\u0000-\u001f\u007f-\u009f]+$/i.test(url)) return `relay address '${shown}' is not a ws:// or wss:// URL (nor http:// or https://)`;
+  if (url.length > MAX_URL_LENGTH || !/^(wss?|https?):\/\/[^\s\u0000-\u001f\u007f-\u009f]+$/i.test(url))
+    return `relay address '${shown}' is not a ws:// or wss:// URL (nor http:// or https://)`;
   try {
     if (new URL(url).hostname === '') return `relay address '${shown}' has no host`;
   } catch {

@@ -9,7 +9,7 @@
  * a name is refused because it could climb out of wherever a link led (`x -> l/..` with `l -> ../..`), even when the
  * text looks inside; checking that would depend on entries not yet seen.
  */
-import { createError, type PortunusError } from '../protocol.js';
+import { createError, type PortunusError } from '@portunus/protocol';
 import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 import { hasUnsafeChars, MAX_COMPONENT_BYTES, quoteForTerminal } from './sanitize.js';
 
@@ -67,7 +67,8 @@ function badPathText(text: string): EntryProblem | undefined {
   if (hasUnsafeChars(text)) return problem('it contains control or bidi characters', 'name');
   if (text.startsWith('/')) return problem('it is an absolute path', 'outside');
   if (/^[A-Za-z]:/.test(text)) return problem('it starts with a drive letter', 'outside');
-  if (Buffer.byteLength(text, 'utf8') > MAX_PATH_BYTES) return problem(`it is longer than ${MAX_PATH_BYTES} bytes`, 'name');
+  if (Buffer.byteLength(text, 'utf8') > MAX_PATH_BYTES)
+    return problem(`it is longer than ${MAX_PATH_BYTES} bytes`, 'name');
   return undefined;
 }
 
@@ -75,7 +76,8 @@ function badComponent(part: string): EntryProblem | undefined {
   if (part === '..') return problem("it has a '..' component", 'outside');
   if (part === '') return problem('it has an empty component', 'name');
   if (part === '.') return problem("it has a '.' component", 'name');
-  if (Buffer.byteLength(part, 'utf8') > MAX_COMPONENT_BYTES) return problem('a component is longer than 255 bytes', 'name');
+  if (Buffer.byteLength(part, 'utf8') > MAX_COMPONENT_BYTES)
+    return problem('a component is longer than 255 bytes', 'name');
   return undefined;
 }
 
@@ -111,14 +113,19 @@ export function checkEntryName(name: string, rootName: string, kind: EntryKind):
  * `linkParts` are the link's own components below the root; its directory is `linkParts.length - 1` levels deep,
  * which bounds how many '..' the target may start with.
  */
-export function checkLinkTarget(name: string, linkname: string, linkParts: readonly string[]): PortunusError | undefined {
+export function checkLinkTarget(
+  name: string,
+  linkname: string,
+  linkParts: readonly string[],
+): PortunusError | undefined {
   const bad = badPathText(linkname);
   if (bad !== undefined) return unsafeEntry(name, problem(`its link target is unsafe (${bad.why})`, 'link'));
   if (linkname === '.') return undefined;
   const parts = linkname.split('/');
   let ups = 0;
   while (parts[ups] === '..') ups++;
-  if (ups > linkParts.length - 1) return unsafeEntry(name, problem('its link target points outside the folder', 'link'));
+  if (ups > linkParts.length - 1)
+    return unsafeEntry(name, problem('its link target points outside the folder', 'link'));
   for (const part of parts.slice(ups)) {
     const bent = badComponent(part);
     if (bent !== undefined) {

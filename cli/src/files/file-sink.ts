@@ -4,7 +4,7 @@
  */
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { createError, PortunusError } from '../protocol.js';
+import { createError, PortunusError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
 import { placeFile, syncParent } from './place.js';
@@ -98,7 +98,10 @@ export async function openFileSink(
       ready();
       await drain(0);
       if (shape.limit !== undefined && received !== shape.limit) {
-        await fail(createError('CORRUPT', `the data ended after ${received} of the ${shape.limit} bytes offered`), 'write');
+        await fail(
+          createError('CORRUPT', `the data ended after ${received} of the ${shape.limit} bytes offered`),
+          'write',
+        );
       }
       try {
         await handle.sync();

@@ -6,7 +6,7 @@
 import type { BigIntStats, Dirent } from 'node:fs';
 import { access, constants, lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
-import { createError, fromUtf8 } from '../protocol.js';
+import { createError, fromUtf8 } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { MAX_PATH_BYTES } from './entry-check.js';
 import { componentNameProblem, quoteForTerminal } from './sanitize.js';
@@ -59,7 +59,13 @@ function tarSeconds(mtimeNs: bigint): number {
  * directories ending in '/'.
  */
 export async function planFolder(realRoot: string, rootName: string, opts: PlanOptions): Promise<FolderPlan> {
-  const walk: Walk = { rootName, realRoot, opts, plan: { entries: [], files: 0, bytes: 0, size: TAR_END_SIZE }, pending: [] };
+  const walk: Walk = {
+    rootName,
+    realRoot,
+    opts,
+    plan: { entries: [], files: 0, bytes: 0, size: TAR_END_SIZE },
+    pending: [],
+  };
   walk.pending.push({ abs: realRoot, rel: '', mtime: tarSeconds((await statOrThrow(realRoot)).mtimeNs) });
   for (let dir = walk.pending.pop(); dir !== undefined; dir = walk.pending.pop()) {
     add(walk, { type: 'directory', name: `${rootName}/${dir.rel === '' ? '' : dir.rel + '/'}`, mtime: dir.mtime }, 0);

@@ -6,7 +6,7 @@
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { extract as createExtract, type Header } from 'tar-stream';
-import { createError, PortunusError, type Offer } from '../protocol.js';
+import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { checkEntryName, checkLinkTarget, entryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
 import { placeFolder, syncParent } from './place.js';
@@ -88,7 +88,9 @@ class FolderSink implements Sink {
   async commit(): Promise<string> {
     await this.check();
     if (this.received !== this.offer.size) {
-      this.failWith(createError('CORRUPT', `the data ended after ${this.received} of the ${this.offer.size} bytes offered`));
+      this.failWith(
+        createError('CORRUPT', `the data ended after ${this.received} of the ${this.offer.size} bytes offered`),
+      );
       await this.check();
     }
     const finished = this.settled('finish');

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { pack as createPack, type Header, type Pack } from 'tar-stream';
-import { createError, PortunusError, type Offer } from '../protocol.js';
+import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { ByteGate } from './byte-gate.js';
 import { planFolder, type FolderEntry, type FolderPlan, type PlanOptions } from './folder-plan.js';
 import { errnoOf, fileError } from './fs-errors.js';

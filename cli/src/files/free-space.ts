@@ -4,7 +4,7 @@
  * turns ENOSPC into DISK_FULL when other programs fill the disk meanwhile.
  */
 import { statfs } from 'node:fs/promises';
-import { createError, type Offer } from '../protocol.js';
+import { createError, type Offer } from '@portunus/protocol';
 import { formatBytes } from '../ui/format.js';
 import { quoteForTerminal } from './sanitize.js';
 

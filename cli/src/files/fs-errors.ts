@@ -1,5 +1,5 @@
 /** Turns file-system failures into PortunusErrors with the stable codes users and scripts see. */
-import { createError, PortunusError } from '../protocol.js';
+import { createError, PortunusError } from '@portunus/protocol';
 import { quoteForTerminal, sanitizeForTerminal } from './sanitize.js';
 
 export function errnoOf(err: unknown): string | undefined {

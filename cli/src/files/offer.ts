@@ -4,11 +4,11 @@
  * disk or a terminal: names must be safe single components, modes are 0o644 or 0o755, and a folder's tar size
  * must be able to hold the files it claims.
  */
-import { parseOffer as parseWireOffer, PortunusError, createError, type Offer } from '../protocol.js';
+import { parseOffer as parseWireOffer, PortunusError, createError, type Offer } from '@portunus/protocol';
 import { safeComponentName } from './sanitize.js';
 import { TAR_BLOCK, TAR_END_SIZE } from './tar-size.js';
 
-export type { Offer } from '../protocol.js';
+export type { Offer } from '@portunus/protocol';
 
 /** Permission bits a file offer may carry: only whether it is executable travels. */
 export const FILE_MODES: readonly number[] = [0o644, 0o755];

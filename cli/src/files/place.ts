@@ -4,7 +4,7 @@
  */
 import { link, lstat, open, rename, rm, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { createError, type RandomBytes } from '../protocol.js';
+import { createError, type RandomBytes } from '@portunus/protocol';
 import { errnoOf, fileError } from './fs-errors.js';
 import { quoteForTerminal } from './sanitize.js';
 import { tempSibling } from './temp-path.js';
@@ -74,7 +74,9 @@ export async function placeFolder(
   }
   if (aside !== undefined) {
     await rm(aside, { recursive: true, force: true }).catch((err: unknown) => {
-      onWarning(`could not remove the replaced folder, now at ${quoteForTerminal(aside, 400)}: ${String(errnoOf(err))}`);
+      onWarning(
+        `could not remove the replaced folder, now at ${quoteForTerminal(aside, 400)}: ${String(errnoOf(err))}`,
+      );
     });
   }
 }

@@ -1,5 +1,5 @@
 /** Re-cuts a byte stream into chunks of exactly `chunkSize` bytes (the last one shorter, never empty). */
-import { allocFramePlaintext, createError, MAX_FRAME_PLAINTEXT } from '../protocol.js';
+import { allocFramePlaintext, createError, MAX_FRAME_PLAINTEXT } from '@portunus/protocol';
 
 /** Frames carry at most 16 MiB of plaintext; anything larger is a caller bug. */
 export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;

@@ -4,7 +4,7 @@
  * "Trojan Source", CVE-2021-42574). Everything shown to a person goes through sanitizeForTerminal or
  * quoteForTerminal; names that would be written to disk go through safeComponentName.
  */
-import { createError, type PortunusError } from '../protocol.js';
+import { createError, type PortunusError } from '@portunus/protocol';
 import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 
 /**
@@ -85,5 +85,7 @@ export function componentNameProblem(name: string): string | undefined {
 export function safeComponentName(name: string): string | PortunusError {
   const problem = nameProblem(name);
   if (problem === undefined) return name;
-  return createError('UNSAFE_PATH', `refusing the name ${quoteForTerminal(name)}: ${problem.why}`, { hint: problem.hint });
+  return createError('UNSAFE_PATH', `refusing the name ${quoteForTerminal(name)}: ${problem.why}`, {
+    hint: problem.hint,
+  });
 }

@@ -3,7 +3,7 @@
  * output. Nothing appears under the final name until commit(); abort() (or any failure) leaves nothing behind.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { createError, secureRandomBytes, type Offer, type RandomBytes } from '../protocol.js';
+import { createError, secureRandomBytes, type Offer, type RandomBytes } from '@portunus/protocol';
 import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
 import { openFileSink } from './file-sink.js';
 import { openFolderSink } from './folder-sink.js';

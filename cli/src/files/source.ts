@@ -7,7 +7,7 @@ import { open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createError, MAX_TEXT_BYTES, PortunusError, type Offer } from '../protocol.js';
+import { createError, MAX_TEXT_BYTES, PortunusError, type Offer } from '@portunus/protocol';
 import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
 import { openFolderSource } from './folder-source.js';
 import { fileError } from './fs-errors.js';

@@ -4,7 +4,7 @@
  * last chunk is handed out, so a changed file is reported before its final frame could be sent.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { createError, type PortunusError } from '../protocol.js';
+import { createError, type PortunusError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { allocChunk } from './rechunk.js';
 import { quoteForTerminal } from './sanitize.js';

@@ -49,7 +49,8 @@ export async function sweepStaleTemps(folder: string, onWarning?: (message: stri
     // opendir streams the entries, so a huge folder costs no memory.
     for await (const entry of await opendir(folder)) {
       const made = partOwner(entry.name);
-      if (made === undefined || made.host !== owner.host || made.pid === owner.pid || processRunning(made.pid)) continue;
+      if (made === undefined || made.host !== owner.host || made.pid === owner.pid || processRunning(made.pid))
+        continue;
       const removed = await removeStale(join(folder, entry.name), entry, made.pid, onWarning);
       if (removed !== undefined) swept.push(removed);
     }

@@ -1,5 +1,5 @@
 /** `-o -`: bytes straight to standard output (for a folder, its tar stream as is). No temporary, nothing to undo. */
-import { createError } from '../protocol.js';
+import { createError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import type { Sink } from './sink.js';
 

@@ -6,7 +6,7 @@
 import type { Stats } from 'node:fs';
 import { access, constants, lstat, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { createError, PortunusError, type Offer } from '../protocol.js';
+import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { errnoOf, fileError } from './fs-errors.js';
 import { checkFreeSpace } from './free-space.js';
 import { quoteForTerminal, safeComponentName } from './sanitize.js';

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { toHex, type RandomBytes } from '../protocol.js';
+import { toHex, type RandomBytes } from '@portunus/protocol';
 
 /**
  * Keeps `.<name>.portunus-<8 hex>-<pid>-<12 hex>.part` within the 255-byte component limit (a pid has at most 10

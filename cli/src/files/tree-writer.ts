@@ -33,7 +33,12 @@ export class TreeWriter {
     await this.makeDirectory(name, parts);
   }
 
-  async file(name: string, parts: readonly string[], executable: boolean, data: AsyncIterable<Uint8Array>): Promise<void> {
+  async file(
+    name: string,
+    parts: readonly string[],
+    executable: boolean,
+    data: AsyncIterable<Uint8Array>,
+  ): Promise<void> {
     const key = this.claim(name, parts);
     await this.parents(name, parts);
     const path = join(this.root, ...parts);

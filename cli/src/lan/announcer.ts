@@ -4,7 +4,7 @@
  * discovery usually takes one round trip instead of up to a second. Runs until stopped (the sender stops it when a
  * receiver pairs or the sender exits).
  */
-import { PROTOCOL_VERSION } from '../protocol.js';
+import { PROTOCOL_VERSION } from '@portunus/protocol';
 import { encodeLanDatagram, type LanDatagram } from './datagram.js';
 import { openLanSocket, type LanSocket } from './lan-socket.js';
 import type { Ipv4Interface } from './targets.js';
@@ -54,7 +54,12 @@ class UdpAnnouncer implements Announcer {
   private readonly datagram: Uint8Array;
 
   constructor(private readonly opts: AnnouncerOptions) {
-    this.datagram = encodeLanDatagram({ kind: 'announce', version: PROTOCOL_VERSION, nameplate: opts.nameplate, port: opts.relayPort });
+    this.datagram = encodeLanDatagram({
+      kind: 'announce',
+      version: PROTOCOL_VERSION,
+      nameplate: opts.nameplate,
+      port: opts.relayPort,
+    });
   }
 
   async open(): Promise<void> {
@@ -103,13 +108,16 @@ class UdpAnnouncer implements Announcer {
   /** One round; a round already under way is not doubled. */
   private announce(): Promise<void> {
     if (this.stopped || this.socket === undefined) return Promise.resolve();
-    this.sending ??= this.socket.sendToAll(this.datagram).then(
-      (n) => {
-        this.rounds++;
-        if (n === 0) this.opts.debug('LAN announcement reached no interface');
-      },
-      (err: unknown) => this.opts.debug(`LAN announcement failed: ${(err as Error).message}`),
-    ).finally(() => (this.sending = undefined));
+    this.sending ??= this.socket
+      .sendToAll(this.datagram)
+      .then(
+        (n) => {
+          this.rounds++;
+          if (n === 0) this.opts.debug('LAN announcement reached no interface');
+        },
+        (err: unknown) => this.opts.debug(`LAN announcement failed: ${(err as Error).message}`),
+      )
+      .finally(() => (this.sending = undefined));
     return this.sending;
   }
 

@@ -11,7 +11,7 @@
  * exactly a well-formed datagram of a supported version is `undefined`, and callers drop it silently (must-ignore:
  * a later version may add kinds or grow the datagram; such datagrams are not ours to interpret).
  */
-import { MAX_NAMEPLATE, SUPPORTED_VERSIONS } from '../protocol.js';
+import { MAX_NAMEPLATE, SUPPORTED_VERSIONS } from '@portunus/protocol';
 
 export const LAN_MAGIC = 'portunus';
 export const LAN_DATAGRAM_BYTES = 16;
@@ -24,8 +24,10 @@ const KIND_BYTE = { announce: 1, query: 2 } as const;
 
 export function encodeLanDatagram(d: LanDatagram): Uint8Array {
   const port = d.kind === 'announce' ? d.port : 0;
-  if (!Number.isInteger(d.nameplate) || d.nameplate < 1 || d.nameplate > MAX_NAMEPLATE) throw new RangeError('nameplate out of range');
-  if (d.kind === 'announce' && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new RangeError('port out of range');
+  if (!Number.isInteger(d.nameplate) || d.nameplate < 1 || d.nameplate > MAX_NAMEPLATE)
+    throw new RangeError('nameplate out of range');
+  if (d.kind === 'announce' && (!Number.isInteger(port) || port < 1 || port > 65535))
+    throw new RangeError('port out of range');
   if (!Number.isInteger(d.version) || d.version < 0 || d.version > 255) throw new RangeError('version out of range');
   const out = new Uint8Array(LAN_DATAGRAM_BYTES);
   for (let i = 0; i < LAN_MAGIC.length; i++) out[i] = LAN_MAGIC.charCodeAt(i);

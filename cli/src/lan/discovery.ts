@@ -7,7 +7,7 @@
  */
 import type { RemoteInfo } from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import { PROTOCOL_VERSION, RELAY_PATH } from '../protocol.js';
+import { PROTOCOL_VERSION, RELAY_PATH } from '@portunus/protocol';
 import { encodeLanDatagram, type LanDatagram } from './datagram.js';
 import { openLanSocket, type LanSocket } from './lan-socket.js';
 import type { Ipv4Interface } from './targets.js';
@@ -79,9 +79,12 @@ class UdpDiscovery implements Discovery {
   private scheduleQuery(round: number): void {
     if (this.closed) return;
     const burst = this.opts.queryBurstMs ?? DEFAULT_QUERY_BURST_MS;
-    this.timer = setTimeout(() => {
-      void this.socket!.sendToAll(this.query).then(() => this.scheduleQuery(round + 1));
-    }, burst[round] ?? this.opts.queryIntervalMs ?? DEFAULT_QUERY_INTERVAL_MS);
+    this.timer = setTimeout(
+      () => {
+        void this.socket!.sendToAll(this.query).then(() => this.scheduleQuery(round + 1));
+      },
+      burst[round] ?? this.opts.queryIntervalMs ?? DEFAULT_QUERY_INTERVAL_MS,
+    );
     this.timer.unref();
   }
 

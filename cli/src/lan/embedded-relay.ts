@@ -2,8 +2,8 @@
  * The relay a LAN-mode sender runs inside its own process: the same code as `portunus relay`, on an ephemeral
  * port, with limits sized for one transfer (a neighbour on the LAN can open connections to it too).
  */
-import { createError } from '../protocol.js';
-import type { Logger, LogFields, RelayHandle } from '../../../relay/src/index.js';
+import { createError } from '@portunus/protocol';
+import type { Logger, LogFields, RelayHandle } from '@portunus/relay';
 
 export interface EmbeddedRelayOptions {
   /** IPv4 address to listen on ('0.0.0.0': every interface). */
@@ -23,7 +23,7 @@ const MAX_TTL_MS = 7 * 24 * 3600 * 1000;
 export async function startEmbeddedRelay(opts: EmbeddedRelayOptions): Promise<RelayHandle> {
   // Loaded here, in LAN mode only: the relay server (ws server, prom-client) is ~10 MB of RSS and ~30 ms of start
   // that `send`/`receive` through a configured relay never use.
-  const { startRelay } = await import('../../../relay/src/server.js');
+  const { startRelay } = await import('@portunus/relay');
   try {
     return await startRelay(
       {
@@ -54,7 +54,9 @@ export async function startEmbeddedRelay(opts: EmbeddedRelayOptions): Promise<Re
 /** The relay's log lines, shown with --verbose (its fields never carry nameplates or payloads, by its policy). */
 function debugLogger(debug: (message: string) => void): Logger {
   const line = (event: string, fields: LogFields = {}) => {
-    const parts = Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${String(v)}`);
+    const parts = Object.entries(fields)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${String(v)}`);
     debug(`embedded relay: ${event}${parts.length > 0 ? ` ${parts.join(' ')}` : ''}`);
   };
   return { debug: line, info: line, warn: line, error: line };

@@ -3,9 +3,9 @@
  * `{nameplate, port}` on the local network until a receiver pairs (or we stop). The announcement is all a LAN
  * neighbour learns; whoever connects still has to prove knowledge of the secret through the PAKE.
  */
-import type { RandomBytes } from '../protocol.js';
-import { connectRelay, type RelayClient, type RelaySide } from '../relay/client.js';
-import type { RelayHandle } from '../../../relay/src/index.js';
+import type { RandomBytes } from '@portunus/protocol';
+import { connectRelay, type RelayClient, type RelaySide } from '../relay-client/client.js';
+import type { RelayHandle } from '@portunus/relay';
 import { startAnnouncer, type Announcer } from './announcer.js';
 import { EMBEDDED_CLOSE_GRACE_MS, startEmbeddedRelay } from './embedded-relay.js';
 import type { LanSettings } from './lan-settings.js';
@@ -55,9 +55,18 @@ export async function hostLan(opts: LanHostOptions): Promise<LanHost> {
     // before the key exchange completed frees the room again (`unpaired`): announce again for the next one.
     const onPairing = (paired: boolean): void => {
       if (paired) void announcer?.stop();
-      else if (!closed) void announce().then((a) => (closed ? void a.stop() : (announcer = a)), () => undefined);
+      else if (!closed)
+        void announce().then(
+          (a) => (closed ? void a.stop() : (announcer = a)),
+          () => undefined,
+        );
     };
-    client = await connectRelay({ url: `ws://${host}:${relay.port}`, agent: opts.agent, signal: opts.signal, onPairing });
+    client = await connectRelay({
+      url: `ws://${host}:${relay.port}`,
+      agent: opts.agent,
+      signal: opts.signal,
+      onPairing,
+    });
     const { side } = await client.claim(nameplate);
     announcer = await announce();
     void client.closed.then(() => announcer?.stop());
@@ -71,7 +80,11 @@ export async function hostLan(opts: LanHostOptions): Promise<LanHost> {
   }
 }
 
-function closer(relay: RelayHandle, client: RelayClient | undefined, announcer: () => Announcer | undefined): () => Promise<void> {
+function closer(
+  relay: RelayHandle,
+  client: RelayClient | undefined,
+  announcer: () => Announcer | undefined,
+): () => Promise<void> {
   return async () => {
     await announcer()?.stop();
     await client?.close();

@@ -5,8 +5,8 @@
  * the next. A forged announcement can point us at a relay where someone who knows the nameplate (but not the
  * secret) waits; then the PAKE fails — one wasted guess for the attacker, exit 3 for us, and no data.
  */
-import { createError, PortunusError } from '../protocol.js';
-import { connectRelay, type RelayClient } from '../relay/client.js';
+import { createError, PortunusError } from '@portunus/protocol';
+import { connectRelay, type RelayClient } from '../relay-client/client.js';
 import { startDiscovery, type Candidate, type Discovery } from './discovery.js';
 import type { LanSettings } from './lan-settings.js';
 import { ipv4Interfaces } from './targets.js';
@@ -62,10 +62,14 @@ async function openDiscovery(opts: LanJoinOptions): Promise<Discovery> {
       debug: opts.debug,
     });
   } catch (err) {
-    throw createError('NO_SENDER_FOUND', `cannot listen for senders on UDP port ${opts.lan.port}: ${(err as Error).message}`, {
-      hint: 'Another program holds the LAN discovery port. Use --relay ws://host:port on both sides instead.',
-      cause: err,
-    });
+    throw createError(
+      'NO_SENDER_FOUND',
+      `cannot listen for senders on UDP port ${opts.lan.port}: ${(err as Error).message}`,
+      {
+        hint: 'Another program holds the LAN discovery port. Use --relay ws://host:port on both sides instead.',
+        cause: err,
+      },
+    );
   }
 }
 
@@ -73,7 +77,12 @@ async function openDiscovery(opts: LanJoinOptions): Promise<Discovery> {
 async function tryCandidate(c: Candidate, opts: LanJoinOptions): Promise<RelayClient | PortunusError | undefined> {
   let client: RelayClient | undefined;
   try {
-    client = await connectRelay({ url: c.url, agent: opts.agent, signal: opts.signal, connectTimeoutMs: CANDIDATE_CONNECT_TIMEOUT_MS });
+    client = await connectRelay({
+      url: c.url,
+      agent: opts.agent,
+      signal: opts.signal,
+      connectTimeoutMs: CANDIDATE_CONNECT_TIMEOUT_MS,
+    });
     const { side } = await client.claim(opts.nameplate);
     if (side === 'b') {
       opts.debug(`LAN: joined the sender at ${c.address}:${c.port}`);

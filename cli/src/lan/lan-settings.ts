@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createError } from '../protocol.js';
+import { createError } from '@portunus/protocol';
 import { LAN_GROUP, LAN_PORT, type InterfaceTable } from './targets.js';
 
 export interface LanSettings {
@@ -55,7 +55,10 @@ export function lanSettingsFrom(flags: LanFlags, env: NodeJS.ProcessEnv): LanSet
   if (flags.discoverTimeout !== undefined) {
     const s = Number(flags.discoverTimeout);
     if (flags.discoverTimeout.trim() === '' || !Number.isFinite(s) || s < 0.1 || s > MAX_DISCOVER_TIMEOUT_S) {
-      throw createError('USAGE', `--discover-timeout must be a number of seconds from 0.1 to ${MAX_DISCOVER_TIMEOUT_S}`);
+      throw createError(
+        'USAGE',
+        `--discover-timeout must be a number of seconds from 0.1 to ${MAX_DISCOVER_TIMEOUT_S}`,
+      );
     }
     settings.discoverTimeoutMs = Math.round(s * 1000);
   }

@@ -4,7 +4,7 @@
  * sender hosts an embedded relay and announces it, the receiver discovers it. Either way the flows get the same
  * RelayClient, and everything above it (PAKE, confirmation, encryption, transports) is unchanged.
  */
-import { connectRelay, type RelayClient, type RelaySide } from '../relay/client.js';
+import { connectRelay, type RelayClient, type RelaySide } from '../relay-client/client.js';
 import type { TransferContext } from '../transfer/context.js';
 import { hostLan } from './lan-host.js';
 import { joinLan } from './lan-join.js';
@@ -14,8 +14,7 @@ export type RendezvousMode = 'relay' | 'lan';
 
 export type RendezvousRequest =
   /** `nameplate`: a pre-agreed one to claim; otherwise the relay allocates one (LAN mode: drawn at random). */
-  | { role: 'send'; nameplate?: number }
-  | { role: 'receive'; nameplate: number };
+  { role: 'send'; nameplate?: number } | { role: 'receive'; nameplate: number };
 
 export interface Rendezvous {
   readonly client: RelayClient;
@@ -56,12 +55,29 @@ async function openLan(ctx: TransferContext, request: RendezvousRequest): Promis
   const lan = ctx.lan ?? defaultLanSettings();
   const debug = (m: string) => reporter.debug(m);
   if (request.role === 'send') {
-    const host = await hostLan({ lan, agent: ctx.agent, signal: ctx.signal, random: ctx.random, waitMs: ctx.timeoutMs, nameplate: request.nameplate, debug });
-    reporter.say(`No relay configured: LAN mode. This computer is the relay (TCP port ${host.relayPort}); the receiver must be on this network.`);
+    const host = await hostLan({
+      lan,
+      agent: ctx.agent,
+      signal: ctx.signal,
+      random: ctx.random,
+      waitMs: ctx.timeoutMs,
+      nameplate: request.nameplate,
+      debug,
+    });
+    reporter.say(
+      `No relay configured: LAN mode. This computer is the relay (TCP port ${host.relayPort}); the receiver must be on this network.`,
+    );
     return { client: host.client, mode: 'lan', nameplate: host.nameplate, side: host.side, close: once(host.close) };
   }
   reporter.say('No relay configured: looking for the sender on this network…');
-  const client = await joinLan({ lan, agent: ctx.agent, signal: ctx.signal, nameplate: request.nameplate, debug, now: ctx.now });
+  const client = await joinLan({
+    lan,
+    agent: ctx.agent,
+    signal: ctx.signal,
+    nameplate: request.nameplate,
+    debug,
+    now: ctx.now,
+  });
   return { client, mode: 'lan', nameplate: request.nameplate, side: 'b', close: () => client.close() };
 }
 

@@ -23,9 +23,7 @@ export interface Ipv4Interface {
 
 export type SendTarget =
   /** To the group, leaving through the interface with this address. */
-  | { kind: 'multicast'; via: string }
-  | { kind: 'broadcast'; address: string }
-  | { kind: 'unicast'; address: string };
+  { kind: 'multicast'; via: string } | { kind: 'broadcast'; address: string } | { kind: 'unicast'; address: string };
 
 const WILDCARD = '0.0.0.0';
 
@@ -36,7 +34,8 @@ export function ipv4Interfaces(table: InterfaceTable, bind = WILDCARD): Ipv4Inte
     for (const info of infos ?? []) {
       if (info.family !== 'IPv4') continue;
       if (bind !== WILDCARD && info.address !== bind) continue;
-      if (out.length < MAX_LAN_INTERFACES) out.push({ address: info.address, netmask: info.netmask, internal: info.internal });
+      if (out.length < MAX_LAN_INTERFACES)
+        out.push({ address: info.address, netmask: info.netmask, internal: info.internal });
     }
   }
   return out;

@@ -1,5 +1,14 @@
 /** What every transfer needs from its surroundings, passed in (no module globals): relay, UI, clock, randomness. */
-import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, createError, type IceServer, type PathKind, type PortunusError, type RandomBytes } from '../protocol.js';
+import {
+  ABILITY_RELAY,
+  ABILITY_TCP,
+  ABILITY_WEBRTC,
+  createError,
+  type IceServer,
+  type PathKind,
+  type PortunusError,
+  type RandomBytes,
+} from '@portunus/protocol';
 import type { Reporter } from '../ui/reporter.js';
 import type { PromptIo } from '../ui/prompt.js';
 import type { LanSettings } from '../lan/lan-settings.js';
@@ -49,7 +58,11 @@ export function agreedPaths(abilities: readonly string[]): Set<PathKind> {
 export function noCommonPath(mine: readonly string[], theirs: readonly string[]): PortunusError | undefined {
   if (agreedPaths(mine.filter((a) => theirs.includes(a))).size > 0) return undefined;
   const list = (abilities: readonly string[]) => [...agreedPaths(abilities)].join(',') || 'none';
-  return createError('DIRECT_FAILED', `no data path both sides allow (this side: ${list(mine)}; the other: ${list(theirs)})`, {
-    hint: 'Both sides must allow a common path: use --transport auto, or the same --transport on both sides.',
-  });
+  return createError(
+    'DIRECT_FAILED',
+    `no data path both sides allow (this side: ${list(mine)}; the other: ${list(theirs)})`,
+    {
+      hint: 'Both sides must allow a common path: use --transport auto, or the same --transport on both sides.',
+    },
+  );
 }

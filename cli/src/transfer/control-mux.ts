@@ -5,8 +5,8 @@
  * relay connection dies mid-transfer while a direct path is up, the session goes on: the receipts travel direct.
  * The relay's end only ends the session once no direct path is left (or when none ever came up).
  */
-import { ControlOrder, createError, toPortunusError, type PortunusError } from '../protocol.js';
-import type { PeerEvent } from '../relay/client.js';
+import { ControlOrder, createError, toPortunusError, type PortunusError } from '@portunus/protocol';
+import type { PeerEvent } from '../relay-client/client.js';
 import { Wakeup } from '../util/wakeup.js';
 import type { Link } from './link.js';
 import type { ControlChannel } from './session-driver.js';

@@ -10,7 +10,14 @@
  *   stream, or a control frame on the relay pipe (which carries no control messages, §14), is CORRUPT: the link
  *   ends with that error.
  */
-import { createError, streamOf, toPortunusError, type PathKind, type PortunusError, type StreamName } from '../protocol.js';
+import {
+  createError,
+  streamOf,
+  toPortunusError,
+  type PathKind,
+  type PortunusError,
+  type StreamName,
+} from '@portunus/protocol';
 import type { Transport } from '../transport/transport.js';
 import { settleWithin } from '../util/async-queue.js';
 

@@ -2,13 +2,13 @@
  * `portunus receive`: claim the nameplate, run the session, show the offer and ask, then stream the verified data
  * into a temporary file that is moved into place only after the final frame and the SHA-256 check pass.
  */
-import { PortunusError, type Code, type Offer, type PathKind } from '../protocol.js';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+import { PortunusError, type Code, type Offer, type PathKind } from '@portunus/protocol';
+import { nodeAead } from '@portunus/protocol/node';
 import { parseOffer as parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
-import type { Paired } from '../relay/client.js';
+import type { Paired } from '../relay-client/client.js';
 import { advertisedIce } from '../transport/webrtc-ice.js';
 import { scopedSignal } from '../util/scoped-signal.js';
 import { describeOffer, offerEvent } from '../ui/describe.js';
@@ -53,7 +53,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     reporter.say(describeSwept(leftover));
   }
   const connecting = scopedSignal(ctx.signal);
-  const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'receive', nameplate: opts.code.nameplate });
+  const rendezvous = await openRendezvous(
+    { ...ctx, signal: connecting.signal },
+    { role: 'receive', nameplate: opts.code.nameplate },
+  );
   // From here on cancelling is the session's job: it tells the peer before the connection closes.
   connecting.release();
   const relay = rendezvous.client;
@@ -74,7 +77,13 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     const control = new ControlMux(relay, (m) => reporter.debug(m));
     const digest = await driveSession(control, {
       relayName: relay.relayName,
-      config: { role: 'receive', code: opts.code, abilities: abilitiesFor(ctx.paths), aead: nodeAead, random: ctx.random },
+      config: {
+        role: 'receive',
+        code: opts.code,
+        abilities: abilitiesFor(ctx.paths),
+        aead: nodeAead,
+        random: ctx.random,
+      },
       signal: ctx.signal,
       waitMs: ctx.timeoutMs,
       stallMs: ctx.stallMs,
@@ -112,7 +121,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
             }
             throw err;
           }
-          if (!opts.yes && !(await confirm({ ...ctx.prompt, signal }, 'Receive?', 'Pass --yes to accept without asking.'))) {
+          if (
+            !opts.yes &&
+            !(await confirm({ ...ctx.prompt, signal }, 'Receive?', 'Pass --yes to accept without asking.'))
+          ) {
             return { accept: false, reason: 'REJECTED' };
           }
           sink = await openSink(target, o, { stdout: opts.stdout });
@@ -122,7 +134,14 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
           stream = receiveSwitching(
             {
-              paths: { directTimeoutMs: ctx.directTimeoutMs, iceServers: ctx.iceServers, relayIce: advertisedIce(paired!), relay, reporter, tcpListenHost: ctx.lan?.bind },
+              paths: {
+                directTimeoutMs: ctx.directTimeoutMs,
+                iceServers: ctx.iceServers,
+                relayIce: advertisedIce(paired!),
+                relay,
+                reporter,
+                tcpListenHost: ctx.lan?.bind,
+              },
               data,
               reporter,
               control,
@@ -165,6 +184,11 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
 
 /** Prints a received message; on a terminal, escape sequences are removed line by line first. */
 function printText(out: NodeJS.WritableStream & { isTTY?: boolean }, text: string): void {
-  const shown = out.isTTY ? text.split('\n').map((line) => sanitizeForTerminal(line)).join('\n') : text;
+  const shown = out.isTTY
+    ? text
+        .split('\n')
+        .map((line) => sanitizeForTerminal(line))
+        .join('\n')
+    : text;
   out.write(shown.endsWith('\n') ? shown : shown + '\n');
 }

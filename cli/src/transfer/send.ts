@@ -2,8 +2,8 @@
  * `portunus send`: open the source (failing before any network traffic if it is unreadable), get a nameplate,
  * show the code, wait for the receiver, then run the session and stream the data.
  */
-import { codeUri, formatCode, generateSecret, type Code, type Offer, type PathKind } from '../protocol.js';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+import { codeUri, formatCode, generateSecret, type Code, type Offer, type PathKind } from '@portunus/protocol';
+import { nodeAead } from '@portunus/protocol/node';
 import { openSource, type SourceSpec } from '../files/source.js';
 import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
 import { DIRECT_CHUNK_BYTES } from '../transport/webrtc.js';
@@ -15,7 +15,7 @@ import { abilitiesFor, type TransferContext } from './context.js';
 import { ControlMux } from './control-mux.js';
 import { driveSession, type Digest } from './session-driver.js';
 import { sendSwitching } from './switching.js';
-import type { Paired } from '../relay/client.js';
+import type { Paired } from '../relay-client/client.js';
 
 export interface SendOptions {
   source: SourceSpec;
@@ -39,7 +39,10 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
   const source = await openSource(opts.source, { onWarning: (m) => reporter.warn(m) });
   try {
     const connecting = scopedSignal(ctx.signal);
-    const rendezvous = await openRendezvous({ ...ctx, signal: connecting.signal }, { role: 'send', nameplate: opts.code?.nameplate });
+    const rendezvous = await openRendezvous(
+      { ...ctx, signal: connecting.signal },
+      { role: 'send', nameplate: opts.code?.nameplate },
+    );
     // From here on cancelling is the session's job: it tells the peer before the connection closes.
     connecting.release();
     const relay = rendezvous.client;
@@ -51,11 +54,24 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
       const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
       showCode(reporter, code, opts.qr, opts.relayArg);
-      reporter.event({ event: 'code', code: formatCode(code), nameplate: code.nameplate, uri: codeUri(code), ...(rendezvous.mode === 'lan' ? { mode: 'lan' as const } : {}) });
+      reporter.event({
+        event: 'code',
+        code: formatCode(code),
+        nameplate: code.nameplate,
+        uri: codeUri(code),
+        ...(rendezvous.mode === 'lan' ? { mode: 'lan' as const } : {}),
+      });
       const control = new ControlMux(relay, (m) => reporter.debug(m));
       const digest = await driveSession(control, {
         relayName: relay.relayName,
-        config: { role: 'send', code, abilities: abilitiesFor(ctx.paths), offer: source.offer, aead: nodeAead, random: ctx.random },
+        config: {
+          role: 'send',
+          code,
+          abilities: abilitiesFor(ctx.paths),
+          offer: source.offer,
+          aead: nodeAead,
+          random: ctx.random,
+        },
         signal: ctx.signal,
         waitMs: ctx.timeoutMs,
         stallMs: ctx.stallMs,
@@ -66,17 +82,27 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
           },
           onUnpaired: () => {
             reporter.event({ event: 'unpaired' });
-            reporter.say('The receiver left before the key exchange completed; waiting for it to come back… (the code still works)');
+            reporter.say(
+              'The receiver left before the key exchange completed; waiting for it to come back… (the code still works)',
+            );
           },
           onConfirmed: ({ verifier }) => {
             reporter.event({ event: 'confirmed', verifier });
             reporter.debug(`key confirmed; verifier ${verifier}`);
           },
           sendData: async (data) => {
-            const total = source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
+            const total =
+              source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
             const sent = await sendSwitching(
               {
-                paths: { directTimeoutMs: ctx.directTimeoutMs, iceServers: ctx.iceServers, relayIce: advertisedIce(paired!), relay, reporter, tcpListenHost: ctx.lan?.bind },
+                paths: {
+                  directTimeoutMs: ctx.directTimeoutMs,
+                  iceServers: ctx.iceServers,
+                  relayIce: advertisedIce(paired!),
+                  relay,
+                  reporter,
+                  tcpListenHost: ctx.lan?.bind,
+                },
                 data,
                 reporter,
                 control,
@@ -93,7 +119,12 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
         },
       });
       ok = true;
-      return { ...digest, offer: source.offer, seconds: (ctx.now() - started) / 1000, ...(used === undefined ? {} : { transport: used }) };
+      return {
+        ...digest,
+        offer: source.offer,
+        seconds: (ctx.now() - started) / 1000,
+        ...(used === undefined ? {} : { transport: used }),
+      };
     } finally {
       reporter.stopProgress();
       relay.reportDone(ok);
@@ -109,7 +140,9 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
  * KiB frames faster than 1 MiB ones); a transfer that may switch paths keeps one size for all of them.
  */
 function chunkSize(ctx: TransferContext): number {
-  return ctx.paths.length === 1 && ctx.paths[0] === 'webrtc' ? Math.min(ctx.chunkSize, DIRECT_CHUNK_BYTES) : ctx.chunkSize;
+  return ctx.paths.length === 1 && ctx.paths[0] === 'webrtc'
+    ? Math.min(ctx.chunkSize, DIRECT_CHUNK_BYTES)
+    : ctx.chunkSize;
 }
 
 /** The rendezvous already holds the nameplate (claimed when pre-agreed, else allocated); we draw the secret. */

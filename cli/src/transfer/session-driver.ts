@@ -23,8 +23,8 @@ import {
   type SessionKeys,
   type SessionState,
   type Side,
-} from '../protocol.js';
-import type { Paired, PeerEvent } from '../relay/client.js';
+} from '@portunus/protocol';
+import type { Paired, PeerEvent } from '../relay-client/client.js';
 import { AsyncQueue } from '../util/async-queue.js';
 import { SignalInbox } from './signal-inbox.js';
 
@@ -106,12 +106,21 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
   const deadline = new Deadline((error) => void events.push({ type: 'abort', error }).catch(() => undefined));
 
   const background = (work: () => Promise<SessionEvent>) => {
-    work().then(
-      (ev) => events.push(ev),
-      (err) => events.push({ type: 'abort', error: tasks.signal.aborted ? createError('CANCELLED', 'cancelled') : toPortunusError(err) }),
-    ).catch(() => undefined);
+    work()
+      .then(
+        (ev) => events.push(ev),
+        (err) =>
+          events.push({
+            type: 'abort',
+            error: tasks.signal.aborted ? createError('CANCELLED', 'cancelled') : toPortunusError(err),
+          }),
+      )
+      .catch(() => undefined);
   };
-  const onCancel = () => void events.push({ type: 'abort', error: createError('CANCELLED', 'cancelled on this side') }).catch(() => undefined);
+  const onCancel = () =>
+    void events
+      .push({ type: 'abort', error: createError('CANCELLED', 'cancelled on this side') })
+      .catch(() => undefined);
   opts.signal?.addEventListener('abort', onCancel, { once: true });
   try {
     // Peer events feed the machine until the relay connection ends; its end error fails the queue after the
@@ -121,7 +130,9 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
     })().catch((err) => events.fail(toPortunusError(err)));
     deadline.arm(waitFor(state, opts));
     for (;;) {
-      const event = await events.shift().catch((err: unknown) => Promise.reject(explainEnd(state, toPortunusError(err))));
+      const event = await events
+        .shift()
+        .catch((err: unknown) => Promise.reject(explainEnd(state, toPortunusError(err))));
       const result = step(state, event);
       state = result.state;
       deadline.arm(waitFor(state, opts));
@@ -161,7 +172,11 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
           link: peerLink(),
           defer: (cleanup) => void cleanups.push(cleanup),
         };
-        hooks.onConfirmed?.({ verifier: action.verifier, abilities: action.abilities, peerAbilities: action.peerAbilities });
+        hooks.onConfirmed?.({
+          verifier: action.verifier,
+          abilities: action.abilities,
+          peerAbilities: action.peerAbilities,
+        });
         return undefined;
       case 'signal':
         inbox.push(action.topic, action.body);
@@ -169,7 +184,9 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       case 'offer':
         background(async () => {
           const decision = await required(hooks.onOffer, 'onOffer')(action.offer, tasks.signal);
-          return decision.accept ? { type: 'decision', accept: true } : { type: 'decision', accept: false, reason: decision.reason };
+          return decision.accept
+            ? { type: 'decision', accept: true }
+            : { type: 'decision', accept: false, reason: decision.reason };
         });
         return undefined;
       case 'startSending':
@@ -190,7 +207,11 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       case 'done':
         return { done: () => ({ bytes: action.bytes, sha256: action.sha256 ?? '' }) };
       case 'fail':
-        return { done: () => { throw action.error; } };
+        return {
+          done: () => {
+            throw action.error;
+          },
+        };
     }
   }
 
@@ -242,7 +263,9 @@ function waitFor(state: SessionState, opts: DriveOptions): Wait | undefined {
     case 'awaitingReceipt':
       return wait(state.kind, opts.stallMs, 'INTERRUPTED', 'the receiver confirmed nothing');
     case 'receiving':
-      return state.got === undefined ? undefined : wait('receipt', opts.stallMs, 'INTERRUPTED', 'the sender confirmed nothing');
+      return state.got === undefined
+        ? undefined
+        : wait('receipt', opts.stallMs, 'INTERRUPTED', 'the sender confirmed nothing');
     default:
       return undefined;
   }

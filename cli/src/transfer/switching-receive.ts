@@ -12,7 +12,14 @@
  * its FINAL frame arrived (it reports it only after FINAL was acknowledged, so the stream was cut short).
  */
 import { createHash } from 'node:crypto';
-import { createError, toPortunusError, type AckSealer, type PathKind, type PortunusError, type ResumingOpener } from '../protocol.js';
+import {
+  createError,
+  toPortunusError,
+  type AckSealer,
+  type PathKind,
+  type PortunusError,
+  type ResumingOpener,
+} from '@portunus/protocol';
 import type { Sink } from '../files/sink.js';
 import type { Link } from './link.js';
 import type { Digest } from './session-driver.js';
@@ -97,7 +104,8 @@ export class SwitchingReceiver {
 
   /** The sender says every frame was acknowledged: true only if the FINAL frame is written here. */
   peerSent(): void {
-    if (!this.finished) this.fail(createError('CORRUPT', 'the sender reported the end of the data before its final frame arrived'));
+    if (!this.finished)
+      this.fail(createError('CORRUPT', 'the sender reported the end of the data before its final frame arrived'));
   }
 
   addPath(link: Link): void {

@@ -29,7 +29,7 @@ import {
   type PathKind,
   type PortunusError,
   type SwitchReason,
-} from '../protocol.js';
+} from '@portunus/protocol';
 import { Wakeup } from '../util/wakeup.js';
 import type { Link } from './link.js';
 import type { Digest } from './session-driver.js';
@@ -183,7 +183,13 @@ export class SwitchingSender {
     const alive = [...this.paths.values()].some((p) => !p.dead);
     if (!alive && this.opts.pendingPaths() === 0) {
       const none = this.everUp ? undefined : this.opts.noPathError?.();
-      throw none ?? createError('INTERRUPTED', `every data path was lost before the receiver had all the data${this.lastLoss === undefined ? '' : ` (${this.lastLoss})`}`);
+      throw (
+        none ??
+        createError(
+          'INTERRUPTED',
+          `every data path was lost before the receiver had all the data${this.lastLoss === undefined ? '' : ` (${this.lastLoss})`}`,
+        )
+      );
     }
   }
 
@@ -197,7 +203,12 @@ export class SwitchingSender {
     // seconds. Going back to a path measured faster, or away from a dead one, resends at once.
     if (old !== undefined && !old.dead && wanted.reason === 'probe' && from !== wanted.path) {
       const deadline = this.opts.now() + DRAIN_MS;
-      while (this.window.acked < this.window.next && !old.dead && this.opts.now() < deadline && this.wanted === wanted) {
+      while (
+        this.window.acked < this.window.next &&
+        !old.dead &&
+        this.opts.now() < deadline &&
+        this.wanted === wanted
+      ) {
         if (this.failure) throw this.failure;
         await this.changed();
       }
@@ -210,7 +221,9 @@ export class SwitchingSender {
     this.acking.progress(); // a new path gets its own stall timeout for the frames it resends
     for (const frame of this.window.unacked()) this.send(target, frame);
     this.feed({ type: 'started', at: this.opts.now(), bytes: this.window.ackedBytes });
-    this.opts.debug?.(`data path ${from ?? 'none'} → ${wanted.path} (${wanted.reason}); resending ${this.window.unacked().length} frames`);
+    this.opts.debug?.(
+      `data path ${from ?? 'none'} → ${wanted.path} (${wanted.reason}); resending ${this.window.unacked().length} frames`,
+    );
     if (from !== wanted.path) this.opts.onSwitch(from, wanted.path, wanted.reason, this.bytesSent);
   }
 
@@ -275,7 +288,10 @@ class Lookahead {
   private done = false;
   private reading = false;
 
-  constructor(chunks: AsyncIterable<Uint8Array>, private readonly onReady: () => void) {
+  constructor(
+    chunks: AsyncIterable<Uint8Array>,
+    private readonly onReady: () => void,
+  ) {
     this.iterator = chunks[Symbol.asyncIterator]();
     this.read();
   }

@@ -15,8 +15,8 @@ import {
   ResumingOpener,
   type PathKind,
   type SwitchReason,
-} from '../protocol.js';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
+} from '@portunus/protocol';
+import { nodeAead } from '@portunus/protocol/node';
 import type { Sink } from '../files/sink.js';
 import { startPaths, type Paths, type PathsOptions } from '../transport/paths.js';
 import type { Link } from './link.js';
@@ -27,7 +27,6 @@ import type { DataContext, Digest } from './session-driver.js';
 import { SwitchingReceiver } from './switching-receive.js';
 import { SwitchingSender } from './switching-send.js';
 import { agreedPaths } from './context.js';
-
 
 export interface SwitchingOptions {
   paths: Omit<PathsOptions, 'onUp' | 'allowed' | 'data'>;
@@ -46,7 +45,10 @@ export interface SwitchingResult extends Digest {
   transport: PathKind;
 }
 
-export async function sendSwitching(opts: SwitchingOptions, chunks: AsyncIterable<Uint8Array>): Promise<SwitchingResult> {
+export async function sendSwitching(
+  opts: SwitchingOptions,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<SwitchingResult> {
   const { data, reporter, total } = opts;
   let last: PathKind | undefined;
   let paths: Paths | undefined;
@@ -106,13 +108,14 @@ export function receiveSwitching(opts: SwitchingOptions, sink: Pick<Sink, 'write
   paths.fatal.catch((err) => receiver.fail(err));
   const opened = paths;
   void opened.settled.then(() => receiver.checkAlive(opened.lastError));
-  const done = receiver.run().then(
-    (got) => {
+  const done = receiver
+    .run()
+    .then((got) => {
       reporter.updateProgress(got.bytes, total, true);
       reporter.stopProgress();
       return { ...got, transport: last ?? 'relay' };
-    },
-  ).finally(() => data.signal.removeEventListener('abort', onAbort));
+    })
+    .finally(() => data.signal.removeEventListener('abort', onAbort));
   return { done, peerSent: () => receiver.peerSent() };
 }
 
@@ -137,7 +140,9 @@ function announce(
     return;
   }
   reporter.event({ event: 'transport', from, to, ...(reason === undefined ? {} : { reason }), bytes });
-  reporter.say(`Switched from ${from} to ${to} after ${formatBytes(bytes)}${reason === undefined ? '' : ` (${REASONS[reason]})`}.`);
+  reporter.say(
+    `Switched from ${from} to ${to} after ${formatBytes(bytes)}${reason === undefined ? '' : ` (${REASONS[reason]})`}.`,
+  );
   reporter.relabelProgress(`${verb} via ${to}`);
 }
 

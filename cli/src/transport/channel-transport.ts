@@ -16,7 +16,7 @@ import {
   type Key,
   type PortunusError,
   type Role,
-} from '../protocol.js';
+} from '@portunus/protocol';
 import type { Transport } from './transport.js';
 import { Wakeup } from '../util/wakeup.js';
 
@@ -88,7 +88,12 @@ export class ChannelTransport implements Transport {
         onLow: () => this.wake(),
         onOpen: () => this.wake(),
         onEnd: (how) =>
-          this.end(createError('INTERRUPTED', how === 'lost' ? 'the direct connection was lost' : 'the direct connection was closed')),
+          this.end(
+            createError(
+              'INTERRUPTED',
+              how === 'lost' ? 'the direct connection was lost' : 'the direct connection was closed',
+            ),
+          ),
       },
       opts.lowWaterBytes,
     );
@@ -98,7 +103,8 @@ export class ChannelTransport implements Transport {
   async opened(): Promise<void> {
     while (this.channel.readyState() !== 'open') {
       this.throwIfEnded();
-      if (this.channel.readyState() === 'closed') throw this.end(createError('INTERRUPTED', 'the direct connection was closed'));
+      if (this.channel.readyState() === 'closed')
+        throw this.end(createError('INTERRUPTED', 'the direct connection was closed'));
       await this.nextEvent();
     }
   }
@@ -131,7 +137,8 @@ export class ChannelTransport implements Transport {
     if (!this.bound) throw createError('INTERNAL', 'send before the binding check');
     await this.until(() => this.sent + frame.length <= this.credit + DIRECT_WINDOW_BYTES);
     this.throwIfEnded();
-    if (this.channel.readyState() !== 'open') throw this.end(createError('INTERRUPTED', 'the direct connection was closed'));
+    if (this.channel.readyState() !== 'open')
+      throw this.end(createError('INTERRUPTED', 'the direct connection was closed'));
     this.channel.sendBinary(frame);
     this.sent += frame.length;
     await this.until(() => this.channel.bufferedAmount() <= this.opts.highWaterBytes);
@@ -169,7 +176,8 @@ export class ChannelTransport implements Transport {
     if (this.ended !== undefined) return;
     if (typeof data !== 'string') return this.onFrame(data);
     const msg = parseChannelMessage(data);
-    if (msg === undefined) return void this.end(createError('PROTOCOL', 'the peer sent an invalid message on the direct connection'));
+    if (msg === undefined)
+      return void this.end(createError('PROTOCOL', 'the peer sent an invalid message on the direct connection'));
     if (msg.type === 'binding') return this.onBinding(msg.mac);
     if (!this.bound || msg.bytes < this.credit || msg.bytes > this.sent) {
       return void this.end(createError('PROTOCOL', 'the peer sent an invalid credit on the direct connection'));
@@ -185,7 +193,10 @@ export class ChannelTransport implements Transport {
     }
     const ok = this.binding !== undefined && !this.bound && checkMac(this.binding, mac);
     if (!ok) {
-      const mismatch = createError('BINDING_MISMATCH', 'the direct connection is not bound to this session (binding MAC mismatch)');
+      const mismatch = createError(
+        'BINDING_MISMATCH',
+        'the direct connection is not bound to this session (binding MAC mismatch)',
+      );
       // The peer closing after its (wrong) MAC arrived must not hide the mismatch: that decides the transfer's fate.
       if (this.ended?.code === 'INTERRUPTED') this.ended = mismatch;
       return void this.end(mismatch);
@@ -196,7 +207,8 @@ export class ChannelTransport implements Transport {
   }
 
   private onFrame(data: Uint8Array): void {
-    if (!this.bound) return void this.end(createError('BINDING_MISMATCH', 'data on the direct connection before its binding MAC'));
+    if (!this.bound)
+      return void this.end(createError('BINDING_MISMATCH', 'data on the direct connection before its binding MAC'));
     this.received += data.length;
     if (data.length > MAX_FRAME_BYTES || this.received > this.creditSent + DIRECT_WINDOW_BYTES) {
       return void this.end(createError('PROTOCOL', 'the peer ignored flow control on the direct connection'));
@@ -206,7 +218,8 @@ export class ChannelTransport implements Transport {
   }
 
   private sendText(text: string): void {
-    if (this.channel.readyState() !== 'open') throw this.end(createError('INTERRUPTED', 'the direct connection was closed'));
+    if (this.channel.readyState() !== 'open')
+      throw this.end(createError('INTERRUPTED', 'the direct connection was closed'));
     this.channel.sendText(text);
   }
 

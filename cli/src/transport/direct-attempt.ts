@@ -3,7 +3,7 @@
  * channel to open, bind it to the session (PROTOCOL.md §12). Whichever way it ends, the attempt's own waits stop,
  * and what it opened is closed unless it is returned.
  */
-import { createError, PortunusError } from '../protocol.js';
+import { createError, PortunusError } from '@portunus/protocol';
 import type { Binding, ChannelTransport } from './channel-transport.js';
 import type { DirectOptions } from './webrtc-connect.js';
 
@@ -21,7 +21,10 @@ export interface DirectEngine<T extends ChannelTransport> {
   describe(): string;
 }
 
-export async function runDirectAttempt<T extends ChannelTransport>(engine: DirectEngine<T>, opts: DirectOptions): Promise<T> {
+export async function runDirectAttempt<T extends ChannelTransport>(
+  engine: DirectEngine<T>,
+  opts: DirectOptions,
+): Promise<T> {
   // Stops the signal pump and every wait below once this attempt is over, whichever way it ended.
   const attempt = new AbortController();
   const signal = AbortSignal.any([opts.signal, attempt.signal]);
@@ -31,7 +34,10 @@ export async function runDirectAttempt<T extends ChannelTransport>(engine: Direc
     const failure = Promise.race([stackFailure(engine, signal), negotiation.failure]);
     transport = await Promise.race([negotiation.channel, failure]);
     await Promise.race([transport.opened(), failure]);
-    await Promise.race([transport.bind({ key: opts.bindingKey, role: opts.role, ...engine.fingerprints() }, signal), failure]);
+    await Promise.race([
+      transport.bind({ key: opts.bindingKey, role: opts.role, ...engine.fingerprints() }, signal),
+      failure,
+    ]);
     opts.debug?.(`direct connection open and bound to the session (${engine.describe()})`);
     return transport;
   } catch (err) {
@@ -54,7 +60,12 @@ function stackFailure(engine: DirectEngine<ChannelTransport>, signal: AbortSigna
 
 export function directError(err: unknown): PortunusError {
   // The channel ending before it was bound is a connection that never came up, not an interrupted transfer.
-  if (err instanceof PortunusError && err.code === 'INTERRUPTED') return createError('DIRECT_FAILED', `the direct connection failed: ${err.message}`, { cause: err });
+  if (err instanceof PortunusError && err.code === 'INTERRUPTED')
+    return createError('DIRECT_FAILED', `the direct connection failed: ${err.message}`, { cause: err });
   if (err instanceof PortunusError) return err;
-  return createError('DIRECT_FAILED', `the direct connection failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  return createError(
+    'DIRECT_FAILED',
+    `the direct connection failed: ${err instanceof Error ? err.message : String(err)}`,
+    { cause: err },
+  );
 }

@@ -101,7 +101,9 @@ export class NdcChannel implements DirectChannel {
     this.dc.onBufferedAmountLow(() => handlers.onLow());
     this.dc.onMessage((msg) => {
       if (typeof msg === 'string') return handlers.onMessage(msg);
-      handlers.onMessage(msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength));
+      handlers.onMessage(
+        msg instanceof ArrayBuffer ? new Uint8Array(msg) : new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength),
+      );
     });
     if (this.state === 'open') handlers.onOpen();
   }

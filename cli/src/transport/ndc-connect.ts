@@ -21,7 +21,7 @@ import {
   MAX_FRAME_BYTES,
   type IceServer as PortunusIceServer,
   type Signal,
-} from '../protocol.js';
+} from '@portunus/protocol';
 import type { DataChannel, IceServer as NdcIceServer } from 'node-datachannel';
 import { ChannelTransport } from './channel-transport.js';
 import { directError, runDirectAttempt } from './direct-attempt.js';
@@ -55,14 +55,18 @@ export async function connectLibDataChannel(runtime: NativeRuntime, opts: Direct
       negotiate: (signal) => new Negotiation(peer, opts, signal),
       onFailure: (fail) =>
         peer.onState((state) => {
-          if (state === 'failed') fail(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
+          if (state === 'failed')
+            fail(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
           if (state === 'closed') fail(createError('DIRECT_FAILED', 'the direct connection closed while connecting'));
         }),
       fingerprints: () => fingerprints(peer),
       closePeer: () => peer.close(),
       describe: () => {
         const pair = peer.pc.getSelectedCandidatePair();
-        const route = pair === null ? '' : `: ${pair.local.address}:${pair.local.port} (${pair.local.type}) ↔ ${pair.remote.address}:${pair.remote.port} (${pair.remote.type})`;
+        const route =
+          pair === null
+            ? ''
+            : `: ${pair.local.address}:${pair.local.port} (${pair.local.type}) ↔ ${pair.remote.address}:${pair.remote.port} (${pair.remote.type})`;
         return `libdatachannel${route}`;
       },
     },
@@ -102,11 +106,16 @@ class Negotiation {
     pc.onGatheringStateChange((state) => {
       if (state === 'complete') this.sendCandidate({ kind: 'end' });
     });
-    const wrap = (dc: DataChannel) => new ChannelTransport(new NdcChannel(peer, dc), { highWaterBytes: HIGH_WATER_BYTES, lowWaterBytes: LOW_WATER_BYTES });
+    const wrap = (dc: DataChannel) =>
+      new ChannelTransport(new NdcChannel(peer, dc), {
+        highWaterBytes: HIGH_WATER_BYTES,
+        lowWaterBytes: LOW_WATER_BYTES,
+      });
     this.channel = new Promise<ChannelTransport>((resolve, reject) => {
       if (opts.role === 'send') return resolve(wrap(pc.createDataChannel(DATA_CHANNEL_LABEL, { unordered: false })));
       pc.onDataChannel((dc) => {
-        if (dc.getLabel() !== DATA_CHANNEL_LABEL) return reject(createError('PROTOCOL', 'the peer opened an unexpected data channel'));
+        if (dc.getLabel() !== DATA_CHANNEL_LABEL)
+          return reject(createError('PROTOCOL', 'the peer opened an unexpected data channel'));
         resolve(wrap(dc));
       });
     });
@@ -173,12 +182,20 @@ class Negotiation {
 function ndcIceServer(server: PortunusIceServer): NdcIceServer[] {
   const m = /^(stuns?|turns?):(\[[^\]]+\]|[^:?]+)(?::(\d+))?(?:\?transport=(udp|tcp))?$/.exec(server.urls);
   if (m === null) return [];
-  const [, scheme, host, port, transport] = m as unknown as [string, string, string, string | undefined, string | undefined];
+  const [, scheme, host, port, transport] = m as unknown as [
+    string,
+    string,
+    string,
+    string | undefined,
+    string | undefined,
+  ];
   const hostname = host.replace(/^\[(.*)\]$/, '$1');
   const portNumber = port === undefined ? (scheme === 'turns' || scheme === 'stuns' ? 5349 : 3478) : Number(port);
   if (!scheme.startsWith('turn')) return [{ hostname, port: portNumber }];
   const relayType = scheme === 'turns' ? 'TurnTls' : transport === 'tcp' ? 'TurnTcp' : 'TurnUdp';
-  return [{ hostname, port: portNumber, username: server.username ?? '', password: server.credential ?? '', relayType }];
+  return [
+    { hostname, port: portNumber, username: server.username ?? '', password: server.credential ?? '', relayType },
+  ];
 }
 
 /** SHA-256 of our DER certificate (from our SDP) and of the one the peer presented in this DTLS handshake. */

@@ -13,7 +13,7 @@ import {
   parseTcpHints,
   type Signal,
   type TcpHint,
-} from '../protocol.js';
+} from '@portunus/protocol';
 import type { PeerLink } from '../transfer/session-driver.js';
 
 /** WebRTC signalling with the peer: the connectors' view of the link. */

@@ -5,8 +5,16 @@
  * the data goes, and the receiver reads from every path. Which paths may be used is the policy both sides announced
  * (`--transport`), intersected: `tcp` alone is TCP or nothing, `relay` never direct.
  */
-import { createError, secureRandomBytes, toPortunusError, type IceServer, type PathKind, type PortunusError, type RandomBytes } from '../protocol.js';
-import type { RelayClient } from '../relay/client.js';
+import {
+  createError,
+  secureRandomBytes,
+  toPortunusError,
+  type IceServer,
+  type PathKind,
+  type PortunusError,
+  type RandomBytes,
+} from '@portunus/protocol';
+import type { RelayClient } from '../relay-client/client.js';
 import type { DataContext } from '../transfer/session-driver.js';
 import type { Reporter } from '../ui/reporter.js';
 import { RelayTransport } from './relay.js';
@@ -81,7 +89,10 @@ export function startPaths(opts: PathsOptions): Paths {
   const direct = (kind: 'tcp' | 'webrtc'): Promise<void> => {
     const abort = new AbortController();
     const seconds = opts.directTimeoutMs / 1000;
-    const timer = setTimeout(() => abort.abort(createError('DIRECT_FAILED', `no ${kind} connection within ${seconds} s`)), opts.directTimeoutMs);
+    const timer = setTimeout(
+      () => abort.abort(createError('DIRECT_FAILED', `no ${kind} connection within ${seconds} s`)),
+      opts.directTimeoutMs,
+    );
     return attempt(kind, () => connect[kind](abort.signal)).finally(() => clearTimeout(timer));
   };
   const attempts: Promise<void>[] = [];

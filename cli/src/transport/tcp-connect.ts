@@ -6,7 +6,15 @@
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createError, isIpLiteral, MAX_TCP_HINTS, type Key, type RandomBytes, type Role, type TcpHint } from '../protocol.js';
+import {
+  createError,
+  isIpLiteral,
+  MAX_TCP_HINTS,
+  type Key,
+  type RandomBytes,
+  type Role,
+  type TcpHint,
+} from '@portunus/protocol';
 import type { HintExchange } from './path-signals.js';
 import { TcpTransport } from './tcp.js';
 import { tcpHandshake } from './tcp-handshake.js';
@@ -16,7 +24,6 @@ export const PARALLEL_DIALS = 4;
 export const DIAL_TIMEOUT_MS = 3_000;
 /** Connections open at once on the listener (each handshake is bounded in time); Node refuses more. */
 export const MAX_INBOUND = 8;
-
 
 export interface TcpConnectOptions {
   role: Role;
@@ -99,13 +106,19 @@ export async function connectTcp(opts: TcpConnectOptions): Promise<TcpTransport>
 function listen(host: string): Promise<Server> {
   return new Promise<Server>((resolve, reject) => {
     const server = createServer({ pauseOnConnect: false });
-    server.once('error', (err) => reject(createError('DIRECT_FAILED', `cannot listen for a direct TCP connection on ${host}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(createError('DIRECT_FAILED', `cannot listen for a direct TCP connection on ${host}`, { cause: err })),
+    );
     server.listen({ host, port: 0 }, () => resolve(server));
   });
 }
 
 /** Dials the peer's hints, PARALLEL_DIALS at a time, each bounded; every connected socket goes to `onSocket`. */
-async function dialAll(opts: TcpConnectOptions, signal: AbortSignal, onSocket: (socket: Socket) => void): Promise<void> {
+async function dialAll(
+  opts: TcpConnectOptions,
+  signal: AbortSignal,
+  onSocket: (socket: Socket) => void,
+): Promise<void> {
   let hints: TcpHint[];
   try {
     hints = await opts.exchange.peerHints(signal);

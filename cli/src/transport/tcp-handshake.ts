@@ -11,7 +11,15 @@
  * role. A connection that fails is closed alone: a stranger knocking on an announced port never ends the transfer.
  */
 import type { Socket } from 'node:net';
-import { checkTcpBindingMac, createError, TCP_NONCE_BYTES, tcpBindingMac, type Key, type RandomBytes, type Role } from '../protocol.js';
+import {
+  checkTcpBindingMac,
+  createError,
+  TCP_NONCE_BYTES,
+  tcpBindingMac,
+  type Key,
+  type RandomBytes,
+  type Role,
+} from '@portunus/protocol';
 import { Wakeup } from '../util/wakeup.js';
 
 export const TCP_MAC_BYTES = 32;
@@ -93,7 +101,10 @@ export async function tcpHandshake(socket: Socket, opts: HandshakeOptions, chose
     const mac = await reader.read(TCP_MAC_BYTES);
     const peerRole: Role = opts.role === 'send' ? 'receive' : 'send';
     if (!checkTcpBindingMac(opts.key, peerRole, dialer, listener, mac)) {
-      throw createError('BINDING_MISMATCH', 'a TCP connection that is not bound to this session (binding MAC mismatch)');
+      throw createError(
+        'BINDING_MISMATCH',
+        'a TCP connection that is not bound to this session (binding MAC mismatch)',
+      );
     }
     if (opts.role === 'receive') {
       if (!chosen()) throw new Error('another connection was chosen');

@@ -12,7 +12,7 @@
  * then). That saves a 1 MiB allocation per frame, and with it most of the garbage collector's work on this path.
  */
 import type { Socket } from 'node:net';
-import { createError, MAX_FRAME_BYTES, type PortunusError } from '../protocol.js';
+import { createError, MAX_FRAME_BYTES, type PortunusError } from '@portunus/protocol';
 import { settleWithin } from '../util/async-queue.js';
 import type { Transport } from './transport.js';
 import { Wakeup } from '../util/wakeup.js';
@@ -56,7 +56,9 @@ export class TcpTransport implements Transport {
     socket.on('data', (chunk: Buffer) => this.socketOnData(chunk));
     socket.on('drain', () => this.wake());
     socket.on('end', () => this.socketOnEnd());
-    socket.on('error', (err) => this.fail(createError('INTERRUPTED', 'the direct TCP connection failed', { cause: err })));
+    socket.on('error', (err) =>
+      this.fail(createError('INTERRUPTED', 'the direct TCP connection failed', { cause: err })),
+    );
     socket.on('close', () => this.fail(createError('INTERRUPTED', 'the direct TCP connection was closed')));
     if (leftover.length > 0) this.socketOnData(Buffer.from(leftover.buffer, leftover.byteOffset, leftover.byteLength));
     socket.resume();
@@ -87,7 +89,8 @@ export class TcpTransport implements Transport {
       const frame = this.inbox.shift();
       if (frame !== undefined) {
         this.inboxBytes -= frame.length;
-        if (this.inboxBytes <= INBOX_LOW_BYTES && this.socket.isPaused() && this.ended === undefined) this.socket.resume();
+        if (this.inboxBytes <= INBOX_LOW_BYTES && this.socket.isPaused() && this.ended === undefined)
+          this.socket.resume();
         if (this.pooled.has(frame.buffer as ArrayBuffer)) this.lent = frame.buffer as ArrayBuffer;
         yield frame;
         continue;
@@ -136,7 +139,10 @@ export class TcpTransport implements Transport {
       if (this.need < 0) {
         if (this.pendingBytes < LENGTH_BYTES) break;
         this.need = this.take(LENGTH_BYTES).readUInt32BE(0);
-        if (this.need > MAX_FRAME_BYTES) return void this.fail(createError('PROTOCOL', 'the peer sent an oversized frame on the direct TCP connection'));
+        if (this.need > MAX_FRAME_BYTES)
+          return void this.fail(
+            createError('PROTOCOL', 'the peer sent an oversized frame on the direct TCP connection'),
+          );
       }
       if (this.pendingBytes < this.need) break;
       const frame = this.take(this.need);
@@ -174,7 +180,8 @@ export class TcpTransport implements Transport {
 
   private socketOnEnd(): void {
     // A clean end between frames closes the path; one inside a frame means it was cut off.
-    if (this.need >= 0 || this.pendingBytes > 0) this.fail(createError('INTERRUPTED', 'the direct TCP connection ended inside a frame'));
+    if (this.need >= 0 || this.pendingBytes > 0)
+      this.fail(createError('INTERRUPTED', 'the direct TCP connection ended inside a frame'));
     else if (this.ended === undefined) {
       this.ended = null;
       void this.close();
@@ -192,7 +199,8 @@ export class TcpTransport implements Transport {
   }
 
   private throwIfEnded(): void {
-    if (this.ended === null || this.socket.destroyed) throw createError('INTERRUPTED', 'the direct TCP connection was closed');
+    if (this.ended === null || this.socket.destroyed)
+      throw createError('INTERRUPTED', 'the direct TCP connection was closed');
     if (this.ended !== undefined) throw this.ended;
   }
 

@@ -3,7 +3,7 @@
  * frames, so the relay, a WebRTC channel or a TCP socket only ever see ciphertext, and fallback is a plain
  * "first that connects" over a list.
  */
-import type { PathKind } from '../protocol.js';
+import type { PathKind } from '@portunus/protocol';
 
 export interface Transport {
   readonly kind: PathKind;

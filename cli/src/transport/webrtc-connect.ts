@@ -9,7 +9,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { createError, MAX_FRAME_BYTES, type IceServer, type Key, type Role, type Signal } from '../protocol.js';
+import { createError, MAX_FRAME_BYTES, type IceServer, type Key, type Role, type Signal } from '@portunus/protocol';
 import type { SignalLink } from './path-signals.js';
 import type { ChannelTransport } from './channel-transport.js';
 import { runDirectAttempt } from './direct-attempt.js';
@@ -51,7 +51,8 @@ export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTranspor
       negotiate: (signal) => new Negotiation(pc, opts, signal),
       onFailure: (fail) =>
         pc.connectionStateChange.subscribe((state) => {
-          if (state === 'failed') fail(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
+          if (state === 'failed')
+            fail(createError('DIRECT_FAILED', 'no working route between the two computers (ICE failed)'));
         }).unSubscribe,
       fingerprints: () => fingerprints(pc),
       closePeer: () => closePeer(pc),
@@ -76,15 +77,23 @@ class Negotiation {
     private readonly signal: AbortSignal,
   ) {
     pc.onIceCandidate.subscribe((c) => {
-      if (c?.candidate) this.send({ kind: 'candidate', candidate: c.candidate, sdpMid: c.sdpMid ?? '0', sdpMLineIndex: c.sdpMLineIndex ?? 0 });
+      if (c?.candidate)
+        this.send({
+          kind: 'candidate',
+          candidate: c.candidate,
+          sdpMid: c.sdpMid ?? '0',
+          sdpMLineIndex: c.sdpMLineIndex ?? 0,
+        });
     });
     this.failure = new Promise<never>((_, reject) => (this.failed = reject));
     this.failure.catch(() => undefined);
     this.channel = new Promise<WebRtcTransport>((resolve, reject) => {
-      if (opts.role === 'send') return resolve(new WebRtcTransport(pc, pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true })));
+      if (opts.role === 'send')
+        return resolve(new WebRtcTransport(pc, pc.createDataChannel(DATA_CHANNEL_LABEL, { ordered: true })));
       const { unSubscribe } = pc.onDataChannel.subscribe((dc: RTCDataChannel) => {
         unSubscribe();
-        if (dc.label !== DATA_CHANNEL_LABEL || !dc.ordered) return reject(createError('PROTOCOL', 'the peer opened an unexpected data channel'));
+        if (dc.label !== DATA_CHANNEL_LABEL || !dc.ordered)
+          return reject(createError('PROTOCOL', 'the peer opened an unexpected data channel'));
         resolve(new WebRtcTransport(pc, dc));
       });
     });
@@ -129,8 +138,13 @@ class Negotiation {
         await this.pc.setRemoteDescription({ type: 'answer', sdp: s.sdp });
       } else if ((s.kind === 'candidate' || s.kind === 'end') && described) {
         // A candidate werift cannot use (say, IPv6 here) is no reason to give up on the others.
-        const candidate = s.kind === 'candidate' ? { candidate: s.candidate, sdpMid: s.sdpMid, sdpMLineIndex: s.sdpMLineIndex } : undefined;
-        await this.pc.addIceCandidate(candidate).catch((err: unknown) => this.opts.debug?.(`candidate ignored: ${String(err)}`));
+        const candidate =
+          s.kind === 'candidate'
+            ? { candidate: s.candidate, sdpMid: s.sdpMid, sdpMLineIndex: s.sdpMLineIndex }
+            : undefined;
+        await this.pc
+          .addIceCandidate(candidate)
+          .catch((err: unknown) => this.opts.debug?.(`candidate ignored: ${String(err)}`));
       } else {
         throw createError('PROTOCOL', `unexpected WebRTC signal '${s.kind}'`);
       }
@@ -158,7 +172,8 @@ function fingerprints(pc: RTCPeerConnection): { localFingerprint: Uint8Array; re
   const dtls = pc.sctpTransport?.dtlsTransport;
   const pem = dtls?.localCertificate?.certPem;
   const remote = dtls?.dtls?.remoteCertificate;
-  if (pem === undefined || remote === undefined) throw createError('DIRECT_FAILED', 'DTLS did not expose its certificates');
+  if (pem === undefined || remote === undefined)
+    throw createError('DIRECT_FAILED', 'DTLS did not expose its certificates');
   const sha256 = (der: Uint8Array) => new Uint8Array(createHash('sha256').update(der).digest());
   return { localFingerprint: sha256(new X509Certificate(pem).raw), remoteFingerprint: sha256(remote) };
 }

@@ -11,7 +11,7 @@
  * loads, else werift. Nothing is loaded before a direct connection is tried.
  */
 import type * as NodeDataChannel from 'node-datachannel';
-import { createError } from '../protocol.js';
+import { createError } from '@portunus/protocol';
 
 export type NodeDataChannelModule = typeof NodeDataChannel;
 export type WebRtcEngineName = 'werift' | 'libdatachannel';
@@ -59,9 +59,13 @@ export interface LoadOptions {
 export function parseEngineChoice(value: string | undefined): WebRtcEngineChoice {
   if (value === undefined || value === '' || value === 'auto') return 'auto';
   if (value === 'werift' || value === 'libdatachannel') return value;
-  throw createError('USAGE', `${WEBRTC_ENGINE_ENV} must be auto, werift or libdatachannel, not '${value.slice(0, 40)}'`, {
-    hint: `Unset ${WEBRTC_ENGINE_ENV}, or set it to auto (libdatachannel when it loads, else werift), werift or libdatachannel.`,
-  });
+  throw createError(
+    'USAGE',
+    `${WEBRTC_ENGINE_ENV} must be auto, werift or libdatachannel, not '${value.slice(0, 40)}'`,
+    {
+      hint: `Unset ${WEBRTC_ENGINE_ENV}, or set it to auto (libdatachannel when it loads, else werift), werift or libdatachannel.`,
+    },
+  );
 }
 
 /**
@@ -83,10 +87,14 @@ export async function loadWebRtcEngine(choice: WebRtcEngineChoice, opts: LoadOpt
       debug?.(`WebRTC engine: werift (libdatachannel did not load: ${why})`);
       return { name: 'werift' };
     }
-    throw createError('DIRECT_FAILED', `${WEBRTC_ENGINE_ENV}=libdatachannel, but node-datachannel did not load: ${why}`, {
-      cause: err,
-      hint: `Reinstall with optional dependencies (npm install without --omit=optional) on a platform node-datachannel ships a binary for, or set ${WEBRTC_ENGINE_ENV}=werift (or auto).`,
-    });
+    throw createError(
+      'DIRECT_FAILED',
+      `${WEBRTC_ENGINE_ENV}=libdatachannel, but node-datachannel did not load: ${why}`,
+      {
+        cause: err,
+        hint: `Reinstall with optional dependencies (npm install without --omit=optional) on a platform node-datachannel ships a binary for, or set ${WEBRTC_ENGINE_ENV}=werift (or auto).`,
+      },
+    );
   }
   let runtime = runtimes.get(ndc);
   if (runtime === undefined) runtimes.set(ndc, (runtime = new NativeRuntime(ndc)));

@@ -3,7 +3,7 @@
  * then only host candidates are gathered, and nothing but the peer (and the relay, for the relay's own servers)
  * learns of the attempt. werift's built-in default (a public STUN server) is never used.
  */
-import { createError, isIceUrl, parseIceServer, type IceServer } from '../protocol.js';
+import { createError, isIceUrl, parseIceServer, type IceServer } from '@portunus/protocol';
 
 /**
  * Parses `stun:host[:port]` or `turn[s]:[user:pass@]host[:port][?transport=udp|tcp]` (user and password
@@ -26,9 +26,15 @@ export function parseIceServerArg(text: string, source = '--ice-server'): IceSer
       throw createError('USAGE', `${source}: invalid percent-encoding in the credentials`);
     }
   };
-  const server = user === undefined ? parseIceServer({ urls }) : parseIceServer({ urls, username: decode(user), credential: decode(pass ?? '') });
+  const server =
+    user === undefined
+      ? parseIceServer({ urls })
+      : parseIceServer({ urls, username: decode(user), credential: decode(pass ?? '') });
   if (server === undefined) {
-    throw createError('USAGE', `${source}: ${scheme.startsWith('turn') ? 'a TURN server needs user:password@' : 'a STUN server takes no credentials'}`);
+    throw createError(
+      'USAGE',
+      `${source}: ${scheme.startsWith('turn') ? 'a TURN server needs user:password@' : 'a STUN server takes no credentials'}`,
+    );
   }
   return server;
 }

@@ -1,5 +1,5 @@
 /** One-line descriptions of offers for people. Every name is sanitized: it comes from the network on the receiver. */
-import type { Offer } from '../protocol.js';
+import type { Offer } from '@portunus/protocol';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { formatBytes } from './format.js';
 
@@ -25,7 +25,14 @@ export function offerEvent(offer: Offer) {
     case 'file':
       return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name), size: offer.size };
     case 'folder':
-      return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name), size: offer.size, files: offer.files, fileBytes: offer.bytes };
+      return {
+        event: 'offer' as const,
+        kind: offer.kind,
+        name: sanitizeForTerminal(offer.name),
+        size: offer.size,
+        files: offer.files,
+        fileBytes: offer.bytes,
+      };
     case 'stream':
       return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name) };
     case 'text':

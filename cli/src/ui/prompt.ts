@@ -4,7 +4,7 @@
  */
 import * as readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { createError } from '../protocol.js';
+import { createError } from '@portunus/protocol';
 
 export interface PromptIo {
   input: Readable & { isTTY?: boolean };

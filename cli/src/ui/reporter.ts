@@ -4,7 +4,7 @@
  * before they reach any of these.
  */
 import type { Writable } from 'node:stream';
-import { PortunusError, type PathKind } from '../protocol.js';
+import { PortunusError, type PathKind } from '@portunus/protocol';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { systemClock, type Clock } from './clock.js';
 import { DataPhase } from './data-phase.js';
@@ -23,10 +23,26 @@ export type ReportEvent =
    * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §14) after `bytes` (sent by the
    * sender, written by the receiver); `reason` only on the sender, which decides.
    */
-  | { event: 'transport'; from: PathKind; to: PathKind; reason?: 'first' | 'probe' | 'slower' | 'failover'; bytes: number }
+  | {
+      event: 'transport';
+      from: PathKind;
+      to: PathKind;
+      reason?: 'first' | 'probe' | 'slower' | 'failover';
+      bytes: number;
+    }
   | { event: 'progress'; bytes: number; total?: number }
   /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */
-  | { event: 'done'; bytes: number; sha256?: string; transport?: PathKind; seconds: number; dataSeconds?: number; bytesPerSecond?: number; path?: string; text?: string }
+  | {
+      event: 'done';
+      bytes: number;
+      sha256?: string;
+      transport?: PathKind;
+      seconds: number;
+      dataSeconds?: number;
+      bytesPerSecond?: number;
+      path?: string;
+      text?: string;
+    }
   /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
   | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number }
   | { event: 'warning'; message: string }

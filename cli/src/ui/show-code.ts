@@ -1,6 +1,6 @@
 /** Shows the sender's code: the code itself, the exact command for the other side, and a QR code of its URI. */
 import qrcode from 'qrcode-terminal';
-import { codeUri, formatCode, type Code } from '../protocol.js';
+import { codeUri, formatCode, type Code } from '@portunus/protocol';
 import type { Reporter } from './reporter.js';
 
 /**

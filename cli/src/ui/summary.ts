@@ -4,7 +4,7 @@
  * the rate is over the data phase only (the bar's rate, from the same DataPhase), and `seconds` is the whole
  * transfer from pairing to the receipt (key exchange and the receiver's answer included).
  */
-import type { Offer, PathKind } from '../protocol.js';
+import type { Offer, PathKind } from '@portunus/protocol';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import type { Reporter } from './reporter.js';
@@ -29,7 +29,9 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     sha256: done.sha256 || undefined,
     transport: done.transport,
     seconds: milliRound(done.seconds),
-    ...(dataSeconds === undefined ? {} : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(done.bytes, dataSeconds)) }),
+    ...(dataSeconds === undefined
+      ? {}
+      : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(done.bytes, dataSeconds)) }),
     path: done.path,
     text,
   });
@@ -38,8 +40,14 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     return;
   }
   const moved = `${formatBytes(done.bytes)}${folderNote(done.offer)}`;
-  const speed = dataSeconds === undefined ? '' : ` in ${formatSeconds(dataSeconds)}${dataSeconds > 0 ? ` (${formatRate(rateOf(done.bytes, dataSeconds))})` : ''}`;
-  const via = done.transport === undefined || done.transport === 'relay' ? 'the relay' : `a direct connection (${done.transport})`;
+  const speed =
+    dataSeconds === undefined
+      ? ''
+      : ` in ${formatSeconds(dataSeconds)}${dataSeconds > 0 ? ` (${formatRate(rateOf(done.bytes, dataSeconds))})` : ''}`;
+  const via =
+    done.transport === undefined || done.transport === 'relay'
+      ? 'the relay'
+      : `a direct connection (${done.transport})`;
   const total = `${formatSeconds(done.seconds)} in all, with the key exchange and the answer`;
   if (role === 'send') {
     reporter.say(`Sent ${moved}${speed} via ${via}; ${total}.`);

@@ -15,8 +15,12 @@ export function showWaiting(reporter: Reporter, nameplate: number, relayUrl: str
   if (!reporter.interactive) return () => {};
   const relay = relayUrl === undefined ? 'the same relay' : `the same relay (${relayUrl})`;
   return reporter.clock.after(NOBODY_YET_MS, () => {
-    reporter.say(`No sender has come with code ${nameplate}-… in ${NOBODY_YET_MS / 1000} s. Still waiting; meanwhile check:`);
-    reporter.say(`  - the number before the first dash (${nameplate}): a typo there means waiting for a sender who never comes;`);
+    reporter.say(
+      `No sender has come with code ${nameplate}-… in ${NOBODY_YET_MS / 1000} s. Still waiting; meanwhile check:`,
+    );
+    reporter.say(
+      `  - the number before the first dash (${nameplate}): a typo there means waiting for a sender who never comes;`,
+    );
     reporter.say(`  - that the sender is running and uses ${relay}.`);
   });
 }

@@ -50,36 +50,44 @@ async function attempt(n: number): Promise<Attempt> {
 const lastEvent = (p: ShellProc) => JSON.parse(p.stdout().trim().split('\n').at(-1)!) as Record<string, unknown>;
 
 describe("the README's CI retry recipe", () => {
-  it('attempt 1 fails and burns its code; the documented retry (attempt 2) succeeds', { timeout: 120_000 }, async () => {
-    const a = join(world.tmp, 'job-a');
-    const b1 = join(world.tmp, 'job-b-1');
-    const b2 = join(world.tmp, 'job-b-2');
-    for (const d of [a, b1, b2]) await mkdir(d, { recursive: true });
-    const artifact = randomBytes(200_000);
-    await writeFile(join(a, 'artifact.tgz'), artifact);
+  it(
+    'attempt 1 fails and burns its code; the documented retry (attempt 2) succeeds',
+    { timeout: 120_000 },
+    async () => {
+      const a = join(world.tmp, 'job-a');
+      const b1 = join(world.tmp, 'job-b-1');
+      const b2 = join(world.tmp, 'job-b-2');
+      for (const d of [a, b1, b2]) await mkdir(d, { recursive: true });
+      const artifact = randomBytes(200_000);
+      await writeFile(join(a, 'artifact.tgz'), artifact);
 
-    const first = await attempt(1);
-    const jobA1 = first.jobA(a);
-    const code = (await jobA1.waitFor('stdout', /"code":"([^"]+)"/))[1]!;
-    expect(code).toBe(`4201-${SECRET}`);
-    const stray = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '4201-AAA-AAA-AAA'], { cwd: b1 });
-    expect(await exitOf(stray)).toBe(3);
-    expect(await jobA1.exit).toBe(3);
-    const jobB1 = first.jobB(b1);
-    expect(await jobB1.exit).toBe(3);
-    expect(lastEvent(jobB1)).toMatchObject({
-      event: 'error',
-      error: 'NAMEPLATE_BURNED',
-      exit: 3,
-      hint: expect.stringMatching(/Use a new code; in CI, derive a fresh pre-agreed code per attempt, e\.g\. with the run attempt number/),
-    });
+      const first = await attempt(1);
+      const jobA1 = first.jobA(a);
+      const code = (await jobA1.waitFor('stdout', /"code":"([^"]+)"/))[1]!;
+      expect(code).toBe(`4201-${SECRET}`);
+      const stray = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '4201-AAA-AAA-AAA'], {
+        cwd: b1,
+      });
+      expect(await exitOf(stray)).toBe(3);
+      expect(await jobA1.exit).toBe(3);
+      const jobB1 = first.jobB(b1);
+      expect(await jobB1.exit).toBe(3);
+      expect(lastEvent(jobB1)).toMatchObject({
+        event: 'error',
+        error: 'NAMEPLATE_BURNED',
+        exit: 3,
+        hint: expect.stringMatching(
+          /Use a new code; in CI, derive a fresh pre-agreed code per attempt, e\.g\. with the run attempt number/,
+        ),
+      });
 
-    const second = await attempt(2);
-    const jobB2 = second.jobB(b2);
-    await jobB2.waitFor('stdout', /"event":"waiting"/);
-    const jobA2 = second.jobA(a);
-    expect([await jobA2.exit, await jobB2.exit]).toEqual([0, 0]);
-    expect((await readFile(join(b2, 'artifact.tgz'))).equals(artifact)).toBe(true);
-    expect(lastEvent(jobB2)).toMatchObject({ event: 'done', bytes: artifact.length });
-  });
+      const second = await attempt(2);
+      const jobB2 = second.jobB(b2);
+      await jobB2.waitFor('stdout', /"event":"waiting"/);
+      const jobA2 = second.jobA(a);
+      expect([await jobA2.exit, await jobB2.exit]).toEqual([0, 0]);
+      expect((await readFile(join(b2, 'artifact.tgz'))).equals(artifact)).toBe(true);
+      expect(lastEvent(jobB2)).toMatchObject({ event: 'done', bytes: artifact.length });
+    },
+  );
 });

@@ -39,7 +39,13 @@ async function claimAndLeave(nameplate: number, sendShare: boolean): Promise<voi
   if (sendShare) {
     // A valid group element (an invalid one is a failed guess and rightly burns the code): the claimer's share.
     const y = ristretto255.Point.BASE.multiply(12345n).toBytes();
-    const pake = { type: 'pake', sid: paired.sid, role: 'receive', abilities: ['relay-v1'], y: Buffer.from(y).toString('base64url') };
+    const pake = {
+      type: 'pake',
+      sid: paired.sid,
+      role: 'receive',
+      abilities: ['relay-v1'],
+      y: Buffer.from(y).toString('base64url'),
+    };
     ws.send(JSON.stringify({ type: 'msg', body: Buffer.from(JSON.stringify(pake)).toString('base64url') }));
   }
   ws.close();
@@ -67,7 +73,9 @@ describe('claim-and-leave does not cost the sender its code', () => {
     await events(sender, 'unpaired', 1);
     await claimAndLeave(Number(code.nameplate), true);
     await events(sender, 'unpaired', 2);
-    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, String(code.code)], { cwd: join(dir, 'dst') });
+    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, String(code.code)], {
+      cwd: join(dir, 'dst'),
+    });
     expect([await exitOf(sender), await exitOf(receiver)], sender.stdout() + receiver.stdout()).toEqual([0, 0]);
     expect(sha256(await readFile(join(dir, 'dst', 'data.bin')))).toBe(sha256(content));
     expect(sender.events().filter((e) => e.event === 'confirmed')).toHaveLength(1);

@@ -36,7 +36,13 @@ export class RelayProxy {
   }
 
   static async start(upstream: string): Promise<RelayProxy> {
-    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/v1', perMessageDeflate: false, maxPayload: 2 * 1024 * 1024 });
+    const wss = new WebSocketServer({
+      host: '127.0.0.1',
+      port: 0,
+      path: '/v1',
+      perMessageDeflate: false,
+      maxPayload: 2 * 1024 * 1024,
+    });
     await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
     const url = `ws://127.0.0.1:${(wss.address() as { port: number }).port}/v1`;
     return new RelayProxy(upstream, url, wss);
@@ -122,7 +128,8 @@ function send(to: WebSocket, msg: Message): void {
 }
 
 /** A data frame (stream 1) with the FINAL flag (PROTOCOL.md §5: the header is in clear). */
-export const isFinalFrame = (frame: Buffer): boolean => frame.length >= 13 && (frame[0]! & 1) === 1 && frame.readUInt32BE(1) === 1;
+export const isFinalFrame = (frame: Buffer): boolean =>
+  frame.length >= 13 && (frame[0]! & 1) === 1 && frame.readUInt32BE(1) === 1;
 
 /** A withholding rule: every data frame once `bytes` of data frames went through. */
 export function afterDataBytes(bytes: number): (frame: Buffer) => boolean {

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
-export const BIN = join(ROOT, 'bin/portunus');
+export const BIN = join(ROOT, 'cli/bin/portunus');
 
 export interface Proc {
   child: ChildProcess;
@@ -19,7 +19,10 @@ export interface Proc {
   /** Parsed NDJSON lines of a stream (the one --json writes to). */
   events: (stream?: 'stdout' | 'stderr') => Record<string, unknown>[];
   /** Resolves with the first event matching, or rejects on exit/timeout. */
-  waitEvent: (name: string, opts?: { stream?: 'stdout' | 'stderr'; timeoutMs?: number }) => Promise<Record<string, unknown>>;
+  waitEvent: (
+    name: string,
+    opts?: { stream?: 'stdout' | 'stderr'; timeoutMs?: number },
+  ) => Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -120,8 +123,14 @@ export interface RelayProc {
   stop: () => Promise<void>;
 }
 
-export async function startRelayProcess(extraArgs: string[] = [], opts: Pick<RunOptions, 'prefix'> = {}): Promise<RelayProc> {
-  const proc = runPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json', ...extraArgs], { stdin: 'pipe', ...opts });
+export async function startRelayProcess(
+  extraArgs: string[] = [],
+  opts: Pick<RunOptions, 'prefix'> = {},
+): Promise<RelayProc> {
+  const proc = runPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json', ...extraArgs], {
+    stdin: 'pipe',
+    ...opts,
+  });
   const ev = await proc.waitEvent('listening');
   return {
     url: String(ev.url),
@@ -149,7 +158,10 @@ export interface E2eWorld {
  * Registers beforeAll/afterAll hooks that start one relay process and one temporary folder for a test file.
  * Read the fields inside tests (they are set once beforeAll has run).
  */
-export function useRelayWorld(hooks: { beforeAll: (fn: () => Promise<void>) => void; afterAll: (fn: () => Promise<void>) => void }): E2eWorld {
+export function useRelayWorld(hooks: {
+  beforeAll: (fn: () => Promise<void>) => void;
+  afterAll: (fn: () => Promise<void>) => void;
+}): E2eWorld {
   let relay: RelayProc | undefined;
   let tmp: { path: string; cleanup: () => Promise<void> } | undefined;
   hooks.beforeAll(async () => {
@@ -187,14 +199,23 @@ let transfers = 0;
 export const TRANSFER_MS = 90_000;
 
 /** Sends `content` as data.bin from a fresh folder to another with the given extra flags, and waits for both. */
-export async function transferFile(world: E2eWorld, sendArgs: string[], receiveArgs: string[], content: Buffer): Promise<FileTransfer> {
+export async function transferFile(
+  world: E2eWorld,
+  sendArgs: string[],
+  receiveArgs: string[],
+  content: Buffer,
+): Promise<FileTransfer> {
   const dir = join(world.tmp, `transfer${transfers++}`);
   await mkdir(join(dir, 'src'), { recursive: true });
   await mkdir(join(dir, 'dst'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
-  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], { cwd: join(dir, 'src') });
+  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, ...sendArgs, 'data.bin'], {
+    cwd: join(dir, 'src'),
+  });
   const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: join(dir, 'dst') });
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], {
+    cwd: join(dir, 'dst'),
+  });
   const [sc, rc] = await Promise.all([exitOf(sender, TRANSFER_MS), exitOf(receiver, TRANSFER_MS)]);
   const received = rc === 0 ? await readFile(join(dir, 'dst', 'data.bin')) : undefined;
   return { sender, receiver, sc, rc, content, received };

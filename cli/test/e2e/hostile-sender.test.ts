@@ -8,9 +8,16 @@ import { mkdir, readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { DATA_STREAM, FrameSealer, formatCode, generateSecret, secureRandomBytes, type Offer } from '../../src/protocol.js';
-import { connectRelay, type RelayClient } from '../../src/relay/client.js';
+import { nodeAead } from '@portunus/protocol/node';
+import {
+  DATA_STREAM,
+  FrameSealer,
+  formatCode,
+  generateSecret,
+  secureRandomBytes,
+  type Offer,
+} from '@portunus/protocol';
+import { connectRelay, type RelayClient } from '../../src/relay-client/client.js';
 import { RelayTransport } from '../../src/transport/relay.js';
 import { driveSession, type DataContext, type Digest } from '../../src/transfer/session-driver.js';
 import { exitOf, runPortunus, useRelayWorld } from './harness.js';
@@ -29,7 +36,13 @@ async function hostileTar(entries: Entry[]): Promise<Buffer> {
   for (const e of entries) {
     const type = e.type ?? 'file';
     const body = type === 'file' ? (e.body ?? '') : '';
-    const header = { name: e.name, type, size: Buffer.byteLength(body), mode: 0o644, ...(e.linkname ? { linkname: e.linkname } : {}) };
+    const header = {
+      name: e.name,
+      type,
+      size: Buffer.byteLength(body),
+      mode: 0o644,
+      ...(e.linkname ? { linkname: e.linkname } : {}),
+    };
     if (type === 'file') p.entry(header, body);
     else p.entry(header);
   }
@@ -49,7 +62,12 @@ const withoutFinal: SendData = async (client, ctx, data) => {
   return { bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
 };
 
-async function hostileSend(offer: Offer, data: Buffer, onCode: (code: string) => void, sendData: SendData = streamOverRelay): Promise<unknown> {
+async function hostileSend(
+  offer: Offer,
+  data: Buffer,
+  onCode: (code: string) => void,
+  sendData: SendData = streamOverRelay,
+): Promise<unknown> {
   const client = await connectRelay({ url: world.relay.url, agent: 'evil/1.0' });
   try {
     const nameplate = await client.allocate();
@@ -73,7 +91,9 @@ async function receiveFrom(offer: Offer, data: Buffer, name: string, sendData?: 
   await mkdir(out, { recursive: true });
   let sending!: Promise<unknown>;
   const code = await new Promise<string>((res) => (sending = hostileSend(offer, data, res, sendData)));
-  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], { cwd: out });
+  const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, ...receiveArgs, code], {
+    cwd: out,
+  });
   const exit = await exitOf(receiver);
   await sending;
   return { exit, receiver, box, out };
@@ -88,14 +108,38 @@ async function tree(root: string): Promise<string[]> {
 /** An offer that tells the truth about counts, so only the paths themselves are hostile. */
 function folder(name: string, size: number, entries: Entry[]): Offer {
   const files = entries.filter((e) => (e.type ?? 'file') === 'file');
-  return { kind: 'folder', name, size, files: files.length, bytes: files.reduce((n, e) => n + Buffer.byteLength(e.body ?? ''), 0) };
+  return {
+    kind: 'folder',
+    name,
+    size,
+    files: files.length,
+    bytes: files.reduce((n, e) => n + Buffer.byteLength(e.body ?? ''), 0),
+  };
 }
 
 describe('a hostile sender cannot write outside the output folder', () => {
   it.each([
-    ['../evil', [{ name: 'x/' , type: 'directory' as const }, { name: 'x/../../evil', body: 'evil' }]],
-    ['an absolute path', [{ name: 'x/', type: 'directory' as const }, { name: '/tmp/portunus-evil-abs', body: 'evil' }]],
-    ['a path outside the offered folder', [{ name: 'x/', type: 'directory' as const }, { name: 'other/evil', body: 'evil' }]],
+    [
+      '../evil',
+      [
+        { name: 'x/', type: 'directory' as const },
+        { name: 'x/../../evil', body: 'evil' },
+      ],
+    ],
+    [
+      'an absolute path',
+      [
+        { name: 'x/', type: 'directory' as const },
+        { name: '/tmp/portunus-evil-abs', body: 'evil' },
+      ],
+    ],
+    [
+      'a path outside the offered folder',
+      [
+        { name: 'x/', type: 'directory' as const },
+        { name: 'other/evil', body: 'evil' },
+      ],
+    ],
     [
       'a symlink escape, then a write through it',
       [
@@ -104,11 +148,28 @@ describe('a hostile sender cannot write outside the output folder', () => {
         { name: 'x/link/evil', body: 'evil' },
       ],
     ],
-    ['an absolute symlink', [{ name: 'x/', type: 'directory' as const }, { name: 'x/etc', type: 'symlink' as const, linkname: '/etc' }, { name: 'x/etc/evil', body: 'evil' }]],
-    ['a hardlink to outside', [{ name: 'x/', type: 'directory' as const }, { name: 'x/h', type: 'link' as const, linkname: '../../../etc/passwd' }]],
+    [
+      'an absolute symlink',
+      [
+        { name: 'x/', type: 'directory' as const },
+        { name: 'x/etc', type: 'symlink' as const, linkname: '/etc' },
+        { name: 'x/etc/evil', body: 'evil' },
+      ],
+    ],
+    [
+      'a hardlink to outside',
+      [
+        { name: 'x/', type: 'directory' as const },
+        { name: 'x/h', type: 'link' as const, linkname: '../../../etc/passwd' },
+      ],
+    ],
   ])('%s: refused with exit 8, nothing written anywhere', async (label, entries) => {
     const data = await hostileTar(entries);
-    const { exit, receiver, box, out } = await receiveFrom(folder('x', data.length, entries), data, `case-${label.replace(/\W+/g, '-')}`);
+    const { exit, receiver, box, out } = await receiveFrom(
+      folder('x', data.length, entries),
+      data,
+      `case-${label.replace(/\W+/g, '-')}`,
+    );
     expect(receiver.events().find((e) => e.event === 'error')).toMatchObject({ error: 'UNSAFE_PATH' });
     expect(exit).toBe(8);
     expect(await tree(box)).toEqual(['out']);
@@ -117,14 +178,22 @@ describe('a hostile sender cannot write outside the output folder', () => {
   });
 
   it('a file offer named ../evil is refused before anything is written', async () => {
-    const { exit, box } = await receiveFrom({ kind: 'file', name: '../evil', size: 4 }, Buffer.from('evil'), 'case-file-dotdot');
+    const { exit, box } = await receiveFrom(
+      { kind: 'file', name: '../evil', size: 4 },
+      Buffer.from('evil'),
+      'case-file-dotdot',
+    );
     expect(exit).toBe(8);
     expect(await tree(box)).toEqual(['out']);
   });
 
   it('a name carrying terminal escapes never reaches the screen', async () => {
     const name = '\x1b]0;pwned\x07\x1b[2Jevil.txt';
-    const { exit, receiver, box } = await receiveFrom({ kind: 'file', name, size: 4 }, Buffer.from('evil'), 'case-escape');
+    const { exit, receiver, box } = await receiveFrom(
+      { kind: 'file', name, size: 4 },
+      Buffer.from('evil'),
+      'case-escape',
+    );
     expect(exit).toBe(8);
     expect(receiver.stdout() + receiver.stderr()).not.toContain('\x1b');
     expect(await tree(box)).toEqual(['out']);
@@ -133,14 +202,27 @@ describe('a hostile sender cannot write outside the output folder', () => {
   it('"sent" before the FINAL frame is CORRUPT at once (no waiting out the stall timeout), nothing kept', async () => {
     const data = Buffer.alloc(100_000, 2);
     // With a 600 s stall timeout only the sent-before-FINAL rule can end this within exitOf's bound.
-    const { exit, box, receiver } = await receiveFrom({ kind: 'file', name: 'cut.bin', size: data.length }, data, 'case-cut', withoutFinal, ['--stall-timeout', '600']);
+    const { exit, box, receiver } = await receiveFrom(
+      { kind: 'file', name: 'cut.bin', size: data.length },
+      data,
+      'case-cut',
+      withoutFinal,
+      ['--stall-timeout', '600'],
+    );
     expect(exit).toBe(7);
-    expect(receiver.events().find((e) => e.event === 'error')).toMatchObject({ error: 'CORRUPT', message: expect.stringMatching(/before its final frame/) });
+    expect(receiver.events().find((e) => e.event === 'error')).toMatchObject({
+      error: 'CORRUPT',
+      message: expect.stringMatching(/before its final frame/),
+    });
     expect(await tree(box)).toEqual(['out']);
   });
 
   it('more data than offered is CORRUPT (exit 7) and leaves no partial file', async () => {
-    const { exit, box } = await receiveFrom({ kind: 'file', name: 'short.bin', size: 10 }, Buffer.alloc(100_000, 1), 'case-oversize');
+    const { exit, box } = await receiveFrom(
+      { kind: 'file', name: 'short.bin', size: 10 },
+      Buffer.alloc(100_000, 1),
+      'case-oversize',
+    );
     expect(exit).toBe(7);
     expect(await tree(box)).toEqual(['out']);
   });

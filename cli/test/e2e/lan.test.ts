@@ -11,7 +11,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAnnouncer } from '../../src/lan/announcer.js';
 import { freeUdpPort, GROUP, LOOPBACK_ONLY } from '../lan/udp.js';
-import { exitOf, runPortunus, startRelayProcess, tempDir, type Proc, type RelayProc, type RunOptions } from './harness.js';
+import {
+  exitOf,
+  runPortunus,
+  startRelayProcess,
+  tempDir,
+  type Proc,
+  type RelayProc,
+  type RunOptions,
+} from './harness.js';
 
 let tmp: { path: string; cleanup: () => Promise<void> };
 beforeAll(async () => {
@@ -100,7 +108,9 @@ describe('LAN mode on one machine', () => {
     expect(receiver.stderr()).toMatch(/no sender found on this network/);
     expect(receiver.stderr()).toMatch(/same network/);
     expect(receiver.stderr()).toMatch(/--relay/);
-    const json = runPortunus(['receive', '--json', '--yes', '1234-H7K-29A', '--discover-timeout', '0.5', ...LOOPBACK], { env });
+    const json = runPortunus(['receive', '--json', '--yes', '1234-H7K-29A', '--discover-timeout', '0.5', ...LOOPBACK], {
+      env,
+    });
     expect(await exitOf(json)).toBe(6);
     expect(json.events().find((e) => e.event === 'error')).toMatchObject({ error: 'NO_SENDER_FOUND', exit: 6 });
   });
@@ -203,15 +213,28 @@ describe('portunus config', () => {
     expect((await run(['set', 'relay', 'wss://relay.example.org'])).code).toBe(0);
     expect((await run(['set', 'iceServers', 'stun:stun.example.org:3478', 'turn:u:p@turn.example.org'])).code).toBe(0);
     expect(await run(['get', 'relay'])).toMatchObject({ code: 0, out: 'wss://relay.example.org\n' });
-    expect(await run(['get'])).toMatchObject({ code: 0, out: 'relay = wss://relay.example.org\niceServers = stun:stun.example.org:3478 turn:u:p@turn.example.org\n' });
-    expect(JSON.parse((await run(['get', '--json'])).out)).toEqual({ relay: 'wss://relay.example.org', iceServers: ['stun:stun.example.org:3478', 'turn:u:p@turn.example.org'] });
+    expect(await run(['get'])).toMatchObject({
+      code: 0,
+      out: 'relay = wss://relay.example.org\niceServers = stun:stun.example.org:3478 turn:u:p@turn.example.org\n',
+    });
+    expect(JSON.parse((await run(['get', '--json'])).out)).toEqual({
+      relay: 'wss://relay.example.org',
+      iceServers: ['stun:stun.example.org:3478', 'turn:u:p@turn.example.org'],
+    });
     expect((await run(['unset', 'relay'])).code).toBe(0);
-    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ iceServers: ['stun:stun.example.org:3478', 'turn:u:p@turn.example.org'] });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({
+      iceServers: ['stun:stun.example.org:3478', 'turn:u:p@turn.example.org'],
+    });
   });
 
   it('invalid values and unknown keys are usage errors (exit 2); nothing is written', async () => {
     const env = await lanEnv();
-    for (const args of [['set', 'relay', 'ftp://x'], ['set', 'colour', 'blue'], ['set', 'iceServers', 'http://x'], ['get', 'colour']]) {
+    for (const args of [
+      ['set', 'relay', 'ftp://x'],
+      ['set', 'colour', 'blue'],
+      ['set', 'iceServers', 'http://x'],
+      ['get', 'colour'],
+    ]) {
       const p = runPortunus(['config', ...args], { env });
       expect(await exitOf(p), args.join(' ')).toBe(2);
       expect(p.stderr()).toMatch(/hint:/);

@@ -27,10 +27,23 @@ async function emptyDir(): Promise<string> {
 
 /** A sender of standard input that has 3 MiB to send (more than one frame: the last is held back) and keeps the stream open. */
 function streamingSender(code: string, json: boolean): Proc {
-  const sender = runPortunus(['send', ...(json ? ['--json'] : []), '--transport', 'relay', '--relay', world.relay.url, '-', '--name', 'stream.bin'], {
-    stdin: 'pipe',
-    env: { PORTUNUS_CODE: code },
-  });
+  const sender = runPortunus(
+    [
+      'send',
+      ...(json ? ['--json'] : []),
+      '--transport',
+      'relay',
+      '--relay',
+      world.relay.url,
+      '-',
+      '--name',
+      'stream.bin',
+    ],
+    {
+      stdin: 'pipe',
+      env: { PORTUNUS_CODE: code },
+    },
+  );
   // The sender exits before it has read all of it (that is the point): the pipe's EPIPE is expected.
   sender.child.stdin!.on('error', () => undefined);
   sender.child.stdin!.write(Buffer.alloc(3 * 1024 * 1024, 7));
@@ -38,7 +51,21 @@ function streamingSender(code: string, json: boolean): Proc {
 }
 
 function receiver(code: string, json: boolean, cwd: string): Proc {
-  return runPortunus(['receive', ...(json ? ['--json'] : []), '--yes', '--transport', 'relay', '--relay', world.relay.url, '-o', 'got.bin', code], { cwd });
+  return runPortunus(
+    [
+      'receive',
+      ...(json ? ['--json'] : []),
+      '--yes',
+      '--transport',
+      'relay',
+      '--relay',
+      world.relay.url,
+      '-o',
+      'got.bin',
+      code,
+    ],
+    { cwd },
+  );
 }
 
 /** The last two lines of stderr: `portunus: message` and `  hint: hint`. */
@@ -48,7 +75,8 @@ function errorLines(p: Proc): { message: string; hint: string } {
   return { message: m![1]!, hint: m![2]! };
 }
 
-const errorEvent = (p: Proc, stream: 'stdout' | 'stderr' = 'stdout') => p.events(stream).find((e) => e.event === 'error');
+const errorEvent = (p: Proc, stream: 'stdout' | 'stderr' = 'stdout') =>
+  p.events(stream).find((e) => e.event === 'error');
 
 describe('Ctrl-C', () => {
   it('on the sender mid-transfer: it says it cancelled (exit 130); the receiver says the other side cancelled (exit 4)', async () => {
@@ -59,7 +87,10 @@ describe('Ctrl-C', () => {
     await recv.waitEvent('progress', { timeoutMs: 30_000 });
     sender.child.kill('SIGINT');
     expect(await exitOf(sender)).toBe(130);
-    expect(errorLines(sender)).toEqual({ message: 'cancelled on this side', hint: 'Nothing more was sent, and the receiver keeps nothing of it.' });
+    expect(errorLines(sender)).toEqual({
+      message: 'cancelled on this side',
+      hint: 'Nothing more was sent, and the receiver keeps nothing of it.',
+    });
     expect(await exitOf(recv)).toBe(4);
     expect(errorEvent(recv)).toEqual({
       event: 'error',
@@ -82,7 +113,11 @@ describe('Ctrl-C', () => {
     expect(errorLines(recv)).toEqual({ message: 'cancelled on this side', hint: 'Nothing partial was kept.' });
     expect(recv.stderr()).not.toMatch(/other side/);
     expect(await exitOf(sender)).toBe(4);
-    expect(errorEvent(sender)).toMatchObject({ error: 'CANCELLED', message: 'the other side cancelled the transfer', exit: 4 });
+    expect(errorEvent(sender)).toMatchObject({
+      error: 'CANCELLED',
+      message: 'the other side cancelled the transfer',
+      exit: 4,
+    });
     expect(await readdir(dst)).toEqual([]);
   });
 
@@ -91,7 +126,12 @@ describe('Ctrl-C', () => {
     await recv.waitEvent('waiting');
     recv.child.kill('SIGINT');
     expect(await exitOf(recv)).toBe(130);
-    expect(errorEvent(recv)).toMatchObject({ error: 'CANCELLED', message: 'cancelled on this side', hint: 'Nothing partial was kept.', exit: 130 });
+    expect(errorEvent(recv)).toMatchObject({
+      error: 'CANCELLED',
+      message: 'cancelled on this side',
+      hint: 'Nothing partial was kept.',
+      exit: 130,
+    });
   });
 });
 
@@ -100,7 +140,10 @@ describe.skipIf(!hasScript)('declining at the prompt', () => {
     const code = freshCode();
     const src = await emptyDir();
     await writeFile(join(src, 'offered.txt'), 'no thanks');
-    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, 'offered.txt'], { cwd: src, env: { PORTUNUS_CODE: code } });
+    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, 'offered.txt'], {
+      cwd: src,
+      env: { PORTUNUS_CODE: code },
+    });
     await sender.waitEvent('code');
     const recv = runInPty(['receive', '--relay', world.relay.url, code], { cwd: await emptyDir() });
     await recv.waitFor(/Receive\? \[y\/N\]/);
@@ -108,7 +151,11 @@ describe.skipIf(!hasScript)('declining at the prompt', () => {
     expect(await recv.exit).toBe(4);
     expect(recv.output()).toMatch(/portunus: you declined the transfer\r?\n {2}hint: Nothing was received\./);
     expect(await exitOf(sender)).toBe(4);
-    expect(errorEvent(sender)).toMatchObject({ error: 'REJECTED', message: 'the receiver declined the transfer', hint: expect.stringMatching(/^Nothing was sent or kept/) });
+    expect(errorEvent(sender)).toMatchObject({
+      error: 'REJECTED',
+      message: 'the receiver declined the transfer',
+      hint: expect.stringMatching(/^Nothing was sent or kept/),
+    });
   });
 });
 
@@ -116,9 +163,17 @@ describe('the figures of a finished transfer', () => {
   it('a folder: the offer names both sizes; the summary counts the tar stream the sender counted, over the data phase', async () => {
     const src = await emptyDir();
     await mkdir(join(src, 'album'));
-    for (const [name, size] of [['a.jpg', 120_000], ['b.jpg', 90_000], ['c.txt', 1_000]] as const) await writeFile(join(src, 'album', name), Buffer.alloc(size, 1));
+    for (const [name, size] of [
+      ['a.jpg', 120_000],
+      ['b.jpg', 90_000],
+      ['c.txt', 1_000],
+    ] as const)
+      await writeFile(join(src, 'album', name), Buffer.alloc(size, 1));
     const code = freshCode();
-    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, 'album'], { cwd: src, env: { PORTUNUS_CODE: code } });
+    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, 'album'], {
+      cwd: src,
+      env: { PORTUNUS_CODE: code },
+    });
     await sender.waitEvent('code');
     const recv = runPortunus(['receive', '--yes', '--relay', world.relay.url, code], { cwd: await emptyDir() });
     expect([await exitOf(sender), await exitOf(recv)]).toEqual([0, 0]);
@@ -129,8 +184,14 @@ describe('the figures of a finished transfer', () => {
     expect(Number(done.dataSeconds)).toBeLessThanOrEqual(Number(done.seconds));
     expect(Number(done.bytesPerSecond)).toBeGreaterThan(0);
     const tar = formatBytes(tarBytes).replace('.', '\\.');
-    expect(recv.stderr()).toMatch(new RegExp(`Offered: folder 'album' \\(3 files, 211 kB, sent as a ${tar} tar stream\\)`));
-    expect(recv.stderr()).toMatch(new RegExp(`Received ${tar} \\(a tar stream of 3 files, 211 kB\\) in \\S+ s \\(.+/s\\) via .+; \\S+ s in all, with the key exchange and the answer\\.`));
+    expect(recv.stderr()).toMatch(
+      new RegExp(`Offered: folder 'album' \\(3 files, 211 kB, sent as a ${tar} tar stream\\)`),
+    );
+    expect(recv.stderr()).toMatch(
+      new RegExp(
+        `Received ${tar} \\(a tar stream of 3 files, 211 kB\\) in \\S+ s \\(.+/s\\) via .+; \\S+ s in all, with the key exchange and the answer\\.`,
+      ),
+    );
   });
 });
 

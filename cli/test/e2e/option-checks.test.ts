@@ -36,7 +36,12 @@ const INVALID: string[][] = [
 ];
 
 /** A "relay" that only counts the TCP connections it gets. */
-async function countingServer(): Promise<{ url: string; connections: () => number; settle: () => Promise<void>; close: () => Promise<void> }> {
+async function countingServer(): Promise<{
+  url: string;
+  connections: () => number;
+  settle: () => Promise<void>;
+  close: () => Promise<void>;
+}> {
   let count = 0;
   const waiters = new Set<() => void>();
   const server: Server = createServer((socket) => {
@@ -67,7 +72,9 @@ describe('invalid options fail before any network traffic', () => {
   it.each(INVALID)('relay mode: send %s %s', async (...bad) => {
     const relay = await countingServer();
     try {
-      const p = runPortunus(['send', '--relay', relay.url, '--text', 'hi', ...bad], { env: { XDG_CONFIG_HOME: config } });
+      const p = runPortunus(['send', '--relay', relay.url, '--text', 'hi', ...bad], {
+        env: { XDG_CONFIG_HOME: config },
+      });
       expect(await exitOf(p, 20_000), p.stderr()).toBe(2);
       expect(p.stderr()).toMatch(/^portunus: .+\n {2}hint: /);
       await relay.settle();
@@ -77,24 +84,31 @@ describe('invalid options fail before any network traffic', () => {
     }
   });
 
-  it.each(INVALID.filter(([flag]) => flag !== '--code-length' && flag !== '--code' && flag !== '--name'))('relay mode: receive %s %s', async (...bad) => {
-    const relay = await countingServer();
-    try {
-      const p = runPortunus(['receive', '--yes', '--relay', relay.url, '7-H7K-29A', ...bad], { env: { XDG_CONFIG_HOME: config } });
-      expect(await exitOf(p, 20_000), p.stderr()).toBe(2);
-      await relay.settle();
-      expect(relay.connections()).toBe(1);
-    } finally {
-      await relay.close();
-    }
-  });
+  it.each(INVALID.filter(([flag]) => flag !== '--code-length' && flag !== '--code' && flag !== '--name'))(
+    'relay mode: receive %s %s',
+    async (...bad) => {
+      const relay = await countingServer();
+      try {
+        const p = runPortunus(['receive', '--yes', '--relay', relay.url, '7-H7K-29A', ...bad], {
+          env: { XDG_CONFIG_HOME: config },
+        });
+        expect(await exitOf(p, 20_000), p.stderr()).toBe(2);
+        await relay.settle();
+        expect(relay.connections()).toBe(1);
+      } finally {
+        await relay.close();
+      }
+    },
+  );
 
   it.each(INVALID)('LAN mode: send %s %s starts no relay and announces nothing', async (...bad) => {
     const port = await freeUdpPort();
     const listener = await testSocket('127.0.0.1', port, true);
     try {
       const bind = bad[0] === '--bind' ? [] : ['--bind', '127.0.0.1'];
-      const p = runPortunus(['send', '--text', 'hi', ...bind, ...bad], { env: { XDG_CONFIG_HOME: config, PORTUNUS_LAN_PORT: String(port) } });
+      const p = runPortunus(['send', '--text', 'hi', ...bind, ...bad], {
+        env: { XDG_CONFIG_HOME: config, PORTUNUS_LAN_PORT: String(port) },
+      });
       expect(await exitOf(p, 20_000), p.stderr()).toBe(2);
       expect(p.stderr()).not.toMatch(/LAN mode/);
       const sentinel = await testSocket();

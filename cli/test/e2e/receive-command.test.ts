@@ -27,7 +27,11 @@ async function emptyDir(): Promise<string> {
 }
 
 /** Sends a text message with the given relay settings, and runs what it prints on a computer without them. */
-async function sendAndRunPrinted(senderEnv: Record<string, string>, message: string, args: string[] = []): Promise<string> {
+async function sendAndRunPrinted(
+  senderEnv: Record<string, string>,
+  message: string,
+  args: string[] = [],
+): Promise<string> {
   const sender = runPortunus(['send', '--no-qr', '--text', message, ...args], { env: senderEnv });
   const printed = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no receive command: ${sender.stderr()}`)), 20_000);
@@ -51,7 +55,10 @@ async function sendAndRunPrinted(senderEnv: Record<string, string>, message: str
 
 describe('the receive command the sender prints', () => {
   it('names the relay that came from PORTUNUS_RELAY', async () => {
-    const printed = await sendAndRunPrinted({ PORTUNUS_RELAY: world.relay.url, XDG_CONFIG_HOME: await emptyDir() }, 'from the environment');
+    const printed = await sendAndRunPrinted(
+      { PORTUNUS_RELAY: world.relay.url, XDG_CONFIG_HOME: await emptyDir() },
+      'from the environment',
+    );
     expect(printed).toContain(`--relay ${world.relay.url}`);
   });
 

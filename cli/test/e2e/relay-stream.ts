@@ -2,9 +2,9 @@
  * For tests that play a sender by hand (a hostile or decoy peer): the data plane's real sender (SwitchingSender)
  * over the relay pipe alone, with whatever bytes the test wants. The receiver on the other end is a real process.
  */
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { AckOpener, DATA_STREAM, FrameSealer } from '../../src/protocol.js';
-import type { RelayClient } from '../../src/relay/client.js';
+import { nodeAead } from '@portunus/protocol/node';
+import { AckOpener, DATA_STREAM, FrameSealer } from '@portunus/protocol';
+import type { RelayClient } from '../../src/relay-client/client.js';
 import type { DataContext, Digest } from '../../src/transfer/session-driver.js';
 import { Link } from '../../src/transfer/link.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';

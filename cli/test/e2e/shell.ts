@@ -24,7 +24,10 @@ export async function portunusBinDir(): Promise<{ path: string; cleanup: () => P
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
-export function runShell(script: string, opts: { binDir: string; cwd: string; env?: Record<string, string> }): ShellProc {
+export function runShell(
+  script: string,
+  opts: { binDir: string; cwd: string; env?: Record<string, string> },
+): ShellProc {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PORTUNUS_')) env[k] = v;
   Object.assign(env, opts.env, { PATH: `${opts.binDir}:${process.env.PATH ?? ''}` });
@@ -50,9 +53,13 @@ export function runShell(script: string, opts: { binDir: string; cwd: string; en
         const check = () => {
           const m = pattern.exec(text[stream]);
           if (m) return finish(() => resolve(m));
-          if (exited) finish(() => reject(new Error(`exited without ${pattern}; stdout=${text.stdout} stderr=${text.stderr}`)));
+          if (exited)
+            finish(() => reject(new Error(`exited without ${pattern}; stdout=${text.stdout} stderr=${text.stderr}`)));
         };
-        const timer = setTimeout(() => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; stderr=${text.stderr}`))), timeoutMs);
+        const timer = setTimeout(
+          () => finish(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; stderr=${text.stderr}`))),
+          timeoutMs,
+        );
         const finish = (f: () => void) => {
           clearTimeout(timer);
           listeners.delete(check);

@@ -39,13 +39,17 @@ async function start(relayUrl: string, extra: string[] = []): Promise<Stalled> {
 /** Both exit non-zero (exit 7, or 6 for a relay that stopped answering) in time, and the output folder is empty. */
 async function expectBothGiveUp(run: Stalled, since: number): Promise<void> {
   const [sc, rc] = await Promise.all([exitOf(run.sender, 90_000), exitOf(run.receiver, 90_000)]);
-  expect(performance.now() - since, 'both exited within the stall timeout plus the margin').toBeLessThan(STALL_S * 1000 + MARGIN_MS);
-  for (const [code, p] of [[sc, run.sender], [rc, run.receiver]] as const) {
+  expect(performance.now() - since, 'both exited within the stall timeout plus the margin').toBeLessThan(
+    STALL_S * 1000 + MARGIN_MS,
+  );
+  for (const [code, p] of [
+    [sc, run.sender],
+    [rc, run.receiver],
+  ] as const) {
     expect([6, 7], p.stderr() + p.stdout()).toContain(code);
   }
   expect(await readdir(run.dst)).toEqual([]);
 }
-
 
 describe('a relay path that stops moving (the proxy keeps every socket open)', () => {
   it('a network partition (a TCP proxy stops moving bytes): both sides exit non-zero, nothing kept', async () => {

@@ -54,7 +54,11 @@ async function start(opts: StartOptions = {}): Promise<Run> {
   await writeFile(join(dir, 'src', 'data.bin'), content);
   const common = ['--json', '--relay', opts.relayUrl ?? world.relay.url, '--direct-timeout', '120'];
   const prefix = opts.prefix ?? [];
-  const sender = runPortunus(['send', ...common, ...(opts.sendArgs ?? []), 'data.bin'], { cwd: join(dir, 'src'), env: opts.env?.send ?? {}, prefix });
+  const sender = runPortunus(['send', ...common, ...(opts.sendArgs ?? []), 'data.bin'], {
+    cwd: join(dir, 'src'),
+    env: opts.env?.send ?? {},
+    prefix,
+  });
   const code = String((await sender.waitEvent('code')).code);
   const receiver = runPortunus(['receive', ...common, '--yes', ...(opts.receiveArgs ?? []), code], {
     cwd: join(dir, 'dst'),
@@ -68,9 +72,14 @@ async function start(opts: StartOptions = {}): Promise<Run> {
 async function expectIntact(run: Run): Promise<void> {
   const [sc, rc] = await Promise.all([exitOf(run.sender, 120_000), exitOf(run.receiver, 120_000)]);
   expect([sc, rc], run.receiver.stderr() + run.sender.stderr() + run.sender.stdout()).toEqual([0, 0]);
-  expect(createHash('sha256').update(await readFile(join(run.dst, 'data.bin'))).digest('hex')).toBe(digest);
+  expect(
+    createHash('sha256')
+      .update(await readFile(join(run.dst, 'data.bin')))
+      .digest('hex'),
+  ).toBe(digest);
   expect(await readdir(run.dst)).toEqual(['data.bin']);
-  for (const p of [run.sender, run.receiver]) expect(p.events().find((e) => e.event === 'done')).toMatchObject({ bytes: SIZE, sha256: digest });
+  for (const p of [run.sender, run.receiver])
+    expect(p.events().find((e) => e.event === 'done')).toMatchObject({ bytes: SIZE, sha256: digest });
 }
 
 /** Resolves once `p` printed an event for which `ok` holds (event-driven on its output; no sleeping). */
@@ -82,7 +91,8 @@ async function until(p: Proc, ok: (e: Record<string, unknown>) => boolean, what:
   }
 }
 
-const progressed = (bytes: number) => (e: Record<string, unknown>) => e.event === 'progress' && Number(e.bytes) >= bytes;
+const progressed = (bytes: number) => (e: Record<string, unknown>) =>
+  e.event === 'progress' && Number(e.bytes) >= bytes;
 /** `path` carries the data: the first path up, or the one the data moved to. */
 const carriedBy = (path: string) => (e: Record<string, unknown>) =>
   (e.event === 'transport' && e.to === path) || (e.event === 'connected' && e.transport === path);
@@ -126,20 +136,23 @@ describe('switching paths mid-transfer', () => {
     }
   });
 
-  it.skipIf(killTcpUnavailable() !== undefined)('the TCP connection is destroyed while it carries: the transfer goes on over the relay from the last ack', async () => {
-    const relayPort = Number(new URL(world.relay.url).port);
-    const run = await start({ sendArgs: ['--transport', 'relay,tcp'] });
-    await until(run.receiver, carriedBy('tcp'), 'TCP carrying');
-    expect(killTcp(run.receiver.child.pid!, relayPort)).toBeGreaterThan(0);
-    await expectIntact(run);
-    // (TCP may have been the first path up, or the data moved to it from the relay.)
-    const sent = moves(run.sender);
-    const off = sent.findIndex((e) => e.from === 'tcp');
-    expect(sent[off], run.sender.stdout()).toMatchObject({ from: 'tcp', to: 'relay', reason: 'failover' });
-    expect(sent[off]!.bytes).toBeLessThan(SIZE);
-    expect(sent.slice(off).some((e) => e.to === 'tcp')).toBe(false); // a dead path never comes back
-    expect(moves(run.receiver).find((e) => e.from === 'tcp')).toMatchObject({ from: 'tcp', to: 'relay' });
-  });
+  it.skipIf(killTcpUnavailable() !== undefined)(
+    'the TCP connection is destroyed while it carries: the transfer goes on over the relay from the last ack',
+    async () => {
+      const relayPort = Number(new URL(world.relay.url).port);
+      const run = await start({ sendArgs: ['--transport', 'relay,tcp'] });
+      await until(run.receiver, carriedBy('tcp'), 'TCP carrying');
+      expect(killTcp(run.receiver.child.pid!, relayPort)).toBeGreaterThan(0);
+      await expectIntact(run);
+      // (TCP may have been the first path up, or the data moved to it from the relay.)
+      const sent = moves(run.sender);
+      const off = sent.findIndex((e) => e.from === 'tcp');
+      expect(sent[off], run.sender.stdout()).toMatchObject({ from: 'tcp', to: 'relay', reason: 'failover' });
+      expect(sent[off]!.bytes).toBeLessThan(SIZE);
+      expect(sent.slice(off).some((e) => e.to === 'tcp')).toBe(false); // a dead path never comes back
+      expect(moves(run.receiver).find((e) => e.from === 'tcp')).toMatchObject({ from: 'tcp', to: 'relay' });
+    },
+  );
 
   it('killing the sender after a switch: the receiver fails and leaves no partial file', async () => {
     const run = await start({ sendArgs: ['--transport', 'relay,tcp'] });
@@ -156,7 +169,10 @@ describe('switching paths mid-transfer', () => {
     await writeFile(join(dir, 'src', 'data.bin'), content.subarray(0, 5_000_000));
     const sender = runPortunus(['send', '--json', '--relay', world.relay.url, 'data.bin'], { cwd: join(dir, 'src') });
     const code = String((await sender.waitEvent('code')).code);
-    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--transport', 'relay', code], { cwd: join(dir, 'dst') });
+    const receiver = runPortunus(
+      ['receive', '--json', '--yes', '--relay', world.relay.url, '--transport', 'relay', code],
+      { cwd: join(dir, 'dst') },
+    );
     expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);
     for (const p of [sender, receiver]) {
       expect(moves(p)).toEqual([]);
@@ -184,50 +200,60 @@ const FROZEN_AT = 256 * 1024;
 describe.each(ENGINE_PAIRS)('onto and off WebRTC mid-transfer, $send → $receive', (engines) => {
   const env = { send: { PORTUNUS_WEBRTC_ENGINE: engines.send }, receive: { PORTUNUS_WEBRTC_ENGINE: engines.receive } };
 
-  it.skipIf(noLab !== undefined)('relay → WebRTC when it comes up, and back to the relay when WebRTC dies', async () => {
-    const ns = `pts${randomBytes(3).toString('hex')}`;
-    const inNs = (argv: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
-    spawnSync('ip', ['netns', 'add', ns]);
-    try {
-      inNs(['ip', 'link', 'set', 'lo', 'up']);
-      // libdatachannel gathers no loopback candidates: a veth pair inside the namespace gives it an address.
-      inNs(['ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
-      for (const [dev, address] of [['v0', '198.18.7.1/24'], ['v1', '198.18.7.2/24']]) {
-        inNs(['ip', 'addr', 'add', address!, 'dev', dev!]);
-        inNs(['ip', 'link', 'set', dev!, 'up']);
+  it.skipIf(noLab !== undefined)(
+    'relay → WebRTC when it comes up, and back to the relay when WebRTC dies',
+    async () => {
+      const ns = `pts${randomBytes(3).toString('hex')}`;
+      const inNs = (argv: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8' });
+      spawnSync('ip', ['netns', 'add', ns]);
+      try {
+        inNs(['ip', 'link', 'set', 'lo', 'up']);
+        // libdatachannel gathers no loopback candidates: a veth pair inside the namespace gives it an address.
+        inNs(['ip', 'link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+        for (const [dev, address] of [
+          ['v0', '198.18.7.1/24'],
+          ['v1', '198.18.7.2/24'],
+        ]) {
+          inNs(['ip', 'addr', 'add', address!, 'dev', dev!]);
+          inNs(['ip', 'link', 'set', dev!, 'up']);
+        }
+        const prefix = ['ip', 'netns', 'exec', ns];
+        const relay = await startRelayProcess([], { prefix });
+        const proxy = await ProxyProcess.start(relay.url, prefix);
+        await proxy.command('hold 3');
+        await proxy.command(`freeze ${FROZEN_AT}`);
+        const stall = ['--stall-timeout', String(STALL_S)];
+        const sendArgs = ['--transport', 'relay,webrtc', '--chunk-size', '65536', ...stall];
+        const run = await start({ relayUrl: proxy.url, sendArgs, receiveArgs: stall, env, prefix });
+        await proxy.frozen;
+        await proxy.command('release');
+        await until(run.receiver, carriedBy('webrtc'), 'WebRTC carrying');
+        await proxy.command('thaw');
+        expect(inNs(['iptables', '-I', 'INPUT', '-p', 'udp', '-j', 'DROP']).status).toBe(0);
+        await expectIntact(run);
+        const sent = moves(run.sender);
+        expect(sent[0], run.sender.stdout()).toMatchObject({ from: 'relay', to: 'webrtc', reason: 'probe' });
+        expect(sent[0]!.bytes).toBeGreaterThanOrEqual(FROZEN_AT);
+        const off = sent.findIndex((e) => e.from === 'webrtc');
+        expect(sent[off]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
+        expect(sent[off]!.bytes).toBeLessThan(SIZE);
+        expect(sent.slice(off).some((e) => e.to === 'webrtc')).toBe(false);
+        expect(moves(run.receiver).slice(0, 2)).toMatchObject([
+          { from: 'relay', to: 'webrtc' },
+          { from: 'webrtc', to: 'relay' },
+        ]);
+        proxy.stop();
+        await relay.stop();
+      } finally {
+        for (const pid of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+          .stdout.split('\n')
+          .filter(Boolean))
+          spawnSync('kill', ['-9', pid]);
+        spawnSync('ip', ['netns', 'del', ns]);
       }
-      const prefix = ['ip', 'netns', 'exec', ns];
-      const relay = await startRelayProcess([], { prefix });
-      const proxy = await ProxyProcess.start(relay.url, prefix);
-      await proxy.command('hold 3');
-      await proxy.command(`freeze ${FROZEN_AT}`);
-      const stall = ['--stall-timeout', String(STALL_S)];
-      const sendArgs = ['--transport', 'relay,webrtc', '--chunk-size', '65536', ...stall];
-      const run = await start({ relayUrl: proxy.url, sendArgs, receiveArgs: stall, env, prefix });
-      await proxy.frozen;
-      await proxy.command('release');
-      await until(run.receiver, carriedBy('webrtc'), 'WebRTC carrying');
-      await proxy.command('thaw');
-      expect(inNs(['iptables', '-I', 'INPUT', '-p', 'udp', '-j', 'DROP']).status).toBe(0);
-      await expectIntact(run);
-      const sent = moves(run.sender);
-      expect(sent[0], run.sender.stdout()).toMatchObject({ from: 'relay', to: 'webrtc', reason: 'probe' });
-      expect(sent[0]!.bytes).toBeGreaterThanOrEqual(FROZEN_AT);
-      const off = sent.findIndex((e) => e.from === 'webrtc');
-      expect(sent[off]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
-      expect(sent[off]!.bytes).toBeLessThan(SIZE);
-      expect(sent.slice(off).some((e) => e.to === 'webrtc')).toBe(false);
-      expect(moves(run.receiver).slice(0, 2)).toMatchObject([
-        { from: 'relay', to: 'webrtc' },
-        { from: 'webrtc', to: 'relay' },
-      ]);
-      proxy.stop();
-      await relay.stop();
-    } finally {
-      for (const pid of spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) spawnSync('kill', ['-9', pid]);
-      spawnSync('ip', ['netns', 'del', ns]);
-    }
-  }, 180_000);
+    },
+    180_000,
+  );
 });
 
 /** relay-proxy-main.ts run as a process (inside a namespace), driven by commands on its stdin. */
@@ -243,9 +269,13 @@ class ProxyProcess {
 
   static async start(relayUrl: string, prefix: string[]): Promise<ProxyProcess> {
     const main = fileURLToPath(new URL('./relay-proxy-main.ts', import.meta.url));
-    const child = spawn(prefix[0]!, [...prefix.slice(1), process.execPath, '--import', 'tsx', main, relayUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(prefix[0]!, [...prefix.slice(1), process.execPath, '--import', 'tsx', main, relayUrl], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
     const lines = createInterface({ input: child.stdout! });
-    const url = await new Promise<string>((resolve) => lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url)));
+    const url = await new Promise<string>((resolve) =>
+      lines.once('line', (line) => resolve((JSON.parse(line) as { url: string }).url)),
+    );
     const proxy = new ProxyProcess(child, url);
     lines.on('line', (line) => (line === 'frozen' ? proxy.onFrozen() : proxy.pending.shift()?.()));
     return proxy;

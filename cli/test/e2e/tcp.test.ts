@@ -8,9 +8,9 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { formatCode, generateSecret, secureRandomBytes, TCP_NONCE_BYTES, type TcpHint } from '../../src/protocol.js';
-import { connectRelay } from '../../src/relay/client.js';
+import { nodeAead } from '@portunus/protocol/node';
+import { formatCode, generateSecret, secureRandomBytes, TCP_NONCE_BYTES, type TcpHint } from '@portunus/protocol';
+import { connectRelay } from '../../src/relay-client/client.js';
 import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
 import { exitOf, runPortunus, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
 import { streamOverRelay } from './relay-stream.js';
@@ -44,7 +44,9 @@ describe('direct TCP path end to end', () => {
     const t = await transfer(['--transport', 'tcp'], ['--transport', 'webrtc']);
     expect([t.sc, t.rc]).toEqual([7, 7]);
     expect(event(t.receiver, 'error')).toMatchObject({ error: 'DIRECT_FAILED', exit: 7 });
-    expect(String(event(t.receiver, 'error')?.message)).toMatch(/no data path both sides allow \(this side: webrtc; the other: tcp\)/);
+    expect(String(event(t.receiver, 'error')?.message)).toMatch(
+      /no data path both sides allow \(this side: webrtc; the other: tcp\)/,
+    );
     expect(event(t.sender, 'error')).toMatchObject({ error: 'PEER_FAILED', exit: 7 });
     expect(t.received).toBeUndefined();
   });
@@ -56,7 +58,6 @@ describe('direct TCP path end to end', () => {
     expect(event(t.sender, 'error')).toMatchObject({ error: 'PEER_FAILED', exit: 7 });
     expect(t.received).toBeUndefined();
   });
-
 });
 
 /** A port nobody listens on (bound, then released). */
@@ -135,7 +136,10 @@ describe('direct TCP path against a peer it cannot reach', () => {
     const code = await new Promise<string>((resolve) => (sending = decoySend(content, resolve)));
     // The receiver falls back only once its --direct-timeout is over, so it must outlast the decoy's connection (tens
     // of ms here, ~1 s on a loaded machine), which the assertions below need to have been refused.
-    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '5', code], { cwd: join(dir, 'dst') });
+    const receiver = runPortunus(
+      ['receive', '--json', '--yes', '--relay', world.relay.url, '--direct-timeout', '5', code],
+      { cwd: join(dir, 'dst') },
+    );
     expect(await exitOf(receiver, TRANSFER_MS)).toBe(0);
     const { result, seen } = await sending;
     expect(result).toMatchObject({ bytes: content.length, sha256: sha256(content) });

@@ -28,7 +28,11 @@ async function receivedText(code: string): Promise<unknown> {
 describe('send --text -', () => {
   it('sends exactly what standard input holds (the README line, run in a shell)', async () => {
     const code = freshCode();
-    const sender = runShell('git log -1 | portunus send --text -', { binDir: bin.path, cwd: ROOT, env: { PORTUNUS_RELAY: world.relay.url, PORTUNUS_CODE: code } });
+    const sender = runShell('git log -1 | portunus send --text -', {
+      binDir: bin.path,
+      cwd: ROOT,
+      env: { PORTUNUS_RELAY: world.relay.url, PORTUNUS_CODE: code },
+    });
     expect(await receivedText(code)).toBe(execFileSync('git', ['log', '-1'], { cwd: ROOT, encoding: 'utf8' }));
     expect(await sender.exit, sender.stderr()).toBe(0);
   });
@@ -36,12 +40,18 @@ describe('send --text -', () => {
   it('keeps non-ASCII text and newlines as they are; 64 KiB is allowed', async () => {
     const code = freshCode();
     const text = 'grüße, 世界\n'.repeat(4000).slice(0, 20_000);
-    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', '-'], { stdin: text, env: { PORTUNUS_CODE: code } });
+    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', '-'], {
+      stdin: text,
+      env: { PORTUNUS_CODE: code },
+    });
     await sender.waitEvent('code');
     expect(await receivedText(code)).toBe(text);
     expect(await exitOf(sender)).toBe(0);
     const fullCode = freshCode();
-    const full = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', '-'], { stdin: 'x'.repeat(64 * 1024), env: { PORTUNUS_CODE: fullCode } });
+    const full = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', '-'], {
+      stdin: 'x'.repeat(64 * 1024),
+      env: { PORTUNUS_CODE: fullCode },
+    });
     await full.waitEvent('code');
     expect(await receivedText(fullCode)).toBe('x'.repeat(64 * 1024));
     expect(await exitOf(full)).toBe(0);
@@ -51,9 +61,15 @@ describe('send --text -', () => {
     ['more than 64 KiB', Buffer.alloc(64 * 1024 + 1, 'x'), /longer than 64 KiB/],
     ['not UTF-8', Buffer.from([0x68, 0x69, 0xff, 0xfe]), /not UTF-8/],
   ])('refuses %s with exit 2, before asking the relay for a code', async (_what, input, message) => {
-    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', '-', '--timeout', '5'], { stdin: input });
+    const sender = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', '-', '--timeout', '5'], {
+      stdin: input,
+    });
     expect(await exitOf(sender)).toBe(2);
     expect(sender.events().map((e) => e.event)).toEqual(['error']);
-    expect(sender.events()[0]).toMatchObject({ error: 'USAGE', message: expect.stringMatching(message), hint: expect.stringMatching(/portunus send - --name/) });
+    expect(sender.events()[0]).toMatchObject({
+      error: 'USAGE',
+      message: expect.stringMatching(message),
+      hint: expect.stringMatching(/portunus send - --name/),
+    });
   });
 });

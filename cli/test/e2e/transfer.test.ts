@@ -28,7 +28,10 @@ async function codeOf(sender: Proc): Promise<string> {
 }
 
 function startReceive(code: string, args: string[], cwd: string): Proc {
-  return runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code, ...args], { cwd });
+  return runPortunus(
+    ['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code, ...args],
+    { cwd },
+  );
 }
 
 /** Everything under a folder, as relative paths (sorted), for "nothing else was written" checks. */
@@ -72,7 +75,10 @@ describe('files', () => {
     expect(got.length).toBe(content.length);
     expect(sha256(got)).toBe(sha256(content));
     for (const p of [sender, receiver]) {
-      expect(p.events().find((e) => e.event === 'done')).toMatchObject({ bytes: content.length, sha256: sha256(content) });
+      expect(p.events().find((e) => e.event === 'done')).toMatchObject({
+        bytes: content.length,
+        sha256: sha256(content),
+      });
       expect(p.events().find((e) => e.event === 'connected')).toEqual({ event: 'connected', transport: 'relay' });
     }
     expect(receiver.events().some((e) => e.event === 'progress')).toBe(true);
@@ -99,17 +105,25 @@ describe('files', () => {
     expect(await readFile(join(dst, 'my stuff/a/b/c/deep.txt'), 'utf8')).toBe('deep');
     expect(await readFile(join(dst, 'my stuff/résumé ünïcødé 日本.txt'), 'utf8')).toBe('unicode');
     expect((await stat(join(dst, 'my stuff/run.sh'))).mode & 0o111).toBe(0o111);
-    expect(sha256(await readFile(join(dst, 'my stuff/a/data.bin')))).toBe(sha256(await readFile(join(root, 'a/data.bin'))));
+    expect(sha256(await readFile(join(dst, 'my stuff/a/data.bin')))).toBe(
+      sha256(await readFile(join(root, 'a/data.bin'))),
+    );
   });
 
   it('pipes stdin to stdout', async () => {
     const content = randomBytes(3_000_000);
     const sender = startSend(['-', '--name', 'piped.bin'], { stdin: content });
     const code = await codeOf(sender);
-    const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code, '-o', '-'], { cwd: world.tmp });
+    const receiver = runPortunus(
+      ['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code, '-o', '-'],
+      { cwd: world.tmp },
+    );
     expect([await exitOf(sender), await exitOf(receiver)], sender.stdout() + receiver.stderr()).toEqual([0, 0]);
     // With data on stdout, the JSON events move to stderr.
-    expect(receiver.events('stderr').find((e) => e.event === 'offer')).toMatchObject({ kind: 'stream', name: 'piped.bin' });
+    expect(receiver.events('stderr').find((e) => e.event === 'offer')).toMatchObject({
+      kind: 'stream',
+      name: 'piped.bin',
+    });
     expect(sha256(receiver.stdoutBytes())).toBe(sha256(content));
   });
 
@@ -128,7 +142,10 @@ describe('CI hand-off', () => {
     const content = randomBytes(1_000_000);
     await writeFile(join(src, 'artifact.tgz'), content);
     const env = { PORTUNUS_CODE: '42-7QK-P3M-X9D', PORTUNUS_RELAY: world.relay.url };
-    const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '-o', 'artifact.tgz'], { cwd: dst, env });
+    const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', '-o', 'artifact.tgz'], {
+      cwd: dst,
+      env,
+    });
     await receiver.waitEvent('waiting');
     const sender = runPortunus(['send', '--json', '--transport', 'relay', 'artifact.tgz'], { cwd: src, env });
     expect([await exitOf(sender), await exitOf(receiver)]).toEqual([0, 0]);

@@ -24,7 +24,11 @@ describe('usage errors look like every other error and exit 2', () => {
 
   it.each([
     [['send', '--bogus', 'x'], /unknown option '--bogus'/, /portunus send --help/],
-    [['send', '--transport', 'sideways', 'x'], /--transport must be auto or a list of relay, tcp and webrtc \(got 'sideways'\)/, /--transport relay,webrtc/],
+    [
+      ['send', '--transport', 'sideways', 'x'],
+      /--transport must be auto or a list of relay, tcp and webrtc \(got 'sideways'\)/,
+      /--transport relay,webrtc/,
+    ],
     [['send', '--transport', 'tcp,tcp', 'x'], /--transport must be auto or a list/, /--transport auto/],
     [['send', '--stall-timeout', '0', 'x'], /--stall-timeout must be a number of seconds above 0/, /portunus --help/],
     [['receive', '--output'], /'-o, --output <path>' argument missing/, /portunus receive --help/],
@@ -44,7 +48,13 @@ describe('usage errors look like every other error and exit 2', () => {
     expect(await exitOf(p, 20_000)).toBe(2);
     expect(p.stderr()).toBe('');
     expect(p.events()).toEqual([
-      { event: 'error', error: 'USAGE', message: expect.stringMatching(/too many arguments/), hint: expect.stringMatching(/folder/), exit: 2 },
+      {
+        event: 'error',
+        error: 'USAGE',
+        message: expect.stringMatching(/too many arguments/),
+        hint: expect.stringMatching(/folder/),
+        exit: 2,
+      },
     ]);
   });
 
@@ -52,7 +62,9 @@ describe('usage errors look like every other error and exit 2', () => {
     const p = runPortunus(['receive', '--json', '-o', '-', '--bogus']);
     expect(await exitOf(p, 20_000)).toBe(2);
     expect(p.stdout()).toBe('');
-    expect(p.events('stderr')).toEqual([{ event: 'error', error: 'USAGE', message: "unknown option '--bogus'", hint: expect.any(String), exit: 2 }]);
+    expect(p.events('stderr')).toEqual([
+      { event: 'error', error: 'USAGE', message: "unknown option '--bogus'", hint: expect.any(String), exit: 2 },
+    ]);
   });
 
   it('asked-for help and the version still succeed', async () => {

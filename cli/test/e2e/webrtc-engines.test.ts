@@ -27,15 +27,29 @@ const DIRECT_TIMEOUT_S = 60;
 
 let runs = 0;
 
-async function transfer(engines: { send: WebRtcEngineName | 'auto'; receive: WebRtcEngineName | 'auto' }, content: Buffer) {
+async function transfer(
+  engines: { send: WebRtcEngineName | 'auto'; receive: WebRtcEngineName | 'auto' },
+  content: Buffer,
+) {
   const dir = join(world.tmp, `engines${runs++}`);
   await mkdir(join(dir, 'src'), { recursive: true });
   await mkdir(join(dir, 'dst'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
   const code = `${40 + runs}-H7K-29A`;
-  const common = ['--verbose', '--relay', world.relay.url, '--transport', 'webrtc', '--direct-timeout', String(DIRECT_TIMEOUT_S)];
+  const common = [
+    '--verbose',
+    '--relay',
+    world.relay.url,
+    '--transport',
+    'webrtc',
+    '--direct-timeout',
+    String(DIRECT_TIMEOUT_S),
+  ];
   const run = (args: string[], role: 'send' | 'receive') =>
-    runPortunus(args, { cwd: join(dir, role === 'send' ? 'src' : 'dst'), env: { PORTUNUS_CODE: code, PORTUNUS_WEBRTC_ENGINE: engines[role] } });
+    runPortunus(args, {
+      cwd: join(dir, role === 'send' ? 'src' : 'dst'),
+      env: { PORTUNUS_CODE: code, PORTUNUS_WEBRTC_ENGINE: engines[role] },
+    });
   const sender = run(['send', ...common, '--no-qr', 'data.bin'], 'send');
   // Human output: the code goes to stderr; waiting for it means the sender holds the nameplate.
   await waitFor(sender, (text) => text.includes(code));
@@ -69,10 +83,14 @@ describe('direct path end to end, per WebRTC engine', () => {
     it.skipIf(needsNative && unloadable !== undefined)(name, async () => {
       const content = randomBytes(3 * 1000 * 1000 + 17);
       const t = await transfer({ send, receive }, content);
-      expect([t.sc, t.rc], `sender: ${t.sender.stderr().slice(-400)}\nreceiver: ${t.receiver.stderr().slice(-400)}`).toEqual([0, 0]);
+      expect(
+        [t.sc, t.rc],
+        `sender: ${t.sender.stderr().slice(-400)}\nreceiver: ${t.receiver.stderr().slice(-400)}`,
+      ).toEqual([0, 0]);
       expect(sha256(t.received!)).toBe(sha256(content));
       expect([engineOf(t.sender), engineOf(t.receiver)]).toEqual([send, receive]);
-      for (const p of [t.sender, t.receiver]) expect(p.stderr()).toMatch(/direct connection open and bound to the session/);
+      for (const p of [t.sender, t.receiver])
+        expect(p.stderr()).toMatch(/direct connection open and bound to the session/);
     });
   }
 
@@ -91,7 +109,7 @@ describe('direct path end to end, per WebRTC engine', () => {
  * forever (released by the collector it would only take a few seconds, which no test can tell from a busy machine).
  */
 const SELF_EXIT = `
-import { connectWebRtc } from './dist/cli/src/transport/webrtc-connect.js';
+import { connectWebRtc } from './cli/src/transport/webrtc-connect.ts';
 const boxes = { send: [], receive: [] };
 const waiting = { send: [], receive: [] };
 const link = (self, peer) => ({
@@ -115,16 +133,22 @@ const EXIT_MS = 30_000;
 
 describe.skipIf(unloadable !== undefined)('libdatachannel and the process lifetime', () => {
   it('a process that closed its connections exits by itself (no native callback left holding the event loop)', async () => {
-    const child = spawn(process.execPath, ['--input-type=module', '-e', SELF_EXIT], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SELF_EXIT], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const closed = new Promise<void>((resolve) =>
       child.stdout.on('data', (d: Buffer) => ((out += d.toString()), out.includes('closed') && resolve())),
     );
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-    const bounded = <T,>(p: Promise<T>, ms: number) => {
+    const bounded = <T>(p: Promise<T>, ms: number) => {
       let timer: NodeJS.Timeout | undefined;
-      return Promise.race([p, new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms)))]).finally(() => clearTimeout(timer));
+      return Promise.race([
+        p,
+        new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), ms))),
+      ]).finally(() => clearTimeout(timer));
     };
     try {
       expect(await bounded(Promise.race([closed, exited]), CONNECT_AND_CLOSE_MS), out).not.toBe('hung');

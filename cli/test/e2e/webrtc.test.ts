@@ -8,7 +8,15 @@ import { createSocket } from 'node:dgram';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runPortunus, startRelayProcess, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
+import {
+  exitOf,
+  runPortunus,
+  startRelayProcess,
+  TRANSFER_MS,
+  useRelayWorld,
+  type Proc,
+  transferFile,
+} from './harness.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -30,7 +38,11 @@ describe('direct path (WebRTC) end to end', () => {
     expect(sha256(t.received!)).toBe(sha256(t.content));
     for (const p of [t.sender, t.receiver]) {
       expect(event(p, 'connected')).toEqual({ event: 'connected', transport: 'webrtc' });
-      expect(event(p, 'done')).toMatchObject({ transport: 'webrtc', sha256: sha256(t.content), bytes: t.content.length });
+      expect(event(p, 'done')).toMatchObject({
+        transport: 'webrtc',
+        sha256: sha256(t.content),
+        bytes: t.content.length,
+      });
     }
   });
 
@@ -50,10 +62,14 @@ describe('direct path (WebRTC) end to end', () => {
   });
 
   it('--transport relay on either side keeps the data on the relay', async () => {
-    for (const [s, r] of [[['--transport', 'relay'], []], [[], ['--transport', 'relay']]] as const) {
+    for (const [s, r] of [
+      [['--transport', 'relay'], []],
+      [[], ['--transport', 'relay']],
+    ] as const) {
       const t = await transfer([...s], [...r]);
       expect([t.sc, t.rc]).toEqual([0, 0]);
-      for (const p of [t.sender, t.receiver]) expect(event(p, 'connected')).toEqual({ event: 'connected', transport: 'relay' });
+      for (const p of [t.sender, t.receiver])
+        expect(event(p, 'connected')).toEqual({ event: 'connected', transport: 'relay' });
     }
   });
 
@@ -73,7 +89,16 @@ describe('direct path (WebRTC) end to end', () => {
   });
 
   it('refuses a malformed --ice-server with a usage error before contacting anyone', async () => {
-    const p = runPortunus(['send', '--json', '--relay', world.relay.url, '--ice-server', 'http://stun.example.org', '--text', 'hi']);
+    const p = runPortunus([
+      'send',
+      '--json',
+      '--relay',
+      world.relay.url,
+      '--ice-server',
+      'http://stun.example.org',
+      '--text',
+      'hi',
+    ]);
     expect(await exitOf(p)).toBe(2);
     expect(event(p, 'error')).toMatchObject({ error: 'USAGE' });
     expect(event(p, 'code')).toBeUndefined();

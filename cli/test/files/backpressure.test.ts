@@ -72,9 +72,13 @@ describe('folder sink', () => {
       },
     };
     await mkdir(join(dir, 'out'));
-    const sink = await openSink(await checkTarget(source.offer, { cwd: join(dir, 'out'), overwrite: false }), source.offer, {
-      io: slowIo,
-    });
+    const sink = await openSink(
+      await checkTarget(source.offer, { cwd: join(dir, 'out'), overwrite: false }),
+      source.offer,
+      {
+        io: slowIo,
+      },
+    );
     let fed = 0;
     let maxAhead = 0;
     for await (const chunk of source.chunks(64 * 1024)) {

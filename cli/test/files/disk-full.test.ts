@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Offer, PortunusError } from '../../src/protocol.js';
+import type { Offer, PortunusError } from '@portunus/protocol';
 import { checkTarget, defaultSinkIo, openSink, type SinkIo } from '../../src/files/sink.js';
 import { buildTar, feed, isRoot, portunusError, tempDir } from './fixtures.js';
 import { exitCodeOf } from '../../src/ui/error-guide.js';
@@ -116,7 +116,11 @@ describe('a real small file system (a 4 MiB tmpfs; needs root and mount)', () =>
 
   it('an offer that fits passes, even with the margin', async () => {
     const offer: Offer = { kind: 'file', name: 'ok.bin', size: 2 * 1024 * 1024 };
-    expect(await checkTarget(offer, { cwd: mnt!, overwrite: false })).toEqual({ kind: 'path', path: join(mnt!, 'ok.bin'), replace: false });
+    expect(await checkTarget(offer, { cwd: mnt!, overwrite: false })).toEqual({
+      kind: 'path',
+      path: join(mnt!, 'ok.bin'),
+      replace: false,
+    });
   });
 
   it('a stream (no size offered) is not checked up front', async () => {
@@ -141,7 +145,10 @@ describe('a real small file system (a 4 MiB tmpfs; needs root and mount)', () =>
   }
 
   it('file', async () => {
-    const err = await fillAfterCheck({ kind: 'file', name: 'big.bin', size: 1024 * 1024 }, Buffer.alloc(1024 * 1024, 5));
+    const err = await fillAfterCheck(
+      { kind: 'file', name: 'big.bin', size: 1024 * 1024 },
+      Buffer.alloc(1024 * 1024, 5),
+    );
     expect(err.code).toBe('DISK_FULL');
     expect(await readdir(mnt!)).toEqual(['filler']);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PortunusError } from '../../src/protocol.js';
+import { PortunusError } from '@portunus/protocol';
 import { checkEntryName, checkLinkTarget, entryKind } from '../../src/files/entry-check.js';
 
 describe('checkEntryName', () => {

@@ -3,7 +3,7 @@ import { lstat, mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack as createPack, type Header } from 'tar-stream';
-import { PortunusError } from '../../src/protocol.js';
+import { PortunusError } from '@portunus/protocol';
 import type { Sink } from '../../src/files/sink.js';
 
 export async function tempDir(label: string): Promise<{ path: string; cleanup: () => Promise<void> }> {

@@ -22,7 +22,8 @@ async function listTar(tar: Buffer): Promise<string[]> {
     for await (const entry of extract) {
       const { type, name, linkname, mode } = entry.header;
       const body = await collect(entry as AsyncIterable<Uint8Array>);
-      const extra = type === 'symlink' ? ` -> ${linkname}` : type === 'file' ? ` ${concat(body).length} ${mode?.toString(8)}` : '';
+      const extra =
+        type === 'symlink' ? ` -> ${linkname}` : type === 'file' ? ` ${concat(body).length} ${mode?.toString(8)}` : '';
       out.push(`${type} ${name}${extra}`);
     }
   })();
@@ -45,7 +46,13 @@ describe('folder source', () => {
 
     const source = await openSource({ path: root });
     const tar = concat(await collect(source.chunks(1000)));
-    expect(source.offer).toEqual({ kind: 'folder', name: 'photos', size: tar.length, files: 4, bytes: 3 + 10 + 7 + 5000 });
+    expect(source.offer).toEqual({
+      kind: 'folder',
+      name: 'photos',
+      size: tar.length,
+      files: 4,
+      bytes: 3 + 10 + 7 + 5000,
+    });
     expect(await listTar(tar)).toEqual([
       'directory photos/',
       'file photos/z.txt 3 644',

@@ -5,7 +5,7 @@
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Offer, PortunusError } from '../../src/protocol.js';
+import type { Offer, PortunusError } from '@portunus/protocol';
 import { ENTRY_HINTS } from '../../src/files/entry-check.js';
 import { checkTarget, openSink, type SinkOptions } from '../../src/files/sink.js';
 import { buildTar, feed, listTree, portunusError, readText, tempDir, type TarItem } from './fixtures.js';
@@ -34,7 +34,11 @@ function folderOffer(tar: Buffer, items: TarItem[]): Offer {
 }
 
 /** Receives `items` as folder 'photos' into `out`; returns the failure (write or commit), after the lead's abort(). */
-async function receive(items: TarItem[], opts: SinkOptions = {}, offer?: (tar: Buffer) => Offer): Promise<PortunusError> {
+async function receive(
+  items: TarItem[],
+  opts: SinkOptions = {},
+  offer?: (tar: Buffer) => Offer,
+): Promise<PortunusError> {
   const tar = await buildTar(items);
   const o = offer ? offer(tar) : folderOffer(tar, items);
   const target = await checkTarget(o, { cwd: out, overwrite: false });
@@ -63,17 +67,52 @@ describe('hostile folder entries are refused with UNSAFE_PATH and leave nothing 
     ['/abs/path', 'absolute path', 'outside', () => [dir('photos/'), file('/abs/path')]],
     ['C:\\x', 'backslash', 'name', () => [dir('photos/'), file('C:\\x')]],
     ['backslash traversal', 'backslash', 'name', () => [dir('photos/'), file('photos\\..\\..\\evil')]],
-    ['not under the offered folder', 'not inside the offered folder', 'outside', () => [dir('photos/'), file('other/evil')]],
+    [
+      'not under the offered folder',
+      'not inside the offered folder',
+      'outside',
+      () => [dir('photos/'), file('other/evil')],
+    ],
     ['an empty component', 'empty component', 'name', () => [dir('photos/'), file('photos//evil')]],
     ['a . component', "'.' component", 'name', () => [dir('photos/'), file('photos/./evil')]],
     ['NUL in a pax path', 'NUL byte', 'name', () => [dir('photos/'), file('photos/é\0evil')]],
-    ['ANSI escapes in a name', 'control or bidi', 'name', () => [dir('photos/'), file('photos/\x1b]0;pwned\x07\x1b[2Jclear')]],
+    [
+      'ANSI escapes in a name',
+      'control or bidi',
+      'name',
+      () => [dir('photos/'), file('photos/\x1b]0;pwned\x07\x1b[2Jclear')],
+    ],
     ['a bidi override in a name', 'control or bidi', 'name', () => [dir('photos/'), file('photos/evil\u202etxt.exe')]],
-    ['a component over 255 bytes', 'longer than 255 bytes', 'name', () => [dir('photos/'), file(`photos/${'x'.repeat(256)}`)]],
-    ['a path over 4096 bytes', 'longer than 4096 bytes', 'name', () => [dir('photos/'), file(`photos/${`${'d'.repeat(200)}/`.repeat(21)}f`)]],
-    ['symlink to /etc, then a file through it', 'absolute path', 'link', () => [dir('photos/'), link('photos/etc', '/etc'), file('photos/etc/evil')]],
-    ['symlink a -> .. at the top', 'points outside the folder', 'link', () => [dir('photos/'), link('photos/a', '..'), file('photos/a/evil')]],
-    ['symlink escaping by ../..', 'points outside the folder', 'link', () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '../..')]],
+    [
+      'a component over 255 bytes',
+      'longer than 255 bytes',
+      'name',
+      () => [dir('photos/'), file(`photos/${'x'.repeat(256)}`)],
+    ],
+    [
+      'a path over 4096 bytes',
+      'longer than 4096 bytes',
+      'name',
+      () => [dir('photos/'), file(`photos/${`${'d'.repeat(200)}/`.repeat(21)}f`)],
+    ],
+    [
+      'symlink to /etc, then a file through it',
+      'absolute path',
+      'link',
+      () => [dir('photos/'), link('photos/etc', '/etc'), file('photos/etc/evil')],
+    ],
+    [
+      'symlink a -> .. at the top',
+      'points outside the folder',
+      'link',
+      () => [dir('photos/'), link('photos/a', '..'), file('photos/a/evil')],
+    ],
+    [
+      'symlink escaping by ../..',
+      'points outside the folder',
+      'link',
+      () => [dir('photos/'), dir('photos/sub/'), link('photos/sub/up', '../..')],
+    ],
     [
       'a file written through an allowed link (sub/up -> ..)',
       'through a symbolic link',
@@ -92,21 +131,76 @@ describe('hostile folder entries are refused with UNSAFE_PATH and leave nothing 
       'link',
       () => [dir('photos/'), dir('photos/deep/'), link('photos/deep/l', '..'), link('photos/x', 'deep/l/..')],
     ],
-    ['a link target with a backslash', 'backslash', 'link', () => [dir('photos/'), link('photos/l', '..\\..\\victim.txt')]],
+    [
+      'a link target with a backslash',
+      'backslash',
+      'link',
+      () => [dir('photos/'), link('photos/l', '..\\..\\victim.txt')],
+    ],
     ['a link to a drive path', 'drive letter', 'link', () => [dir('photos/'), link('photos/l', 'C:/Windows')]],
-    ['a hard link to outside', 'hard links', 'type', () => [dir('photos/'), { header: { name: 'photos/hl', type: 'link', linkname: '../victim.txt' } }]],
-    ['a hard link inside', 'hard links', 'type', () => [dir('photos/'), file('photos/a'), { header: { name: 'photos/hl', type: 'link', linkname: 'photos/a' } }]],
-    ['a character device', 'character-device', 'type', () => [dir('photos/'), { header: { name: 'photos/null', type: 'character-device', devmajor: 1, devminor: 3 } }]],
-    ['a block device', 'block-device', 'type', () => [dir('photos/'), { header: { name: 'photos/sda', type: 'block-device', devmajor: 8, devminor: 0 } }]],
+    [
+      'a hard link to outside',
+      'hard links',
+      'type',
+      () => [dir('photos/'), { header: { name: 'photos/hl', type: 'link', linkname: '../victim.txt' } }],
+    ],
+    [
+      'a hard link inside',
+      'hard links',
+      'type',
+      () => [dir('photos/'), file('photos/a'), { header: { name: 'photos/hl', type: 'link', linkname: 'photos/a' } }],
+    ],
+    [
+      'a character device',
+      'character-device',
+      'type',
+      () => [dir('photos/'), { header: { name: 'photos/null', type: 'character-device', devmajor: 1, devminor: 3 } }],
+    ],
+    [
+      'a block device',
+      'block-device',
+      'type',
+      () => [dir('photos/'), { header: { name: 'photos/sda', type: 'block-device', devmajor: 8, devminor: 0 } }],
+    ],
     ['a fifo', '"fifo"', 'type', () => [dir('photos/'), { header: { name: 'photos/fifo', type: 'fifo' } }]],
-    ['a duplicate file', 'repeats an earlier entry', 'repeat', () => [dir('photos/'), file('photos/a'), file('photos/a', 'replaced')]],
-    ['a file below a file', 'parent of it is a file', 'layout', () => [dir('photos/'), file('photos/a'), file('photos/a/b')]],
-    ['a link replacing a file', 'repeats an earlier entry', 'repeat', () => [dir('photos/'), file('photos/a'), link('photos/a', '.')]],
+    [
+      'a duplicate file',
+      'repeats an earlier entry',
+      'repeat',
+      () => [dir('photos/'), file('photos/a'), file('photos/a', 'replaced')],
+    ],
+    [
+      'a file below a file',
+      'parent of it is a file',
+      'layout',
+      () => [dir('photos/'), file('photos/a'), file('photos/a/b')],
+    ],
+    [
+      'a link replacing a file',
+      'repeats an earlier entry',
+      'repeat',
+      () => [dir('photos/'), file('photos/a'), link('photos/a', '.')],
+    ],
     ['the top level as a file', 'top-level entry must be a folder', 'layout', () => [file('photos')]],
-    ['a Windows device name', 'AUX is a device name on Windows', 'portable', () => [dir('photos/'), file('photos/sub/aux.c')]],
-    ['a colon in a folder name', "contains ':'", 'portable', () => [dir('photos/'), dir('photos/a:b/'), file('photos/a:b/x')]],
+    [
+      'a Windows device name',
+      'AUX is a device name on Windows',
+      'portable',
+      () => [dir('photos/'), file('photos/sub/aux.c')],
+    ],
+    [
+      'a colon in a folder name',
+      "contains ':'",
+      'portable',
+      () => [dir('photos/'), dir('photos/a:b/'), file('photos/a:b/x')],
+    ],
     ['a trailing dot', 'ends with a dot', 'portable', () => [dir('photos/'), file('photos/x.')]],
-    ['a link to a device name', 'its link target names "CON"', 'portable', () => [dir('photos/'), link('photos/l', 'CON')]],
+    [
+      'a link to a device name',
+      'its link target names "CON"',
+      'portable',
+      () => [dir('photos/'), link('photos/l', 'CON')],
+    ],
   ];
 
   it.each(cases)('%s', async (_label, reason, hint, items) => {
@@ -143,13 +237,25 @@ describe('a folder stream that does not match its offer', () => {
   const items = [dir('photos/'), file('photos/a', 'x'.repeat(2000))];
 
   it('more file bytes than offered → PROTOCOL', async () => {
-    const err = await receive(items, {}, (tar) => ({ kind: 'folder', name: 'photos', size: tar.length, files: 1, bytes: 1000 }));
+    const err = await receive(items, {}, (tar) => ({
+      kind: 'folder',
+      name: 'photos',
+      size: tar.length,
+      files: 1,
+      bytes: 1000,
+    }));
     expect(err.code).toBe('PROTOCOL');
     await expectNothingKept();
   });
 
   it('fewer files than offered → PROTOCOL at commit', async () => {
-    const err = await receive(items, {}, (tar) => ({ kind: 'folder', name: 'photos', size: tar.length, files: 2, bytes: 2000 }));
+    const err = await receive(items, {}, (tar) => ({
+      kind: 'folder',
+      name: 'photos',
+      size: tar.length,
+      files: 2,
+      bytes: 2000,
+    }));
     expect(err.code).toBe('PROTOCOL');
     await expectNothingKept();
   });
@@ -164,7 +270,13 @@ describe('a folder stream that does not match its offer', () => {
   });
 
   it('more bytes than offered → CORRUPT', async () => {
-    const err = await receive(items, {}, (tar) => ({ kind: 'folder', name: 'photos', size: tar.length - 512, files: 1, bytes: 2000 }));
+    const err = await receive(items, {}, (tar) => ({
+      kind: 'folder',
+      name: 'photos',
+      size: tar.length - 512,
+      files: 1,
+      bytes: 2000,
+    }));
     expect(err.code).toBe('CORRUPT');
     await expectNothingKept();
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PortunusError } from '../../src/protocol.js';
+import { PortunusError } from '@portunus/protocol';
 import { parseOffer } from '../../src/files/offer.js';
 
 function code(value: unknown): string | undefined {

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PortunusError } from '../../src/protocol.js';
+import { PortunusError } from '@portunus/protocol';
 import { checkEntryName, checkLinkTarget } from '../../src/files/entry-check.js';
 import { NOT_PORTABLE_HINT, windowsNameProblem } from '../../src/files/portable-name.js';
 import { safeComponentName } from '../../src/files/sanitize.js';
@@ -40,7 +40,21 @@ const REFUSED: [string, string][] = [
   ['CON.', 'ends with a dot or a space'],
 ];
 
-const ACCEPTED = ['CONSOLE', 'com10', 'LPT', 'COM', 'auxiliary.c', 'nul_', 'a.con', '.aux', 'x.y', '..dots', 'COM¹0', 'con-txt', ' lead'];
+const ACCEPTED = [
+  'CONSOLE',
+  'com10',
+  'LPT',
+  'COM',
+  'auxiliary.c',
+  'nul_',
+  'a.con',
+  '.aux',
+  'x.y',
+  '..dots',
+  'COM¹0',
+  'con-txt',
+  ' lead',
+];
 
 describe('windowsNameProblem', () => {
   it.each(REFUSED)('refuses %j (%s)', (name, why) => {

@@ -26,7 +26,20 @@ async function codeOf(sender: Proc): Promise<string> {
 }
 
 function startReceive(code: string, args: string[], cwd: string, json = true): Proc {
-  return runPortunus(['receive', ...(json ? ['--json'] : []), '--yes', '--transport', 'relay', '--relay', world.relay.url, code, ...args], { cwd });
+  return runPortunus(
+    [
+      'receive',
+      ...(json ? ['--json'] : []),
+      '--yes',
+      '--transport',
+      'relay',
+      '--relay',
+      world.relay.url,
+      code,
+      ...args,
+    ],
+    { cwd },
+  );
 }
 
 const errorOf = (p: Proc) => p.events().find((e) => e.event === 'error');
@@ -54,7 +67,11 @@ describe("a receiver's mistake does not waste the sender's code", () => {
 
     const missing = startReceive(code, ['-o', 'newdir/'], dst);
     expect(await exitOf(missing)).toBe(8);
-    expect(errorOf(missing)).toMatchObject({ error: 'FILE_ERROR', exit: 8, hint: expect.stringContaining('Create it first') });
+    expect(errorOf(missing)).toMatchObject({
+      error: 'FILE_ERROR',
+      exit: 8,
+      hint: expect.stringContaining('Create it first'),
+    });
     const existing = startReceive(code, ['-o', 'old.txt'], dst);
     expect(await exitOf(existing)).toBe(8);
     expect(errorOf(existing)).toMatchObject({ error: 'FILE_EXISTS', hint: expect.stringMatching(/--overwrite.*-o/) });
@@ -77,7 +94,10 @@ describe("a receiver's mistake does not waste the sender's code", () => {
       const sender = startSend(['big.bin'], { cwd: src });
       const receiver = startReceive(await codeOf(sender), [], disk.path);
       expect([await exitOf(sender), await exitOf(receiver)]).toEqual([4, 8]);
-      expect(errorOf(receiver)).toMatchObject({ error: 'DISK_FULL', message: expect.stringMatching(/needed, .* free/) });
+      expect(errorOf(receiver)).toMatchObject({
+        error: 'DISK_FULL',
+        message: expect.stringMatching(/needed, .* free/),
+      });
       expect(errorOf(sender)).toMatchObject({ error: 'REJECTED', message: expect.stringContaining('disk is full') });
       for (const side of [sender, receiver]) {
         expect(named(side, 'connected')).toEqual([]);
@@ -131,7 +151,16 @@ describe('names Windows cannot create: one rule everywhere', () => {
     const root = join(src, 'proj');
     await mkdir(join(root, 'CON'), { recursive: true });
     await mkdir(join(root, 'sub'), { recursive: true });
-    const files = ['aux.c', 'notes: draft.txt', 'why?.pdf', 'trailing.', 'CON/inner.txt', 'sub/nul.tar.gz', 'ok.txt', 'sub/fine.txt'];
+    const files = [
+      'aux.c',
+      'notes: draft.txt',
+      'why?.pdf',
+      'trailing.',
+      'CON/inner.txt',
+      'sub/nul.tar.gz',
+      'ok.txt',
+      'sub/fine.txt',
+    ];
     for (const f of files) await writeFile(join(root, f), f);
     const sender = startSend(['proj'], { cwd: src });
     const receiver = startReceive(await codeOf(sender), [], dst);
@@ -150,7 +179,10 @@ describe('names Windows cannot create: one rule everywhere', () => {
     const sender = startSend(['aux.c'], { cwd: src });
     expect(await exitOf(sender)).toBe(8);
     expect(named(sender, 'code')).toEqual([]);
-    expect(errorOf(sender)).toMatchObject({ error: 'FILE_ERROR', message: expect.stringContaining('device name on Windows') });
+    expect(errorOf(sender)).toMatchObject({
+      error: 'FILE_ERROR',
+      message: expect.stringContaining('device name on Windows'),
+    });
   });
 });
 
@@ -161,7 +193,9 @@ describe('leftovers of a killed receiver are swept by the next receive into the 
     sender.child.stdin!.write(Buffer.alloc(1_000_000, 1));
     const receiver = startReceive(await codeOf(sender), [], dst);
     await receiver.waitEvent('progress');
-    const part = (await readdir(dst)).find((f) => f.startsWith(`.${name}.portunus-`) && f.includes(`-${receiver.child.pid}-`));
+    const part = (await readdir(dst)).find(
+      (f) => f.startsWith(`.${name}.portunus-`) && f.includes(`-${receiver.child.pid}-`),
+    );
     expect(part).toBeDefined();
     return { sender, receiver, part: part! };
   }
@@ -190,7 +224,9 @@ describe('leftovers of a killed receiver are swept by the next receive into the 
     expect((await stat(stale)).size).toBeGreaterThan(0);
 
     const third = await receiveSmall(dst, 'third.txt', true);
-    expect(named(third, 'swept')).toEqual([{ event: 'swept', path: stale, kind: 'file', bytes: expect.any(Number), pid: killed.receiver.child.pid }]);
+    expect(named(third, 'swept')).toEqual([
+      { event: 'swept', path: stale, kind: 'file', bytes: expect.any(Number), pid: killed.receiver.child.pid },
+    ]);
     expect((await readdir(dst)).sort()).toEqual([live.part, 'third.txt'].sort());
 
     await kill9(live.receiver);

@@ -107,7 +107,10 @@ describe('round trip through openSource and openSink', () => {
   });
 
   it('stdin into a file', async () => {
-    const path = await transfer({ stdin: Readable.from([Buffer.from('piped '), Buffer.from('data')]), name: 'build.log' }, 3);
+    const path = await transfer(
+      { stdin: Readable.from([Buffer.from('piped '), Buffer.from('data')]), name: 'build.log' },
+      3,
+    );
     expect(await readText(path)).toBe('piped data');
   });
 });

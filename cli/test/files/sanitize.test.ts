@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PortunusError } from '../../src/protocol.js';
+import { PortunusError } from '@portunus/protocol';
 import { hasUnsafeChars, quoteForTerminal, safeComponentName, sanitizeForTerminal } from '../../src/files/sanitize.js';
 
 describe('sanitizeForTerminal', () => {
@@ -50,9 +50,12 @@ describe('quoteForTerminal', () => {
 });
 
 describe('safeComponentName', () => {
-  it.each(['report.pdf', 'my photos', 'ünïcødé 日本', '.hidden', '..dots', 'at 12.30.txt', 'x'.repeat(255)])('accepts %j', (name) => {
-    expect(safeComponentName(name)).toBe(name);
-  });
+  it.each(['report.pdf', 'my photos', 'ünïcødé 日本', '.hidden', '..dots', 'at 12.30.txt', 'x'.repeat(255)])(
+    'accepts %j',
+    (name) => {
+      expect(safeComponentName(name)).toBe(name);
+    },
+  );
 
   it.each([
     ['', 'empty'],

@@ -49,7 +49,12 @@ describe('temporary names carry their owner', () => {
       expect(partOwner(name)).toEqual(owner);
     }
     const old = tempSibling(join(dir, 'a'), counter(), 'old', owner).slice(dir.length + 1);
-    for (const name of [old, '.a.portunus-0102030405.part', '.a.portunus-0a0b0c0d-12-010101010101.part.txt', 'a.part']) {
+    for (const name of [
+      old,
+      '.a.portunus-0102030405.part',
+      '.a.portunus-0a0b0c0d-12-010101010101.part.txt',
+      'a.part',
+    ]) {
       expect(partOwner(name)).toBeUndefined();
     }
   });
@@ -99,7 +104,12 @@ describe('sweepStaleTemps', () => {
   });
 
   it('says what it removed, and that its owner is gone', () => {
-    const line = describeSwept({ path: '/data/.big.bin.portunus-0a0b0c0d-42-010203040506.part', kind: 'file', bytes: 11_500_000, pid: 42 });
+    const line = describeSwept({
+      path: '/data/.big.bin.portunus-0a0b0c0d-42-010203040506.part',
+      kind: 'file',
+      bytes: 11_500_000,
+      pid: 42,
+    });
     expect(line).toBe(
       'Removed the partial file "/data/.big.bin.portunus-0a0b0c0d-42-010203040506.part" (11.5 MB) left by an earlier receive (process 42, no longer running).',
     );

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Offer } from '../../src/protocol.js';
+import type { Offer } from '@portunus/protocol';
 import { openSink } from '../../src/files/sink.js';
 import { openSource } from '../../src/files/source.js';
 import { buildTar, collect, concat, portunusError, tempDir } from './fixtures.js';

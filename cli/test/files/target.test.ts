@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Offer } from '../../src/protocol.js';
+import type { Offer } from '@portunus/protocol';
 import { checkOutput, checkTarget, openSink } from '../../src/files/sink.js';
 import { buildTar, feed, isRoot, listTree, portunusError, readText, tempDir } from './fixtures.js';
 import { exitCodeOf, hintOf } from '../../src/ui/error-guide.js';
@@ -21,7 +21,10 @@ const opts = (extra: { output?: string; overwrite?: boolean } = {}) => ({ cwd: b
 async function folderTar(files: Record<string, string>): Promise<{ tar: Buffer; offer: Offer }> {
   const items = [
     { header: { name: 'photos/', type: 'directory' as const } },
-    ...Object.entries(files).map(([name, body]) => ({ header: { name: `photos/${name}`, type: 'file' as const }, body })),
+    ...Object.entries(files).map(([name, body]) => ({
+      header: { name: `photos/${name}`, type: 'file' as const },
+      body,
+    })),
   ];
   const tar = await buildTar(items);
   const bytes = Object.values(files).reduce((n, b) => n + b.length, 0);
@@ -30,7 +33,11 @@ async function folderTar(files: Record<string, string>): Promise<{ tar: Buffer; 
 
 describe('checkTarget resolves where the offer goes', () => {
   it('no output: <cwd>/<name>', async () => {
-    expect(await checkTarget(fileOffer('a.txt', 1), opts())).toEqual({ kind: 'path', path: join(base, 'a.txt'), replace: false });
+    expect(await checkTarget(fileOffer('a.txt', 1), opts())).toEqual({
+      kind: 'path',
+      path: join(base, 'a.txt'),
+      replace: false,
+    });
   });
 
   it('output an existing folder: <folder>/<name>', async () => {
@@ -67,23 +74,26 @@ describe('checkTarget resolves where the offer goes', () => {
     expect((await portunusError(checkTarget(fileOffer('a.txt', 1), opts({ output: 'ro' })))).code).toBe('FILE_ERROR');
   });
 
-  it.runIf(isRoot)('FILE_ERROR for a read-only file system (as root, where permissions do not stop writes)', async (ctx) => {
-    const mnt = join(base, 'ro');
-    await mkdir(mnt);
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', mnt], { stdio: 'pipe' });
-    } catch (err) {
-      console.log(`skipped: cannot mount a read-only tmpfs (${String(err).split('\n')[0]})`);
-      ctx.skip();
-    }
-    try {
-      const err = await portunusError(checkTarget(fileOffer('a.txt', 1), opts({ output: mnt })));
-      expect(err.code).toBe('FILE_ERROR');
-      expect(err.message).toContain('read-only');
-    } finally {
-      execFileSync('umount', [mnt]);
-    }
-  });
+  it.runIf(isRoot)(
+    'FILE_ERROR for a read-only file system (as root, where permissions do not stop writes)',
+    async (ctx) => {
+      const mnt = join(base, 'ro');
+      await mkdir(mnt);
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', mnt], { stdio: 'pipe' });
+      } catch (err) {
+        console.log(`skipped: cannot mount a read-only tmpfs (${String(err).split('\n')[0]})`);
+        ctx.skip();
+      }
+      try {
+        const err = await portunusError(checkTarget(fileOffer('a.txt', 1), opts({ output: mnt })));
+        expect(err.code).toBe('FILE_ERROR');
+        expect(err.message).toContain('read-only');
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    },
+  );
 });
 
 describe('existing targets', () => {
@@ -131,7 +141,9 @@ describe('existing targets', () => {
   it('--overwrite does not replace a folder with a file, nor a file with a folder', async () => {
     await mkdir(join(base, 'a.txt'));
     await writeFile(join(base, 'photos'), 'a file');
-    expect((await portunusError(checkTarget(fileOffer('a.txt', 1), opts({ overwrite: true })))).code).toBe('FILE_EXISTS');
+    expect((await portunusError(checkTarget(fileOffer('a.txt', 1), opts({ overwrite: true })))).code).toBe(
+      'FILE_EXISTS',
+    );
     const { offer } = await folderTar({});
     expect((await portunusError(checkTarget(offer, opts({ overwrite: true })))).code).toBe('FILE_EXISTS');
   });

@@ -16,13 +16,24 @@ const query = (nameplate: number) => encodeLanDatagram({ kind: 'query', version:
  * A listener bound to 127.0.0.1:port exactly gets the unicast copy of every round (one datagram a round); queries
  * go to the loopback broadcast address, which reaches the announcer's wildcard-bound socket but not the listener.
  */
-async function setup(
-  opts: { burstMs: number[]; intervalMs: number; now?: () => number; onQuery?: (answered: boolean) => void },
-): Promise<{ listener: TestSocket; announcer: Announcer; port: number }> {
+async function setup(opts: {
+  burstMs: number[];
+  intervalMs: number;
+  now?: () => number;
+  onQuery?: (answered: boolean) => void;
+}): Promise<{ listener: TestSocket; announcer: Announcer; port: number }> {
   const port = await freeUdpPort();
   const listener = await testSocket('127.0.0.1', port, true);
   cleanups.push(() => listener.close());
-  const announcer = await startAnnouncer({ nameplate: 42, relayPort: 4321, port, group: GROUP, interfaces: LOOPBACK_ONLY, debug: () => {}, ...opts });
+  const announcer = await startAnnouncer({
+    nameplate: 42,
+    relayPort: 4321,
+    port,
+    group: GROUP,
+    interfaces: LOOPBACK_ONLY,
+    debug: () => {},
+    ...opts,
+  });
   cleanups.push(() => announcer.stop());
   return { listener, announcer, port };
 }
@@ -62,7 +73,8 @@ describe('LAN announcer', () => {
     await ask(42, 1101);
     await listener.waitFor(3);
     expect(answers).toEqual([false, true, false, true]);
-    for (const h of listener.heard) expect(parseLanDatagram(h.msg)).toMatchObject({ kind: 'announce', nameplate: 42, port: 4321 });
+    for (const h of listener.heard)
+      expect(parseLanDatagram(h.msg)).toMatchObject({ kind: 'announce', nameplate: 42, port: 4321 });
   });
 
   it('sends nothing after stop()', async () => {

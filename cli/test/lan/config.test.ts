@@ -6,11 +6,17 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { configPath, configuredIceServers, loadConfig, readConfigFile, writeConfigFile } from '../../src/config/config-file.js';
+import {
+  configPath,
+  configuredIceServers,
+  loadConfig,
+  readConfigFile,
+  writeConfigFile,
+} from '../../src/config/config-file.js';
 import { iceServerProblem, relayUrlProblem, SETTINGS } from '../../src/config/settings.js';
 import { resolveRelay, type CommonOptions } from '../../src/commands/common.js';
-import { chooseCaFile } from '../../src/relay/relay-ca.js';
-import { PortunusError } from '../../src/protocol.js';
+import { chooseCaFile } from '../../src/relay-client/relay-ca.js';
+import { PortunusError } from '@portunus/protocol';
 import { exitCodeOf } from '../../src/ui/error-guide.js';
 
 let home: string;
@@ -27,12 +33,20 @@ async function writeRaw(text: string): Promise<void> {
   await writeFile(file(), text);
 }
 const env = () => ({ HOME: home });
-const opts = (relay?: string): CommonOptions => ({ relay, timeout: '600', stallTimeout: '60', transport: 'auto', chunkSize: '1048576' });
+const opts = (relay?: string): CommonOptions => ({
+  relay,
+  timeout: '600',
+  stallTimeout: '60',
+  transport: 'auto',
+  chunkSize: '1048576',
+});
 
 describe('config file location', () => {
   it('XDG_CONFIG_HOME when absolute, else ~/.config, else none', () => {
     expect(configPath({ XDG_CONFIG_HOME: '/x/cfg', HOME: '/home/u' })).toBe('/x/cfg/portunus/config.json');
-    expect(configPath({ XDG_CONFIG_HOME: 'relative/cfg', HOME: '/home/u' })).toBe('/home/u/.config/portunus/config.json');
+    expect(configPath({ XDG_CONFIG_HOME: 'relative/cfg', HOME: '/home/u' })).toBe(
+      '/home/u/.config/portunus/config.json',
+    );
     expect(configPath({ XDG_CONFIG_HOME: '', HOME: '/home/u' })).toBe('/home/u/.config/portunus/config.json');
     expect(configPath({})).toBeUndefined();
     expect(loadConfig({})).toEqual({});
@@ -46,7 +60,13 @@ describe('reading the config file', () => {
   });
 
   it('reads relay and iceServers; keeps unknown keys for writing back', async () => {
-    await writeRaw(JSON.stringify({ relay: 'wss://relay.example.org', iceServers: ['stun:stun.example.org:3478'], future: { x: 1 } }));
+    await writeRaw(
+      JSON.stringify({
+        relay: 'wss://relay.example.org',
+        iceServers: ['stun:stun.example.org:3478'],
+        future: { x: 1 },
+      }),
+    );
     expect(loadConfig(env())).toEqual({ relay: 'wss://relay.example.org', iceServers: ['stun:stun.example.org:3478'] });
     expect(configuredIceServers(env())).toEqual(['stun:stun.example.org:3478']);
     expect(readConfigFile(env())?.raw.future).toEqual({ x: 1 });
@@ -103,7 +123,9 @@ describe('setting values', () => {
   it('relay: exactly one ws://, wss://, http:// or https:// URL', () => {
     expect(SETTINGS.relay.fromArgs(['wss://relay.example.org'])).toBe('wss://relay.example.org');
     expect(SETTINGS.relay.fromArgs(['https://relay.example.org'])).toBe('https://relay.example.org');
-    expect(() => SETTINGS.relay.fromArgs(['ftp://relay.example.org'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => SETTINGS.relay.fromArgs(['ftp://relay.example.org'])).toThrow(
+      expect.objectContaining({ code: 'USAGE' }),
+    );
     expect(() => SETTINGS.relay.fromArgs(['ws://a', 'ws://b'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
     expect(relayUrlProblem('ws://')).toBeDefined();
   });
@@ -111,8 +133,12 @@ describe('setting values', () => {
   it('ca: one absolute path of a readable PEM file', async () => {
     const pem = join(home, 'ca.pem');
     await writeFile(pem, 'not a certificate\n');
-    expect(() => SETTINGS.ca.fromArgs([pem])).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no PEM certificate/) }));
-    expect(() => SETTINGS.ca.fromArgs(['ca.pem'])).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/not an absolute path/) }));
+    expect(() => SETTINGS.ca.fromArgs([pem])).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/no PEM certificate/) }),
+    );
+    expect(() => SETTINGS.ca.fromArgs(['ca.pem'])).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(/not an absolute path/) }),
+    );
     expect(() => SETTINGS.ca.fromArgs([pem, pem])).toThrow(expect.objectContaining({ code: 'USAGE' }));
     await writeRaw(JSON.stringify({ ca: 'relative/ca.pem' }));
     expect(() => loadConfig(env())).toThrow(expect.objectContaining({ code: 'BAD_CONFIG' }));
@@ -121,11 +147,18 @@ describe('setting values', () => {
   });
 
   it('iceServers: 1 to 16 stun/turn URIs', () => {
-    expect(SETTINGS.iceServers.fromArgs(['stun:a.example:3478', 'turns:u:p@b.example?transport=tcp'])).toEqual(['stun:a.example:3478', 'turns:u:p@b.example?transport=tcp']);
+    expect(SETTINGS.iceServers.fromArgs(['stun:a.example:3478', 'turns:u:p@b.example?transport=tcp'])).toEqual([
+      'stun:a.example:3478',
+      'turns:u:p@b.example?transport=tcp',
+    ]);
     // The same parser as --ice-server: a TURN server needs credentials, so `config set` refuses what a transfer would.
-    expect(() => SETTINGS.iceServers.fromArgs(['turns:b.example?transport=tcp'])).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => SETTINGS.iceServers.fromArgs(['turns:b.example?transport=tcp'])).toThrow(
+      expect.objectContaining({ code: 'USAGE' }),
+    );
     expect(() => SETTINGS.iceServers.fromArgs([])).toThrow(expect.objectContaining({ code: 'USAGE' }));
-    expect(() => SETTINGS.iceServers.fromArgs(Array(17).fill('stun:a'))).toThrow(expect.objectContaining({ code: 'USAGE' }));
+    expect(() => SETTINGS.iceServers.fromArgs(Array(17).fill('stun:a'))).toThrow(
+      expect.objectContaining({ code: 'USAGE' }),
+    );
     expect(iceServerProblem('stun:has space')).toBeDefined();
   });
 });
@@ -163,9 +196,18 @@ describe('relay precedence: flag > env > config > LAN', () => {
 describe('CA file precedence: --ca > PORTUNUS_CA > config', () => {
   it('picks the first one set, resolving relative paths against the working folder', async () => {
     await writeRaw(JSON.stringify({ ca: '/from/config.pem' }));
-    expect(chooseCaFile('flag.pem', { ...env(), PORTUNUS_CA: 'env.pem' }, '/work')).toEqual({ path: '/work/flag.pem', what: '--ca' });
-    expect(chooseCaFile(undefined, { ...env(), PORTUNUS_CA: 'env.pem' }, '/work')).toEqual({ path: '/work/env.pem', what: 'PORTUNUS_CA' });
-    expect(chooseCaFile('', { ...env(), PORTUNUS_CA: '' }, '/work')).toEqual({ path: '/from/config.pem', what: 'config "ca"' });
+    expect(chooseCaFile('flag.pem', { ...env(), PORTUNUS_CA: 'env.pem' }, '/work')).toEqual({
+      path: '/work/flag.pem',
+      what: '--ca',
+    });
+    expect(chooseCaFile(undefined, { ...env(), PORTUNUS_CA: 'env.pem' }, '/work')).toEqual({
+      path: '/work/env.pem',
+      what: 'PORTUNUS_CA',
+    });
+    expect(chooseCaFile('', { ...env(), PORTUNUS_CA: '' }, '/work')).toEqual({
+      path: '/from/config.pem',
+      what: 'config "ca"',
+    });
     expect(chooseCaFile(undefined, {}, '/work')).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 /** PROTOCOL.md §LAN mode, datagram layout: golden bytes, and every malformed variant is ignored (parsed as undefined). */
 import { describe, expect, it } from 'vitest';
 import { encodeLanDatagram, LAN_DATAGRAM_BYTES, parseLanDatagram } from '../../src/lan/datagram.js';
-import { MAX_NAMEPLATE, toHex } from '../../src/protocol.js';
+import { MAX_NAMEPLATE, toHex } from '@portunus/protocol';
 
 const ANNOUNCE_7_AT_4747 = '706f7274756e7573' + '01' + '01' + '128b' + '00000007';
 const QUERY_123456 = '706f7274756e7573' + '02' + '01' + '0000' + '0001e240';
@@ -22,7 +22,12 @@ describe('LAN datagram', () => {
   });
 
   it('parses what it encodes', () => {
-    expect(parseLanDatagram(bytes(ANNOUNCE_7_AT_4747))).toEqual({ kind: 'announce', version: 1, nameplate: 7, port: 4747 });
+    expect(parseLanDatagram(bytes(ANNOUNCE_7_AT_4747))).toEqual({
+      kind: 'announce',
+      version: 1,
+      nameplate: 7,
+      port: 4747,
+    });
     expect(parseLanDatagram(bytes(QUERY_123456))).toEqual({ kind: 'query', version: 1, nameplate: 123456 });
     const edge = { kind: 'announce', version: 1, nameplate: MAX_NAMEPLATE, port: 65535 } as const;
     expect(parseLanDatagram(encodeLanDatagram(edge))).toEqual(edge);
@@ -46,7 +51,10 @@ describe('LAN datagram', () => {
     ['announce with port 0', ANNOUNCE_7_AT_4747.slice(0, 20) + '0000' + ANNOUNCE_7_AT_4747.slice(24)],
     ['query with a port', QUERY_123456.slice(0, 20) + '128b' + QUERY_123456.slice(24)],
     ['nameplate 0', ANNOUNCE_7_AT_4747.slice(0, 24) + '00000000'],
-    ['nameplate above the maximum', ANNOUNCE_7_AT_4747.slice(0, 24) + (MAX_NAMEPLATE + 1).toString(16).padStart(8, '0')],
+    [
+      'nameplate above the maximum',
+      ANNOUNCE_7_AT_4747.slice(0, 24) + (MAX_NAMEPLATE + 1).toString(16).padStart(8, '0'),
+    ],
     ['nameplate 2^32-1', ANNOUNCE_7_AT_4747.slice(0, 24) + 'ffffffff'],
   ];
   it.each(malformed)('ignores %s', (_, hex) => {

@@ -7,7 +7,8 @@ import { encodeLanDatagram, parseLanDatagram, type LanDatagram } from '../../src
 import { startDiscovery, type Discovery, type DiscoveryOptions } from '../../src/lan/discovery.js';
 import { freeUdpPort, GROUP, LOOPBACK_ONLY, testSocket, type TestSocket } from './udp.js';
 
-const announce = (nameplate: number, port: number) => encodeLanDatagram({ kind: 'announce', version: 1, nameplate, port });
+const announce = (nameplate: number, port: number) =>
+  encodeLanDatagram({ kind: 'announce', version: 1, nameplate, port });
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -15,7 +16,9 @@ afterEach(async () => {
 });
 
 /** A discovery for nameplate 42 on a fresh port, plus a counter of the well-formed datagrams it has handled. */
-async function setup(extra: Partial<DiscoveryOptions> = {}): Promise<{ port: number; discovery: Discovery; heard: () => Promise<void>; fake: TestSocket }> {
+async function setup(
+  extra: Partial<DiscoveryOptions> = {},
+): Promise<{ port: number; discovery: Discovery; heard: () => Promise<void>; fake: TestSocket }> {
   const port = await freeUdpPort();
   let handled = 0;
   const waiters: (() => void)[] = [];
@@ -87,7 +90,8 @@ describe('LAN discovery', () => {
       await handled;
     }
     const got: number[] = [];
-    for (let c = await discovery.next(aborted()); c !== undefined; c = await discovery.next(aborted())) got.push(c.port);
+    for (let c = await discovery.next(aborted()); c !== undefined; c = await discovery.next(aborted()))
+      got.push(c.port);
     expect(got).toEqual([6000, 6001, 6002]);
   });
 
@@ -105,7 +109,13 @@ describe('LAN discovery', () => {
     // Bound to 127.0.0.1 exactly, this socket gets the unicast copy of each query (it outranks the wildcard bind).
     const sender = await testSocket('127.0.0.1', port, true);
     cleanups.push(() => sender.close());
-    const discovery = await startDiscovery({ nameplate: 42, port, group: GROUP, interfaces: LOOPBACK_ONLY, debug: () => {} });
+    const discovery = await startDiscovery({
+      nameplate: 42,
+      port,
+      group: GROUP,
+      interfaces: LOOPBACK_ONLY,
+      debug: () => {},
+    });
     cleanups.push(() => discovery.close());
     const [query] = await sender.waitFor(1);
     expect(parseLanDatagram(query!.msg)).toEqual<LanDatagram>({ kind: 'query', version: 1, nameplate: 42 });

@@ -3,13 +3,13 @@
  * plus decoy relays standing in for stale or forged announcements.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startRelay, type RelayHandle } from '../../../relay/src/index.js';
-import { connectRelay, type RelayClient } from '../../src/relay/client.js';
+import { startRelay, type RelayHandle } from '@portunus/relay';
+import { connectRelay, type RelayClient } from '../../src/relay-client/client.js';
 import { startAnnouncer } from '../../src/lan/announcer.js';
 import { hostLan, MAX_LAN_NAMEPLATE, randomNameplate, type LanHost } from '../../src/lan/lan-host.js';
 import { joinLan } from '../../src/lan/lan-join.js';
 import type { LanSettings } from '../../src/lan/lan-settings.js';
-import { PortunusError, secureRandomBytes } from '../../src/protocol.js';
+import { PortunusError, secureRandomBytes } from '@portunus/protocol';
 import { freeUdpPort, GROUP, LOOPBACK_ONLY } from './udp.js';
 import { nextMessage, nextPaired } from '../relay-events.js';
 import { exitCodeOf, hintOf } from '../../src/ui/error-guide.js';
@@ -19,7 +19,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-const LO_TABLE = () => ({ lo: [{ address: '127.0.0.1', netmask: '255.0.0.0', family: 'IPv4' as const, mac: '00:00:00:00:00:00', internal: true, cidr: '127.0.0.1/8' }] });
+const LO_TABLE = () => ({
+  lo: [
+    {
+      address: '127.0.0.1',
+      netmask: '255.0.0.0',
+      family: 'IPv4' as const,
+      mac: '00:00:00:00:00:00',
+      internal: true,
+      cidr: '127.0.0.1/8',
+    },
+  ],
+});
 
 /**
  * Discovery windows. Where a sender answers, joinLan returns as soon as it pairs, so the window only bounds a failure
@@ -57,7 +68,14 @@ async function decoyRelay(name = 'decoy'): Promise<RelayHandle> {
 
 /** Announces `nameplate` at `relayPort` on loopback, as a stale or forged announcer would. */
 async function fakeAnnouncer(lan: LanSettings, nameplate: number, relayPort: number): Promise<void> {
-  const a = await startAnnouncer({ nameplate, relayPort, port: lan.port, group: lan.group, interfaces: LOOPBACK_ONLY, debug: () => {} });
+  const a = await startAnnouncer({
+    nameplate,
+    relayPort,
+    port: lan.port,
+    group: lan.group,
+    interfaces: LOOPBACK_ONLY,
+    debug: () => {},
+  });
   cleanups.push(() => a.stop());
 }
 
@@ -79,7 +97,9 @@ describe('LAN rendezvous', () => {
     const lan = await lanSettings();
     const h = await host(lan);
     await h.close();
-    await expect(connectRelay({ url: `ws://127.0.0.1:${h.relayPort}`, agent: 'x', connectTimeoutMs: 2000 })).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
+    await expect(
+      connectRelay({ url: `ws://127.0.0.1:${h.relayPort}`, agent: 'x', connectTimeoutMs: 2000 }),
+    ).rejects.toMatchObject({ code: 'RELAY_UNREACHABLE' });
   });
 
   it('skips a relay where the nameplate is not waiting (our claim made the room: side a) and finds the real one', async () => {
@@ -109,7 +129,9 @@ describe('LAN rendezvous', () => {
     const lan = await lanSettings(EMPTY_MS);
     const h = await host(lan);
     const other = (h.nameplate % MAX_LAN_NAMEPLATE) + 1;
-    await expect(joinLan({ ...common, lan, nameplate: other, debug: () => {}, now: () => 0 })).rejects.toMatchObject({ code: 'NO_SENDER_FOUND' });
+    await expect(joinLan({ ...common, lan, nameplate: other, debug: () => {}, now: () => 0 })).rejects.toMatchObject({
+      code: 'NO_SENDER_FOUND',
+    });
   });
 
   it('a relay where the nameplate is already paired: the refusal (exit 3) is reported, not "nobody found"', async () => {
@@ -117,16 +139,25 @@ describe('LAN rendezvous', () => {
     const busy = await decoyRelay();
     const a = await connectRelay({ url: busy.url, agent: 'x' });
     const b = await connectRelay({ url: busy.url, agent: 'x' });
-    cleanups.push(() => a.close(), () => b.close());
+    cleanups.push(
+      () => a.close(),
+      () => b.close(),
+    );
     await a.claim(88);
     await b.claim(88);
     await fakeAnnouncer(lan, 88, busy.port);
-    await expect(joinLan({ ...common, lan, nameplate: 88, debug: () => {}, now: () => 0 })).rejects.toMatchObject({ code: 'NAMEPLATE_IN_USE' });
+    await expect(joinLan({ ...common, lan, nameplate: 88, debug: () => {}, now: () => 0 })).rejects.toMatchObject({
+      code: 'NAMEPLATE_IN_USE',
+    });
   });
 
   it('draws LAN nameplates uniformly from 1..MAX_LAN_NAMEPLATE', () => {
     let i = 0;
-    const seq = [[0xff, 0xff], [0, 0], [0x27, 0x0e]]; // 65535 is rejected (above the largest multiple); 0 → 1; 9998 → 9999
+    const seq = [
+      [0xff, 0xff],
+      [0, 0],
+      [0x27, 0x0e],
+    ]; // 65535 is rejected (above the largest multiple); 0 → 1; 9998 → 9999
     const random = () => Uint8Array.from(seq[i++]!);
     expect(randomNameplate(random)).toBe(1);
     expect(randomNameplate(random)).toBe(9999);

@@ -1,17 +1,35 @@
 /** Where announcements and queries go, computed from made-up interface tables. */
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { directedBroadcast, ipv4Interfaces, MAX_LAN_INTERFACES, sendTargets, type InterfaceTable } from '../../src/lan/targets.js';
+import {
+  directedBroadcast,
+  ipv4Interfaces,
+  MAX_LAN_INTERFACES,
+  sendTargets,
+  type InterfaceTable,
+} from '../../src/lan/targets.js';
 
 function v4(address: string, netmask: string, internal = false): NetworkInterfaceInfo {
   return { address, netmask, family: 'IPv4', mac: '00:00:00:00:00:00', internal, cidr: null };
 }
 function v6(address: string): NetworkInterfaceInfo {
-  return { address, netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '00:00:00:00:00:00', internal: false, cidr: null, scopeid: 0 };
+  return {
+    address,
+    netmask: 'ffff:ffff:ffff:ffff::',
+    family: 'IPv6',
+    mac: '00:00:00:00:00:00',
+    internal: false,
+    cidr: null,
+    scopeid: 0,
+  };
 }
 
 const LO = { lo: [v4('127.0.0.1', '255.0.0.0', true), v6('::1')] };
-const HOME: InterfaceTable = { ...LO, eth0: [v4('192.168.1.20', '255.255.255.0'), v6('fe80::1')], wg0: [v4('10.9.0.2', '255.255.255.255')] };
+const HOME: InterfaceTable = {
+  ...LO,
+  eth0: [v4('192.168.1.20', '255.255.255.0'), v6('fe80::1')],
+  wg0: [v4('10.9.0.2', '255.255.255.255')],
+};
 
 describe('LAN targets', () => {
   it('uses IPv4 interfaces only', () => {

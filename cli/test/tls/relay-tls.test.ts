@@ -4,16 +4,16 @@
  * `portunus send` and `receive` processes. The CA is trusted through --ca, PORTUNUS_CA, the config file's `ca`
  * or NODE_EXTRA_CA_CERTS; https:// relay URLs mean wss://.
  */
-import type { PortunusError } from '../../src/protocol.js';
+import type { PortunusError } from '@portunus/protocol';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRelay, type RelayHandle } from '../../../relay/src/server.js';
-import { connectRelay } from '../../src/relay/client.js';
-import { relayCaFrom } from '../../src/relay/relay-ca.js';
-import { explainTlsFailure } from '../../src/relay/tls.js';
+import { startRelay, type RelayHandle } from '@portunus/relay';
+import { connectRelay } from '../../src/relay-client/client.js';
+import { relayCaFrom } from '../../src/relay-client/relay-ca.js';
+import { explainTlsFailure } from '../../src/relay-client/tls.js';
 import { exitOf, runPortunus, type Proc } from '../e2e/harness.js';
 import { makeCertificates, type TestCertificates } from './certificates.js';
 import { startTlsFront, type TlsFront } from './tls-front.js';
@@ -59,9 +59,15 @@ async function transfer(
   const dst = await folder();
   const sent = randomBytes(300_000);
   await writeFile(join(src, 'data.bin'), sent);
-  const sender = runPortunus(['send', '--json', '--transport', 'relay', ...sendArgs, ...(sendArgs.includes('--text') ? [] : ['data.bin'])], { cwd: src, env: env.send });
+  const sender = runPortunus(
+    ['send', '--json', '--transport', 'relay', ...sendArgs, ...(sendArgs.includes('--text') ? [] : ['data.bin'])],
+    { cwd: src, env: env.send },
+  );
   const code = String((await sender.waitEvent('code')).code);
-  const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', ...receiveArgs, code], { cwd: dst, env: env.receive });
+  const receiver = runPortunus(['receive', '--json', '--yes', '--transport', 'relay', ...receiveArgs, code], {
+    cwd: dst,
+    env: env.receive,
+  });
   const codes = await Promise.all([exitOf(sender, 30_000), exitOf(receiver, 30_000)]);
   return { sender, receiver, codes, sent, dst };
 }
@@ -81,19 +87,26 @@ describe('a relay behind TLS with a private CA', () => {
 
   it("the config file's relay (an https:// URL) and ca, and NODE_EXTRA_CA_CERTS, work the same", async () => {
     const config = await folder();
-    for (const setting of [['relay', `https://localhost:${fronts.good!.port}`], ['ca', certs.ca]]) {
+    for (const setting of [
+      ['relay', `https://localhost:${fronts.good!.port}`],
+      ['ca', certs.ca],
+    ]) {
       const set = runPortunus(['config', 'set', ...setting], { env: { XDG_CONFIG_HOME: config } });
       expect(await exitOf(set), set.stderr()).toBe(0);
     }
-    const { sender, receiver, codes } = await transfer(['--text', 'hello over TLS'], ['--relay', `wss://localhost:${fronts.good!.port}`], {
-      send: { XDG_CONFIG_HOME: config },
-      receive: { NODE_EXTRA_CA_CERTS: certs.ca },
-    });
+    const { sender, receiver, codes } = await transfer(
+      ['--text', 'hello over TLS'],
+      ['--relay', `wss://localhost:${fronts.good!.port}`],
+      {
+        send: { XDG_CONFIG_HOME: config },
+        receive: { NODE_EXTRA_CA_CERTS: certs.ca },
+      },
+    );
     expect(codes, sender.stderr() + receiver.stderr()).toEqual([0, 0]);
     expect(receiver.events().find((e) => e.event === 'done')).toMatchObject({ text: 'hello over TLS' });
   });
 
-  it("a self-signed relay certificate is trusted when --ca names it", async () => {
+  it('a self-signed relay certificate is trusted when --ca names it', async () => {
     const { codes, sender, receiver } = await transfer(
       ['--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '--ca', certs.selfSigned.cert],
       ['--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '--ca', certs.selfSigned.cert],
@@ -104,18 +117,54 @@ describe('a relay behind TLS with a private CA', () => {
 
 describe('TLS failures: each its own error, message and hint, exit 6', () => {
   const cases: [string, () => string, string[], string, RegExp, RegExp][] = [
-    ['a CA this computer does not trust', () => `wss://127.0.0.1:${fronts.good!.port}`, [], 'TLS_UNTRUSTED',
-      /^the relay's certificate \(for localhost, 127\.0\.0\.1\) is issued by 'Portunus Test CA', which this computer does not trust$/, /--ca FILE/],
-    ['the same, the relay sending its whole chain', () => `wss://127.0.0.1:${fronts.goodWithChain!.port}`, [], 'TLS_UNTRUSTED',
-      /is issued by 'Portunus Test CA', which this computer does not trust$/, /--ca FILE/],
-    ['a self-signed certificate', () => `wss://127.0.0.1:${fronts.selfSigned!.port}`, [], 'TLS_SELF_SIGNED',
-      /^the relay at 127\.0\.0\.1 presented a self-signed certificate \(for localhost, 127\.0\.0\.1\)$/, /pass it with --ca FILE/],
-    ['a certificate for another name', () => `wss://127.0.0.1:${fronts.wrongHost!.port}`, ['--ca', 'CA'], 'TLS_WRONG_HOST',
-      /^the relay's certificate is for relay\.example\.org, not 127\.0\.0\.1$/, /a name the certificate is for/],
-    ['an expired certificate', () => `https://localhost:${fronts.expired!.port}`, ['--ca', 'CA'], 'TLS_EXPIRED',
-      /^the relay's certificate expired on 2020-01-02 00:00 UTC$/, /must renew its certificate/],
-    ['wss:// to a relay without TLS', () => relay.url.replace('ws:', 'wss:'), [], 'TLS_FAILED',
-      /^the relay at 127\.0\.0\.1:\d+ does not answer TLS: is it a plain ws:\/\/ \(http:\/\/\) relay\?$/, /ws:\/\/ for a plain one/],
+    [
+      'a CA this computer does not trust',
+      () => `wss://127.0.0.1:${fronts.good!.port}`,
+      [],
+      'TLS_UNTRUSTED',
+      /^the relay's certificate \(for localhost, 127\.0\.0\.1\) is issued by 'Portunus Test CA', which this computer does not trust$/,
+      /--ca FILE/,
+    ],
+    [
+      'the same, the relay sending its whole chain',
+      () => `wss://127.0.0.1:${fronts.goodWithChain!.port}`,
+      [],
+      'TLS_UNTRUSTED',
+      /is issued by 'Portunus Test CA', which this computer does not trust$/,
+      /--ca FILE/,
+    ],
+    [
+      'a self-signed certificate',
+      () => `wss://127.0.0.1:${fronts.selfSigned!.port}`,
+      [],
+      'TLS_SELF_SIGNED',
+      /^the relay at 127\.0\.0\.1 presented a self-signed certificate \(for localhost, 127\.0\.0\.1\)$/,
+      /pass it with --ca FILE/,
+    ],
+    [
+      'a certificate for another name',
+      () => `wss://127.0.0.1:${fronts.wrongHost!.port}`,
+      ['--ca', 'CA'],
+      'TLS_WRONG_HOST',
+      /^the relay's certificate is for relay\.example\.org, not 127\.0\.0\.1$/,
+      /a name the certificate is for/,
+    ],
+    [
+      'an expired certificate',
+      () => `https://localhost:${fronts.expired!.port}`,
+      ['--ca', 'CA'],
+      'TLS_EXPIRED',
+      /^the relay's certificate expired on 2020-01-02 00:00 UTC$/,
+      /must renew its certificate/,
+    ],
+    [
+      'wss:// to a relay without TLS',
+      () => relay.url.replace('ws:', 'wss:'),
+      [],
+      'TLS_FAILED',
+      /^the relay at 127\.0\.0\.1:\d+ does not answer TLS: is it a plain ws:\/\/ \(http:\/\/\) relay\?$/,
+      /ws:\/\/ for a plain one/,
+    ],
   ];
   it.each(cases)('%s', async (_, url, extra, code, message, hint) => {
     const args = extra.map((a) => (a === 'CA' ? certs.ca : a));
@@ -130,7 +179,9 @@ describe('TLS failures: each its own error, message and hint, exit 6', () => {
   it('receive reports it the same way, in human form: the message, then the hint', async () => {
     const p = runPortunus(['receive', '--yes', '--relay', `wss://127.0.0.1:${fronts.selfSigned!.port}`, '7-AAAAAA']);
     expect(await exitOf(p)).toBe(6);
-    expect(p.stderr()).toMatch(/^portunus: the relay at 127\.0\.0\.1 presented a self-signed certificate.*\n {2}hint: If this is your relay's own certificate, pass it with --ca FILE/m);
+    expect(p.stderr()).toMatch(
+      /^portunus: the relay at 127\.0\.0\.1 presented a self-signed certificate.*\n {2}hint: If this is your relay's own certificate, pass it with --ca FILE/m,
+    );
   });
 
   it("what the certificate says is the relay's text: at most five names, each cut short", () => {
@@ -139,7 +190,13 @@ describe('TLS failures: each its own error, message and hint, exit 6', () => {
     const e = explainTlsFailure(err, new URL('wss://127.0.0.1/v1'), { subjectaltname: names } as never)!;
     expect(e.code).toBe('TLS_WRONG_HOST');
     expect(e.message).toMatch(/^the relay's certificate is for (n{100}…, ){5}…, not 127\.0\.0\.1$/);
-    expect(explainTlsFailure(Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }), new URL('wss://x/v1'), undefined)).toBeUndefined();
+    expect(
+      explainTlsFailure(
+        Object.assign(new Error('refused'), { code: 'ECONNREFUSED' }),
+        new URL('wss://x/v1'),
+        undefined,
+      ),
+    ).toBeUndefined();
   });
 });
 
@@ -149,7 +206,9 @@ describe('--ca adds to the trusted roots, it does not replace them', () => {
     const withExtra = relayCaFrom(certs.ca, { NODE_EXTRA_CA_CERTS: certs.selfSigned.cert }, tmp);
     const client = await connectRelay({ url, agent: 'test/1', ca: withExtra });
     await client.close();
-    await expect(connectRelay({ url, agent: 'test/1', ca: relayCaFrom(certs.ca, {}, tmp) })).rejects.toSatisfy((err: PortunusError) => exitCodeOf(err) === 6);
+    await expect(connectRelay({ url, agent: 'test/1', ca: relayCaFrom(certs.ca, {}, tmp) })).rejects.toSatisfy(
+      (err: PortunusError) => exitCodeOf(err) === 6,
+    );
   });
 });
 

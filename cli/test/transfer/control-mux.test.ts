@@ -4,11 +4,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { createError, FrameSealer } from '../../src/protocol.js';
+import { nodeAead } from '@portunus/protocol/node';
+import { createError, FrameSealer } from '@portunus/protocol';
 import { ControlMux } from '../../src/transfer/control-mux.js';
 import { Link } from '../../src/transfer/link.js';
-import type { PeerEvent } from '../../src/relay/client.js';
+import type { PeerEvent } from '../../src/relay-client/client.js';
 import type { ControlChannel } from '../../src/transfer/session-driver.js';
 import type { Transport } from '../../src/transport/transport.js';
 

@@ -4,8 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { ACK_STREAM, CONTROL_STREAM, createError, DATA_STREAM, FrameSealer, type PathKind } from '../../src/protocol.js';
+import { nodeAead } from '@portunus/protocol/node';
+import { ACK_STREAM, CONTROL_STREAM, createError, DATA_STREAM, FrameSealer, type PathKind } from '@portunus/protocol';
 import { Link } from '../../src/transfer/link.js';
 import type { Transport } from '../../src/transport/transport.js';
 
@@ -47,7 +47,8 @@ class Scripted implements Transport {
   }
 }
 
-const frame = (stream: number, index = 0) => new FrameSealer(nodeAead(randomBytes(32)), stream, index).seal(new Uint8Array([index]));
+const frame = (stream: number, index = 0) =>
+  new FrameSealer(nodeAead(randomBytes(32)), stream, index).seal(new Uint8Array([index]));
 
 describe('Link', () => {
   it('never lets two sends overlap, and keeps their order', async () => {

@@ -4,10 +4,17 @@
  * starting over after `unpaired`, cancellation telling the peer, and hooks failing.
  */
 import { describe, expect, it } from 'vitest';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { createError, PortunusError, secureRandomBytes, type Code, type Offer, type SessionConfig } from '../../src/protocol.js';
+import { nodeAead } from '@portunus/protocol/node';
+import {
+  createError,
+  PortunusError,
+  secureRandomBytes,
+  type Code,
+  type Offer,
+  type SessionConfig,
+} from '@portunus/protocol';
 import { AsyncQueue } from '../../src/util/async-queue.js';
-import type { PeerEvent } from '../../src/relay/client.js';
+import type { PeerEvent } from '../../src/relay-client/client.js';
 import { driveSession, type ControlChannel, type DriverHooks } from '../../src/transfer/session-driver.js';
 
 const SID = new Uint8Array(16).fill(7);
@@ -52,11 +59,31 @@ function pair(): [MemoryChannel, MemoryChannel] {
 }
 
 function config(role: 'send' | 'receive', code = CODE): SessionConfig {
-  return { role, code, abilities: ['relay-v1'], aead: nodeAead, random: secureRandomBytes, ...(role === 'send' ? { offer: OFFER } : {}) };
+  return {
+    role,
+    code,
+    abilities: ['relay-v1'],
+    aead: nodeAead,
+    random: secureRandomBytes,
+    ...(role === 'send' ? { offer: OFFER } : {}),
+  };
 }
 
-function run(channel: MemoryChannel, _side: 'a' | 'b', cfg: SessionConfig, hooks: DriverHooks, extra: { signal?: AbortSignal; stallMs?: number; waitMs?: number } = {}) {
-  return driveSession(channel, { relayName: 'mem', config: cfg, hooks, waitMs: 60_000, stallMs: 60_000, ...extra }).then(
+function run(
+  channel: MemoryChannel,
+  _side: 'a' | 'b',
+  cfg: SessionConfig,
+  hooks: DriverHooks,
+  extra: { signal?: AbortSignal; stallMs?: number; waitMs?: number } = {},
+) {
+  return driveSession(channel, {
+    relayName: 'mem',
+    config: cfg,
+    hooks,
+    waitMs: 60_000,
+    stallMs: 60_000,
+    ...extra,
+  }).then(
     (digest) => ({ ok: true as const, digest }),
     (error: unknown) => ({ ok: false as const, error: error as PortunusError }),
   );
@@ -73,7 +100,10 @@ describe('driveSession', () => {
   it('runs a whole transfer between two drivers and resolves both with the digest', async () => {
     const [a, b] = pair();
     const commits: string[] = [];
-    const [s, r] = await Promise.all([run(a, 'a', config('send'), senderHooks), run(b, 'b', config('receive'), receiverHooks(commits))]);
+    const [s, r] = await Promise.all([
+      run(a, 'a', config('send'), senderHooks),
+      run(b, 'b', config('receive'), receiverHooks(commits)),
+    ]);
     expect(s).toEqual({ ok: true, digest: DIGEST });
     expect(r).toEqual({ ok: true, digest: DIGEST });
     expect(commits).toEqual(['commit']);
@@ -109,7 +139,10 @@ describe('driveSession', () => {
   it('the receipt never comes: the sender fails INTERRUPTED after the stall timeout, and tells the receiver', async () => {
     const [a, b] = pair();
     const stuck: DriverHooks = { ...receiverHooks([]), commit: () => new Promise(() => undefined) };
-    const [s, r] = await Promise.all([run(a, 'a', config('send'), senderHooks, { stallMs: 300 }), run(b, 'b', config('receive'), stuck)]);
+    const [s, r] = await Promise.all([
+      run(a, 'a', config('send'), senderHooks, { stallMs: 300 }),
+      run(b, 'b', config('receive'), stuck),
+    ]);
     expect(s.ok || s.error.code).toBe('INTERRUPTED');
     expect(s.ok || s.error.message).toMatch(/confirmed nothing/);
     expect(r.ok || r.error.code).toBe('PEER_FAILED');
@@ -144,7 +177,10 @@ describe('driveSession', () => {
       receiveData: () => new Promise((res) => (finish = () => res(DIGEST))),
       onPeerSent: () => (heard.push('peerSent'), finish()),
     };
-    const [s, r] = await Promise.all([run(a, 'a', config('send'), senderHooks), run(b, 'b', config('receive'), receiver)]);
+    const [s, r] = await Promise.all([
+      run(a, 'a', config('send'), senderHooks),
+      run(b, 'b', config('receive'), receiver),
+    ]);
     expect(heard).toEqual(['peerSent']);
     expect(s.ok).toBe(true);
     expect(r.ok).toBe(true);
@@ -174,8 +210,13 @@ describe('driveSession', () => {
 
   it('a failing hook aborts the session and the peer learns it failed', async () => {
     const [a, b] = pair();
-    const failing: DriverHooks = { sendData: async () => Promise.reject(createError('FILE_CHANGED', 'the file changed')) };
-    const [s, r] = await Promise.all([run(a, 'a', config('send'), failing), run(b, 'b', config('receive'), { ...receiverHooks([]), receiveData: () => new Promise(() => undefined) })]);
+    const failing: DriverHooks = {
+      sendData: async () => Promise.reject(createError('FILE_CHANGED', 'the file changed')),
+    };
+    const [s, r] = await Promise.all([
+      run(a, 'a', config('send'), failing),
+      run(b, 'b', config('receive'), { ...receiverHooks([]), receiveData: () => new Promise(() => undefined) }),
+    ]);
     expect(s.ok || s.error.code).toBe('FILE_CHANGED');
     expect(r.ok || r.error.code).toBe('PEER_FAILED');
   });
@@ -188,7 +229,10 @@ describe('driveSession', () => {
         return new Promise(() => undefined);
       },
     };
-    const rp = run(b, 'b', config('receive'), { ...receiverHooks([]), receiveData: () => new Promise(() => undefined) });
+    const rp = run(b, 'b', config('receive'), {
+      ...receiverHooks([]),
+      receiveData: () => new Promise(() => undefined),
+    });
     const s = await run(a, 'a', config('send'), hooks);
     expect(s.ok || s.error.code).toBe('PEER_GONE');
     b.inbox.fail(createError('PEER_GONE', 'the other side disconnected'));

@@ -5,8 +5,21 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeAead } from '../../../packages/protocol/src/aead.node.js';
-import { ABILITY_RELAY, ABILITY_TCP, ABILITY_WEBRTC, AckOpener, AckSealer, createError, FrameOpener, FrameSealer, parseFrameHeader, PortunusError, ResumingOpener, type PathKind } from '../../src/protocol.js';
+import { nodeAead } from '@portunus/protocol/node';
+import {
+  ABILITY_RELAY,
+  ABILITY_TCP,
+  ABILITY_WEBRTC,
+  AckOpener,
+  AckSealer,
+  createError,
+  FrameOpener,
+  FrameSealer,
+  parseFrameHeader,
+  PortunusError,
+  ResumingOpener,
+  type PathKind,
+} from '@portunus/protocol';
 import { SwitchingReceiver } from '../../src/transfer/switching-receive.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';
 import { Link } from '../../src/transfer/link.js';
@@ -169,7 +182,10 @@ describe('switching streams in memory', () => {
     });
     t.add(relay);
     void t.sender.run().catch(() => undefined);
-    await expect(t.receiver.run()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/unexpected index: expected 20, got 21/) });
+    await expect(t.receiver.run()).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: expect.stringMatching(/unexpected index: expected 20, got 21/),
+    });
     expect(t.writes).toHaveLength(20);
     t.abort.abort();
   });
@@ -210,7 +226,8 @@ describe('liveness: the stall rule (stall.ts)', () => {
     const sending = t.sender.run();
     while (t.writes.length < 20) await new Promise<void>((r) => setImmediate(r));
     tcp.sender.stalled = true; // the only path carrying stops moving: no error, no acks
-    while (!t.log.some((m) => /no acknowledgement from the receiver/.test(m))) await new Promise<void>((r) => setTimeout(r, 10));
+    while (!t.log.some((m) => /no acknowledgement from the receiver/.test(m)))
+      await new Promise<void>((r) => setTimeout(r, 10));
     relayUp = true;
     t.add(path('relay'));
     await within(Promise.all([sending, t.receiver.run()]), 'the stream');
@@ -225,7 +242,10 @@ describe('liveness: the stall rule (stall.ts)', () => {
     const sending = t.sender.run();
     while (t.writes.length < 20) await new Promise<void>((r) => setImmediate(r));
     relay.sender.stalled = true;
-    await expect(within(sending, 'sender')).rejects.toMatchObject({ code: 'INTERRUPTED', message: expect.stringMatching(/no acknowledgement from the receiver for 0.15 s/) });
+    await expect(within(sending, 'sender')).rejects.toMatchObject({
+      code: 'INTERRUPTED',
+      message: expect.stringMatching(/no acknowledgement from the receiver for 0.15 s/),
+    });
     // The receiver notices the stall itself, or the path's end when the sender closes it: either way INTERRUPTED.
     await expect(within(t.receiver.run(), 'receiver')).rejects.toMatchObject({ code: 'INTERRUPTED' });
   });
@@ -262,7 +282,10 @@ describe('liveness: the stall rule (stall.ts)', () => {
     void t.sender.run().catch(() => undefined);
     while (t.writes.length < chunks.length - 1) await new Promise<void>((r) => setImmediate(r));
     t.receiver.peerSent();
-    await expect(t.receiver.run()).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/before its final frame/) });
+    await expect(t.receiver.run()).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: expect.stringMatching(/before its final frame/),
+    });
     t.abort.abort();
   });
 });

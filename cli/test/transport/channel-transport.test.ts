@@ -5,8 +5,13 @@
  * race a native stack adds: the peer's close overtaking its own (wrong) MAC.
  */
 import { describe, expect, it } from 'vitest';
-import { asKey, bindingMac, DIRECT_WINDOW_BYTES, encodeChannelMessage } from '../../src/protocol.js';
-import { ChannelTransport, type Binding, type ChannelHandlers, type DirectChannel } from '../../src/transport/channel-transport.js';
+import { asKey, bindingMac, DIRECT_WINDOW_BYTES, encodeChannelMessage } from '@portunus/protocol';
+import {
+  ChannelTransport,
+  type Binding,
+  type ChannelHandlers,
+  type DirectChannel,
+} from '../../src/transport/channel-transport.js';
 import { within } from './transport-suite.js';
 
 class FakeChannel implements DirectChannel {
@@ -88,7 +93,10 @@ describe('ChannelTransport on a scripted channel', () => {
 
   it.each([
     ['data before the binding MAC', [new Uint8Array(5)]],
-    ['a MAC for other certificates', [encodeChannelMessage({ type: 'binding', mac: bindingMac(key, 'send', ours, theirs) })]],
+    [
+      'a MAC for other certificates',
+      [encodeChannelMessage({ type: 'binding', mac: bindingMac(key, 'send', ours, theirs) })],
+    ],
     ['a reflected MAC', [encodeChannelMessage({ type: 'binding', mac: bindingMac(key, 'receive', ours, theirs) })]],
   ])('refuses %s with BINDING_MISMATCH', async (_, messages) => {
     const { transport, receive } = setup();
@@ -102,7 +110,9 @@ describe('ChannelTransport on a scripted channel', () => {
     receive(encodeChannelMessage({ type: 'binding', mac: bindingMac(key, 'send', ours, theirs) }));
     dc.state = 'closed';
     dc.handlers.onEnd('closed');
-    await expect(within(transport.bind(binding, new AbortController().signal), 'binding')).rejects.toMatchObject({ code: 'BINDING_MISMATCH' });
+    await expect(within(transport.bind(binding, new AbortController().signal), 'binding')).rejects.toMatchObject({
+      code: 'BINDING_MISMATCH',
+    });
     expect(dc.sent).toEqual([]); // and our MAC was never sent
   });
 
@@ -115,7 +125,10 @@ describe('ChannelTransport on a scripted channel', () => {
   it('fails a peer that sends beyond the window, a credit for bytes never sent, and an unknown message', async () => {
     const a = await bound();
     for (let sent = 0; sent <= DIRECT_WINDOW_BYTES; sent += 1024 * 1024) a.receive(new Uint8Array(1024 * 1024));
-    expect(await firstError(a.transport)).toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/flow control/) });
+    expect(await firstError(a.transport)).toMatchObject({
+      code: 'PROTOCOL',
+      message: expect.stringMatching(/flow control/),
+    });
     const b = await bound();
     b.receive(encodeChannelMessage({ type: 'credit', bytes: 10 }));
     expect(await firstError(b.transport)).toMatchObject({ code: 'PROTOCOL', message: expect.stringMatching(/credit/) });

@@ -7,7 +7,10 @@ describe('--ice-server', () => {
     ['stun:stun.example.org:3478', { urls: 'stun:stun.example.org:3478' }],
     ['stun:198.18.0.1', { urls: 'stun:198.18.0.1' }],
     ['turn:user:pass@198.18.0.1:3478', { urls: 'turn:198.18.0.1:3478', username: 'user', credential: 'pass' }],
-    ['turn:u%40x:p%3Aw@t.example.org?transport=tcp', { urls: 'turn:t.example.org?transport=tcp', username: 'u@x', credential: 'p:w' }],
+    [
+      'turn:u%40x:p%3Aw@t.example.org?transport=tcp',
+      { urls: 'turn:t.example.org?transport=tcp', username: 'u@x', credential: 'p:w' },
+    ],
     ['turns:u:p@[2001:db8::1]:5349', { urls: 'turns:[2001:db8::1]:5349', username: 'u', credential: 'p' }],
   ])('parses %s', (text, server) => {
     expect(parseIceServerArg(text)).toEqual(server);
@@ -21,7 +24,9 @@ describe('--ice-server', () => {
     ['stun:u:p@host', /takes no credentials/],
     ['turn:u:%zz@host', /percent-encoding/],
   ])('refuses %s (USAGE)', (text, message) => {
-    expect(() => parseIceServerArg(text)).toThrow(expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }));
+    expect(() => parseIceServerArg(text)).toThrow(
+      expect.objectContaining({ code: 'USAGE', message: expect.stringMatching(message) }),
+    );
   });
 
   it('merges in priority order without duplicates, and reads what a relay offered', () => {

@@ -20,7 +20,9 @@ describe('werift is loaded lazily', () => {
   const files = sources(SRC).map((path) => ({ path, text: readFileSync(path, 'utf8') }));
 
   it('has no static value import anywhere in the CLI', () => {
-    const offenders = files.filter(({ text }) => /^import\s+(?!type\b)[^;]*\sfrom\s+['"]werift['"]/m.test(text)).map((f) => f.path);
+    const offenders = files
+      .filter(({ text }) => /^import\s+(?!type\b)[^;]*\sfrom\s+['"]werift['"]/m.test(text))
+      .map((f) => f.path);
     expect(offenders).toEqual([]);
   });
 

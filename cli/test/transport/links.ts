@@ -2,7 +2,7 @@
  * Two path-signalling links wired back to back in memory, as the session would provide them over the relay: signals
  * and hints arrive in order. `tap` sees (and may rewrite or drop) every WebRTC signal in flight.
  */
-import type { Signal, TcpHint } from '../../src/protocol.js';
+import type { Signal, TcpHint } from '@portunus/protocol';
 import type { HintExchange, SignalLink } from '../../src/transport/path-signals.js';
 
 export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefined;

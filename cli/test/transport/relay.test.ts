@@ -1,7 +1,7 @@
 /** The shared transport suite over a real relay pipe: an in-process relay on 127.0.0.1, two relay clients. */
 import { afterAll, beforeAll } from 'vitest';
-import { startRelay, type RelayHandle } from '../../../relay/src/server.js';
-import { connectRelay } from '../../src/relay/client.js';
+import { startRelay, type RelayHandle } from '@portunus/relay';
+import { connectRelay } from '../../src/relay-client/client.js';
 import { RelayTransport } from '../../src/transport/relay.js';
 import { transportSuite, within } from './transport-suite.js';
 import { nextMessage, nextPaired } from '../relay-events.js';

@@ -5,7 +5,17 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { asKey, isIpLiteral, MAX_TCP_HINTS, secureRandomBytes, TCP_NONCE_BYTES, tcpBindingMac, type Key, type Role, type TcpHint } from '../../src/protocol.js';
+import {
+  asKey,
+  isIpLiteral,
+  MAX_TCP_HINTS,
+  secureRandomBytes,
+  TCP_NONCE_BYTES,
+  tcpBindingMac,
+  type Key,
+  type Role,
+  type TcpHint,
+} from '@portunus/protocol';
 import type { HintExchange } from '../../src/transport/path-signals.js';
 import { connectTcp, localHints } from '../../src/transport/tcp-connect.js';
 import type { TcpTransport } from '../../src/transport/tcp.js';
@@ -17,10 +27,15 @@ const loopbackOnly = (port: number): TcpHint[] => [{ host: '127.0.0.1', port }];
 function memoryExchange(rewrite?: (from: Role, hints: TcpHint[]) => TcpHint[]) {
   const boxes = { send: deferred<TcpHint[]>(), receive: deferred<TcpHint[]>() };
   const side = (self: Role): HintExchange => ({
-    sendHints: async (hints) => boxes[self === 'send' ? 'receive' : 'send'].resolve(rewrite ? rewrite(self, hints) : hints),
+    sendHints: async (hints) =>
+      boxes[self === 'send' ? 'receive' : 'send'].resolve(rewrite ? rewrite(self, hints) : hints),
     peerHints: (abort) => Promise.race([boxes[self].promise, aborted(abort)]),
   });
-  return { send: side('send'), receive: side('receive'), announced: { send: boxes.receive.promise, receive: boxes.send.promise } };
+  return {
+    send: side('send'),
+    receive: side('receive'),
+    announced: { send: boxes.receive.promise, receive: boxes.send.promise },
+  };
 }
 
 function deferred<T>() {
@@ -37,7 +52,15 @@ function aborted(signal: AbortSignal): Promise<never> {
 }
 
 function open(role: Role, key: Key<'binding'>, exchange: HintExchange, signal: AbortSignal): Promise<TcpTransport> {
-  return connectTcp({ role, bindingKey: key, exchange, random: secureRandomBytes, signal, listenHost: '127.0.0.1', hintsFor: loopbackOnly });
+  return connectTcp({
+    role,
+    bindingKey: key,
+    exchange,
+    random: secureRandomBytes,
+    signal,
+    listenHost: '127.0.0.1',
+    hintsFor: loopbackOnly,
+  });
 }
 
 const newKey = () => asKey('binding', randomBytes(32));
@@ -46,7 +69,10 @@ transportSuite('tcp', async () => {
   const key = newKey();
   const links = memoryExchange();
   const abort = new AbortController();
-  const [a, b] = await within(Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]), 'tcp');
+  const [a, b] = await within(
+    Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
+    'tcp',
+  );
   return closingPair(a, b);
 });
 
@@ -128,7 +154,8 @@ describe('direct TCP binding handshake', () => {
         const before = Buffer.concat(chunks).length;
         chunks.push(c);
         const all = Buffer.concat(chunks);
-        if (before < TCP_NONCE_BYTES && all.length >= TCP_NONCE_BYTES) socket.write(tcpBindingMac(key, 'send', ours, all.subarray(0, TCP_NONCE_BYTES)));
+        if (before < TCP_NONCE_BYTES && all.length >= TCP_NONCE_BYTES)
+          socket.write(tcpBindingMac(key, 'send', ours, all.subarray(0, TCP_NONCE_BYTES)));
         if (all.length >= TCP_NONCE_BYTES + 33) resolve(all.subarray(TCP_NONCE_BYTES + 32));
       });
     });
@@ -141,7 +168,10 @@ describe('direct TCP binding handshake', () => {
   it('never connects two sides with different keys', async () => {
     const links = memoryExchange();
     const abort = new AbortController();
-    const both = Promise.allSettled([open('send', newKey(), links.send, abort.signal), open('receive', newKey(), links.receive, abort.signal)]);
+    const both = Promise.allSettled([
+      open('send', newKey(), links.send, abort.signal),
+      open('receive', newKey(), links.receive, abort.signal),
+    ]);
     await within(links.announced.send, 'hints');
     await within(links.announced.receive, 'hints');
     abort.abort(new Error('gave up'));
@@ -154,7 +184,10 @@ describe('direct TCP binding handshake', () => {
     // The receiver's announced port is one nobody listens on; the sender's hint still works, so the receiver dials it.
     const links = memoryExchange((from, hints) => (from === 'receive' ? [{ host: '127.0.0.1', port: 1 }] : hints));
     const abort = new AbortController();
-    const [s, r] = await within(Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]), 'peers');
+    const [s, r] = await within(
+      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
+      'peers',
+    );
     await r.send(Uint8Array.of(9));
     expect(await take(s, 1)).toEqual([Uint8Array.of(9)]);
     await Promise.all([s.close(), r.close()]);
@@ -164,7 +197,10 @@ describe('direct TCP binding handshake', () => {
     const key = newKey();
     const links = memoryExchange();
     const abort = new AbortController();
-    const [s, r] = await within(Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]), 'peers');
+    const [s, r] = await within(
+      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
+      'peers',
+    );
     // Reach under the transport: write a bare length prefix that no honest peer would send.
     const socket = (s as unknown as { socket: Socket }).socket;
     socket.write(Buffer.from([0x00, 0x10, 0x00, 0x1e]));
@@ -178,7 +214,10 @@ describe('direct TCP frame pool', () => {
     const key = newKey();
     const links = memoryExchange();
     const abort = new AbortController();
-    const [a, b] = await within(Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]), 'tcp');
+    const [a, b] = await within(
+      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
+      'tcp',
+    );
     try {
       const frames = Array.from({ length: 12 }, (_, i) => new Uint8Array(512 * 1024 + i).fill(i + 1));
       // Lockstep (each frame sent once the previous arrived), so the pool is not defeated by a full inbox.

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAX_FRAME_BYTES } from '../../src/protocol.js';
+import { MAX_FRAME_BYTES } from '@portunus/protocol';
 import { Link } from '../../src/transfer/link.js';
 import type { Transport } from '../../src/transport/transport.js';
 
@@ -34,7 +34,9 @@ export function closingPair(a: Transport, b: Transport): TransportPair {
 export function settledPair(results: PromiseSettledResult<Transport>[]): TransportPair {
   const [a, b] = results;
   if (a?.status !== 'fulfilled' || b?.status !== 'fulfilled') {
-    throw new Error(`the direct connection failed: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(', ')}`);
+    throw new Error(
+      `the direct connection failed: ${results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok')).join(', ')}`,
+    );
   }
   return closingPair(a.value, b.value);
 }
@@ -53,7 +55,9 @@ const digest = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 /** Rejects after `ms` naming what was awaited: a hang is a failure, never a stuck test. */
 export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)));
+  const timeout = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)),
+  );
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -98,10 +102,16 @@ export function transportSuite(name: string, open: () => Promise<TransportPair>)
       await pair.dispose();
     });
 
-    for (const [from, to] of [['a', 'b'], ['b', 'a']] as const) {
+    for (const [from, to] of [
+      ['a', 'b'],
+      ['b', 'a'],
+    ] as const) {
       it(`${from} → ${to}: every frame arrives once, in order, unchanged (1 byte … 1 MiB + 29)`, async () => {
         const frames = SIZES.map((size) => randomBytes(size));
-        const [, got] = await Promise.all([within(sendAll(pair[from], frames), 'sending'), take(pair[to], frames.length)]);
+        const [, got] = await Promise.all([
+          within(sendAll(pair[from], frames), 'sending'),
+          take(pair[to], frames.length),
+        ]);
         expect(got.map(digest)).toEqual(frames.map(digest));
         expect(got.map((f) => f.length)).toEqual(SIZES);
       });
@@ -110,7 +120,10 @@ export function transportSuite(name: string, open: () => Promise<TransportPair>)
     it('through a Link, sends handed over all at once go out one after another, in order (data, acks and control share a path)', async () => {
       const link = new Link(pair.a);
       const frames = Array.from({ length: 48 }, (_, i) => randomBytes(29 + ((i * 7919) % (64 * 1024))));
-      const [, got] = await Promise.all([within(Promise.all(frames.map((f) => link.send(new Uint8Array(f)))), 'sending'), take(pair.b, frames.length)]);
+      const [, got] = await Promise.all([
+        within(Promise.all(frames.map((f) => link.send(new Uint8Array(f)))), 'sending'),
+        take(pair.b, frames.length),
+      ]);
       expect(got.map(digest)).toEqual(frames.map(digest));
     });
 
@@ -144,7 +157,9 @@ export function transportSuite(name: string, open: () => Promise<TransportPair>)
       // What is in flight is bounded by the transport's window and (for TCP) kernel buffers, never the whole file.
       expect(state.sent).toBeLessThan(TOTAL / 2);
       const frames = await take(pair.b, TOTAL / FRAME, BULK_MS);
-      expect(frames.every((f, i) => f.length === FRAME && f[0] === (i & 0xff) && f[FRAME - 1] === (i & 0xff))).toBe(true);
+      expect(frames.every((f, i) => f.length === FRAME && f[0] === (i & 0xff) && f[FRAME - 1] === (i & 0xff))).toBe(
+        true,
+      );
       await within(pump, 'the sender to finish');
     });
 

@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { asKey, bindingMac, encodeChannelMessage } from '../../src/protocol.js';
+import { asKey, bindingMac, encodeChannelMessage } from '@portunus/protocol';
 import { WebRtcTransport, type Binding } from '../../src/transport/webrtc.js';
 import { WeriftChannel } from '../../src/transport/werift-channel.js';
 import { within } from './transport-suite.js';

@@ -4,13 +4,16 @@
  * real DTLS connection, werift's defaults kept out, and giving up cleanly (webrtc-channel.test.ts covers the rest).
  */
 import { describe, expect, it } from 'vitest';
-import { asKey, type Key, type Signal } from '../../src/protocol.js';
+import { asKey, type Key, type Signal } from '@portunus/protocol';
 import { connectWebRtc, type DirectOptions } from '../../src/transport/webrtc-connect.js';
 import type { WebRtcTransport } from '../../src/transport/webrtc.js';
 import { memoryLinks, type Tap } from './links.js';
 import { settledPair, transportSuite, within } from './transport-suite.js';
 
-const KEY = asKey('binding', Uint8Array.from({ length: 32 }, (_, i) => i));
+const KEY = asKey(
+  'binding',
+  Uint8Array.from({ length: 32 }, (_, i) => i),
+);
 
 interface Connect {
   keys?: { send: Key<'binding'>; receive: Key<'binding'> };
@@ -25,7 +28,15 @@ function connectPair(opts: Connect = {}): Promise<PromiseSettledResult<WebRtcTra
   const signal = AbortSignal.timeout(opts.timeoutMs ?? 15_000);
   const side = (role: 'send' | 'receive') =>
     // werift here, whatever PORTUNUS_WEBRTC_ENGINE says: libdatachannel has its own file (ndc.test.ts).
-    connectWebRtc({ role, link: links[role], bindingKey: opts.keys?.[role] ?? KEY, iceServers: [], signal, engine: 'werift', ...opts.extra }) as Promise<WebRtcTransport>;
+    connectWebRtc({
+      role,
+      link: links[role],
+      bindingKey: opts.keys?.[role] ?? KEY,
+      iceServers: [],
+      signal,
+      engine: 'werift',
+      ...opts.extra,
+    }) as Promise<WebRtcTransport>;
   return Promise.allSettled([side('send'), side('receive')]);
 }
 
@@ -67,7 +78,14 @@ describe('webrtc transport: binding and limits', () => {
     const abort = new AbortController();
     // Every signal is lost; once the first is out the attempt waits for an answer that never comes, and is aborted.
     const links = memoryLinks({ tap: () => void setImmediate(() => abort.abort(reason)) });
-    const attempt = connectWebRtc({ role: 'send', link: links.send, bindingKey: KEY, iceServers: [], signal: abort.signal, engine: 'werift' });
+    const attempt = connectWebRtc({
+      role: 'send',
+      link: links.send,
+      bindingKey: KEY,
+      iceServers: [],
+      signal: abort.signal,
+      engine: 'werift',
+    });
     await expect(within(attempt, 'the attempt to end')).rejects.toThrow(/gave up/);
   });
 });

@@ -137,7 +137,14 @@ describe('patch reassembly-scan: messages still complete whatever order their fr
     sctp.lastReceivedTsn = 0;
     const delivered: number[][] = [];
     sctp.onReceive.subscribe((_stream, _ppId, data) => void delivered.push([...data]));
-    const chunks = [fragment(1, 0, FIRST), fragment(2, 0, 0), fragment(3, 0, LAST), fragment(4, 1, FIRST), fragment(5, 1, 0), fragment(6, 1, LAST)];
+    const chunks = [
+      fragment(1, 0, FIRST),
+      fragment(2, 0, 0),
+      fragment(3, 0, LAST),
+      fragment(4, 1, FIRST),
+      fragment(5, 1, 0),
+      fragment(6, 1, LAST),
+    ];
     // Appended non-last fragments (1, 5) are where the scan is skipped; 3 and 2 fill holes; 6 completes message 1
     // only once 4 came, and message 0 only after 2.
     for (const i of [0, 4, 2, 5, 3, 1]) sctp.receiveDataChunk(chunks[i]);
@@ -230,7 +237,9 @@ describe('werift patches between two real peer connections on loopback', () => {
     }
     pair = await connectWeriftPair(werift);
     // The nominated pair's host protocol wraps the UdpTransport that ICE bound.
-    const protocol = pair.offerer.iceTransports[0]!.connection.nominated!.protocol as unknown as { transport: { socket: Socket } };
+    const protocol = pair.offerer.iceTransports[0]!.connection.nominated!.protocol as unknown as {
+      transport: { socket: Socket };
+    };
     const socket = protocol.transport.socket;
     // Linux reports twice the granted size (it counts its bookkeeping): at least the granted size is a fair floor.
     expect(socket.getRecvBufferSize()).toBeGreaterThanOrEqual(Math.min(4 * 1024 * KiB, rmem));
@@ -273,12 +282,18 @@ describe('patch early-dtls', () => {
     // resend of it is dropped: unpatched, the first one is lost before anyone listens and the channel never opens.
     const offerer = new werift.RTCPeerConnection(WERIFT_LOOPBACK_CONFIG);
     const answerer = new werift.RTCPeerConnection(WERIFT_LOOPBACK_CONFIG);
-    pair = { offerer, answerer, close: async () => void (await Promise.all([offerer.close(), answerer.close()])) } as WeriftPair;
+    pair = {
+      offerer,
+      answerer,
+      close: async () => void (await Promise.all([offerer.close(), answerer.close()])),
+    } as WeriftPair;
     const sending = offerer.createDataChannel('werift-test', { ordered: true });
     const offer = await offerer.createOffer();
     for (const pc of [offerer, answerer]) pc.iceTransports.forEach((t) => (t.connection.stunServer = undefined));
     await offerer.setLocalDescription(offer);
-    const connection = offerer.iceTransports[0]!.connection as unknown as { protocols: { onDataReceived: { subscribe(fn: (data: Buffer) => void): unknown } }[] };
+    const connection = offerer.iceTransports[0]!.connection as unknown as {
+      protocols: { onDataReceived: { subscribe(fn: (data: Buffer) => void): unknown } }[];
+    };
     let sawHello!: () => void;
     const helloArrived = new Promise<void>((resolve) => (sawHello = resolve));
     // A listener on the UDP protocols themselves: below the ICE connection, so it does not count as DTLS listening.

@@ -1,7 +1,7 @@
 /** The CLI's side of every error code: an exit code and a hint for each, and the README's table equal to them. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ERRORS, PortunusError, type ErrorCode } from '../../src/protocol.js';
+import { ERRORS, PortunusError, type ErrorCode } from '@portunus/protocol';
 import { ERROR_GUIDE, exitCodeOf, hintOf } from '../../src/ui/error-guide.js';
 
 const readme = readFileSync(new URL('../../../README.md', import.meta.url), 'utf8');

@@ -46,9 +46,22 @@ export function fakeClock(): FakeClock {
 }
 
 /** A stream that keeps what is written: a log file or a CI job's output, or (isTTY) a terminal. */
-export function captured(isTTY = false): { stream: Writable & { isTTY?: boolean }; text: () => string; lines: () => string[] } {
+export function captured(isTTY = false): {
+  stream: Writable & { isTTY?: boolean };
+  text: () => string;
+  lines: () => string[];
+} {
   const chunks: string[] = [];
-  const stream = { isTTY, write: (chunk: string) => (chunks.push(chunk), true) } as unknown as Writable & { isTTY?: boolean };
+  const stream = { isTTY, write: (chunk: string) => (chunks.push(chunk), true) } as unknown as Writable & {
+    isTTY?: boolean;
+  };
   const text = () => chunks.join('');
-  return { stream, text, lines: () => text().split('\n').filter((l) => l !== '') };
+  return {
+    stream,
+    text,
+    lines: () =>
+      text()
+        .split('\n')
+        .filter((l) => l !== ''),
+  };
 }

@@ -12,14 +12,28 @@ const MB = 1_000_000;
 function humanReporter() {
   const clock = fakeClock();
   const stderr = captured();
-  const reporter = new Reporter({ mode: 'human', jsonStream: captured().stream, stderr: stderr.stream, verbose: false, color: false, clock });
+  const reporter = new Reporter({
+    mode: 'human',
+    jsonStream: captured().stream,
+    stderr: stderr.stream,
+    verbose: false,
+    color: false,
+    clock,
+  });
   return { clock, stderr, reporter };
 }
 
 function jsonReporter() {
   const clock = fakeClock();
   const stdout = captured();
-  const reporter = new Reporter({ mode: 'json', jsonStream: stdout.stream, stderr: captured().stream, verbose: false, color: false, clock });
+  const reporter = new Reporter({
+    mode: 'json',
+    jsonStream: stdout.stream,
+    stderr: captured().stream,
+    verbose: false,
+    color: false,
+    clock,
+  });
   const events = () => stdout.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
   return { clock, reporter, events };
 }
@@ -72,13 +86,23 @@ describe('the summary', () => {
     transfer(reporter, clock);
     expect(stderr.lines()).toEqual([expect.stringMatching(/25\.0 MB \/ 30\.0 MB {2}5\.00 MB\/s/)]);
     reportDone(reporter, 'send', { offer, bytes: 30 * MB, sha256: 'ab', seconds: 20.4, transport: 'relay' });
-    expect(stderr.lines().slice(1)).toEqual(['Sent 30.0 MB in 6.0 s (5.00 MB/s) via the relay; 20 s in all, with the key exchange and the answer.', 'SHA-256 ab']);
+    expect(stderr.lines().slice(1)).toEqual([
+      'Sent 30.0 MB in 6.0 s (5.00 MB/s) via the relay; 20 s in all, with the key exchange and the answer.',
+      'SHA-256 ab',
+    ]);
   });
 
   it('--json: bytes, seconds from pairing, dataSeconds and bytesPerSecond of the data phase', () => {
     const { clock, reporter, events } = jsonReporter();
     transfer(reporter, clock);
-    reportDone(reporter, 'receive', { offer, bytes: 30 * MB, sha256: 'ab', seconds: 20.5, transport: 'tcp', path: '/tmp/a.bin' });
+    reportDone(reporter, 'receive', {
+      offer,
+      bytes: 30 * MB,
+      sha256: 'ab',
+      seconds: 20.5,
+      transport: 'tcp',
+      path: '/tmp/a.bin',
+    });
     expect(events().at(-1)).toEqual({
       event: 'done',
       bytes: 30 * MB,

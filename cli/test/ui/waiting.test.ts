@@ -8,7 +8,14 @@ function setup(mode: 'human' | 'json', isTTY: boolean) {
   const clock = fakeClock();
   const stderr = captured(isTTY);
   const stdout = captured();
-  const reporter = new Reporter({ mode, jsonStream: stdout.stream, stderr: stderr.stream, verbose: false, color: false, clock });
+  const reporter = new Reporter({
+    mode,
+    jsonStream: stdout.stream,
+    stderr: stderr.stream,
+    verbose: false,
+    color: false,
+    clock,
+  });
   return { clock, stderr, stdout, reporter };
 }
 

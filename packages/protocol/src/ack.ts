@@ -66,7 +66,8 @@ export class AckOpener {
   #open(frame: Uint8Array): number | undefined {
     const header = parseFrameHeader(frame);
     if (header instanceof PortunusError) throw header;
-    if (header.streamId !== ACK_STREAM) throw createError('CORRUPT', `wrong stream: expected ${ACK_STREAM}, got ${header.streamId}`);
+    if (header.streamId !== ACK_STREAM)
+      throw createError('CORRUPT', `wrong stream: expected ${ACK_STREAM}, got ${header.streamId}`);
     if (header.index <= this.#lastIndex) return undefined;
     const { plaintext, final } = openFrame(this.#aead, frame);
     if (final || plaintext.length !== ACK_PLAINTEXT_BYTES) throw createError('CORRUPT', 'malformed ack');

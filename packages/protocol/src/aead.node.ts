@@ -43,7 +43,8 @@ class NodeAead implements Aead {
   sealInPlace(nonce: Uint8Array, aad: Uint8Array, frame: Uint8Array): Uint8Array {
     checkNonce(nonce);
     const bodyEnd = frame.length - AEAD_TAG_BYTES;
-    if (bodyEnd < aad.length) throw createError('INTERNAL', 'sealInPlace: the frame has no room for the AAD and the tag');
+    if (bodyEnd < aad.length)
+      throw createError('INTERNAL', 'sealInPlace: the frame has no room for the AAD and the tag');
     const cipher = createCipheriv(ALGORITHM, this.#key, nonce, { authTagLength: AEAD_TAG_BYTES });
     cipher.setAAD(aad);
     // update() returns a new buffer whatever we pass it; copying that back over the plaintext is the one copy.

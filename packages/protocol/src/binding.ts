@@ -64,7 +64,12 @@ export const TCP_BINDING_LABEL = `${PROTOCOL_LABEL} tcp binding`;
  * fresh nonce of the verifying side makes a MAC recorded on another connection useless, and the role R makes a MAC
  * reflected back to its author fail.
  */
-export function tcpBindingMac(key: Key<'binding'>, role: Role, dialerNonce: Uint8Array, listenerNonce: Uint8Array): Uint8Array {
+export function tcpBindingMac(
+  key: Key<'binding'>,
+  role: Role,
+  dialerNonce: Uint8Array,
+  listenerNonce: Uint8Array,
+): Uint8Array {
   if (dialerNonce.length !== TCP_NONCE_BYTES || listenerNonce.length !== TCP_NONCE_BYTES) {
     throw createError('INTERNAL', `a TCP connection nonce must be ${TCP_NONCE_BYTES} bytes`);
   }

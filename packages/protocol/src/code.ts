@@ -94,7 +94,9 @@ export function parseCode(input: string): Code | PortunusError {
     if (SEPARATORS.test(ch)) continue;
     const sym = foldSymbol(ch);
     if (sym === undefined) {
-      const shown = /^[\x21-\x7e]$/.test(ch) ? `'${ch}'` : `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+      const shown = /^[\x21-\x7e]$/.test(ch)
+        ? `'${ch}'`
+        : `U+${ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
       return badCode(`the code contains ${shown}, which is not part of any code (codes use 0-9 and A-Z without U)`);
     }
     secret += sym;

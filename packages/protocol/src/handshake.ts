@@ -30,7 +30,13 @@ export function onPaired(config: SessionConfig, event: { side: Side; sid: Uint8A
   const prs = utf8(normalizeCode(config.code));
   const ad = handshakeAd(config.role, config.abilities);
   const share = cpaceStart({ prs, ci: cpaceCi(event.relayName), sid: event.sid }, ad, config.random);
-  const body = encodeHandshake({ type: 'pake', sid: event.sid, role: config.role, abilities: [...config.abilities], y: share.y });
+  const body = encodeHandshake({
+    type: 'pake',
+    sid: event.sid,
+    role: config.role,
+    abilities: [...config.abilities],
+    y: share.y,
+  });
   return {
     state: { kind: 'awaitingPake', config, side: event.side, sid: event.sid, share },
     actions: [{ type: 'send', body }],
@@ -45,7 +51,12 @@ export function onPake(state: Extract<SessionState, { kind: 'awaitingPake' }>, b
   // this run's, and not a guess either. Ignored; this run's share follows.
   if (!constantTimeEqual(pake.sid, sid)) return { state, actions: [] };
   if (pake.role === config.role) {
-    return failed(createError(config.role === 'send' ? 'BOTH_SENDING' : 'BOTH_RECEIVING', `both sides ran \`portunus ${config.role}\``));
+    return failed(
+      createError(
+        config.role === 'send' ? 'BOTH_SENDING' : 'BOTH_RECEIVING',
+        `both sides ran \`portunus ${config.role}\``,
+      ),
+    );
   }
   const peer = { y: pake.y, ad: handshakeAd(pake.role, pake.abilities) };
   let isk: Uint8Array;
@@ -58,9 +69,19 @@ export function onPake(state: Extract<SessionState, { kind: 'awaitingPake' }>, b
   const keys = deriveSessionKeys(isk, sid);
   const mine = { y: share.y, ad: share.ad };
   const transcript: Transcript =
-    side === 'a' ? { ya: mine.y, ada: mine.ad, yb: peer.y, adb: peer.ad } : { ya: peer.y, ada: peer.ad, yb: mine.y, adb: mine.ad };
+    side === 'a'
+      ? { ya: mine.y, ada: mine.ad, yb: peer.y, adb: peer.ad }
+      : { ya: peer.y, ada: peer.ad, yb: mine.y, adb: mine.ad };
   const abilities = config.abilities.filter((a) => pake.abilities.includes(a));
-  const next = { kind: 'awaitingConfirm', config, side, keys, transcript, abilities, peerAbilities: pake.abilities } as const;
+  const next = {
+    kind: 'awaitingConfirm',
+    config,
+    side,
+    keys,
+    transcript,
+    abilities,
+    peerAbilities: pake.abilities,
+  } as const;
   // Side b confirms first; side a only once b's confirmation checked out (onConfirm).
   return { state: next, actions: side === 'a' ? [] : [confirmation(keys, side, transcript)] };
 }

@@ -29,7 +29,12 @@ export interface ChooserConfig {
 }
 
 /** probeBelow: 64 MiB/s, beyond what a WebRTC data channel reaches in Node (≤ ~45 MB/s even native, issue 7). */
-export const DEFAULT_CHOOSER: ChooserConfig = { probeMs: 500, rateWindowMs: 1000, ratio: 1.5, probeBelow: (64 * 1024 * 1024) / 1000 };
+export const DEFAULT_CHOOSER: ChooserConfig = {
+  probeMs: 500,
+  rateWindowMs: 1000,
+  ratio: 1.5,
+  probeBelow: (64 * 1024 * 1024) / 1000,
+};
 
 interface Sample {
   at: number;
@@ -100,7 +105,8 @@ function onUp(state: ChooserState, path: PathKind): ChooserResult {
   if (state.alive.includes(path)) return { state };
   const alive = [...state.alive, path];
   // With nothing carrying, the first path up takes the data: at the start, or after every live path died.
-  if (state.current === undefined) return moveTo({ ...state, alive }, path, state.tried.length === 0 ? 'first' : 'failover');
+  if (state.current === undefined)
+    return moveTo({ ...state, alive }, path, state.tried.length === 0 ? 'first' : 'failover');
   return nextProbe({ ...state, alive });
 }
 
@@ -117,7 +123,9 @@ function onLost(state: ChooserState, path: PathKind): ChooserResult {
 
 /** Fastest measured live path, else the relay, else the first live one. */
 function fallback(state: ChooserState): PathKind | undefined {
-  const measured = state.alive.filter((p) => state.rates[p] !== undefined).sort((a, b) => state.rates[b]! - state.rates[a]!);
+  const measured = state.alive
+    .filter((p) => state.rates[p] !== undefined)
+    .sort((a, b) => state.rates[b]! - state.rates[a]!);
   return measured[0] ?? (state.alive.includes('relay') ? 'relay' : state.alive[0]);
 }
 
@@ -128,7 +136,10 @@ function onProgress(state: ChooserState, at: Sample): ChooserResult {
   const rate = (at.bytes - probe.start.bytes) / Math.max(at.at - probe.start.at, 1);
   const rates = { ...state.rates, [probe.path]: rate };
   const settled: ChooserState = { ...state, rates, probe: undefined };
-  const back = probe.previousRate !== undefined && settled.alive.includes(probe.previous) && probe.previousRate >= state.config.ratio * rate;
+  const back =
+    probe.previousRate !== undefined &&
+    settled.alive.includes(probe.previous) &&
+    probe.previousRate >= state.config.ratio * rate;
   if (back) return moveTo(settled, probe.previous, 'slower');
   return nextProbe(settled);
 }
@@ -163,7 +174,8 @@ function startedProbe(state: ChooserState, at: Sample): ChooserState {
 function record(state: ChooserState, sample: Sample): ChooserState {
   const beforeLast = state.samples[state.samples.length - 2];
   const spacing = state.config.rateWindowMs / SAMPLES_PER_WINDOW;
-  const kept = beforeLast !== undefined && sample.at - beforeLast.at < spacing ? state.samples.slice(0, -1) : state.samples;
+  const kept =
+    beforeLast !== undefined && sample.at - beforeLast.at < spacing ? state.samples.slice(0, -1) : state.samples;
   const samples = [...kept, { at: sample.at, bytes: sample.bytes }];
   const horizon = sample.at - state.config.rateWindowMs;
   let drop = 0;

@@ -92,7 +92,8 @@ export function parseHandshake<T extends HandshakeMessage['type']>(
     const abilities = asStringList(o.abilities, MAX_ABILITIES, MAX_ABILITY_LENGTH);
     const y = asBytes(o.y, { exact: CPACE_ELEMENT_BYTES });
     const sid = asBytes(o.sid, { exact: SID_BYTES });
-    if (role === undefined || abilities === undefined || y === undefined || sid === undefined) return protocolError('malformed pake message');
+    if (role === undefined || abilities === undefined || y === undefined || sid === undefined)
+      return protocolError('malformed pake message');
     return { type: 'pake', sid, role, abilities, y } as Extract<HandshakeMessage, { type: T }>;
   }
   const mac = asBytes(o.mac, { exact: MAC_BYTES });
@@ -139,7 +140,8 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
     }
     case 'signal': {
       const topic = asString(o.topic, 32);
-      if (topic === undefined || !TOPIC.test(topic) || o.body === undefined) return protocolError('malformed signal message');
+      if (topic === undefined || !TOPIC.test(topic) || o.body === undefined)
+        return protocolError('malformed signal message');
       if (JSON.stringify(o.body).length > MAX_SIGNAL_BODY_BYTES) return protocolError('signal body too large');
       return { type: 'signal', topic, body: o.body };
     }
@@ -153,4 +155,3 @@ function describeType(type: unknown): string {
   const s = asString(type, 32);
   return s !== undefined && /^[a-z-]+$/.test(s) ? `'${s}'` : 'an invalid type';
 }
-

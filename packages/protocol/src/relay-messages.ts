@@ -38,8 +38,6 @@ export type RelayToClient =
   /** Side b left before the key exchange completed: side a keeps its nameplate and waits for a new `paired`. */
   | { type: 'unpaired' }
   | { type: 'peer-left' }
-  /** The peer left before the key exchange completed; the room waits again (PROTOCOL.md §3). */
-  | { type: 'unpaired' }
   | { type: 'error'; code: ErrorCode; message: string };
 
 /**
@@ -237,7 +235,6 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
     case 'pipe-open':
     case 'unpaired':
     case 'peer-left':
-    case 'unpaired':
       return { type };
     case 'error': {
       // A code this client does not know comes from a newer relay: report it as a protocol mismatch.
@@ -305,7 +302,6 @@ export function encodeRelayMessage(msg: RelayToClient): string {
     case 'pipe-open':
     case 'unpaired':
     case 'peer-left':
-    case 'unpaired':
       return JSON.stringify({ type: msg.type });
   }
 }

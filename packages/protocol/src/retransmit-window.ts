@@ -67,7 +67,8 @@ export class RetransmitWindow {
 
   /** The receiver wrote every frame below `next`: release them. Returns how many were released. */
   ack(next: number): number {
-    if (next > this.next) throw createError('PROTOCOL', `the receiver acknowledged frame ${next - 1}, which was never sent`);
+    if (next > this.next)
+      throw createError('PROTOCOL', `the receiver acknowledged frame ${next - 1}, which was never sent`);
     let released = 0;
     while (this.#acked < next) {
       const frame = this.#frames.shift()!;

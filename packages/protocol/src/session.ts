@@ -18,7 +18,16 @@ import { openStreamFrame, sealFrame } from './frame.js';
 import { failed, onConfirm, onPake, onPaired } from './handshake.js';
 import { offerHasData } from './offer.js';
 import { encodeSealed, MAX_PEER_SIGNALS, parseSealed, type SealedMessage } from './peer-messages.js';
-import type { Channel, Digest, Refusal, SessionAction, SessionConfig, SessionEvent, SessionState, StepResult } from './session-types.js';
+import type {
+  Channel,
+  Digest,
+  Refusal,
+  SessionAction,
+  SessionConfig,
+  SessionEvent,
+  SessionState,
+  StepResult,
+} from './session-types.js';
 import { CONTROL_STREAM } from './streams.js';
 
 export type * from './session-types.js';
@@ -112,7 +121,10 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
   switch (state.kind) {
     case 'awaitingOffer':
       if (msg.type !== 'offer') break;
-      return { state: { kind: 'deciding', config, channel, offer: msg.offer }, actions: [{ type: 'offer', offer: msg.offer }] };
+      return {
+        state: { kind: 'deciding', config, channel, offer: msg.offer },
+        actions: [{ type: 'offer', offer: msg.offer }],
+      };
     case 'awaitingAnswer':
       if (msg.type !== 'answer') break;
       if (!msg.accept) return failed(rejection(msg.reason));
@@ -138,9 +150,14 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
 /** Signals pass through in every confirmed state, for an agreed ability only, and boundedly. */
 function onPeerSignal(state: OpenState, topic: string, body: unknown): StepResult {
   const { channel } = state;
-  if (!channel.abilities.includes(topic)) return abort(state, createError('PROTOCOL', `a signal for '${topic}', which was not agreed`));
-  if (channel.signals >= MAX_PEER_SIGNALS) return abort(state, createError('PROTOCOL', 'the peer sent too many signals'));
-  return { state: { ...state, channel: { ...channel, signals: channel.signals + 1 } }, actions: [{ type: 'signal', topic, body }] };
+  if (!channel.abilities.includes(topic))
+    return abort(state, createError('PROTOCOL', `a signal for '${topic}', which was not agreed`));
+  if (channel.signals >= MAX_PEER_SIGNALS)
+    return abort(state, createError('PROTOCOL', 'the peer sent too many signals'));
+  return {
+    state: { ...state, channel: { ...channel, signals: channel.signals + 1 } },
+    actions: [{ type: 'signal', topic, body }],
+  };
 }
 
 function onLocal(state: OpenState, event: SessionEvent): StepResult {
@@ -152,7 +169,10 @@ function onLocal(state: OpenState, event: SessionEvent): StepResult {
   if (state.kind === 'deciding' && event.type === 'decision') {
     if (!event.accept) {
       const [, answer] = seal(channel, { type: 'answer', accept: false, reason: event.reason });
-      const error = event.reason === 'REJECTED' ? createError('REJECTED', 'you declined the transfer', { hint: 'Nothing was received.' }) : createError(event.reason, 'refused before receiving');
+      const error =
+        event.reason === 'REJECTED'
+          ? createError('REJECTED', 'you declined the transfer', { hint: 'Nothing was received.' })
+          : createError(event.reason, 'refused before receiving');
       return { state: { kind: 'failed', error }, actions: [answer, { type: 'fail', error }] };
     }
     const [sent, answer] = seal(channel, { type: 'answer', accept: true });
@@ -181,13 +201,19 @@ function compareDigests(state: Extract<SessionState, { kind: 'receiving' }>): St
   if (claimed.bytes !== got.bytes || claimed.sha256 !== got.sha256) {
     return abort(state, createError('CORRUPT', 'the received data does not match the SHA-256 the sender sent'));
   }
-  return { state: { kind: 'committing', config: state.config, channel: state.channel, got }, actions: [{ type: 'commit' }] };
+  return {
+    state: { kind: 'committing', config: state.config, channel: state.channel, got },
+    actions: [{ type: 'commit' }],
+  };
 }
 
 /** Seals `msg` with the channel's next index: the channel after it, and the action sending it. */
 function seal(channel: Channel, msg: SealedMessage): [Channel, SessionAction] {
   const body = sealFrame(channel.seal, CONTROL_STREAM, channel.sealIndex, false, encodeSealed(msg));
-  return [{ ...channel, sealIndex: channel.sealIndex + 1 }, { type: 'send', body }];
+  return [
+    { ...channel, sealIndex: channel.sealIndex + 1 },
+    { type: 'send', body },
+  ];
 }
 
 /**

@@ -31,7 +31,12 @@ export function canonicalSignal(signal: Signal): Signal {
     case 'answer':
       return { kind: signal.kind, sdp: signal.sdp };
     case 'candidate':
-      return { kind: signal.kind, candidate: signal.candidate, sdpMid: signal.sdpMid, sdpMLineIndex: signal.sdpMLineIndex };
+      return {
+        kind: signal.kind,
+        candidate: signal.candidate,
+        sdpMid: signal.sdpMid,
+        sdpMLineIndex: signal.sdpMLineIndex,
+      };
     case 'end':
       return { kind: signal.kind };
   }

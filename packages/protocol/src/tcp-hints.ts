@@ -53,4 +53,3 @@ export function isIpLiteral(host: string): boolean {
   const width = hextets.length + (v4tail ? 2 : 0);
   return halves.length === 2 ? width <= 7 : width === 8;
 }
-

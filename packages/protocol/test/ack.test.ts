@@ -24,8 +24,14 @@ describe('acks', () => {
     const header = Buffer.from('00000000020000000000000000', 'hex');
     const cipher = createCipheriv('aes-256-gcm', Buffer.alloc(32), header.subarray(1));
     cipher.setAAD(header);
-    const ct = Buffer.concat([cipher.update(Buffer.from('0000000100000005', 'hex')), cipher.final(), cipher.getAuthTag()]);
-    expect(Buffer.concat([header, ct]).toString('hex')).toBe('0000000002000000000000000094c82dcc97204000e80d762d9be9ebf51a12a4bc8a18d488');
+    const ct = Buffer.concat([
+      cipher.update(Buffer.from('0000000100000005', 'hex')),
+      cipher.final(),
+      cipher.getAuthTag(),
+    ]);
+    expect(Buffer.concat([header, ct]).toString('hex')).toBe(
+      '0000000002000000000000000094c82dcc97204000e80d762d9be9ebf51a12a4bc8a18d488',
+    );
   });
 
   it('opens acks in order and returns the acknowledged next index', () => {

@@ -20,8 +20,30 @@ const BACKENDS: [string, AeadFactory][] = [
 ];
 /** Around each AES block and GHASH boundary, the frame header's 13 bytes, and up to the largest frame plaintext. */
 const EDGE_SIZES = [
-  0, 1, 12, 13, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 257, 4095, 4096, 4097, 64 * KIB - 1, 64 * KIB,
-  64 * KIB + 1, MAX_FRAME_PLAINTEXT - 1, MAX_FRAME_PLAINTEXT,
+  0,
+  1,
+  12,
+  13,
+  15,
+  16,
+  17,
+  31,
+  32,
+  33,
+  63,
+  64,
+  65,
+  255,
+  256,
+  257,
+  4095,
+  4096,
+  4097,
+  64 * KIB - 1,
+  64 * KIB,
+  64 * KIB + 1,
+  MAX_FRAME_PLAINTEXT - 1,
+  MAX_FRAME_PLAINTEXT,
 ];
 const RANDOM_SIZES = Array.from({ length: 12 }, () => randomInt(0, MAX_FRAME_PLAINTEXT + 1));
 const AAD_SIZES = [0, 1, 13, 16, 17, 100];
@@ -131,8 +153,10 @@ describe('caller bugs are INTERNAL errors, in both backends alike', () => {
     for (const [name, factory] of BACKENDS) {
       const aead: Aead = factory(new Uint8Array(32));
       const nonce = new Uint8Array(length);
-      for (const action of [() => aead.seal(nonce, new Uint8Array(0), new Uint8Array(1)),
-        () => aead.open(nonce, new Uint8Array(0), new Uint8Array(TAG_BYTES + 1))]) {
+      for (const action of [
+        () => aead.seal(nonce, new Uint8Array(0), new Uint8Array(1)),
+        () => aead.open(nonce, new Uint8Array(0), new Uint8Array(TAG_BYTES + 1)),
+      ]) {
         const error = thrown(action);
         expect(error, name).toBeInstanceOf(PortunusError);
         expect((error as PortunusError).code, name).toBe('INTERNAL');

@@ -12,7 +12,12 @@ import vector from './vectors/binding.json' with { type: 'json' };
 
 const key = asKey('binding', fromHex(vector.key));
 type Role = 'send' | 'receive';
-const cases = vector.cases.map((c) => ({ role: c.role as Role, local: fromHex(c.local), remote: fromHex(c.remote), mac: c.mac }));
+const cases = vector.cases.map((c) => ({
+  role: c.role as Role,
+  local: fromHex(c.local),
+  remote: fromHex(c.remote),
+  mac: c.mac,
+}));
 
 /** lv_cat for parts shorter than 128 bytes: one length byte each (PROTOCOL.md §4 notation). */
 function lvShort(...parts: Uint8Array[]): Uint8Array {

@@ -44,7 +44,9 @@ describe('the protocol package bundled for the browser', () => {
   it('the page bundle holds every source file of the package except the *.node.ts ones', async () => {
     // Files of types alone (the session's values) leave nothing for a bundler to hold.
     const typesOnly = ['session-types.ts'];
-    const sources = (await readdir(join(ROOT, 'packages/protocol/src'))).filter((name) => !name.endsWith('.node.ts') && !typesOnly.includes(name));
+    const sources = (await readdir(join(ROOT, 'packages/protocol/src'))).filter(
+      (name) => !name.endsWith('.node.ts') && !typesOnly.includes(name),
+    );
     const inputs = (await bundled(PAGE)).inputs.filter((path) => path.startsWith('packages/protocol/src/'));
     expect(inputs.map((path) => path.slice('packages/protocol/src/'.length)).sort()).toEqual(sources.sort());
   });
@@ -68,7 +70,8 @@ describe.skipIf(skip !== undefined)('the protocol vectors in headless Chromium',
     await server?.close();
   });
 
-  const title = 'every CPace, key-schedule, frame (nobleAead) and binding vector passes in the page, without crypto.subtle';
+  const title =
+    'every CPace, key-schedule, frame (nobleAead) and binding vector passes in the page, without crypto.subtle';
   it(title, async () => {
     const { context } = chromium!;
     // The harness plays a page that is not a secure context: no WebCrypto, so nothing may lean on it.

@@ -101,7 +101,10 @@ describe('B.3 CPACE-RISTR255-SHA512 (G_Coffee25519)', () => {
     const gen = generatorString(utf8('CPaceRistretto255'), inputs.prs, inputs.ci, inputs.sid, 128);
     const expected =
       // lv(DSI) lv(PRS), then 0x64 = 100 and the 100 zero bytes of padding, then lv(CI) lv(sid).
-      '11435061636552697374726574746f323535' + '0850617373776f7264' + '64' + '00'.repeat(100) +
+      '11435061636552697374726574746f323535' +
+      '0850617373776f7264' +
+      '64' +
+      '00'.repeat(100) +
       '180b415f696e69746961746f720b425f726573706f6e646572107e4b4791d6a8ef019b936c79fb7f2c57';
     expect(gen.length).toBe(170);
     expect(toHex(gen)).toBe(expected);
@@ -160,11 +163,14 @@ describe('B.3.10/B.3.11 scalar_mult_vfy (G_Coffee25519_points)', () => {
   const invalid: [string, Uint8Array][] = [
     ['Y_i1: not a valid encoding', hex(points['Invalid Y1'])],
     ['Y_i2: G.I, the neutral element', hex(points['Invalid Y2'])],
-    ['X with bit 255 set (non-canonical)', (() => {
-      const x = hex(points.Valid.X);
-      x[31]! |= 0x80;
-      return x;
-    })()],
+    [
+      'X with bit 255 set (non-canonical)',
+      (() => {
+        const x = hex(points.Valid.X);
+        x[31]! |= 0x80;
+        return x;
+      })(),
+    ],
     ['a field element >= p (non-canonical)', hex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')],
     ['31 bytes', hex(points.Valid.X).subarray(0, 31)],
     ['33 bytes', hex(points.Valid.X + '00')],
@@ -218,9 +224,7 @@ describe('Portunus inputs', () => {
   });
 
   it('AD = lv_cat of each ability, in order', () => {
-    expect(toHex(abilitiesAd(['relay-v1', 'webrtc-v1']))).toBe(
-      '0872656c61792d7631097765627274632d7631',
-    );
+    expect(toHex(abilitiesAd(['relay-v1', 'webrtc-v1']))).toBe('0872656c61792d7631097765627274632d7631');
     expect(toHex(abilitiesAd(['webrtc-v1', 'relay-v1']))).not.toBe(toHex(abilitiesAd(['relay-v1', 'webrtc-v1'])));
     expect(abilitiesAd([]).length).toBe(0);
     // Length prefixes keep ["ab", "c"] and ["a", "bc"] apart.

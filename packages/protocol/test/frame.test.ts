@@ -379,7 +379,13 @@ describe('stream rules', () => {
 
   it('refuses stream ids and start indexes outside the layout', () => {
     const aead = nodeAead(keyA);
-    for (const [stream, start] of [[-1, 0], [2 ** 32, 0], [1, -1], [1, 2 ** 53], [1, 0.5]] as const) {
+    for (const [stream, start] of [
+      [-1, 0],
+      [2 ** 32, 0],
+      [1, -1],
+      [1, 2 ** 53],
+      [1, 0.5],
+    ] as const) {
       expectCorrupt(() => new FrameSealer(aead, stream, start), 'bad');
       expectCorrupt(() => new FrameOpener(aead, stream, start), 'bad');
     }

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { fromUtf8, utf8 } from '../src/bytes.js';
 import { PortunusError } from '../src/errors.js';
 import { parseOffer } from '../src/offer.js';
-import { encodeHandshake, encodeSealed, MAX_SIGNAL_BODY_BYTES, parseHandshake, parseSealed, type SealedMessage } from '../src/peer-messages.js';
+import {
+  encodeHandshake,
+  encodeSealed,
+  MAX_SIGNAL_BODY_BYTES,
+  parseHandshake,
+  parseSealed,
+  type SealedMessage,
+} from '../src/peer-messages.js';
 import { canonicalSignal, parseSignal } from '../src/signal.js';
 import { encodeTcpHints } from '../src/tcp-hints.js';
 
@@ -12,8 +19,16 @@ const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
 describe('handshake messages: exact JSON', () => {
   it('pake', () => {
     const body = encodeHandshake({ type: 'pake', sid: SID, role: 'send', abilities: ['relay-v1'], y: Y });
-    expect(fromUtf8(body)).toBe('{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}');
-    expect(parseHandshake(body, 'pake')).toEqual({ type: 'pake', sid: SID, role: 'send', abilities: ['relay-v1'], y: Y });
+    expect(fromUtf8(body)).toBe(
+      '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":["relay-v1"],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}',
+    );
+    expect(parseHandshake(body, 'pake')).toEqual({
+      type: 'pake',
+      sid: SID,
+      role: 'send',
+      abilities: ['relay-v1'],
+      y: Y,
+    });
   });
 
   it('confirm', () => {
@@ -33,10 +48,22 @@ describe('handshake messages: exact JSON', () => {
     ['wrong type', '{"type":"confirm","mac":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
     ['short y', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAEC"}'],
     ['no sid', '{"type":"pake","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['short sid', '{"type":"pake","sid":"AAEC","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['bad role', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['abilities not strings', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}'],
-    ['padded base64', '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}'],
+    [
+      'short sid',
+      '{"type":"pake","sid":"AAEC","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}',
+    ],
+    [
+      'bad role',
+      '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"both","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}',
+    ],
+    [
+      'abilities not strings',
+      '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[1],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"}',
+    ],
+    [
+      'padded base64',
+      '{"type":"pake","sid":"AAECAwQFBgcICQoLDA0ODw","role":"send","abilities":[],"y":"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}',
+    ],
   ])('rejects %s as a pake message', (_, text) => {
     const r = parseHandshake(utf8(text), 'pake');
     expect(r).toBeInstanceOf(PortunusError);
@@ -51,12 +78,21 @@ describe('handshake messages: exact JSON', () => {
 
 describe('sealed messages: exact JSON and validation', () => {
   const golden: [SealedMessage, string][] = [
-    [{ type: 'offer', offer: { kind: 'file', name: 'a.txt', size: 3, mode: 0o644 } }, '{"type":"offer","offer":{"kind":"file","name":"a.txt","size":3,"mode":420}}'],
+    [
+      { type: 'offer', offer: { kind: 'file', name: 'a.txt', size: 3, mode: 0o644 } },
+      '{"type":"offer","offer":{"kind":"file","name":"a.txt","size":3,"mode":420}}',
+    ],
     [{ type: 'offer', offer: { kind: 'text', text: 'hi' } }, '{"type":"offer","offer":{"kind":"text","text":"hi"}}'],
     [{ type: 'answer', accept: true }, '{"type":"answer","accept":true}'],
-    [{ type: 'answer', accept: false, reason: 'FILE_EXISTS' }, '{"type":"answer","accept":false,"reason":"FILE_EXISTS"}'],
+    [
+      { type: 'answer', accept: false, reason: 'FILE_EXISTS' },
+      '{"type":"answer","accept":false,"reason":"FILE_EXISTS"}',
+    ],
     [{ type: 'sent', bytes: 3, sha256: 'ab'.repeat(32) }, `{"type":"sent","bytes":3,"sha256":"${'ab'.repeat(32)}"}`],
-    [{ type: 'received', bytes: 3, sha256: 'ab'.repeat(32) }, `{"type":"received","bytes":3,"sha256":"${'ab'.repeat(32)}"}`],
+    [
+      { type: 'received', bytes: 3, sha256: 'ab'.repeat(32) },
+      `{"type":"received","bytes":3,"sha256":"${'ab'.repeat(32)}"}`,
+    ],
     [{ type: 'error', code: 'CANCELLED', message: 'bye' }, '{"type":"error","code":"CANCELLED","message":"bye"}'],
   ];
   it.each(golden)('%j', (msg, json) => {
@@ -87,7 +123,13 @@ describe('sealed messages: exact JSON and validation', () => {
 
   it('folder offers need bytes ≤ size; text offers at most 64 KiB', () => {
     expect(parseOffer({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 11 })).toBeInstanceOf(PortunusError);
-    expect(parseOffer({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 5 })).toEqual({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 5 });
+    expect(parseOffer({ kind: 'folder', name: 'f', size: 10, files: 1, bytes: 5 })).toEqual({
+      kind: 'folder',
+      name: 'f',
+      size: 10,
+      files: 1,
+      bytes: 5,
+    });
     expect(parseOffer({ kind: 'text', text: 'é'.repeat(40000) })).toBeInstanceOf(PortunusError);
     expect(parseOffer({ kind: 'stream', name: 'stdin', extra: true })).toEqual({ kind: 'stream', name: 'stdin' });
   });
@@ -97,12 +139,32 @@ describe('signal: a sealed envelope for the path layer', () => {
   const SDP = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n';
   const CANDIDATE = 'candidate:1 1 udp 2130706431 192.0.2.7 50000 typ host';
   const golden: [SealedMessage, string][] = [
-    [{ type: 'signal', topic: 'webrtc-v1', body: { kind: 'offer', sdp: SDP } }, `{"type":"signal","topic":"webrtc-v1","body":{"kind":"offer","sdp":${JSON.stringify(SDP)}}}`],
     [
-      { type: 'signal', topic: 'webrtc-v1', body: canonicalSignal({ sdpMLineIndex: 0, extra: 'x', candidate: CANDIDATE, kind: 'candidate', sdpMid: '0' } as never) },
+      { type: 'signal', topic: 'webrtc-v1', body: { kind: 'offer', sdp: SDP } },
+      `{"type":"signal","topic":"webrtc-v1","body":{"kind":"offer","sdp":${JSON.stringify(SDP)}}}`,
+    ],
+    [
+      {
+        type: 'signal',
+        topic: 'webrtc-v1',
+        body: canonicalSignal({
+          sdpMLineIndex: 0,
+          extra: 'x',
+          candidate: CANDIDATE,
+          kind: 'candidate',
+          sdpMid: '0',
+        } as never),
+      },
       `{"type":"signal","topic":"webrtc-v1","body":{"kind":"candidate","candidate":"${CANDIDATE}","sdpMid":"0","sdpMLineIndex":0}}`,
     ],
-    [{ type: 'signal', topic: 'tcp-v1', body: encodeTcpHints([{ host: '127.0.0.1', port: 40123, family: 'IPv4' } as never]) }, '{"type":"signal","topic":"tcp-v1","body":{"hints":[{"host":"127.0.0.1","port":40123}]}}'],
+    [
+      {
+        type: 'signal',
+        topic: 'tcp-v1',
+        body: encodeTcpHints([{ host: '127.0.0.1', port: 40123, family: 'IPv4' } as never]),
+      },
+      '{"type":"signal","topic":"tcp-v1","body":{"hints":[{"host":"127.0.0.1","port":40123}]}}',
+    ],
   ];
   it.each(golden)('%j', (msg, json) => {
     expect(fromUtf8(encodeSealed(msg))).toBe(json);
@@ -115,7 +177,10 @@ describe('signal: a sealed envelope for the path layer', () => {
     ['a topic with spaces', { type: 'signal', topic: 'tcp v1', body: {} }],
     ['a topic over 32 characters', { type: 'signal', topic: 'x'.repeat(33), body: {} }],
     ['a missing body', { type: 'signal', topic: 'tcp-v1' }],
-    [`a body over ${MAX_SIGNAL_BODY_BYTES} bytes`, { type: 'signal', topic: 'webrtc-v1', body: { sdp: 'x'.repeat(MAX_SIGNAL_BODY_BYTES) } }],
+    [
+      `a body over ${MAX_SIGNAL_BODY_BYTES} bytes`,
+      { type: 'signal', topic: 'webrtc-v1', body: { sdp: 'x'.repeat(MAX_SIGNAL_BODY_BYTES) } },
+    ],
   ])('rejects %s', (_, msg) => {
     const r = parseSealed(utf8(JSON.stringify(msg)));
     expect(r).toBeInstanceOf(PortunusError);
@@ -143,9 +208,18 @@ describe('WebRTC signal bodies (parseSignal, the webrtc-v1 path layer)', () => {
     ['an SDP with control characters', { kind: 'offer', sdp: SDP + '\u001b[2J' }],
     ['a non-SDP description', { kind: 'answer', sdp: 'hello' }],
     ['an SDP that is not a string', { kind: 'offer', sdp: 7 }],
-    ['a candidate without the prefix', { kind: 'candidate', candidate: '1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 }],
-    ['an oversized candidate', { kind: 'candidate', candidate: 'candidate:' + 'x'.repeat(600), sdpMid: '0', sdpMLineIndex: 0 }],
-    ['a candidate with a newline', { kind: 'candidate', candidate: CANDIDATE + '\r\na=x', sdpMid: '0', sdpMLineIndex: 0 }],
+    [
+      'a candidate without the prefix',
+      { kind: 'candidate', candidate: '1 1 udp 1 1.2.3.4 5 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+    ],
+    [
+      'an oversized candidate',
+      { kind: 'candidate', candidate: 'candidate:' + 'x'.repeat(600), sdpMid: '0', sdpMLineIndex: 0 },
+    ],
+    [
+      'a candidate with a newline',
+      { kind: 'candidate', candidate: CANDIDATE + '\r\na=x', sdpMid: '0', sdpMLineIndex: 0 },
+    ],
     ['a candidate without sdpMid', { kind: 'candidate', candidate: CANDIDATE, sdpMLineIndex: 0 }],
     ['a negative m-line index', { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: -1 }],
     ['an unknown kind', { kind: 'renegotiate' }],

@@ -28,7 +28,10 @@ const CLIENT_GOLDEN: [ClientToRelay, string][] = [
 ];
 
 const RELAY_GOLDEN: [RelayToClient, string][] = [
-  [{ type: 'welcome', protocol: 1, relay: 'portunus-relay' }, '{"type":"welcome","protocol":1,"relay":"portunus-relay"}'],
+  [
+    { type: 'welcome', protocol: 1, relay: 'portunus-relay' },
+    '{"type":"welcome","protocol":1,"relay":"portunus-relay"}',
+  ],
   [
     { type: 'welcome', protocol: 1, relay: 'r', motd: 'be nice' },
     '{"type":"welcome","protocol":1,"relay":"r","motd":"be nice"}',
@@ -127,7 +130,9 @@ describe('relay messages: rejections', () => {
       reason: 'invalid-field',
     });
     expect(parseRelayMessage('{"type":"claimed","nameplate":3,"side":"x"}')).toMatchObject({ reason: 'invalid-field' });
-    expect(parseRelayMessage('{"type":"welcome","protocol":1,"relay":"r","motd":"\\u001b]0;pwned\\u0007"}')).toMatchObject({
+    expect(
+      parseRelayMessage('{"type":"welcome","protocol":1,"relay":"r","motd":"\\u001b]0;pwned\\u0007"}'),
+    ).toMatchObject({
       reason: 'invalid-field',
     });
     expect(parseRelayMessage('{"type":"hello","protocol":1,"agent":"a"}')).toMatchObject({ reason: 'unknown-type' });
@@ -200,7 +205,9 @@ describe('paired: the ICE servers a relay offers (optional `ice`)', () => {
       '{"urls":"turn:turn.example.org:3478?transport=tcp","username":"portunus","credential":"s3cret"}]}';
     expect(encodeRelayMessage(msg)).toBe(json);
     expect(parseRelayMessage(json)).toEqual(msg);
-    expect(encodeRelayMessage({ type: 'paired', sid: SID, side: 'a', ice: [] })).toBe('{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"a"}');
+    expect(encodeRelayMessage({ type: 'paired', sid: SID, side: 'a', ice: [] })).toBe(
+      '{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"a"}',
+    );
   });
 
   it.each([
@@ -218,8 +225,10 @@ describe('paired: the ICE servers a relay offers (optional `ice`)', () => {
     expect(isParseError(r) && r.detail).toBe('invalid paired.ice');
   });
 
-  it.each(['stun:stun.example.org', 'stuns:[2001:db8::1]:5349', 'turn:192.0.2.1:3478?transport=udp', 'turns:t.example.org:443?transport=tcp'])(
-    'accepts the ICE URL %s',
-    (url) => expect(isIceUrl(url)).toBe(true),
-  );
+  it.each([
+    'stun:stun.example.org',
+    'stuns:[2001:db8::1]:5349',
+    'turn:192.0.2.1:3478?transport=udp',
+    'turns:t.example.org:443?transport=tcp',
+  ])('accepts the ICE URL %s', (url) => expect(isIceUrl(url)).toBe(true));
 });

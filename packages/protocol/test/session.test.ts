@@ -11,7 +11,15 @@ import type { Offer } from '../src/offer.js';
 import { encodeSealed, MAX_PEER_SIGNALS, type SealedMessage } from '../src/peer-messages.js';
 import { sealFrame } from '../src/frame.js';
 import { CONTROL_STREAM } from '../src/streams.js';
-import { explainEnd, initialState, step, type SessionAction, type SessionConfig, type SessionEvent, type SessionState } from '../src/session.js';
+import {
+  explainEnd,
+  initialState,
+  step,
+  type SessionAction,
+  type SessionConfig,
+  type SessionEvent,
+  type SessionState,
+} from '../src/session.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i);
 const CODE: Code = { nameplate: 7, secret: 'H7K29A' };
@@ -41,7 +49,11 @@ type Tamper = (from: 'a' | 'b', body: Uint8Array) => Uint8Array;
 class Pair {
   state: Record<'a' | 'b', SessionState>;
   log: Record<'a' | 'b', SessionAction[]> = { a: [], b: [] };
-  constructor(a: SessionConfig, b: SessionConfig, private readonly tamper: Tamper = (_, x) => x) {
+  constructor(
+    a: SessionConfig,
+    b: SessionConfig,
+    private readonly tamper: Tamper = (_, x) => x,
+  ) {
     this.state = { a: initialState(a), b: initialState(b) };
   }
   private readonly wire: { to: 'a' | 'b'; body: Uint8Array }[] = [];
@@ -73,7 +85,8 @@ class Pair {
     for (const a of r.actions) if (a.type === 'send') this.wire.push({ to, body: this.tamper(side, a.body) });
   }
   private flush(): void {
-    for (let m = this.wire.shift(); m !== undefined; m = this.wire.shift()) this.apply(m.to, { type: 'message', body: m.body });
+    for (let m = this.wire.shift(); m !== undefined; m = this.wire.shift())
+      this.apply(m.to, { type: 'message', body: m.body });
   }
   kinds(side: 'a' | 'b'): string[] {
     return this.log[side].filter((a) => a.type !== 'send').map((a) => a.type);
@@ -146,13 +159,16 @@ describe('session: a whole file transfer', () => {
 });
 
 describe('session: the order of key confirmation', () => {
-  it('side b confirms first; side a sends its confirmation only after checking b\'s', () => {
+  it("side b confirms first; side a sends its confirmation only after checking b's", () => {
     const p = new Pair(config('send'), config('receive'));
     p.hold('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
     p.hold('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
     // Both pake shares cross; then only b's messages are delivered: a has sent nothing but its share.
     p.flushOnly(() => true);
-    const aSent = () => p.log.a.filter((x) => x.type === 'send').map((x) => (x.type === 'send' ? JSON.parse(fromUtf8(x.body) ?? '{}').type : ''));
+    const aSent = () =>
+      p.log.a
+        .filter((x) => x.type === 'send')
+        .map((x) => (x.type === 'send' ? JSON.parse(fromUtf8(x.body) ?? '{}').type : ''));
     expect(aSent()).toEqual(['pake']);
     expect(p.state.a.kind).toBe('awaitingConfirm');
     p.flushOnly((m) => m.to === 'a'); // b's confirm reaches a
@@ -181,14 +197,18 @@ describe('session: the order of key confirmation', () => {
 
   it('a relay that reorders the abilities breaks the key too', () => {
     const tamper: Tamper = (from, body) =>
-      from === 'a' && JSON.parse(fromUtf8(body)!).type === 'pake' ? editJson(body, (o) => (o.abilities = ['webrtc-v1', 'relay-v1'])) : body;
+      from === 'a' && JSON.parse(fromUtf8(body)!).type === 'pake'
+        ? editJson(body, (o) => (o.abilities = ['webrtc-v1', 'relay-v1']))
+        : body;
     const p = new Pair(config('send', { abilities: ['relay-v1', 'webrtc-v1'] }), config('receive'), tamper).start();
     expect(p.failure('a')?.code).toBe('WRONG_CODE');
   });
 
   it('a wrong confirmation from side a (b confirmed first) fails b with WRONG_CODE and burns', () => {
     const tamper: Tamper = (from, body) =>
-      from === 'a' && JSON.parse(fromUtf8(body) ?? '{}').type === 'confirm' ? editJson(body, (o) => (o.mac = toBase64Url(new Uint8Array(32)))) : body;
+      from === 'a' && JSON.parse(fromUtf8(body) ?? '{}').type === 'confirm'
+        ? editJson(body, (o) => (o.mac = toBase64Url(new Uint8Array(32))))
+        : body;
     const p = new Pair(config('send'), config('receive'), tamper).start();
     expect(p.kinds('b')).toEqual(['burn', 'fail']);
     expect(p.failure('b')?.code).toBe('WRONG_CODE');
@@ -212,7 +232,7 @@ describe('session: a peer that leaves before the key exchange completed (unpaire
     expect(p.state.b.kind).toBe('deciding');
   });
 
-  it('starts over from awaitingAnswer too (a\'s confirmation may not have reached b)', () => {
+  it("starts over from awaitingAnswer too (a's confirmation may not have reached b)", () => {
     const p = new Pair(config('send'), config('receive')).start();
     expect(p.state.a.kind).toBe('awaitingAnswer');
     p.feed('a', { type: 'unpaired' });
@@ -231,10 +251,15 @@ describe('session: a peer that leaves before the key exchange completed (unpaire
 });
 
 describe('session: a share from an earlier pairing', () => {
-  it('is ignored (it belongs to another sid): the run goes on with this pairing\'s share', () => {
+  it("is ignored (it belongs to another sid): the run goes on with this pairing's share", () => {
     const p = new Pair(config('send'), config('receive'));
     const stale = new Pair(config('send', { random: seeded(5) }), config('receive'));
-    stale.hold('a', { type: 'paired', side: 'a', sid: Uint8Array.from({ length: 16 }, () => 9), relayName: 'test-relay' });
+    stale.hold('a', {
+      type: 'paired',
+      side: 'a',
+      sid: Uint8Array.from({ length: 16 }, () => 9),
+      relayName: 'test-relay',
+    });
     const old = stale.log.a.find((x) => x.type === 'send');
     p.hold('a', { type: 'paired', side: 'a', sid: SID, relayName: 'test-relay' });
     p.hold('b', { type: 'paired', side: 'b', sid: SID, relayName: 'test-relay' });
@@ -250,10 +275,11 @@ describe('session: a share from an earlier pairing', () => {
 });
 
 describe('session: failures', () => {
-
   it('an identity element as CPace share fails with PAKE_FAILED and burns', () => {
     const tamper: Tamper = (from, body) =>
-      from === 'a' && JSON.parse(fromUtf8(body)!).type === 'pake' ? editJson(body, (o) => (o.y = toBase64Url(new Uint8Array(32)))) : body;
+      from === 'a' && JSON.parse(fromUtf8(body)!).type === 'pake'
+        ? editJson(body, (o) => (o.y = toBase64Url(new Uint8Array(32))))
+        : body;
     const p = new Pair(config('send'), config('receive'), tamper).start();
     expect(p.kinds('b')).toEqual(['burn', 'fail']);
     expect(p.failure('b')?.code).toBe('PAKE_FAILED');
@@ -313,7 +339,10 @@ describe('session: failures', () => {
     for (const code of ['FILE_ERROR', 'FILE_EXISTS', 'DISK_FULL', 'FILE_CHANGED'] as const) {
       const p = new Pair(config('send'), config('receive')).start();
       p.feed('b', { type: 'decision', accept: true });
-      p.feed('b', { type: 'abort', error: new PortunusError(code, 'no space left to write /home/ana/Downloads/secret-plans.pdf') });
+      p.feed('b', {
+        type: 'abort',
+        error: new PortunusError(code, 'no space left to write /home/ana/Downloads/secret-plans.pdf'),
+      });
       expect(p.failure('b')?.message).toMatch(/secret-plans/); // this side's report keeps it
       expect(p.failure('a')?.code).toBe('PEER_FAILED');
       expect(p.failure('a')?.message).toContain(code);
@@ -343,7 +372,10 @@ describe('session: failures', () => {
 describe('session: signals for the paths (topic = an agreed ability)', () => {
   const BOTH = ['relay-v1', 'webrtc-v1', 'tcp-v1'];
   const OFFER = { topic: 'webrtc-v1', body: { kind: 'offer', sdp: 'v=0\r\ns=-\r\n' } };
-  const CANDIDATE = { topic: 'webrtc-v1', body: { kind: 'candidate', candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 } };
+  const CANDIDATE = {
+    topic: 'webrtc-v1',
+    body: { kind: 'candidate', candidate: 'candidate:1 1 udp 1 192.0.2.1 9 typ host', sdpMid: '0', sdpMLineIndex: 0 },
+  };
   const HINTS = { topic: 'tcp-v1', body: { hints: [{ host: '127.0.0.1', port: 40123 }] } };
 
   function accepted(a: string[] = BOTH, b: string[] = BOTH): Pair {
@@ -364,7 +396,10 @@ describe('session: signals for the paths (topic = an agreed ability)', () => {
     p.feed('b', { type: 'signal', ...CANDIDATE });
     p.feed('b', { type: 'signal', ...HINTS });
     expect(received(p, 'b')).toEqual([{ type: 'signal', ...OFFER }]);
-    expect(received(p, 'a')).toEqual([{ type: 'signal', ...CANDIDATE }, { type: 'signal', ...HINTS }]);
+    expect(received(p, 'a')).toEqual([
+      { type: 'signal', ...CANDIDATE },
+      { type: 'signal', ...HINTS },
+    ]);
     const wire = p.log.a.filter((a) => a.type === 'send').at(-1);
     expect(wire?.type === 'send' && Buffer.from(wire.body).includes(Buffer.from('v=0'))).toBe(false);
     expect(p.state.a.kind).toBe('sending');

@@ -7,7 +7,8 @@ const HINTS: TcpHint[] = [
   { host: '192.0.2.5', port: 1 },
   { host: '2001:db8::1', port: 65535 },
 ];
-const GOLDEN = '{"hints":[{"host":"127.0.0.1","port":40123},{"host":"192.0.2.5","port":1},{"host":"2001:db8::1","port":65535}]}';
+const GOLDEN =
+  '{"hints":[{"host":"127.0.0.1","port":40123},{"host":"192.0.2.5","port":1},{"host":"2001:db8::1","port":65535}]}';
 
 describe('hints (the tcp-v1 signal body)', () => {
   it('encodes to the exact JSON, known fields only, and parses back', () => {
@@ -37,13 +38,33 @@ describe('hints (the tcp-v1 signal body)', () => {
     expect(parseTcpHints({ hints })).toBeUndefined();
   });
 
-  it.each(['0.0.0.0', '255.255.255.255', '::', '::1', '1::', 'fe80::1', '2001:db8:0:0:0:0:0:1', '::ffff:192.0.2.1', '1:2:3:4:5:6:1.2.3.4'])(
-    'takes %s as an IP literal',
-    (host) => expect(isIpLiteral(host)).toBe(true),
-  );
+  it.each([
+    '0.0.0.0',
+    '255.255.255.255',
+    '::',
+    '::1',
+    '1::',
+    'fe80::1',
+    '2001:db8:0:0:0:0:0:1',
+    '::ffff:192.0.2.1',
+    '1:2:3:4:5:6:1.2.3.4',
+  ])('takes %s as an IP literal', (host) => expect(isIpLiteral(host)).toBe(true));
 
-  it.each(['256.0.0.1', '01.2.3.4', '1.2.3', '1.2.3.4.5', ':1', '1:::2', '1::2::3', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '12345::', 'g::1', ' ::1', '1:2:3:4:5:6:7:1.2.3.4', 'localhost', ''])(
-    'refuses %j',
-    (host) => expect(isIpLiteral(host)).toBe(false),
-  );
+  it.each([
+    '256.0.0.1',
+    '01.2.3.4',
+    '1.2.3',
+    '1.2.3.4.5',
+    ':1',
+    '1:::2',
+    '1::2::3',
+    '1:2:3:4:5:6:7:8:9',
+    '1:2:3:4:5:6:7',
+    '12345::',
+    'g::1',
+    ' ::1',
+    '1:2:3:4:5:6:7:1.2.3.4',
+    'localhost',
+    '',
+  ])('refuses %j', (host) => expect(isIpLiteral(host)).toBe(false));
 });

@@ -33,11 +33,11 @@ describe('vector checks in Node', () => {
   });
 
   const mutations: [string, (v: ProtocolVectors) => void, string[]][] = [
-    ['cpace ISK_IR', (v) => (v.cpace.G_Coffee25519.ISK_IR = wrong(v.cpace.G_Coffee25519.ISK_IR)), [
-      'cpace B.3.5 ISK_IR',
-      'cpace protocol flow, initiator ISK',
-      'cpace protocol flow, responder ISK',
-    ]],
+    [
+      'cpace ISK_IR',
+      (v) => (v.cpace.G_Coffee25519.ISK_IR = wrong(v.cpace.G_Coffee25519.ISK_IR)),
+      ['cpace B.3.5 ISK_IR', 'cpace protocol flow, initiator ISK', 'cpace protocol flow, responder ISK'],
+    ],
     [
       'cpace Invalid Y2 (now a valid point)',
       (v) => (v.cpace.G_Coffee25519_points['Invalid Y2'] = v.cpace.G_Coffee25519_points.Valid.X),
@@ -45,18 +45,24 @@ describe('vector checks in Node', () => {
     ],
     ['keys "data b"', (v) => (v.keys.keys['data b'] = wrong(v.keys.keys['data b'])), ['keys data b']],
     ['keys verifier', (v) => (v.keys.verifier = 'DJ9D-MEG5'), ['keys verifier']],
-    ['a frame byte', (v) => (v.frames.vectors[1]!.frame = wrong(v.frames.vectors[1]!.frame)), [
-      `frames ${PROTOCOL_VECTORS.frames.vectors[1]!.description}: seal`,
-      `frames ${PROTOCOL_VECTORS.frames.vectors[1]!.description}: open`,
-    ]],
-    ['a WebRTC binding MAC', (v) => (v.binding.cases[0]!.mac = wrong(v.binding.cases[0]!.mac)), [
-      'binding webrtc send',
-      'binding webrtc send, checked by the peer',
-    ]],
-    ['a TCP binding MAC', (v) => (v.tcpBinding.cases[1]!.mac = wrong(v.tcpBinding.cases[1]!.mac)), [
-      'binding tcp receive',
-      'binding tcp receive, checked by the peer',
-    ]],
+    [
+      'a frame byte',
+      (v) => (v.frames.vectors[1]!.frame = wrong(v.frames.vectors[1]!.frame)),
+      [
+        `frames ${PROTOCOL_VECTORS.frames.vectors[1]!.description}: seal`,
+        `frames ${PROTOCOL_VECTORS.frames.vectors[1]!.description}: open`,
+      ],
+    ],
+    [
+      'a WebRTC binding MAC',
+      (v) => (v.binding.cases[0]!.mac = wrong(v.binding.cases[0]!.mac)),
+      ['binding webrtc send', 'binding webrtc send, checked by the peer'],
+    ],
+    [
+      'a TCP binding MAC',
+      (v) => (v.tcpBinding.cases[1]!.mac = wrong(v.tcpBinding.cases[1]!.mac)),
+      ['binding tcp receive', 'binding tcp receive, checked by the peer'],
+    ],
   ];
 
   it.each(mutations)('a wrong %s fails exactly its checks', (_name, mutate, expected) => {

@@ -29,9 +29,11 @@ function note(message) {
 
 function main() {
   const werift = findPackage('werift', packageRoot);
-  if (werift === undefined) return note('werift is not installed; nothing to patch (direct WebRTC will be unavailable)');
+  if (werift === undefined)
+    return note('werift is not installed; nothing to patch (direct WebRTC will be unavailable)');
   const patchPackage = findPackage('patch-package', packageRoot);
-  if (patchPackage === undefined) return note('patch-package is not installed; werift stays unpatched (WebRTC works, slower)');
+  if (patchPackage === undefined)
+    return note('patch-package is not installed; werift stays unpatched (WebRTC works, slower)');
   // patch-package applies <appRoot>/<patch-dir>/werift+*.patch to <appRoot>/node_modules/werift, and only the patch
   // files in that directory: pointing it at ours leaves any patches of the application that installed us alone.
   const appRoot = dirname(dirname(werift));

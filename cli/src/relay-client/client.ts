@@ -27,7 +27,7 @@ import {
   parseRelayMessage,
   type ClientToRelay,
   type RelayToClient,
-} from '../protocol.js';
+} from '@portunus/protocol';
 
 export { relayEndpoint } from './endpoint.js';
 
@@ -44,7 +44,8 @@ export interface Paired {
  * What the relay says about the peer, in the order it said it (PROTOCOL.md §3): paired, the peer's messages, and
  * `unpaired` when a peer left before the key exchange completed (a new `paired` may follow).
  */
-export type PeerEvent = { type: 'paired'; paired: Paired } | { type: 'message'; body: Uint8Array } | { type: 'unpaired' };
+export type PeerEvent =
+  { type: 'paired'; paired: Paired } | { type: 'message'; body: Uint8Array } | { type: 'unpaired' };
 
 export interface RelayClientOptions {
   /** ws:// or wss:// (or http://, https://) URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
@@ -207,7 +208,11 @@ class WsRelayClient implements RelayClient {
     try {
       await this.untilEnd<void>((resolve) => this.ws.once('open', () => resolve()));
       this.startKeepalive();
-      const welcome = await this.request('welcome', { type: 'hello', protocol: SUPPORTED_VERSIONS[0]!, agent: this.opts.agent });
+      const welcome = await this.request('welcome', {
+        type: 'hello',
+        protocol: SUPPORTED_VERSIONS[0]!,
+        agent: this.opts.agent,
+      });
       if (welcome.type !== 'welcome') throw createError('RELAY_PROTOCOL', 'expected welcome');
       if (!SUPPORTED_VERSIONS.includes(welcome.protocol)) {
         throw createError('RELAY_INCOMPATIBLE', `relay speaks protocol ${welcome.protocol}`);
@@ -228,13 +233,15 @@ class WsRelayClient implements RelayClient {
 
   async claim(nameplate: number): Promise<{ side: RelaySide }> {
     const reply = await this.request('claimed', { type: 'claim', nameplate });
-    if (reply.type !== 'claimed' || reply.nameplate !== nameplate) throw this.fail(createError('RELAY_PROTOCOL', 'bad claim reply'));
+    if (reply.type !== 'claimed' || reply.nameplate !== nameplate)
+      throw this.fail(createError('RELAY_PROTOCOL', 'bad claim reply'));
     return { side: reply.side };
   }
 
   sendMessage(body: Uint8Array): void {
     const text = encodeClientMessage({ type: 'msg', body: toBase64Url(body) });
-    if (text.length > this.maxMessageBytes) throw createError('MESSAGE_TOO_BIG', `message of ${body.length} bytes exceeds the relay limit`);
+    if (text.length > this.maxMessageBytes)
+      throw createError('MESSAGE_TOO_BIG', `message of ${body.length} bytes exceeds the relay limit`);
     this.send(text);
   }
 
@@ -334,7 +341,10 @@ class WsRelayClient implements RelayClient {
         if (this.pairedNow) return void this.fail(createError('RELAY_PROTOCOL', 'paired twice'));
         this.pairedNow = true;
         this.opts.onPairing?.(true);
-        return this.queue({ type: 'paired', paired: { sid: msg.sid, side: msg.side, ...(msg.ice === undefined ? {} : { ice: msg.ice }) } });
+        return this.queue({
+          type: 'paired',
+          paired: { sid: msg.sid, side: msg.side, ...(msg.ice === undefined ? {} : { ice: msg.ice }) },
+        });
       }
       case 'unpaired':
         if (!this.pairedNow) return void this.fail(createError('RELAY_PROTOCOL', 'unpaired while not paired'));
@@ -353,14 +363,16 @@ class WsRelayClient implements RelayClient {
   }
 
   private queue(event: PeerEvent): void {
-    if (this.events.length >= this.maxQueuedMessages) return void this.fail(createError('PROTOCOL', 'the peer sent too many messages'));
+    if (this.events.length >= this.maxQueuedMessages)
+      return void this.fail(createError('PROTOCOL', 'the peer sent too many messages'));
     this.events.push(event);
     this.notify();
   }
 
   private reply(type: Reply, msg: RelayToClient): void {
     const pending = this.replies.get(type);
-    if (pending === undefined) return void this.fail(createError('RELAY_PROTOCOL', `unexpected ${type} from the relay`));
+    if (pending === undefined)
+      return void this.fail(createError('RELAY_PROTOCOL', `unexpected ${type} from the relay`));
     this.replies.delete(type);
     pending.resolve(msg);
   }
@@ -395,7 +407,9 @@ class WsRelayClient implements RelayClient {
     this.pinger = setInterval(() => {
       if (this.ws.isPaused) this.heardAt = performance.now();
       if (performance.now() - this.heardAt >= stallMs) {
-        return this.end(createError('RELAY_UNREACHABLE', `the relay stopped answering (nothing from it for ${stallMs / 1000} s)`));
+        return this.end(
+          createError('RELAY_UNREACHABLE', `the relay stopped answering (nothing from it for ${stallMs / 1000} s)`),
+        );
       }
       this.ws.ping();
     }, stallMs / 4);
@@ -404,16 +418,24 @@ class WsRelayClient implements RelayClient {
 
   private wsOnError(err: Error & { code?: string }): void {
     if (this.ws.readyState === WebSocket.CONNECTING || this.relayName === '') {
-      this.end(this.tls.explain(err) ?? createError('RELAY_UNREACHABLE', `cannot reach the relay at ${this.opts.url}: ${err.code ?? err.message}`, { cause: err }));
+      this.end(
+        this.tls.explain(err) ??
+          createError('RELAY_UNREACHABLE', `cannot reach the relay at ${this.opts.url}: ${err.code ?? err.message}`, {
+            cause: err,
+          }),
+      );
     } else if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       this.endedBy ??= createError('MESSAGE_TOO_BIG', 'the relay sent a frame larger than this client accepts');
     } else {
-      this.endedBy ??= createError('RELAY_PROTOCOL', `relay connection error: ${err.code ?? err.message}`, { cause: err });
+      this.endedBy ??= createError('RELAY_PROTOCOL', `relay connection error: ${err.code ?? err.message}`, {
+        cause: err,
+      });
     }
   }
 
   private wsOnClose(code: number): void {
-    if (this.endedBy === undefined) this.endedBy = errorForClose({ relayError: this.relayError, peerLeft: this.peerLeft, code });
+    if (this.endedBy === undefined)
+      this.endedBy = errorForClose({ relayError: this.relayError, peerLeft: this.peerLeft, code });
     this.settle();
   }
 

@@ -10,7 +10,7 @@
  */
 import { isIP, type createConnection as netCreateConnection } from 'node:net';
 import { connect, rootCertificates, type ConnectionOptions, type PeerCertificate, type TLSSocket } from 'node:tls';
-import { createError, type PortunusError } from '../protocol.js';
+import { createError, type PortunusError } from '@portunus/protocol';
 
 export interface RelayTls {
   /** Options for the WebSocket client's TLS connection (none for ws://). */
@@ -56,21 +56,34 @@ export function relayTls(endpoint: URL, extraCa: readonly string[] | undefined):
   };
   // ws calls createConnection with one options object only (lib/websocket.js, initAsClient); its types copy all of
   // net.createConnection's overloads.
-  return { socketOptions: { createConnection: createConnection as typeof netCreateConnection }, explain: (err) => explainTlsFailure(err, endpoint, peer) };
+  return {
+    socketOptions: { createConnection: createConnection as typeof netCreateConnection },
+    explain: (err) => explainTlsFailure(err, endpoint, peer),
+  };
 }
 
 /** The error for a TLS failure `err` of the connection to `endpoint`, `peer` the certificate it presented. */
-export function explainTlsFailure(err: Error & { code?: string; cert?: PeerCertificate }, endpoint: URL, peer: PeerCertificate | undefined): PortunusError | undefined {
+export function explainTlsFailure(
+  err: Error & { code?: string; cert?: PeerCertificate },
+  endpoint: URL,
+  peer: PeerCertificate | undefined,
+): PortunusError | undefined {
   const code = err.code ?? '';
   const host = endpoint.hostname;
   const cert = peer ?? err.cert;
   if (code === 'DEPTH_ZERO_SELF_SIGNED_CERT') {
-    return createError('TLS_SELF_SIGNED', `the relay at ${host} presented a self-signed certificate${forNames(cert)}`, { cause: err });
+    return createError('TLS_SELF_SIGNED', `the relay at ${host} presented a self-signed certificate${forNames(cert)}`, {
+      cause: err,
+    });
   }
   if (UNTRUSTED.has(code)) {
     const issuer = cert?.issuer?.CN ?? cert?.issuer?.O;
     const by = issuer === undefined ? 'an authority' : `'${clip(String(issuer))}'`;
-    return createError('TLS_UNTRUSTED', `the relay's certificate${forNames(cert)} is issued by ${by}, which this computer does not trust`, { cause: err });
+    return createError(
+      'TLS_UNTRUSTED',
+      `the relay's certificate${forNames(cert)} is issued by ${by}, which this computer does not trust`,
+      { cause: err },
+    );
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     const names = certificateNames(err.cert ?? cert);
@@ -79,17 +92,33 @@ export function explainTlsFailure(err: Error & { code?: string; cert?: PeerCerti
   }
   if (code === 'CERT_HAS_EXPIRED') {
     const when = day(cert?.valid_to);
-    return createError('TLS_EXPIRED', `the relay's certificate${when === undefined ? ' has expired' : ` expired on ${when}`}`, { cause: err });
+    return createError(
+      'TLS_EXPIRED',
+      `the relay's certificate${when === undefined ? ' has expired' : ` expired on ${when}`}`,
+      { cause: err },
+    );
   }
   if (code === 'CERT_NOT_YET_VALID') {
     const when = day(cert?.valid_from);
-    return createError('TLS_FAILED', `the relay's certificate is not valid yet${when === undefined ? '' : ` (from ${when})`}: check this computer's clock`, { cause: err });
+    return createError(
+      'TLS_FAILED',
+      `the relay's certificate is not valid yet${when === undefined ? '' : ` (from ${when})`}: check this computer's clock`,
+      { cause: err },
+    );
   }
   if (code === 'EPROTO' && /wrong version number/.test(err.message)) {
-    return createError('TLS_FAILED', `the relay at ${endpoint.host} does not answer TLS: is it a plain ws:// (http://) relay?`, { cause: err });
+    return createError(
+      'TLS_FAILED',
+      `the relay at ${endpoint.host} does not answer TLS: is it a plain ws:// (http://) relay?`,
+      { cause: err },
+    );
   }
   if (OTHER_TLS_FAILURE.test(code)) {
-    return createError('TLS_FAILED', `TLS with the relay at ${endpoint.host} failed: ${clip(code)} (${clip(err.message)})`, { cause: err });
+    return createError(
+      'TLS_FAILED',
+      `TLS with the relay at ${endpoint.host} failed: ${clip(code)} (${clip(err.message)})`,
+      { cause: err },
+    );
   }
   return undefined;
 }
@@ -103,7 +132,13 @@ function forNames(cert: PeerCertificate | undefined): string {
 /** The DNS names and IP addresses a certificate is for (its subjectAltName, else its common name), at most five. */
 function certificateNames(cert: PeerCertificate | undefined): string {
   const alt = cert?.subjectaltname;
-  const names = alt === undefined ? [cert?.subject?.CN].filter((n) => n !== undefined).map(String) : alt.split(', ').filter((n) => /^(DNS|IP Address):/.test(n)).map((n) => n.slice(n.indexOf(':') + 1));
+  const names =
+    alt === undefined
+      ? [cert?.subject?.CN].filter((n) => n !== undefined).map(String)
+      : alt
+          .split(', ')
+          .filter((n) => /^(DNS|IP Address):/.test(n))
+          .map((n) => n.slice(n.indexOf(':') + 1));
   const shown = names.slice(0, 5).map(clip).join(', ');
   return names.length > 5 ? `${shown}, …` : shown;
 }

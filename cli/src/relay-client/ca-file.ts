@@ -1,12 +1,13 @@
 /** Reading a PEM file of CA certificates (for --ca, PORTUNUS_CA, the config file's `ca`, NODE_EXTRA_CA_CERTS). */
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createError, PortunusError } from '../protocol.js';
+import { createError, PortunusError } from '@portunus/protocol';
 
 /** Far larger than any CA bundle (the whole Mozilla set is ~220 KiB); anything bigger is not a CA file. */
 export const MAX_CA_FILE_BYTES = 1024 * 1024;
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
-const HINT = "Give a PEM file holding the certificate of the CA that signed the relay's certificate (or the relay's own, if self-signed).";
+const HINT =
+  "Give a PEM file holding the certificate of the CA that signed the relay's certificate (or the relay's own, if self-signed).";
 
 /**
  * The PEM certificates in the file at `path`, each checked to parse as X.509. Throws USAGE (exit 2) when the file

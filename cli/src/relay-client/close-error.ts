@@ -1,5 +1,5 @@
 /** What a relay connection's end means for the user, in the order of evidence (see PROTOCOL.md §3 Close codes). */
-import { createError, errorCodeForClose, PortunusError } from '../protocol.js';
+import { createError, errorCodeForClose, PortunusError } from '@portunus/protocol';
 
 export interface CloseEvidence {
   /** The relay's own `error` message, if one came before the close. */

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// `npm run build`: bundles each entry point with esbuild. The workspace packages (@portunus/protocol, @portunus/relay)
+// are bundled in; every npm dependency stays external, installed beside the bundle as usual. Outputs:
+//   cli/dist/     the CLI (`portunus`; the relay code is a lazy chunk, loaded only when a relay starts)
+//   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
+//   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
+import { build } from 'esbuild';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const manifests = ['package.json', 'packages/protocol/package.json', 'relay/package.json', 'cli/package.json'].map(
+  (p) => JSON.parse(readFileSync(join(root, p), 'utf8')),
+);
+const external = [
+  ...new Set(
+    manifests.flatMap((m) =>
+      ['dependencies', 'optionalDependencies', 'devDependencies'].flatMap((k) => Object.keys(m[k] ?? {})),
+    ),
+  ),
+].filter((name) => !name.startsWith('@portunus/'));
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  // Bare imports of npm packages stay imports (with subpaths: '@noble/hashes/sha2.js').
+  external: external.flatMap((name) => [name, `${name}/*`]),
+  logLevel: 'warning',
+  // One version for the CLI and the relay they embed: the published package's.
+  define: { PORTUNUS_VERSION: JSON.stringify(manifests[3].version) },
+  // ESM output that still needs require() for the few CommonJS paths of external packages esbuild leaves alone.
+  banner: {
+    js: "import { createRequire as __portunusRequire } from 'node:module'; const require = __portunusRequire(import.meta.url);",
+  },
+};
+
+const benches = existsSync(join(root, 'bench'))
+  ? readdirSync(join(root, 'bench'))
+      .filter((name) => name.endsWith('.ts'))
+      .map((name) => join('bench', name))
+  : [];
+
+// `node scripts/build.mjs relay` builds the relay alone (the container image has nothing else).
+const only = process.argv[2];
+const targets = {
+  cli: { entryPoints: { main: 'cli/src/main.ts' }, outdir: 'cli/dist', splitting: true },
+  relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist' },
+  bench: { entryPoints: benches, outdir: 'dist/bench' },
+};
+const chosen = Object.entries(targets).filter(([name]) => only === undefined || name === only);
+if (chosen.length === 0) throw new Error(`unknown build target ${only}: expected ${Object.keys(targets).join(', ')}`);
+await Promise.all(
+  chosen.map(([, target]) => {
+    rmSync(join(root, target.outdir), { recursive: true, force: true });
+    return build({ ...common, ...target, outdir: join(root, target.outdir), absWorkingDir: root });
+  }),
+);
