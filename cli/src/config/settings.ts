@@ -31,7 +31,7 @@ const ok = <T>(value: T): Checked<T> => ({ ok: true, value });
 const bad = (problem: string): { ok: false; problem: string } => ({ ok: false, problem });
 
 export const MAX_URL_LENGTH = 2048;
-export const MAX_ICE_SERVERS = 16;
+export const MAX_CONFIGURED_ICE_SERVERS = 16;
 
 const relay: Setting<'relay'> = {
   key: 'relay',
@@ -84,11 +84,11 @@ function caPathProblem(path: string): string | undefined {
 
 const iceServers: Setting<'iceServers'> = {
   key: 'iceServers',
-  description: `STUN/TURN servers for direct connections (stun:, stuns:, turn: or turns: URIs, at most ${MAX_ICE_SERVERS})`,
+  description: `STUN/TURN servers for direct connections (stun:, stuns:, turn: or turns: URIs, at most ${MAX_CONFIGURED_ICE_SERVERS})`,
   fromArgs(args) {
     const hint = 'Example: portunus config set iceServers stun:stun.example.org:3478';
-    if (args.length === 0 || args.length > MAX_ICE_SERVERS)
-      throw createError('USAGE', `give 1 to ${MAX_ICE_SERVERS} server URIs`, { hint });
+    if (args.length === 0 || args.length > MAX_CONFIGURED_ICE_SERVERS)
+      throw createError('USAGE', `give 1 to ${MAX_CONFIGURED_ICE_SERVERS} server URIs`, { hint });
     for (const uri of args) {
       const problem = iceServerProblem(uri);
       if (problem !== undefined) throw createError('USAGE', problem, { hint });
@@ -96,8 +96,8 @@ const iceServers: Setting<'iceServers'> = {
     return [...args];
   },
   check(value) {
-    if (!Array.isArray(value) || value.length > MAX_ICE_SERVERS)
-      return bad(`"iceServers" must be a list of at most ${MAX_ICE_SERVERS} strings`);
+    if (!Array.isArray(value) || value.length > MAX_CONFIGURED_ICE_SERVERS)
+      return bad(`"iceServers" must be a list of at most ${MAX_CONFIGURED_ICE_SERVERS} strings`);
     for (const uri of value) {
       if (typeof uri !== 'string') return bad('"iceServers" must be a list of strings');
       const problem = iceServerProblem(uri);

@@ -13,7 +13,7 @@ export type { Offer } from '@portunus/protocol';
 /** Permission bits a file offer may carry: only whether it is executable travels. */
 export const FILE_MODES: readonly number[] = [0o644, 0o755];
 
-export function parseOffer(value: unknown): Offer | PortunusError {
+export function parseFileOffer(value: unknown): Offer | PortunusError {
   const offer = parseWireOffer(value);
   if (offer instanceof PortunusError) return offer;
   if (offer.kind === 'text') return offer;

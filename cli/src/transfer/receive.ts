@@ -2,9 +2,9 @@
  * `portunus receive`: claim the nameplate, run the session, show the offer and ask, then stream the verified data
  * into a temporary file that is moved into place only after the final frame and the SHA-256 check pass.
  */
-import { PortunusError, type Code, type Offer, type PathKind } from '@portunus/protocol';
+import { type Code, type Decision, type Digest, type Offer, type PathKind, PortunusError } from '@portunus/protocol';
 import { nodeAead } from '@portunus/protocol/node';
-import { parseOffer as parseFileOffer } from '../files/offer.js';
+import { parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
@@ -17,7 +17,7 @@ import { confirm } from '../ui/prompt.js';
 import { showWaiting } from '../ui/waiting.js';
 import { abilitiesFor, noCommonPath, type TransferContext } from './context.js';
 import { ControlMux } from './control-mux.js';
-import { driveSession, type Decision, type Digest } from './session-driver.js';
+import { driveSession } from './session-driver.js';
 import { receiveSwitching, type ReceivingStream } from './switching.js';
 
 export interface ReceiveOptions {

@@ -2,7 +2,15 @@
  * `portunus send`: open the source (failing before any network traffic if it is unreadable), get a nameplate,
  * show the code, wait for the receiver, then run the session and stream the data.
  */
-import { codeUri, formatCode, generateSecret, type Code, type Offer, type PathKind } from '@portunus/protocol';
+import {
+  type Code,
+  codeUri,
+  type Digest,
+  formatCode,
+  generateSecret,
+  type Offer,
+  type PathKind,
+} from '@portunus/protocol';
 import { nodeAead } from '@portunus/protocol/node';
 import { openSource, type SourceSpec } from '../files/source.js';
 import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
@@ -13,7 +21,7 @@ import { describeOffer } from '../ui/describe.js';
 import { showCode } from '../ui/show-code.js';
 import { abilitiesFor, type TransferContext } from './context.js';
 import { ControlMux } from './control-mux.js';
-import { driveSession, type Digest } from './session-driver.js';
+import { driveSession } from './session-driver.js';
 import { sendSwitching } from './switching.js';
 import type { Paired } from '../relay-client/client.js';
 

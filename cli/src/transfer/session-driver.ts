@@ -10,10 +10,10 @@
  */
 import {
   createError,
+  type Decision,
+  type Digest,
   explainEnd,
   initialState,
-  step,
-  toPortunusError,
   type Offer,
   type PortunusError,
   type Role,
@@ -23,6 +23,8 @@ import {
   type SessionKeys,
   type SessionState,
   type Side,
+  step,
+  toPortunusError,
 } from '@portunus/protocol';
 import type { Paired, PeerEvent } from '../relay-client/client.js';
 import { AsyncQueue } from '../util/async-queue.js';
@@ -35,11 +37,6 @@ export interface ControlChannel {
   burn(): void;
 }
 
-export type Decision = { accept: true } | { accept: false; reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL' };
-export interface Digest {
-  bytes: number;
-  sha256: string;
-}
 export interface DataContext {
   keys: SessionKeys;
   side: Side;

@@ -13,16 +13,16 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  createError,
-  toPortunusError,
   type AckSealer,
+  createError,
+  type Digest,
   type PathKind,
   type PortunusError,
   type ResumingOpener,
+  toPortunusError,
 } from '@portunus/protocol';
 import type { Sink } from '../files/sink.js';
 import type { Link } from './link.js';
-import type { Digest } from './session-driver.js';
 import { StallWatch } from './stall.js';
 
 export interface SwitchingReceiveOptions {

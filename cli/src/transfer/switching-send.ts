@@ -14,25 +14,25 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  choose,
-  createError,
-  DEFAULT_CHOOSER,
-  frameOverhead,
-  initialChooser,
-  RetransmitWindow,
-  toPortunusError,
   type AckOpener,
+  choose,
   type ChooserConfig,
   type ChooserEvent,
   type ChooserState,
+  createError,
+  DEFAULT_CHOOSER,
+  type Digest,
+  frameOverhead,
   type FrameSealer,
+  initialChooser,
   type PathKind,
   type PortunusError,
+  RetransmitWindow,
   type SwitchReason,
+  toPortunusError,
 } from '@portunus/protocol';
 import { Wakeup } from '../util/wakeup.js';
 import type { Link } from './link.js';
-import type { Digest } from './session-driver.js';
 import { StallWatch } from './stall.js';
 
 /** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */

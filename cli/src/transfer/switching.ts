@@ -10,10 +10,11 @@ import {
   AckSealer,
   createError,
   DATA_STREAM,
+  type Digest,
   FrameOpener,
   FrameSealer,
-  ResumingOpener,
   type PathKind,
+  ResumingOpener,
   type SwitchReason,
 } from '@portunus/protocol';
 import { nodeAead } from '@portunus/protocol/node';
@@ -23,7 +24,7 @@ import type { Link } from './link.js';
 import type { ControlMux } from './control-mux.js';
 import { formatBytes } from '../ui/format.js';
 import type { Reporter } from '../ui/reporter.js';
-import type { DataContext, Digest } from './session-driver.js';
+import type { DataContext } from './session-driver.js';
 import { SwitchingReceiver } from './switching-receive.js';
 import { SwitchingSender } from './switching-send.js';
 import { agreedPaths } from './context.js';

@@ -11,15 +11,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeAead } from '@portunus/protocol/node';
 import {
   DATA_STREAM,
-  FrameSealer,
+  type Digest,
   formatCode,
+  FrameSealer,
   generateSecret,
-  secureRandomBytes,
   type Offer,
+  secureRandomBytes,
 } from '@portunus/protocol';
 import { connectRelay, type RelayClient } from '../../src/relay-client/client.js';
 import { RelayTransport } from '../../src/transport/relay.js';
-import { driveSession, type DataContext, type Digest } from '../../src/transfer/session-driver.js';
+import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
 import { exitOf, runPortunus, useRelayWorld } from './harness.js';
 import { streamOverRelay } from './relay-stream.js';
 

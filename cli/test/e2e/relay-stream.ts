@@ -3,9 +3,9 @@
  * over the relay pipe alone, with whatever bytes the test wants. The receiver on the other end is a real process.
  */
 import { nodeAead } from '@portunus/protocol/node';
-import { AckOpener, DATA_STREAM, FrameSealer } from '@portunus/protocol';
+import { AckOpener, DATA_STREAM, type Digest, FrameSealer } from '@portunus/protocol';
 import type { RelayClient } from '../../src/relay-client/client.js';
-import type { DataContext, Digest } from '../../src/transfer/session-driver.js';
+import type { DataContext } from '../../src/transfer/session-driver.js';
 import { Link } from '../../src/transfer/link.js';
 import { SwitchingSender } from '../../src/transfer/switching-send.js';
 import { RelayTransport } from '../../src/transport/relay.js';

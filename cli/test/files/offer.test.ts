@@ -1,30 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { PortunusError } from '@portunus/protocol';
-import { parseOffer } from '../../src/files/offer.js';
+import { parseFileOffer } from '../../src/files/offer.js';
 
 function code(value: unknown): string | undefined {
-  const result = parseOffer(value);
+  const result = parseFileOffer(value);
   return result instanceof PortunusError ? result.code : undefined;
 }
 
 describe('parseOffer (file layer)', () => {
   it('accepts each kind and drops unknown fields', () => {
-    expect(parseOffer({ kind: 'file', name: 'a.txt', size: 3, mode: 0o755, extra: 1 })).toEqual({
+    expect(parseFileOffer({ kind: 'file', name: 'a.txt', size: 3, mode: 0o755, extra: 1 })).toEqual({
       kind: 'file',
       name: 'a.txt',
       size: 3,
       mode: 0o755,
     });
-    expect(parseOffer({ kind: 'file', name: 'a.txt', size: 0 })).toEqual({ kind: 'file', name: 'a.txt', size: 0 });
-    expect(parseOffer({ kind: 'folder', name: 'photos', size: 3072, files: 1, bytes: 10 })).toEqual({
+    expect(parseFileOffer({ kind: 'file', name: 'a.txt', size: 0 })).toEqual({ kind: 'file', name: 'a.txt', size: 0 });
+    expect(parseFileOffer({ kind: 'folder', name: 'photos', size: 3072, files: 1, bytes: 10 })).toEqual({
       kind: 'folder',
       name: 'photos',
       size: 3072,
       files: 1,
       bytes: 10,
     });
-    expect(parseOffer({ kind: 'stream', name: 'stdin' })).toEqual({ kind: 'stream', name: 'stdin' });
-    expect(parseOffer({ kind: 'text', text: 'hi\nthere' })).toEqual({ kind: 'text', text: 'hi\nthere' });
+    expect(parseFileOffer({ kind: 'stream', name: 'stdin' })).toEqual({ kind: 'stream', name: 'stdin' });
+    expect(parseFileOffer({ kind: 'text', text: 'hi\nthere' })).toEqual({ kind: 'text', text: 'hi\nthere' });
   });
 
   it.each([

@@ -25,16 +25,18 @@ export interface SessionConfig {
 }
 
 export type Refusal = 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL';
+/** What a side counted and hashed of the data: the sender's claim and the receiver's check compare these. */
 export interface Digest {
   bytes: number;
   sha256: string;
 }
+/** The receiver's answer to an offer. */
+export type Decision = { accept: true } | { accept: false; reason: Refusal };
 
 export type SessionEvent =
   | { type: 'paired'; side: Side; sid: Uint8Array; relayName: string }
   | { type: 'message'; body: Uint8Array }
-  | { type: 'decision'; accept: true }
-  | { type: 'decision'; accept: false; reason: Refusal }
+  | ({ type: 'decision' } & Decision)
   | { type: 'dataSent'; bytes: number; sha256: string }
   | { type: 'dataReceived'; bytes: number; sha256: string }
   | { type: 'committed' }
