@@ -1,12 +1,18 @@
 // ESLint's job here is the shape of the house (STYLE.md, "Layers point one way"): the protocol core depends on
-// nothing of the relay or the CLI and on no Node built-in (but its *.node.ts files); the relay never imports the CLI;
-// every package reaches another only through its name (@portunus/protocol, @portunus/relay), never by a relative
-// path into its sources. Type errors are tsc's (npm run typecheck), formatting prettier's.
+// nothing of the relay, the client core or the CLI, and on no Node built-in (but its *.node.ts files); the client
+// core (the CLI's and the page's) depends on the protocol alone and on no Node built-in; the relay never imports a
+// client; every package reaches another only through its name (@portunus/protocol, @portunus/client,
+// @portunus/relay), never by a relative path into its sources. Type errors are tsc's, formatting prettier's.
 import tseslint from 'typescript-eslint';
 
+const NAMES = {
+  'packages/protocol': '@portunus/protocol',
+  'packages/client': '@portunus/client',
+  relay: '@portunus/relay',
+};
 const intoSources = (pkg) => ({
-  group: [`**/${pkg}/src/**`, `../**/${pkg}/**`],
-  message: `Import ${pkg === 'packages/protocol' ? '@portunus/protocol' : '@portunus/relay'} by its name, not by a path into its sources.`,
+  group: [`**/${pkg}/src/**`, `../**/${pkg}/**`, `../**/${pkg.split('/').pop()}/src/**`],
+  message: `Import ${NAMES[pkg]} by its name, not by a path into its sources.`,
 });
 const noCli = {
   group: ['portunus-cli', 'portunus-cli/**', '**/cli/src/**', '**/cli/test/**'],
@@ -16,6 +22,14 @@ const noRelay = {
   group: ['@portunus/relay', '@portunus/relay/**', '**/relay/src/**'],
   message: 'The protocol core knows nothing of the relay.',
 };
+const noClient = {
+  group: ['@portunus/client', '@portunus/client/**', '**/packages/client/**'],
+  message: 'The protocol core and the relay know nothing of the client core.',
+};
+const nodeOnly = (what) => ({
+  group: ['node:*', 'ws', 'werift', 'node-datachannel'],
+  message: `${what} is browser-safe: Node-only code goes in a *.node.ts file of the protocol, or in the CLI.`,
+});
 
 export default tseslint.config(
   { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**'] },
@@ -26,7 +40,7 @@ export default tseslint.config(
   },
   {
     files: ['packages/protocol/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [noCli, noRelay] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [noCli, noRelay, noClient] }] },
   },
   {
     files: ['packages/protocol/src/**/*.ts'],
@@ -35,26 +49,37 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            noCli,
-            noRelay,
-            {
-              group: ['node:*', 'ws', 'werift', 'node-datachannel'],
-              message: 'The protocol core is browser-safe: Node-only code goes in a *.node.ts file.',
-            },
-          ],
+          patterns: [noCli, noRelay, noClient, nodeOnly('The protocol core')],
         },
       ],
     },
   },
   {
+    files: ['packages/client/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [noCli, noRelay, intoSources('packages/protocol')] }],
+    },
+  },
+  {
+    files: ['packages/client/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noCli, noRelay, intoSources('packages/protocol'), nodeOnly('The client core')] },
+      ],
+    },
+  },
+  {
     files: ['relay/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { patterns: [noCli, intoSources('packages/protocol')] }] },
+    rules: { 'no-restricted-imports': ['error', { patterns: [noCli, noClient, intoSources('packages/protocol')] }] },
   },
   {
     files: ['cli/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [intoSources('packages/protocol'), intoSources('relay')] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [intoSources('packages/protocol'), intoSources('packages/client'), intoSources('relay')] },
+      ],
     },
   },
 );

@@ -16,10 +16,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { AeadFactory } from '@portunus/protocol';
+import { type AeadFactory, FrameOpener, FrameSealer, HEADER_BYTES } from '@portunus/protocol';
 import { nobleAead } from '@portunus/protocol/noble';
 import { nodeAead } from '@portunus/protocol/node';
-import { FrameOpener, FrameSealer, HEADER_BYTES } from '@portunus/protocol';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;

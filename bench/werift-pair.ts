@@ -7,7 +7,7 @@
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { MAX_FRAME_BYTES } from '@portunus/protocol';
-import { withTimeout } from '../cli/src/util/async-queue.js';
+import { withTimeout } from '@portunus/client';
 import type { Werift } from '../cli/src/transport/werift.js';
 
 /** A hang detector only: connecting on loopback takes well under a second, even on a busy machine. */

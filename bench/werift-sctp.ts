@@ -7,7 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { loadWerift } from '../cli/src/transport/werift.js';
-import { withTimeout } from '../cli/src/util/async-queue.js';
+import { withTimeout } from '@portunus/client';
 import { fmt } from './processes.js';
 import { connectWeriftPair, countExpiries, countSacks, dropFirstSends, receiveBytes, sctpOf } from './werift-pair.js';
 

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const manifests = ['package.json', 'packages/protocol/package.json', 'relay/package.json', 'cli/package.json'].map(
+const manifests = ['package.json', 'packages/protocol/package.json', 'packages/client/package.json', 'relay/package.json', 'cli/package.json'].map(
   (p) => JSON.parse(readFileSync(join(root, p), 'utf8')),
 );
 const external = [

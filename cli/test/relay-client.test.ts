@@ -1,8 +1,9 @@
+import { type RelayClient } from '@portunus/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
-import { connectRelay, relayEndpoint, type RelayClient } from '../src/relay-client/client.js';
+import { connectRelay, relayEndpoint } from '../src/relay-client/client.js';
 import { startRelay, type RelayHandle } from '@portunus/relay';
 import type { RelayConfig } from '@portunus/relay';
 import { nextMessage, nextPaired } from './relay-events.js';

@@ -2,8 +2,8 @@
  * Test helpers over RelayClient.nextEvent(): the next event, required to be of one type. A different event is a
  * test failure, not something to skip.
  */
-import type { Paired, PeerEvent, RelayClient } from '../src/relay-client/client.js';
 
+import { type Paired, type PeerEvent, type RelayClient } from '@portunus/client';
 export async function nextPaired(client: Pick<RelayClient, 'nextEvent'>): Promise<Paired> {
   const event = await client.nextEvent();
   if (event.type !== 'paired') throw new Error(`expected paired, got ${event.type}`);

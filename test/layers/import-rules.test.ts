@@ -29,6 +29,18 @@ describe('import rules', () => {
       /@portunus\/protocol by its name/,
     ],
     ['cli/src/x.ts', "import { Rooms } from '../../relay/src/rooms.js';", /@portunus\/relay by its name/],
+    ['cli/src/x.ts', "import { Link } from '../../packages/client/src/link.js';", /@portunus\/client by its name/],
+    ['packages/client/src/x.ts', "import { createHash } from 'node:crypto';", /browser-safe/],
+    ['packages/client/src/x.ts', "import WebSocket from 'ws';", /browser-safe/],
+    ['packages/client/src/x.ts', "import { send } from '../../../cli/src/transfer/send.js';", /Nothing below the CLI/],
+    ['packages/client/src/x.ts', "import { startRelay } from '@portunus/relay';", /knows nothing of the relay/],
+    [
+      'packages/client/src/x.ts',
+      "import { step } from '../../protocol/src/session.js';",
+      /@portunus\/protocol by its name/,
+    ],
+    ['packages/protocol/src/x.ts', "import { Link } from '@portunus/client';", /know nothing of the client core/],
+    ['relay/src/x.ts', "import { Link } from '@portunus/client';", /know nothing of the client core/],
     [
       'cli/src/x.ts',
       "import { step } from '../../packages/protocol/src/session.js';",
@@ -43,6 +55,8 @@ describe('import rules', () => {
     ['relay/src/x.ts', "import { step } from '@portunus/protocol';"],
     ['cli/src/x.ts', "import { startRelay } from '@portunus/relay';"],
     ['cli/src/x.ts', "import { send } from './transfer/send.js';"],
+    ['cli/src/x.ts', "import { Link } from '@portunus/client';"],
+    ['packages/client/src/x.ts', "import { step } from '@portunus/protocol';"],
   ])('allows %s: %s', async (file, code) => {
     expect(await problems(file, code)).toEqual([]);
   });

@@ -5,7 +5,7 @@ import type { TransferContext } from '../transfer/context.js';
 import { Reporter } from '../ui/reporter.js';
 import { AGENT } from '../version.js';
 import { configuredIceServers, loadConfig } from '../config/config-file.js';
-import { DEFAULT_STALL_TIMEOUT_MS } from '../transfer/stall.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from '@portunus/client';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';

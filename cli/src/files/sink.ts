@@ -10,16 +10,10 @@ import { openFolderSink } from './folder-sink.js';
 import { openStdoutSink } from './stdout-sink.js';
 import type { Target } from './target.js';
 
-export { checkOutput, checkTarget, type Target, type TargetOptions } from './target.js';
+import type { Sink } from '@portunus/client';
 
-export interface Sink {
-  /** Resolves once the chunk is written or safely buffered within a bounded amount (backpressure). */
-  write(chunk: Uint8Array): Promise<void>;
-  /** Checks the data is complete, makes it durable and moves it into place; returns the final path ('-' for stdout). */
-  commit(): Promise<string>;
-  /** Removes everything written so far. Does nothing after commit, or after a failure already cleaned up. */
-  abort(): Promise<void>;
-}
+export type { Sink } from '@portunus/client';
+export { checkOutput, checkTarget, type Target, type TargetOptions } from './target.js';
 
 /** How file data reaches the disk; replaceable so tests can simulate a full disk. */
 export interface SinkIo {

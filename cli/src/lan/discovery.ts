@@ -11,7 +11,7 @@ import { PROTOCOL_VERSION, RELAY_PATH } from '@portunus/protocol';
 import { encodeLanDatagram, type LanDatagram } from './datagram.js';
 import { openLanSocket, type LanSocket } from './lan-socket.js';
 import type { Ipv4Interface } from './targets.js';
-import { Wakeup } from '../util/wakeup.js';
+import { Wakeup } from '@portunus/client';
 
 export interface Candidate {
   /** Source address of the announcement (never an address taken from the datagram's body). */

@@ -3,8 +3,9 @@
  * `{nameplate, port}` on the local network until a receiver pairs (or we stop). The announcement is all a LAN
  * neighbour learns; whoever connects still has to prove knowledge of the secret through the PAKE.
  */
+import { type RelayClient, type RelaySide } from '@portunus/client';
 import type { RandomBytes } from '@portunus/protocol';
-import { connectRelay, type RelayClient, type RelaySide } from '../relay-client/client.js';
+import { connectRelay } from '../relay-client/client.js';
 import type { RelayHandle } from '@portunus/relay';
 import { startAnnouncer, type Announcer } from './announcer.js';
 import { EMBEDDED_CLOSE_GRACE_MS, startEmbeddedRelay } from './embedded-relay.js';

@@ -5,8 +5,9 @@
  * the next. A forged announcement can point us at a relay where someone who knows the nameplate (but not the
  * secret) waits; then the PAKE fails — one wasted guess for the attacker, exit 3 for us, and no data.
  */
+import { type RelayClient } from '@portunus/client';
 import { createError, PortunusError } from '@portunus/protocol';
-import { connectRelay, type RelayClient } from '../relay-client/client.js';
+import { connectRelay } from '../relay-client/client.js';
 import { startDiscovery, type Candidate, type Discovery } from './discovery.js';
 import type { LanSettings } from './lan-settings.js';
 import { ipv4Interfaces } from './targets.js';

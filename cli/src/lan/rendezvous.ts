@@ -4,7 +4,8 @@
  * sender hosts an embedded relay and announces it, the receiver discovers it. Either way the flows get the same
  * RelayClient, and everything above it (PAKE, confirmation, encryption, transports) is unchanged.
  */
-import { connectRelay, type RelayClient, type RelaySide } from '../relay-client/client.js';
+import { type RelayClient, type RelaySide } from '@portunus/client';
+import { connectRelay } from '../relay-client/client.js';
 import type { TransferContext } from '../transfer/context.js';
 import { hostLan } from './lan-host.js';
 import { joinLan } from './lan-join.js';

@@ -1,33 +1,12 @@
 /**
- * Client side of the relay protocol (PROTOCOL.md §Relay): connect and say hello, allocate or claim a nameplate,
- * exchange opaque peer messages, open the data pipe and move binary frames with backpressure both ways.
- *
- * Every failure surfaces as a PortunusError: the relay's `error` message when it sent one, else its close code
- * (errorCodeForClose), else RELAY_UNREACHABLE for a lost connection. Incoming peer messages and data frames wait in
- * separate bounded queues; a full data queue pauses the socket, so a slow consumer slows the relay, which slows
- * the sender. The peer flooding messages nobody reads is a protocol error (the queue never grows without bound).
- * This file is what the rest of the CLI sees; ws-relay-client.ts is how it is done over a WebSocket.
+ * Connecting to a relay from Node (the RelayClient of @portunus/client over ws, ws-relay-client.ts). Incoming data
+ * frames wait in a bounded queue; a full one pauses the socket, so a slow consumer slows the relay, which slows the
+ * sender.
  */
-import type { IceServer, PortunusError } from '@portunus/protocol';
+import type { RelayClient } from '@portunus/client';
 import { WsRelayClient } from './ws-relay-client.js';
 
 export { relayEndpoint } from './endpoint.js';
-
-export type RelaySide = 'a' | 'b';
-
-/** What `paired` tells a client: the session id, its side, and the ICE servers the relay offers (if any). */
-export interface Paired {
-  sid: Uint8Array;
-  side: RelaySide;
-  ice?: IceServer[];
-}
-
-/**
- * What the relay says about the peer, in the order it said it (PROTOCOL.md §3): paired, the peer's messages, and
- * `unpaired` when a peer left before the key exchange completed (a new `paired` may follow).
- */
-export type PeerEvent =
-  { type: 'paired'; paired: Paired } | { type: 'message'; body: Uint8Array } | { type: 'unpaired' };
 
 export interface RelayClientOptions {
   /** ws:// or wss:// (or http://, https://) URL of the relay; a bare host URL (no path) gets RELAY_PATH appended. */
@@ -59,30 +38,6 @@ export interface RelayClientOptions {
   stallTimeoutMs?: number;
   /** Told when the room is paired (true) and when it waits again after `unpaired` (false). */
   onPairing?(paired: boolean): void;
-}
-
-export interface RelayClient {
-  readonly relayName: string;
-  readonly motd: string | undefined;
-  allocate(): Promise<number>;
-  claim(nameplate: number): Promise<{ side: RelaySide }>;
-  sendMessage(body: Uint8Array): void;
-  /** The next event about the peer; rejects once the connection has closed and no event is left. */
-  nextEvent(): Promise<PeerEvent>;
-  openPipe(): Promise<void>;
-  /**
-   * Resolves once the socket's queue is below the high-water mark. The frame is sent without a copy: the caller
-   * must not modify it afterwards (sealed frames are fresh buffers, so this holds on the data path).
-   */
-  sendData(frame: Uint8Array): Promise<void>;
-  dataFrames(): AsyncIterable<Uint8Array>;
-  /** Bytes of data frames received but not yet consumed: bounded by highWaterMark plus one socket read. */
-  readonly queuedDataBytes: number;
-  burn(): void;
-  reportDone(ok: boolean): void;
-  close(): Promise<void>;
-  /** Resolves when the connection has closed: undefined after close(), else the error that ended it. */
-  readonly closed: Promise<PortunusError | undefined>;
 }
 
 export async function connectRelay(opts: RelayClientOptions): Promise<RelayClient> {

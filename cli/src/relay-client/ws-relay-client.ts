@@ -12,16 +12,12 @@ import {
   type ClientToRelay,
   type RelayToClient,
 } from '@portunus/protocol';
-import { DEFAULT_STALL_TIMEOUT_MS } from '../transfer/stall.js';
-import { Wakeup } from '../util/wakeup.js';
-import type { PeerEvent, RelayClient, RelayClientOptions, RelaySide } from './client.js';
+import { ConnectionEnd, DEFAULT_STALL_TIMEOUT_MS, type PeerEvent, PeerInbox, PendingReplies, type RelayClient, type RelaySide, type Reply, Wakeup } from '@portunus/client';
+import type { RelayClientOptions } from './client.js';
 import { abortError, errorForClose, errorForResponse, errorForSocket } from './close-error.js';
 import { relayEndpoint } from './endpoint.js';
-import { ConnectionEnd } from './connection-end.js';
 import { DataInbox, DEFAULT_HIGH_WATER_BYTES } from './data-inbox.js';
 import { Keepalive } from './keepalive.js';
-import { PeerInbox } from './peer-inbox.js';
-import { PendingReplies, type Reply } from './pending-replies.js';
 import { relayTls, type RelayTls } from './tls.js';
 
 const MiB = 1024 * 1024;

@@ -8,17 +8,23 @@ import { parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
-import type { Paired } from '../relay-client/client.js';
-import { advertisedIce } from '../transport/webrtc-ice.js';
-import { scopedSignal } from '../util/scoped-signal.js';
+import {
+  abilitiesFor,
+  ControlMux,
+  driveSession,
+  noCommonPath,
+  type Paired,
+  receiveData,
+  type ReceivingStream,
+  scopedSignal,
+} from '@portunus/client';
 import { describeOffer, offerEvent } from '../ui/describe.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
 import { showWaiting } from '../ui/waiting.js';
-import { abilitiesFor, noCommonPath, type TransferContext } from './context.js';
-import { ControlMux } from './control-mux.js';
-import { driveSession } from './session-driver.js';
-import { receiveSwitching, type ReceivingStream } from './switching.js';
+import type { TransferContext } from './context.js';
+import { dataPlaneOptions } from './data-plane-options.js';
+import { finishProgress } from '../ui/data-events.js';
 
 export interface ReceiveOptions {
   code: Code;
@@ -132,26 +138,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
         },
         receiveData: async (data) => {
           const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
-          stream = receiveSwitching(
-            {
-              paths: {
-                directTimeoutMs: ctx.directTimeoutMs,
-                iceServers: ctx.iceServers,
-                relayIce: advertisedIce(paired!),
-                relay,
-                reporter,
-                tcpListenHost: ctx.lan?.bind,
-              },
-              data,
-              reporter,
-              control,
-              now: ctx.now,
-              total,
-              stallMs: ctx.stallMs,
-            },
-            sink!,
-          );
+          const plane = dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Receiving', total });
+          stream = receiveData(plane, sink!);
           const got = await stream.done;
+          finishProgress(reporter, got.bytes, total);
           used = got.transport;
           return { bytes: got.bytes, sha256: got.sha256 };
         },

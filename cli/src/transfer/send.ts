@@ -15,15 +15,12 @@ import { nodeAead } from '@portunus/protocol/node';
 import { openSource, type SourceSpec } from '../files/source.js';
 import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
 import { DIRECT_CHUNK_BYTES } from '../transport/webrtc.js';
-import { advertisedIce } from '../transport/webrtc-ice.js';
-import { scopedSignal } from '../util/scoped-signal.js';
+import { abilitiesFor, ControlMux, driveSession, type Paired, scopedSignal, sendData } from '@portunus/client';
 import { describeOffer } from '../ui/describe.js';
 import { showCode } from '../ui/show-code.js';
-import { abilitiesFor, type TransferContext } from './context.js';
-import { ControlMux } from './control-mux.js';
-import { driveSession } from './session-driver.js';
-import { sendSwitching } from './switching.js';
-import type { Paired } from '../relay-client/client.js';
+import type { TransferContext } from './context.js';
+import { dataPlaneOptions } from './data-plane-options.js';
+import { finishProgress } from '../ui/data-events.js';
 
 export interface SendOptions {
   source: SourceSpec;
@@ -101,25 +98,11 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
           sendData: async (data) => {
             const total =
               source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
-            const sent = await sendSwitching(
-              {
-                paths: {
-                  directTimeoutMs: ctx.directTimeoutMs,
-                  iceServers: ctx.iceServers,
-                  relayIce: advertisedIce(paired!),
-                  relay,
-                  reporter,
-                  tcpListenHost: ctx.lan?.bind,
-                },
-                data,
-                reporter,
-                control,
-                now: ctx.now,
-                total,
-                stallMs: ctx.stallMs,
-              },
+            const sent = await sendData(
+              dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total }),
               source.chunks(chunkSize(ctx)),
             );
+            finishProgress(reporter, sent.bytes, total);
             used = sent.transport;
             reporter.say('Waiting for the receiver to confirm…');
             return { bytes: sent.bytes, sha256: sent.sha256 };

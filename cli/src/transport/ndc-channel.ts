@@ -4,8 +4,7 @@
  * channel's messages until its message callback is set, so none is lost between creation and `listen`.
  */
 import type { DataChannel, PeerConnection } from 'node-datachannel';
-import { settleWithin } from '../util/async-queue.js';
-import type { ChannelHandlers, DirectChannel } from './channel-transport.js';
+import { type ChannelHandlers, type DirectChannel, settleWithin } from '@portunus/client';
 
 /** How long close() waits for the channel's stream reset to go out, then for the peer connection to shut down. */
 const CLOSE_WAIT_MS = 2_000;

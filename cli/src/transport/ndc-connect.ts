@@ -23,10 +23,9 @@ import {
   type Signal,
 } from '@portunus/protocol';
 import type { DataChannel, IceServer as NdcIceServer } from 'node-datachannel';
-import { ChannelTransport } from './channel-transport.js';
-import { directError, runDirectAttempt } from './direct-attempt.js';
+import { ChannelTransport, DATA_CHANNEL_LABEL, directError, runDirectAttempt } from '@portunus/client';
 import { NdcChannel, NdcPeer } from './ndc-channel.js';
-import { DATA_CHANNEL_LABEL, type DirectOptions } from './webrtc-connect.js';
+import type { WebRtcOptions } from './webrtc-connect.js';
 import type { NativeRuntime } from './webrtc-engine.js';
 
 /**
@@ -39,7 +38,7 @@ const LOW_WATER_BYTES = 512 * 1024;
 /** Below every gathered host candidate, so a real interface is preferred where both work. */
 const LOOPBACK_PRIORITY = (126 << 24) + (0 << 8) + 255;
 
-export async function connectLibDataChannel(runtime: NativeRuntime, opts: DirectOptions): Promise<ChannelTransport> {
+export async function connectLibDataChannel(runtime: NativeRuntime, opts: WebRtcOptions): Promise<ChannelTransport> {
   opts.signal.throwIfAborted();
   const release = runtime.lease();
   let peer: NdcPeer;
@@ -91,7 +90,7 @@ class Negotiation {
 
   constructor(
     private readonly peer: NdcPeer,
-    private readonly opts: DirectOptions,
+    private readonly opts: WebRtcOptions,
     private readonly signal: AbortSignal,
   ) {
     const { pc } = peer;

@@ -15,7 +15,7 @@ import {
   type Role,
   type TcpHint,
 } from '@portunus/protocol';
-import type { HintExchange } from './path-signals.js';
+import type { HintExchange } from '@portunus/client';
 import { TcpTransport } from './tcp.js';
 import { tcpHandshake } from './tcp-handshake.js';
 

@@ -20,7 +20,7 @@ import {
   type RandomBytes,
   type Role,
 } from '@portunus/protocol';
-import { Wakeup } from '../util/wakeup.js';
+import { Wakeup } from '@portunus/client';
 
 export const TCP_MAC_BYTES = 32;
 /** The byte the receiver sends on the connection it chose. */

@@ -13,9 +13,7 @@
  */
 import type { Socket } from 'node:net';
 import { createError, MAX_FRAME_BYTES, type PortunusError } from '@portunus/protocol';
-import { settleWithin } from '../util/async-queue.js';
-import type { Transport } from './transport.js';
-import { Wakeup } from '../util/wakeup.js';
+import { settleWithin, type Transport, Wakeup } from '@portunus/client';
 
 export const LENGTH_BYTES = 4;
 /** Bytes queued in the socket before send() waits for 'drain': a few frames, so the kernel buffer never runs dry. */

@@ -9,33 +9,24 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { createError, MAX_FRAME_BYTES, type IceServer, type Key, type Role, type Signal } from '@portunus/protocol';
-import type { SignalLink } from './path-signals.js';
-import type { ChannelTransport } from './channel-transport.js';
-import { runDirectAttempt } from './direct-attempt.js';
+import { createError, MAX_FRAME_BYTES, type IceServer, type Signal } from '@portunus/protocol';
+import { DATA_CHANNEL_LABEL, runDirectAttempt, type ChannelTransport, type DirectOptions } from '@portunus/client';
 import { connectLibDataChannel } from './ndc-connect.js';
 import { closePeer, WebRtcTransport } from './webrtc.js';
 import { loadWebRtcEngine, parseEngineChoice, WEBRTC_ENGINE_ENV, type WebRtcEngineChoice } from './webrtc-engine.js';
 import { loadWerift } from './werift.js';
 
-export const DATA_CHANNEL_LABEL = 'portunus';
 const DEFAULT_HOST_ADDRESSES = ['127.0.0.1'];
 
-export interface DirectOptions {
-  role: Role;
-  link: SignalLink;
-  bindingKey: Key<'binding'>;
-  iceServers: readonly IceServer[];
-  /** Aborting gives up: everything opened is closed and the call rejects with the abort reason. */
-  signal: AbortSignal;
+/** The Node engines' options beside what every direct attempt takes. */
+export interface WebRtcOptions extends DirectOptions {
   /** Host addresses offered beside the interfaces' own (default: loopback). */
   hostAddresses?: readonly string[];
   /** Which WebRTC stack (webrtc-engine.ts); default: env PORTUNUS_WEBRTC_ENGINE, else auto. */
   engine?: WebRtcEngineChoice;
-  debug?: (message: string) => void;
 }
 
-export async function connectWebRtc(opts: DirectOptions): Promise<WebRtcTransport | ChannelTransport> {
+export async function connectWebRtc(opts: WebRtcOptions): Promise<WebRtcTransport | ChannelTransport> {
   opts.signal.throwIfAborted();
   const engine = await loadWebRtcEngine(opts.engine ?? parseEngineChoice(process.env[WEBRTC_ENGINE_ENV]), opts);
   if (engine.name === 'libdatachannel') return connectLibDataChannel(engine.runtime, opts);
@@ -73,7 +64,7 @@ class Negotiation {
 
   constructor(
     private readonly pc: RTCPeerConnection,
-    private readonly opts: DirectOptions,
+    private readonly opts: WebRtcOptions,
     private readonly signal: AbortSignal,
   ) {
     pc.onIceCandidate.subscribe((c) => {

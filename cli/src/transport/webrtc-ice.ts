@@ -38,24 +38,3 @@ export function parseIceServerArg(text: string, source = '--ice-server'): IceSer
   }
   return server;
 }
-
-/**
- * Merges lists in priority order (the user's --ice-server first, then the relay's), dropping duplicates. werift uses
- * the first STUN and the first TURN server of the result.
- */
-export function mergeIceServers(...lists: readonly (readonly IceServer[])[]): IceServer[] {
-  const seen = new Set<string>();
-  const out: IceServer[] = [];
-  for (const server of lists.flat()) {
-    const key = `${server.urls}\n${server.username ?? ''}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(server);
-  }
-  return out;
-}
-
-/** The ICE servers a relay offered in `paired`, when the relay client passes them on. */
-export function advertisedIce(paired: { sid: Uint8Array; ice?: readonly IceServer[] }): readonly IceServer[] {
-  return paired.ice ?? [];
-}

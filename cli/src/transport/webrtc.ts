@@ -5,10 +5,10 @@
  * file holds what is werift's own: the figures it was tuned with.
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { ChannelTransport } from './channel-transport.js';
+import { ChannelTransport } from '@portunus/client';
 import { WeriftChannel } from './werift-channel.js';
 
-export { type Binding } from './channel-transport.js';
+export { type Binding } from '@portunus/client';
 export { closePeer } from './werift-channel.js';
 
 /**

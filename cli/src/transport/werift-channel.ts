@@ -4,8 +4,7 @@
  * not open queues silently and never delivers, which ChannelTransport's readyState check before every send covers.
  */
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
-import { settleWithin } from '../util/async-queue.js';
-import type { ChannelHandlers, DirectChannel } from './channel-transport.js';
+import { type ChannelHandlers, type DirectChannel, settleWithin } from '@portunus/client';
 
 const CLOSE_WAIT_MS = 2_000;
 

@@ -18,9 +18,8 @@ import {
   type Offer,
   secureRandomBytes,
 } from '@portunus/protocol';
-import { connectRelay, type RelayClient } from '../../src/relay-client/client.js';
-import { RelayTransport } from '../../src/transport/relay.js';
-import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
+import { connectRelay } from '../../src/relay-client/client.js';
+import { type DataContext, driveSession, type RelayClient, RelayTransport } from '@portunus/client';
 import { exitOf, runPortunus, useRelayWorld } from './harness.js';
 import { streamOverRelay } from './relay-stream.js';
 

@@ -2,13 +2,9 @@
  * For tests that play a sender by hand (a hostile or decoy peer): the data plane's real sender (SwitchingSender)
  * over the relay pipe alone, with whatever bytes the test wants. The receiver on the other end is a real process.
  */
-import { nodeAead } from '@portunus/protocol/node';
+import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
 import { AckOpener, DATA_STREAM, type Digest, FrameSealer } from '@portunus/protocol';
-import type { RelayClient } from '../../src/relay-client/client.js';
-import type { DataContext } from '../../src/transfer/session-driver.js';
-import { Link } from '../../src/transfer/link.js';
-import { SwitchingSender } from '../../src/transfer/switching-send.js';
-import { RelayTransport } from '../../src/transport/relay.js';
+import { type DataContext, Link, type RelayClient, RelayTransport, SwitchingSender } from '@portunus/client';
 
 export async function streamOverRelay(client: RelayClient, ctx: DataContext, data: Uint8Array): Promise<Digest> {
   const transport = await RelayTransport.open(client);
@@ -19,6 +15,7 @@ export async function streamOverRelay(client: RelayClient, ctx: DataContext, dat
     })(),
     sealer: new FrameSealer(nodeAead(ctx.keys.data[ctx.side]), DATA_STREAM),
     acks: new AckOpener(nodeAead(ctx.keys.data[peer])),
+    sha256: nodeSha256,
     now: () => performance.now(),
     signal: ctx.signal,
     stallMs: 60_000,

@@ -11,10 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeAead } from '@portunus/protocol/node';
 import { formatCode, generateSecret, secureRandomBytes, TCP_NONCE_BYTES, type TcpHint } from '@portunus/protocol';
 import { connectRelay } from '../../src/relay-client/client.js';
-import { driveSession, type DataContext } from '../../src/transfer/session-driver.js';
+import { type DataContext, driveSession, tcpHints } from '@portunus/client';
 import { exitOf, runPortunus, TRANSFER_MS, useRelayWorld, type Proc, transferFile } from './harness.js';
 import { streamOverRelay } from './relay-stream.js';
-import { tcpHints } from '../../src/transport/path-signals.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');

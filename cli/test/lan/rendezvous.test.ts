@@ -2,9 +2,10 @@
  * LAN mode in one process, on loopback only: a host (embedded relay + announcer) and a joiner (discovery + claims),
  * plus decoy relays standing in for stale or forged announcements.
  */
+import { type RelayClient } from '@portunus/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startRelay, type RelayHandle } from '@portunus/relay';
-import { connectRelay, type RelayClient } from '../../src/relay-client/client.js';
+import { connectRelay } from '../../src/relay-client/client.js';
 import { startAnnouncer } from '../../src/lan/announcer.js';
 import { hostLan, MAX_LAN_NAMEPLATE, randomNameplate, type LanHost } from '../../src/lan/lan-host.js';
 import { joinLan } from '../../src/lan/lan-join.js';

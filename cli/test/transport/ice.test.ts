@@ -1,6 +1,7 @@
 /** --ice-server parsing (webrtc-ice.ts): RFC 7064/7065 URLs, TURN credentials as user:pass@, nothing else. */
+import { advertisedIce, mergeIceServers } from '@portunus/client';
 import { describe, expect, it } from 'vitest';
-import { advertisedIce, mergeIceServers, parseIceServerArg } from '../../src/transport/webrtc-ice.js';
+import { parseIceServerArg } from '../../src/transport/webrtc-ice.js';
 
 describe('--ice-server', () => {
   it.each([

@@ -3,7 +3,7 @@
  * and hints arrive in order. `tap` sees (and may rewrite or drop) every WebRTC signal in flight.
  */
 import type { Signal, TcpHint } from '@portunus/protocol';
-import type { HintExchange, SignalLink } from '../../src/transport/path-signals.js';
+import type { HintExchange, SignalLink } from '@portunus/client';
 
 export type Tap = (from: 'send' | 'receive', signal: Signal) => Signal | undefined;
 

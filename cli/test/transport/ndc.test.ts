@@ -8,12 +8,12 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { asKey, type Key, type Signal } from '@portunus/protocol';
-import type { Transport } from '../../src/transport/transport.js';
+import type { Transport } from '@portunus/client';
 import { connectWebRtc } from '../../src/transport/webrtc-connect.js';
 import { loadWebRtcEngine, type WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
 import { libdatachannelMissing } from './engines.js';
 import { memoryLinks, type Tap } from './links.js';
-import { settledPair, transportSuite, within } from './transport-suite.js';
+import { settledPair, transportSuite, within } from '@portunus/client/transport-suite';
 
 const KEY = asKey(
   'binding',

@@ -2,8 +2,8 @@
 import { afterAll, beforeAll } from 'vitest';
 import { startRelay, type RelayHandle } from '@portunus/relay';
 import { connectRelay } from '../../src/relay-client/client.js';
-import { RelayTransport } from '../../src/transport/relay.js';
-import { transportSuite, within } from './transport-suite.js';
+import { RelayTransport } from '@portunus/client';
+import { transportSuite, within } from '@portunus/client/transport-suite';
 import { nextMessage, nextPaired } from '../relay-events.js';
 
 let relay: RelayHandle;

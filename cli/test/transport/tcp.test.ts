@@ -16,10 +16,10 @@ import {
   type Role,
   type TcpHint,
 } from '@portunus/protocol';
-import type { HintExchange } from '../../src/transport/path-signals.js';
+import type { HintExchange } from '@portunus/client';
 import { connectTcp, localHints } from '../../src/transport/tcp-connect.js';
 import type { TcpTransport } from '../../src/transport/tcp.js';
-import { closingPair, take, transportSuite, within } from './transport-suite.js';
+import { closingPair, take, transportSuite, within } from '@portunus/client/transport-suite';
 
 const loopbackOnly = (port: number): TcpHint[] => [{ host: '127.0.0.1', port }];
 

@@ -10,7 +10,7 @@ import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { asKey, bindingMac, encodeChannelMessage } from '@portunus/protocol';
 import { WebRtcTransport, type Binding } from '../../src/transport/webrtc.js';
 import { WeriftChannel } from '../../src/transport/werift-channel.js';
-import { within } from './transport-suite.js';
+import { within } from '@portunus/client/transport-suite';
 
 class FakeEvent<T extends unknown[]> {
   private readonly subs = new Set<(...args: T) => void>();

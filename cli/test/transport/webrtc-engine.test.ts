@@ -13,7 +13,7 @@ import {
   parseEngineChoice,
   type NodeDataChannelModule,
 } from '../../src/transport/webrtc-engine.js';
-import { eventually } from './transport-suite.js';
+import { eventually } from '@portunus/client/transport-suite';
 
 const unloadable = () =>
   Promise.reject(new Error('Cannot load native addon for node-datachannel on plan9 (mips)\nStack: …'));

@@ -3,12 +3,13 @@
  * host candidates, signals through in-memory links), then what only the direct path has: the binding check on a
  * real DTLS connection, werift's defaults kept out, and giving up cleanly (webrtc-channel.test.ts covers the rest).
  */
+import { type DirectOptions } from '@portunus/client';
 import { describe, expect, it } from 'vitest';
 import { asKey, type Key, type Signal } from '@portunus/protocol';
-import { connectWebRtc, type DirectOptions } from '../../src/transport/webrtc-connect.js';
+import { connectWebRtc } from '../../src/transport/webrtc-connect.js';
 import type { WebRtcTransport } from '../../src/transport/webrtc.js';
 import { memoryLinks, type Tap } from './links.js';
-import { settledPair, transportSuite, within } from './transport-suite.js';
+import { settledPair, transportSuite, within } from '@portunus/client/transport-suite';
 
 const KEY = asKey(
   'binding',

@@ -23,7 +23,7 @@ import {
   type WeriftPair,
 } from '../../../bench/werift-pair.js';
 import { loadWerift, type Werift } from '../../src/transport/werift.js';
-import { within } from './transport-suite.js';
+import { within } from '@portunus/client/transport-suite';
 
 const KiB = 1024;
 

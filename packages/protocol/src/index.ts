@@ -12,6 +12,7 @@ export * from './confirm.js';
 export * from './frame.js';
 export * from './streams.js';
 export type { Aead, AeadFactory } from './aead.js';
+export type { Sha256, Sha256Factory } from './sha256.js';
 export * from './relay-messages.js';
 export * from './signal.js';
 export * from './tcp-hints.js';

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { nodeAead } from '@portunus/protocol/node';
+import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
 import {
   ABILITY_RELAY,
   ABILITY_TCP,
@@ -20,12 +20,8 @@ import {
   ResumingOpener,
   type PathKind,
 } from '@portunus/protocol';
-import { SwitchingReceiver } from '../../src/transfer/switching-receive.js';
-import { SwitchingSender } from '../../src/transfer/switching-send.js';
-import { Link } from '../../src/transfer/link.js';
-import { abilitiesFor, agreedPaths } from '../../src/transfer/context.js';
-import type { Transport } from '../../src/transport/transport.js';
-import { within } from '../transport/transport-suite.js';
+import { abilitiesFor, agreedPaths, Link, SwitchingReceiver, SwitchingSender, type Transport } from '@portunus/client';
+import { within } from './transport-suite.js';
 
 /** Rewrites what one end sends: return the frames to deliver instead (none to drop, several to duplicate). */
 type Tap = (frame: Uint8Array) => Uint8Array[];
@@ -103,6 +99,7 @@ function pair(
       })(),
     sealer: new FrameSealer(nodeAead(dataKey), 1),
     acks: new AckOpener(nodeAead(ackKey)),
+    sha256: nodeSha256,
     now: () => performance.now(),
     signal: abort.signal,
     stallMs,
@@ -116,6 +113,7 @@ function pair(
   const receiver = new SwitchingReceiver({
     opener: new ResumingOpener(new FrameOpener(nodeAead(dataKey), 1), 1),
     acks: new AckSealer(nodeAead(ackKey)),
+    sha256: nodeSha256,
     sink: { write: async (c) => void writes.push(Uint8Array.from(c)) },
     expected: opts.source === undefined ? whole.length : undefined,
     stallMs,

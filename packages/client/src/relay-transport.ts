@@ -2,7 +2,7 @@
  * The relay data path: after both sides ask for it (`pipe`), the relay forwards binary frames between them with
  * backpressure on both hops. The relay client does the flow control; this adapts it to the Transport interface.
  */
-import type { RelayClient } from '../relay-client/client.js';
+import type { RelayClient } from './relay-client.js';
 import type { Transport } from './transport.js';
 
 export class RelayTransport implements Transport {

@@ -12,7 +12,6 @@
  * stall timeout without data). While the source produces nothing, an empty data frame goes out every quarter of
  * the stall timeout, so the receiver can tell a quiet source from a dead path.
  */
-import { createHash } from 'node:crypto';
 import {
   type AckOpener,
   choose,
@@ -27,11 +26,13 @@ import {
   initialChooser,
   type PathKind,
   type PortunusError,
+  type Sha256,
+  type Sha256Factory,
   RetransmitWindow,
   type SwitchReason,
   toPortunusError,
 } from '@portunus/protocol';
-import { Wakeup } from '../util/wakeup.js';
+import { Wakeup } from './wakeup.js';
 import { Lookahead, type Chunk } from './lookahead.js';
 import type { Link } from './link.js';
 import { StallWatch } from './stall.js';
@@ -47,6 +48,8 @@ export interface SwitchingSendOptions {
   chunks: AsyncIterable<Uint8Array>;
   sealer: FrameSealer;
   acks: AckOpener;
+  /** SHA-256 of the data (the receiver compares its own). */
+  sha256: Sha256Factory;
   now(): number;
   signal: AbortSignal;
   /** The transfer's stall timeout (stall.ts). */
@@ -117,7 +120,7 @@ export class SwitchingSender {
   }
 
   async run(): Promise<Digest> {
-    const hash = createHash('sha256');
+    const hash = this.opts.sha256();
     const ticker = setInterval(() => this.wake(), Math.min(TICK_MS, this.opts.stallMs / 4));
     const onAbort = () => this.fail(createError('CANCELLED', 'cancelled'));
     this.opts.signal.addEventListener('abort', onAbort, { once: true });
@@ -143,7 +146,7 @@ export class SwitchingSender {
         // Backpressure of the path, or anything that may change the plan (an ack, a path up or down).
         await Promise.race([path.last, this.changed()]);
       }
-      return { bytes: this.bytesSent, sha256: hash.digest('hex') };
+      return { bytes: this.bytesSent, sha256: hash.digestHex() };
     } finally {
       clearInterval(ticker);
       this.opts.signal.removeEventListener('abort', onAbort);
@@ -151,7 +154,7 @@ export class SwitchingSender {
     }
   }
 
-  private sealAndSend(path: Path, { chunk, final }: Chunk, hash: ReturnType<typeof createHash>): void {
+  private sealAndSend(path: Path, { chunk, final }: Chunk, hash: Sha256): void {
     const index = this.opts.sealer.nextIndex;
     // Hashed before sealing: sealOwned builds the frame in the chunk's own memory, over the plaintext.
     hash.update(chunk);

@@ -5,42 +5,33 @@
  * the data goes, and the receiver reads from every path. Which paths may be used is the policy both sides announced
  * (`--transport`), intersected: `tcp` alone is TCP or nothing, `relay` never direct.
  */
-import {
-  createError,
-  secureRandomBytes,
-  toPortunusError,
-  type IceServer,
-  type PathKind,
-  type PortunusError,
-  type RandomBytes,
-} from '@portunus/protocol';
-import type { RelayClient } from '../relay-client/client.js';
-import type { DataContext } from '../transfer/session-driver.js';
-import type { Reporter } from '../ui/reporter.js';
-import { RelayTransport } from './relay.js';
-import { tcpHints, webrtcSignals } from './path-signals.js';
-import { connectTcp } from './tcp-connect.js';
-import { Link } from '../transfer/link.js';
+import { createError, toPortunusError, type PathKind, type PortunusError } from '@portunus/protocol';
+import { Link } from './link.js';
+import type { RelayClient } from './relay-client.js';
+import { RelayTransport } from './relay-transport.js';
+import type { DataContext } from './session-driver.js';
 import type { Transport } from './transport.js';
-import { connectWebRtc } from './webrtc-connect.js';
-import { mergeIceServers } from './webrtc-ice.js';
 
 /** How long the WebRTC attempt waits for TCP (which is up to 100x faster here) before it starts anyway. */
 export const WEBRTC_AFTER_MS = 1_000;
+
+/**
+ * Opens one kind of direct path for the session in `data` (signalling through `data.link`, bound with
+ * `data.keys.binding`); aborting `signal` (or the session's end) gives up and releases everything it opened.
+ */
+export type DirectConnector = (data: DataContext, signal: AbortSignal) => Promise<Transport>;
+
+/** The direct paths a platform can open: the CLI both, a page WebRTC alone. */
+export type DirectConnectors = Partial<Record<'tcp' | 'webrtc', DirectConnector>>;
 
 export interface PathsOptions {
   /** The paths both sides allow (bound into the key exchange as abilities). */
   allowed: ReadonlySet<PathKind>;
   directTimeoutMs: number;
-  /** This side's ICE servers (they take precedence) and the relay's. */
-  iceServers: readonly IceServer[];
-  relayIce: readonly IceServer[];
   data: DataContext;
   relay: RelayClient;
-  reporter: Pick<Reporter, 'debug'>;
-  /** Where to listen for a direct TCP connection (the LAN --bind address); all interfaces when absent. */
-  tcpListenHost?: string;
-  random?: RandomBytes;
+  connectors: DirectConnectors;
+  debug(message: string): void;
   /** A path came up (the relay first, usually); called once per path, before its first frame is read. */
   onUp(link: Link): void;
 }
@@ -57,7 +48,7 @@ export interface Paths {
 }
 
 export function startPaths(opts: PathsOptions): Paths {
-  const { data, reporter, allowed } = opts;
+  const { data, allowed, connectors } = opts;
   let pending = 0;
   let tcpUp = false;
   let lastError: PortunusError | undefined;
@@ -81,31 +72,32 @@ export function startPaths(opts: PathsOptions): Paths {
         const error = toPortunusError(err);
         lastError = error;
         if (mustAbort(error) && !data.signal.aborted) raise(error);
-        else reporter.debug(`no ${kind} path: ${error.message}`);
+        else opts.debug(`no ${kind} path: ${error.message}`);
       },
     );
   };
-  const connect = connectors(opts);
-  const direct = (kind: 'tcp' | 'webrtc'): Promise<void> => {
+  const direct = (kind: 'tcp' | 'webrtc', connect: DirectConnector): Promise<void> => {
     const abort = new AbortController();
     const seconds = opts.directTimeoutMs / 1000;
     const timer = setTimeout(
       () => abort.abort(createError('DIRECT_FAILED', `no ${kind} connection within ${seconds} s`)),
       opts.directTimeoutMs,
     );
-    return attempt(kind, () => connect[kind](abort.signal)).finally(() => clearTimeout(timer));
+    const signal = AbortSignal.any([abort.signal, data.signal]);
+    return attempt(kind, () => connect(data, signal)).finally(() => clearTimeout(timer));
   };
   const attempts: Promise<void>[] = [];
   if (allowed.has('relay')) attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
-  const tcp = allowed.has('tcp') ? direct('tcp') : undefined;
+  const tcp = allowed.has('tcp') && connectors.tcp !== undefined ? direct('tcp', connectors.tcp) : undefined;
   if (tcp !== undefined) attempts.push(tcp);
-  if (allowed.has('webrtc')) attempts.push(tcp === undefined ? direct('webrtc') : webrtcUnlessTcp(tcp));
+  const webrtc = allowed.has('webrtc') ? connectors.webrtc : undefined;
+  if (webrtc !== undefined) attempts.push(tcp === undefined ? direct('webrtc', webrtc) : webrtcUnlessTcp(tcp, webrtc));
 
   /**
    * WebRTC only when TCP failed or is not up within WEBRTC_AFTER_MS: a LAN transfer then never loads the WebRTC
    * stack (~40 MB per process, and CPU) for a path that could not beat TCP. Counted as pending while it waits.
    */
-  function webrtcUnlessTcp(tcpAttempt: Promise<void>): Promise<void> {
+  function webrtcUnlessTcp(tcpAttempt: Promise<void>, connect: DirectConnector): Promise<void> {
     pending += 1;
     return new Promise<void>((resolve) => {
       let waiting = true;
@@ -117,7 +109,7 @@ export function startPaths(opts: PathsOptions): Paths {
         clearTimeout(timer);
         data.signal.removeEventListener('abort', settle);
         if (tcpUp || data.signal.aborted) return resolve();
-        direct('webrtc').then(resolve, resolve);
+        direct('webrtc', connect).then(resolve, resolve);
       };
       const timer = setTimeout(settle, WEBRTC_AFTER_MS);
       data.signal.addEventListener('abort', settle, { once: true });
@@ -133,33 +125,6 @@ export function startPaths(opts: PathsOptions): Paths {
     },
     fatal,
     settled: Promise.all(attempts).then(() => undefined),
-  };
-}
-
-/** The direct attempts (each bound to the session's end too); each releases everything it opened on abort. */
-function connectors(opts: PathsOptions): Record<'tcp' | 'webrtc', (signal: AbortSignal) => Promise<Transport>> {
-  const { data, reporter } = opts;
-  const iceServers = mergeIceServers(opts.iceServers, opts.relayIce);
-  return {
-    tcp: (signal) =>
-      connectTcp({
-        role: data.role,
-        bindingKey: data.keys.binding,
-        exchange: tcpHints(data.link),
-        random: opts.random ?? secureRandomBytes,
-        signal: AbortSignal.any([signal, data.signal]),
-        ...(opts.tcpListenHost === undefined ? {} : { listenHost: opts.tcpListenHost }),
-        debug: (message) => reporter.debug(message),
-      }),
-    webrtc: (signal) =>
-      connectWebRtc({
-        role: data.role,
-        link: webrtcSignals(data.link),
-        bindingKey: data.keys.binding,
-        iceServers,
-        signal: AbortSignal.any([signal, data.signal]),
-        debug: (message) => reporter.debug(message),
-      }),
   };
 }
 

@@ -50,7 +50,7 @@ export class AsyncQueue<T> {
  * socket or a peer connection). Rejections are swallowed; the timer never outlives the wait.
  */
 export async function settleWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
   try {
     await Promise.race([
@@ -67,7 +67,7 @@ export async function settleWithin(promise: Promise<unknown>, ms: number): Promi
 
 /** Rejects with `onTimeout()` if `promise` has not settled within `ms`. The timer never outlives the race. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => unknown): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(onTimeout()), ms);
   });

@@ -6,8 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_FRAME_BYTES } from '@portunus/protocol';
-import { Link } from '../../src/transfer/link.js';
-import type { Transport } from '../../src/transport/transport.js';
+import { Link, type Transport } from '@portunus/client';
 
 export interface TransportPair {
   a: Transport;

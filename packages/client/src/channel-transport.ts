@@ -18,7 +18,7 @@ import {
   type Role,
 } from '@portunus/protocol';
 import type { Transport } from './transport.js';
-import { Wakeup } from '../util/wakeup.js';
+import { Wakeup } from './wakeup.js';
 
 export interface Binding {
   key: Key<'binding'>;

@@ -6,12 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { asKey, bindingMac, DIRECT_WINDOW_BYTES, encodeChannelMessage } from '@portunus/protocol';
-import {
-  ChannelTransport,
-  type Binding,
-  type ChannelHandlers,
-  type DirectChannel,
-} from '../../src/transport/channel-transport.js';
+import { ChannelTransport, type Binding, type ChannelHandlers, type DirectChannel } from '@portunus/client';
 import { within } from './transport-suite.js';
 
 class FakeChannel implements DirectChannel {

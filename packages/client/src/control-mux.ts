@@ -6,8 +6,8 @@
  * The relay's end only ends the session once no direct path is left (or when none ever came up).
  */
 import { ControlOrder, createError, toPortunusError, type PortunusError } from '@portunus/protocol';
-import type { PeerEvent } from '../relay-client/client.js';
-import { Wakeup } from '../util/wakeup.js';
+import type { PeerEvent } from './relay-client.js';
+import { Wakeup } from './wakeup.js';
 import type { Link } from './link.js';
 import type { ControlChannel } from './session-driver.js';
 

@@ -26,8 +26,8 @@ import {
   step,
   toPortunusError,
 } from '@portunus/protocol';
-import type { Paired, PeerEvent } from '../relay-client/client.js';
-import { AsyncQueue } from '../util/async-queue.js';
+import type { Paired, PeerEvent } from './relay-client.js';
+import { AsyncQueue } from './async-queue.js';
 import { SignalInbox } from './signal-inbox.js';
 
 /** What the driver needs of the relay connection (the relay client provides it; tests may fake it). */
@@ -270,7 +270,7 @@ function waitFor(state: SessionState, opts: DriveOptions): Wait | undefined {
 
 /** One timer for the machine's current wait. */
 class Deadline {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
   private key: string | undefined;
 
   constructor(private readonly expire: (error: PortunusError) => void) {}

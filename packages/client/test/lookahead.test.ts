@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Lookahead, type Chunk } from '../../src/transfer/lookahead.js';
-import { Wakeup } from '../../src/util/wakeup.js';
+import { type Chunk, Lookahead, Wakeup } from '@portunus/client';
 
 /** Takes every chunk the lookahead hands out, waiting on its ready callback (never on time). */
 async function drain(chunks: AsyncIterable<Uint8Array>): Promise<(Chunk | Error)[]> {

@@ -6,8 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '@portunus/protocol/node';
 import { ACK_STREAM, CONTROL_STREAM, createError, DATA_STREAM, FrameSealer, type PathKind } from '@portunus/protocol';
-import { Link } from '../../src/transfer/link.js';
-import type { Transport } from '../../src/transport/transport.js';
+import { Link, type Transport } from '@portunus/client';
 
 /** A transport the test drives: frames it delivers, sends it records (each one in flight until the test says so). */
 class Scripted implements Transport {

@@ -18,8 +18,8 @@ import {
   type PortunusError,
   type StreamName,
 } from '@portunus/protocol';
-import type { Transport } from '../transport/transport.js';
-import { settleWithin } from '../util/async-queue.js';
+import type { Transport } from './transport.js';
+import { settleWithin } from './async-queue.js';
 
 /** How long close() waits for sends already handed over before it closes anyway. */
 const CLOSE_AFTER_SENDS_MS = 2_000;

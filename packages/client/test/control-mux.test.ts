@@ -6,11 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '@portunus/protocol/node';
 import { createError, FrameSealer } from '@portunus/protocol';
-import { ControlMux } from '../../src/transfer/control-mux.js';
-import { Link } from '../../src/transfer/link.js';
-import type { PeerEvent } from '../../src/relay-client/client.js';
-import type { ControlChannel } from '../../src/transfer/session-driver.js';
-import type { Transport } from '../../src/transport/transport.js';
+import { type ControlChannel, ControlMux, Link, type PeerEvent, type Transport } from '@portunus/client';
 
 /** A relay connection the test drives: messages in, sent bodies recorded, an end it can trigger. */
 class FakeRelay implements ControlChannel {

@@ -11,7 +11,6 @@
  * sends empty frames while its source is quiet), and at once when the sender reports the end of the data before
  * its FINAL frame arrived (it reports it only after FINAL was acknowledged, so the stream was cut short).
  */
-import { createHash } from 'node:crypto';
 import {
   type AckSealer,
   createError,
@@ -19,16 +18,21 @@ import {
   type PathKind,
   type PortunusError,
   type ResumingOpener,
+  type Sha256,
+  type Sha256Factory,
   toPortunusError,
 } from '@portunus/protocol';
-import type { Sink } from '../files/sink.js';
+import type { Sink } from './sink.js';
 import type { Link } from './link.js';
 import { StallWatch } from './stall.js';
+import { unref } from './unref.js';
 
 export interface SwitchingReceiveOptions {
   opener: ResumingOpener;
   acks: AckSealer;
   sink: Pick<Sink, 'write'>;
+  /** SHA-256 of the data (compared with the sender's claim). */
+  sha256: Sha256Factory;
   /** The offered size, when known: bounds and checks the total. */
   expected: number | undefined;
   /** The transfer's stall timeout (stall.ts). */
@@ -65,12 +69,12 @@ interface Path {
   sending: boolean;
   /** Data written from this path since its last ack, and the timer that acks it at the latest. */
   unacked: number;
-  ackTimer: NodeJS.Timeout | undefined;
+  ackTimer: ReturnType<typeof setTimeout> | undefined;
 }
 
 export class SwitchingReceiver {
   private readonly paths = new Set<Path>();
-  private readonly hash = createHash('sha256');
+  private readonly hash: Sha256;
   private bytes = 0;
   /**
    * Index after the last frame whose write to the sink completed: what an ack may report. (The opener is already
@@ -86,17 +90,18 @@ export class SwitchingReceiver {
   private finished = false;
   readonly result: Promise<Digest>;
   private readonly arriving: StallWatch;
-  private readonly watchdog: NodeJS.Timeout;
+  private readonly watchdog: ReturnType<typeof setTimeout>;
 
   constructor(private readonly opts: SwitchingReceiveOptions) {
     this.result = new Promise<Digest>((resolve, reject) => (this.settle = { resolve, reject }));
     this.result.catch(() => undefined);
     this.writtenNext = opts.opener.nextIndex;
+    this.hash = opts.sha256();
     this.arriving = new StallWatch(opts.stallMs, opts.now, () => 'no data from the sender');
     this.watchdog = setInterval(() => {
       if (this.arriving.stalled) this.fail(createError('INTERRUPTED', this.arriving.describe()));
     }, opts.stallMs / 4);
-    this.watchdog.unref();
+    unref(this.watchdog);
     void this.result.then(this.stopWatchdog, this.stopWatchdog);
   }
 
@@ -185,7 +190,7 @@ export class SwitchingReceiver {
       this.opts.onProgress(this.bytes);
       if (offered.final) {
         this.finished = true;
-        this.settle.resolve({ bytes: this.bytes, sha256: this.hash.digest('hex') });
+        this.settle.resolve({ bytes: this.bytes, sha256: this.hash.digestHex() });
       }
     } catch (err) {
       this.fail(toPortunusError(err));
@@ -198,7 +203,7 @@ export class SwitchingReceiver {
     if (final || path.unacked >= (this.opts.ackEveryBytes ?? ACK_EVERY_BYTES)) return this.ack(path, false);
     if (path.ackTimer === undefined) {
       path.ackTimer = setTimeout(() => this.ack(path, false), this.opts.ackDelayMs ?? ACK_DELAY_MS);
-      path.ackTimer.unref();
+      unref(path.ackTimer);
     }
   }
 

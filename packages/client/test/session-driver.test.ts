@@ -13,9 +13,7 @@ import {
   type Offer,
   type SessionConfig,
 } from '@portunus/protocol';
-import { AsyncQueue } from '../../src/util/async-queue.js';
-import type { PeerEvent } from '../../src/relay-client/client.js';
-import { driveSession, type ControlChannel, type DriverHooks } from '../../src/transfer/session-driver.js';
+import { AsyncQueue, type ControlChannel, type DriverHooks, driveSession, type PeerEvent } from '@portunus/client';
 
 const SID = new Uint8Array(16).fill(7);
 const CODE: Code = { nameplate: 3, secret: 'ABC123' };

@@ -3,7 +3,7 @@
  * topic. The session admits at most MAX_PEER_SIGNALS per session, which bounds this inbox. Everything rejects once
  * the session is over.
  */
-import { Wakeup } from '../util/wakeup.js';
+import { Wakeup } from './wakeup.js';
 
 export class SignalInbox {
   private readonly bodies = new Map<string, unknown[]>();

@@ -4,7 +4,7 @@
  * flooding messages nobody reads is a protocol error, not a queue that grows.
  */
 import { createError, fromBase64Url, type PortunusError, type RelayToClient } from '@portunus/protocol';
-import type { PeerEvent } from './client.js';
+import type { PeerEvent } from './relay-client.js';
 
 export type PeerNews = Extract<RelayToClient, { type: 'paired' | 'unpaired' | 'msg' }>;
 

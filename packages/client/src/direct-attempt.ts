@@ -3,9 +3,23 @@
  * channel to open, bind it to the session (PROTOCOL.md §12). Whichever way it ends, the attempt's own waits stop,
  * and what it opened is closed unless it is returned.
  */
-import { createError, PortunusError } from '@portunus/protocol';
+import { createError, PortunusError, type IceServer, type Key, type Role } from '@portunus/protocol';
 import type { Binding, ChannelTransport } from './channel-transport.js';
-import type { DirectOptions } from './webrtc-connect.js';
+import type { SignalLink } from './path-signals.js';
+
+/** The data channel's label: the answering side accepts no other channel. */
+export const DATA_CHANNEL_LABEL = 'portunus';
+
+/** What every direct attempt takes, whatever the WebRTC stack. */
+export interface DirectOptions {
+  role: Role;
+  link: SignalLink;
+  bindingKey: Key<'binding'>;
+  iceServers: readonly IceServer[];
+  /** Aborting gives up: everything opened is closed and the call rejects with the abort reason. */
+  signal: AbortSignal;
+  debug?: (message: string) => void;
+}
 
 /** What an engine brings to an attempt. */
 export interface DirectEngine<T extends ChannelTransport> {
