@@ -1,10 +1,10 @@
 /**
- * What the relay core (core.ts) asks the socket glue (sockets.ts) to do: plain data, so the core's decisions can be
- * tested without a socket.
+ * What the relay core (core.ts, room-decisions.ts) asks the socket glue (sockets.ts) to do: plain data, so the
+ * core's decisions can be tested without a socket.
  */
 import { createError, type ErrorCode } from '@portunus/protocol';
 import type { RelayToClient } from '@portunus/protocol';
-import type { ConnId } from './rooms.js';
+import type { ConnId } from './connections.js';
 
 export type RelayAction =
   | { type: 'send'; conn: ConnId; msg: RelayToClient }

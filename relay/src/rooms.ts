@@ -11,8 +11,7 @@
  */
 import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
-
-export type ConnId = number;
+import type { ConnId } from './connections.js';
 
 export interface RoomsOptions {
   maxNameplate: number;

@@ -13,6 +13,7 @@ export * from './frame.js';
 export * from './streams.js';
 export type { Aead, AeadFactory } from './aead.js';
 export * from './relay-messages.js';
+export { isIceUrl, MAX_ICE_SERVERS, parseIceServer, type IceServer } from './ice-server.js';
 export * from './signal.js';
 export * from './tcp-hints.js';
 export * from './binding.js';

@@ -3,14 +3,13 @@ import {
   encodeClientMessage,
   encodeRelayMessage,
   isBase64Url,
-  isIceUrl,
   isParseError,
-  MAX_ICE_SERVERS,
   parseClientMessage,
   parseRelayMessage,
   type ClientToRelay,
   type RelayToClient,
 } from '../src/relay-messages.js';
+import { isIceUrl, MAX_ICE_SERVERS } from '../src/ice-server.js';
 import { fromBase64Url, toBase64Url } from '../src/bytes.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
