@@ -6,7 +6,7 @@
  *
  * Connection phases, in order: greeting (before hello) → ready (after welcome) → waiting (allocated or claimed,
  * no peer yet) → paired; `closed` once the relay has decided to close it (later input is ignored). A side a whose
- * peer left before the key exchange completed goes from paired back to waiting (PROTOCOL.md §3, `unpaired`).
+ * peer left before the key exchange completed goes from paired back to waiting (PROTOCOL.md §2.4, `unpaired`).
  */
 import type { RandomBytes } from '@portunus/protocol';
 import type { ErrorCode } from '@portunus/protocol';
