@@ -114,7 +114,7 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
   return config;
 }
 
-/** The ICE servers `paired` offers (PROTOCOL.md §Direct path); throws USAGE when --stun or --turn is malformed. */
+/** The ICE servers `paired` offers (PROTOCOL.md §2.2, §6.4); throws USAGE when --stun or --turn is malformed. */
 export function relayIceServers(config: Pick<RelayConfig, 'stun' | 'turn'>): IceServer[] {
   const out: IceServer[] = [];
   if (config.stun !== undefined) {

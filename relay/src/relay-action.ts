@@ -15,7 +15,7 @@ export type RelayAction =
 /** Where a binary frame goes, or what to do instead. */
 export type BinaryResult = { forward: ConnId } | { actions: RelayAction[] };
 
-/** The `error` message, then the close with that error's close code (PROTOCOL.md §3, order rules). */
+/** The `error` message, then the close with that error's close code (PROTOCOL.md §2.3). */
 export function errorAndClose(conn: ConnId, code: ErrorCode, message: string): RelayAction[] {
   return [
     { type: 'send', conn, msg: { type: 'error', code, message } },

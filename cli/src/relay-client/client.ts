@@ -1,5 +1,5 @@
 /**
- * Client side of the relay protocol (PROTOCOL.md §Relay): connect and say hello, allocate or claim a nameplate,
+ * Client side of the relay protocol (PROTOCOL.md §2): connect and say hello, allocate or claim a nameplate,
  * exchange opaque peer messages, open the data pipe and move binary frames with backpressure both ways.
  *
  * Every failure surfaces as a PortunusError: the relay's `error` message when it sent one, else its close code
@@ -23,7 +23,7 @@ export interface Paired {
 }
 
 /**
- * What the relay says about the peer, in the order it said it (PROTOCOL.md §3): paired, the peer's messages, and
+ * What the relay says about the peer, in the order it said it (PROTOCOL.md §2.4): paired, the peer's messages, and
  * `unpaired` when a peer left before the key exchange completed (a new `paired` may follow).
  */
 export type PeerEvent =

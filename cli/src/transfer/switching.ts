@@ -1,5 +1,5 @@
 /**
- * The data plane of every transfer (PROTOCOL.md §14): data starts on the first path up, the other agreed paths come
+ * The data plane of every transfer (PROTOCOL.md §5): data starts on the first path up, the other agreed paths come
  * up in the background, and the sender moves the data to the path that measures fastest, resuming from the last
  * acknowledged frame. Which paths exist is the policy both sides announced (`--transport`): with one path there is
  * simply nothing to move to. This file wires the pieces for send.ts and receive.ts: keys, the paths, the streams,

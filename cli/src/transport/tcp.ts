@@ -1,5 +1,5 @@
 /**
- * The direct TCP data path (PROTOCOL.md §Direct TCP): after the binding handshake (tcp-handshake.ts) the stream
+ * The direct TCP data path (PROTOCOL.md §6.3): after the binding handshake (tcp-handshake.ts) the stream
  * carries the same sealed frames as every other transport, each as
  *
  *   u32 big-endian length ‖ frame bytes        (length ≤ MAX_FRAME_BYTES, i.e. 1 MiB + 29)

@@ -1,5 +1,5 @@
 /**
- * The relay's control messages (JSON in WebSocket text frames), split by direction. See PROTOCOL.md §Relay.
+ * The relay's control messages (JSON in WebSocket text frames), split by direction. See PROTOCOL.md §2.
  *
  * Parsers take untrusted text, validate every field they use and return a typed message or a `ParseError`; they
  * never throw. Unknown fields are ignored (so either side may add fields); an unknown `type` is reported as its own

@@ -14,7 +14,7 @@ import { fromBase64Url, toBase64Url } from '../src/bytes.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
 
-/** Every message with its exact wire JSON (PROTOCOL.md §Relay messages lists the same lines). */
+/** Every message with its exact wire JSON (PROTOCOL.md §2.2 lists the same lines). */
 const CLIENT_GOLDEN: [ClientToRelay, string][] = [
   [{ type: 'hello', protocol: 1, agent: 'portunus/0.1.0' }, '{"type":"hello","protocol":1,"agent":"portunus/0.1.0"}'],
   [{ type: 'allocate' }, '{"type":"allocate"}'],
