@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_HIGH_WATER_BYTES } from '../src/relay-client/client.js';
+import { DEFAULT_HIGH_WATER_BYTES } from '../src/relay-client/data-inbox.js';
 import { abilitiesFor } from '../src/transfer/context.js';
 import { DEFAULT_STALL_TIMEOUT_MS } from '../src/transfer/stall.js';
 import { ACK_DELAY_MS, ACK_EVERY_BYTES } from '../src/transfer/switching-receive.js';

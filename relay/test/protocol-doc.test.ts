@@ -1,7 +1,8 @@
 /** PROTOCOL.md §2.9 states the relay's defaults: this keeps that table equal to config.ts. */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { defaultRelayConfig, RELAY_OPTIONS, type RelayConfig, type RelayOption } from '../src/config.js';
+import { defaultRelayConfig, type RelayConfig } from '../src/config.js';
+import { RELAY_OPTIONS, type RelayOption } from '../src/relay-options.js';
 import { CLOSE_HANDSHAKE_MS } from '../src/shutdown-schedule.js';
 
 const doc = readFileSync(new URL('../../packages/protocol/PROTOCOL.md', import.meta.url), 'utf8');

@@ -19,7 +19,7 @@ import { Wakeup } from '../util/wakeup.js';
 
 export const LENGTH_BYTES = 4;
 /** Bytes queued in the socket before send() waits for 'drain': a few frames, so the kernel buffer never runs dry. */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Frames read but not yet consumed above which the socket is paused, and below which it resumes. */
 export const INBOX_HIGH_BYTES = 2 * 1024 * 1024;
 const INBOX_LOW_BYTES = 1024 * 1024;

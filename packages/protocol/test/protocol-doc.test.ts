@@ -24,7 +24,8 @@ import { DIRECT_WINDOW_BYTES } from '../src/channel-messages.js';
 import { MAX_TCP_HINTS } from '../src/tcp-hints.js';
 import { BINDING_LABEL, TCP_BINDING_LABEL, TCP_NONCE_BYTES } from '../src/binding.js';
 import { MAX_CANDIDATE_BYTES, MAX_SDP_BYTES } from '../src/signal.js';
-import { MAX_ICE_SERVERS, SID_BYTES } from '../src/relay-messages.js';
+import { MAX_ICE_SERVERS } from '../src/ice-server.js';
+import { SID_BYTES } from '../src/relay-messages.js';
 import { DEFAULT_CHOOSER } from '../src/path-chooser.js';
 import { RELAY_PATH } from '../src/version.js';
 
