@@ -3,7 +3,7 @@
  * limits key IPv6 addresses by their /64 prefix; IPv4-mapped IPv6 addresses count as the IPv4 address.
  *
  * Behind reverse proxies the socket peer is the nearest proxy. `--trust-proxy` names the proxies whose
- * X-Forwarded-For header counts (PROTOCOL.md §3, client addresses): each proxy appends the address it saw, so the
+ * X-Forwarded-For header counts (PROTOCOL.md §2.6): each proxy appends the address it saw, so the
  * client is found by walking the header from the right, past trusted proxies, to the first address that is not one.
  */
 import { BlockList, isIP } from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * Burned nameplates (PROTOCOL.md §3, rooms): after a failed key confirmation a nameplate stays unusable for the
+ * Burned nameplates (PROTOCOL.md §2.5): after a failed key confirmation a nameplate stays unusable for the
  * burn TTL. They are kept apart from the rooms, so burns never use up --max-nameplates, and bounded twice:
  * - at most `capacity` burns are remembered; when full, the oldest burn is forgotten first;
  * - at most `perAddress` remembered burns may involve one client address (limit key). A burn beyond that still ends

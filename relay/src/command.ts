@@ -5,7 +5,9 @@
  */
 import { Command, Option } from 'commander';
 import { createError } from '@portunus/protocol';
-import { defaultRelayConfig, parseOptionValue, RELAY_OPTIONS, relayConfigFromEnv, type RelayConfig } from './config.js';
+import { defaultRelayConfig, relayConfigFromEnv, type RelayConfig } from './config.js';
+import { parseOptionValue } from './option-value.js';
+import { RELAY_OPTIONS } from './relay-options.js';
 import { createLogger, type LogFormat } from './logger.js';
 import type { RelayHandle } from './server.js';
 

@@ -1,12 +1,11 @@
 /**
- * Relay configuration: one table (RELAY_OPTIONS) names every option once, with its flag, its environment variable,
- * its unit and its bounds. The command builds its flags from it and `relayConfigFromEnv` reads the environment from
- * it, so flag > env > default holds for every option and the README table can be checked against it.
+ * Relay configuration: the values, their defaults, and the check of a whole configuration. Each option is named once
+ * in RELAY_OPTIONS (relay-options.ts), whose text option-value.ts turns into a value; flag > env > default.
  */
-import { createError } from '@portunus/protocol';
-import { MAX_FRAME_BYTES } from '@portunus/protocol';
-import { parseIceServer, type IceServer } from '@portunus/protocol';
-import { invalidProxyEntry, type TrustProxySetting } from './address.js';
+import { type IceServer, MAX_FRAME_BYTES, parseIceServer } from '@portunus/protocol';
+import type { TrustProxySetting } from './address.js';
+import { checkProxies, checkRange, MiB, parseOptionValue, usageError } from './option-value.js';
+import { RELAY_OPTIONS } from './relay-options.js';
 
 export interface RelayConfig {
   /** Interface to listen on (the CLI default; tests use 127.0.0.1). */
@@ -53,9 +52,6 @@ export interface RelayConfig {
   turn: string | undefined;
 }
 
-const KiB = 1024;
-const MiB = 1024 * KiB;
-
 export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   host: '0.0.0.0',
   port: 4747,
@@ -81,259 +77,6 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   stun: undefined,
   turn: undefined,
 });
-
-/** `proxies`: true/false, or a comma-separated list of addresses and CIDR blocks (the flag alone means true). */
-type Kind = 'string' | 'int' | 'seconds' | 'bytes' | 'bool' | 'proxies';
-
-export interface RelayOption {
-  key: keyof RelayConfig;
-  flag: string;
-  env: string;
-  kind: Kind;
-  min?: number;
-  max?: number;
-  description: string;
-}
-
-const MAX_SECONDS = 7 * 24 * 3600;
-
-/** Every configurable option (processMetrics is for embedding only and has no flag). */
-export const RELAY_OPTIONS: readonly RelayOption[] = [
-  { key: 'host', flag: 'host', env: 'PORTUNUS_RELAY_HOST', kind: 'string', description: 'interface to listen on' },
-  {
-    key: 'port',
-    flag: 'port',
-    env: 'PORTUNUS_RELAY_PORT',
-    kind: 'int',
-    min: 0,
-    max: 65535,
-    description: 'TCP port (0: any free port)',
-  },
-  {
-    key: 'name',
-    flag: 'name',
-    env: 'PORTUNUS_RELAY_NAME',
-    kind: 'string',
-    description: 'relay name sent to clients (bound into their key exchange)',
-  },
-  {
-    key: 'motd',
-    flag: 'motd',
-    env: 'PORTUNUS_RELAY_MOTD',
-    kind: 'string',
-    description: 'message of the day shown to clients',
-  },
-  {
-    key: 'trustProxy',
-    flag: 'trust-proxy',
-    env: 'PORTUNUS_RELAY_TRUST_PROXY',
-    kind: 'proxies',
-    description:
-      'reverse proxies whose X-Forwarded-For counts: addresses/CIDRs, comma-separated (alone: the socket peer, one hop)',
-  },
-  {
-    key: 'maxConnections',
-    flag: 'max-connections',
-    env: 'PORTUNUS_RELAY_MAX_CONNECTIONS',
-    kind: 'int',
-    min: 1,
-    max: 1_000_000,
-    description: 'concurrent WebSocket connections',
-  },
-  {
-    key: 'maxConnectionsPerIp',
-    flag: 'max-connections-per-ip',
-    env: 'PORTUNUS_RELAY_MAX_CONNECTIONS_PER_IP',
-    kind: 'int',
-    min: 1,
-    max: 1_000_000,
-    description: 'concurrent connections per client address (IPv6: per /64)',
-  },
-  {
-    key: 'maxNameplates',
-    flag: 'max-nameplates',
-    env: 'PORTUNUS_RELAY_MAX_NAMEPLATES',
-    kind: 'int',
-    min: 1,
-    max: 1_000_000,
-    description: 'nameplates in use (and, apart, burned nameplates remembered)',
-  },
-  {
-    key: 'maxNameplate',
-    flag: 'max-nameplate',
-    env: 'PORTUNUS_RELAY_MAX_NAMEPLATE',
-    kind: 'int',
-    min: 1,
-    max: 999_999_999,
-    description: 'largest nameplate number',
-  },
-  {
-    key: 'nameplateTtlMs',
-    flag: 'nameplate-ttl',
-    env: 'PORTUNUS_RELAY_NAMEPLATE_TTL',
-    kind: 'seconds',
-    min: 0.01,
-    max: MAX_SECONDS,
-    description: 'seconds an unpaired nameplate waits (and a burned one stays burned)',
-  },
-  {
-    key: 'idleTimeoutMs',
-    flag: 'idle-timeout',
-    env: 'PORTUNUS_RELAY_IDLE_TIMEOUT',
-    kind: 'seconds',
-    min: 0.01,
-    max: MAX_SECONDS,
-    description: 'seconds a connection may stay without hello or claim',
-  },
-  {
-    key: 'pingIntervalMs',
-    flag: 'ping-interval',
-    env: 'PORTUNUS_RELAY_PING_INTERVAL',
-    kind: 'seconds',
-    min: 0.01,
-    max: MAX_SECONDS,
-    description: 'seconds between keepalive pings',
-  },
-  {
-    key: 'failedClaimsPerMinute',
-    flag: 'failed-claims-per-minute',
-    env: 'PORTUNUS_RELAY_FAILED_CLAIMS_PER_MINUTE',
-    kind: 'int',
-    min: 1,
-    max: 1_000_000,
-    description: 'failed claims per client address per minute',
-  },
-  {
-    key: 'maxMessageBytes',
-    flag: 'max-message-size',
-    env: 'PORTUNUS_RELAY_MAX_MESSAGE_SIZE',
-    kind: 'bytes',
-    min: 1 * KiB,
-    max: 64 * MiB,
-    description: 'largest control (text) message',
-  },
-  {
-    key: 'maxFrameBytes',
-    flag: 'max-frame-size',
-    env: 'PORTUNUS_RELAY_MAX_FRAME_SIZE',
-    kind: 'bytes',
-    min: 1 * KiB,
-    max: 64 * MiB,
-    description: 'largest data (binary) frame',
-  },
-  {
-    key: 'highWaterMark',
-    flag: 'high-water-mark',
-    env: 'PORTUNUS_RELAY_HIGH_WATER_MARK',
-    kind: 'bytes',
-    min: 16 * KiB,
-    max: 1024 * MiB,
-    description: 'bytes queued per receiver before the sender is paused',
-  },
-  {
-    key: 'transferByteCap',
-    flag: 'transfer-byte-cap',
-    env: 'PORTUNUS_RELAY_TRANSFER_BYTE_CAP',
-    kind: 'bytes',
-    min: 0,
-    max: Number.MAX_SAFE_INTEGER,
-    description: 'bytes one transfer may pipe through the relay (0: unlimited)',
-  },
-  {
-    key: 'stun',
-    flag: 'stun',
-    env: 'PORTUNUS_RELAY_STUN',
-    kind: 'string',
-    description: 'STUN server URL offered to clients for direct connections (stun:host:port)',
-  },
-  {
-    key: 'turn',
-    flag: 'turn',
-    env: 'PORTUNUS_RELAY_TURN',
-    kind: 'string',
-    description: 'TURN server offered to clients: url,username,credential (turn:host:port[?transport=tcp])',
-  },
-  {
-    key: 'graceMs',
-    flag: 'grace',
-    env: 'PORTUNUS_RELAY_GRACE',
-    kind: 'seconds',
-    min: 0,
-    max: MAX_SECONDS,
-    description: 'seconds the whole shutdown may take (running transfers, then closing handshakes)',
-  },
-];
-
-const SIZE = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$/i;
-const UNIT: Record<string, number> = {
-  '': 1,
-  b: 1,
-  k: KiB,
-  kb: KiB,
-  kib: KiB,
-  m: MiB,
-  mb: MiB,
-  mib: MiB,
-  g: 1024 * MiB,
-  gb: 1024 * MiB,
-  gib: 1024 * MiB,
-};
-
-function usage(source: string, message: string): Error {
-  return createError('USAGE', `${source}: ${message}`);
-}
-
-/** Converts one textual value (flag or env) to the option's config value; throws USAGE naming `source`. */
-export function parseOptionValue(option: RelayOption, text: string, source: string): RelayConfig[keyof RelayConfig] {
-  const value = text.trim();
-  switch (option.kind) {
-    case 'string':
-      if (value.length === 0 || value.length > 512) throw usage(source, 'expected a non-empty value');
-      return value;
-    case 'bool':
-      if (/^(1|true|yes|on)$/i.test(value)) return true;
-      if (/^(0|false|no|off)$/i.test(value)) return false;
-      throw usage(source, `expected true or false, got '${value.slice(0, 20)}'`);
-    case 'proxies':
-      return parseProxies(value, source);
-    case 'int':
-      return checkRange(option, /^\d+$/.test(value) ? Number(value) : NaN, source);
-    case 'seconds': {
-      const seconds = /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
-      return Math.round(checkRange(option, seconds, source) * 1000);
-    }
-    case 'bytes': {
-      const m = SIZE.exec(value);
-      return checkRange(option, m ? Number(m[1]) * UNIT[m[2]!.toLowerCase()]! : NaN, source);
-    }
-  }
-}
-
-function parseProxies(value: string, source: string): TrustProxySetting {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  const list = value.split(',').map((entry) => entry.trim());
-  checkProxies(list, source);
-  return list;
-}
-
-function checkProxies(list: readonly string[], source: string): void {
-  const bad = list.length === 0 ? '' : invalidProxyEntry(list);
-  if (list.length > 0 && bad === undefined) return;
-  throw usage(
-    source,
-    `expected true, false or proxy addresses/CIDRs separated by commas, got '${(bad ?? '').slice(0, 45)}'`,
-  );
-}
-
-function checkRange(option: RelayOption, n: number, source: string): number {
-  const min = option.min ?? 0;
-  const max = option.max ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw usage(source, `expected ${option.kind === 'bytes' ? 'a size' : 'a number'} from ${min} to ${max}`);
-  }
-  return n;
-}
 
 /** Options set in the environment (PORTUNUS_RELAY_*). Empty variables count as unset. */
 export function relayConfigFromEnv(env: Record<string, string | undefined>): Partial<RelayConfig> {
@@ -362,27 +105,28 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
     checkRange(option, typeof value === 'number' ? shown : NaN, option.key);
   }
   if (!/^[\x21-\x7e]{1,64}$/.test(config.name))
-    throw usage('name', 'use 1 to 64 printable ASCII characters, no spaces');
+    throw usageError('name', 'use 1 to 64 printable ASCII characters, no spaces');
   if (config.motd !== undefined && (config.motd.length > 512 || /[\u0000-\u001f\u007f-\u009f]/.test(config.motd))) {
-    throw usage('motd', 'use at most 512 characters and no control characters');
+    throw usageError('motd', 'use at most 512 characters and no control characters');
   }
   relayIceServers(config);
   return config;
 }
 
-/** The ICE servers `paired` offers (PROTOCOL.md §Direct path); throws USAGE when --stun or --turn is malformed. */
+/** The ICE servers `paired` offers (PROTOCOL.md §2.2, §6.4); throws USAGE when --stun or --turn is malformed. */
 export function relayIceServers(config: Pick<RelayConfig, 'stun' | 'turn'>): IceServer[] {
   const out: IceServer[] = [];
   if (config.stun !== undefined) {
     const stun = parseIceServer({ urls: config.stun });
-    if (stun === undefined || !stun.urls.startsWith('stun')) throw usage('stun', 'expected a URL like stun:host:3478');
+    if (stun === undefined || !stun.urls.startsWith('stun'))
+      throw usageError('stun', 'expected a URL like stun:host:3478');
     out.push(stun);
   }
   if (config.turn !== undefined) {
     const [urls, username, credential, ...rest] = config.turn.split(',');
     const turn = rest.length === 0 ? parseIceServer({ urls, username, credential }) : undefined;
     if (turn === undefined || !turn.urls.startsWith('turn'))
-      throw usage('turn', 'expected url,username,credential with a turn: or turns: URL');
+      throw usageError('turn', 'expected url,username,credential with a turn: or turns: URL');
     out.push(turn);
   }
   return out;

@@ -23,21 +23,21 @@ export class ConnectionCounts {
   }
 
   /** Counts a new connection if both caps allow it; a refused connection is not counted. */
-  admit(address: string): AdmitResult {
+  admit(key: string): AdmitResult {
     if (this.count >= this.caps.total) return 'too-many-connections';
-    const current = this.perAddress.get(address) ?? 0;
+    const current = this.perAddress.get(key) ?? 0;
     if (current >= this.caps.perAddress) return 'too-many-from-address';
-    this.perAddress.set(address, current + 1);
+    this.perAddress.set(key, current + 1);
     this.count++;
     return 'ok';
   }
 
   /** Forgets one admitted connection. */
-  release(address: string): void {
-    const current = this.perAddress.get(address);
+  release(key: string): void {
+    const current = this.perAddress.get(key);
     if (current === undefined) return;
     this.count--;
-    if (current <= 1) this.perAddress.delete(address);
-    else this.perAddress.set(address, current - 1);
+    if (current <= 1) this.perAddress.delete(key);
+    else this.perAddress.set(key, current - 1);
   }
 }

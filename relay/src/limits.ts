@@ -1,7 +1,8 @@
 /**
- * Per-address and global limits, as pure bookkeeping (the caller passes the time). Addresses are limit keys from
- * address.ts. Memory stays bounded: connection counts exist only while connections do, and failed-claim records
- * are dropped once their window has passed (and capped in number, oldest first, against address-spraying).
+ * Per-address and global limits, as pure bookkeeping (the caller passes the time). A client address is counted
+ * under its limit key (`key`, from addressKey in address.ts). Memory stays bounded: connection counts exist only
+ * while connections do, and failed-claim records are dropped once their window has passed (and capped in number,
+ * oldest first, against address-spraying).
  */
 import { ConnectionCounts, type AdmitResult } from './connection-counts.js';
 
@@ -33,22 +34,22 @@ export class Limits {
   }
 
   /** Counts a new connection if both caps allow it; a refused connection is not counted. */
-  admit(address: string): AdmitResult {
-    return this.counts.admit(address);
+  admit(key: string): AdmitResult {
+    return this.counts.admit(key);
   }
 
   /** Forgets one admitted connection. */
-  release(address: string): void {
-    this.counts.release(address);
+  release(key: string): void {
+    this.counts.release(key);
   }
 
-  recordFailedClaim(address: string, now: number): void {
-    const times = this.failures.get(address) ?? [];
+  recordFailedClaim(key: string, now: number): void {
+    const times = this.failures.get(key) ?? [];
     times.push(now);
     if (times.length > this.options.failedClaimsPerMinute) times.shift();
     // Re-insert so that Map order is least-recently-failed first, which is what eviction drops.
-    this.failures.delete(address);
-    this.failures.set(address, times);
+    this.failures.delete(key);
+    this.failures.set(key, times);
     if (this.failures.size > this.maxTracked) {
       const oldest = this.failures.keys().next();
       if (!oldest.done) this.failures.delete(oldest.value);
@@ -56,16 +57,16 @@ export class Limits {
   }
 
   /** False while the address has used up its failed claims of the last minute. */
-  claimAllowed(address: string, now: number): boolean {
-    const times = this.failures.get(address);
+  claimAllowed(key: string, now: number): boolean {
+    const times = this.failures.get(key);
     if (times === undefined || times.length < this.options.failedClaimsPerMinute) return true;
     return now - times[0]! >= WINDOW_MS;
   }
 
   /** Drops failure records whose window has passed. */
   sweep(now: number): void {
-    for (const [address, times] of this.failures) {
-      if (now - times[times.length - 1]! >= WINDOW_MS) this.failures.delete(address);
+    for (const [key, times] of this.failures) {
+      if (now - times[times.length - 1]! >= WINDOW_MS) this.failures.delete(key);
     }
   }
 

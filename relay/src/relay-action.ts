@@ -1,10 +1,9 @@
 /**
- * What the relay core (core.ts) asks the socket glue (sockets.ts) to do: plain data, so the core's decisions can be
- * tested without a socket.
+ * What the relay core (core.ts, room-decisions.ts) asks the socket glue (sockets.ts) to do: plain data, so the
+ * core's decisions can be tested without a socket.
  */
-import { createError, type ErrorCode } from '@portunus/protocol';
-import type { RelayToClient } from '@portunus/protocol';
-import type { ConnId } from './rooms.js';
+import { createError, type ErrorCode, type RelayToClient } from '@portunus/protocol';
+import type { ConnId } from './connections.js';
 
 export type RelayAction =
   | { type: 'send'; conn: ConnId; msg: RelayToClient }
@@ -15,7 +14,7 @@ export type RelayAction =
 /** Where a binary frame goes, or what to do instead. */
 export type BinaryResult = { forward: ConnId } | { actions: RelayAction[] };
 
-/** The `error` message, then the close with that error's close code (PROTOCOL.md §3, order rules). */
+/** The `error` message, then the close with that error's close code (PROTOCOL.md §2.3). */
 export function errorAndClose(conn: ConnId, code: ErrorCode, message: string): RelayAction[] {
   return [
     { type: 'send', conn, msg: { type: 'error', code, message } },

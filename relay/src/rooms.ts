@@ -1,5 +1,5 @@
 /**
- * Room bookkeeping (PROTOCOL.md §3, rooms): which connection holds which nameplate, as pure logic. The caller
+ * Room bookkeeping (PROTOCOL.md §2.4): which connection holds which nameplate, as pure logic. The caller
  * passes the time; nothing here touches a socket.
  *
  * A room is created by `allocate` or by the first `claim` of a nameplate (side "a") and is paired by the second
@@ -11,8 +11,7 @@
  */
 import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
-
-export type ConnId = number;
+import type { ConnId } from './connections.js';
 
 export interface RoomsOptions {
   maxNameplate: number;

@@ -1,5 +1,5 @@
 /**
- * How a relay spends its grace period on shutdown (PROTOCOL.md §3, README "Shutdown"): first paired rooms get to
+ * How a relay spends its grace period on shutdown (PROTOCOL.md §2.11, README "Shutdown"): first paired rooms get to
  * finish (drain), then everything left is closed with RELAY_SHUTDOWN and the clients get time to answer the
  * closing handshake, then the rest is terminated. Both waits together fit in the grace period, so the whole
  * shutdown ends inside it (a container's stop timeout, for one, is a hard deadline).

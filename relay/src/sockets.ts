@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { encodeRelayMessage } from '@portunus/protocol';
 import type { RelayAction } from './relay-action.js';
 import type { Logger } from './logger.js';
-import type { ConnId } from './rooms.js';
+import type { ConnId } from './connections.js';
 
 interface Entry {
   readonly ws: WebSocket;

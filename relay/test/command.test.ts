@@ -227,7 +227,7 @@ describe('portunus relay (child process)', () => {
 describe('README.md "Run your own relay"', () => {
   it('documents every flag and environment variable', async () => {
     const { readFileSync } = await import('node:fs');
-    const { RELAY_OPTIONS } = await import('../src/config.js');
+    const { RELAY_OPTIONS } = await import('../src/relay-options.js');
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     for (const option of RELAY_OPTIONS) {
       expect(readme, option.flag).toContain(`\`--${option.flag}`);

@@ -137,13 +137,13 @@ describe.skipIf(skip !== undefined).each(ENGINE_PAIRS)(
 
     it('1b. same host / same LAN: direct TCP, through the sealed hints (issue 7)', async () => {
       // --transport auto on both sides would start on the relay and finish these 2 MB there before switching
-      // (PROTOCOL.md §14, tested in cli/test/e2e/switch.test.ts); a tcp side makes the path agreed up front.
+      // (PROTOCOL.md §5, tested in cli/test/e2e/switch.test.ts); a tcp side makes the path agreed up front.
       expectDelivered(await transfer('homea', 'homea', DIRECT, ['--transport', 'tcp', ...DIRECT]), 'tcp');
     });
 
     it('2. two cone NATs + STUN: direct, via server-reflexive candidates', async () => {
       await lab.resetCounters();
-      // One side on --transport webrtc: the path is agreed up front (auto on both would not wait for it, §14).
+      // One side on --transport webrtc: the path is agreed up front (auto on both would not wait for it, §5).
       const t = await transfer(
         'homea',
         'homeb',

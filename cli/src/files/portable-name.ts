@@ -1,6 +1,6 @@
 /**
  * Names Windows cannot create as ordinary files are refused on every platform, so a folder lands the same way on
- * Linux, macOS and Windows (PROTOCOL.md §6 "Names"). On Windows a device name opens the device whatever its
+ * Linux, macOS and Windows (PROTOCOL.md §4.4). On Windows a device name opens the device whatever its
  * extension (`CON.txt` writes to the console, `NUL.tar.gz` to nowhere), `a:b` writes an alternate data stream of
  * `a`, `<>"|?*` are refused or taken as wildcards, and a trailing dot or space is silently dropped, so `x.` and `x`
  * would be one file. Control characters are refused by sanitize.ts already.

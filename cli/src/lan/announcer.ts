@@ -1,5 +1,5 @@
 /**
- * The sender's half of LAN discovery (PROTOCOL.md §LAN mode): announce `{nameplate, relay port, version}` to the
+ * The sender's half of LAN discovery (PROTOCOL.md §7): announce `{nameplate, relay port, version}` to the
  * local network — a quick burst, then once a second — and answer a receiver's query for our nameplate at once, so
  * discovery usually takes one round trip instead of up to a second. Runs until stopped (the sender stops it when a
  * receiver pairs or the sender exits).

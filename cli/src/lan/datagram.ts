@@ -1,5 +1,5 @@
 /**
- * LAN discovery datagrams (PROTOCOL.md §LAN mode). Fixed 16 bytes, big-endian:
+ * LAN discovery datagrams (PROTOCOL.md §7.2). Fixed 16 bytes, big-endian:
  *
  *   0  8  magic  "portunus" (ASCII)
  *   8  1  kind   1 = announce (a sender's relay is waiting), 2 = query (a receiver is looking)

@@ -1,5 +1,5 @@
 /**
- * The receiver's half of LAN discovery (PROTOCOL.md §LAN mode): listen for announcements of one nameplate, ask
+ * The receiver's half of LAN discovery (PROTOCOL.md §7): listen for announcements of one nameplate, ask
  * for them (queries at once and then every second, which senders answer without waiting for their next round),
  * and hand out each distinct candidate relay — the packet's source address plus the announced port — once, in
  * the order they were heard. At most `maxCandidates` are ever kept, so a flood of forged announcements costs the

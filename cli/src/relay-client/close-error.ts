@@ -1,4 +1,4 @@
-/** What a relay connection's end means for the user, in the order of evidence (see PROTOCOL.md §3 Close codes). */
+/** What a relay connection's end means for the user, in the order of evidence (see PROTOCOL.md §2.10). */
 import { createError, errorCodeForClose, PortunusError, RELAY_PATH } from '@portunus/protocol';
 import type { RelayTls } from './tls.js';
 

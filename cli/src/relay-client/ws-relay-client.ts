@@ -12,7 +12,17 @@ import {
   type ClientToRelay,
   type RelayToClient,
 } from '@portunus/protocol';
-import { ConnectionEnd, DEFAULT_STALL_TIMEOUT_MS, type PeerEvent, PeerInbox, PendingReplies, type RelayClient, type RelaySide, type Reply, Wakeup } from '@portunus/client';
+import {
+  ConnectionEnd,
+  DEFAULT_STALL_TIMEOUT_MS,
+  type PeerEvent,
+  PeerInbox,
+  PendingReplies,
+  type RelayClient,
+  type RelaySide,
+  type Reply,
+  Wakeup,
+} from '@portunus/client';
 import type { RelayClientOptions } from './client.js';
 import { abortError, errorForClose, errorForResponse, errorForSocket } from './close-error.js';
 import { relayEndpoint } from './endpoint.js';

@@ -1,6 +1,6 @@
 /**
  * The direct path over libdatachannel (node-datachannel), speaking exactly what the werift engine speaks
- * (PROTOCOL.md §12): the same sealed offer/answer/candidate/end signals, one ordered reliable channel labelled
+ * (PROTOCOL.md §6.4): the same sealed offer/answer/candidate/end signals, one ordered reliable channel labelled
  * `portunus`, max-message-size MAX_FRAME_BYTES, the same binding MAC, credits and frame-per-message
  * (channel-transport.ts). Either side may run either engine.
  *
@@ -13,7 +13,7 @@
  *   presented in the DTLS handshake (PeerConnection::checkFingerprint stores it before comparing it with the SDP's
  *   `a=fingerprint:sha-256`, and refuses the handshake on a mismatch): the binding MAC is computed over that.
  * - A channel the peer opens carries no `ordered` flag in this binding; an unordered one could only come from a
- *   peer that breaks the protocol, and would be caught by the frame counters (§5) at the first reordering.
+ *   peer that breaks the protocol, and would be caught by the frame counters (§5.1) at the first reordering.
  */
 import {
   createError,

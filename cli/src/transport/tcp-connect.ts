@@ -1,5 +1,5 @@
 /**
- * Opening the direct TCP path (PROTOCOL.md §Direct TCP): listen on an ephemeral port, tell the peer where (a sealed
+ * Opening the direct TCP path (PROTOCOL.md §6.3): listen on an ephemeral port, tell the peer where (a sealed
  * `hints` message, through `exchange`), dial the peer's hints, run the binding handshake on every connection both
  * ways, and keep the one the receiver chooses: the first whose binding checked. Every other socket and the listener
  * are closed once it is chosen, or when `signal` aborts.

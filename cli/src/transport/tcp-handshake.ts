@@ -1,5 +1,5 @@
 /**
- * The binding handshake that opens every direct TCP connection (PROTOCOL.md §Direct TCP, "Binding"), before any
+ * The binding handshake that opens every direct TCP connection (PROTOCOL.md §6.3, "Binding handshake"), before any
  * frame:
  *
  *   each side → its nonce (16 random bytes)

@@ -1,5 +1,5 @@
 /**
- * The direct TCP data path (PROTOCOL.md §Direct TCP): after the binding handshake (tcp-handshake.ts) the stream
+ * The direct TCP data path (PROTOCOL.md §6.3): after the binding handshake (tcp-handshake.ts) the stream
  * carries the same sealed frames as every other transport, each as
  *
  *   u32 big-endian length ‖ frame bytes        (length ≤ MAX_FRAME_BYTES, i.e. 1 MiB + 29)
@@ -17,7 +17,7 @@ import { settleWithin, type Transport, Wakeup } from '@portunus/client';
 
 export const LENGTH_BYTES = 4;
 /** Bytes queued in the socket before send() waits for 'drain': a few frames, so the kernel buffer never runs dry. */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 /** Frames read but not yet consumed above which the socket is paused, and below which it resumes. */
 export const INBOX_HIGH_BYTES = 2 * 1024 * 1024;
 const INBOX_LOW_BYTES = 1024 * 1024;

@@ -1,5 +1,5 @@
 /**
- * Establishes the direct path (PROTOCOL.md §Direct path): loads werift only now (its import costs ~450 ms), trades
+ * Establishes the direct path (PROTOCOL.md §6.4): loads werift only now (its import costs ~450 ms), trades
  * sealed signals with the peer through the session (path-signals.ts), waits for the data channel and binds it to the session. The
  * sender makes the offer and the channel; the receiver answers. Candidates trickle both ways.
  *

@@ -1,5 +1,5 @@
 /**
- * Which WebRTC stack carries the direct path. Both speak the same protocol on the wire (PROTOCOL.md §12), so the
+ * Which WebRTC stack carries the direct path. Both speak the same protocol on the wire (PROTOCOL.md §6.4), so the
  * two sides need not agree:
  *
  * - `werift`: pure TypeScript, always there.

@@ -17,7 +17,7 @@ export { closePeer } from './werift-channel.js';
  */
 export const DIRECT_CHUNK_BYTES = 256 * 1024;
 /** werift gets slower with more in flight (its flush loop wakes every waiter): at most this much is queued. */
-const HIGH_WATER_BYTES = 256 * 1024;
+export const HIGH_WATER_BYTES = 256 * 1024;
 const LOW_WATER_BYTES = 128 * 1024;
 
 export class WebRtcTransport extends ChannelTransport {

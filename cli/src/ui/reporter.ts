@@ -20,7 +20,7 @@ export type ReportEvent =
   | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; fileBytes?: number; text?: string }
   | { event: 'connected'; transport: PathKind }
   /**
-   * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §14) after `bytes` (sent by the
+   * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §5.6) after `bytes` (sent by the
    * sender, written by the receiver); `reason` only on the sender, which decides.
    */
   | {

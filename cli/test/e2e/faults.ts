@@ -127,7 +127,7 @@ function send(to: WebSocket, msg: Message): void {
   if (to.readyState === WebSocket.OPEN) to.send(msg.data as Buffer, { binary: msg.binary });
 }
 
-/** A data frame (stream 1) with the FINAL flag (PROTOCOL.md §5: the header is in clear). */
+/** A data frame (stream 1) with the FINAL flag (PROTOCOL.md §5.1: the header is in clear). */
 export const isFinalFrame = (frame: Buffer): boolean =>
   frame.length >= 13 && (frame[0]! & 1) === 1 && frame.readUInt32BE(1) === 1;
 

@@ -1,5 +1,5 @@
 /**
- * Every wait ends (issue 12 §1, PROTOCOL.md §7 "Liveness"): real `portunus send` / `receive` processes meet through
+ * Every wait ends (issue 12 §1, PROTOCOL.md §4.11): real `portunus send` / `receive` processes meet through
  * a proxy in front of a real relay process, and the proxy stops forwarding mid-transfer while keeping every
  * socket open. Both sides must exit non-zero within the stall timeout plus a margin, with nothing left in the output
  * folder. The margins are loose on purpose: what is tested is that the processes end, not how fast.

@@ -1,5 +1,5 @@
 /**
- * Switching paths mid-transfer end to end (PROTOCOL.md §14): real `portunus relay`, `send` and `receive` processes
+ * Switching paths mid-transfer end to end (PROTOCOL.md §5): real `portunus relay`, `send` and `receive` processes
  * on 127.0.0.1. The moves are made to happen at a known point by the test harness alone (faults.ts): a proxy in
  * front of the relay holds back the sealed messages that set up the direct paths until 30% has arrived, a direct
  * TCP connection is destroyed with `ss -K`, a WebRTC path is cut by dropping UDP inside a network namespace the test

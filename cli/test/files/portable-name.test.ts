@@ -1,5 +1,5 @@
 /**
- * One name rule on every platform (PROTOCOL.md §6 "Names"): a name Windows cannot create as an ordinary file is
+ * One name rule on every platform (PROTOCOL.md §4.4): a name Windows cannot create as an ordinary file is
  * refused as an offered name, as any component of a folder entry and of a link target, and skipped by senders.
  */
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -1,4 +1,4 @@
-/** PROTOCOL.md §LAN mode, datagram layout: golden bytes, and every malformed variant is ignored (parsed as undefined). */
+/** PROTOCOL.md §7.2, datagram layout: golden bytes, and every malformed variant is ignored (parsed as undefined). */
 import { describe, expect, it } from 'vitest';
 import { encodeLanDatagram, LAN_DATAGRAM_BYTES, parseLanDatagram } from '../../src/lan/datagram.js';
 import { MAX_NAMEPLATE, toHex } from '@portunus/protocol';

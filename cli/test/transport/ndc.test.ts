@@ -63,7 +63,7 @@ describe.skipIf(loaded !== undefined)('libdatachannel engine', () => {
         const codes = results.map((r) => ((r as PromiseRejectedResult).reason as { code: string }).code);
         // node-datachannel delivers a channel's messages and its close through separate callbacks whose order is not
         // kept, so the side whose peer found the mismatch first may see the close before the wrong MAC: it fails
-        // with DIRECT_FAILED, and learns of the mismatch from the peer's sealed error (PROTOCOL.md §12).
+        // with DIRECT_FAILED, and learns of the mismatch from the peer's sealed error (PROTOCOL.md §6.4).
         expect(codes).toContain('BINDING_MISMATCH');
         for (const code of codes) expect(['BINDING_MISMATCH', 'DIRECT_FAILED']).toContain(code);
       },

@@ -1,5 +1,5 @@
 /**
- * The direct data path over any WebRTC stack's data channel (PROTOCOL.md §12, "Binding" and "Data and flow control"):
+ * The direct data path over any WebRTC stack's data channel (PROTOCOL.md §6.4, "Binding" and "Data and flow control"):
  * exactly the sealed frames the relay would carry, one frame per binary message; text messages beside them carry
  * the binding MAC (the first message each way, binding.ts) and flow-control credits (channel-messages.ts). Nothing
  * but a verified binding MAC is accepted before the binding check passed, and nothing is sent but the MAC before

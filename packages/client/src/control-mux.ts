@@ -1,6 +1,6 @@
 /**
- * The session's control channel with `switch-v1` (PROTOCOL.md §14 "Control messages on direct paths"): the relay
- * connection as before, plus every direct path that is up. Each sealed message goes out on all of them; copies
+ * The session's control channel (PROTOCOL.md §5.7 "Control messages on direct paths"): the relay connection as
+ * before, plus every direct path that is up. Each sealed message goes out on all of them; copies
  * coming back are put in order and deduplicated (ControlOrder) before the session machine sees them. So when the
  * relay connection dies mid-transfer while a direct path is up, the session goes on: the receipts travel direct.
  * The relay's end only ends the session once no direct path is left (or when none ever came up).

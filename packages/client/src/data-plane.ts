@@ -1,5 +1,5 @@
 /**
- * The data plane of every transfer (PROTOCOL.md §Data plane): data starts on the first path up, the other agreed
+ * The data plane of every transfer (PROTOCOL.md §5): data starts on the first path up, the other agreed
  * paths come up in the background, and the sender moves the data to the path that measures fastest, resuming from
  * the last acknowledged frame. Which paths exist is the policy both sides announced (path-policy.ts): with one path
  * there is simply nothing to move to. This file wires the pieces: keys, the paths, the streams; what happens is

@@ -1,6 +1,6 @@
 /**
  * One direct-connection attempt, the same steps for both WebRTC engines: negotiate over the peer link, wait for the
- * channel to open, bind it to the session (PROTOCOL.md §12). Whichever way it ends, the attempt's own waits stop,
+ * channel to open, bind it to the session (PROTOCOL.md §6.4). Whichever way it ends, the attempt's own waits stop,
  * and what it opened is closed unless it is returned.
  */
 import { createError, PortunusError, type IceServer, type Key, type Role } from '@portunus/protocol';

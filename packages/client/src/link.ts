@@ -1,5 +1,5 @@
 /**
- * One link per path (PROTOCOL.md §14): the transport of a path that came up, with the two things every user of a
+ * One link per path (PROTOCOL.md §5.2): the transport of a path that came up, with the two things every user of a
  * path needs and no user should write again.
  *
  * - Sends never overlap: every frame given to send() goes out after the ones before it, whoever sends it (data,
@@ -7,7 +7,7 @@
  * - Incoming frames go to the one consumer of their stream, read from the frame header (streams.ts): control
  *   messages to the control channel, data to the receiver, acks to the sender. Each consumer is awaited before the
  *   next frame is read, so the transport's own bounded queue is all the buffering there is. A frame on no known
- *   stream, or a control frame on the relay pipe (which carries no control messages, §14), is CORRUPT: the link
+ *   stream, or a control frame on the relay pipe (which carries no control messages, §5.2), is CORRUPT: the link
  *   ends with that error.
  */
 import {

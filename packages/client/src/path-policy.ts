@@ -1,5 +1,5 @@
 /**
- * Which data paths a transfer may use (PROTOCOL.md §Paths): each side announces one ability per path it allows
+ * Which data paths a transfer may use (PROTOCOL.md §6): each side announces one ability per path it allows
  * (--transport in the CLI), bound into the key exchange; the paths both announced are the ones that may carry data.
  */
 import {

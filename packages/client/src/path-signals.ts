@@ -1,6 +1,6 @@
 /**
  * What each direct path says to the peer while it comes up, over the session's sealed `signal` messages (topic: the
- * path's ability, PROTOCOL.md §6): WebRTC descriptions and candidates (§12), TCP hints (§13). The session only
+ * path's ability, PROTOCOL.md §4.1): WebRTC descriptions and candidates (§6.4), TCP hints (§6.3). The session only
  * routes them; every body is validated here, before a byte of it reaches a WebRTC stack or a dialer.
  */
 import {

@@ -1,5 +1,5 @@
 /**
- * Every data path the two sides agreed on, at once (PROTOCOL.md §14): the relay pipe is opened at once and the
+ * Every data path the two sides agreed on, at once (PROTOCOL.md §6.1): the relay pipe is opened at once and the
  * direct attempts (TCP, WebRTC) run in the background, each for at most --direct-timeout; every path is handed over
  * as it comes up and closed when the session is over. Nobody picks a path here: the sender's chooser decides where
  * the data goes, and the receiver reads from every path. Which paths may be used is the policy both sides announced

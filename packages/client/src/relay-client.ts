@@ -1,5 +1,5 @@
 /**
- * What a client needs of its relay connection (PROTOCOL.md §Relay): hello, a nameplate allocated or claimed, opaque
+ * What a client needs of its relay connection (PROTOCOL.md §2): hello, a nameplate allocated or claimed, opaque
  * peer messages, the data pipe with backpressure both ways. Every failure surfaces as a PortunusError: the relay's
  * `error` message when it sent one, else its close code, else RELAY_UNREACHABLE for a lost connection. The CLI
  * implements it over Node's ws, the page over the browser's WebSocket; both keep peer messages and data frames in
@@ -17,7 +17,7 @@ export interface Paired {
 }
 
 /**
- * What the relay says about the peer, in the order it said it (PROTOCOL.md §3): paired, the peer's messages, and
+ * What the relay says about the peer, in the order it said it (PROTOCOL.md §2.4): paired, the peer's messages, and
  * `unpaired` when a peer left before the key exchange completed (a new `paired` may follow).
  */
 export type PeerEvent =

@@ -1,5 +1,5 @@
 /**
- * The one no-progress rule of a transfer (PROTOCOL.md §7 "Liveness"): once the peers are paired, no wait may last
+ * The one no-progress rule of a transfer (PROTOCOL.md §4.11): once the peers are paired, no wait may last
  * longer than the stall timeout without progress. Progress is anything that shows the other side and the path are
  * alive and moving: a data frame written, an ack that advances, a message from the relay. `--stall-timeout` sets it
  * (slow links, tests); every wait of the session, the data plane and the relay keepalive derive from this one value:

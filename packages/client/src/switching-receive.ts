@@ -1,5 +1,5 @@
 /**
- * The receiver's data stream over several paths (PROTOCOL.md §14): it reads every path that comes up, all the time,
+ * The receiver's data stream over several paths (PROTOCOL.md §5.5): it reads every path that comes up, all the time,
  * and takes from any of them the frame it expects next; earlier ones (a new path starts by repeating what may have
  * been lost) are dropped unopened, a later one fails the stream. Written frames are acknowledged on the path that
  * brought them (at least every ACK_EVERY_BYTES and within ACK_DELAY_MS), so acks follow the data wherever the sender

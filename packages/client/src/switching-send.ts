@@ -1,5 +1,5 @@
 /**
- * The sender's data stream over several paths (PROTOCOL.md §14). Each chunk is sealed once and kept, byte for byte,
+ * The sender's data stream over several paths (PROTOCOL.md §5.4). Each chunk is sealed once and kept, byte for byte,
  * in a bounded retransmit window until the receiver acknowledges it; the data goes on ONE path at a time, the one
  * the chooser picks by measured throughput. Whenever the data moves, the new path starts with every frame not yet
  * acknowledged: the receiver drops what it already has, so nothing is lost and nothing is written twice, and since

@@ -1,5 +1,5 @@
 /**
- * The control channel across paths (control-mux.ts, PROTOCOL.md §14): sealed messages go out on the relay and every
+ * The control channel across paths (control-mux.ts, PROTOCOL.md §5.7): sealed messages go out on the relay and every
  * direct path, come back once each and in order, and the relay's end only ends the session without a direct path.
  */
 import { randomBytes } from 'node:crypto';

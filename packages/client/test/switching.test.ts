@@ -1,6 +1,6 @@
 /**
  * The two streams of path switching against each other in memory (switching-send.ts, switching-receive.ts,
- * PROTOCOL.md §14): paths that come up late, die, or (a hostile relay) replay and drop frames. The sink must get
+ * PROTOCOL.md §5): paths that come up late, die, or (a hostile relay) replay and drop frames. The sink must get
  * every byte exactly once and in order, or the stream must fail CORRUPT; nothing else.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,8 +1,8 @@
 /**
- * Acknowledgements of the data stream (PROTOCOL.md §14 "Switching paths"): the receiver tells the sender which data
+ * Acknowledgements of the data stream (PROTOCOL.md §5.3): the receiver tells the sender which data
  * frames are safely written, so the sender may forget them and, when a path changes, resend exactly the rest.
  *
- * An ack is a frame (§5) on stream ACK_STREAM, sealed with the RECEIVER's data key (which seals nothing else), whose
+ * An ack is a frame (§5.1) on stream ACK_STREAM, sealed with the RECEIVER's data key (which seals nothing else), whose
  * 8-byte plaintext is u64be(next): every data frame with an index below `next` has been written to the sink. Acks
  * travel back over whichever data path delivered the frame they answer, so several paths may carry them and a
  * relay may delay, drop or replay them: the sender keeps the newest (highest ack index) and drops the rest unopened.

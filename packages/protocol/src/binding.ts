@@ -1,5 +1,5 @@
 /**
- * Binds a direct (WebRTC) connection to the PAKE session (PROTOCOL.md §Direct path, "Binding"). The first message
+ * Binds a direct (WebRTC) connection to the PAKE session (PROTOCOL.md §6.4, "Binding"). The first message
  * each side sends on the data channel is
  *
  *   mac_R = HMAC-SHA-256(binding, lv_cat("portunus/1 webrtc binding", R, fp_local, fp_remote))
@@ -51,7 +51,7 @@ export function checkBindingMac(
   return constantTimeEqual(bindingMac(key, peerRole, peerCertificate, ownCertificate), mac);
 }
 
-/** Each end of a direct TCP connection sends this many fresh random bytes first (PROTOCOL.md §Direct TCP). */
+/** Each end of a direct TCP connection sends this many fresh random bytes first (PROTOCOL.md §6.3). */
 export const TCP_NONCE_BYTES = 16;
 export const TCP_BINDING_LABEL = `${PROTOCOL_LABEL} tcp binding`;
 

@@ -1,5 +1,5 @@
 /**
- * Control messages on a direct data channel (PROTOCOL.md §Direct path). Data frames (§5) travel as binary
+ * Control messages on a direct data channel (PROTOCOL.md §6.4). Data frames (§5.1) travel as binary
  * messages; these travel as text messages beside them:
  *
  *   binding {"type":"binding","mac":"<base64url, 32 bytes>"}   first message each way (binding.ts)

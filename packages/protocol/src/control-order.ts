@@ -1,7 +1,7 @@
 /**
- * Sealed control messages over several paths (PROTOCOL.md §14 "Control messages on direct paths"): with `switch-v1`
- * every sealed control frame (stream 0) is sent on the relay AND on every direct path, so the receipts still arrive
- * when the relay connection dies. The copies must reach the session machine once each and in order, because its
+ * Sealed control messages over several paths (PROTOCOL.md §5.7 "Control messages on direct paths"): every sealed
+ * control frame (stream 0) is sent on the relay AND on every direct path, so the receipts still arrive when the
+ * relay connection dies. The copies must reach the session machine once each and in order, because its
  * opener demands consecutive indexes. ControlOrder does that: a frame below the next index is a copy, dropped
  * unopened; the next one is delivered with any held ones that follow it; one ahead (it came on a path faster than
  * the one carrying its predecessor) is held, at most `maxHeld` of them and MAX_HELD_CONTROL_BYTES in all, beyond

@@ -1,7 +1,7 @@
 /**
  * One error type for all of Portunus: every failure has a stable `code` (the vocabulary peers use in their sealed
  * `error` messages) and, where the relay reports it, a WebSocket close code. What a code means to a user — the CLI's
- * exit code and hint — is the CLI's business (cli/src/ui/error-guide.ts). PROTOCOL.md §8 documents this table and a
+ * exit code and hint — is the CLI's business (cli/src/ui/error-guide.ts). PROTOCOL.md §9 documents this table and a
  * test keeps the two in step.
  */
 

@@ -1,5 +1,5 @@
 /**
- * Encrypted frames (PROTOCOL.md §Frames): every control message (stream 0, message keys) and every chunk of data
+ * Encrypted frames (PROTOCOL.md §5.1): every control message (stream 0, message keys) and every chunk of data
  * (streams 1..n, data keys) travels as one frame
  *
  *   offset 0   u8   flags      bit 0 = FINAL; every other bit must be 0
@@ -184,7 +184,7 @@ export function openFrame(aead: Aead, frame: Uint8Array): OpenedFrame {
 }
 
 /**
- * Opens the frame a stream expects next: `streamId` and `index` must match (§5 receiver rules 4, 5), then the tag.
+ * Opens the frame a stream expects next: `streamId` and `index` must match (§5.1 receiver rules 4, 5), then the tag.
  * Stateless, like sealFrame: the caller keeps the next index and the FINAL state. Throws CORRUPT.
  */
 export function openStreamFrame(aead: Aead, streamId: number, index: number, frame: Uint8Array): StreamFrame {

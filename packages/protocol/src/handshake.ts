@@ -1,5 +1,5 @@
 /**
- * The session's key exchange (PROTOCOL.md §4): CPace shares both ways at once, then key confirmation — side b
+ * The session's key exchange (PROTOCOL.md §3): CPace shares both ways at once, then key confirmation — side b
  * first, side a only once b's MAC checked out — after which every message is sealed (session.ts).
  *
  *   A (initiator, relay side a)                         B (responder, side b)

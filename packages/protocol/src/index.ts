@@ -14,6 +14,7 @@ export * from './streams.js';
 export type { Aead, AeadFactory } from './aead.js';
 export type { Sha256, Sha256Factory } from './sha256.js';
 export * from './relay-messages.js';
+export { isIceUrl, MAX_ICE_SERVERS, parseIceServer, type IceServer } from './ice-server.js';
 export * from './signal.js';
 export * from './tcp-hints.js';
 export * from './binding.js';

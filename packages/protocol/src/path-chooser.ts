@@ -1,5 +1,5 @@
 /**
- * Which path carries the data, chosen by measured throughput (PROTOCOL.md §14 "Choosing by throughput"). Pure:
+ * Which path carries the data, chosen by measured throughput (PROTOCOL.md §5.6). Pure:
  * `choose(state, event) → { state, switchTo? }`, fed by the sender with paths coming up or dying and with the
  * bytes the receiver acknowledged, each stamped with the time; it never reads a clock.
  *

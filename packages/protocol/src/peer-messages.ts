@@ -15,15 +15,15 @@ import { asBoolean, asBytes, asHex, asInteger, asString, asStringList, parseJson
 
 export type Role = 'send' | 'receive';
 
-/** Ability names announced in the PAKE message and bound into the key (see PROTOCOL.md §Abilities). */
+/** Ability names announced in the PAKE message and bound into the key (see PROTOCOL.md §3.2). */
 export const ABILITY_RELAY = 'relay-v1';
-/** Direct path: sealed WebRTC signalling, a data channel bound to the session key (PROTOCOL.md §Direct path). */
+/** Direct path: sealed WebRTC signalling, a data channel bound to the session key (PROTOCOL.md §6.4). */
 export const ABILITY_WEBRTC = 'webrtc-v1';
-/** Direct TCP: sealed `hints` (listening addresses), connections bound to the session key (PROTOCOL.md §Direct TCP). */
+/** Direct TCP: sealed `hints` (listening addresses), connections bound to the session key (PROTOCOL.md §6.3). */
 export const ABILITY_TCP = 'tcp-v1';
 
 export const CPACE_ELEMENT_BYTES = 32;
-/** The relay's session id (PROTOCOL.md §3 `paired`). */
+/** The relay's session id (PROTOCOL.md §2.2 `paired`). */
 const SID_BYTES = 16;
 export const MAC_BYTES = 32;
 const MAX_ABILITIES = 16;

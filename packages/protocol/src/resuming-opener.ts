@@ -1,5 +1,5 @@
 /**
- * The receiver's side of path switching (PROTOCOL.md §14): data frames may come from several paths, and a new path
+ * The receiver's side of path switching (PROTOCOL.md §5.5): data frames may come from several paths, and a new path
  * starts with frames the receiver already has. A frame whose index is below the next expected one is a duplicate:
  * it is dropped unopened and never written. The next expected index is opened (FrameOpener: tag, order, FINAL).
  * Anything above it is a gap, which no honest sender produces (it switches only at an acknowledged boundary, or

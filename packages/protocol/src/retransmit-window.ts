@@ -1,5 +1,5 @@
 /**
- * The sender's retransmit window (PROTOCOL.md §14): every sealed data frame stays here, byte for byte, until the
+ * The sender's retransmit window (PROTOCOL.md §5.4): every sealed data frame stays here, byte for byte, until the
  * receiver acknowledges it, so a new path can be given exactly the frames the receiver may lack. Resending the same
  * sealed bytes never reuses a nonce with another plaintext. The window is bounded in bytes: while it is full the
  * sender seals nothing more and waits for acks, so memory stays bounded whatever the file size.

@@ -41,8 +41,8 @@ export type SessionEvent =
   | { type: 'dataReceived'; bytes: number; sha256: string }
   | { type: 'committed' }
   /**
-   * The relay says the peer left before the key exchange was complete and the room waits again (PROTOCOL.md §3):
-   * before any data the session starts over at the next `paired`; later it is the peer gone.
+   * The relay says the peer left before the key exchange was complete and the room waits again (PROTOCOL.md §2.4,
+   * §3.6): before any data the session starts over at the next `paired`; later it is the peer gone.
    */
   | { type: 'unpaired' }
   /** Local: seal and send something a path needs to come up (its topic: an agreed ability). */

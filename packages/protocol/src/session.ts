@@ -7,7 +7,7 @@
  * feeds it events (relay messages, user decisions, "all data sent") and performs the actions it returns (send a
  * body, burn the nameplate, start the data stream, commit the file, finish). Data frames never pass through here.
  *
- *   sender: offer ──► receiver: answer ──► data (§14) ──► sender: sent {sha256} ──► receiver: received {sha256}
+ *   sender: offer ──► receiver: answer ──► data (§5) ──► sender: sent {sha256} ──► receiver: received {sha256}
  *
  * What paths need to come up (WebRTC descriptions and candidates, TCP hints) passes through as sealed `signal`
  * messages whose topic is an ability both sides announced: the machine bounds and routes them, the path layer
@@ -49,7 +49,7 @@ export function step(state: SessionState, event: SessionEvent): StepResult {
 }
 
 /**
- * What the end of the control channel means in `state`. Side b confirms first (§4), so a b whose code was wrong
+ * What the end of the control channel means in `state`. Side b confirms first (§3.5), so a b whose code was wrong
  * never sees a's confirmation: a burns the nameplate instead, and the relay's NAMEPLATE_BURNED is b's only news of
  * the failed confirmation.
  */

@@ -1,9 +1,9 @@
 /**
- * WebRTC signalling between the peers (PROTOCOL.md §Direct path). Signals travel only inside sealed peer messages
- * (`{"type":"signal","signal":…}`), after key confirmation: the relay never sees an SDP, a DTLS fingerprint or a
- * local address. Parsers check every field's type, size and character set before anything reaches a WebRTC stack,
- * because werift's DTLS layer merges every fingerprint it is ever given (so it must only ever see authenticated
- * SDP) and its SDP parser was not written for hostile input.
+ * WebRTC signalling between the peers (PROTOCOL.md §6.4). Signals travel only inside sealed peer messages
+ * (`{"type":"signal","topic":"webrtc-v1","body":…}`), after key confirmation: the relay never sees an SDP, a DTLS
+ * fingerprint or a local address. Parsers check every field's type, size and character set before anything reaches
+ * a WebRTC stack, because werift's DTLS layer merges every fingerprint it is ever given (so it must only ever see
+ * authenticated SDP) and its SDP parser was not written for hostile input.
  */
 import { asInteger, asObject, asString } from './validate.js';
 

@@ -1,14 +1,14 @@
 /**
- * The streams a session's frames travel on (PROTOCOL.md §5): every frame names its stream in its clear header, so a
+ * The streams a session's frames travel on (PROTOCOL.md §5.2): every frame names its stream in its clear header, so a
  * path can hand each frame to the one consumer of its stream without opening it.
  */
 import { HEADER_BYTES } from './frame.js';
 
-/** Sealed control messages (message keys, §6). */
+/** Sealed control messages (message keys, §4.1). */
 export const CONTROL_STREAM = 0;
-/** The data (the sender's data key, §7). */
+/** The data (the sender's data key, §4.2). */
 export const DATA_STREAM = 1;
-/** Acknowledgements of the data (the receiver's data key, §14). */
+/** Acknowledgements of the data (the receiver's data key, §5.3). */
 export const ACK_STREAM = 2;
 
 export type StreamName = 'control' | 'data' | 'acks';

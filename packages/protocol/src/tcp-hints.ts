@@ -1,5 +1,5 @@
 /**
- * Where a side listens for a direct TCP connection (PROTOCOL.md §13 "Hints"): the body of its one `tcp-v1` signal,
+ * Where a side listens for a direct TCP connection (PROTOCOL.md §6.3 "Hints"): the body of its one `tcp-v1` signal,
  * sealed like every session message, so only the peer learns these addresses.
  */
 import { asInteger, asObject, asString } from './validate.js';

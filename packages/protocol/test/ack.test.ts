@@ -1,4 +1,4 @@
-/** Acks (ack.ts, PROTOCOL.md §14): sealed under the receiver's data key on stream 2; copies and stale ones dropped. */
+/** Acks (ack.ts, PROTOCOL.md §5.3): sealed under the receiver's data key on stream 2; copies and stale ones dropped. */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';

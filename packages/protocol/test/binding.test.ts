@@ -19,12 +19,12 @@ const cases = vector.cases.map((c) => ({
   mac: c.mac,
 }));
 
-/** lv_cat for parts shorter than 128 bytes: one length byte each (PROTOCOL.md §4 notation). */
+/** lv_cat for parts shorter than 128 bytes: one length byte each (PROTOCOL.md §3.3 notation). */
 function lvShort(...parts: Uint8Array[]): Uint8Array {
   return concatBytes(...parts.flatMap((p) => [Uint8Array.of(p.length), p]));
 }
 
-describe('binding MAC (PROTOCOL.md §Direct path)', () => {
+describe('binding MAC (PROTOCOL.md §6.4)', () => {
   it('uses the documented label', () => {
     expect(BINDING_LABEL).toBe(vector.label);
   });

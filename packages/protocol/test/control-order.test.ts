@@ -1,4 +1,4 @@
-/** Control messages arriving on several paths (control-order.ts, PROTOCOL.md §14): once each, in order, bounded. */
+/** Control messages arriving on several paths (control-order.ts, PROTOCOL.md §5.7): once each, in order, bounded. */
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';

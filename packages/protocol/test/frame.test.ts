@@ -1,5 +1,5 @@
 /**
- * Encrypted frames (frame.ts, PROTOCOL.md §Frames) on node:crypto AES-256-GCM (aead.node.ts): the AEAD against a
+ * Encrypted frames (frame.ts, PROTOCOL.md §5.1) on node:crypto AES-256-GCM (aead.node.ts): the AEAD against a
  * published GCM vector and against WebCrypto, the frame layout against vectors/frames.json (made independently
  * with WebCrypto), and the STREAM rules — every tampered, reordered, replayed, dropped, spliced or truncated
  * frame fails with CORRUPT.

@@ -1,4 +1,4 @@
-/** Choosing the path by measured throughput (path-chooser.ts, PROTOCOL.md §14), fed fake acknowledged-byte samples. */
+/** Choosing the path by measured throughput (path-chooser.ts, PROTOCOL.md §5.6), fed fake acknowledged-byte samples. */
 import { describe, expect, it } from 'vitest';
 import { choose, initialChooser, type ChooserEvent, type ChooserState, type PathKind } from '../src/path-chooser.js';
 

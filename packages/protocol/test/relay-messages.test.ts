@@ -3,19 +3,18 @@ import {
   encodeClientMessage,
   encodeRelayMessage,
   isBase64Url,
-  isIceUrl,
   isParseError,
-  MAX_ICE_SERVERS,
   parseClientMessage,
   parseRelayMessage,
   type ClientToRelay,
   type RelayToClient,
 } from '../src/relay-messages.js';
+import { isIceUrl, MAX_ICE_SERVERS } from '../src/ice-server.js';
 import { fromBase64Url, toBase64Url } from '../src/bytes.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
 
-/** Every message with its exact wire JSON (PROTOCOL.md §Relay messages lists the same lines). */
+/** Every message with its exact wire JSON (PROTOCOL.md §2.2 lists the same lines). */
 const CLIENT_GOLDEN: [ClientToRelay, string][] = [
   [{ type: 'hello', protocol: 1, agent: 'portunus/0.1.0' }, '{"type":"hello","protocol":1,"agent":"portunus/0.1.0"}'],
   [{ type: 'allocate' }, '{"type":"allocate"}'],

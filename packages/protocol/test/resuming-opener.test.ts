@@ -1,5 +1,5 @@
 /**
- * The receiver across paths (resuming-opener.ts, PROTOCOL.md §14): a new path repeats frames the receiver has;
+ * The receiver across paths (resuming-opener.ts, PROTOCOL.md §5.5): a new path repeats frames the receiver has;
  * those are dropped, never written; a gap (a frame ahead of the next expected one) fails CORRUPT, never buffered.
  */
 import { randomBytes } from 'node:crypto';

@@ -1,4 +1,4 @@
-/** The sender's retransmit window (retransmit-window.ts, PROTOCOL.md §14): bounded, released by acks, replayable. */
+/** The sender's retransmit window (retransmit-window.ts, PROTOCOL.md §5.4): bounded, released by acks, replayable. */
 import { describe, expect, it } from 'vitest';
 import { RetransmitWindow } from '../src/retransmit-window.js';
 

@@ -16,12 +16,12 @@ const listener = fromHex(vector.listenerNonce);
 type Role = 'send' | 'receive';
 const cases = vector.cases.map((c) => ({ role: c.role as Role, mac: c.mac }));
 
-/** lv_cat for parts shorter than 128 bytes: one length byte each (PROTOCOL.md §4 notation). */
+/** lv_cat for parts shorter than 128 bytes: one length byte each (PROTOCOL.md §3.3 notation). */
 function lvShort(...parts: Uint8Array[]): Uint8Array {
   return concatBytes(...parts.flatMap((p) => [Uint8Array.of(p.length), p]));
 }
 
-describe('TCP binding MAC (PROTOCOL.md §Direct TCP)', () => {
+describe('TCP binding MAC (PROTOCOL.md §6.3)', () => {
   it('uses the documented label', () => {
     expect(TCP_BINDING_LABEL).toBe(vector.label);
   });

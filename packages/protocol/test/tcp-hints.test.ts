@@ -1,4 +1,4 @@
-/** TCP hints, the body of a `tcp-v1` signal (PROTOCOL.md §13 "Hints"): golden JSON and validation of every field. */
+/** TCP hints, the body of a `tcp-v1` signal (PROTOCOL.md §6.3 "Hints"): golden JSON and validation of every field. */
 import { describe, expect, it } from 'vitest';
 import { encodeTcpHints, isIpLiteral, MAX_TCP_HINTS, parseTcpHints, type TcpHint } from '../src/tcp-hints.js';
 

@@ -1,0 +1,229 @@
+/**
+ * The relay's room decisions, sans-IO (PROTOCOL.md §3, rooms and nameplates): allocating and claiming a nameplate,
+ * pairing two sides, what a paired side's messages and data do, burning a nameplate after a failed key confirmation,
+ * and what leaving does to the peer (unpaired, or peer-left). The core (core.ts) has checked that each message
+ * belongs to the connection's phase; a decision updates the rooms, the failed claims and the phases and returns the
+ * actions, or a Refusal that the core answers with an error and a close.
+ */
+import { SID_BYTES, type ErrorCode, type IceServer, type RandomBytes, type RelayToClient } from '@portunus/protocol';
+import { relayIceServers, type RelayConfig } from './config.js';
+import { enterPhase, type ConnId, type Connections, type ConnState } from './connections.js';
+import type { Limits } from './limits.js';
+import type { Logger } from './logger.js';
+import { errorAndClose, peerLeft, type BinaryResult, type RelayAction } from './relay-action.js';
+import type { RejectReason, RelayObserver } from './relay-observer.js';
+import { Rooms, type ClaimResult } from './rooms.js';
+
+/** A request the rules refuse: the core sends this error and closes the connection (and tells its peer). */
+export interface Refusal {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly reason: RejectReason;
+}
+
+export type Decision = RelayAction[] | Refusal;
+
+/** The refusal of a message that does not belong where it came (its phase, or a room without a peer). */
+export function unexpected(type: string): Refusal {
+  return { code: 'RELAY_PROTOCOL', message: `unexpected ${type} message`, reason: 'bad_message' };
+}
+
+export type RoomDecisionsConfig = Pick<
+  RelayConfig,
+  'maxNameplates' | 'maxNameplate' | 'nameplateTtlMs' | 'transferByteCap'
+> &
+  Partial<Pick<RelayConfig, 'stun' | 'turn'>>;
+
+export interface RoomDecisionsDeps {
+  conns: Connections;
+  limits: Limits;
+  random: RandomBytes;
+  observer: RelayObserver;
+  logger: Logger;
+}
+
+export class RoomDecisions {
+  private readonly rooms: Rooms;
+  /** Offered to both sides in `paired` for the direct path; empty means host candidates only. */
+  private readonly ice: IceServer[];
+
+  constructor(
+    private readonly config: RoomDecisionsConfig,
+    private readonly deps: RoomDecisionsDeps,
+  ) {
+    this.rooms = new Rooms({ ...config, burnTtlMs: config.nameplateTtlMs });
+    this.ice = relayIceServers({ stun: config.stun, turn: config.turn });
+  }
+
+  stats(): { nameplates: number; burnedNameplates: number; pairedRooms: number } {
+    const { nameplates, burnedNameplates, pairedRooms } = this.rooms;
+    return { nameplates, burnedNameplates, pairedRooms };
+  }
+
+  allocate(conn: ConnId, state: ConnState, now: number): Decision {
+    const result = this.rooms.allocate(conn, now);
+    if (result.kind === 'rejected') return { code: 'RELAY_LIMIT', message: 'no free nameplate', reason: 'limit' };
+    enterPhase(state, 'waiting', now);
+    return [{ type: 'send', conn, msg: { type: 'allocated', nameplate: result.nameplate } }];
+  }
+
+  claim(conn: ConnId, state: ConnState, nameplate: number, now: number): Decision {
+    const { limits } = this.deps;
+    if (!limits.claimAllowed(state.key, now))
+      return { code: 'RATE_LIMITED', message: 'too many failed claims', reason: 'rate_limit' };
+    const result = this.rooms.claim(conn, nameplate, now);
+    switch (result.kind) {
+      case 'waiting':
+        enterPhase(state, 'waiting', now);
+        return [{ type: 'send', conn, msg: { type: 'claimed', nameplate, side: 'a' } }];
+      case 'paired':
+        return this.pair(conn, state, result.peer, nameplate, now);
+      case 'rejected':
+        if (result.failedClaim) limits.recordFailedClaim(state.key, now);
+        return this.claimRefusal(result.code);
+    }
+  }
+
+  /** A `msg` from a paired side: forwarded to the peer, and counted towards the key exchange. */
+  forward(conn: ConnId, body: string): Decision {
+    const peer = this.rooms.membership(conn)?.peer;
+    if (peer === undefined) return unexpected('msg');
+    this.rooms.countMessage(conn);
+    return [{ type: 'forward', from: conn, to: peer, msg: { type: 'msg', body } }];
+  }
+
+  /** A `pipe` request: once both sides have asked, both get pipe-open. */
+  openPipe(conn: ConnId): Decision {
+    const peer = this.rooms.membership(conn)?.peer;
+    if (peer === undefined) return unexpected('pipe');
+    if (!this.rooms.requestPipe(conn)) return [];
+    return [conn, peer].map((side) => ({ type: 'send', conn: side, msg: { type: 'pipe-open' } }) as const);
+  }
+
+  /** A `done`: the first report of a pairing counts the transfer's outcome. */
+  done(conn: ConnId, ok: boolean): RelayAction[] {
+    if (this.rooms.reportOutcome(conn)) this.deps.observer.transfer(ok);
+    return [];
+  }
+
+  /** The peer a binary frame from `conn` goes to, once both sides have opened the pipe. */
+  pipedPeer(conn: ConnId): ConnId | undefined {
+    const member = this.rooms.membership(conn);
+    return member?.peer !== undefined && member.piped ? member.peer : undefined;
+  }
+
+  /** Counts a binary frame against the room's byte cap: forwarded to `peer`, or the room is closed. */
+  relay(conn: ConnId, peer: ConnId, size: number): BinaryResult {
+    const total = this.rooms.addBytes(conn, size);
+    const cap = this.config.transferByteCap;
+    if (cap > 0 && total > cap) {
+      this.deps.observer.rejected('byte_cap');
+      return { actions: this.closeRoom(conn, 'BYTE_CAP', `transfer exceeded the relay limit of ${cap} bytes`) };
+    }
+    this.deps.observer.relayed(size);
+    return { forward: peer };
+  }
+
+  burn(conn: ConnId, state: ConnState, now: number): Decision {
+    const { conns, limits, observer, logger } = this.deps;
+    const peer = this.rooms.membership(conn)?.peer;
+    const peerState = peer === undefined ? undefined : conns.get(peer);
+    const keys = peerState === undefined ? [state.key] : [state.key, peerState.key];
+    const burned = this.rooms.burn(conn, now, keys);
+    if (burned === undefined) return unexpected('burn');
+    observer.burned();
+    // Either side may be the one guessing (or both, a client pairing with itself): both pay a failed claim.
+    for (const key of keys) limits.recordFailedClaim(key, now);
+    if (!burned.remembered) logger.info('burn not remembered', { ip: state.key, reason: 'burns per address' });
+    const sides = this.openOf([burned.a, burned.b]);
+    for (const side of sides) conns.get(side)!.phase = 'closed';
+    return sides.flatMap((side) =>
+      errorAndClose(side, 'NAMEPLATE_BURNED', 'key confirmation failed; nameplate burned'),
+    );
+  }
+
+  /** Unpaired rooms older than the nameplate TTL are gone: the connections that were waiting in them. */
+  expire(now: number): ConnId[] {
+    return this.rooms.expire(now);
+  }
+
+  /**
+   * Takes `conn` out of its room. A side b leaving before the key exchange completed is charged a failed claim and
+   * its peer waits again (`unpaired`); otherwise a peer still there gets peer-left and is closed with PEER_GONE.
+   */
+  leave(conn: ConnId, now: number, draining: boolean): RelayAction[] {
+    const departure = this.rooms.leave(conn);
+    if (departure.kind === 'alone') return [];
+    if (departure.kind === 'unpaired') return this.unpair(conn, departure.peer, now, draining);
+    this.rooms.leave(departure.peer);
+    const peerState = this.deps.conns.open(departure.peer);
+    if (peerState === undefined) return [];
+    peerState.phase = 'closed';
+    return peerLeft(departure.peer);
+  }
+
+  private pair(conn: ConnId, state: ConnState, peer: ConnId, nameplate: number, now: number): RelayAction[] {
+    enterPhase(state, 'paired', now);
+    const peerState = this.deps.conns.get(peer);
+    if (peerState !== undefined) {
+      enterPhase(peerState, 'paired', now);
+      peerState.unpaired = false;
+    }
+    this.deps.observer.paired();
+    const sid = this.deps.random(SID_BYTES);
+    return [
+      { type: 'send', conn, msg: { type: 'claimed', nameplate, side: 'b' } },
+      { type: 'send', conn: peer, msg: this.paired(sid, 'a') },
+      { type: 'send', conn, msg: this.paired(sid, 'b') },
+    ];
+  }
+
+  private paired(sid: Uint8Array, side: 'a' | 'b'): RelayToClient {
+    return this.ice.length === 0 ? { type: 'paired', sid, side } : { type: 'paired', sid, side, ice: this.ice };
+  }
+
+  private claimRefusal(code: Extract<ClaimResult, { kind: 'rejected' }>['code']): Refusal {
+    switch (code) {
+      case 'RELAY_PROTOCOL':
+        return { code, message: `nameplate must be from 1 to ${this.config.maxNameplate}`, reason: 'bad_message' };
+      case 'RELAY_LIMIT':
+        return { code, message: 'too many nameplates in use', reason: 'limit' };
+      case 'NAMEPLATE_BURNED':
+        return { code, message: 'nameplate is burned', reason: 'burned' };
+      case 'NAMEPLATE_IN_USE':
+        return { code, message: 'nameplate already has two sides', reason: 'in_use' };
+    }
+  }
+
+  /** Side b (`leaver`) went before the key exchange completed: it pays a failed claim, side a waits again. */
+  private unpair(leaver: ConnId, a: ConnId, now: number, draining: boolean): RelayAction[] {
+    const { conns, limits, observer } = this.deps;
+    observer.unpaired();
+    const key = conns.get(leaver)?.key;
+    if (key !== undefined) limits.recordFailedClaim(key, now);
+    const state = conns.open(a);
+    if (state === undefined) {
+      this.rooms.leave(a);
+      return [];
+    }
+    // A draining relay takes no new pairings: side a's room closes instead of waiting again.
+    if (draining) return this.closeRoom(a, 'RELAY_SHUTDOWN', 'relay is shutting down');
+    enterPhase(state, 'waiting', now);
+    state.unpaired = true;
+    return [{ type: 'send', conn: a, msg: { type: 'unpaired' } }];
+  }
+
+  /** Closes both sides of `conn`'s room with the same error. */
+  private closeRoom(conn: ConnId, code: ErrorCode, message: string): RelayAction[] {
+    const sides = this.openOf([conn, this.rooms.membership(conn)?.peer]);
+    for (const side of sides) {
+      this.deps.conns.get(side)!.phase = 'closed';
+      this.rooms.leave(side);
+    }
+    return sides.flatMap((side) => errorAndClose(side, code, message));
+  }
+
+  private openOf(conns: readonly (ConnId | undefined)[]): ConnId[] {
+    return conns.filter((conn): conn is ConnId => conn !== undefined && this.deps.conns.open(conn) !== undefined);
+  }
+}
