@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// `npm run build`: bundles each entry point with esbuild. The workspace packages (@portunus/protocol, @portunus/relay)
-// are bundled in; every npm dependency stays external, installed beside the bundle as usual. Outputs:
+// `npm run build`: bundles each entry point with esbuild. The workspace packages (@portunus/protocol, @portunus/client,
+// @portunus/relay) are bundled in; every npm dependency stays external, installed beside the bundle as usual. Outputs:
 //   cli/dist/     the CLI (`portunus`; the relay code is a lazy chunk, loaded only when a relay starts)
 //   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
 //   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
@@ -10,9 +10,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const manifests = ['package.json', 'packages/protocol/package.json', 'packages/client/package.json', 'relay/package.json', 'cli/package.json'].map(
-  (p) => JSON.parse(readFileSync(join(root, p), 'utf8')),
-);
+const manifests = [
+  'package.json',
+  'packages/protocol/package.json',
+  'packages/client/package.json',
+  'relay/package.json',
+  'cli/package.json',
+].map((p) => JSON.parse(readFileSync(join(root, p), 'utf8')));
 const external = [
   ...new Set(
     manifests.flatMap((m) =>
@@ -31,7 +35,7 @@ const common = {
   external: external.flatMap((name) => [name, `${name}/*`]),
   logLevel: 'warning',
   // One version for the CLI and the relay they embed: the published package's.
-  define: { PORTUNUS_VERSION: JSON.stringify(manifests[3].version) },
+  define: { PORTUNUS_VERSION: JSON.stringify(manifests.find((m) => m.name === 'portunus-cli').version) },
   // ESM output that still needs require() for the few CommonJS paths of external packages esbuild leaves alone.
   banner: {
     js: "import { createRequire as __portunusRequire } from 'node:module'; const require = __portunusRequire(import.meta.url);",

@@ -7,7 +7,16 @@
  * RelayCore takes the connection's side: admission, which message belongs to which phase (connections.ts), size
  * limits, timeouts and shutdown. What a message does to a room is decided by RoomDecisions (room-decisions.ts).
  */
-import { type ClientToRelay, type ErrorCode, isParseError, parseClientMessage, PROTOCOL_VERSION, type RandomBytes, type RelayToClient, SUPPORTED_VERSIONS } from '@portunus/protocol';
+import {
+  type ClientToRelay,
+  type ErrorCode,
+  isParseError,
+  parseClientMessage,
+  PROTOCOL_VERSION,
+  type RandomBytes,
+  type RelayToClient,
+  SUPPORTED_VERSIONS,
+} from '@portunus/protocol';
 import { addressKey } from './address.js';
 import type { RelayConfig } from './config.js';
 import { Connections, enterPhase, type ConnId, type ConnState, type Phase } from './connections.js';

@@ -2,7 +2,8 @@
  * The page browser.test.ts bundles and opens in headless Chromium: it loads the whole browser entry of the protocol
  * package, runs every vector check with the @noble/ciphers AEAD, and leaves its report on `globalThis`.
  */
-import { nobleAead } from '../src/aead.noble.js';
+import { utf8 } from '../src/bytes.js';
+import { nobleAead, nobleSha256 } from '../src/index.noble.js';
 import * as protocol from '../src/index.js';
 import { PAGE_REPORT_GLOBAL, runVectorChecks, type PageReport } from './vector-checks.js';
 
@@ -11,5 +12,12 @@ const report: PageReport = {
   checks: runVectorChecks(nobleAead),
   exports: Object.keys(protocol).sort(),
   subtle: typeof webCrypto?.subtle,
+  sha256Abc: digestOf('abc'),
 };
 (globalThis as Record<string, unknown>)[PAGE_REPORT_GLOBAL] = report;
+
+function digestOf(text: string): string {
+  const hash = nobleSha256();
+  hash.update(utf8(text));
+  return hash.digestHex();
+}

@@ -57,6 +57,8 @@ export interface PageReport {
   exports: string[];
   /** `typeof crypto.subtle` in the page (the test hides it, as a plain-http LAN page lacks it). */
   subtle: string;
+  /** SHA-256 of "abc" by the page's Sha256 (sha256.noble.ts). */
+  sha256Abc: string;
 }
 
 export const PAGE_REPORT_GLOBAL = '__portunusVectorReport';
