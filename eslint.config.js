@@ -8,6 +8,7 @@ import tseslint from 'typescript-eslint';
 const NAMES = {
   'packages/protocol': '@portunus/protocol',
   'packages/client': '@portunus/client',
+  'packages/web': '@portunus/web',
   relay: '@portunus/relay',
 };
 const intoSources = (pkg) => ({
@@ -66,6 +67,32 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         { patterns: [noCli, noRelay, intoSources('packages/protocol'), nodeOnly('The client core')] },
+      ],
+    },
+  },
+  {
+    files: ['packages/web/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [noCli, noRelay, intoSources('packages/protocol'), intoSources('packages/client')] },
+      ],
+    },
+  },
+  {
+    files: ['packages/web/src/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noCli,
+            noRelay,
+            intoSources('packages/protocol'),
+            intoSources('packages/client'),
+            nodeOnly('The page'),
+          ],
+        },
       ],
     },
   },

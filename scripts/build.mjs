@@ -4,8 +4,9 @@
 //   cli/dist/     the CLI (`portunus`; the relay code is a lazy chunk, loaded only when a relay starts)
 //   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
 //   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
+//   packages/web/dist/   the page the relay serves: one browser bundle (app.js) with everything in it, its HTML and CSS
 import { build } from 'esbuild';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,6 +15,7 @@ const manifests = [
   'package.json',
   'packages/protocol/package.json',
   'packages/client/package.json',
+  'packages/web/package.json',
   'relay/package.json',
   'cli/package.json',
 ].map((p) => JSON.parse(readFileSync(join(root, p), 'utf8')));
@@ -54,12 +56,23 @@ const targets = {
   cli: { entryPoints: { main: 'cli/src/main.ts' }, outdir: 'cli/dist', splitting: true },
   relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist' },
   bench: { entryPoints: benches, outdir: 'dist/bench' },
+  // The page bundles its dependencies (noble included): a browser has no node_modules to import from.
+  web: {
+    entryPoints: { app: 'packages/web/src/main.ts' },
+    outdir: 'packages/web/dist',
+    platform: 'browser',
+    target: 'es2022',
+    external: [],
+    banner: {},
+    assets: ['index.html', 'app.css'],
+  },
 };
 const chosen = Object.entries(targets).filter(([name]) => only === undefined || name === only);
 if (chosen.length === 0) throw new Error(`unknown build target ${only}: expected ${Object.keys(targets).join(', ')}`);
 await Promise.all(
-  chosen.map(([, target]) => {
+  chosen.map(async ([, { assets = [], ...target }]) => {
     rmSync(join(root, target.outdir), { recursive: true, force: true });
-    return build({ ...common, ...target, outdir: join(root, target.outdir), absWorkingDir: root });
+    await build({ ...common, ...target, outdir: join(root, target.outdir), absWorkingDir: root });
+    for (const name of assets) copyFileSync(join(root, 'packages/web/src', name), join(root, target.outdir, name));
   }),
 );
