@@ -4,7 +4,7 @@
  * every byte exactly once and in order, or the stream must fail CORRUPT; nothing else.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
 import {
   ABILITY_RELAY,
@@ -256,18 +256,29 @@ describe('liveness: the stall rule (stall.ts)', () => {
       await gate; // the source produces nothing for several stall timeouts
       yield* chunks.slice(1);
     })();
-    const t = pair(undefined, { stallMs: 200, source });
-    const relay = path('relay');
-    let empties = 0;
-    const send = relay.sender.send.bind(relay.sender);
-    relay.sender.send = (frame) => (frame.length === 29 && empties++, send(frame));
-    t.add(relay);
-    const done = Promise.all([t.sender.run(), t.receiver.run()]);
-    while (empties < 6) await new Promise<void>((r) => setTimeout(r, 10));
-    release();
-    const [sent, got] = await within(done, 'the stream');
-    expect(got).toEqual(sent);
-    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+    // Fake clocks: the stall timeout is time passing, not the machine being slow. With real timers a busy machine
+    // (npm run test:loaded beside other work) starved the event loop past 200 ms and the receiver gave up.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      const stallMs = 200;
+      const t = pair(undefined, { stallMs, source });
+      const relay = path('relay');
+      let empties = 0;
+      const send = relay.sender.send.bind(relay.sender);
+      relay.sender.send = (frame) => (frame.length === 29 && empties++, send(frame));
+      t.add(relay);
+      const done = Promise.all([t.sender.run(), t.receiver.run()]);
+      // Three stall timeouts of silence from the source, a quarter at a time.
+      for (let quarter = 0; quarter < 12; quarter++) await vi.advanceTimersByTimeAsync(stallMs / 4);
+      expect(empties).toBeGreaterThanOrEqual(6);
+      release();
+      for (let i = 0; i < 100 && t.writes.length < chunks.length; i++) await vi.advanceTimersByTimeAsync(5);
+      const [sent, got] = await done;
+      expect(got).toEqual(sent);
+      expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('the sender reports the end before the final frame arrived (peerSent): the receiver fails CORRUPT at once', async () => {
