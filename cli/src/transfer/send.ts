@@ -58,7 +58,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     try {
       const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
-      showCode(reporter, code, opts.qr, opts.relayArg);
+      showCode(reporter, { code, qr: opts.qr, relayUrl: opts.relayArg });
       reporter.event({
         event: 'code',
         code: formatCode(code),
