@@ -1,33 +1,43 @@
 /**
- * Links to the relay's page (`http://127.0.0.1:<port>/#7-H7K-29A`) from the real executable: `portunus receive`
- * takes one in place of a code and meets the sender at the link's relay, on a computer with no relay configured
- * (empty config, a private LAN discovery port: falling back to LAN mode would find nobody and exit 6); a link that
- * is not one fails with USAGE before any connection.
+ * Links to the relay's page (`http://127.0.0.1:<port>/#7-H7K-29A`) from the real executable. `portunus send` shows
+ * one and puts it in the `code` event as `url` when its relay serves the page (a relay given the built page with
+ * --page-dir), and neither with a relay that serves none (--no-page). `portunus receive` takes one in place of a code
+ * and meets the sender at the link's relay, on a computer with no relay configured (empty config, a private LAN
+ * discovery port: falling back to LAN mode would find nobody and exit 6); a link that is not one fails with USAGE
+ * before any connection.
  */
 import { createServer, type Server } from 'node:net';
-import { mkdir } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../lan/udp.js';
-import { exitOf, runPortunus, useRelayWorld, type Proc } from './harness.js';
+import { exitOf, ROOT, runPortunus, startRelayProcess, tempDir, type Proc, type RelayProc } from './harness.js';
 
-const world = useRelayWorld({ beforeAll, afterAll });
-
+let pageRelay: RelayProc;
+let bareRelay: RelayProc;
+let tmp: { path: string; cleanup: () => Promise<void> };
 /** A TCP listener on loopback that counts connections: where a relay would be, to show nobody connected. */
 let trap: { server: Server; connections: number; url: string };
 beforeAll(async () => {
+  [pageRelay, bareRelay, tmp] = await Promise.all([
+    startRelayProcess(['--page-dir', join(ROOT, 'packages/web/dist')]),
+    startRelayProcess(['--no-page']),
+    tempDir('portunus-links-'),
+  ]);
   const server = createServer((socket) => (trap.connections++, socket.destroy()));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
   trap = { server, connections: 0, url: `ws://127.0.0.1:${port}` };
 });
 afterAll(async () => {
-  await new Promise((resolve) => trap.server.close(resolve));
+  await Promise.all([pageRelay.stop(), bareRelay.stop(), new Promise((resolve) => trap.server.close(resolve))]);
+  await tmp.cleanup();
 });
 
 let dirs = 0;
 async function emptyDir(): Promise<string> {
-  const path = join(world.tmp, `links-${dirs++}`);
+  const path = join(tmp.path, `links-${dirs++}`);
   await mkdir(path, { recursive: true });
   return path;
 }
@@ -37,16 +47,11 @@ async function bareEnv(extra: Record<string, string> = {}): Promise<Record<strin
   return { XDG_CONFIG_HOME: await emptyDir(), PORTUNUS_LAN_PORT: String(await freeUdpPort()), ...extra };
 }
 
-/** The link the relay's page would have for `code`: the relay's address over http, the code in the fragment. */
-function linkFor(code: string): string {
-  return `${world.relay.url.replace(/^ws:/, 'http:').replace(/\/v1$/, '')}/#${code}`;
-}
-
-async function textSender(message: string): Promise<{ sender: Proc; code: string }> {
-  const sender = runPortunus(['send', '--json', '--relay', world.relay.url, '--text', message], {
-    env: await bareEnv(),
-  });
-  return { sender, code: String((await sender.waitEvent('code')).code) };
+/** A sender of a text message through `relay`, and its `code` event. */
+async function textSender(message: string, relay = pageRelay): Promise<{ sender: Proc; code: string; url: string }> {
+  const sender = runPortunus(['send', '--json', '--relay', relay.url, '--text', message], { env: await bareEnv() });
+  const event = await sender.waitEvent('code');
+  return { sender, code: String(event.code), url: String(event.url) };
 }
 
 async function receiveAll(sender: Proc, args: string[], env: Record<string, string>): Promise<Proc> {
@@ -56,26 +61,84 @@ async function receiveAll(sender: Proc, args: string[], env: Record<string, stri
   return receiver;
 }
 
+/** The page at `url` (without its fragment, as a browser asks for it). */
+async function pageAt(url: string): Promise<{ status: number; type: string | null }> {
+  const res = await fetch(new URL(url).origin + '/');
+  await res.arrayBuffer();
+  return { status: res.status, type: res.headers.get('content-type') };
+}
+
+describe('portunus send shows a link to the page', () => {
+  it('--json: the code event has url, the page of the relay it used with the code in the fragment only', async () => {
+    const { sender, code, url } = await textSender('linked');
+    const relayPort = new URL(pageRelay.url).port;
+    expect(url).toBe(`http://127.0.0.1:${relayPort}/#${code}`);
+    expect(await pageAt(url)).toEqual({ status: 200, type: 'text/html; charset=utf-8' });
+    sender.child.kill('SIGINT');
+    await exitOf(sender);
+  });
+
+  it('--json: no url when the relay serves no page', async () => {
+    const { sender } = await textSender('unlinked', bareRelay);
+    const event = sender.events().find((e) => e.event === 'code')!;
+    expect(Object.keys(event).sort()).toEqual(['code', 'event', 'nameplate', 'uri']);
+    sender.child.kill('SIGINT');
+    await exitOf(sender);
+  });
+
+  it('human output: the receive command, then the link; no debug line carries the code', async () => {
+    const src = await emptyDir();
+    await writeFile(join(src, 'data.bin'), randomBytes(300_000));
+    const sender = runPortunus(['send', '--verbose', '--relay', pageRelay.url, 'data.bin'], {
+      cwd: src,
+      env: await bareEnv(),
+    });
+    const link = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no link: ${sender.stderr()}`)), 20_000);
+      const check = () => {
+        const m = /Or open this link in a browser:\n\n {4}(\S+)\n/.exec(sender.stderr());
+        if (m) (clearTimeout(timer), resolve(m[1]!));
+      };
+      sender.child.stderr!.on('data', check);
+      check();
+    });
+    const code = /^Code: (\S+)$/m.exec(sender.stderr())![1]!;
+    expect(link).toBe(`${pageRelay.url.replace(/^ws:/, 'http:').replace(/\/v1$/, '')}/#${code}`);
+    expect(sender.stderr()).toContain(`portunus receive --relay ${pageRelay.url} ${code}`);
+    // The link holds the code: a whole transfer through it, both sides --verbose, and no debug line shows the secret.
+    const receiver = runPortunus(['receive', '--yes', '--verbose', link], {
+      cwd: await emptyDir(),
+      env: await bareEnv(),
+    });
+    const [sc, rc] = await Promise.all([exitOf(sender), exitOf(receiver)]);
+    expect([sc, rc], receiver.stderr()).toEqual([0, 0]);
+    const secret = code.slice(code.indexOf('-') + 1);
+    const debug = [sender, receiver].flatMap((p) => p.stderr().split('\n')).filter((l) => l.startsWith('[debug]'));
+    expect(debug.length).toBeGreaterThan(4);
+    expect(debug.filter((l) => l.includes(secret))).toEqual([]);
+  });
+});
+
 describe('portunus receive <link>', () => {
-  it('meets the sender at the relay the link names, with no relay configured', async () => {
-    const { sender, code } = await textSender('over a link');
-    const receiver = await receiveAll(sender, [linkFor(code)], await bareEnv());
+  it("meets the sender at the relay the sender's link names, with no relay configured", async () => {
+    const { sender, url } = await textSender('over a link');
+    const receiver = await receiveAll(sender, [url], await bareEnv());
     expect(receiver.events().at(-1)).toMatchObject({ event: 'done', text: 'over a link' });
   });
 
   it('takes the link from PORTUNUS_CODE too, and it overrides PORTUNUS_RELAY, saying so', async () => {
-    const { sender, code } = await textSender('link beats the environment');
-    const env = await bareEnv({ PORTUNUS_CODE: linkFor(code), PORTUNUS_RELAY: trap.url });
+    const { sender, url } = await textSender('link beats the environment');
+    const env = await bareEnv({ PORTUNUS_CODE: url, PORTUNUS_RELAY: trap.url });
     const receiver = runPortunus(['receive', '--yes'], { cwd: await emptyDir(), env });
     const [sc, rc] = await Promise.all([exitOf(sender), exitOf(receiver)]);
     expect([sc, rc], receiver.stderr()).toEqual([0, 0]);
     expect(receiver.stdout()).toContain('link beats the environment');
-    expect(receiver.stderr()).toContain(`Using the relay in the link (${new URL(linkFor(code)).origin})`);
+    expect(receiver.stderr()).toContain(`Using the relay in the link (${new URL(url).origin})`);
   });
 
   it('keeps a --relay naming the same relay as the link (its path included)', async () => {
-    const { sender, code } = await textSender('same relay twice');
-    const receiver = await receiveAll(sender, ['--relay', world.relay.url, linkFor(code)], await bareEnv());
+    const { sender, url } = await textSender('same relay twice');
+    const receiver = await receiveAll(sender, ['--relay', pageRelay.url, url], await bareEnv());
     expect(receiver.events().at(-1)).toMatchObject({ event: 'done', text: 'same relay twice' });
   });
 });
@@ -102,7 +165,7 @@ describe('links that cannot be used fail before any connection', () => {
   it('--relay naming another relay than the link is a USAGE error, and nothing is contacted', async () => {
     const before = trap.connections;
     const link = `${trap.url.replace(/^ws:/, 'http:')}/#7-H7K-29A`;
-    const receiver = runPortunus(['receive', '--yes', '--relay', world.relay.url, link], { env: await bareEnv() });
+    const receiver = runPortunus(['receive', '--yes', '--relay', pageRelay.url, link], { env: await bareEnv() });
     expect(await exitOf(receiver, 20_000)).toBe(2);
     expect(receiver.stderr()).toMatch(/^portunus: the link is for the relay at http:\/\/127\.0\.0\.1:\d+, but --relay/);
     expect(receiver.stderr()).toMatch(/hint: Drop --relay/);
