@@ -7,6 +7,7 @@
  * before any connection.
  */
 import { createServer, type Server } from 'node:net';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -171,5 +172,60 @@ describe('links that cannot be used fail before any connection', () => {
     expect(receiver.stderr()).toMatch(/hint: Drop --relay/);
     expect(receiver.stderr()).not.toContain('H7K-29A');
     expect(trap.connections).toBe(before);
+  });
+});
+
+describe("LAN mode: the link points at the sender's built-in relay", () => {
+  it('http://<bind address>:<relay port>/#CODE, which serves the page and takes a receiver without discovery', async () => {
+    const sender = runPortunus(['send', '--json', '--bind', '127.0.0.1', '--text', 'lan link'], {
+      env: await bareEnv(),
+    });
+    const event = await sender.waitEvent('code');
+    expect(event.mode).toBe('lan');
+    const url = String(event.url);
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/#${String(event.code)}$`));
+    expect(await pageAt(url)).toEqual({ status: 200, type: 'text/html; charset=utf-8' });
+    // Another discovery port than the sender's: only the link can lead the receiver to it.
+    const receiver = await receiveAll(sender, [url], await bareEnv());
+    expect(receiver.events().at(-1)).toMatchObject({ event: 'done', text: 'lan link' });
+  });
+});
+
+/** Root and iproute2 make a namespace; without them the test says why and is skipped. */
+function netnsSkipReason(): string | undefined {
+  if (process.getuid?.() !== 0) return 'needs root to create a network namespace';
+  if (spawnSync('ip', ['-V']).status !== 0) return "needs iproute2's `ip`";
+  return undefined;
+}
+
+describe('LAN mode on a machine with a network besides loopback', () => {
+  const skip = netnsSkipReason();
+  if (skip !== undefined) console.log(`skipping LAN link namespace test: ${skip}`);
+  const ns = `portunus-link-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const inNs = (...args: string[]) => spawnSync('ip', ['netns', 'exec', ns, ...args]).status;
+  beforeAll(() => {
+    if (skip !== undefined) return;
+    // A namespace with lo and one "LAN" interface (a veth pair, both ends inside: no way out of the namespace).
+    expect(spawnSync('ip', ['netns', 'add', ns]).status).toBe(0);
+    expect(inNs('ip', 'link', 'set', 'lo', 'up')).toBe(0);
+    expect(inNs('ip', 'link', 'add', 'lan0', 'type', 'veth', 'peer', 'name', 'lan1')).toBe(0);
+    expect(inNs('ip', 'addr', 'add', '10.47.0.2/24', 'dev', 'lan0')).toBe(0);
+    expect(inNs('ip', 'link', 'set', 'lan0', 'up')).toBe(0);
+    expect(inNs('ip', 'link', 'set', 'lan1', 'up')).toBe(0);
+  });
+  afterAll(() => {
+    if (skip === undefined) spawnSync('ip', ['netns', 'del', ns]);
+  });
+
+  it.skipIf(skip !== undefined)('no --bind: the link names the LAN address, not loopback, and works', async () => {
+    const prefix = ['ip', 'netns', 'exec', ns];
+    const sender = runPortunus(['send', '--json', '--text', 'from the lan'], { env: await bareEnv(), prefix });
+    const event = await sender.waitEvent('code');
+    const url = String(event.url);
+    expect(url).toMatch(new RegExp(`^http://10\\.47\\.0\\.2:\\d+/#${String(event.code)}$`));
+    const receiver = runPortunus(['receive', '--yes', '--json', url], { env: await bareEnv(), prefix });
+    const [sc, rc] = await Promise.all([exitOf(sender), exitOf(receiver)]);
+    expect([sc, rc], receiver.stderr() + sender.stderr()).toEqual([0, 0]);
+    expect(receiver.events().at(-1)).toMatchObject({ event: 'done', text: 'from the lan' });
   });
 });
