@@ -9,10 +9,11 @@
 import { createServer, type Server } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../lan/udp.js';
+import { portunusBinDir, runShell } from './shell.js';
 import { exitOf, ROOT, runPortunus, startRelayProcess, tempDir, type Proc, type RelayProc } from './harness.js';
 
 let pageRelay: RelayProc;
@@ -125,6 +126,23 @@ describe('portunus receive <link>', () => {
     const { sender, url } = await textSender('over a link');
     const receiver = await receiveAll(sender, [url], await bareEnv());
     expect(receiver.events().at(-1)).toMatchObject({ event: 'done', text: 'over a link' });
+  });
+
+  it("the README's line, with the sender's link in it, run in a shell", async () => {
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const line = /^portunus receive '(https:\/\/relay\.example\.org\/#7-H7K-29A)'/m.exec(readme);
+    expect(line, 'the README shows receive with a quoted link').not.toBeNull();
+    const { sender, url } = await textSender('from the README');
+    const bin = await portunusBinDir();
+    try {
+      const script = `${line![0].replace(line![1]!, url)} --yes --json`;
+      const other = runShell(script, { binDir: bin.path, cwd: await emptyDir(), env: await bareEnv() });
+      expect(await other.exit, other.stderr()).toBe(0);
+      expect(await exitOf(sender)).toBe(0);
+      expect(JSON.parse(other.stdout().trim().split('\n').at(-1)!)).toMatchObject({ text: 'from the README' });
+    } finally {
+      await bin.cleanup();
+    }
   });
 
   it('takes the link from PORTUNUS_CODE too, and it overrides PORTUNUS_RELAY, saying so', async () => {
