@@ -11,8 +11,10 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import qrcode from 'qrcode-terminal';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freeUdpPort } from '../lan/udp.js';
+import { hasScript, runInPty } from './pty.js';
 import { portunusBinDir, runShell } from './shell.js';
 import { exitOf, ROOT, runPortunus, startRelayProcess, tempDir, type Proc, type RelayProc } from './harness.js';
 
@@ -159,6 +161,28 @@ describe('portunus receive <link>', () => {
     const { sender, url } = await textSender('same relay twice');
     const receiver = await receiveAll(sender, ['--relay', pageRelay.url, url], await bareEnv());
     expect(receiver.events().at(-1)).toMatchObject({ event: 'done', text: 'same relay twice' });
+  });
+});
+
+describe.skipIf(!hasScript)('at a terminal', () => {
+  it("the sender's QR code encodes the link; the link typed at the receiver's prompt works", async () => {
+    const env = { ...process.env, ...(await bareEnv()) };
+    const sender = runInPty(['send', '--relay', pageRelay.url, '--text', 'typed link'], { cwd: await emptyDir(), env });
+    await sender.waitFor(/Waiting for the receiver/);
+    const shown = sender.output().replace(/\r\n/g, '\n');
+    const link = /^ {4}(http:\S+)$/m.exec(shown)![1]!;
+    let qr = '';
+    qrcode.generate(link, { small: true }, (text: string) => (qr = text));
+    expect(shown).toContain(qr);
+    const receiver = runInPty(['receive', '--yes'], {
+      cwd: await emptyDir(),
+      env: { ...process.env, ...(await bareEnv()) },
+    });
+    await receiver.waitFor(/Enter the code:/);
+    receiver.type(`${link}\r`);
+    expect(await receiver.exit, receiver.output()).toBe(0);
+    expect(await sender.exit).toBe(0);
+    expect(receiver.output()).toContain('typed link');
   });
 });
 
