@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayHandle } from '../src/server.js';
-import { PAGE_CSP } from '../src/page-route.js';
+import { pageCsp } from '../src/page-route.js';
 import { RawClient, startTestRelay, within } from './helpers.js';
 
 interface Reply {
@@ -53,8 +53,8 @@ const FILES: Record<string, { file: string; type: string; content: string }> = {
   },
 };
 
-function expectPageHeaders(reply: Reply): void {
-  expect(reply.headers['content-security-policy']).toBe(PAGE_CSP);
+function expectPageHeaders(reply: Reply, port: number): void {
+  expect(reply.headers['content-security-policy']).toBe(pageCsp(`127.0.0.1:${port}`));
   expect(reply.headers['x-content-type-options']).toBe('nosniff');
   expect(reply.headers['referrer-policy']).toBe('no-referrer');
   expect(reply.headers['cache-control']).toBe('no-cache');
@@ -91,22 +91,39 @@ describe('the page served by the relay', () => {
       expect(reply.status, path).toBe(200);
       expect(reply.headers['content-type'], path).toBe(type);
       expect(reply.body.toString(), path).toBe(content);
-      expectPageHeaders(reply);
+      expectPageHeaders(reply, port);
     }
     // The query string is not part of the path (a link may carry one); the fragment never reaches a server.
     expect((await http(port, '/?from=qr')).body.toString()).toBe(FILES['/']!.content);
   });
 
   it('sets a strict Content-Security-Policy: own script and style only, no framing, no base or form targets', () => {
-    const directives = new Map(PAGE_CSP.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
+    const csp = pageCsp('relay.example:8443');
+    const directives = new Map(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
     expect(directives.get('default-src')).toBe("'none'");
     expect(directives.get('script-src')).toBe("'self'");
     expect(directives.get('style-src')).toBe("'self'");
-    expect(directives.get('connect-src')).toBe("'self'");
     expect(directives.get('frame-ancestors')).toBe("'none'");
     expect(directives.get('base-uri')).toBe("'none'");
     expect(directives.get('form-action')).toBe("'none'");
-    expect(PAGE_CSP).not.toMatch(/unsafe|https?:|\*/);
+    expect(csp).not.toMatch(/unsafe|https?:|\*/);
+    // The relay's own WebSocket origin, for browsers whose 'self' does not cover ws:/wss: (older WebKit).
+    expect(directives.get('connect-src')).toBe("'self' ws://relay.example:8443 wss://relay.example:8443");
+  });
+
+  it.each([
+    ['relay.example', "'self' ws://relay.example wss://relay.example"],
+    ['192.0.2.7:4747', "'self' ws://192.0.2.7:4747 wss://192.0.2.7:4747"],
+    ['[2001:db8::1]:4747', "'self' ws://[2001:db8::1]:4747 wss://[2001:db8::1]:4747"],
+    ["x; script-src 'unsafe-inline'", "'self'"],
+    ['x y', "'self'"],
+    ['*', "'self'"],
+    ['evil.example/path', "'self'"],
+    ['a'.repeat(64), "'self'"],
+  ])('names the WebSocket origin of Host %j only when it is a plain host[:port]', async (host, connect) => {
+    const { port } = await relay({ pageDir: dir });
+    const reply = await http(port, '/', { headers: { host } });
+    expect(reply.headers['content-security-policy']).toContain(`; connect-src ${connect}; worker-src`);
   });
 
   it('answers HEAD with the headers and no body', async () => {
@@ -115,7 +132,7 @@ describe('the page served by the relay', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers['content-length']).toBe(String(FILES['/app.js']!.content.length));
     expect(reply.body.length).toBe(0);
-    expectPageHeaders(reply);
+    expectPageHeaders(reply, port);
   });
 
   it('answers an unchanged file with 304 (headers included) and gzips for browsers that accept it', async () => {
@@ -125,7 +142,7 @@ describe('the page served by the relay', () => {
     const again = await http(port, '/app.js', { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
-    expectPageHeaders(again);
+    expectPageHeaders(again, port);
     const zipped = await http(port, '/app.js', { headers: { 'accept-encoding': 'gzip, br' } });
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(zipped.body).toString()).toBe(FILES['/app.js']!.content);
