@@ -5,7 +5,7 @@
  * few hundred KiB in all: the page is one bundle).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -63,13 +63,13 @@ export function loadPage(dir: string | undefined): PageFiles | undefined {
 
 function readPageFile(path: string): Buffer | undefined {
   if (!existsSync(path)) return undefined;
-  const body = readFileSync(path);
-  if (body.length > MAX_PAGE_FILE_BYTES) {
-    throw createError('USAGE', `page file ${path} is larger than ${MAX_PAGE_FILE_BYTES} bytes`, {
+  // Checked before reading: a wrong directory must not make the relay load whatever large file it holds.
+  if (!statSync(path).isFile() || statSync(path).size > MAX_PAGE_FILE_BYTES) {
+    throw createError('USAGE', `page file ${path} is not a file of at most ${MAX_PAGE_FILE_BYTES} bytes`, {
       hint: 'Point --page-dir at the built page (packages/web/dist).',
     });
   }
-  return body;
+  return readFileSync(path);
 }
 
 function pageFile(type: string, body: Buffer): PageFile {

@@ -4,12 +4,13 @@
  * welcome's page flag following what the relay serves.
  */
 import { request } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RelayHandle } from '../src/server.js';
+import { MAX_PAGE_FILE_BYTES } from '../src/page-files.js';
 import { pageCsp } from '../src/page-route.js';
 import { RawClient, startTestRelay, within } from './helpers.js';
 
@@ -221,6 +222,21 @@ describe('the page served by the relay', () => {
       await expect(startTestRelay({ pageDir: empty })).rejects.toMatchObject({ code: 'USAGE' });
     } finally {
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a page file that is too large or not a file', async () => {
+    const bad = await mkdtemp(join(tmpdir(), 'portunus-badpage-'));
+    try {
+      await writeFile(join(bad, 'index.html'), 'page');
+      await mkdir(join(bad, 'app.js'));
+      await expect(startTestRelay({ pageDir: bad })).rejects.toMatchObject({ code: 'USAGE' });
+      await rm(join(bad, 'app.js'), { recursive: true });
+      // A sparse file: its size counts, nothing is written.
+      await truncate(join(bad, 'index.html'), MAX_PAGE_FILE_BYTES + 1);
+      await expect(startTestRelay({ pageDir: bad })).rejects.toMatchObject({ code: 'USAGE' });
+    } finally {
+      await rm(bad, { recursive: true, force: true });
     }
   });
 
