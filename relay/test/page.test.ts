@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
 import type { RelayHandle } from '../src/server.js';
 import { MAX_PAGE_FILE_BYTES } from '../src/page-files.js';
 import { pageCsp } from '../src/page-route.js';
@@ -175,6 +176,20 @@ describe('the page served by the relay', () => {
     expect(reply.status).toBe(404);
     expect(reply.body.toString()).toBe('not found\n');
     expect(reply.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('never logs or counts a request path (a link may carry a code in its query by mistake)', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', quiet: false, verbose: true, write: (t) => void lines.push(t) });
+    const handle = await startTestRelay({ pageDir: dir }, { logger });
+    relays.push(handle);
+    for (const path of ['/?code=7-H7K-29A', '/7-H7K-29A', '/app.js?7-H7K-29A']) await http(handle.port, path);
+    const client = await RawClient.hello(handle.url);
+    client.close();
+    await client.closed;
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toMatch(/H7K|29A/);
+    expect(await handle.metrics()).not.toMatch(/H7K|29A/);
   });
 
   it('serves only GET and HEAD', async () => {
