@@ -11,13 +11,19 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createError } from '@portunus/protocol';
 
-/** URL path → file name and type. `/` is the page; the rest are what it loads. Nothing else is ever served. */
+/**
+ * URL path → file name and type. `/` is the page (required); the rest are what it loads, each served when the build
+ * has it. Nothing else is ever served.
+ */
 export const PAGE_ROUTES: Readonly<Record<string, { file: string; type: string }>> = Object.freeze({
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
   // The service worker that streams downloads to disk: served from the root so that its scope is the whole page.
   '/sw.js': { file: 'sw.js', type: 'text/javascript; charset=utf-8' },
+  // Optional: the icon and the manifest a phone uses to put the page on its home screen.
+  '/icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
+  '/manifest.webmanifest': { file: 'manifest.webmanifest', type: 'application/manifest+json' },
 });
 
 /** Largest file the relay loads: the page's bundle is far smaller; anything bigger is not the page. */

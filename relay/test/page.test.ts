@@ -53,6 +53,12 @@ const FILES: Record<string, { file: string; type: string; content: string }> = {
     type: 'text/javascript; charset=utf-8',
     content: 'self.addEventListener("fetch", () => {});',
   },
+  '/icon.svg': { file: 'icon.svg', type: 'image/svg+xml', content: '<svg xmlns="http://www.w3.org/2000/svg"/>' },
+  '/manifest.webmanifest': {
+    file: 'manifest.webmanifest',
+    type: 'application/manifest+json',
+    content: '{"name":"Portunus","start_url":"/"}',
+  },
 };
 
 function expectPageHeaders(reply: Reply, port: number): void {
