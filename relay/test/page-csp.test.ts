@@ -16,14 +16,19 @@ const INDEX = `<!doctype html>
 <body><p id="p">page</p><script>document.body.dataset.inline = 'ran';</script></body></html>`;
 
 /**
- * Records in the body's data attributes what the policy let through: the page's style, the relay's welcome, the
- * other origin.
+ * Records in the body's data attributes what the policy let through: the page's style, the relay's welcome and its
+ * answer to a ping, the other origin.
  */
 const APP = `
 document.body.dataset.color = getComputedStyle(document.getElementById('p')).color;
 const ws = new WebSocket('ws://' + location.host + '/v1');
 ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, agent: 'page/1' }));
-ws.onmessage = (e) => { document.body.dataset.welcome = e.data; };
+ws.onmessage = (e) => {
+  const type = JSON.parse(e.data).type;
+  if (type === 'welcome') document.body.dataset.welcome = e.data;
+  if (type === 'welcome') ws.send(JSON.stringify({ type: 'ping' }));
+  if (type === 'pong') document.body.dataset.pong = e.data;
+};
 fetch('http://localhost:' + location.port + '/healthz').then(
   () => { document.body.dataset.other = 'reached'; },
   () => { document.body.dataset.other = 'refused'; },
@@ -58,12 +63,12 @@ describe.skipIf(skip !== undefined)('the page CSP in headless Chromium', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs the page’s own script and style and reaches the relay, and refuses inline script and other origins', async () => {
+  it('runs the page’s own script and style, reaches the relay (welcome, ping → pong), refuses inline script and other origins', async () => {
     const page = await chromium.context.newPage();
     await page.addInitScript({ content: RECORD_VIOLATIONS });
     await page.goto(`http://127.0.0.1:${relay.port}/#7-H7K-29A`, { timeout: WAIT_MS });
     const body = page.locator('body');
-    await page.waitForSelector('body[data-welcome][data-other]', { state: 'attached', timeout: WAIT_MS });
+    await page.waitForSelector('body[data-pong][data-other]', { state: 'attached', timeout: WAIT_MS });
     const violations = () => (globalThis as { cspViolations?: string[] }).cspViolations ?? [];
     await page.waitForFunction(
       () => (globalThis as { cspViolations?: string[] }).cspViolations?.length === 2,
@@ -77,6 +82,8 @@ describe.skipIf(skip !== undefined)('the page CSP in headless Chromium', () => {
       relay: 'portunus-relay',
       page: true,
     });
+    // A browser cannot send a WebSocket ping: its keepalive is the relay's ping message (PROTOCOL.md §2.8).
+    expect(await body.getAttribute('data-pong')).toBe('{"type":"pong"}');
     expect(await body.getAttribute('data-other')).toBe('refused');
     expect(await body.getAttribute('data-inline')).toBeNull();
     expect(await body.getAttribute('data-color')).toBe('rgb(1, 2, 3)');
