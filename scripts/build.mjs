@@ -9,7 +9,7 @@
 //   cli/dist/page/, relay/dist/page/   a copy of the page (no source maps) beside each relay bundle, which serves it
 //                 from `page/` next to itself (relay/src/page-files.ts)
 import { build } from 'esbuild';
-import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,18 +80,32 @@ const chosen = Object.entries(targets).filter(
   ([name]) => only === undefined || name === only || (name === 'web' && targets[only]?.page === true),
 );
 if (chosen.length === 0) throw new Error(`unknown build target ${only}: expected ${Object.keys(targets).join(', ')}`);
+// Each target is built beside its output folder and swapped in at the end: the test suite runs `npm pack` (whose
+// prepack builds) while other tests start the CLI from cli/dist, and a running CLI loads its relay chunk lazily, so
+// an output folder must never be seen half-written or missing (under load that window was seconds long).
+const staging = (outdir) => join(root, `${outdir}.building-${process.pid}`);
 await Promise.all(
   chosen.map(async ([, { assets = [], page, ...target }]) => {
-    rmSync(join(root, target.outdir), { recursive: true, force: true });
-    await build({ ...common, ...target, outdir: join(root, target.outdir), absWorkingDir: root });
+    const out = staging(target.outdir);
+    rmSync(out, { recursive: true, force: true });
+    await build({ ...common, ...target, outdir: out, absWorkingDir: root });
     for (const name of assets.filter((a) => existsSync(join(webDir, 'src', a)))) {
-      copyFileSync(join(webDir, 'src', name), join(root, target.outdir, name));
+      copyFileSync(join(webDir, 'src', name), join(out, name));
     }
   }),
 );
+// The page this build made, else the one built before.
+const pageDir = chosen.some(([name]) => name === 'web') ? staging('packages/web/dist') : join(webDir, 'dist');
 for (const [, target] of chosen.filter(([, t]) => t.page === true)) {
-  cpSync(join(webDir, 'dist'), join(root, target.outdir, 'page'), {
+  cpSync(pageDir, join(staging(target.outdir), 'page'), {
     recursive: true,
     filter: (source) => !source.endsWith('.map'),
   });
+}
+for (const [, { outdir }] of chosen) {
+  const final = join(root, outdir);
+  const old = `${final}.old-${process.pid}`;
+  if (existsSync(final)) renameSync(final, old);
+  renameSync(staging(outdir), final);
+  rmSync(old, { recursive: true, force: true });
 }
