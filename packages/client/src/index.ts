@@ -25,3 +25,8 @@ export * from './switching-send.js';
 export * from './transport.js';
 export * from './wakeup.js';
 export * from './unref.js';
+export * from './entry-check.js';
+export * from './portable-name.js';
+export * from './sanitize.js';
+export * from './tar-size.js';
+export * from './utf8-length.js';
