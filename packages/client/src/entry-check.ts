@@ -68,8 +68,7 @@ function badPathText(text: string): EntryProblem | undefined {
   if (hasUnsafeChars(text)) return problem('it contains control or bidi characters', 'name');
   if (text.startsWith('/')) return problem('it is an absolute path', 'outside');
   if (/^[A-Za-z]:/.test(text)) return problem('it starts with a drive letter', 'outside');
-  if (utf8Length(text) > MAX_PATH_BYTES)
-    return problem(`it is longer than ${MAX_PATH_BYTES} bytes`, 'name');
+  if (utf8Length(text) > MAX_PATH_BYTES) return problem(`it is longer than ${MAX_PATH_BYTES} bytes`, 'name');
   return undefined;
 }
 
@@ -77,8 +76,7 @@ function badComponent(part: string): EntryProblem | undefined {
   if (part === '..') return problem("it has a '..' component", 'outside');
   if (part === '') return problem('it has an empty component', 'name');
   if (part === '.') return problem("it has a '.' component", 'name');
-  if (utf8Length(part) > MAX_COMPONENT_BYTES)
-    return problem('a component is longer than 255 bytes', 'name');
+  if (utf8Length(part) > MAX_COMPONENT_BYTES) return problem('a component is longer than 255 bytes', 'name');
   return undefined;
 }
 
