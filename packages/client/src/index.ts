@@ -27,6 +27,7 @@ export * from './wakeup.js';
 export * from './unref.js';
 export * from './entry-check.js';
 export * from './portable-name.js';
+export * from './rechunk.js';
 export * from './sanitize.js';
 export * from './tar-size.js';
 export * from './utf8-length.js';
