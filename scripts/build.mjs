@@ -4,7 +4,8 @@
 //   cli/dist/     the CLI (`portunus`; the relay code is a lazy chunk, loaded only when a relay starts)
 //   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
 //   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
-//   packages/web/dist/   the page the relay serves: one browser bundle (app.js) with everything in it, its HTML and CSS
+//   packages/web/dist/   the page the relay serves: one browser bundle (app.js) with everything in it, its HTML and CSS,
+//                        and its service worker (sw.js, served at the root so that its scope is the whole page)
 import { build } from 'esbuild';
 import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -56,9 +57,10 @@ const targets = {
   cli: { entryPoints: { main: 'cli/src/main.ts' }, outdir: 'cli/dist', splitting: true },
   relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist' },
   bench: { entryPoints: benches, outdir: 'dist/bench' },
-  // The page bundles its dependencies (noble included): a browser has no node_modules to import from.
+  // The page bundles its dependencies (noble included): a browser has no node_modules to import from. The worker's
+  // bundle has no imports or exports left, so it also loads as a classic worker script.
   web: {
-    entryPoints: { app: 'packages/web/src/main.ts' },
+    entryPoints: { app: 'packages/web/src/main.ts', sw: 'packages/web/src/sw.ts' },
     outdir: 'packages/web/dist',
     platform: 'browser',
     target: 'es2022',
