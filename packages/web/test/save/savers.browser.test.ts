@@ -61,7 +61,8 @@ import { DownloadSaver } from './packages/web/src/save/download-saver.ts';
 import { FileSystemSaver } from './packages/web/src/save/file-system-saver.ts';
 import { MemorySaver, MEMORY_SAVE_LIMIT } from './packages/web/src/save/memory-saver.ts';
 import { openOfferSink } from './packages/web/src/save/offer-sink.ts';
-(globalThis as any).portunus = { DownloadSaver, FileSystemSaver, MemorySaver, MEMORY_SAVE_LIMIT, openOfferSink };
+import { pickSaver } from './packages/web/src/save/pick-saver.ts';
+(globalThis as any).portunus = { DownloadSaver, FileSystemSaver, MemorySaver, MEMORY_SAVE_LIMIT, openOfferSink, pickSaver };
 `;
 
 /** Runs in the page: the globals it uses are the browser's. */
@@ -199,6 +200,17 @@ describe.skipIf(skip !== undefined)('savers in headless Chromium', () => {
       sha256: expectedSha256(chunks),
       kept: 'old content',
     });
+  });
+
+  it('picks the File System Access API where the browser has it, else the service-worker download', async () => {
+    const kinds = await page.evaluate(async () => {
+      const g = globalThis as PageGlobals;
+      const withPicker = (await g.portunus.pickSaver(g)).kind;
+      // The same window as Firefox or Safari would present it: no save dialog, but a secure context.
+      const withoutPicker = { isSecureContext: g.isSecureContext, navigator: g.navigator };
+      return [withPicker, (await g.portunus.pickSaver(withoutPicker)).kind];
+    });
+    expect(kinds).toEqual(['file-system', 'download']);
   });
 
   it('keeps a small transfer in memory, and refuses one beyond the limit with the message', async () => {
