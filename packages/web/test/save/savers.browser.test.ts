@@ -151,6 +151,27 @@ describe.skipIf(skip !== undefined)('savers in headless Chromium', () => {
     expect(report.entries.at(-1)?.sha256).toBe(createHash('sha256').update(body).digest('hex'));
   });
 
+  it('rejects the next write with CANCELLED when the user cancels the download in the browser', async () => {
+    const downloaded = page.waitForEvent('download');
+    const writing = page.evaluate(async () => {
+      const g = globalThis as PageGlobals;
+      const saver = await g.portunus.DownloadSaver.register('/sw.js', g.navigator.serviceWorker);
+      const sink = await saver.open('cancelled.bin', undefined);
+      const buf = new Uint8Array(64 * 1024);
+      try {
+        // Far more than the browser buffers: the writes stop when the download does.
+        for (let k = 0; k < 1 << 20; k++) await sink.write(buf);
+        return 'wrote everything';
+      } catch (err) {
+        return `${(err as PageGlobals).code}: ${(err as PageGlobals).message}`;
+      }
+    });
+    const download = await downloaded;
+    await download.cancel();
+    expect(await writing).toBe('CANCELLED: the download was cancelled in the browser');
+    expect(await download.failure()).toBe('canceled');
+  });
+
   it('fails the download when the page aborts it', async () => {
     const downloaded = page.waitForEvent('download');
     await page.evaluate(async () => {
