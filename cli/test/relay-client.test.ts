@@ -2,6 +2,9 @@ import { type RelayClient } from '@portunus/client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { WebSocketServer, type WebSocket as ServerSocket } from 'ws';
 import { connectRelay, relayEndpoint } from '../src/relay-client/client.js';
 import { startRelay, type RelayHandle } from '@portunus/relay';
@@ -81,6 +84,16 @@ describe('relay client against the real relay', () => {
     expect(relayEndpoint(`ws://127.0.0.1:${port}`).href).toBe(url);
     expect(relayEndpoint('wss://relay.example/custom/v1').pathname).toBe('/custom/v1');
     expect(() => relayEndpoint('ftp://x')).toThrow(expect.objectContaining({ code: 'USAGE' }));
+  });
+
+  it('learns from the welcome whether the relay serves the page', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'portunus-page-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await writeFile(join(dir, 'index.html'), '<!doctype html><title>page</title>');
+    const withPage = await client((await relay({ pageDir: dir })).url);
+    expect(withPage.servesPage).toBe(true);
+    const withoutPage = await client((await relay({ pageDir: dir, noPage: true })).url);
+    expect(withoutPage.servesPage).toBe(false);
   });
 
   it('takes https:// as wss:// and http:// as ws://, keeping host, port and path', async () => {

@@ -77,11 +77,17 @@ function envFlag(value: string | undefined): boolean {
   return value !== undefined && /^(1|true|yes|on)$/i.test(value);
 }
 
+/** Commander stores a flag `--no-x` as `x: false` when given, and as `x: true` when not (which counts as unset). */
+function flagValue(flags: CommandFlags, flag: string): unknown {
+  if (!flag.startsWith('no-')) return flags[camel(flag)];
+  return flags[camel(flag.slice(3))] === false ? true : undefined;
+}
+
 /** Flag values (already validated by the same parser as the environment). */
 function configFromFlags(flags: CommandFlags): Partial<RelayConfig> {
   const out: Partial<Record<keyof RelayConfig, unknown>> = {};
   for (const option of RELAY_OPTIONS) {
-    const value = flags[camel(option.flag)];
+    const value = flagValue(flags, option.flag);
     if (value === undefined) continue;
     // A boolean flag, or a flag whose value is optional given alone, arrives as `true`.
     out[option.key] =

@@ -50,6 +50,10 @@ export interface RelayConfig {
   stun: string | undefined;
   /** TURN server offered to paired clients: `url,username,credential`, e.g. `turn:turn.example.org:3478,user,pass`. */
   turn: string | undefined;
+  /** Directory of the built page served at `/` (page-files.ts); undefined: `page/` beside the relay's bundle, if any. */
+  pageDir: string | undefined;
+  /** Serve no page, even when the relay has one (the welcome then says so: no `page` flag). */
+  noPage: boolean;
 }
 
 export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
@@ -76,6 +80,8 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   processMetrics: false,
   stun: undefined,
   turn: undefined,
+  pageDir: undefined,
+  noPage: false,
 });
 
 /** Options set in the environment (PORTUNUS_RELAY_*). Empty variables count as unset. */

@@ -62,7 +62,10 @@ type CoreConfig = Pick<
   | 'maxMessageBytes'
   | 'maxFrameBytes'
 > &
-  RoomDecisionsConfig;
+  RoomDecisionsConfig & {
+    /** The relay serves the page: its welcome says so (`page: true`). */
+    servesPage: boolean;
+  };
 
 export class RelayCore {
   private readonly conns = new Connections();
@@ -208,8 +211,14 @@ export class RelayCore {
   }
 
   private welcome(): RelayToClient {
-    const base = { type: 'welcome', protocol: PROTOCOL_VERSION, relay: this.config.name } as const;
-    return this.config.motd === undefined ? base : { ...base, motd: this.config.motd };
+    const { name: relay, motd, servesPage } = this.config;
+    return {
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      relay,
+      ...(motd === undefined ? {} : { motd }),
+      ...(servesPage ? { page: true } : {}),
+    };
   }
 
   private settle(conn: ConnId, now: number, decision: Decision): RelayAction[] {

@@ -1,9 +1,12 @@
 /**
- * Plain HTTP on the relay's port: `GET /healthz` (JSON status) and `GET /metrics` (Prometheus text). Every other
- * request gets 404; WebSocket upgrades are handled by server.ts, not here.
+ * Plain HTTP on the relay's port: `GET /healthz` (JSON status), `GET /metrics` (Prometheus text) and, when the relay
+ * has it, the page's fixed list of files (page-files.ts). Every other request gets 404; WebSocket upgrades are
+ * handled by server.ts, not here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from './logger.js';
+import type { PageFiles } from './page-files.js';
+import { sendPageFile } from './page-route.js';
 
 export interface Health {
   status: 'ok' | 'draining';
@@ -18,6 +21,8 @@ export interface Health {
 export interface HttpRoutes {
   health(): Health;
   metrics(): Promise<{ contentType: string; body: string }>;
+  /** The page, unless the relay serves none. */
+  page: PageFiles | undefined;
   logger: Logger;
 }
 
@@ -51,6 +56,11 @@ export function handleHttpRequest(routes: HttpRoutes, req: IncomingMessage, res:
         send(res, 500, 'text/plain; charset=utf-8', 'metrics unavailable\n', head);
       },
     );
+    return;
+  }
+  const file = path === undefined ? undefined : routes.page?.get(path);
+  if (file !== undefined) {
+    sendPageFile(req, res, file);
     return;
   }
   send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);

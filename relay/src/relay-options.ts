@@ -179,6 +179,20 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
     description: 'TURN server offered to clients: url,username,credential (turn:host:port[?transport=tcp])',
   },
   {
+    key: 'pageDir',
+    flag: 'page-dir',
+    env: 'PORTUNUS_RELAY_PAGE_DIR',
+    kind: 'string',
+    description: 'directory of the built web page served at / (default: the page bundled with the relay)',
+  },
+  {
+    key: 'noPage',
+    flag: 'no-page',
+    env: 'PORTUNUS_RELAY_NO_PAGE',
+    kind: 'bool',
+    description: 'serve no web page, only the relay',
+  },
+  {
     key: 'graceMs',
     flag: 'grace',
     env: 'PORTUNUS_RELAY_GRACE',

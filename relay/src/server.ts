@@ -16,6 +16,7 @@ import { handleHttpRequest, type Health } from './http.js';
 import { listeningUrls } from './listening-urls.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
+import { loadPage, type PageFiles } from './page-files.js';
 import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
 import { shutdownSchedule } from './shutdown-schedule.js';
 import { Sockets, type SocketStats } from './sockets.js';
@@ -41,6 +42,8 @@ export interface RelayHandle {
   readonly host: string;
   readonly port: number;
   readonly config: Readonly<RelayConfig>;
+  /** The relay serves the page at `/` (PROTOCOL.md §2.12), and its welcome says so. */
+  readonly servesPage: boolean;
   /**
    * Stops accepting and closes what is not paired with RELAY_SHUTDOWN (4010); paired rooms get to finish, then are
    * closed the same way; resolves within `graceMs` (shutdown-schedule.ts). A second close(0) cuts the drain short.
@@ -69,6 +72,7 @@ class Relay {
   private readonly sockets: Sockets;
   private readonly preUpgrade: PreUpgradeSockets;
   private readonly trust: ProxyTrust | undefined;
+  private readonly page: PageFiles | undefined;
   /** The X-Forwarded-For warning is logged once: behind a proxy it would otherwise come with every connection. */
   private warnedForwardedFor = false;
   private readonly server: Server;
@@ -93,7 +97,9 @@ class Relay {
     };
     this.metrics = new RelayMetrics(gauges, { processMetrics: config.processMetrics });
     const random = deps.random ?? secureRandomBytes;
-    this.core = new RelayCore(config, { random, observer: this.metrics, logger: this.logger });
+    this.page = config.noPage ? undefined : loadPage(config.pageDir);
+    const servesPage = this.page !== undefined;
+    this.core = new RelayCore({ ...config, servesPage }, { random, observer: this.metrics, logger: this.logger });
     this.sockets = new Sockets({ highWaterMark: config.highWaterMark, logger: this.logger });
     this.trust = proxyTrust(config.trustProxy);
     this.preUpgrade = new PreUpgradeSockets({
@@ -104,6 +110,7 @@ class Relay {
     const routes = {
       health: () => this.health(),
       metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
+      page: this.page,
       logger: this.logger,
     };
     this.server = createServer((req, res) => handleHttpRequest(routes, req, res));
@@ -151,6 +158,7 @@ class Relay {
       host,
       port,
       config: this.config,
+      servesPage: this.page !== undefined,
       close: (graceMs) => this.close(graceMs),
       metrics: () => this.metrics.text(),
       stats: () => ({ ...this.core.stats(), ...this.sockets.stats(), preUpgradeSockets: this.preUpgrade.size }),

@@ -34,10 +34,10 @@ class Observed implements RelayObserver {
 
 const SID = new Uint8Array(16).fill(7);
 
-function setup(config: Partial<RelayConfig> = {}) {
+function setup(config: Partial<RelayConfig & { servesPage: boolean }> = {}) {
   const observer = new Observed();
   const core = new RelayCore(
-    { ...defaultRelayConfig, nameplateTtlMs: 1000, idleTimeoutMs: 500, ...config },
+    { ...defaultRelayConfig, servesPage: false, nameplateTtlMs: 1000, idleTimeoutMs: 500, ...config },
     { random: (n) => SID.slice(0, n), observer, logger: silentLogger },
   );
   const send = (conn: number, msg: unknown, now = 0): RelayAction[] => {
@@ -64,6 +64,14 @@ describe('RelayCore', () => {
     const { conn } = core.open('192.0.2.1', 0);
     expect(send(conn, { type: 'hello', protocol: 1, agent: 'x' })).toEqual([
       { type: 'send', conn, msg: { type: 'welcome', protocol: 1, relay: 'test-relay', motd: 'hi' } },
+    ]);
+  });
+
+  it('says in its welcome that it serves the page when it does', () => {
+    const { core, send } = setup({ name: 'test-relay', servesPage: true });
+    const { conn } = core.open('192.0.2.1', 0);
+    expect(send(conn, { type: 'hello', protocol: 1, agent: 'x' })).toEqual([
+      { type: 'send', conn, msg: { type: 'welcome', protocol: 1, relay: 'test-relay', page: true } },
     ]);
   });
 

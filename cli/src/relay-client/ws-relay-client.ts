@@ -36,6 +36,7 @@ const CLOSE_WAIT_MS = 2000;
 export class WsRelayClient implements RelayClient {
   relayName = '';
   motd: string | undefined;
+  servesPage = false;
   private readonly ws: WebSocket;
   private readonly maxMessageBytes: number;
   private readonly replies = new PendingReplies();
@@ -105,6 +106,7 @@ export class WsRelayClient implements RelayClient {
       }
       this.relayName = welcome.relay;
       this.motd = welcome.motd;
+      this.servesPage = welcome.page === true;
     } catch (err) {
       throw this.fail(err instanceof PortunusError ? err : createError('RELAY_PROTOCOL', String(err), { cause: err }));
     } finally {

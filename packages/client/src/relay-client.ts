@@ -26,6 +26,8 @@ export type PeerEvent =
 export interface RelayClient {
   readonly relayName: string;
   readonly motd: string | undefined;
+  /** The relay serves the web page at `/` on its port (its welcome said `page: true`), so links to it work. */
+  readonly servesPage: boolean;
   allocate(): Promise<number>;
   claim(nameplate: number): Promise<{ side: RelaySide }>;
   sendMessage(body: Uint8Array): void;

@@ -30,7 +30,8 @@ export type ClientToRelay =
   | { type: 'done'; ok: boolean };
 
 export type RelayToClient =
-  | { type: 'welcome'; protocol: number; relay: string; motd?: string }
+  /** `page: true` when the relay serves the web page at `/` on its port (absent otherwise). */
+  | { type: 'welcome'; protocol: number; relay: string; motd?: string; page?: true }
   | { type: 'allocated'; nameplate: number }
   | { type: 'claimed'; nameplate: number; side: Side }
   | { type: 'paired'; sid: Uint8Array; side: Side; ice?: IceServer[] }
@@ -193,10 +194,17 @@ function parseWelcome(o: Json): RelayToClient | ParseError {
   if (protocol === undefined) return invalidField('welcome', 'protocol');
   const relay = asName(o.relay);
   if (relay === undefined) return invalidField('welcome', 'relay');
-  if (o.motd === undefined) return { type: 'welcome', protocol, relay };
-  const motd = asString(o.motd, MAX_MOTD_LENGTH);
-  if (motd === undefined || CONTROL_CHARS.test(motd)) return invalidField('welcome', 'motd');
-  return { type: 'welcome', protocol, relay, motd };
+  const motd = o.motd === undefined ? undefined : asString(o.motd, MAX_MOTD_LENGTH);
+  if (o.motd !== undefined && (motd === undefined || CONTROL_CHARS.test(motd))) return invalidField('welcome', 'motd');
+  const page = o.page === undefined ? false : asBoolean(o.page);
+  if (page === undefined) return invalidField('welcome', 'page');
+  return {
+    type: 'welcome',
+    protocol,
+    relay,
+    ...(motd === undefined ? {} : { motd }),
+    ...(page ? { page: true as const } : {}),
+  };
 }
 
 /** Exact JSON of a client→relay message (fields in the documented order, extra properties dropped). */
@@ -221,11 +229,13 @@ export function encodeClientMessage(msg: ClientToRelay): string {
 export function encodeRelayMessage(msg: RelayToClient): string {
   switch (msg.type) {
     case 'welcome':
-      return JSON.stringify(
-        msg.motd === undefined
-          ? { type: msg.type, protocol: msg.protocol, relay: msg.relay }
-          : { type: msg.type, protocol: msg.protocol, relay: msg.relay, motd: msg.motd },
-      );
+      return JSON.stringify({
+        type: msg.type,
+        protocol: msg.protocol,
+        relay: msg.relay,
+        ...(msg.motd === undefined ? {} : { motd: msg.motd }),
+        ...(msg.page === true ? { page: true } : {}),
+      });
     case 'allocated':
       return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
     case 'claimed':

@@ -35,6 +35,14 @@ const RELAY_GOLDEN: [RelayToClient, string][] = [
     { type: 'welcome', protocol: 1, relay: 'r', motd: 'be nice' },
     '{"type":"welcome","protocol":1,"relay":"r","motd":"be nice"}',
   ],
+  [
+    { type: 'welcome', protocol: 1, relay: 'portunus-relay', page: true },
+    '{"type":"welcome","protocol":1,"relay":"portunus-relay","page":true}',
+  ],
+  [
+    { type: 'welcome', protocol: 1, relay: 'r', motd: 'be nice', page: true },
+    '{"type":"welcome","protocol":1,"relay":"r","motd":"be nice","page":true}',
+  ],
   [{ type: 'allocated', nameplate: 7 }, '{"type":"allocated","nameplate":7}'],
   [{ type: 'claimed', nameplate: 7, side: 'a' }, '{"type":"claimed","nameplate":7,"side":"a"}'],
   [{ type: 'claimed', nameplate: 7, side: 'b' }, '{"type":"claimed","nameplate":7,"side":"b"}'],
@@ -135,6 +143,22 @@ describe('relay messages: rejections', () => {
       reason: 'invalid-field',
     });
     expect(parseRelayMessage('{"type":"hello","protocol":1,"agent":"a"}')).toMatchObject({ reason: 'unknown-type' });
+  });
+
+  it('reads the welcome page flag: true, false (as absent), anything else invalid', () => {
+    expect(parseRelayMessage('{"type":"welcome","protocol":1,"relay":"r","page":false}')).toEqual({
+      type: 'welcome',
+      protocol: 1,
+      relay: 'r',
+    });
+    for (const page of ['"true"', '1', 'null', '{}']) {
+      expect(parseRelayMessage(`{"type":"welcome","protocol":1,"relay":"r","page":${page}}`)).toMatchObject({
+        reason: 'invalid-field',
+        detail: 'invalid welcome.page',
+      });
+    }
+    const noPage = { type: 'welcome', protocol: 1, relay: 'r', page: false } as unknown as RelayToClient;
+    expect(encodeRelayMessage(noPage)).toBe('{"type":"welcome","protocol":1,"relay":"r"}');
   });
 
   it('maps unknown relay error codes to RELAY_PROTOCOL and sanitises their text', () => {
