@@ -88,6 +88,7 @@ export async function connectBrowserRelay(opts: BrowserRelayClientOptions): Prom
 export class BrowserRelayClient implements RelayClient {
   relayName = '';
   motd: string | undefined;
+  servesPage = false;
   private readonly ws: W3CWebSocket;
   private readonly replies = new PendingReplies();
   private readonly peer: PeerInbox;
@@ -143,6 +144,7 @@ export class BrowserRelayClient implements RelayClient {
       }
       this.relayName = welcome.relay;
       this.motd = welcome.motd;
+      this.servesPage = welcome.page === true;
     } catch (err) {
       throw this.fail(err instanceof PortunusError ? err : createError('RELAY_PROTOCOL', String(err), { cause: err }));
     } finally {

@@ -70,6 +70,7 @@ describe('BrowserRelayClient (W3C WebSocket API) against a real relay', () => {
   it('says hello, pairs, and carries peer messages both ways', async () => {
     const { a, b } = await pipePair();
     expect(a.relayName).not.toBe('');
+    expect(a.servesPage).toBe(false); // this relay was started without a page
     a.sendMessage(new Uint8Array([9, 8, 7]));
     expect((await next(b, 'message')).body).toEqual(new Uint8Array([9, 8, 7]));
     await Promise.all([a.close(), b.close()]);
