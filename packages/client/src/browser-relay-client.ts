@@ -30,6 +30,12 @@ import { WINDOW_BYTES } from './switching-send.js';
 import { unref } from './unref.js';
 import { Wakeup } from './wakeup.js';
 
+/**
+ * A handler property that the browser's own WebSocket (whose handlers take its Event types) and the `ws` package's
+ * both satisfy: declared as a method, so TypeScript compares its parameter both ways.
+ */
+type Handler<E> = { handle(event: E): void }['handle'] | null;
+
 /** The part of the W3C WebSocket API this client uses. */
 export interface W3CWebSocket {
   binaryType: string;
@@ -37,10 +43,10 @@ export interface W3CWebSocket {
   readonly bufferedAmount: number;
   send(data: string | Uint8Array): void;
   close(code?: number): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: { code: number }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<object>;
+  onmessage: Handler<{ data: unknown }>;
+  onclose: Handler<{ code: number }>;
+  onerror: Handler<object>;
 }
 
 const OPEN = 1;

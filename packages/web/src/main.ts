@@ -1,3 +1,38 @@
-/** The page's entry point: finds the page's elements and starts the app. */
+/**
+ * The page's entry point: builds the environment from the browser (the relay is this page's own origin, crypto
+ * from @noble until WebCrypto lands, randomness from crypto.getRandomValues) and starts the app. A link opened in
+ * this tab (`/#CODE`) starts receiving; the code is then removed from the address bar and the history.
+ */
+import { secureRandomBytes } from '@portunus/protocol';
+import { nobleAead, nobleSha256 } from '@portunus/protocol/noble';
+import { App } from './app.js';
+import { PAGE_SETTINGS } from './page-settings.js';
+import { relayUrl } from './relay-address.js';
+import { Screen } from './screen.js';
+
 const root = document.querySelector<HTMLElement>('#app');
-if (root) root.dataset['state'] = 'start';
+if (root !== null) {
+  const now = () => performance.now();
+  const app = new App(
+    new Screen(root, now),
+    {
+      settings: PAGE_SETTINGS,
+      relayUrl: relayUrl(location),
+      WebSocket,
+      aead: nobleAead,
+      sha256: nobleSha256,
+      random: secureRandomBytes,
+      now,
+      connectors: () => ({}),
+      debug: () => undefined,
+    },
+    location.origin,
+  );
+  const takeHash = (): string => {
+    const { hash } = location;
+    if (hash !== '') history.replaceState(null, '', location.pathname + location.search);
+    return hash;
+  };
+  app.start(takeHash());
+  window.addEventListener('hashchange', () => app.openLink(takeHash()));
+}
