@@ -4,9 +4,12 @@
 //   cli/dist/     the CLI (`portunus`; the relay code is a lazy chunk, loaded only when a relay starts)
 //   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
 //   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
-//   packages/web/dist/   the page the relay serves: one browser bundle (app.js) with everything in it, its HTML and CSS
+//   packages/web/dist/   the page the relay serves: one browser bundle (app.js) with everything in it, its HTML and CSS,
+//                 and the service worker (sw.js) once the page has one
+//   cli/dist/page/, relay/dist/page/   a copy of the page (no source maps) beside each relay bundle, which serves it
+//                 from `page/` next to itself (relay/src/page-files.ts)
 import { build } from 'esbuild';
-import { copyFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -52,13 +55,17 @@ const benches = existsSync(join(root, 'bench'))
 
 // `node scripts/build.mjs relay` builds the relay alone (the container image has nothing else).
 const only = process.argv[2];
+const webDir = join(root, 'packages/web');
 const targets = {
-  cli: { entryPoints: { main: 'cli/src/main.ts' }, outdir: 'cli/dist', splitting: true },
-  relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist' },
+  cli: { entryPoints: { main: 'cli/src/main.ts' }, outdir: 'cli/dist', splitting: true, page: true },
+  relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist', page: true },
   bench: { entryPoints: benches, outdir: 'dist/bench' },
   // The page bundles its dependencies (noble included): a browser has no node_modules to import from.
   web: {
-    entryPoints: { app: 'packages/web/src/main.ts' },
+    entryPoints: {
+      app: 'packages/web/src/main.ts',
+      ...(existsSync(join(webDir, 'src/sw.ts')) ? { sw: 'packages/web/src/sw.ts' } : {}),
+    },
     outdir: 'packages/web/dist',
     platform: 'browser',
     target: 'es2022',
@@ -67,12 +74,21 @@ const targets = {
     assets: ['index.html', 'app.css'],
   },
 };
-const chosen = Object.entries(targets).filter(([name]) => only === undefined || name === only);
+// A relay serves the page, so building one (`node scripts/build.mjs relay`) builds the page too.
+const chosen = Object.entries(targets).filter(
+  ([name]) => only === undefined || name === only || (name === 'web' && targets[only]?.page === true),
+);
 if (chosen.length === 0) throw new Error(`unknown build target ${only}: expected ${Object.keys(targets).join(', ')}`);
 await Promise.all(
-  chosen.map(async ([, { assets = [], ...target }]) => {
+  chosen.map(async ([, { assets = [], page, ...target }]) => {
     rmSync(join(root, target.outdir), { recursive: true, force: true });
     await build({ ...common, ...target, outdir: join(root, target.outdir), absWorkingDir: root });
-    for (const name of assets) copyFileSync(join(root, 'packages/web/src', name), join(root, target.outdir, name));
+    for (const name of assets) copyFileSync(join(webDir, 'src', name), join(root, target.outdir, name));
   }),
 );
+for (const [, target] of chosen.filter(([, t]) => t.page === true)) {
+  cpSync(join(webDir, 'dist'), join(root, target.outdir, 'page'), {
+    recursive: true,
+    filter: (source) => !source.endsWith('.map'),
+  });
+}

@@ -4,6 +4,7 @@
  * relay has decided to close it (later input is ignored). A side a whose peer left before the key exchange
  * completed goes from paired back to waiting (PROTOCOL.md §3, `unpaired`).
  */
+import { freshPingAllowance, type PingAllowance } from './ping-allowance.js';
 
 export type ConnId = number;
 
@@ -19,6 +20,8 @@ export interface ConnState {
   since: number;
   /** Waiting again after `unpaired`: messages of the pairing that ended may still arrive. */
   unpaired: boolean;
+  /** What is left of its `ping` bound (ping-allowance.ts). */
+  readonly pings: PingAllowance;
 }
 
 export class Connections {
@@ -32,7 +35,14 @@ export class Connections {
   /** A new connection, in the greeting phase. */
   add(key: string, admitted: boolean, now: number): ConnId {
     const conn = this.nextId++;
-    this.states.set(conn, { key, admitted, phase: 'greeting', since: now, unpaired: false });
+    this.states.set(conn, {
+      key,
+      admitted,
+      phase: 'greeting',
+      since: now,
+      unpaired: false,
+      pings: freshPingAllowance(now),
+    });
     return conn;
   }
 

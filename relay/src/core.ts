@@ -12,6 +12,8 @@ import {
   type ErrorCode,
   isParseError,
   parseClientMessage,
+  PING_BURST,
+  PING_REFILL_MS,
   PROTOCOL_VERSION,
   type RandomBytes,
   type RelayToClient,
@@ -21,13 +23,14 @@ import { addressKey } from './address.js';
 import type { RelayConfig } from './config.js';
 import { Connections, enterPhase, type ConnId, type ConnState, type Phase } from './connections.js';
 import { Limits } from './limits.js';
+import { takePing } from './ping-allowance.js';
 import type { Logger } from './logger.js';
 import { errorAndClose, type BinaryResult, type RelayAction } from './relay-action.js';
 import type { RejectReason, RelayObserver } from './relay-observer.js';
 import { RoomDecisions, unexpected, type Decision, type RoomDecisionsConfig } from './room-decisions.js';
 
-/** The phase in which each client message is allowed; anywhere else it is RELAY_PROTOCOL. */
-const PHASE_OF: Readonly<Record<ClientToRelay['type'], Phase>> = {
+/** The phase in which each client message is allowed; anywhere else it is RELAY_PROTOCOL. `ping`: any after hello. */
+const PHASE_OF: Readonly<Record<Exclude<ClientToRelay['type'], 'ping'>, Phase>> = {
   hello: 'greeting',
   allocate: 'ready',
   claim: 'ready',
@@ -111,7 +114,7 @@ export class RelayCore {
     const msg = parseClientMessage(text);
     if (isParseError(msg)) return this.fail(conn, now, 'RELAY_PROTOCOL', msg.detail, 'bad_message');
     if (state.unpaired && state.phase === 'waiting' && LEFTOVERS.has(msg.type)) return [];
-    if (state.phase !== PHASE_OF[msg.type]) return this.settle(conn, now, unexpected(msg.type));
+    if (msg.type !== 'ping' && state.phase !== PHASE_OF[msg.type]) return this.settle(conn, now, unexpected(msg.type));
     return this.settle(conn, now, this.decide(conn, state, msg, now));
   }
 
@@ -198,6 +201,8 @@ export class RelayCore {
         return this.decisions.burn(conn, state, now);
       case 'done':
         return this.decisions.done(conn, msg.ok);
+      case 'ping':
+        return this.ping(conn, state, now);
     }
   }
 
@@ -208,6 +213,16 @@ export class RelayCore {
     }
     enterPhase(state, 'ready', now);
     return [{ type: 'send', conn, msg: this.welcome() }];
+  }
+
+  /** Keepalive for clients that cannot send WebSocket pings: any time after hello, within the bound. */
+  private ping(conn: ConnId, state: ConnState, now: number): Decision {
+    if (state.phase === 'greeting') return unexpected('ping');
+    if (!takePing(state.pings, now)) {
+      const message = `more than ${PING_BURST} pings at once, or more than one per ${PING_REFILL_MS} ms`;
+      return { code: 'RELAY_PROTOCOL', message, reason: 'rate_limit' };
+    }
+    return [{ type: 'send', conn, msg: { type: 'pong' } }];
   }
 
   private welcome(): RelayToClient {

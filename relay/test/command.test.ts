@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
@@ -130,6 +133,30 @@ describe('portunus relay (in-process)', () => {
     expect(run.logs.join('')).toMatch(new RegExp(`connected conn=1 ip=${address.replaceAll('.', '\\.')}\n`));
     run.signals.emit('SIGTERM');
     await within(run.done, 'the command to return');
+  });
+
+  it.each([
+    [['--page-dir', 'DIR'], {}, true],
+    [['--page-dir', 'DIR', '--no-page'], {}, false],
+    [['--no-page'], { PORTUNUS_RELAY_PAGE_DIR: 'DIR' }, false],
+    [[], { PORTUNUS_RELAY_PAGE_DIR: 'DIR', PORTUNUS_RELAY_NO_PAGE: 'true' }, false],
+    [[], { PORTUNUS_RELAY_PAGE_DIR: 'DIR', PORTUNUS_RELAY_NO_PAGE: 'false' }, true],
+  ])('%j with %j: serves the page %s', async (flags, env, serves) => {
+    const dir = await mkdtemp(join(tmpdir(), 'portunus-page-'));
+    await writeFile(join(dir, 'index.html'), '<!doctype html>');
+    const withDir = (values: Record<string, string>) =>
+      Object.fromEntries(Object.entries(values).map(([k, v]) => [k, v === 'DIR' ? dir : v]));
+    const args = flags.map((flag) => (flag === 'DIR' ? dir : flag));
+    const run = runInProcess(['--host', '127.0.0.1', '--port', '0', '--json', ...args], withDir(env));
+    const { url } = JSON.parse(await run.firstLine) as { url: string };
+    const page = await fetch(url.replace(/^ws/, 'http').replace(/\/v1$/, '/'));
+    expect(page.status).toBe(serves ? 200 : 404);
+    const client = await RawClient.connect(url);
+    client.json({ type: 'hello', protocol: 1, agent: 't' });
+    expect((await client.expect('welcome')).page).toBe(serves ? true : undefined);
+    run.signals.emit('SIGTERM');
+    await within(run.done, 'the command to return');
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('rejects a bad flag value as a usage error', async () => {

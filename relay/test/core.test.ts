@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { PING_BURST, PING_REFILL_MS } from '@portunus/protocol';
 import { RelayCore } from '../src/core.js';
 import type { RelayAction } from '../src/relay-action.js';
 import type { RejectReason, RelayObserver } from '../src/relay-observer.js';
@@ -465,5 +466,59 @@ describe('RelayCore', () => {
       ...errorAndClose(a, 'RELAY_SHUTDOWN', 4010),
       ...errorAndClose(b, 'RELAY_SHUTDOWN', 4010),
     ]);
+  });
+});
+
+describe('RelayCore: ping and pong (PROTOCOL.md §2.8)', () => {
+  const PING = { type: 'ping' };
+  const pong = (conn: number) => [{ type: 'send', conn, msg: { type: 'pong' } }];
+
+  it('answers ping with pong in every phase after hello: ready, waiting, paired', () => {
+    const { hello, send } = setup();
+    const a = hello();
+    expect(send(a, PING)).toEqual(pong(a));
+    send(a, { type: 'allocate' });
+    expect(send(a, PING)).toEqual(pong(a));
+    const b = hello('192.0.2.2');
+    send(b, { type: 'claim', nameplate: 1 });
+    expect(send(a, PING)).toEqual(pong(a));
+    expect(send(b, PING)).toEqual(pong(b));
+  });
+
+  it('refuses a ping before hello (hello comes first)', () => {
+    const { core, send, observer } = setup();
+    const { conn } = core.open('192.0.2.1', 0);
+    expect(send(conn, PING)).toEqual(errorAndClose(conn, 'RELAY_PROTOCOL', 4001));
+    expect(observer.rejections).toEqual(['bad_message']);
+  });
+
+  it('does not count a ping as progress: a client that only pings still meets the idle timeout', () => {
+    const { core, hello, send } = setup();
+    const a = hello('192.0.2.1', 0);
+    expect(send(a, PING, 400)).toEqual(pong(a));
+    expect(core.tick(500)).toEqual(errorAndClose(a, 'IDLE_TIMEOUT', 4007));
+  });
+
+  it(`allows ${PING_BURST} pings at once and one per ${PING_REFILL_MS} ms after, for ever`, () => {
+    const { hello, send } = setup();
+    const a = hello();
+    send(a, { type: 'allocate' });
+    for (let i = 0; i < PING_BURST; i++) expect(send(a, PING, 0)).toEqual(pong(a));
+    for (let t = 1; t <= 100; t++) expect(send(a, PING, t * PING_REFILL_MS)).toEqual(pong(a));
+  });
+
+  it('closes a client that pings faster (RELAY_PROTOCOL, 4001), and tells its peer', () => {
+    const { hello, send, observer } = setup();
+    const a = hello();
+    send(a, { type: 'allocate' });
+    const b = hello('192.0.2.2');
+    send(b, { type: 'claim', nameplate: 1 });
+    for (let i = 0; i < PING_BURST; i++) send(b, PING, 0);
+    // Half a refill later there is still no whole ping left.
+    expect(send(b, PING, PING_REFILL_MS / 2)).toEqual([
+      ...errorAndClose(b, 'RELAY_PROTOCOL', 4001),
+      { type: 'send', conn: a, msg: { type: 'unpaired' } },
+    ]);
+    expect(observer.rejections).toEqual(['rate_limit']);
   });
 });

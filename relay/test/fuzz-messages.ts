@@ -30,6 +30,7 @@ function validMessage(rand: (n: number) => number): unknown {
     { type: 'pipe' },
     { type: 'burn' },
     { type: 'done', ok: rand(2) === 0 },
+    { type: 'ping' },
   ];
   return choices[rand(choices.length)];
 }

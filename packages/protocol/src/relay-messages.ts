@@ -19,6 +19,13 @@ export const MAX_RELAY_NAME_LENGTH = 64;
 export const MAX_MOTD_LENGTH = 512;
 /** Error texts from the relay are cut to this length before anyone shows them. */
 export const MAX_ERROR_MESSAGE_LENGTH = 200;
+/**
+ * The bound on a client's `ping` messages (PROTOCOL.md §2.8): a bucket of PING_BURST pings, refilled by one every
+ * PING_REFILL_MS. A client that sends one more is closed with RELAY_PROTOCOL. A keepalive needs far less: one
+ * every few seconds.
+ */
+export const PING_BURST = 10;
+export const PING_REFILL_MS = 1000;
 
 export type ClientToRelay =
   | { type: 'hello'; protocol: number; agent: string }
@@ -27,7 +34,9 @@ export type ClientToRelay =
   | { type: 'msg'; body: string }
   | { type: 'pipe' }
   | { type: 'burn' }
-  | { type: 'done'; ok: boolean };
+  | { type: 'done'; ok: boolean }
+  /** App-level keepalive for clients that cannot send WebSocket pings (browsers): answered with `pong`. */
+  | { type: 'ping' };
 
 export type RelayToClient =
   /** `page: true` when the relay serves the web page at `/` on its port (absent otherwise). */
@@ -40,6 +49,8 @@ export type RelayToClient =
   /** Side b left before the key exchange completed: side a keeps its nameplate and waits for a new `paired`. */
   | { type: 'unpaired' }
   | { type: 'peer-left' }
+  /** The answer to a client's `ping`. */
+  | { type: 'pong' }
   | { type: 'error'; code: ErrorCode; message: string };
 
 export type ParseErrorReason = 'invalid-json' | 'not-object' | 'unknown-type' | 'invalid-field';
@@ -136,6 +147,7 @@ export function parseClientMessage(text: string): ClientToRelay | ParseError {
     case 'allocate':
     case 'pipe':
     case 'burn':
+    case 'ping':
       return { type };
     default:
       return parseError('unknown-type', `unknown message type ${describeType(type)}`);
@@ -177,6 +189,7 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
     case 'pipe-open':
     case 'unpaired':
     case 'peer-left':
+    case 'pong':
       return { type };
     case 'error': {
       // A code this client does not know comes from a newer relay: report it as a protocol mismatch.
@@ -221,6 +234,7 @@ export function encodeClientMessage(msg: ClientToRelay): string {
     case 'allocate':
     case 'pipe':
     case 'burn':
+    case 'ping':
       return JSON.stringify({ type: msg.type });
   }
 }
@@ -253,6 +267,7 @@ export function encodeRelayMessage(msg: RelayToClient): string {
     case 'pipe-open':
     case 'unpaired':
     case 'peer-left':
+    case 'pong':
       return JSON.stringify({ type: msg.type });
   }
 }

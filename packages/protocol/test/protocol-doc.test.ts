@@ -25,7 +25,7 @@ import { MAX_TCP_HINTS } from '../src/tcp-hints.js';
 import { BINDING_LABEL, TCP_BINDING_LABEL, TCP_NONCE_BYTES } from '../src/binding.js';
 import { MAX_CANDIDATE_BYTES, MAX_SDP_BYTES } from '../src/signal.js';
 import { MAX_ICE_SERVERS } from '../src/ice-server.js';
-import { SID_BYTES } from '../src/relay-messages.js';
+import { PING_BURST, PING_REFILL_MS, SID_BYTES } from '../src/relay-messages.js';
 import { DEFAULT_CHOOSER } from '../src/path-chooser.js';
 import { RELAY_PATH } from '../src/version.js';
 
@@ -87,6 +87,9 @@ describe('PROTOCOL.md', () => {
     expect(doc).toContain(row('MAX_CANDIDATE_BYTES', `${MAX_CANDIDATE_BYTES} bytes`));
     expect(doc).toContain(`at most ${MAX_ICE_SERVERS} entries (\`MAX_ICE_SERVERS\`)`);
     expect(doc).toContain(`base64url of exactly ${SID_BYTES} bytes`);
+    expect(doc).toContain(
+      `\`PING_BURST\` = ${PING_BURST} pings, refilled by one every \`PING_REFILL_MS\` = ${PING_REFILL_MS} ms`,
+    );
   });
 
   it('states the chooser settings, the labels, the abilities and the endpoint the code uses', () => {

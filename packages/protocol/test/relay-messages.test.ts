@@ -24,6 +24,7 @@ const CLIENT_GOLDEN: [ClientToRelay, string][] = [
   [{ type: 'burn' }, '{"type":"burn"}'],
   [{ type: 'done', ok: true }, '{"type":"done","ok":true}'],
   [{ type: 'done', ok: false }, '{"type":"done","ok":false}'],
+  [{ type: 'ping' }, '{"type":"ping"}'],
 ];
 
 const RELAY_GOLDEN: [RelayToClient, string][] = [
@@ -51,6 +52,7 @@ const RELAY_GOLDEN: [RelayToClient, string][] = [
   [{ type: 'pipe-open' }, '{"type":"pipe-open"}'],
   [{ type: 'unpaired' }, '{"type":"unpaired"}'],
   [{ type: 'peer-left' }, '{"type":"peer-left"}'],
+  [{ type: 'pong' }, '{"type":"pong"}'],
   [
     { type: 'error', code: 'NAMEPLATE_IN_USE', message: 'nameplate in use' },
     '{"type":"error","code":"NAMEPLATE_IN_USE","message":"nameplate in use"}',
@@ -95,6 +97,7 @@ describe('relay messages: rejections', () => {
     ['{"type":"welcome","protocol":1,"relay":"r"}', 'unknown-type'],
     ['{"type":7}', 'unknown-type'],
     ['{"type":"unpaired"}', 'unknown-type'],
+    ['{"type":"pong"}', 'unknown-type'],
     ['{"__proto__":{"type":"allocate"}}', 'unknown-type'],
     ['{"type":"hello","protocol":"1","agent":"a"}', 'invalid-field'],
     ['{"type":"hello","protocol":1.5,"agent":"a"}', 'invalid-field'],
