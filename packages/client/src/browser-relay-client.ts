@@ -8,6 +8,9 @@
  *   a peer that ignores acks, and ends the connection with a PROTOCOL error rather than a queue that grows.
  * - Sending has no drain event: sendData waits while `bufferedAmount` is above the high-water mark, polled every
  *   DRAIN_POLL_MS at most.
+ * - No WebSocket pings reach script: the relay is asked with `ping` messages (PROTOCOL.md §2.8), a quarter of the
+ *   stall timeout apart (never more often than the relay's allowance refills), and dropped (RELAY_UNREACHABLE) once
+ *   nothing at all came from it for a whole stall timeout.
  */
 import {
   createError,
@@ -15,6 +18,7 @@ import {
   isParseError,
   MAX_FRAME_BYTES,
   parseRelayMessage,
+  PING_REFILL_MS,
   PortunusError,
   SUPPORTED_VERSIONS,
   toBase64Url,
@@ -26,6 +30,7 @@ import { ConnectionEnd } from './connection-end.js';
 import { PeerInbox } from './peer-inbox.js';
 import { PendingReplies, type Reply } from './pending-replies.js';
 import type { PeerEvent, RelayClient, RelaySide } from './relay-client.js';
+import { DEFAULT_STALL_TIMEOUT_MS } from './stall.js';
 import { WINDOW_BYTES } from './switching-send.js';
 import { unref } from './unref.js';
 import { Wakeup } from './wakeup.js';
@@ -81,6 +86,11 @@ export interface BrowserRelayClientOptions {
   maxFrameBytes?: number;
   /** Peer events held unread before the peer counts as flooding (default 256). */
   maxQueuedMessages?: number;
+  /**
+   * Keepalive: a relay from which nothing (no pong, no message, no frame) arrived for this long is dropped as
+   * unreachable (RELAY_UNREACHABLE). The transfer's stall timeout (default DEFAULT_STALL_TIMEOUT_MS).
+   */
+  stallTimeoutMs?: number;
   onPairing?(paired: boolean): void;
 }
 
@@ -105,7 +115,10 @@ export class BrowserRelayClient implements RelayClient {
   private readonly evidence: { relayError?: PortunusError; peerLeft: boolean } = { peerLeft: false };
   private readonly ending = new ConnectionEnd();
   readonly closed = this.ending.closed;
-  private readonly limits: { hwm: number; queue: number; message: number; frame: number };
+  private readonly limits: { hwm: number; queue: number; message: number; frame: number; stallMs: number };
+  /** When something last arrived from the relay (performance.now), and the timer that pings it. */
+  private heardAt = performance.now();
+  private pinger: ReturnType<typeof setInterval> | undefined;
 
   constructor(private readonly opts: BrowserRelayClientOptions) {
     this.peer = new PeerInbox(opts.maxQueuedMessages ?? 256, opts.onPairing);
@@ -114,6 +127,7 @@ export class BrowserRelayClient implements RelayClient {
       queue: opts.maxQueuedDataBytes ?? MAX_QUEUED_DATA_BYTES,
       message: opts.maxMessageBytes ?? MiB,
       frame: opts.maxFrameBytes ?? MAX_FRAME_BYTES,
+      stallMs: opts.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS,
     };
     this.ws = new opts.WebSocket(opts.url);
     this.ws.binaryType = 'arraybuffer';
@@ -151,6 +165,7 @@ export class BrowserRelayClient implements RelayClient {
       this.relayName = welcome.relay;
       this.motd = welcome.motd;
       this.servesPage = welcome.page === true;
+      this.startKeepalive();
     } catch (err) {
       throw this.fail(err instanceof PortunusError ? err : createError('RELAY_PROTOCOL', String(err), { cause: err }));
     } finally {
@@ -234,6 +249,7 @@ export class BrowserRelayClient implements RelayClient {
   }
 
   private wsOnMessage(data: unknown): void {
+    this.heardAt = performance.now();
     if (data instanceof ArrayBuffer) return this.takeFrame(new Uint8Array(data));
     if (typeof data !== 'string') return void this.fail(createError('RELAY_PROTOCOL', 'unexpected message type'));
     if (data.length > this.limits.message)
@@ -275,6 +291,8 @@ export class BrowserRelayClient implements RelayClient {
         const broken = this.peer.take(msg);
         return void (broken === undefined ? this.changes.wake() : this.fail(broken));
       }
+      case 'pong':
+        return;
       case 'peer-left':
         return void (this.evidence.peerLeft = true);
       case 'error':
@@ -301,6 +319,20 @@ export class BrowserRelayClient implements RelayClient {
 
   private throwIfEnded(): void {
     if (this.ending.cause !== undefined) throw this.ending.error;
+  }
+
+  /** Pings the relay and drops it once it was silent for a whole stall timeout. */
+  private startKeepalive(): void {
+    const { stallMs } = this.limits;
+    this.pinger = setInterval(
+      () => {
+        if (performance.now() - this.heardAt < stallMs) return this.send(encodeClientMessage({ type: 'ping' }));
+        const seconds = stallMs / 1000;
+        this.end(createError('RELAY_UNREACHABLE', `the relay stopped answering (nothing from it for ${seconds} s)`));
+      },
+      Math.max(stallMs / 4, PING_REFILL_MS),
+    );
+    unref(this.pinger);
   }
 
   private wsOnClose(code: number): void {
@@ -333,6 +365,7 @@ export class BrowserRelayClient implements RelayClient {
   private settle(): void {
     if (!this.ending.settle()) return;
     this.replies.rejectAll(this.ending.error);
+    clearInterval(this.pinger);
     this.changes.wake();
   }
 

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortunusError } from '@portunus/protocol';
 import { startRelay, type RelayHandle } from '@portunus/relay';
@@ -165,6 +165,30 @@ describe('BrowserRelayClient (W3C WebSocket API) against a real relay', () => {
       (err: unknown) => err,
     );
     expect((failed as PortunusError).code).toBe('RELAY_UNREACHABLE');
+  });
+
+  it('pings a relay that stays silent, and drops it after a whole stall timeout with RELAY_UNREACHABLE', async () => {
+    const silent = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((done) => silent.once('listening', () => done()));
+    let pings = 0;
+    silent.on('connection', (ws) =>
+      ws.on('message', (data) => {
+        const msg = JSON.parse(String(data)) as { type: string };
+        if (msg.type === 'hello') ws.send(JSON.stringify({ type: 'welcome', protocol: 1, relay: 'silent' }));
+        if (msg.type === 'ping') pings += 1;
+      }),
+    );
+    try {
+      const { port } = silent.address() as { port: number };
+      const c = await open({ url: `ws://127.0.0.1:${port}/v1`, stallTimeoutMs: 2000 });
+      const ended = await within(c.closed, 'the client to give up on the relay');
+      expect(ended?.code).toBe('RELAY_UNREACHABLE');
+      expect(ended?.message).toMatch(/stopped answering/);
+      expect(pings).toBeGreaterThan(0);
+    } finally {
+      for (const ws of silent.clients) ws.terminate();
+      await new Promise<void>((done) => silent.close(() => done()));
+    }
   });
 
   it('ends with INTERRUPTED when the caller aborts', async () => {
