@@ -5,25 +5,31 @@
  */
 import { secureRandomBytes } from '@portunus/protocol';
 import { nobleAead, nobleSha256 } from '@portunus/protocol/noble';
+import { advertisedIce, mergeIceServers, rtcConnector } from '@portunus/client';
 import { App } from './app.js';
-import { PAGE_SETTINGS } from './page-settings.js';
+import { pageSettings } from './page-settings.js';
 import { relayUrl } from './relay-address.js';
 import { Screen } from './screen.js';
 
 const root = document.querySelector<HTMLElement>('#app');
+const RTC = globalThis.RTCPeerConnection as typeof RTCPeerConnection | undefined;
 if (root !== null) {
   const now = () => performance.now();
   const app = new App(
     new Screen(root, now),
     {
-      settings: PAGE_SETTINGS,
+      settings: pageSettings(RTC !== undefined),
       relayUrl: relayUrl(location),
       WebSocket,
       aead: nobleAead,
       sha256: nobleSha256,
       random: secureRandomBytes,
       now,
-      connectors: () => ({}),
+      // WebRTC where the browser has it, with the ICE servers the relay offers (none: host candidates only).
+      connectors: (paired) =>
+        RTC === undefined
+          ? {}
+          : { webrtc: rtcConnector({ RTCPeerConnection: RTC, iceServers: mergeIceServers(advertisedIce(paired)) }) },
       debug: () => undefined,
     },
     location.origin,

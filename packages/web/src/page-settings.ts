@@ -2,7 +2,7 @@
  * The page's fixed transfer settings, the CLI's defaults where the CLI has a flag (cli/src/commands/common.ts): a
  * person at a page has no flags to pass. Kept in one place so every flow uses the same.
  */
-import type { PathKind } from '@portunus/protocol';
+import { frameOverhead, type PathKind } from '@portunus/protocol';
 import { DEFAULT_STALL_TIMEOUT_MS } from '@portunus/client';
 
 export interface PageSettings {
@@ -13,17 +13,26 @@ export interface PageSettings {
   stallMs: number;
   /** Each direct attempt (--direct-timeout: 5 s). */
   directTimeoutMs: number;
-  /** Plaintext bytes per frame (--chunk-size: 1 MiB). */
+  /** Plaintext bytes per frame. */
   chunkBytes: number;
   /** The data paths the page allows (--transport auto, minus TCP, which a page cannot open). */
   paths: PathKind[];
 }
 
-export const PAGE_SETTINGS: PageSettings = {
-  agent: 'portunus-web/0.1.0',
-  waitMs: 600_000,
-  stallMs: DEFAULT_STALL_TIMEOUT_MS,
-  directTimeoutMs: 5_000,
-  chunkBytes: 1024 * 1024,
-  paths: ['relay'],
-};
+/**
+ * Chromium takes data channel messages of at most 262,144 bytes (its SCTP max-message-size): with WebRTC among
+ * the paths, every frame must fit one, whichever path carries it (a transfer keeps one frame size on every path).
+ */
+export const RTC_CHUNK_BYTES = 256 * 1024 - frameOverhead;
+
+/** The settings of a page whose browser has WebRTC (`rtc`) or not. */
+export function pageSettings(rtc: boolean): PageSettings {
+  return {
+    agent: 'portunus-web/0.1.0',
+    waitMs: 600_000,
+    stallMs: DEFAULT_STALL_TIMEOUT_MS,
+    directTimeoutMs: 5_000,
+    chunkBytes: rtc ? RTC_CHUNK_BYTES : 1024 * 1024,
+    paths: rtc ? ['relay', 'webrtc'] : ['relay'],
+  };
+}

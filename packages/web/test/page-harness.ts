@@ -9,7 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { CHROMIUM_PATH } from '../../../test/browser/chromium.js';
-import { ROOT, startRelayProcess, type RelayProc } from '../../../cli/test/e2e/harness.js';
+import { ROOT, startRelayProcess, tempDir, type RelayProc } from '../../../cli/test/e2e/harness.js';
 
 export { chromiumSkipReason } from '../../../test/browser/chromium.js';
 
@@ -92,4 +92,43 @@ export async function waitState(page: Page, state: string, timeout = STATE_MS): 
 export async function screenshot(page: Page, name: string): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}
+
+export interface PageWorld {
+  readonly relay: RelayProc & { origin: string };
+  readonly browser: Browser;
+  /** A temporary folder removed after the file's tests. */
+  readonly tmp: string;
+}
+
+/** Registers hooks that start one page-serving relay process, one browser and one temporary folder per test file. */
+export function usePageWorld(hooks: {
+  beforeAll: (fn: () => Promise<void>) => void;
+  afterAll: (fn: () => Promise<void>) => void;
+}): PageWorld {
+  let parts: {
+    relay: RelayProc & { origin: string };
+    browser: Browser;
+    tmp: { path: string; cleanup(): Promise<void> };
+  };
+  hooks.beforeAll(async () => {
+    const [relay, browser, tmp] = await Promise.all([startPageRelay(), launchBrowser(), tempDir('portunus-page-')]);
+    parts = { relay, browser, tmp };
+  });
+  hooks.afterAll(async () => {
+    await parts?.browser.close();
+    await parts?.relay.stop();
+    await parts?.tmp.cleanup();
+  });
+  return {
+    get relay() {
+      return parts.relay;
+    },
+    get browser() {
+      return parts.browser;
+    },
+    get tmp() {
+      return parts.tmp.path;
+    },
+  };
 }
