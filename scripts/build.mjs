@@ -71,7 +71,8 @@ const targets = {
     target: 'es2022',
     external: [],
     banner: {},
-    assets: ['index.html', 'app.css'],
+    // Copied when present (the icon and the manifest are optional); the relay serves a fixed list (page-files.ts).
+    assets: ['index.html', 'app.css', 'icon.svg', 'manifest.webmanifest'],
   },
 };
 // A relay serves the page, so building one (`node scripts/build.mjs relay`) builds the page too.
@@ -83,7 +84,9 @@ await Promise.all(
   chosen.map(async ([, { assets = [], page, ...target }]) => {
     rmSync(join(root, target.outdir), { recursive: true, force: true });
     await build({ ...common, ...target, outdir: join(root, target.outdir), absWorkingDir: root });
-    for (const name of assets) copyFileSync(join(webDir, 'src', name), join(root, target.outdir, name));
+    for (const name of assets.filter((a) => existsSync(join(webDir, 'src', a)))) {
+      copyFileSync(join(webDir, 'src', name), join(root, target.outdir, name));
+    }
   }),
 );
 for (const [, target] of chosen.filter(([, t]) => t.page === true)) {

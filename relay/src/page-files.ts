@@ -5,19 +5,25 @@
  * few hundred KiB in all: the page is one bundle).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { createError } from '@portunus/protocol';
 
-/** URL path → file name and type. `/` is the page; the rest are what it loads. Nothing else is ever served. */
+/**
+ * URL path → file name and type. `/` is the page (required); the rest are what it loads, each served when the build
+ * has it. Nothing else is ever served.
+ */
 export const PAGE_ROUTES: Readonly<Record<string, { file: string; type: string }>> = Object.freeze({
   '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
   '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
   '/app.css': { file: 'app.css', type: 'text/css; charset=utf-8' },
   // The service worker that streams downloads to disk: served from the root so that its scope is the whole page.
   '/sw.js': { file: 'sw.js', type: 'text/javascript; charset=utf-8' },
+  // Optional: the icon and the manifest a phone uses to put the page on its home screen.
+  '/icon.svg': { file: 'icon.svg', type: 'image/svg+xml' },
+  '/manifest.webmanifest': { file: 'manifest.webmanifest', type: 'application/manifest+json' },
 });
 
 /** Largest file the relay loads: the page's bundle is far smaller; anything bigger is not the page. */
@@ -63,13 +69,13 @@ export function loadPage(dir: string | undefined): PageFiles | undefined {
 
 function readPageFile(path: string): Buffer | undefined {
   if (!existsSync(path)) return undefined;
-  const body = readFileSync(path);
-  if (body.length > MAX_PAGE_FILE_BYTES) {
-    throw createError('USAGE', `page file ${path} is larger than ${MAX_PAGE_FILE_BYTES} bytes`, {
+  // Checked before reading: a wrong directory must not make the relay load whatever large file it holds.
+  if (!statSync(path).isFile() || statSync(path).size > MAX_PAGE_FILE_BYTES) {
+    throw createError('USAGE', `page file ${path} is not a file of at most ${MAX_PAGE_FILE_BYTES} bytes`, {
       hint: 'Point --page-dir at the built page (packages/web/dist).',
     });
   }
-  return body;
+  return readFileSync(path);
 }
 
 function pageFile(type: string, body: Buffer): PageFile {

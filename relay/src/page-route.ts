@@ -7,25 +7,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PageFile } from './page-files.js';
 
 /**
- * `connect-src 'self'` covers the same-origin ws:/wss: of the relay (CSP Level 3 matches them to http:/https:).
- * `img-src data: blob:`: the QR code and previews drawn by the page itself. `worker-src 'self'`: the service worker.
+ * The page's Content-Security-Policy. `connect-src 'self'` covers the relay's same-origin ws:/wss: in browsers that
+ * follow CSP Level 3 (Chromium, Firefox); older WebKit does not, so the relay's own WebSocket origin is named too,
+ * when the request's Host is a plain host[:port] (anything else gets 'self' alone: no header text comes from a
+ * request unchecked). `img-src data: blob:`: the QR code and previews the page draws. `worker-src`: the service worker.
  */
-export const PAGE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "worker-src 'self'",
-  "manifest-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+export function pageCsp(host: string | undefined): string {
+  const relay = host !== undefined && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
+  return [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    `connect-src 'self'${relay}`,
+    "worker-src 'self'",
+    "manifest-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}
 
-/** Headers on every page response. */
+/** A DNS name or IPv4 address, or a bracketed IPv6 address, with an optional port: nothing a CSP would read apart. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,20}|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?$/;
+
+/** Headers on every page response (with the CSP of pageCsp). */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
-  'content-security-policy': PAGE_CSP,
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cross-origin-opener-policy': 'same-origin',
@@ -36,7 +43,12 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 /** Answers GET or HEAD for one page file: 304 when the browser's copy is current, gzip when it accepts it. */
 export function sendPageFile(req: IncomingMessage, res: ServerResponse, file: PageFile): void {
   const head = req.method === 'HEAD';
-  const headers: Record<string, string | number> = { ...PAGE_HEADERS, etag: file.etag, vary: 'accept-encoding' };
+  const headers: Record<string, string | number> = {
+    'content-security-policy': pageCsp(req.headers.host),
+    ...PAGE_HEADERS,
+    etag: file.etag,
+    vary: 'accept-encoding',
+  };
   if (matchesEtag(req.headers['if-none-match'], file.etag)) {
     res.writeHead(304, headers);
     res.end();

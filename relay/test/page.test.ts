@@ -4,13 +4,15 @@
  * welcome's page flag following what the relay serves.
  */
 import { request } from 'node:http';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
 import type { RelayHandle } from '../src/server.js';
-import { PAGE_CSP } from '../src/page-route.js';
+import { MAX_PAGE_FILE_BYTES } from '../src/page-files.js';
+import { pageCsp } from '../src/page-route.js';
 import { RawClient, startTestRelay, within } from './helpers.js';
 
 interface Reply {
@@ -51,10 +53,16 @@ const FILES: Record<string, { file: string; type: string; content: string }> = {
     type: 'text/javascript; charset=utf-8',
     content: 'self.addEventListener("fetch", () => {});',
   },
+  '/icon.svg': { file: 'icon.svg', type: 'image/svg+xml', content: '<svg xmlns="http://www.w3.org/2000/svg"/>' },
+  '/manifest.webmanifest': {
+    file: 'manifest.webmanifest',
+    type: 'application/manifest+json',
+    content: '{"name":"Portunus","start_url":"/"}',
+  },
 };
 
-function expectPageHeaders(reply: Reply): void {
-  expect(reply.headers['content-security-policy']).toBe(PAGE_CSP);
+function expectPageHeaders(reply: Reply, port: number): void {
+  expect(reply.headers['content-security-policy']).toBe(pageCsp(`127.0.0.1:${port}`));
   expect(reply.headers['x-content-type-options']).toBe('nosniff');
   expect(reply.headers['referrer-policy']).toBe('no-referrer');
   expect(reply.headers['cache-control']).toBe('no-cache');
@@ -91,22 +99,39 @@ describe('the page served by the relay', () => {
       expect(reply.status, path).toBe(200);
       expect(reply.headers['content-type'], path).toBe(type);
       expect(reply.body.toString(), path).toBe(content);
-      expectPageHeaders(reply);
+      expectPageHeaders(reply, port);
     }
     // The query string is not part of the path (a link may carry one); the fragment never reaches a server.
     expect((await http(port, '/?from=qr')).body.toString()).toBe(FILES['/']!.content);
   });
 
   it('sets a strict Content-Security-Policy: own script and style only, no framing, no base or form targets', () => {
-    const directives = new Map(PAGE_CSP.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
+    const csp = pageCsp('relay.example:8443');
+    const directives = new Map(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1).join(' ')]));
     expect(directives.get('default-src')).toBe("'none'");
     expect(directives.get('script-src')).toBe("'self'");
     expect(directives.get('style-src')).toBe("'self'");
-    expect(directives.get('connect-src')).toBe("'self'");
     expect(directives.get('frame-ancestors')).toBe("'none'");
     expect(directives.get('base-uri')).toBe("'none'");
     expect(directives.get('form-action')).toBe("'none'");
-    expect(PAGE_CSP).not.toMatch(/unsafe|https?:|\*/);
+    expect(csp).not.toMatch(/unsafe|https?:|\*/);
+    // The relay's own WebSocket origin, for browsers whose 'self' does not cover ws:/wss: (older WebKit).
+    expect(directives.get('connect-src')).toBe("'self' ws://relay.example:8443 wss://relay.example:8443");
+  });
+
+  it.each([
+    ['relay.example', "'self' ws://relay.example wss://relay.example"],
+    ['192.0.2.7:4747', "'self' ws://192.0.2.7:4747 wss://192.0.2.7:4747"],
+    ['[2001:db8::1]:4747', "'self' ws://[2001:db8::1]:4747 wss://[2001:db8::1]:4747"],
+    ["x; script-src 'unsafe-inline'", "'self'"],
+    ['x y', "'self'"],
+    ['*', "'self'"],
+    ['evil.example/path', "'self'"],
+    ['a'.repeat(64), "'self'"],
+  ])('names the WebSocket origin of Host %j only when it is a plain host[:port]', async (host, connect) => {
+    const { port } = await relay({ pageDir: dir });
+    const reply = await http(port, '/', { headers: { host } });
+    expect(reply.headers['content-security-policy']).toContain(`; connect-src ${connect}; worker-src`);
   });
 
   it('answers HEAD with the headers and no body', async () => {
@@ -115,7 +140,7 @@ describe('the page served by the relay', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers['content-length']).toBe(String(FILES['/app.js']!.content.length));
     expect(reply.body.length).toBe(0);
-    expectPageHeaders(reply);
+    expectPageHeaders(reply, port);
   });
 
   it('answers an unchanged file with 304 (headers included) and gzips for browsers that accept it', async () => {
@@ -125,7 +150,7 @@ describe('the page served by the relay', () => {
     const again = await http(port, '/app.js', { headers: { 'if-none-match': etag } });
     expect(again.status).toBe(304);
     expect(again.body.length).toBe(0);
-    expectPageHeaders(again);
+    expectPageHeaders(again, port);
     const zipped = await http(port, '/app.js', { headers: { 'accept-encoding': 'gzip, br' } });
     expect(zipped.headers['content-encoding']).toBe('gzip');
     expect(gunzipSync(zipped.body).toString()).toBe(FILES['/app.js']!.content);
@@ -157,6 +182,20 @@ describe('the page served by the relay', () => {
     expect(reply.status).toBe(404);
     expect(reply.body.toString()).toBe('not found\n');
     expect(reply.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('never logs or counts a request path (a link may carry a code in its query by mistake)', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ format: 'json', quiet: false, verbose: true, write: (t) => void lines.push(t) });
+    const handle = await startTestRelay({ pageDir: dir }, { logger });
+    relays.push(handle);
+    for (const path of ['/?code=7-H7K-29A', '/7-H7K-29A', '/app.js?7-H7K-29A']) await http(handle.port, path);
+    const client = await RawClient.hello(handle.url);
+    client.close();
+    await client.closed;
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.join('')).not.toMatch(/H7K|29A/);
+    expect(await handle.metrics()).not.toMatch(/H7K|29A/);
   });
 
   it('serves only GET and HEAD', async () => {
@@ -204,6 +243,21 @@ describe('the page served by the relay', () => {
       await expect(startTestRelay({ pageDir: empty })).rejects.toMatchObject({ code: 'USAGE' });
     } finally {
       await rm(empty, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a page file that is too large or not a file', async () => {
+    const bad = await mkdtemp(join(tmpdir(), 'portunus-badpage-'));
+    try {
+      await writeFile(join(bad, 'index.html'), 'page');
+      await mkdir(join(bad, 'app.js'));
+      await expect(startTestRelay({ pageDir: bad })).rejects.toMatchObject({ code: 'USAGE' });
+      await rm(join(bad, 'app.js'), { recursive: true });
+      // A sparse file: its size counts, nothing is written.
+      await truncate(join(bad, 'index.html'), MAX_PAGE_FILE_BYTES + 1);
+      await expect(startTestRelay({ pageDir: bad })).rejects.toMatchObject({ code: 'USAGE' });
+    } finally {
+      await rm(bad, { recursive: true, force: true });
     }
   });
 
