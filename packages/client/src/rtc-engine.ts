@@ -11,8 +11,9 @@
  *   engine does, for the same reason: libdatachannel (the polyfill) answers ICE checks before its remote
  *   description is committed. Every stack may gather before its description is out (the polyfill does), so no
  *   side sends a candidate before its description.
- * - Max message size: a browser offers its own (Chromium 262,144 bytes, so a frame of at most 256 KiB + 29 bytes
- *   does not fit: see rtcFrameLimit); the polyfill is given MAX_FRAME_BYTES, as the CLI engines offer.
+ * - Max message size: the description the peer gets offers MAX_FRAME_BYTES, as the CLI engines do (the polyfill is
+ *   configured so; a browser's 262,144 is raised in the SDP sent, see `advertised`). What a browser sends stays
+ *   within its own limit, RTC_SEND_FRAME_BYTES.
  * - Certificates: ours is the one whose SHA-256 our SDP's `a=fingerprint:sha-256` names (the certificate the stack
  *   presents). The peer's: SHA-256 of the DER certificate `RTCDtlsTransport.getRemoteCertificates()` returns, the
  *   one presented in this handshake (browsers implement it). A stack that returns none (the polyfill returns one
@@ -73,13 +74,10 @@ export async function connectRtc(
 }
 
 /**
- * The largest frame the peer takes in one message, once the channel is open: the SCTP max-message-size both sides
- * agreed on (a browser's own limit may be below MAX_FRAME_BYTES), or MAX_FRAME_BYTES where the stack does not say.
+ * The largest frame this side may send on the path in a browser: Chromium (and Safari, on the same WebRTC library)
+ * sends no message over 262,144 bytes, so the page's frames carry at most RTC_SEND_FRAME_BYTES − 29 bytes of data.
  */
-export function rtcFrameLimit(pc: Pick<RtcPeerConnection, 'sctp'>): number {
-  const agreed = pc.sctp?.maxMessageSize;
-  return typeof agreed === 'number' && agreed > 0 ? Math.min(agreed, MAX_FRAME_BYTES) : MAX_FRAME_BYTES;
-}
+export const RTC_SEND_FRAME_BYTES = 262_144;
 
 /** The offer/answer exchange and the candidate pump; send order is kept (a description precedes its candidates). */
 class Negotiation {
@@ -139,14 +137,14 @@ class Negotiation {
     if (this.opts.role === 'send') {
       const offer = await pc.createOffer();
       await pc.setLocalDescription({ type: 'offer', sdp: sdpOf(offer) });
-      this.send({ kind: 'offer', sdp: sdpOf(pc.localDescription ?? offer) });
+      this.send({ kind: 'offer', sdp: advertised(sdpOf(pc.localDescription ?? offer)) });
     } else {
       const first = await this.opts.link.nextSignal(this.signal);
       if (first.kind !== 'offer') throw createError('PROTOCOL', `expected a WebRTC offer, got '${first.kind}'`);
       await pc.setRemoteDescription({ type: 'offer', sdp: first.sdp });
       const answer = await pc.createAnswer();
       await pc.setLocalDescription({ type: 'answer', sdp: sdpOf(answer) });
-      this.send({ kind: 'answer', sdp: sdpOf(pc.localDescription ?? answer) });
+      this.send({ kind: 'answer', sdp: advertised(sdpOf(pc.localDescription ?? answer)) });
       this.release();
     }
     await this.pump();
@@ -196,6 +194,19 @@ function sdpOf(description: { sdp?: string }): string {
   if (description.sdp === undefined || description.sdp === '')
     throw createError('DIRECT_FAILED', 'the WebRTC stack produced no session description');
   return description.sdp;
+}
+
+/**
+ * Our description as the peer gets it: max-message-size raised to MAX_FRAME_BYTES where the stack offers less. A
+ * browser's SDP says 262,144 bytes (Chromium's own send limit, which it also writes as what it accepts), but its
+ * SCTP stack takes whole messages far larger: rtc-chromium.test.ts has Chromium receive MAX_FRAME_BYTES frames from
+ * both CLI engines. Without this, the CLI engines refuse to send the page any frame over 262,144 bytes, and the
+ * CLI's frames are up to 1 MiB + 29. What this side sends stays within the stack's own limit (RTC_SEND_FRAME_BYTES).
+ */
+function advertised(sdp: string): string {
+  return sdp.replace(/^a=max-message-size:(\d+)(\r?)$/m, (line, size: string, cr: string) =>
+    Number(size) < MAX_FRAME_BYTES ? `a=max-message-size:${MAX_FRAME_BYTES}${cr}` : line,
+  );
 }
 
 function rtcIceServer(server: IceServer): { urls: string; username?: string; credential?: string } {

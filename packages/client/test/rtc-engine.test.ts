@@ -6,11 +6,14 @@
  */
 import { RTCPeerConnection } from 'node-datachannel/polyfill';
 import { describe, expect, it } from 'vitest';
-import { asKey, type Key, type Signal } from '@portunus/protocol';
+import { ABILITY_WEBRTC, asKey, type Key, type SessionKeys, type Signal } from '@portunus/protocol';
 import {
   AsyncQueue,
   connectRtc,
+  rtcConnector,
   sdpFingerprint,
+  type DataContext,
+  type PeerLink,
   type RtcPeerConnectionConstructor,
   type SignalLink,
   type Transport,
@@ -115,5 +118,51 @@ describe('RTC engine (W3C RTCPeerConnection, node-datachannel polyfill)', () => 
       signal: abort.signal,
     });
     await expect(within(attempt, 'the attempt to end')).rejects.toThrow(/gave up/);
+  });
+
+  it('rtcConnector opens the path of a session: signals on the webrtc-v1 topic, bound with the session binding key', async () => {
+    const topics = new Set<string>();
+    const inbox = { a: new AsyncQueue<unknown>(256), b: new AsyncQueue<unknown>(256) };
+    const peerLink = (self: 'a' | 'b'): PeerLink => ({
+      send: async (topic, body) => {
+        topics.add(topic);
+        await inbox[self === 'a' ? 'b' : 'a'].push(body);
+      },
+      next: (_, abort) =>
+        new Promise((resolve, reject) => {
+          if (abort?.aborted) return reject(abort.reason);
+          abort?.addEventListener('abort', () => reject(abort.reason), { once: true });
+          inbox[self].shift().then(resolve, reject);
+        }),
+    });
+    const session = new AbortController();
+    const context = (side: 'a' | 'b', role: Role): DataContext => ({
+      keys: { binding: KEY } as SessionKeys,
+      side,
+      role,
+      abilities: [ABILITY_WEBRTC],
+      signal: session.signal,
+      link: peerLink(side),
+      defer: () => undefined,
+    });
+    const connect = rtcConnector({ RTCPeerConnection: NodeRtc, iceServers: [] });
+    const signal = AbortSignal.timeout(15_000);
+    const pair = settledPair(
+      await within(
+        Promise.allSettled([connect(context('a', 'send'), signal), connect(context('b', 'receive'), signal)]),
+        'both sides',
+      ),
+    );
+    try {
+      await within(pair.a.send(new Uint8Array([1, 2, 3])), 'one frame');
+      for await (const frame of pair.b.frames()) {
+        expect([...frame]).toEqual([1, 2, 3]);
+        break;
+      }
+      expect([...topics]).toEqual([ABILITY_WEBRTC]);
+    } finally {
+      session.abort();
+      await pair.dispose();
+    }
   });
 });
