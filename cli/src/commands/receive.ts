@@ -1,9 +1,12 @@
 /** `portunus receive`: option parsing only; the work is in transfer/receive.ts. */
 import { Command } from 'commander';
-import { PortunusError, parseCode, type Code } from '@portunus/protocol';
+import { createError, PortunusError, parseCode, type Code } from '@portunus/protocol';
+import { relayEndpoint } from '../relay-client/endpoint.js';
 import { receive } from '../transfer/receive.js';
+import { looksLikeLink, parseLink, type PageLink } from '../ui/page-link.js';
 import { reportDone } from '../ui/summary.js';
 import { askLine, canPrompt } from '../ui/prompt.js';
+import type { Reporter } from '../ui/reporter.js';
 import { addCommonOptions, makeContext, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
 
@@ -16,7 +19,10 @@ interface ReceiveFlags extends CommonOptions {
 export function receiveCommand(io: Io): Command {
   const cmd = new Command('receive')
     .description('receive what the other side sends, using its code')
-    .argument('[code]', 'the code the sender shows, like 7-H7K-29A (or env PORTUNUS_CODE; asked for when omitted)')
+    .argument(
+      '[code]',
+      "the code the sender shows, like 7-H7K-29A, or its link to the relay's page, like https://relay.example/#7-H7K-29A (or env PORTUNUS_CODE; asked for when omitted)",
+    )
     .option(
       '-o, --output <path>',
       "where to put it: a file or folder name, an existing folder, or '-' for standard output",
@@ -30,7 +36,11 @@ Examples:
   $ portunus receive 7-H7K-29A
   $ portunus receive 7-H7K-29A -o ~/Downloads/
   $ portunus receive 7-H7K-29A -o - | tar x
-  $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747`,
+  $ portunus receive 'https://relay.example/#7-H7K-29A'
+  $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747
+
+A link names its relay: it is used instead of PORTUNUS_RELAY or the config file's relay. --relay naming another
+relay than the link's is an error (the sender waits at the link's relay).`,
   );
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
     runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {
@@ -41,27 +51,64 @@ Examples:
           hint: 'Pass --yes to accept without asking.',
         });
       }
-      const code = await obtainCode(codeArg, io, ctx.prompt);
-      const result = await receive(ctx, {
-        code,
-        output: flags.output,
-        cwd: io.cwd,
-        overwrite: flags.overwrite === true,
-        yes: flags.yes === true,
-        stdout: io.stdout,
-        textOut: reporter.mode === 'json' ? undefined : io.stdout,
-      });
+      const { code, link } = await obtainCode(codeArg, io, ctx.prompt);
+      const relayUrl = link === undefined ? ctx.relayUrl : relayForLink(link, flags.relay, ctx.relayUrl, reporter);
+      const result = await receive(
+        { ...ctx, relayUrl },
+        {
+          code,
+          output: flags.output,
+          cwd: io.cwd,
+          overwrite: flags.overwrite === true,
+          yes: flags.yes === true,
+          stdout: io.stdout,
+          textOut: reporter.mode === 'json' ? undefined : io.stdout,
+        },
+      );
       reportDone(reporter, 'receive', result);
     }),
   );
 }
 
-async function obtainCode(arg: string | undefined, io: Io, prompt: Parameters<typeof askLine>[0]): Promise<Code> {
+/** The code from the argument, PORTUNUS_CODE or the prompt: a code, or a link to a relay's page holding one. */
+async function obtainCode(
+  arg: string | undefined,
+  io: Io,
+  prompt: Parameters<typeof askLine>[0],
+): Promise<{ code: Code; link?: PageLink }> {
   const text =
     arg ??
     io.env.PORTUNUS_CODE ??
     (await askLine(prompt, 'Enter the code: ', 'Pass the code as an argument or in PORTUNUS_CODE.'));
+  if (looksLikeLink(text)) {
+    const link = parseLink(text);
+    return { code: link.code, link };
+  }
   const code = parseCode(text);
   if (code instanceof PortunusError) throw code;
-  return code;
+  return { code };
+}
+
+/**
+ * The relay to use with a link: the sender waits at the link's relay, so that one, unless the user configured the
+ * same relay (same scheme, host and port: theirs is kept, as it may carry a path). A relay from PORTUNUS_RELAY or
+ * the config file is a default the link overrides, saying so; an explicit --relay naming another relay contradicts
+ * the link, and guessing which one was meant would surprise either way.
+ */
+function relayForLink(
+  link: PageLink,
+  flag: string | undefined,
+  configured: string | undefined,
+  reporter: Reporter,
+): string {
+  if (configured === undefined) return link.relayOrigin;
+  const linked = relayEndpoint(link.relayOrigin).origin;
+  if (relayEndpoint(configured).origin === linked) return configured;
+  if (flag !== undefined && flag !== '') {
+    throw createError('USAGE', `the link is for the relay at ${link.relayOrigin}, but --relay names another one`, {
+      hint: 'Drop --relay (the link names its relay), or give the code alone with --relay.',
+    });
+  }
+  reporter.say(`Using the relay in the link (${link.relayOrigin}) instead of the configured one.`);
+  return link.relayOrigin;
 }

@@ -9,6 +9,7 @@ import { connectRelay } from '../relay-client/client.js';
 import type { RelayHandle } from '@portunus/relay';
 import { startAnnouncer, type Announcer } from './announcer.js';
 import { EMBEDDED_CLOSE_GRACE_MS, startEmbeddedRelay } from './embedded-relay.js';
+import { lanPageUrl } from './lan-page-url.js';
 import type { LanSettings } from './lan-settings.js';
 import { ipv4Interfaces } from './targets.js';
 
@@ -32,6 +33,8 @@ export interface LanHost {
   nameplate: number;
   side: RelaySide;
   relayPort: number;
+  /** `http://<LAN address>:<relay port>/` when the embedded relay serves the page (lan-page-url.ts). */
+  pageUrl?: string;
   close(): Promise<void>;
 }
 
@@ -43,13 +46,14 @@ export async function hostLan(opts: LanHostOptions): Promise<LanHost> {
   try {
     const host = opts.lan.bind === '0.0.0.0' ? '127.0.0.1' : opts.lan.bind;
     const nameplate = opts.nameplate ?? randomNameplate(opts.random);
+    const interfaces = () => ipv4Interfaces(opts.lan.interfaces(), opts.lan.bind);
     const announce = () =>
       startAnnouncer({
         nameplate,
         relayPort: relay.port,
         port: opts.lan.port,
         group: opts.lan.group,
-        interfaces: () => ipv4Interfaces(opts.lan.interfaces(), opts.lan.bind),
+        interfaces,
         debug: opts.debug,
       });
     // Once paired, nobody else may join this nameplate anyway: keep the network quiet. A receiver that leaves
@@ -73,7 +77,8 @@ export async function hostLan(opts: LanHostOptions): Promise<LanHost> {
     void client.closed.then(() => announcer?.stop());
     opts.debug(`LAN: embedded relay on port ${relay.port}, announcing on UDP ${opts.lan.port}`);
     const close = closer(relay, client, () => announcer);
-    return { client, nameplate, side, relayPort: relay.port, close: () => ((closed = true), close()) };
+    const pageUrl = client.servesPage ? lanPageUrl(interfaces(), relay.port) : undefined;
+    return { client, nameplate, side, relayPort: relay.port, pageUrl, close: () => ((closed = true), close()) };
   } catch (err) {
     closed = true;
     await closer(relay, client, () => announcer)();

@@ -7,6 +7,7 @@
 import { type RelayClient, type RelaySide } from '@portunus/client';
 import { connectRelay } from '../relay-client/client.js';
 import type { TransferContext } from '../transfer/context.js';
+import { pageOrigin } from '../ui/page-link.js';
 import { hostLan } from './lan-host.js';
 import { joinLan } from './lan-join.js';
 import { defaultLanSettings } from './lan-settings.js';
@@ -24,6 +25,11 @@ export interface Rendezvous {
   readonly nameplate: number;
   /** Our side of the room: "b" means the peer was already waiting. */
   readonly side: RelaySide;
+  /**
+   * The address (ending in `/`) of the page the relay serves, as someone else reaches it: from the relay URL, or in
+   * LAN mode this computer's LAN address; undefined when the relay serves no page (its welcome said so).
+   */
+  readonly pageUrl?: string;
   /** Closes the client (and in LAN mode stops announcing and shuts the embedded relay down). Idempotent. */
   close(): Promise<void>;
 }
@@ -44,7 +50,8 @@ async function openRelay(ctx: TransferContext, url: string, request: RendezvousR
       nameplate = request.nameplate;
       side = (await client.claim(nameplate)).side;
     }
-    return { client, mode: 'relay', nameplate, side, close: () => client.close() };
+    const pageUrl = client.servesPage ? pageOrigin(url) : undefined;
+    return { client, mode: 'relay', nameplate, side, pageUrl, close: () => client.close() };
   } catch (err) {
     await client.close();
     throw err;
@@ -68,7 +75,8 @@ async function openLan(ctx: TransferContext, request: RendezvousRequest): Promis
     reporter.say(
       `No relay configured: LAN mode. This computer is the relay (TCP port ${host.relayPort}); the receiver must be on this network.`,
     );
-    return { client: host.client, mode: 'lan', nameplate: host.nameplate, side: host.side, close: once(host.close) };
+    const { client, nameplate, side, pageUrl } = host;
+    return { client, mode: 'lan', nameplate, side, pageUrl, close: once(host.close) };
   }
   reporter.say('No relay configured: looking for the sender on this network…');
   const client = await joinLan({

@@ -14,7 +14,7 @@ import type { PromptIo } from '../ui/prompt.js';
 import type { LanSettings } from '../lan/lan-settings.js';
 
 export interface TransferContext {
-  /** The configured relay (--relay > PORTUNUS_RELAY > config file); undefined means LAN mode. */
+  /** The relay: --relay > PORTUNUS_RELAY > config file, or the relay of a link given to receive; undefined: LAN mode. */
   relayUrl?: string;
   /** PEM certificates a wss:// relay's certificate may chain to, besides Node's default roots (--ca, PORTUNUS_CA, config). */
   relayCa?: readonly string[];

@@ -17,6 +17,7 @@ import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
 import { DIRECT_CHUNK_BYTES } from '../transport/webrtc.js';
 import { abilitiesFor, ControlMux, driveSession, type Paired, scopedSignal, sendData } from '@portunus/client';
 import { describeOffer } from '../ui/describe.js';
+import { pageLink } from '../ui/page-link.js';
 import { showCode } from '../ui/show-code.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
@@ -58,12 +59,14 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     try {
       const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
-      showCode(reporter, code, opts.qr, opts.relayArg);
+      const link = rendezvous.pageUrl === undefined ? undefined : pageLink(rendezvous.pageUrl, code);
+      showCode(reporter, { code, qr: opts.qr, relayUrl: opts.relayArg, link });
       reporter.event({
         event: 'code',
         code: formatCode(code),
         nameplate: code.nameplate,
         uri: codeUri(code),
+        ...(link === undefined ? {} : { url: link }),
         ...(rendezvous.mode === 'lan' ? { mode: 'lan' as const } : {}),
       });
       const control = new ControlMux(relay, (m) => reporter.debug(m));

@@ -12,7 +12,8 @@ import { ProgressView } from './progress.js';
 import { exitCodeOf, hintOf } from './error-guide.js';
 
 export type ReportEvent =
-  | { event: 'code'; code: string; nameplate: number; uri: string; mode?: 'lan' }
+  /** `url`: the link to the page the relay serves, the code in its fragment (absent when it serves none). */
+  | { event: 'code'; code: string; nameplate: number; uri: string; url?: string; mode?: 'lan' }
   | { event: 'waiting'; nameplate: number }
   /** The peer left before the key exchange completed; this side waits for it (or another) to come back. */
   | { event: 'unpaired' }

@@ -1,23 +1,41 @@
-/** Shows the sender's code: the code itself, the exact command for the other side, and a QR code of its URI. */
+/**
+ * Shows the sender's code: the code itself, the exact command for the other side, and a QR code — of the link to the
+ * relay's page when the relay serves one (a phone's camera opens it), else of the code's `portunus:` URI.
+ */
 import qrcode from 'qrcode-terminal';
 import { codeUri, formatCode, type Code } from '@portunus/protocol';
 import type { Reporter } from './reporter.js';
 
-/**
- * `relayUrl`: the relay in use, however this side found it (--relay, PORTUNUS_RELAY or the config file), since the
- * other computer may have none configured; undefined in LAN mode, where the code alone finds this computer.
- */
-export function showCode(reporter: Reporter, code: Code, qr: boolean, relayUrl?: string): void {
+export interface ShownCode {
+  code: Code;
+  /** Print a QR code (on a terminal only: the caller decides). */
+  qr: boolean;
+  /**
+   * The relay in use, however this side found it (--relay, PORTUNUS_RELAY or the config file), since the other
+   * computer may have none configured; undefined in LAN mode, where the code alone finds this computer.
+   */
+  relayUrl?: string;
+  /** The link to the page the relay serves, with the code in its fragment (page-link.ts); none without a page. */
+  link?: string;
+}
+
+export function showCode(reporter: Reporter, shown: ShownCode): void {
   if (reporter.mode !== 'human') return;
-  const shown = formatCode(code);
-  const relay = relayUrl === undefined ? '' : `--relay ${shellWord(relayUrl)} `;
-  reporter.say(`Code: ${reporter.bold(shown)}`);
+  const text = formatCode(shown.code);
+  const relay = shown.relayUrl === undefined ? '' : `--relay ${shellWord(shown.relayUrl)} `;
+  reporter.say(`Code: ${reporter.bold(text)}`);
   reporter.say('On the other computer, run:');
   reporter.say('');
-  reporter.say(`    ${reporter.bold(`portunus receive ${relay}${shown}`)}`);
+  reporter.say(`    ${reporter.bold(`portunus receive ${relay}${text}`)}`);
   reporter.say('');
-  if (qr) {
-    qrcode.generate(codeUri(code), { small: true }, (text: string) => reporter.say(text));
+  if (shown.link !== undefined) {
+    reporter.say(`Or open this link in a browser${shown.qr ? ' (on a phone: scan the QR code)' : ''}:`);
+    reporter.say('');
+    reporter.say(`    ${shown.link}`);
+    reporter.say('');
+  }
+  if (shown.qr) {
+    qrcode.generate(shown.link ?? codeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
   }
   reporter.say('Waiting for the receiver… (Ctrl-C to cancel)');
 }
