@@ -5,7 +5,7 @@
 //   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
 //   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
 //   packages/web/dist/   the page the relay serves: one browser bundle (app.js) with everything in it, its HTML and CSS,
-//                 and the service worker (sw.js) once the page has one
+//                 and its service worker (sw.js, served at the root so that its scope is the whole page)
 //   cli/dist/page/, relay/dist/page/   a copy of the page (no source maps) beside each relay bundle, which serves it
 //                 from `page/` next to itself (relay/src/page-files.ts)
 import { build } from 'esbuild';
@@ -60,12 +60,10 @@ const targets = {
   cli: { entryPoints: { main: 'cli/src/main.ts' }, outdir: 'cli/dist', splitting: true, page: true },
   relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist', page: true },
   bench: { entryPoints: benches, outdir: 'dist/bench' },
-  // The page bundles its dependencies (noble included): a browser has no node_modules to import from.
+  // The page bundles its dependencies (noble included): a browser has no node_modules to import from. The worker's
+  // bundle has no imports or exports left, so it also loads as a classic worker script.
   web: {
-    entryPoints: {
-      app: 'packages/web/src/main.ts',
-      ...(existsSync(join(webDir, 'src/sw.ts')) ? { sw: 'packages/web/src/sw.ts' } : {}),
-    },
+    entryPoints: { app: 'packages/web/src/main.ts', sw: 'packages/web/src/sw.ts' },
     outdir: 'packages/web/dist',
     platform: 'browser',
     target: 'es2022',
