@@ -6,12 +6,13 @@
 import { type Code, createError, type Offer, parseCode, PortunusError } from '@portunus/protocol';
 import { errorText } from './error-text.js';
 import { describeOffer, formatBytes } from './format.js';
-import { memorySaver, type MemorySink } from './memory-sink.js';
+import { offerSaver, savedName } from './offer-saver.js';
 import type { PageEnv } from './page-env.js';
 import { receiveFlow } from './receive-flow.js';
 import { codeLink } from './relay-address.js';
 import { PATH_NAMES, type Screen } from './screen.js';
-import { fileSource, textSource } from './send-source.js';
+import type { Saver } from './save/saver.js';
+import { filesSource, fileSource, textSource } from './send-source.js';
 import { sendFlow, type SendSource } from './send-flow.js';
 
 export class App {
@@ -23,6 +24,8 @@ export class App {
     private readonly screen: Screen,
     private readonly env: PageEnv,
     private readonly origin: string,
+    /** Where received data goes (save/pick-saver.ts), settled before the first offer needs it. */
+    private readonly saver: Promise<Saver>,
   ) {}
 
   /** Wires the forms and buttons; shows the start (or receives the code of a link). */
@@ -61,7 +64,7 @@ export class App {
     const text = this.screen.find<HTMLTextAreaElement>('#text').value;
     const chosen: SendSource | PortunusError | undefined =
       this.picked.length > 1
-        ? createError('USAGE', 'several files cannot be sent at once yet', { hint: 'Send them one at a time.' })
+        ? filesSource(this.picked)
         : this.picked.length === 1
           ? fileSource(this.picked[0]!)
           : text !== ''
@@ -110,17 +113,16 @@ export class App {
 
   private async receive(code: Code): Promise<void> {
     const { screen } = this;
-    let offered: Offer | undefined;
     await this.run(async (signal) => {
-      const got = await receiveFlow<MemorySink>(
+      const saver = offerSaver(await this.saver);
+      const got = await receiveFlow(
         this.env,
         code,
-        memorySaver,
+        saver,
         {
           connecting: () => screen.connecting('Connecting to the relay…'),
           waiting: () => screen.connecting('Waiting for the sender…'),
           decide: async (offer, decided) => {
-            offered = offer;
             const yes = await screen.decide(offer, decided);
             if (yes) screen.startProgress(`Receiving ${describeOffer(offer).name}`);
             return yes;
@@ -130,17 +132,17 @@ export class App {
         },
         signal,
       );
-      this.received(got.offer ?? offered!, got.bytes, got.sink);
+      this.received(got.offer, got.bytes, saver.kind, got.saved);
     });
   }
 
-  private received(offer: Offer, bytes: number, sink: MemorySink | undefined): void {
+  private received(offer: Offer, bytes: number, kind: string, saved: string | undefined): void {
     if (offer.kind === 'text') return this.screen.done('Received a message:', { text: offer.text });
-    const url = URL.createObjectURL(sink!.blob!);
-    this.urls.push(url);
-    const name = offer.kind === 'folder' ? `${offer.name}.tar` : offer.name;
-    const what = `${offer.name} (${formatBytes(bytes)})`;
-    this.screen.done(`Received ${what}; its SHA-256 matches what was sent.`, { save: { url, name } });
+    const what = `Received ${offer.name} (${formatBytes(bytes)}); its SHA-256 matches what was sent.`;
+    const name = savedName(offer);
+    if (kind !== 'memory') return this.screen.done(`${what} Saved as ${saved ?? name}.`);
+    this.urls.push(saved!);
+    this.screen.done(what, { save: { url: saved!, name } });
   }
 
   /** Runs one transfer with its own Cancel; its failure becomes the error state. */

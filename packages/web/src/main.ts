@@ -7,6 +7,7 @@ import { secureRandomBytes } from '@portunus/protocol';
 import { nobleAead, nobleSha256 } from '@portunus/protocol/noble';
 import { advertisedIce, mergeIceServers, rtcConnector } from '@portunus/client';
 import { App } from './app.js';
+import { pickSaver } from './save/pick-saver.js';
 import { pageSettings } from './page-settings.js';
 import { relayUrl } from './relay-address.js';
 import { Screen } from './screen.js';
@@ -33,6 +34,7 @@ if (root !== null) {
       debug: () => undefined,
     },
     location.origin,
+    pickSaver(window),
   );
   const takeHash = (): string => {
     const { hash } = location;

@@ -37,32 +37,33 @@ export interface ReceiveView extends ProgressView {
 }
 
 /**
- * Where accepted data goes (h-archive's savers in save/, or memory-sink.ts): `refuse` says before anyone is asked
- * that an offer cannot be kept here; `open` runs right after Accept (still within the click, as a save dialog
- * requires).
+ * Where accepted data goes (offer-saver.ts): `refuse` says before anyone is asked that an offer cannot be kept
+ * here; `open` runs right after Accept (still within the click, as a save dialog requires).
  */
-export interface Saver<S extends Sink> {
+export interface ReceiveSaver {
+  readonly kind: string;
   refuse(offer: Offer): PortunusError | undefined;
-  open(offer: Offer): Promise<S>;
+  open(offer: Offer): Promise<Sink>;
 }
 
-export interface ReceiveResult<S extends Sink> extends Digest {
+export interface ReceiveResult extends Digest {
   offer: Offer;
-  /** The sink that holds the data (none for a text message). */
-  sink?: S;
+  /** What the sink's commit said: the saved file's name, or an object URL to download (none for a message). */
+  saved?: string;
   transport?: PathKind;
 }
 
-export async function receiveFlow<S extends Sink>(
+export async function receiveFlow(
   env: PageEnv,
   code: Code,
-  saver: Saver<S>,
+  saver: ReceiveSaver,
   view: ReceiveView,
   signal: AbortSignal,
-): Promise<ReceiveResult<S>> {
+): Promise<ReceiveResult> {
   view.connecting();
   const { relay } = await openRelaySession(env, code.nameplate, signal);
-  const got: { offer?: Offer; sink?: S; stream?: ReceivingStream; paired?: Paired; used?: PathKind } = {};
+  const got: { offer?: Offer; sink?: Sink; stream?: ReceivingStream; paired?: Paired; used?: PathKind } = {};
+  let saved: string | undefined;
   let peerAbilities: string[] = [];
   let refusal: PortunusError | undefined;
   let ok = false;
@@ -102,14 +103,14 @@ export async function receiveFlow<S extends Sink>(
           return { bytes: done.bytes, sha256: done.sha256 };
         },
         onPeerSent: () => got.stream?.peerSent(),
-        commit: async () => void (await got.sink!.commit()),
+        commit: async () => void (saved = await got.sink!.commit()),
       },
     });
     ok = true;
     return {
       ...digest,
       offer: got.offer!,
-      ...(got.sink === undefined ? {} : { sink: got.sink }),
+      ...(saved === undefined ? {} : { saved }),
       ...(got.used === undefined ? {} : { transport: got.used }),
     };
   } catch (err) {

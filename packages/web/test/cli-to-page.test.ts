@@ -56,15 +56,16 @@ describe.skipIf(chromiumSkipReason() !== undefined)('CLI → page', () => {
         expect(await page.locator('#offer-name').textContent()).toBe('report.bin');
         expect(await page.locator('#offer-detail').textContent()).toBe('a file, 50 MB');
         if (transport === 'relay') await screenshot(page, 'offer');
-        await page.locator('#accept').click();
+        // The download starts at Accept (streamed through the service worker) and completes with the transfer.
+        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+        expect(download.suggestedFilename()).toBe('report.bin');
         await waitState(page, 'progress');
         const via = transport === 'relay' ? 'through the relay' : 'directly (WebRTC)';
         await page.locator('#progress-path').filter({ hasText: via }).waitFor({ timeout: STATE_MS });
         if (transport === 'relay') await screenshot(page, 'progress');
         await waitState(page, 'done');
         if (transport === 'relay') await screenshot(page, 'done');
-        const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#save').click()]);
-        expect(download.suggestedFilename()).toBe('report.bin');
+        expect(await page.locator('#done-text').textContent()).toContain('Saved as report.bin');
         const received = await readFile(await download.path());
         expect(received.length).toBe(content.length);
         expect(sha256(received)).toBe(sha256(content));

@@ -20,7 +20,9 @@ export const STATE_MS = 120_000;
 
 /**
  * Flags checked on these machines (root, no GPU, loopback only): the sandbox needs a non-root user; WebRTC may use
- * loopback candidates and plain host addresses (no mDNS names a test could not resolve).
+ * loopback candidates and plain host addresses (no mDNS names a test could not resolve). No File System Access API
+ * (its save dialog is native, out of a test's reach): the page then saves as Firefox, Safari and phones do, by a
+ * download streamed through its service worker, which the test reads back.
  */
 const ARGS = [
   '--no-sandbox',
@@ -32,6 +34,7 @@ const ARGS = [
   '--disable-sync',
   '--allow-loopback-in-peer-connection',
   '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--disable-blink-features=FileSystemAccessLocal',
 ];
 
 export function launchBrowser(): Promise<Browser> {
