@@ -20,8 +20,9 @@ export interface PageSettings {
 }
 
 /**
- * Chromium takes data channel messages of at most 262,144 bytes (its SCTP max-message-size): with WebRTC among
- * the paths, every frame must fit one, whichever path carries it (a transfer keeps one frame size on every path).
+ * Chromium sends data channel messages of at most 262,144 bytes (it receives larger ones: PROTOCOL.md §6.4): with
+ * WebRTC among the paths, every frame the page seals must fit one, whichever path carries it (a transfer keeps one
+ * frame size on every path).
  */
 export const RTC_CHUNK_BYTES = 256 * 1024 - frameOverhead;
 

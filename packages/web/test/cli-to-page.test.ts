@@ -31,20 +31,8 @@ describe.skipIf(chromiumSkipReason() !== undefined)('CLI → page', () => {
       await mkdir(src, { recursive: true });
       const content = randomBytes(50 * MB);
       await writeFile(join(src, 'report.bin'), content);
-      // Frames of 200,000 bytes: the CLI still cuts 256 KiB (+ 29 bytes of frame) for WebRTC, more than Chromium's
-      // data channel takes in one message (262,144 bytes), and the transfer then stalls (reported; see rtcFrameLimit).
       const sender = runPortunus(
-        [
-          'send',
-          '--json',
-          '--transport',
-          transport,
-          '--chunk-size',
-          '200000',
-          '--relay',
-          world.relay.url,
-          'report.bin',
-        ],
+        ['send', '--json', '--transport', transport, '--relay', world.relay.url, 'report.bin'],
         { cwd: src },
       );
       const code = String((await sender.waitEvent('code')).code);
