@@ -5,12 +5,17 @@
  * UTF-8 name flag (bit 11). ZIP64 is used only where a value does not fit: an entry of 0xFFFFFFFF bytes or more,
  * an offset at or beyond 0xFFFFFFFF, or 0xFFFF entries or more.
  *
+ * The sizes are known before the data (the tar header gives them), and the local header carries them even though
+ * bit 3 is set (APPNOTE 4.4.4 has them zero there): stored data has no end marker, so a reader that walks the local
+ * headers (macOS Archive Utility, streaming unzippers) can only find the end of an entry from them. Info-ZIP Zip
+ * writes known sizes beside bit 3 the same way; readers that follow the central directory are unaffected.
+ *
  * References: PKWARE APPNOTE.TXT 6.3.10 — 4.3.7 local file header, 4.3.9 data descriptor (8-byte sizes when the
  * local header has a ZIP64 extra field, 4.3.9.2), 4.3.12 central directory header, 4.3.14–4.3.16 ZIP64 end of
  * central directory record and locator, 4.4.4 bit 3 (CRC and sizes zero in the local header), 4.5.3 ZIP64 extended
  * information (only the fields whose header value is 0xFFFFFFFF, in the order usize, csize, offset), appendix D
- * (bit 11, UTF-8). The layout of a streamed ZIP64 entry (local sizes 0xFFFFFFFF, a ZIP64 extra with zero sizes,
- * 8-byte descriptor sizes) is what Info-ZIP Zip 3.0 and CPython's zipfile write to an unseekable output; version
+ * (bit 11, UTF-8). A ZIP64 entry has local sizes 0xFFFFFFFF, a ZIP64 extra field with both sizes, and 8-byte
+ * descriptor sizes, as Info-ZIP Zip 3.0 and CPython's zipfile write them to an unseekable output; version
  * "made by" Unix with the mode in the high 16 bits of the external attributes (and the MS-DOS directory bit 0x10)
  * is Info-ZIP's, which 7-Zip, Windows Explorer and macOS Archive Utility all read.
  */
@@ -79,12 +84,12 @@ export class ZipWriter {
       .u16(FLAGS)
       .u16(0);
     header.u16(dosTime).u16(dosDate).u32(0);
-    header.u32(zip64 ? U32 : 0).u32(zip64 ? U32 : 0);
+    header.u32(zip64 ? U32 : entry.size).u32(zip64 ? U32 : entry.size);
     header
       .u16(name.length)
       .u16(zip64 ? 20 : 0)
       .bytes(name);
-    if (zip64) header.u16(0x0001).u16(16).u64(0).u64(0);
+    if (zip64) header.u16(0x0001).u16(16).u64(entry.size).u64(entry.size);
     this.current = { written, received: 0, zip64 };
     return this.emit(header.done());
   }

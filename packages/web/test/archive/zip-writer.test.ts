@@ -91,6 +91,25 @@ describe('zip writer', () => {
     expect(report.entries.at(-1)).toMatchObject({ name: `many/${count - 1}`, size: 1, crc: zlibCrc32('1') });
   });
 
+  it('states the size of stored data in the local header, for readers that walk the local headers', () => {
+    const zip = new ZipWriter();
+    const header = Buffer.from(zip.begin({ path: 'a.txt', directory: false, size: 3, executable: false, mtime: 0 }));
+    expect(header.readUInt32LE(0)).toBe(0x04034b50);
+    expect(header.readUInt16LE(6)).toBe(0x0808);
+    expect([header.readUInt32LE(14), header.readUInt32LE(18), header.readUInt32LE(22)]).toEqual([0, 3, 3]);
+    const big = new ZipWriter();
+    const size = 2 ** 32 + 5;
+    const local = Buffer.from(big.begin({ path: 'b', directory: false, size, executable: false, mtime: 0 }));
+    expect([local.readUInt32LE(18), local.readUInt32LE(22), local.readUInt16LE(28)]).toEqual([
+      0xffffffff, 0xffffffff, 20,
+    ]);
+    expect([local.readUInt16LE(31), Number(local.readBigUInt64LE(35)), Number(local.readBigUInt64LE(43))]).toEqual([
+      1,
+      size,
+      size,
+    ]);
+  });
+
   it('keeps classic end records below 65535 entries', async () => {
     const zip = new ZipWriter();
     const out = [zip.begin({ path: 'a/', directory: true, size: 0, executable: false, mtime: 0 }), zip.end()];

@@ -13,6 +13,8 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, launchChromium, type Chromium } from '../../../../test/browser/chromium.js';
 import { serveStatic, type StaticServer } from '../../../../test/browser/serve.js';
+import { buildTar } from '../archive/tar-fixtures.js';
+import { readZip, unzipList } from '../archive/zip-check.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../../..');
 const CHUNK = 1024 * 1024;
@@ -58,7 +60,9 @@ const PAGE_ENTRY = `
 import { DownloadSaver } from './packages/web/src/save/download-saver.ts';
 import { FileSystemSaver } from './packages/web/src/save/file-system-saver.ts';
 import { MemorySaver, MEMORY_SAVE_LIMIT } from './packages/web/src/save/memory-saver.ts';
-(globalThis as any).portunus = { DownloadSaver, FileSystemSaver, MemorySaver, MEMORY_SAVE_LIMIT };
+import { openOfferSink } from './packages/web/src/save/offer-sink.ts';
+import { pickSaver } from './packages/web/src/save/pick-saver.ts';
+(globalThis as any).portunus = { DownloadSaver, FileSystemSaver, MemorySaver, MEMORY_SAVE_LIMIT, openOfferSink, pickSaver };
 `;
 
 /** Runs in the page: the globals it uses are the browser's. */
@@ -118,6 +122,56 @@ describe.skipIf(skip !== undefined)('savers in headless Chromium', () => {
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(expectedSha256(chunks));
   });
 
+  it("saves a folder's tar as a zip download that unzip lists and zipfile checks", async () => {
+    const body = new Uint8Array(300_000).map((_, i) => (i * 13) & 0xff);
+    const tar = await buildTar([
+      { header: { name: 'photos/', type: 'directory' } },
+      { header: { name: 'photos/ünï.txt' }, body: 'unicode' },
+      { header: { name: 'photos/sub/big.bin' }, body },
+    ]);
+    const offer = { kind: 'folder', name: 'photos', size: tar.length, files: 2, bytes: 7 + body.length };
+    const downloaded = page.waitForEvent('download');
+    await page.evaluate(
+      async ({ offer, tar }) => {
+        const g = globalThis as PageGlobals;
+        const saver = await g.portunus.DownloadSaver.register('/sw.js', g.navigator.serviceWorker);
+        const sink = await g.portunus.openOfferSink(saver, offer);
+        const bytes = Uint8Array.from(atob(tar), (c) => c.charCodeAt(0));
+        for (let at = 0; at < bytes.length; at += 64 * 1024) await sink.write(bytes.subarray(at, at + 64 * 1024));
+        return sink.commit();
+      },
+      { offer, tar: Buffer.from(tar).toString('base64') },
+    );
+    const download = await downloaded;
+    expect(download.suggestedFilename()).toBe('photos.zip');
+    const path = await download.path();
+    expect(unzipList(path).names).toEqual(['photos/', 'photos/ünï.txt', 'photos/sub/big.bin']);
+    const report = readZip(path);
+    expect(report.bad).toBeNull();
+    expect(report.entries.at(-1)?.sha256).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+
+  it('rejects the next write with CANCELLED when the user cancels the download in the browser', async () => {
+    const downloaded = page.waitForEvent('download');
+    const writing = page.evaluate(async () => {
+      const g = globalThis as PageGlobals;
+      const saver = await g.portunus.DownloadSaver.register('/sw.js', g.navigator.serviceWorker);
+      const sink = await saver.open('cancelled.bin', undefined);
+      const buf = new Uint8Array(64 * 1024);
+      try {
+        // Far more than the browser buffers: the writes stop when the download does.
+        for (let k = 0; k < 1 << 20; k++) await sink.write(buf);
+        return 'wrote everything';
+      } catch (err) {
+        return `${(err as PageGlobals).code}: ${(err as PageGlobals).message}`;
+      }
+    });
+    const download = await downloaded;
+    await download.cancel();
+    expect(await writing).toBe('CANCELLED: the download was cancelled in the browser');
+    expect(await download.failure()).toBe('canceled');
+  });
+
   it('fails the download when the page aborts it', async () => {
     const downloaded = page.waitForEvent('download');
     await page.evaluate(async () => {
@@ -167,6 +221,17 @@ describe.skipIf(skip !== undefined)('savers in headless Chromium', () => {
       sha256: expectedSha256(chunks),
       kept: 'old content',
     });
+  });
+
+  it('picks the File System Access API where the browser has it, else the service-worker download', async () => {
+    const kinds = await page.evaluate(async () => {
+      const g = globalThis as PageGlobals;
+      const withPicker = (await g.portunus.pickSaver(g)).kind;
+      // The same window as Firefox or Safari would present it: no save dialog, but a secure context.
+      const withoutPicker = { isSecureContext: g.isSecureContext, navigator: g.navigator };
+      return [withPicker, (await g.portunus.pickSaver(withoutPicker)).kind];
+    });
+    expect(kinds).toEqual(['file-system', 'download']);
   });
 
   it('keeps a small transfer in memory, and refuses one beyond the limit with the message', async () => {
