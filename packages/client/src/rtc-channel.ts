@@ -39,7 +39,10 @@ export class RtcChannel implements DirectChannel {
   private ended = false;
   private readonly closed: Promise<void>;
 
-  /** Takes the channel's handlers at once: a message that came before `listen` would otherwise be lost. */
+  /**
+   * Takes the channel's handler properties at once; ChannelTransport calls listen() in the same task, so no event
+   * (delivered in a later task) finds them without handlers.
+   */
   constructor(
     private readonly peer: RtcPeer,
     private readonly dc: RtcDataChannel,
