@@ -211,6 +211,11 @@ describe.skipIf(skip !== undefined)('the RTC engine in Chromium against the CLI 
               ]);
               expect(gotInNode).toBe(sentByPage);
               expect(gotInPage).toEqual({ sha256: sentByNode, largest: MAX_FRAME_BYTES });
+              // A frame over the browser's send limit is refused by name, not with the browser's bare TypeError.
+              const over = RTC_SEND_FRAME_BYTES + 1;
+              await expect(session.call((test, size: number) => test.send(size, size), over)).rejects.toThrow(
+                /over the WebRTC stack's limit \(262144 bytes\)/,
+              );
             } finally {
               await Promise.all([cli.value.close(), session.call((test) => test.close())]);
               await session.page.context().close();

@@ -5,6 +5,7 @@
  * `bufferedAmountLowThreshold` with its `bufferedamountlow` event, and send() throws on a channel that is not open
  * (ChannelTransport checks readyState before each send, so that throw means the channel closed under it).
  */
+import { createError } from '@portunus/protocol';
 import { settleWithin } from './async-queue.js';
 import type { ChannelHandlers, DirectChannel } from './channel-transport.js';
 import type { RtcDataChannel, RtcPeerConnection } from './rtc-api.js';
@@ -38,7 +39,10 @@ export class RtcChannel implements DirectChannel {
   private ended = false;
   private readonly closed: Promise<void>;
 
-  /** Takes the channel's handlers at once: a message that came before `listen` would otherwise be lost. */
+  /**
+   * Takes the channel's handler properties at once; ChannelTransport calls listen() in the same task, so no event
+   * (delivered in a later task) finds them without handlers.
+   */
   constructor(
     private readonly peer: RtcPeer,
     private readonly dc: RtcDataChannel,
@@ -72,6 +76,14 @@ export class RtcChannel implements DirectChannel {
   }
 
   sendBinary(data: Uint8Array): void {
+    // A browser throws a bare TypeError for a message over its limit (RTC_SEND_FRAME_BYTES): the sender chose a
+    // frame size this path cannot carry, which is a bug to name, not a lost connection.
+    const limit = this.peer.pc.sctp?.maxMessageSize;
+    if (typeof limit === 'number' && limit > 0 && data.length > limit)
+      throw createError(
+        'INTERNAL',
+        `a frame of ${data.length} bytes is over the WebRTC stack's limit (${limit} bytes)`,
+      );
     // A view over a SharedArrayBuffer cannot be sent; frames never are one, but the type must say ArrayBuffer.
     this.dc.send(data as Uint8Array<ArrayBuffer>);
   }

@@ -36,8 +36,9 @@ import type { RtcDataChannel, RtcPeerConnection, RtcPeerConnectionConstructor } 
 import { RtcChannel, RtcPeer } from './rtc-channel.js';
 
 /**
- * send() waits while more than this is queued in the channel. Chromium closes a channel whose queue passes 16 MiB;
- * 1 MiB keeps the link busy with room to spare, and the low-water event refills it at 256 KiB.
+ * send() waits while more than this is queued in the channel, and wakes when the queue drains to the low-water mark.
+ * Chromium's send queue holds at most 16 MiB (send() fails beyond it); 1 MiB, as with libdatachannel, stays far
+ * below that. Not tuned yet: 8 MiB each way at once took 6–12 s against either CLI engine on a loaded machine.
  */
 const HIGH_WATER_BYTES = 1024 * 1024;
 const LOW_WATER_BYTES = 256 * 1024;
@@ -74,8 +75,8 @@ export async function connectRtc(
 }
 
 /**
- * The largest frame this side may send on the path in a browser: Chromium (and Safari, on the same WebRTC library)
- * sends no message over 262,144 bytes, so the page's frames carry at most RTC_SEND_FRAME_BYTES − 29 bytes of data.
+ * The largest frame a page may send on this path: Chromium sends no message over 262,144 bytes (the size its SDP
+ * offers), so the page's frames carry at most RTC_SEND_FRAME_BYTES − 29 bytes of data.
  */
 export const RTC_SEND_FRAME_BYTES = 262_144;
 
