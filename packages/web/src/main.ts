@@ -1,10 +1,12 @@
 /**
- * The page's entry point: builds the environment from the browser (the relay is this page's own origin, crypto
- * from @noble until WebCrypto lands, randomness from crypto.getRandomValues) and starts the app. A link opened in
- * this tab (`/#CODE`) starts receiving; the code is then removed from the address bar and the history.
+ * The page's entry point: builds the environment from the browser (the relay is this page's own origin; AES-GCM for
+ * the data from WebCrypto in a secure context, else from @noble, as for the session and SHA-256; randomness from
+ * crypto.getRandomValues) and starts the app. A link opened in this tab (`/#CODE`) starts receiving; the code is
+ * then removed from the address bar and the history.
  */
 import { secureRandomBytes } from '@portunus/protocol';
 import { nobleAead, nobleSha256 } from '@portunus/protocol/noble';
+import { pageDataAead } from '@portunus/protocol/webcrypto';
 import { advertisedIce, mergeIceServers, rtcConnector } from '@portunus/client';
 import { App } from './app.js';
 import { pickSaver } from './save/pick-saver.js';
@@ -23,6 +25,7 @@ if (root !== null) {
       relayUrl: relayUrl(location),
       WebSocket,
       aead: nobleAead,
+      dataAead: pageDataAead().aead,
       sha256: nobleSha256,
       random: secureRandomBytes,
       now,

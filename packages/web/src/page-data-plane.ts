@@ -23,7 +23,7 @@ export function pageDataPlane(env: PageEnv, parts: PageDataParts): DataPlaneOpti
       connectors: env.connectors(parts.paired),
     },
     data: parts.data,
-    aead: env.aead,
+    aead: env.dataAead,
     sha256: env.sha256,
     events: {
       progress: (bytes) => parts.view.progress(bytes, parts.total),

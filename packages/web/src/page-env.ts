@@ -3,7 +3,7 @@
  * WebSocket to reach it, the crypto backends, randomness, the clock, the direct paths this browser can open, the
  * settings. main.ts fills it from the browser; tests of single modules may fill it otherwise.
  */
-import type { AeadFactory, PathKind, RandomBytes, Sha256Factory } from '@portunus/protocol';
+import type { AeadFactory, DataAeadFactory, PathKind, RandomBytes, Sha256Factory } from '@portunus/protocol';
 import type { DirectConnectors, Paired, W3CWebSocket } from '@portunus/client';
 import type { PageSettings } from './page-settings.js';
 
@@ -12,7 +12,10 @@ export interface PageEnv {
   /** ws:// or wss:// URL of the relay (relay-address.ts). */
   relayUrl: string;
   WebSocket: new (url: string) => W3CWebSocket;
+  /** The session's AEAD (key confirmation, the sealed offer, signals): synchronous, @noble's in the page. */
   aead: AeadFactory;
+  /** The data plane's: WebCrypto in a secure context, else @noble's (aead.webcrypto.ts pageDataAead). */
+  dataAead: DataAeadFactory;
   sha256: Sha256Factory;
   random: RandomBytes;
   now(): number;

@@ -24,7 +24,7 @@ export const STATE_MS = 120_000;
  * (its save dialog is native, out of a test's reach): the page then saves as Firefox, Safari and phones do, by a
  * download streamed through its service worker, which the test reads back.
  */
-const ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-quic',
@@ -38,7 +38,7 @@ const ARGS = [
 ];
 
 export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: ARGS });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** A real relay process serving the built page; fails clearly when the page was not built. */
