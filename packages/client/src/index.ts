@@ -1,6 +1,7 @@
 /** @portunus/client: the client core shared by the CLI and the page, browser-safe (no Node built-ins). */
 export * from './async-queue.js';
 export * from './browser-relay-client.js';
+export * from './browser-relay-options.js';
 export * from './channel-transport.js';
 export * from './close-error.js';
 export * from './connection-end.js';

@@ -53,7 +53,7 @@ export class Screen {
     const anchor = this.find<HTMLAnchorElement>('#code-link');
     anchor.href = link;
     anchor.textContent = link;
-    this.text('#code-command', `portunus receive ${shown}`);
+    this.text('#code-command', `portunus receive ${link}`);
     this.find('#qr').replaceChildren(qrSvg(link, `QR code of the link for ${shown}`));
     this.text('#code-status', 'Waiting for the receiver…');
     this.show('code');
