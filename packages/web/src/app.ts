@@ -140,6 +140,7 @@ export class App {
     if (offer.kind === 'text') return this.screen.done('Received a message:', { text: offer.text });
     const what = `Received ${offer.name} (${formatBytes(bytes)}); its SHA-256 matches what was sent.`;
     const name = savedName(offer);
+    if (kind === 'download') return this.screen.done(`${what} Saved to your downloads as ${name}.`);
     if (kind !== 'memory') return this.screen.done(`${what} Saved as ${saved ?? name}.`);
     this.urls.push(saved!);
     this.screen.done(what, { save: { url: saved!, name } });

@@ -5,7 +5,7 @@
  */
 import { type Code, formatCode, RELAY_PATH } from '@portunus/protocol';
 
-export function relayUrl(location: Pick<Location, 'protocol' | 'host'>): string {
+export function relayUrl(location: { protocol: string; host: string }): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${RELAY_PATH}`;
 }
 

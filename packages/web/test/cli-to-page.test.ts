@@ -53,7 +53,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)('CLI → page', () => {
         if (transport === 'relay') await screenshot(page, 'progress');
         await waitState(page, 'done');
         if (transport === 'relay') await screenshot(page, 'done');
-        expect(await page.locator('#done-text').textContent()).toContain('Saved as report.bin');
+        expect(await page.locator('#done-text').textContent()).toContain('Saved to your downloads as report.bin');
         const received = await readFile(await download.path());
         expect(received.length).toBe(content.length);
         expect(sha256(received)).toBe(sha256(content));
