@@ -22,7 +22,7 @@ async function sha256File(path: string): Promise<string> {
 describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while receiving 1 GiB", () => {
   const world = usePageWorld({ beforeAll, afterAll });
 
-  /** A hang detector for 1 GiB through a relay on a loaded machine (it took ~N s alone), not a speed target. */
+  /** A hang detector, not a speed target: 1 GiB took 306 s here with the machine's load average at 12 (2 cores). */
   const BIG_MS = 1_200_000;
 
   it('stays under a quarter of the file (streamed to the download, never held)', { timeout: BIG_MS }, async () => {
