@@ -12,8 +12,8 @@
  * never random) and AAD = the 13 header bytes. This is the STREAM construction (Hoang, Reyhanitabar, Rogaway,
  * Vizár, "Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015) with an explicit
  * counter: a receiver that demands consecutive indexes and a FINAL frame detects reordering, replay, drops and
- * truncation, not only tampering. FrameSealer and FrameOpener enforce those rules; sealFrame and openFrame are the
- * stateless primitives under them.
+ * truncation, not only tampering. FrameSealer and FrameOpener (frame-opener.ts) enforce those rules; sealFrame and
+ * openFrame are the stateless primitives under them.
  *
  * Limits: the index is a JS number, so at most 2^53 frames per (key, stream). GCM's own bound binds first, in
  * bytes per key: the confidentiality advantage is at most (s + q + 1)^2 / 2^129 for s blocks (plaintext and AAD)
@@ -81,6 +81,12 @@ function checkIndex(index: number): void {
   if (!Number.isInteger(index) || index < 0 || index > MAX_FRAME_INDEX) {
     throw corrupt(`bad index: ${String(index)} is not an integer in 0 .. 2^53 - 1`);
   }
+}
+
+/** Throws CORRUPT unless `streamId` is a u32 and `index` an integer in 0 .. 2^53 − 1: a place in the frame layout. */
+export function checkStreamPosition(streamId: number, index: number): void {
+  checkStreamId(streamId);
+  checkIndex(index);
 }
 
 /**
@@ -233,8 +239,7 @@ export class FrameSealer<A extends DataAead = DataAead> {
 
   /** startIndex > 0 resumes a stream whose frames up to startIndex − 1 were already sealed (and acknowledged). */
   constructor(aead: A, streamId: number, startIndex = 0) {
-    checkStreamId(streamId);
-    checkIndex(startIndex);
+    checkStreamPosition(streamId, startIndex);
     this.#aead = aead;
     this.#streamId = streamId;
     this.#nextIndex = startIndex;
@@ -270,75 +275,5 @@ export class FrameSealer<A extends DataAead = DataAead> {
     this.#nextIndex += 1;
     if (final) this.#done = true;
     return frame;
-  }
-}
-
-/**
- * Opens one stream: demands its stream id, indexes startIndex, startIndex + 1, … in order, and nothing after
- * FINAL. The first failure ends the stream — every later call throws too — since a stream that lost or
- * reordered a frame cannot be repaired, and counting forgeries is what GCM's integrity bound needs.
- * The caller must check `done` when the transport ends: not done means the stream was truncated.
- * On an asynchronous DataAead one frame is opened at a time: the next open waits until the previous one settled
- * (order is the point of a stream; an open while one is pending is a caller bug, INTERNAL).
- */
-export class FrameOpener<A extends DataAead = DataAead> {
-  readonly #aead: A;
-  readonly #streamId: number;
-  #nextIndex: number;
-  #done = false;
-  #opening = false;
-  #failure: PortunusError | undefined;
-
-  /** startIndex > 0 resumes a stream whose frames up to startIndex − 1 were already opened. */
-  constructor(aead: A, streamId: number, startIndex = 0) {
-    checkStreamId(streamId);
-    checkIndex(startIndex);
-    this.#aead = aead;
-    this.#streamId = streamId;
-    this.#nextIndex = startIndex;
-  }
-
-  /** Index the next frame must carry. */
-  get nextIndex(): number {
-    return this.#nextIndex;
-  }
-
-  /** True once the final frame was opened: the stream is complete. */
-  get done(): boolean {
-    return this.#done;
-  }
-
-  open(frame: Uint8Array): AeadResult<A, StreamFrame> {
-    if (this.#failure) throw corrupt(`stream ${this.#streamId} already failed: ${this.#failure.message}`);
-    if (this.#opening)
-      throw createError('INTERNAL', `stream ${this.#streamId}: a frame came before the last one opened`);
-    let opened: MaybePromise<StreamFrame>;
-    try {
-      if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already ended`);
-      opened = openStreamFrame(this.#aead, this.#streamId, this.#nextIndex, frame);
-    } catch (err) {
-      throw this.#fail(err);
-    }
-    if (!isPromise(opened)) return this.#opened(opened) as AeadResult<A, StreamFrame>;
-    this.#opening = true;
-    const settledOpen = opened.then(
-      (ready) => ((this.#opening = false), this.#opened(ready)),
-      (err: unknown) => {
-        this.#opening = false;
-        throw this.#fail(err);
-      },
-    );
-    return settledOpen as AeadResult<A, StreamFrame>;
-  }
-
-  #opened(opened: StreamFrame): StreamFrame {
-    this.#nextIndex += 1;
-    if (opened.final) this.#done = true;
-    return opened;
-  }
-
-  #fail(err: unknown): PortunusError {
-    this.#failure = toPortunusError(err);
-    return this.#failure;
   }
 }

@@ -10,6 +10,7 @@ export * from './cpace.js';
 export * from './keys.js';
 export * from './confirm.js';
 export * from './frame.js';
+export * from './frame-opener.js';
 export * from './streams.js';
 export type { Aead, AeadFactory, AeadResult, DataAead, DataAeadFactory } from './aead.js';
 export * from './maybe-promise.js';

@@ -7,7 +7,8 @@
  */
 import type { AeadResult, DataAead } from './aead.js';
 import { createError, PortunusError } from './errors.js';
-import { FrameOpener, parseFrameHeader, type StreamFrame } from './frame.js';
+import type { FrameOpener } from './frame-opener.js';
+import { parseFrameHeader, type StreamFrame } from './frame.js';
 import { whenReady } from './maybe-promise.js';
 
 export type Offered = { kind: 'duplicate'; index: number } | ({ kind: 'frame' } & StreamFrame);

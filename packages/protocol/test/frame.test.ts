@@ -12,7 +12,6 @@ import { concatBytes, fromHex, toHex } from '../src/bytes.js';
 import { PortunusError } from '../src/errors.js';
 import {
   FLAG_FINAL,
-  FrameOpener,
   FrameSealer,
   HEADER_BYTES,
   MAX_FRAME_BYTES,
@@ -26,6 +25,7 @@ import {
   sealFrame,
 } from '../src/frame.js';
 import { HeldAead } from './held-aead.js';
+import { FrameOpener } from '../src/frame-opener.js';
 import vectors from './vectors/frames.json' with { type: 'json' };
 
 const KIB = 1024;

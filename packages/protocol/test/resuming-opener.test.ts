@@ -5,7 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';
-import { FrameOpener, FrameSealer } from '../src/frame.js';
+import { FrameOpener } from '../src/frame-opener.js';
+import { FrameSealer } from '../src/frame.js';
 import { ResumingOpener } from '../src/resuming-opener.js';
 import { HeldAead } from './held-aead.js';
 
