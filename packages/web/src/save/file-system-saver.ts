@@ -1,8 +1,10 @@
 /**
  * Saving through the File System Access API: the user picks where, and the bytes stream to disk. Chromium writes
  * into a swap file beside the target and moves it into place only on close(), so abort() discards what was written
- * and leaves an existing file as it was (WICG File System Access, FileSystemWritableFileStream). The same writable
- * serves a handle from the origin private file system (navigator.storage.getDirectory()), which the tests use.
+ * and leaves an existing file as it was (WICG File System Access, FileSystemWritableFileStream); only the empty
+ * file the save dialog itself created for a new name stays, since nothing tells a new name from an emptied one.
+ * The same writable serves a handle from the origin private file system (navigator.storage.getDirectory()),
+ * which the tests use.
  */
 import { createError, PortunusError } from '@portunus/protocol';
 import type { Sink } from '@portunus/client';

@@ -2,7 +2,8 @@
  * The last resort, where the page can neither write to disk nor stream a download (a plain-http LAN address is not
  * a secure context, so it has neither service workers nor the File System Access API): the data is kept as Blob
  * parts, up to MEMORY_SAVE_LIMIT, and handed to the page as an object URL to download at the end. A transfer known
- * to be larger is refused before any data flows, with a message that says why and what works instead.
+ * to be larger is refused before any data flows, with a message that says why and what works instead. The page
+ * links to the URL for the user to save and revokes it (URL.revokeObjectURL) once it is no longer shown.
  */
 import { createError, type PortunusError } from '@portunus/protocol';
 import type { Sink } from '@portunus/client';

@@ -4,9 +4,11 @@
  * through the worker, the File System Access writer on an origin-private file (same writable as the save dialog's,
  * with no dialog), and the memory saver's limit.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
@@ -62,7 +64,10 @@ import { FileSystemSaver } from './packages/web/src/save/file-system-saver.ts';
 import { MemorySaver, MEMORY_SAVE_LIMIT } from './packages/web/src/save/memory-saver.ts';
 import { openOfferSink } from './packages/web/src/save/offer-sink.ts';
 import { pickSaver } from './packages/web/src/save/pick-saver.ts';
-(globalThis as any).portunus = { DownloadSaver, FileSystemSaver, MemorySaver, MEMORY_SAVE_LIMIT, openOfferSink, pickSaver };
+import { planTar, writeTar } from './packages/web/src/archive/tar-writer.ts';
+(globalThis as any).portunus = {
+  DownloadSaver, FileSystemSaver, MemorySaver, MEMORY_SAVE_LIMIT, openOfferSink, pickSaver, planTar, writeTar,
+};
 `;
 
 /** Runs in the page: the globals it uses are the browser's. */
@@ -221,6 +226,45 @@ describe.skipIf(skip !== undefined)('savers in headless Chromium', () => {
       sha256: expectedSha256(chunks),
       kept: 'old content',
     });
+  });
+
+  it('packs picked Files (File.stream()) into the tar of a folder offer, exactly its offered size', async () => {
+    const { offer, tar } = await page.evaluate(async () => {
+      const g = globalThis as PageGlobals;
+      const files = [
+        new File(['second'], 'b.txt', { lastModified: 1_700_000_000_000 }),
+        new File([new Uint8Array(100_000).fill(7)], 'ä big.bin'),
+        new File([], 'empty'),
+      ];
+      const inputs = files.map((f) => ({
+        path: f.name,
+        size: f.size,
+        mtime: f.lastModified / 1000,
+        stream: () => f.stream(),
+      }));
+      const plan = g.portunus.planTar('picked', inputs);
+      const parts: Uint8Array[] = [];
+      for await (const piece of g.portunus.writeTar(plan)) parts.push(piece.slice());
+      const tar = new Uint8Array(await new Blob(parts).arrayBuffer());
+      let binary = '';
+      for (const byte of tar) binary += String.fromCharCode(byte);
+      return { offer: plan.offer, tar: btoa(binary) };
+    });
+    const bytes = Buffer.from(tar, 'base64');
+    expect(offer).toEqual({ kind: 'folder', name: 'picked', size: bytes.length, files: 3, bytes: 100_006 });
+    const path = join(await mkdtemp(join(tmpdir(), 'portunus-picked-')), 'picked.tar');
+    await writeFile(path, bytes);
+    const listing = execFileSync('tar', ['-tvf', path], { env: { ...process.env, TZ: 'UTC' } })
+      .toString('utf8')
+      .trimEnd()
+      .split('\n');
+    expect(listing.map((line) => line.split(/\s+/).slice(2).join(' '))).toEqual([
+      expect.stringMatching(/^0 .* picked\/$/),
+      expect.stringMatching(/^6 2023-11-14 22:13 picked\/b\.txt$/),
+      expect.stringMatching(/^0 .* picked\/empty$/),
+      expect.stringMatching(/^100000 .* picked\/ä big\.bin$/),
+    ]);
+    await rm(dirname(path), { recursive: true });
   });
 
   it('picks the File System Access API where the browser has it, else the service-worker download', async () => {
