@@ -57,4 +57,31 @@ describe.skipIf(chromiumSkipReason() !== undefined)('page → page', () => {
       await Promise.all([one.close(), two.close()]);
     }
   });
+
+  it('works with the keyboard alone: Tab goes picker, message, Send, code, Receive; Enter opens the picker', async () => {
+    const context = await phoneContext(world.browser);
+    try {
+      const page = await openPage(context, `${world.relay.origin}/`);
+      const order: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        await page.keyboard.press('Tab');
+        order.push(
+          await page.evaluate(() => {
+            const el = (globalThis as unknown as { document: { activeElement: { id: string; textContent: string } } })
+              .document.activeElement;
+            return el.id || el.textContent.trim();
+          }),
+        );
+      }
+      expect(order).toEqual(['files', 'text', 'Send', 'code', 'Receive']);
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Shift+Tab');
+      await page.keyboard.press('Shift+Tab'); // back on the picker
+      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+      expect(chooser.isMultiple()).toBe(true);
+    } finally {
+      await context.close();
+    }
+  });
 });
