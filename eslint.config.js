@@ -97,6 +97,17 @@ export default tseslint.config(
     },
   },
   {
+    // The page's end-to-end tests (and its relay client's) run the real relay and real CLI processes through the
+    // CLI's e2e harness; the layering above is for the code they test.
+    files: ['packages/web/test/**/*.ts', 'packages/client/test/browser-relay-client.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [intoSources('packages/protocol'), intoSources('packages/client'), intoSources('relay')] },
+      ],
+    },
+  },
+  {
     files: ['relay/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noCli, noClient, intoSources('packages/protocol')] }] },
   },

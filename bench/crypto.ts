@@ -9,16 +9,20 @@
  * and receives); "seal" and "open" time each side alone, over batches of frames sealed just before. Figures are
  * MB/s of plaintext, MB = 10^6 bytes. bench/run.ts includes this through runCryptoBench().
  *
- * Then the two Aead backends side by side on 1 MiB frames: node:crypto (aead.node.ts, the CLI's) and
- * @noble/ciphers (aead.noble.ts, for browsers without WebCrypto). noble is pure JavaScript and far slower, so it
- * gets fewer bytes (--noble-mib); MB/s figures stay comparable.
+ * Then the AEAD backends side by side on 1 MiB frames, with their ratio to node:crypto: node:crypto (aead.node.ts,
+ * the CLI's), WebCrypto (aead.webcrypto.ts, the page's in a secure context; here Node's `crypto.subtle`, so the row
+ * shows what the promise-based API costs over the same OpenSSL, not a browser's speed) and @noble/ciphers
+ * (aead.noble.ts, a page without WebCrypto). WebCrypto is measured as the data plane uses it: each seal and open
+ * awaited before the next. noble is pure JavaScript and far slower, so it gets fewer bytes (--noble-mib); MB/s
+ * figures stay comparable.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type AeadFactory, FrameOpener, FrameSealer, HEADER_BYTES } from '@portunus/protocol';
+import { type DataAeadFactory, FrameOpener, FrameSealer, HEADER_BYTES, type MaybePromise } from '@portunus/protocol';
 import { nobleAead } from '@portunus/protocol/noble';
 import { nodeAead } from '@portunus/protocol/node';
+import { webCryptoAead } from '@portunus/protocol/webcrypto';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -54,11 +58,13 @@ export interface CryptoBenchFigure {
   ratio: number;
 }
 
-/** FrameSealer / FrameOpener on one Aead backend, 1 MiB frames. */
+/** FrameSealer / FrameOpener on one AEAD backend, 1 MiB frames. */
 export interface AeadBackendFigure {
   backend: string;
   totalBytes: number;
   framing: Throughput;
+  /** framing.sealOpenMBps / the node:crypto row's. */
+  ratio: number;
 }
 
 export interface CryptoBenchResult {
@@ -74,11 +80,27 @@ interface Codec<T> {
   open(sealed: T): Uint8Array;
 }
 
-function framingCodec(aead: AeadFactory = nodeAead): Codec<Uint8Array> {
+/** A codec whose seal and open may answer with promises (a DataAead such as WebCrypto). */
+interface AsyncCodec {
+  seal(chunk: Uint8Array): MaybePromise<Uint8Array>;
+  open(sealed: Uint8Array): MaybePromise<Uint8Array>;
+}
+
+function framingCodec(): Codec<Uint8Array> {
+  const key = randomBytes(32);
+  const sealer = new FrameSealer(nodeAead(key), 1);
+  const opener = new FrameOpener(nodeAead(key), 1);
+  return { seal: (chunk) => sealer.seal(chunk), open: (frame) => opener.open(frame).plaintext };
+}
+
+function asyncFramingCodec(aead: DataAeadFactory): AsyncCodec {
   const key = randomBytes(32);
   const sealer = new FrameSealer(aead(key), 1);
   const opener = new FrameOpener(aead(key), 1);
-  return { seal: (chunk) => sealer.seal(chunk), open: (frame) => opener.open(frame).plaintext };
+  return {
+    seal: (chunk) => sealer.seal(chunk),
+    open: async (frame) => (await opener.open(frame)).plaintext,
+  };
 }
 
 interface RawSealed {
@@ -148,8 +170,39 @@ function measure<T>(makeCodec: () => Codec<T>, chunk: Uint8Array, count: number,
   return { sealOpenMBps: mbps(bytes, sealOpenMs), sealMBps: mbps(bytes, sealMs), openMBps: mbps(bytes, openMs) };
 }
 
-/** Measures framing and raw GCM for each chunk size; returns the figures (prints nothing). */
-export function runCryptoBench(opts: CryptoBenchOptions = {}): CryptoBenchResult {
+/** measure() for an AsyncCodec: each seal and open awaited before the next, as the data plane does. */
+async function measureAsync(
+  makeCodec: () => AsyncCodec,
+  chunk: Uint8Array,
+  count: number,
+  now: () => number,
+): Promise<Throughput> {
+  const interleaved = makeCodec();
+  let opened: Uint8Array = chunk;
+  let start = now();
+  for (let i = 0; i < count; i++) opened = await interleaved.open(await interleaved.seal(chunk));
+  const sealOpenMs = now() - start;
+  checkSame(opened, chunk);
+  const split = makeCodec();
+  const batch = Math.max(1, Math.floor((32 * MIB) / chunk.length));
+  let sealMs = 0;
+  let openMs = 0;
+  for (let done = 0; done < count; done += batch) {
+    const sealed: Uint8Array[] = [];
+    start = now();
+    for (let i = 0; i < Math.min(batch, count - done); i++) sealed.push(await split.seal(chunk));
+    sealMs += now() - start;
+    start = now();
+    for (const value of sealed) opened = await split.open(value);
+    openMs += now() - start;
+  }
+  checkSame(opened, chunk);
+  const bytes = count * chunk.length;
+  return { sealOpenMBps: mbps(bytes, sealOpenMs), sealMBps: mbps(bytes, sealMs), openMBps: mbps(bytes, openMs) };
+}
+
+/** Measures framing and raw GCM for each chunk size, then each AEAD backend; returns the figures (prints nothing). */
+export async function runCryptoBench(opts: CryptoBenchOptions = {}): Promise<CryptoBenchResult> {
   const chunkSizes = opts.chunkSizes ?? [64 * KIB, 256 * KIB, MIB];
   const totalBytes = opts.totalBytes ?? 512 * MIB;
   const now = opts.now ?? (() => performance.now());
@@ -167,18 +220,32 @@ export function runCryptoBench(opts: CryptoBenchOptions = {}): CryptoBenchResult
     figures.push({ chunkBytes, totalBytes: count * chunkBytes, framing, raw, ratio });
   }
   const nobleTotalBytes = opts.nobleTotalBytes ?? Math.min(totalBytes, 32 * MIB);
-  const backends = [
-    measureBackend('node:crypto', nodeAead, totalBytes, now),
-    measureBackend('@noble/ciphers', nobleAead, nobleTotalBytes, now),
-  ];
+  const measured: [string, number, Throughput][] = [];
+  for (const [backend, aead, bytes] of [
+    ['node:crypto', nodeAead, totalBytes],
+    ['WebCrypto (Node)', webCryptoAead, totalBytes],
+    ['@noble/ciphers', nobleAead, nobleTotalBytes],
+  ] as const) {
+    measured.push([backend, ...(await measureBackend(aead, bytes, now))]);
+  }
+  const base = measured[0]![2].sealOpenMBps;
+  const backends = measured.map(([backend, bytes, framing]) => {
+    const ratio = Math.round((framing.sealOpenMBps / base) * 1000) / 1000;
+    return { backend, totalBytes: bytes, framing, ratio };
+  });
   return { node: process.version, targetMBps: CRYPTO_TARGET_MBPS, figures, backends };
 }
 
-function measureBackend(backend: string, aead: AeadFactory, totalBytes: number, now: () => number): AeadBackendFigure {
+/** FrameSealer → FrameOpener on `aead`, 1 MiB frames, every call awaited (a plain value for a synchronous Aead). */
+async function measureBackend(
+  aead: DataAeadFactory,
+  totalBytes: number,
+  now: () => number,
+): Promise<[number, Throughput]> {
   const chunk = randomBytes(MIB);
   const count = Math.max(1, Math.round(totalBytes / MIB));
-  measure(() => framingCodec(aead), chunk, Math.min(count, 4), now);
-  return { backend, totalBytes: count * MIB, framing: measure(() => framingCodec(aead), chunk, count, now) };
+  await measureAsync(() => asyncFramingCodec(aead), chunk, Math.min(count, 4), now);
+  return [count * MIB, await measureAsync(() => asyncFramingCodec(aead), chunk, count, now)];
 }
 
 function size(bytes: number): string {
@@ -208,7 +275,7 @@ export function formatCryptoBench(result: CryptoBenchResult): string[] {
   const slowest = Math.min(...result.figures.map((f) => f.framing.sealOpenMBps));
   const verdict = slowest >= result.targetMBps ? 'met' : 'NOT met';
   lines.push(`target: framing seal+open >= ${result.targetMBps} MB/s at every size: ${verdict} (slowest ${slowest})`);
-  lines.push('Aead backend, 1 MiB frames   total      framing: seal+open   seal   open');
+  lines.push('AEAD backend, 1 MiB frames   total      framing: seal+open   seal   open   vs node:crypto');
   for (const b of result.backends) {
     const cells = [
       b.backend.padEnd(28),
@@ -216,13 +283,14 @@ export function formatCryptoBench(result: CryptoBenchResult): string[] {
       String(b.framing.sealOpenMBps).padStart(9),
       String(b.framing.sealMBps).padStart(6),
       String(b.framing.openMBps).padStart(6),
+      b.ratio.toFixed(3).padStart(15),
     ];
     lines.push(cells.join(' '));
   }
   return lines;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { 'total-mib': { type: 'string' }, sizes: { type: 'string' }, 'noble-mib': { type: 'string' } },
   });
@@ -236,7 +304,7 @@ function main(): void {
     process.exitCode = 2;
     return;
   }
-  const result = runCryptoBench({
+  const result = await runCryptoBench({
     totalBytes: totalMib * MIB,
     nobleTotalBytes: nobleMib * MIB,
     chunkSizes: sizesKib.map((s) => Math.round(s * KIB)),
@@ -244,4 +312,4 @@ function main(): void {
   for (const line of formatCryptoBench(result)) console.log(line);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) main();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   console.log(`portunus bench — Node ${process.version}, ${new Date().toISOString()}${quick ? ' (quick)' : ''}`);
 
   console.log('\n== Framing (AES-256-GCM, one core) ==');
-  const crypto = runCryptoBench({ totalBytes: quick ? 64 * 1024 * 1024 : 256 * 1024 * 1024 });
+  const crypto = await runCryptoBench({ totalBytes: quick ? 64 * 1024 * 1024 : 256 * 1024 * 1024 });
   for (const line of formatCryptoBench(crypto)) console.log(line);
 
   console.log('\n== Every data path: send → receive as real processes on loopback, against a plain TCP pipe ==');

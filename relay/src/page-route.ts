@@ -11,6 +11,7 @@ import type { PageFile } from './page-files.js';
  * follow CSP Level 3 (Chromium, Firefox); older WebKit does not, so the relay's own WebSocket origin is named too,
  * when the request's Host is a plain host[:port] (anything else gets 'self' alone: no header text comes from a
  * request unchecked). `img-src data: blob:`: the QR code and previews the page draws. `worker-src`: the service worker.
+ * `frame-src 'self'`: the hidden frame that opens a download the service worker streams (save/download-saver.ts).
  */
 export function pageCsp(host: string | undefined): string {
   const relay = host !== undefined && PLAIN_HOST.test(host) ? ` ws://${host} wss://${host}` : '';
@@ -21,6 +22,7 @@ export function pageCsp(host: string | undefined): string {
     "img-src 'self' data: blob:",
     `connect-src 'self'${relay}`,
     "worker-src 'self'",
+    "frame-src 'self'",
     "manifest-src 'self'",
     "base-uri 'none'",
     "form-action 'none'",

@@ -13,7 +13,7 @@ import {
   FrameOpener,
   FrameSealer,
   ResumingOpener,
-  type AeadFactory,
+  type DataAeadFactory,
   type Digest,
   type PathKind,
   type Sha256Factory,
@@ -46,7 +46,11 @@ export interface DataPlaneEvents {
 export interface DataPlaneOptions {
   paths: Omit<PathsOptions, 'onUp' | 'allowed' | 'data' | 'debug'>;
   data: DataContext;
-  aead: AeadFactory;
+  /**
+   * AES-256-GCM for the data and ack frames: synchronous (node:crypto in the CLI, noble) or asynchronous (WebCrypto
+   * in a page, @portunus/protocol/webcrypto pageDataAead); the bytes on the wire are the same.
+   */
+  aead: DataAeadFactory;
   sha256: Sha256Factory;
   events: DataPlaneEvents;
   now(): number;

@@ -1,6 +1,9 @@
 /** @portunus/client: the client core shared by the CLI and the page, browser-safe (no Node built-ins). */
 export * from './async-queue.js';
+export * from './browser-relay-client.js';
+export * from './browser-relay-options.js';
 export * from './channel-transport.js';
+export * from './close-error.js';
 export * from './connection-end.js';
 export * from './control-mux.js';
 export * from './data-plane.js';
@@ -15,6 +18,10 @@ export * from './peer-inbox.js';
 export * from './pending-replies.js';
 export * from './relay-client.js';
 export * from './relay-transport.js';
+export * from './rtc-api.js';
+export * from './rtc-channel.js';
+export * from './rtc-connector.js';
+export * from './rtc-engine.js';
 export * from './scoped-signal.js';
 export * from './session-driver.js';
 export * from './signal-inbox.js';

@@ -159,7 +159,8 @@ export class SwitchingReceiver {
   private async handle(path: Path, frame: Uint8Array): Promise<void> {
     if (this.finished) return;
     try {
-      const offered = this.opts.opener.offer(frame);
+      // One frame at a time (the turn), so an asynchronous AEAD opens them in arrival order.
+      const offered = await this.opts.opener.offer(frame);
       if (offered.kind === 'duplicate') {
         // A path that resends what we have may be waiting on an ack that died with the old path: answer once.
         if (!this.answeredDuplicate) {
@@ -222,7 +223,7 @@ export class SwitchingReceiver {
       try {
         while (path.wantAck > path.sentAck && !path.dead) {
           const value = path.wantAck;
-          await path.link.send(this.opts.acks.seal(value));
+          await path.link.send(await this.opts.acks.seal(value));
           path.sentAck = value;
         }
       } catch (err) {

@@ -24,9 +24,9 @@ import {
   frameOverhead,
   type FrameSealer,
   initialChooser,
+  isPromise,
   type PathKind,
   type PortunusError,
-  type Sha256,
   type Sha256Factory,
   RetransmitWindow,
   type SwitchReason,
@@ -142,7 +142,12 @@ export class SwitchingSender {
           continue;
         }
         if (next !== undefined) source.take();
-        this.sealAndSend(path, chunk, hash);
+        const index = this.opts.sealer.nextIndex;
+        // Hashed before sealing: sealOwned builds the frame in the chunk's own memory, over the plaintext. A
+        // synchronous AEAD gives the frame itself (the await costs one microtask), WebCrypto a promise of it; one
+        // seal at a time keeps the window and the path in index order whatever the AEAD.
+        hash.update(chunk.chunk);
+        this.sent(path, index, await this.opts.sealer.sealOwned(chunk.chunk, chunk.final), chunk);
         // Backpressure of the path, or anything that may change the plan (an ack, a path up or down).
         await Promise.race([path.last, this.changed()]);
       }
@@ -154,11 +159,7 @@ export class SwitchingSender {
     }
   }
 
-  private sealAndSend(path: Path, { chunk, final }: Chunk, hash: Sha256): void {
-    const index = this.opts.sealer.nextIndex;
-    // Hashed before sealing: sealOwned builds the frame in the chunk's own memory, over the plaintext.
-    hash.update(chunk);
-    const frame = this.opts.sealer.sealOwned(chunk, final);
+  private sent(path: Path, index: number, frame: Uint8Array, { chunk, final }: Chunk): void {
     this.bytesSent += chunk.length;
     if (this.window.acked === this.window.next) this.acking.progress(); // the clock starts with the first frame in flight
     this.window.push(index, frame, final);
@@ -242,9 +243,17 @@ export class SwitchingSender {
     });
   }
 
-  /** An ack (throws CORRUPT or PROTOCOL for a forged or malformed one, which ends the link and fails the stream). */
-  private onAck(frame: Uint8Array): void {
+  /**
+   * An ack (throws CORRUPT or PROTOCOL for a forged or malformed one, which ends the link and fails the stream). On
+   * an asynchronous AEAD the link waits for the returned promise, so the frame stays lent until it is opened.
+   */
+  private onAck(frame: Uint8Array): void | Promise<void> {
     const next = this.opts.acks.open(frame);
+    if (isPromise(next)) return next.then((ready) => this.acked(ready));
+    this.acked(next);
+  }
+
+  private acked(next: number | undefined): void {
     if (next !== undefined && next > this.window.acked) {
       this.window.ack(next);
       this.acking.progress();

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
+import { webCryptoAead } from '@portunus/protocol/webcrypto';
 import {
   ABILITY_RELAY,
   ABILITY_TCP,
@@ -13,6 +14,7 @@ import {
   AckOpener,
   AckSealer,
   createError,
+  type DataAeadFactory,
   FrameOpener,
   FrameSealer,
   parseFrameHeader,
@@ -21,6 +23,7 @@ import {
   type PathKind,
 } from '@portunus/protocol';
 import { abilitiesFor, agreedPaths, Link, SwitchingReceiver, SwitchingSender, type Transport } from '@portunus/client';
+import { HeldAead, releaseNewestFirst } from '../../protocol/test/held-aead.js';
 import { within } from './transport-suite.js';
 
 /** Rewrites what one end sends: return the frames to deliver instead (none to drop, several to duplicate). */
@@ -79,8 +82,15 @@ const whole = Buffer.concat(chunks);
 /** A sender and a receiver with fresh keys, a small window (so acks matter) and a fast chooser. */
 function pair(
   acking: { ackEveryBytes?: number; ackDelayMs?: number } = { ackEveryBytes: 2 * CHUNK },
-  opts: { stallMs?: number; source?: AsyncIterable<Uint8Array>; pending?: () => number } = {},
+  opts: {
+    stallMs?: number;
+    source?: AsyncIterable<Uint8Array>;
+    pending?: () => number;
+    /** Each end's AEAD (default node:crypto on both). */
+    aead?: { sender: DataAeadFactory; receiver: DataAeadFactory };
+  } = {},
 ) {
+  const aead = opts.aead ?? { sender: nodeAead, receiver: nodeAead };
   const log: string[] = [];
   const stallMs = opts.stallMs ?? 60_000;
   const dataKey = randomBytes(32);
@@ -97,8 +107,8 @@ function pair(
           await new Promise<void>((r) => setImmediate(r));
         }
       })(),
-    sealer: new FrameSealer(nodeAead(dataKey), 1),
-    acks: new AckOpener(nodeAead(ackKey)),
+    sealer: new FrameSealer(aead.sender(dataKey), 1),
+    acks: new AckOpener(aead.sender(ackKey)),
     sha256: nodeSha256,
     now: () => performance.now(),
     signal: abort.signal,
@@ -111,8 +121,8 @@ function pair(
     chooser: { probeMs: 5, rateWindowMs: 50, ratio: 1.5, probeBelow: Infinity },
   });
   const receiver = new SwitchingReceiver({
-    opener: new ResumingOpener(new FrameOpener(nodeAead(dataKey), 1), 1),
-    acks: new AckSealer(nodeAead(ackKey)),
+    opener: new ResumingOpener(new FrameOpener(aead.receiver(dataKey), 1), 1),
+    acks: new AckSealer(aead.receiver(ackKey)),
     sha256: nodeSha256,
     sink: { write: async (c) => void writes.push(Uint8Array.from(c)) },
     expected: opts.source === undefined ? whole.length : undefined,
@@ -183,6 +193,68 @@ describe('switching streams in memory', () => {
     await expect(t.receiver.run()).rejects.toMatchObject({
       code: 'CORRUPT',
       message: expect.stringMatching(/unexpected index: expected 20, got 21/),
+    });
+    expect(t.writes).toHaveLength(20);
+    t.abort.abort();
+  });
+});
+
+describe('asynchronous AEADs: WebCrypto on one end (a page), node:crypto on the other (the CLI)', () => {
+  /** Relay first, then a move to TCP mid-stream: frames resent on the new path, acks on both. */
+  async function moveMidStream(t: ReturnType<typeof pair>): Promise<void> {
+    t.add(path('relay'));
+    const sending = t.sender.run();
+    const halfway = async () => {
+      while (t.writes.length < 50) await new Promise<void>((r) => setImmediate(r));
+    };
+    await within(Promise.race([halfway(), t.receiver.run()]), 'the first 50 chunks');
+    t.add(path('tcp'));
+    const [sent, got] = await within(Promise.all([sending, t.receiver.run()]), 'the stream');
+    expect(got).toEqual(sent);
+    expect(t.writes).toHaveLength(chunks.length);
+    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+    expect(t.moves).toContain('relay→tcp probe');
+  }
+
+  it.each([
+    ['WebCrypto sends, node:crypto receives', { sender: webCryptoAead, receiver: nodeAead }],
+    ['node:crypto sends, WebCrypto receives', { sender: nodeAead, receiver: webCryptoAead }],
+  ])('%s: every byte written exactly once, across a move between paths', async (_name, aead) => {
+    await moveMidStream(pair(undefined, { aead }));
+  });
+
+  it('seals and opens that settle out of order (the newest first, on both ends) reorder nothing', async () => {
+    const held: (() => void)[] = [];
+    const heldAead = (key: Uint8Array) => new HeldAead(nodeAead(key), held);
+    const t = pair(undefined, { aead: { sender: heldAead, receiver: heldAead } });
+    let running = true;
+    void (async () => {
+      while (running) {
+        releaseNewestFirst(held);
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    })();
+    try {
+      await moveMidStream(t);
+    } finally {
+      running = false;
+    }
+  });
+
+  it('a tampered data frame, opened by WebCrypto: CORRUPT, and nothing from it on is written', async () => {
+    const t = pair(undefined, { aead: { sender: nodeAead, receiver: webCryptoAead } });
+    const relay = path('relay', (f) => {
+      const h = parseFrameHeader(f);
+      if (h instanceof PortunusError || h.streamId !== 1 || h.index !== 20) return [f];
+      const bad = Uint8Array.from(f);
+      bad[30] = bad[30]! ^ 0x01;
+      return [bad];
+    });
+    t.add(relay);
+    void t.sender.run().catch(() => undefined);
+    await expect(t.receiver.run()).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: expect.stringMatching(/bad tag/),
     });
     expect(t.writes).toHaveLength(20);
     t.abort.abort();

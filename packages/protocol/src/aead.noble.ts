@@ -1,7 +1,8 @@
 /**
- * AES-256-GCM in plain JavaScript on @noble/ciphers (audited, no dependencies): the Aead for browsers that have no
- * WebCrypto. `crypto.subtle` exists only in secure contexts, so a page served over plain http on a LAN address has
- * none; and even where it exists it is promise-based, which the synchronous Aead contract (aead.ts) does not fit.
+ * AES-256-GCM in plain JavaScript on @noble/ciphers (audited, no dependencies): the page's synchronous Aead. The
+ * session machine needs a synchronous one (aead.ts), which WebCrypto's promises are not, so a page always uses noble
+ * for its few handshake messages; its data plane uses WebCrypto (aead.webcrypto.ts) where `crypto.subtle` exists and
+ * noble where it does not: only secure contexts have it, so a page served over plain http on a LAN address has none.
  *
  * It gives the same bytes as node:crypto (aead.node.ts) for every input; test/aead.noble.test.ts checks that on the
  * frame vectors and on random inputs. Being JavaScript it is tens of times slower than OpenSSL (bench/crypto.ts on

@@ -12,8 +12,8 @@
  * never random) and AAD = the 13 header bytes. This is the STREAM construction (Hoang, Reyhanitabar, Rogaway,
  * Vizár, "Online Authenticated-Encryption and its Nonce-Reuse Misuse-Resistance", CRYPTO 2015) with an explicit
  * counter: a receiver that demands consecutive indexes and a FINAL frame detects reordering, replay, drops and
- * truncation, not only tampering. FrameSealer and FrameOpener enforce those rules; sealFrame and openFrame are the
- * stateless primitives under them.
+ * truncation, not only tampering. FrameSealer and FrameOpener (frame-opener.ts) enforce those rules; sealFrame and
+ * openFrame are the stateless primitives under them.
  *
  * Limits: the index is a JS number, so at most 2^53 frames per (key, stream). GCM's own bound binds first, in
  * bytes per key: the confidentiality advantage is at most (s + q + 1)^2 / 2^129 for s blocks (plaintext and AAD)
@@ -21,10 +21,11 @@
  * 2^-60, TLS's target. A key spans streams, so that budget is the session's to keep, not this file's. Forgeries:
  * at most 2·v·(l + 1) / 2^128 for v attempts on frames of l ≤ 2^16 + 1 blocks; FrameOpener stops at the first.
  */
-import type { Aead } from './aead.js';
+import type { AeadResult, DataAead } from './aead.js';
 import { AEAD_TAG_BYTES } from './aead.js';
 import { concatBytes } from './bytes.js';
 import { createError, PortunusError, toPortunusError } from './errors.js';
+import { isPromise, type MaybePromise, whenReady } from './maybe-promise.js';
 
 export const HEADER_BYTES = 13;
 export const TAG_BYTES = AEAD_TAG_BYTES;
@@ -82,17 +83,24 @@ function checkIndex(index: number): void {
   }
 }
 
+/** Throws CORRUPT unless `streamId` is a u32 and `index` an integer in 0 .. 2^53 − 1: a place in the frame layout. */
+export function checkStreamPosition(streamId: number, index: number): void {
+  checkStreamId(streamId);
+  checkIndex(index);
+}
+
 /**
  * Seals one frame. Stateless: the caller guarantees (streamId, index) is never used twice under this key;
  * FrameSealer does that bookkeeping. Throws CORRUPT for arguments outside the layout (too large, bad stream or index).
+ * On an asynchronous DataAead the frame is promised (and a failure of the AEAD rejects, as INTERNAL).
  */
-export function sealFrame(
-  aead: Aead,
+export function sealFrame<A extends DataAead>(
+  aead: A,
   streamId: number,
   index: number,
   final: boolean,
   plaintext: Uint8Array,
-): Uint8Array {
+): AeadResult<A, Uint8Array> {
   return seal(aead, streamId, index, final, plaintext, false);
 }
 
@@ -114,14 +122,14 @@ function frameRoomAround(plaintext: Uint8Array): Uint8Array | undefined {
   return new Uint8Array(buffer, 0, buffer.byteLength);
 }
 
-function seal(
-  aead: Aead,
+function seal<A extends DataAead>(
+  aead: A,
   streamId: number,
   index: number,
   final: boolean,
   plaintext: Uint8Array,
   owned: boolean,
-): Uint8Array {
+): AeadResult<A, Uint8Array> {
   checkStreamId(streamId);
   checkIndex(index);
   if (!(plaintext instanceof Uint8Array)) throw corrupt('plaintext is not bytes');
@@ -130,14 +138,29 @@ function seal(
   }
   const header = encodeHeader(streamId, index, final);
   const nonce = header.subarray(1);
-  try {
+  return settled<A, Uint8Array>(() => {
     const room = owned && aead.sealInPlace ? frameRoomAround(plaintext) : undefined;
     if (room !== undefined) return aead.sealInPlace!(nonce, header, room);
     if (aead.sealWithPrefix) return aead.sealWithPrefix(nonce, header, plaintext);
-    return concatBytes(header, aead.seal(nonce, header, plaintext));
+    return whenReady(aead.seal(nonce, header, plaintext), (sealed) => concatBytes(header, sealed));
+  });
+}
+
+/**
+ * Runs a call into the AEAD: what it throws, or its promise rejects with, is its own failure and never the peer's,
+ * so it becomes a PortunusError (INTERNAL unless it is one already); a plain result stays plain.
+ */
+function settled<A extends DataAead, T>(call: () => MaybePromise<T>): AeadResult<A, T> {
+  let result: MaybePromise<T>;
+  try {
+    result = call();
   } catch (err) {
     throw toPortunusError(err);
   }
+  if (!isPromise(result)) return result as AeadResult<A, T>;
+  return result.catch((err: unknown) => {
+    throw toPortunusError(err);
+  }) as AeadResult<A, T>;
 }
 
 /** Reads and checks a frame's header (sizes, flags, index range) without authenticating anything. */
@@ -160,55 +183,63 @@ export function parseFrameHeader(frame: Uint8Array): FrameHeader | PortunusError
 }
 
 /** Authenticates and decrypts a frame whose header parseFrameHeader accepted. */
-function decrypt(aead: Aead, frame: Uint8Array): Uint8Array {
+function decrypt<A extends DataAead>(aead: A, frame: Uint8Array): AeadResult<A, Uint8Array> {
   const header = frame.subarray(0, HEADER_BYTES);
-  let plaintext: Uint8Array | undefined;
-  try {
-    plaintext = aead.open(header.subarray(1), header, frame.subarray(HEADER_BYTES));
-  } catch (err) {
-    // An Aead reports a bad tag as undefined; anything it throws is its own failure, never the peer's.
-    throw toPortunusError(err);
-  }
+  const opened = settled<A, Uint8Array | undefined>(() =>
+    aead.open(header.subarray(1), header, frame.subarray(HEADER_BYTES)),
+  );
+  return whenReady(opened, authentic) as AeadResult<A, Uint8Array>;
+}
+
+/** An Aead reports a bad tag as undefined. */
+function authentic(plaintext: Uint8Array | undefined): Uint8Array {
   if (plaintext === undefined) throw corrupt('bad tag: the frame failed authentication');
   return plaintext;
 }
 
 /**
- * Opens one frame, checking only the frame itself: any stream, any index. Throws CORRUPT. Use FrameOpener for a
- * stream, which also enforces order and completeness.
+ * Opens one frame, checking only the frame itself: any stream, any index. Throws CORRUPT (or, on an asynchronous
+ * DataAead, rejects with it for a bad tag). Use FrameOpener for a stream, which also enforces order and completeness.
  */
-export function openFrame(aead: Aead, frame: Uint8Array): OpenedFrame {
+export function openFrame<A extends DataAead>(aead: A, frame: Uint8Array): AeadResult<A, OpenedFrame> {
   const header = parseFrameHeader(frame);
   if (header instanceof PortunusError) throw header;
-  return { ...header, plaintext: decrypt(aead, frame) };
+  return whenReady(decrypt(aead, frame), (plaintext) => ({ ...header, plaintext })) as AeadResult<A, OpenedFrame>;
 }
 
 /**
  * Opens the frame a stream expects next: `streamId` and `index` must match (§5.1 receiver rules 4, 5), then the tag.
  * Stateless, like sealFrame: the caller keeps the next index and the FINAL state. Throws CORRUPT.
  */
-export function openStreamFrame(aead: Aead, streamId: number, index: number, frame: Uint8Array): StreamFrame {
+export function openStreamFrame<A extends DataAead>(
+  aead: A,
+  streamId: number,
+  index: number,
+  frame: Uint8Array,
+): AeadResult<A, StreamFrame> {
   const header = parseFrameHeader(frame);
   if (header instanceof PortunusError) throw header;
   if (header.streamId !== streamId) throw corrupt(`wrong stream: expected ${streamId}, got ${header.streamId}`);
   if (header.index !== index) throw corrupt(`unexpected index: expected ${index}, got ${header.index}`);
-  return { plaintext: decrypt(aead, frame), final: header.final, index: header.index };
+  const { final } = header;
+  return whenReady(decrypt(aead, frame), (plaintext) => ({ plaintext, final, index })) as AeadResult<A, StreamFrame>;
 }
 
 /**
  * Seals one stream: indexes startIndex, startIndex + 1, … and nothing after the frame marked final.
- * Each (key, stream) pair must have exactly one FrameSealer, or nonces repeat.
+ * Each (key, stream) pair must have exactly one FrameSealer, or nonces repeat. Each call takes its index when it is
+ * made, so on an asynchronous DataAead frames carry the order of the calls whatever order their seals finish in;
+ * an index is never used twice, even when an asynchronous seal fails after taking it.
  */
-export class FrameSealer {
-  readonly #aead: Aead;
+export class FrameSealer<A extends DataAead = DataAead> {
+  readonly #aead: A;
   readonly #streamId: number;
   #nextIndex: number;
   #done = false;
 
   /** startIndex > 0 resumes a stream whose frames up to startIndex − 1 were already sealed (and acknowledged). */
-  constructor(aead: Aead, streamId: number, startIndex = 0) {
-    checkStreamId(streamId);
-    checkIndex(startIndex);
+  constructor(aead: A, streamId: number, startIndex = 0) {
+    checkStreamPosition(streamId, startIndex);
     this.#aead = aead;
     this.#streamId = streamId;
     this.#nextIndex = startIndex;
@@ -224,7 +255,7 @@ export class FrameSealer {
     return this.#done;
   }
 
-  seal(plaintext: Uint8Array, final = false): Uint8Array {
+  seal(plaintext: Uint8Array, final = false): AeadResult<A, Uint8Array> {
     return this.#seal(plaintext, final, false);
   }
 
@@ -232,68 +263,17 @@ export class FrameSealer {
    * seal(), taking ownership of `plaintext`: when allocFramePlaintext made it, the frame is built in its memory
    * (overwriting it), which saves an allocation per frame on the data path. The caller must not use it afterwards.
    */
-  sealOwned(plaintext: Uint8Array, final = false): Uint8Array {
+  sealOwned(plaintext: Uint8Array, final = false): AeadResult<A, Uint8Array> {
     return this.#seal(plaintext, final, true);
   }
 
-  #seal(plaintext: Uint8Array, final: boolean, owned: boolean): Uint8Array {
+  #seal(plaintext: Uint8Array, final: boolean, owned: boolean): AeadResult<A, Uint8Array> {
     if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already sealed its final frame`);
     if (this.#nextIndex > MAX_FRAME_INDEX) throw corrupt(`bad index: stream ${this.#streamId} used all 2^53 indexes`);
     const frame = seal(this.#aead, this.#streamId, this.#nextIndex, final, plaintext, owned);
-    // Only a frame that was actually produced consumes its index: a refused plaintext leaves the counter alone.
+    // Only a plaintext the layout accepts takes its index: a refused one (seal threw) leaves the counter alone.
     this.#nextIndex += 1;
     if (final) this.#done = true;
     return frame;
-  }
-}
-
-/**
- * Opens one stream: demands its stream id, indexes startIndex, startIndex + 1, … in order, and nothing after
- * FINAL. The first failure ends the stream — every later call throws too — since a stream that lost or
- * reordered a frame cannot be repaired, and counting forgeries is what GCM's integrity bound needs.
- * The caller must check `done` when the transport ends: not done means the stream was truncated.
- */
-export class FrameOpener {
-  readonly #aead: Aead;
-  readonly #streamId: number;
-  #nextIndex: number;
-  #done = false;
-  #failure: PortunusError | undefined;
-
-  /** startIndex > 0 resumes a stream whose frames up to startIndex − 1 were already opened. */
-  constructor(aead: Aead, streamId: number, startIndex = 0) {
-    checkStreamId(streamId);
-    checkIndex(startIndex);
-    this.#aead = aead;
-    this.#streamId = streamId;
-    this.#nextIndex = startIndex;
-  }
-
-  /** Index the next frame must carry. */
-  get nextIndex(): number {
-    return this.#nextIndex;
-  }
-
-  /** True once the final frame was opened: the stream is complete. */
-  get done(): boolean {
-    return this.#done;
-  }
-
-  open(frame: Uint8Array): StreamFrame {
-    if (this.#failure) throw corrupt(`stream ${this.#streamId} already failed: ${this.#failure.message}`);
-    try {
-      return this.#open(frame);
-    } catch (err) {
-      this.#failure = toPortunusError(err);
-      throw this.#failure;
-    }
-  }
-
-  #open(frame: Uint8Array): StreamFrame {
-    if (this.#done) throw corrupt(`after final: stream ${this.#streamId} already ended`);
-    const opened = openStreamFrame(this.#aead, this.#streamId, this.#nextIndex, frame);
-    this.#nextIndex += 1;
-    if (opened.final) this.#done = true;
-    return opened;
   }
 }

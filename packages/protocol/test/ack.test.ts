@@ -7,6 +7,7 @@ import { AckOpener, AckSealer } from '../src/ack.js';
 import { ACK_STREAM } from '../src/streams.js';
 import { PortunusError } from '../src/errors.js';
 import { FrameSealer, parseFrameHeader } from '../src/frame.js';
+import { HeldAead } from './held-aead.js';
 
 const key = randomBytes(32);
 const pair = () => ({ sealer: new AckSealer(nodeAead(key)), opener: new AckOpener(nodeAead(key)) });
@@ -73,5 +74,41 @@ describe('acks', () => {
     const { sealer, opener } = pair();
     opener.open(sealer.seal(8));
     expect(() => opener.open(sealer.seal(7))).toThrow(expect.objectContaining({ code: 'PROTOCOL' }));
+  });
+});
+
+describe('acks on an asynchronous AEAD', () => {
+  it('two acks opening at once (two paths) that settle newest first: the older one is stale, not a step back', async () => {
+    const sealer = new AckSealer(nodeAead(key));
+    const older = sealer.seal(3);
+    const newer = sealer.seal(7);
+    const held = new HeldAead(nodeAead(key));
+    const opener = new AckOpener(held);
+    const opening = [opener.open(older), opener.open(newer)];
+    held.releaseNewestFirst();
+    expect(await Promise.all(opening)).toEqual([undefined, 7]);
+    expect(opener.next).toBe(7);
+  });
+
+  it('acks sealed at once carry the order of the calls, whatever order they settle in', async () => {
+    const held = new HeldAead(nodeAead(key));
+    const sealer = new AckSealer(held);
+    const sealing = [sealer.seal(1), sealer.seal(2)];
+    held.releaseNewestFirst();
+    const frames = await Promise.all(sealing);
+    expect(frames.map((f) => (parseFrameHeader(f) as { index: number }).index)).toEqual([0, 1]);
+    const opener = new AckOpener(nodeAead(key));
+    expect(frames.map((f) => opener.open(f))).toEqual([1, 2]);
+  });
+
+  it('a forged ack rejects CORRUPT, and the stream stays failed', async () => {
+    const frame = new AckSealer(nodeAead(key)).seal(4);
+    frame[frame.length - 1]! ^= 1;
+    const held = new HeldAead(nodeAead(key));
+    const opener = new AckOpener(held);
+    const opening = opener.open(frame);
+    held.releaseNewestFirst();
+    await expect(opening).rejects.toMatchObject({ code: 'CORRUPT' });
+    expect(() => opener.open(new AckSealer(nodeAead(key)).seal(5))).toThrow(/bad tag/);
   });
 });

@@ -10,7 +10,8 @@ import { nobleAead } from '../src/aead.noble.js';
 import { nodeAead } from '../src/aead.node.js';
 import { fromHex, toHex } from '../src/bytes.js';
 import { PortunusError } from '../src/errors.js';
-import { FrameOpener, FrameSealer, MAX_FRAME_PLAINTEXT, TAG_BYTES, openFrame, sealFrame } from '../src/frame.js';
+import { FrameOpener } from '../src/frame-opener.js';
+import { FrameSealer, MAX_FRAME_PLAINTEXT, TAG_BYTES, openFrame, sealFrame } from '../src/frame.js';
 import vectors from './vectors/frames.json' with { type: 'json' };
 
 const KIB = 1024;

@@ -2,7 +2,8 @@
  * The browser-safe claim, exercised: the protocol package bundles for the browser (esbuild, `platform: 'browser'`)
  * with no Node built-in, and its vectors — CPace, the key schedule, the frames on the @noble/ciphers AEAD, the
  * bindings — all pass inside headless Chromium (Debian's /usr/bin/chromium through playwright-core), on a page
- * served from 127.0.0.1 with `crypto.subtle` removed, as on a plain-http LAN page.
+ * served from 127.0.0.1 with `crypto.subtle` removed, as on a plain-http LAN page; and the frame vectors pass through
+ * the data plane's stream objects on the AEAD the page picks: noble there, Chromium's WebCrypto with `crypto.subtle`.
  */
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,7 +14,7 @@ import { chromiumSkipReason, launchChromium, type Chromium } from '../../../test
 import { servePage, type StaticServer } from '../../../test/browser/serve.js';
 import { nobleAead } from '../src/aead.noble.js';
 import * as protocol from '../src/index.js';
-import { PAGE_REPORT_GLOBAL, runVectorChecks, type PageReport } from './vector-checks.js';
+import { PAGE_REPORT_GLOBAL, PROTOCOL_VECTORS, runVectorChecks, type PageReport } from './vector-checks.js';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '../../../..');
 const ENTRY = 'packages/protocol/src/index.ts';
@@ -57,33 +58,42 @@ describe('the protocol package bundled for the browser', () => {
 });
 
 describe.skipIf(skip !== undefined)('the protocol vectors in headless Chromium', () => {
-  let chromium: Chromium | undefined;
   let server: StaticServer | undefined;
 
   beforeAll(async () => {
     server = await servePage((await bundled(PAGE)).code);
-    chromium = await launchChromium();
   });
 
   afterAll(async () => {
-    await chromium?.close();
     await server?.close();
   });
+
+  /** Opens the page in a fresh browser (an init script stays with its context) and reads the page's report. */
+  async function pageReport(withoutSubtle: boolean): Promise<{ report: PageReport | undefined; errors: string[] }> {
+    const chromium: Chromium = await launchChromium();
+    try {
+      const { context } = chromium;
+      // The harness plays a page that is not a secure context: no WebCrypto, so nothing may lean on it.
+      if (withoutSubtle) await context.addInitScript({ content: 'delete Crypto.prototype.subtle;' });
+      const page = await context.newPage();
+      const errors: string[] = [];
+      page.on('pageerror', (error) => errors.push(error.message));
+      page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
+      await page.goto(`${server!.url}/`, { timeout: PAGE_TIMEOUT_MS });
+      // The page awaits its data-frame checks (WebCrypto answers with promises), so the report may come after load.
+      const ready = (name: string) => name in globalThis;
+      await page.waitForFunction(ready, PAGE_REPORT_GLOBAL, { timeout: PAGE_TIMEOUT_MS });
+      const read = (name: string) => (globalThis as Record<string, unknown>)[name];
+      return { report: (await page.evaluate(read, PAGE_REPORT_GLOBAL)) as PageReport | undefined, errors };
+    } finally {
+      await chromium.close();
+    }
+  }
 
   const title =
     'every CPace, key-schedule, frame (nobleAead) and binding vector passes in the page, without crypto.subtle';
   it(title, async () => {
-    const { context } = chromium!;
-    // The harness plays a page that is not a secure context: no WebCrypto, so nothing may lean on it.
-    await context.addInitScript({ content: 'delete Crypto.prototype.subtle;' });
-    const page = await context.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (error) => errors.push(error.message));
-    page.on('console', (message) => message.type() === 'error' && errors.push(message.text()));
-    // Module scripts run before the load event, which goto waits for: the report is there once it resolves.
-    await page.goto(`${server!.url}/`, { timeout: PAGE_TIMEOUT_MS });
-    const read = (name: string) => (globalThis as Record<string, unknown>)[name];
-    const report = (await page.evaluate(read, PAGE_REPORT_GLOBAL)) as PageReport | undefined;
+    const { report, errors } = await pageReport(true);
     expect(errors).toEqual([]);
     expect(report).toBeDefined();
     expect(report!.subtle).toBe('undefined');
@@ -95,5 +105,18 @@ describe.skipIf(skip !== undefined)('the protocol vectors in headless Chromium',
       new Set(['cpace', 'keys', 'frames', 'binding']),
     );
     expect(report!.exports).toEqual(Object.keys(protocol).sort());
+    // Without WebCrypto the page's data plane falls back to noble, and the frame vectors pass there too.
+    expect(report!.dataBackend).toBe('noble');
+    expect(report!.dataFrames.filter((check) => !check.ok)).toEqual([]);
+    expect(report!.dataFrames).toHaveLength(3 * PROTOCOL_VECTORS.frames.vectors.length);
+  });
+
+  it("the frame vectors pass on Chromium's own WebCrypto AES-GCM, which pageDataAead picks in a secure context", async () => {
+    const { report, errors } = await pageReport(false);
+    expect(errors).toEqual([]);
+    expect(report!.subtle).toBe('object');
+    expect(report!.dataBackend).toBe('webcrypto');
+    expect(report!.dataFrames.filter((check) => !check.ok)).toEqual([]);
+    expect(report!.dataFrames).toHaveLength(3 * PROTOCOL_VECTORS.frames.vectors.length);
   });
 });

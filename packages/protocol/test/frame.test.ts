@@ -12,7 +12,6 @@ import { concatBytes, fromHex, toHex } from '../src/bytes.js';
 import { PortunusError } from '../src/errors.js';
 import {
   FLAG_FINAL,
-  FrameOpener,
   FrameSealer,
   HEADER_BYTES,
   MAX_FRAME_BYTES,
@@ -25,6 +24,8 @@ import {
   parseFrameHeader,
   sealFrame,
 } from '../src/frame.js';
+import { HeldAead } from './held-aead.js';
+import { FrameOpener } from '../src/frame-opener.js';
 import vectors from './vectors/frames.json' with { type: 'json' };
 
 const KIB = 1024;
@@ -389,5 +390,57 @@ describe('stream rules', () => {
       expectCorrupt(() => new FrameSealer(aead, stream, start), 'bad');
       expectCorrupt(() => new FrameOpener(aead, stream, start), 'bad');
     }
+  });
+});
+
+describe('on an asynchronous AEAD (WebCrypto in a page)', () => {
+  it('a synchronous Aead still gives plain frames, not promises', () => {
+    const sealer = new FrameSealer(nodeAead(keyA), 1);
+    const frame = sealer.seal(randomBytes(10), true);
+    expect(frame).toBeInstanceOf(Uint8Array);
+    expect(new FrameOpener(nodeAead(keyA), 1).open(frame)).not.toBeInstanceOf(Promise);
+  });
+
+  it('frames carry the order of the seal calls, whatever order the seals settle in', async () => {
+    const held = new HeldAead(nodeAead(keyA));
+    const sealer = new FrameSealer(held, 1);
+    const chunks = [randomBytes(100), randomBytes(100), randomBytes(100)];
+    const pending = chunks.map((chunk, i) => sealer.seal(chunk, i === chunks.length - 1));
+    expect(sealer.nextIndex).toBe(3);
+    expect(sealer.done).toBe(true);
+    const settled: number[] = [];
+    pending.forEach((p, i) => void Promise.resolve(p).then(() => settled.push(i)));
+    held.releaseNewestFirst();
+    const frames = await Promise.all(pending);
+    expect(settled).toEqual([2, 1, 0]);
+    expect(frames.map((f) => (parseFrameHeader(f) as { index: number }).index)).toEqual([0, 1, 2]);
+    const opener = new FrameOpener(nodeAead(keyA), 1);
+    expect(frames.map((f) => Buffer.from(opener.open(f).plaintext))).toEqual(chunks);
+    expect(opener.done).toBe(true);
+  });
+
+  it('opens one frame at a time: a second open while one is pending is refused (INTERNAL), then order holds', async () => {
+    const frames = sealStream(keyA, 1, [randomBytes(10), randomBytes(10)]);
+    const held = new HeldAead(nodeAead(keyA));
+    const opener = new FrameOpener(held, 1);
+    const first = opener.open(frames[0]!);
+    expect(() => opener.open(frames[1]!)).toThrow(/before the last one opened/);
+    expect(opener.nextIndex).toBe(0);
+    held.releaseNewestFirst();
+    expect((await first).index).toBe(0);
+    const second = opener.open(frames[1]!);
+    held.releaseNewestFirst();
+    expect(await second).toMatchObject({ index: 1, final: true });
+    expect(opener.done).toBe(true);
+  });
+
+  it('a frame failing its tag rejects CORRUPT and ends the stream', async () => {
+    const frames = sealStream(keyA, 1, [randomBytes(10), randomBytes(10)]);
+    const held = new HeldAead(nodeAead(keyA));
+    const opener = new FrameOpener(held, 1);
+    const bad = opener.open(withByteFlipped(frames[0]!, frames[0]!.length - 1, 1));
+    held.releaseNewestFirst();
+    await expect(bad).rejects.toMatchObject({ code: 'CORRUPT', message: expect.stringMatching(/bad tag/) });
+    expect(() => opener.open(frames[0]!)).toThrow(/already failed/);
   });
 });

@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead } from '../src/aead.node.js';
-import { FrameOpener, FrameSealer } from '../src/frame.js';
+import { FrameOpener } from '../src/frame-opener.js';
+import { FrameSealer } from '../src/frame.js';
 import { ResumingOpener } from '../src/resuming-opener.js';
+import { HeldAead } from './held-aead.js';
 
 const key = randomBytes(32);
 function stream(n: number): Uint8Array[] {
@@ -57,5 +59,26 @@ describe('ResumingOpener', () => {
     const other = new FrameSealer(nodeAead(key), 2).seal(new Uint8Array(1));
     expect(() => opener().offer(other)).toThrow(/wrong stream/);
     expect(() => opener().offer(new Uint8Array(5))).toThrow(/short frame/);
+  });
+});
+
+describe('ResumingOpener on an asynchronous AEAD', () => {
+  it('drops duplicates at once (unopened) and opens the next frame when its promise settles', async () => {
+    const f = stream(3);
+    const held = new HeldAead(nodeAead(key));
+    const o = new ResumingOpener(new FrameOpener(held, 1), 1);
+    const first = o.offer(f[0]!);
+    expect(held.held).toBe(1);
+    held.releaseNewestFirst();
+    expect(await first).toEqual({ kind: 'frame', index: 0, final: false, plaintext: Uint8Array.of(0) });
+    expect(o.offer(f[0]!)).toEqual({ kind: 'duplicate', index: 0 });
+    expect(held.held).toBe(0);
+    const second = o.offer(f[1]!);
+    held.releaseNewestFirst();
+    expect(await second).toEqual({ kind: 'frame', index: 1, final: false, plaintext: Uint8Array.of(1) });
+    const last = o.offer(f[2]!);
+    held.releaseNewestFirst();
+    expect(await last).toEqual({ kind: 'frame', index: 2, final: true, plaintext: Uint8Array.of(2) });
+    expect(o.done).toBe(true);
   });
 });

@@ -4,10 +4,11 @@
  * means something.
  */
 import { describe, expect, it } from 'vitest';
-import type { AeadFactory } from '../src/aead.js';
+import type { AeadFactory, DataAeadFactory } from '../src/aead.js';
 import { nobleAead } from '../src/aead.noble.js';
 import { nodeAead } from '../src/aead.node.js';
-import { PROTOCOL_VECTORS, runVectorChecks, type ProtocolVectors } from './vector-checks.js';
+import { webCryptoAead } from '../src/aead.webcrypto.js';
+import { PROTOCOL_VECTORS, runDataFrameChecks, runVectorChecks, type ProtocolVectors } from './vector-checks.js';
 
 /** The hex string with its last digit changed. */
 function wrong(hex: string): string {
@@ -69,5 +70,25 @@ describe('vector checks in Node', () => {
     const vectors = structuredClone(PROTOCOL_VECTORS);
     mutate(vectors);
     expect(failures(vectors)).toEqual(expected);
+  });
+});
+
+describe('data-frame checks (FrameSealer, FrameOpener on a DataAead) in Node', () => {
+  it.each<[string, DataAeadFactory]>([
+    ['webCryptoAead', webCryptoAead],
+    ['nobleAead', nobleAead],
+    ['nodeAead', nodeAead],
+  ])('all pass with %s', async (_name, aead) => {
+    const checks = await runDataFrameChecks(aead);
+    expect(checks.filter((check) => !check.ok)).toEqual([]);
+    expect(checks).toHaveLength(3 * PROTOCOL_VECTORS.frames.vectors.length);
+  });
+
+  it('a wrong frame byte fails its seal and open checks, on WebCrypto too', async () => {
+    const frames = structuredClone(PROTOCOL_VECTORS.frames);
+    frames.vectors[1]!.frame = wrong(frames.vectors[1]!.frame);
+    const failed = (await runDataFrameChecks(webCryptoAead, frames)).filter((c) => !c.ok).map((c) => c.name);
+    const name = `data frames ${frames.vectors[1]!.description}`;
+    expect(failed).toEqual([`${name}: seal`, `${name}: open`]);
   });
 });

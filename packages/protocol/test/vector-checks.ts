@@ -5,8 +5,10 @@
  *
  * Each check compares hex strings, so a failure names the check and shows what differed.
  */
-import type { AeadFactory } from '../src/aead.js';
+import type { AeadFactory, DataAeadFactory } from '../src/aead.js';
 import {
+  FrameOpener,
+  FrameSealer,
   PortunusError,
   abilitiesAd,
   asKey,
@@ -59,6 +61,10 @@ export interface PageReport {
   subtle: string;
   /** SHA-256 of "abc" by the page's Sha256 (sha256.noble.ts). */
   sha256Abc: string;
+  /** What pageDataAead picked in the page: WebCrypto in a secure context, else noble. */
+  dataBackend: string;
+  /** runDataFrameChecks on that AEAD. */
+  dataFrames: VectorCheck[];
 }
 
 export const PAGE_REPORT_GLOBAL = '__portunusVectorReport';
@@ -82,6 +88,58 @@ export function runVectorChecks(aead: AeadFactory, vectors: ProtocolVectors = PR
       return { name, ok: false, detail: `threw ${err instanceof Error ? err.message : String(err)}` };
     }
   });
+}
+
+/**
+ * The frame vectors through the data plane's stream objects (FrameSealer, FrameOpener) on a DataAead, which may be
+ * asynchronous (WebCrypto): sealed, opened, and refused with CORRUPT after a flipped tag bit. Never rejects.
+ */
+export async function runDataFrameChecks(
+  aead: DataAeadFactory,
+  vectors: ProtocolVectors['frames'] = PROTOCOL_VECTORS.frames,
+): Promise<VectorCheck[]> {
+  const checks: [name: string, actual: () => Promise<string>, expected: string][] = vectors.vectors.flatMap(
+    (vector) => {
+      const { streamId, index, final } = vector;
+      const opener = () => new FrameOpener(aead(fromHex(vector.key)), streamId, index);
+      const sealed = async () =>
+        toHex(await new FrameSealer(aead(fromHex(vector.key)), streamId, index).seal(fromHex(vector.plaintext), final));
+      const opened = async () => {
+        const frame = await opener().open(fromHex(vector.frame));
+        return `${frame.final} ${frame.index} ${toHex(frame.plaintext)}`;
+      };
+      const tampered = async () => {
+        const frame = fromHex(vector.frame);
+        frame[frame.length - 1]! ^= 0x01;
+        try {
+          await opener().open(frame);
+          return 'opened';
+        } catch (err) {
+          return err instanceof PortunusError ? err.code : String(err);
+        }
+      };
+      const name = `data frames ${vector.description}`;
+      return [
+        [`${name}: seal`, sealed, vector.frame],
+        [`${name}: open`, opened, `${final} ${index} ${vector.plaintext}`],
+        [`${name}: a flipped tag bit`, tampered, 'CORRUPT'],
+      ];
+    },
+  );
+  const results: VectorCheck[] = [];
+  for (const [name, actual, expected] of checks) {
+    try {
+      const got = await actual();
+      results.push(
+        got === expected
+          ? { name, ok: true }
+          : { name, ok: false, detail: `expected ${short(expected)}, got ${short(got)}` },
+      );
+    } catch (err) {
+      results.push({ name, ok: false, detail: `threw ${err instanceof Error ? err.message : String(err)}` });
+    }
+  }
+  return results;
 }
 
 function short(hex: string): string {

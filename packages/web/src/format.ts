@@ -1,0 +1,36 @@
+/** How sizes, speeds and offers read on the page (the CLI's wording, ui/describe.ts, in the page's few words). */
+import type { Offer } from '@portunus/protocol';
+
+const UNITS = ['bytes', 'kB', 'MB', 'GB', 'TB'];
+
+/** 1234567 -> "1.2 MB" (decimal units, as file managers show them). */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} ${bytes === 1 ? 'byte' : 'bytes'}`;
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${UNITS[unit]}`;
+}
+
+export function formatSpeed(bytesPerSecond: number): string {
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+/** What is offered, in one line: the name and size, or what kind of thing it is. */
+export function describeOffer(offer: Offer): { name: string; detail: string } {
+  switch (offer.kind) {
+    case 'file':
+      return { name: offer.name, detail: `a file, ${formatBytes(offer.size)}` };
+    case 'folder': {
+      const files = `${offer.files} ${offer.files === 1 ? 'file' : 'files'}`;
+      return { name: offer.name, detail: `a folder, ${files}, ${formatBytes(offer.bytes)}` };
+    }
+    case 'stream':
+      return { name: offer.name, detail: 'a stream of unknown length' };
+    case 'text':
+      return { name: 'A text message', detail: `${formatBytes(new TextEncoder().encode(offer.text).length)}` };
+  }
+}

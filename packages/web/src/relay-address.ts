@@ -1,0 +1,14 @@
+/**
+ * Where the page finds its relay and what link it shares: the relay is the page's own origin (it served the page),
+ * over ws: or wss: as the page came over http: or https:. The code travels only in the link's fragment, which a
+ * browser never sends to a server.
+ */
+import { type Code, formatCode, RELAY_PATH } from '@portunus/protocol';
+
+export function relayUrl(location: { protocol: string; host: string }): string {
+  return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${RELAY_PATH}`;
+}
+
+export function codeLink(origin: string, code: Code): string {
+  return `${origin}/#${formatCode(code)}`;
+}
