@@ -14,7 +14,7 @@
  * shows what the promise-based API costs over the same OpenSSL, not a browser's speed) and @noble/ciphers
  * (aead.noble.ts, a page without WebCrypto). WebCrypto is measured as the data plane uses it: each seal and open
  * awaited before the next. noble is pure JavaScript and far slower, so it gets fewer bytes (--noble-mib); MB/s
- * figures stay comparable.
+ * figures stay comparable. Last, the page's two AEADs in headless Chromium (browser-crypto.ts), when it is installed.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
@@ -23,6 +23,7 @@ import { type DataAeadFactory, FrameOpener, FrameSealer, HEADER_BYTES, type Mayb
 import { nobleAead } from '@portunus/protocol/noble';
 import { nodeAead } from '@portunus/protocol/node';
 import { webCryptoAead } from '@portunus/protocol/webcrypto';
+import { formatBrowserCryptoBench, runBrowserCryptoBench } from './browser-crypto.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -310,6 +311,10 @@ async function main(): Promise<void> {
     chunkSizes: sizesKib.map((s) => Math.round(s * KIB)),
   });
   for (const line of formatCryptoBench(result)) console.log(line);
+  // The page's two AEADs where they really run (wall clock, so they also show how loaded the machine is).
+  const nodeRow = result.backends.find((b) => b.backend === 'node:crypto');
+  const browser = await runBrowserCryptoBench({ mib: Math.min(totalMib, 256), nobleMib });
+  for (const line of formatBrowserCryptoBench(browser, nodeRow?.framing.sealOpenMBps)) console.log(line);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
