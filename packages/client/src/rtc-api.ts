@@ -72,7 +72,6 @@ export interface RtcDtlsTransport {
 
 export interface RtcPeerConnection {
   readonly connectionState: string;
-  readonly iceGatheringState: string;
   readonly localDescription: RtcSessionDescription | null;
   readonly remoteDescription: RtcSessionDescription | null;
   readonly sctp: { readonly transport: RtcDtlsTransport; readonly maxMessageSize: number | null } | null;
@@ -84,7 +83,6 @@ export interface RtcPeerConnection {
   addIceCandidate(candidate?: RtcIceCandidate): Promise<void>;
   close(): void;
   onicecandidate: RtcHandler<{ readonly candidate: RtcIceCandidate | null }>;
-  onicegatheringstatechange: RtcHandler<unknown>;
   onconnectionstatechange: RtcHandler<unknown>;
   ondatachannel: RtcHandler<{ readonly channel: RtcDataChannel }>;
 }

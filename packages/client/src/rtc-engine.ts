@@ -10,7 +10,8 @@
  * - Candidates: the sender holds its own (and its `end`) until the answer is applied, as the CLI's libdatachannel
  *   engine does, for the same reason: libdatachannel (the polyfill) answers ICE checks before its remote
  *   description is committed. Every stack may gather before its description is out (the polyfill does), so no
- *   side sends a candidate before its description.
+ *   side sends a candidate before its description. The description sent is `localDescription` without the
+ *   candidates it lists once gathering began (the polyfill's does): the peer would learn them before the hold ends.
  * - Max message size: the description the peer gets offers MAX_FRAME_BYTES, as the CLI engines do (the polyfill is
  *   configured so; a browser's 262,144 is raised in the SDP sent, see `advertised`). What a browser sends stays
  *   within its own limit, RTC_SEND_FRAME_BYTES.
@@ -88,7 +89,6 @@ class Negotiation {
   private failed!: (err: unknown) => void;
   /** Our candidates and `end`, held until our description is out and (sender) the answer is applied. */
   private held: Signal[] | undefined = [];
-  private endSent = false;
 
   private readonly pc: RtcPeerConnection;
 
@@ -101,19 +101,18 @@ class Negotiation {
     this.failure = new Promise<never>((_, reject) => (this.failed = reject));
     this.failure.catch(() => undefined);
     pc.onicecandidate = ({ candidate }) => {
-      // A browser ends each generation with an empty candidate, and the whole gathering with null.
-      if (candidate === null || candidate.candidate === '') return;
+      // A browser ends each generation with an empty candidate, and the whole gathering with null, after every
+      // candidate. Not 'icegatheringstatechange': node-datachannel's polyfill reports 'complete' before some of its
+      // last candidates (the native callbacks keep no order), and a peer told `end` ignores later candidates. The
+      // polyfill never reports null, so it sends no `end`: the peer's ICE goes on with the candidates it has.
+      if (candidate === null) return this.sendCandidate({ kind: 'end' });
+      if (candidate.candidate === '') return;
       this.sendCandidate({
         kind: 'candidate',
         candidate: candidate.candidate.replace(/^a=/, ''),
         sdpMid: candidate.sdpMid ?? '0',
         sdpMLineIndex: candidate.sdpMLineIndex ?? 0,
       });
-    };
-    pc.onicegatheringstatechange = () => {
-      if (pc.iceGatheringState !== 'complete' || this.endSent) return;
-      this.endSent = true;
-      this.sendCandidate({ kind: 'end' });
     };
     const wrap = (dc: RtcDataChannel) =>
       new ChannelTransport(new RtcChannel(peer, dc), {
@@ -198,14 +197,15 @@ function sdpOf(description: { sdp?: string }): string {
 }
 
 /**
- * Our description as the peer gets it: max-message-size raised to MAX_FRAME_BYTES where the stack offers less. A
+ * Our description as the peer gets it: no candidate lines (they are trickled, see the top), and max-message-size raised to MAX_FRAME_BYTES where the stack offers less. A
  * browser's SDP says 262,144 bytes (Chromium's own send limit, which it also writes as what it accepts), but its
  * SCTP stack takes whole messages far larger: rtc-chromium.test.ts has Chromium receive MAX_FRAME_BYTES frames from
  * both CLI engines. Without this, the CLI engines refuse to send the page any frame over 262,144 bytes, and the
  * CLI's frames are up to 1 MiB + 29. What this side sends stays within the stack's own limit (RTC_SEND_FRAME_BYTES).
  */
 function advertised(sdp: string): string {
-  return sdp.replace(/^a=max-message-size:(\d+)(\r?)$/m, (line, size: string, cr: string) =>
+  const trickled = sdp.replace(/^a=(candidate:|end-of-candidates).*\r?\n/gm, '');
+  return trickled.replace(/^a=max-message-size:(\d+)(\r?)$/m, (line, size: string, cr: string) =>
     Number(size) < MAX_FRAME_BYTES ? `a=max-message-size:${MAX_FRAME_BYTES}${cr}` : line,
   );
 }

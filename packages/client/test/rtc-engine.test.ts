@@ -61,7 +61,7 @@ describe('RTC engine (W3C RTCPeerConnection, node-datachannel polyfill)', () => 
     settledPair(await connectPair().results),
   );
 
-  it('sends each description before its candidates, then end; offers max-message-size 1 MiB + 29 and a SHA-256 fingerprint', async () => {
+  it('sends each description (without candidates) before its candidates; offers max-message-size 1 MiB + 29 and a SHA-256 fingerprint', async () => {
     const { results, seen } = connectPair();
     const pair = settledPair(await within(results, 'both sides'));
     try {
@@ -72,6 +72,8 @@ describe('RTC engine (W3C RTCPeerConnection, node-datachannel polyfill)', () => 
         expect(kinds).toContain('candidate');
       }
       const offer = seen.find((s) => s.signal.kind === 'offer')!.signal as { sdp: string };
+      // Candidates go out only once the sender has the answer (see rtc-engine.ts), never inside the description.
+      expect(offer.sdp).not.toMatch(/^a=candidate:/m);
       expect(offer.sdp).toMatch(/^a=max-message-size:1048605\r$/m);
       expect(sdpFingerprint(offer.sdp)).toHaveLength(32);
       const candidates = seen.flatMap((s) => (s.signal.kind === 'candidate' ? [s.signal.candidate] : []));
