@@ -14,6 +14,7 @@ import {
   type RtcPeerConnectionConstructor,
   type Transport,
 } from '@portunus/client';
+import { flowOf } from './rtc-flow.js';
 
 interface Browser {
   RTCPeerConnection: RtcPeerConnectionConstructor;
@@ -36,6 +37,8 @@ export interface RtcTest {
   /** The candidate types this side offered and the route it took (from getStats). */
   route(): Promise<{ local: string; remote: string }>;
   close(): Promise<void>;
+  /** The transport's flow-control counters, for the message of a test that timed out. */
+  flow(): Record<string, unknown>;
 }
 
 const browser = globalThis as unknown as Browser;
@@ -120,4 +123,5 @@ browser.rtcTest = {
     return { local: describe(pair?.localCandidateId), remote: describe(pair?.remoteCandidateId) };
   },
   close: async () => transport?.close(),
+  flow: () => flowOf(transport),
 };

@@ -19,6 +19,7 @@ import { connectWebRtc } from '../../src/transport/webrtc-connect.js';
 import type { WebRtcEngineName } from '../../src/transport/webrtc-engine.js';
 import { libdatachannelMissing } from './engines.js';
 import type { RtcTest } from './rtc-chromium-page.js';
+import { flowOf } from './rtc-flow.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 8 * MiB;
@@ -200,7 +201,7 @@ describe.skipIf(skip !== undefined)('the RTC engine in Chromium against the CLI 
               const offered = session.fromPage.flatMap((s) => (s.kind === 'candidate' ? [s.candidate] : []));
               if (mdns) expect(offered.every((c) => / [0-9a-f-]+\.local \d+ typ host/.test(c))).toBe(true);
               // The CLI sends its largest frames (its default chunk is 1 MiB), the page the largest it may send.
-              const [sentByPage, gotInNode, sentByNode, gotInPage] = await Promise.all([
+              const transfers = Promise.all([
                 session.call(
                   (test, [total, size]: [number, number]) => test.send(total, size),
                   [TOTAL, RTC_SEND_FRAME_BYTES],
@@ -209,6 +210,12 @@ describe.skipIf(skip !== undefined)('the RTC engine in Chromium against the CLI 
                 within(sendFromNode(cli.value, MAX_FRAME_BYTES), 'Node sending', 90_000),
                 session.call((test, total: number) => test.receive(total), TOTAL),
               ]);
+              const [sentByPage, gotInNode, sentByNode, gotInPage] = await transfers.catch(async (err: Error) => {
+                const page = await session.call((test) => test.flow());
+                throw new Error(
+                  `${err.message}; flow: node ${JSON.stringify(flowOf(cli.value))}, page ${JSON.stringify(page)}`,
+                );
+              });
               expect(gotInNode).toBe(sentByPage);
               expect(gotInPage).toEqual({ sha256: sentByNode, largest: MAX_FRAME_BYTES });
               // A frame over the browser's send limit is refused by name, not with the browser's bare TypeError.
