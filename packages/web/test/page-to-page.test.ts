@@ -79,7 +79,11 @@ describe.skipIf(chromiumSkipReason() !== undefined)('page → page', () => {
       await page.keyboard.press('Shift+Tab');
       await page.keyboard.press('Shift+Tab'); // back on the picker
       expect(
-        await page.evaluate(() => (globalThis as unknown as { document: Document }).document.activeElement?.id),
+        await page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { id: string } | null } }).document.activeElement
+              ?.id,
+        ),
       ).toBe('files');
       const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
       expect(chooser.isMultiple()).toBe(true);
