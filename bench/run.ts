@@ -5,6 +5,7 @@
  */
 import { formatCryptoBench, runCryptoBench } from './crypto.js';
 import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
+import { formatPageBench, runPageBench } from './page.js';
 import { formatPaths, runPathsBench } from './paths.js';
 import { formatWebRtc, runWebRtcBench } from './webrtc.js';
 import { formatWeriftSctp, runWeriftSctpBench } from './werift-sctp.js';
@@ -28,6 +29,11 @@ async function main(): Promise<void> {
   )) {
     console.log(line);
   }
+
+  console.log('\n== The page (Chromium) ↔ the CLI ==');
+  const page = await runPageBench({ bytes: quick ? 20 * 1000 * 1000 : 100 * 1000 * 1000 }).catch((err: unknown) => err);
+  if (page instanceof Error) console.log(`the page in Chromium: FAILED: ${page.message.split('\n')[0]}`);
+  else for (const line of formatPageBench(page as Awaited<ReturnType<typeof runPageBench>>)) console.log(line);
 
   console.log('\n== Direct path: WebRTC data channel, each engine (loopback) ==');
   for (const engine of ['werift', 'libdatachannel'] as const) {

@@ -37,8 +37,9 @@ export const CHROMIUM_ARGS = [
   '--disable-blink-features=FileSystemAccessLocal',
 ];
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: CHROMIUM_ARGS });
+/** `extraArgs` go after CHROMIUM_ARGS (bench/page.ts maps a host name to 127.0.0.1 for a non-secure origin). */
+export function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /** A real relay process serving the built page; fails clearly when the page was not built. */
