@@ -14,6 +14,7 @@ import { open } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mb } from './processes.js';
+import { startedAs } from './entry.js';
 
 const FRAME = 1024 * 1024;
 const TAG = 16;
@@ -132,7 +133,7 @@ export async function ceilingMbps(payload: string, out: string, withHash: boolea
 }
 
 const [role, path, hashArg, port] = process.argv.slice(2);
-if (import.meta.url === `file://${process.argv[1]}` && (role === 'send' || role === 'receive')) {
+if (startedAs('ceiling.js') && (role === 'send' || role === 'receive')) {
   const hash = hashArg === 'hash' ? createHash('sha256') : undefined;
   if (role === 'send') {
     await sender(Number(port), path!, hash);
@@ -142,7 +143,7 @@ if (import.meta.url === `file://${process.argv[1]}` && (role === 'send' || role 
     hash?.digest();
     process.send!({ bytes }, undefined, undefined, () => process.exit(0));
   }
-} else if (import.meta.url === `file://${process.argv[1]}`) {
+} else if (startedAs('ceiling.js')) {
   const withHash = process.argv[4] !== 'nohash';
   console.log(JSON.stringify({ withHash, mbps: await ceilingMbps(process.argv[2]!, process.argv[3]!, withHash) }));
 }

@@ -14,6 +14,7 @@ import { BUILDS, formatComparison, type BuildLabel, type Comparison, type PathCo
 import { makeRandomFile } from './payload.js';
 import { BIN, fmt, mb, ROOT, stopBenchProcesses } from './processes.js';
 import { runTransferBench, type TransferFigures } from './transfer.js';
+import { startedAs } from './entry.js';
 
 /** --transport values both an older build (auto|tcp|webrtc|relay) and today's (auto, or a list) accept. */
 const PATHS = ['relay', 'tcp', 'auto', 'webrtc'] as const;
@@ -147,7 +148,7 @@ function stopOnSignal(): AbortSignal {
   return stopping.signal;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (startedAs('compare.js')) {
   const started = performance.now();
   Promise.resolve()
     .then(() => parseCompareArgs(process.argv.slice(2)))

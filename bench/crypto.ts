@@ -17,13 +17,13 @@
  * figures stay comparable. Last, the page's two AEADs in headless Chromium (browser-crypto.ts), when it is installed.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type DataAeadFactory, FrameOpener, FrameSealer, HEADER_BYTES, type MaybePromise } from '@portunus/protocol';
 import { nobleAead } from '@portunus/protocol/noble';
 import { nodeAead } from '@portunus/protocol/node';
 import { webCryptoAead } from '@portunus/protocol/webcrypto';
 import { formatBrowserCryptoBench, runBrowserCryptoBench } from './browser-crypto.js';
+import { startedAs } from './entry.js';
 
 const KIB = 1024;
 const MIB = 1024 * KIB;
@@ -317,4 +317,4 @@ async function main(): Promise<void> {
   for (const line of formatBrowserCryptoBench(browser, nodeRow?.framing.sealOpenMBps)) console.log(line);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main();
+if (startedAs('crypto.js')) await main();

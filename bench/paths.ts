@@ -13,6 +13,7 @@ import { ceilingMbps } from './ceiling.js';
 import { plainPipeMbps } from './pipe.js';
 import { fmt, mb } from './processes.js';
 import { runTransferBench, type TransferFigures } from './transfer.js';
+import { startedAs } from './entry.js';
 
 /** `webrtc` takes the engine auto picks (libdatachannel where it loads); `werift` forces the pure-JS engine. */
 export const PATHS = ['relay', 'tcp', 'webrtc', 'werift', 'auto'] as const;
@@ -166,7 +167,7 @@ export function verdicts(f: PathsFigures): [string, boolean][] {
   return out;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (startedAs('paths.js')) {
   const quick = process.argv.includes('--quick');
   const only = PATHS.filter((p) => process.argv.includes(p));
   const GiB = 1024 * 1024 * 1024;

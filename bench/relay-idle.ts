@@ -12,6 +12,7 @@ import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
 import WebSocket from 'ws';
+import { startedAs } from './entry.js';
 
 export interface RelayIdleResult {
   connections: number;
@@ -164,7 +165,7 @@ export function formatRelayIdle(r: RelayIdleResult): string {
   );
 }
 
-if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === process.argv[1]) {
+if (startedAs('relay-idle.js')) {
   const n = Number(process.argv[2] ?? 1000);
   console.log(formatRelayIdle(await measureRelayIdle({ connections: n })));
 }

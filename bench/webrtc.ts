@@ -7,9 +7,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { makeRandomFile, sha256File } from './payload.js';
 import { fmt, mb, spawnPortunus } from './processes.js';
+import { startedAs } from './entry.js';
 
 export interface WebRtcFigures {
   bytes: number;
@@ -85,7 +85,7 @@ export function formatWebRtc(f: WebRtcFigures): string[] {
 }
 
 // Run alone (`npm run build && node dist/bench/webrtc.js [--quick]`) to compare werift builds without the rest of `npm run bench`.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (startedAs('webrtc.js')) {
   const quick = process.argv.includes('--quick');
   const engine: WebRtcEngine = process.argv.includes('libdatachannel') ? 'libdatachannel' : 'werift';
   runWebRtcBench({ bytes: quick ? 20 * 1000 * 1000 : 200 * 1000 * 1000, engine }).then(

@@ -5,11 +5,11 @@
  * retransmit repairs each, so none). Both depend on how fast the two ends run, so they are figures printed here, not
  * test assertions: werift-patches.test.ts checks the behaviour itself. Run: `node dist/bench/werift-sctp.js`.
  */
-import { pathToFileURL } from 'node:url';
 import { loadWerift } from '../cli/src/transport/werift.js';
 import { withTimeout } from '@portunus/client';
 import { fmt } from './processes.js';
 import { connectWeriftPair, countExpiries, countSacks, dropFirstSends, receiveBytes, sctpOf } from './werift-pair.js';
+import { startedAs } from './entry.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -83,7 +83,7 @@ export function formatWeriftSctp(f: WeriftSctpFigures): string[] {
 }
 
 // Run alone (`npm run build && node dist/bench/werift-sctp.js [--quick]`) to check a werift update or a patch hunk.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+if (startedAs('werift-sctp.js')) {
   runWeriftSctpBench({ bytes: process.argv.includes('--quick') ? 2 * MiB : 20 * MiB }).then(
     (f) => console.log(formatWeriftSctp(f).join('\n')),
     (err: unknown) => {
