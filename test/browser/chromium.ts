@@ -16,7 +16,7 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
  * --headless and --no-sandbox too; they are named here so the launch does not rest on those defaults. Playwright
  * refuses --user-data-dir in args: the profile is launchPersistentContext's first argument.
  */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -10,7 +10,13 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import type { RTCDataChannel, RTCPeerConnection } from 'werift';
 import { createError, MAX_FRAME_BYTES, type IceServer, type Signal } from '@portunus/protocol';
-import { DATA_CHANNEL_LABEL, runDirectAttempt, type ChannelTransport, type DirectOptions } from '@portunus/client';
+import {
+  DATA_CHANNEL_LABEL,
+  feedRemoteSignals,
+  runDirectAttempt,
+  type ChannelTransport,
+  type DirectOptions,
+} from '@portunus/client';
 import { connectLibDataChannel } from './ndc-connect.js';
 import { closePeer, WebRtcTransport } from './webrtc.js';
 import { loadWebRtcEngine, parseEngineChoice, WEBRTC_ENGINE_ENV, type WebRtcEngineChoice } from './webrtc-engine.js';
@@ -120,26 +126,8 @@ class Negotiation {
   }
 
   /** Feeds the peer's signals to werift until the attempt is over (the pump then stops on the abort). */
-  private async pump(): Promise<void> {
-    let described = this.opts.role === 'receive';
-    for (;;) {
-      const s: Signal = await this.opts.link.nextSignal(this.signal);
-      if (s.kind === 'answer' && !described && this.opts.role === 'send') {
-        described = true;
-        await this.pc.setRemoteDescription({ type: 'answer', sdp: s.sdp });
-      } else if ((s.kind === 'candidate' || s.kind === 'end') && described) {
-        // A candidate werift cannot use (say, IPv6 here) is no reason to give up on the others.
-        const candidate =
-          s.kind === 'candidate'
-            ? { candidate: s.candidate, sdpMid: s.sdpMid, sdpMLineIndex: s.sdpMLineIndex }
-            : undefined;
-        await this.pc
-          .addIceCandidate(candidate)
-          .catch((err: unknown) => this.opts.debug?.(`candidate ignored: ${String(err)}`));
-      } else {
-        throw createError('PROTOCOL', `unexpected WebRTC signal '${s.kind}'`);
-      }
-    }
+  private pump(): Promise<never> {
+    return feedRemoteSignals(this.pc, this.opts, this.signal);
   }
 
   private send(signal: Signal): void {

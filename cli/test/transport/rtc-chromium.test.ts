@@ -12,7 +12,7 @@ import { asKey, MAX_FRAME_BYTES, toHex, type Role, type Signal } from '@portunus
 import { AsyncQueue, RTC_SEND_FRAME_BYTES, type SignalLink, type Transport } from '@portunus/client';
 import { within } from '@portunus/client/transport-suite';
 import { bundleForBrowser } from '../../../test/browser/bundle.js';
-import { CHROMIUM_PATH, chromiumSkipReason } from '../../../test/browser/chromium.js';
+import { CHROMIUM_ARGS, CHROMIUM_PATH, chromiumSkipReason } from '../../../test/browser/chromium.js';
 import { servePage, type StaticServer } from '../../../test/browser/serve.js';
 import { WebRtcTransport } from '../../src/transport/webrtc.js';
 import { connectWebRtc } from '../../src/transport/webrtc-connect.js';
@@ -32,14 +32,7 @@ const ENGINES: WebRtcEngineName[] = ndcMissing === undefined ? ['werift', 'libda
 /** As test/browser/chromium.ts, plus loopback candidates; `mdns` keeps Chromium's default of hiding host addresses. */
 function chromiumArgs(mdns: boolean): string[] {
   return [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
+    ...CHROMIUM_ARGS,
     ...(mdns ? [] : ['--allow-loopback-in-peer-connection', '--disable-features=WebRtcHideLocalIpsWithMdns']),
   ];
 }

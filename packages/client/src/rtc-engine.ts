@@ -35,6 +35,7 @@ import { ChannelTransport } from './channel-transport.js';
 import { DATA_CHANNEL_LABEL, directError, runDirectAttempt, type DirectOptions } from './direct-attempt.js';
 import type { RtcDataChannel, RtcPeerConnection, RtcPeerConnectionConstructor } from './rtc-api.js';
 import { RtcChannel, RtcPeer } from './rtc-channel.js';
+import { feedRemoteSignals } from './remote-signals.js';
 
 /**
  * send() waits while more than this is queued in the channel, and wakes when the queue drains to the low-water mark.
@@ -151,27 +152,8 @@ class Negotiation {
   }
 
   /** Feeds the peer's signals to the stack until the attempt is over (the pump then stops on the abort). */
-  private async pump(): Promise<void> {
-    let described = this.opts.role === 'receive';
-    for (;;) {
-      const s: Signal = await this.opts.link.nextSignal(this.signal);
-      if (s.kind === 'answer' && !described && this.opts.role === 'send') {
-        described = true;
-        await this.pc.setRemoteDescription({ type: 'answer', sdp: s.sdp });
-        this.release();
-      } else if ((s.kind === 'candidate' || s.kind === 'end') && described) {
-        // A candidate this stack cannot use (an mDNS name it cannot resolve, say) is no reason to give up on the others.
-        const candidate =
-          s.kind === 'candidate'
-            ? { candidate: s.candidate, sdpMid: s.sdpMid, sdpMLineIndex: s.sdpMLineIndex }
-            : undefined;
-        await this.pc
-          .addIceCandidate(candidate)
-          .catch((err: unknown) => this.opts.debug?.(`candidate ignored: ${String(err)}`));
-      } else {
-        throw createError('PROTOCOL', `unexpected WebRTC signal '${s.kind}'`);
-      }
-    }
+  private pump(): Promise<never> {
+    return feedRemoteSignals(this.pc, { ...this.opts, onAnswer: () => this.release() }, this.signal);
   }
 
   private sendCandidate(signal: Signal): void {
