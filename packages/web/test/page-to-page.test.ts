@@ -7,6 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chromiumSkipReason, openPage, pageProblems, phoneContext, usePageWorld, waitState } from './page-harness.js';
+import type { FileChooser } from 'playwright-core';
 
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
 
@@ -62,6 +63,11 @@ describe.skipIf(chromiumSkipReason() !== undefined)('page → page', () => {
     const context = await phoneContext(world.browser);
     try {
       const page = await openPage(context, `${world.relay.origin}/`);
+      // Listen for the chooser before any key is pressed: Playwright turns on Chromium's file-chooser interception
+      // when the first listener is added, without waiting for it, so a listener added together with the key press
+      // can miss a chooser that opens first (seen under load).
+      const chooserOpened = new Promise<FileChooser>((resolve) => page.once('filechooser', resolve));
+      await page.evaluate(() => 0); // one round trip, so the interception is on before the first key
       const order: string[] = [];
       for (let i = 0; i < 5; i++) {
         await page.keyboard.press('Tab');
@@ -85,7 +91,8 @@ describe.skipIf(chromiumSkipReason() !== undefined)('page → page', () => {
               ?.id,
         ),
       ).toBe('files');
-      const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+      await page.keyboard.press('Enter');
+      const chooser = await chooserOpened;
       expect(chooser.isMultiple()).toBe(true);
     } finally {
       await context.close();
