@@ -17,6 +17,7 @@ export * from './paths.js';
 export * from './peer-inbox.js';
 export * from './pending-replies.js';
 export * from './relay-client.js';
+export * from './relay-conversation.js';
 export * from './remote-signals.js';
 export * from './relay-transport.js';
 export * from './rtc-api.js';
