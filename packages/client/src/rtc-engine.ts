@@ -29,7 +29,8 @@ import {
   type IceServer,
   type Signal,
 } from '@portunus/protocol';
-import { nobleSha256 } from '@portunus/protocol/noble';
+// Only the hash: the package's `noble` entry would also load @noble/ciphers into every CLI start.
+import { nobleSha256 } from '@portunus/protocol/noble-sha256';
 import type { Binding } from './channel-transport.js';
 import { ChannelTransport } from './channel-transport.js';
 import { DATA_CHANNEL_LABEL, directError, runDirectAttempt, type DirectOptions } from './direct-attempt.js';
