@@ -9,8 +9,10 @@ import {
   formatCode,
   generateSecret,
   type Offer,
+  offerSize,
   type PathKind,
 } from '@portunus/protocol';
+import type { FileDigest } from '../files/manifest.js';
 import { nodeAead } from '@portunus/protocol/node';
 import { openSource, type SourceSpec } from '../files/source.js';
 import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
@@ -38,6 +40,8 @@ export interface SendResult extends Digest {
   seconds: number;
   /** The path that carried the data (none for a text message). */
   transport?: PathKind;
+  /** Folders and bundles: each file's SHA-256, as read. */
+  files?: readonly FileDigest[];
 }
 
 export async function send(ctx: TransferContext, opts: SendOptions): Promise<SendResult> {
@@ -99,8 +103,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
             reporter.debug(`key confirmed; verifier ${verifier}`);
           },
           sendData: async (data) => {
-            const total =
-              source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
+            const total = offerSize(source.offer);
             const sent = await sendData(
               dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total }),
               source.chunks(chunkSize(ctx)),
@@ -118,6 +121,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
         offer: source.offer,
         seconds: (ctx.now() - started) / 1000,
         ...(used === undefined ? {} : { transport: used }),
+        ...(source.files === undefined ? {} : { files: source.files() }),
       };
     } finally {
       reporter.stopProgress();
