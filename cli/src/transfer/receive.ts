@@ -31,6 +31,7 @@ import {
 import { describeOffer, offerEvent } from '../ui/describe.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
+import { verifyWithUser } from '../ui/verify.js';
 import { showWaiting } from '../ui/waiting.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
@@ -99,6 +100,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   let peerAbilities: string[] = [];
   let started = ctx.now();
   const manifest = new Manifest();
+  let verified = '';
   try {
     const { side } = rendezvous;
     const waited = side === 'a' ? showWaiting(reporter, opts.code.nameplate, ctx.relayUrl) : () => {};
@@ -126,6 +128,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           reporter.say('The sender left before the key exchange completed; waiting for it to come back…');
         },
         onConfirmed: ({ verifier, peerAbilities: theirs }) => {
+          verified = verifier;
           peerAbilities = theirs;
           reporter.event({ event: 'confirmed', verifier });
         },
@@ -138,6 +141,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           if (noPath !== undefined) throw noPath;
           offer = o;
           reporter.event(offerEvent(o));
+          if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, signal);
           if (o.kind === 'text') return { accept: true };
           reporter.say(`Offered: ${describeOffer(o)}`);
           try {

@@ -21,6 +21,7 @@ import { abilitiesFor, ControlMux, driveSession, type Paired, scopedSignal, send
 import { describeOffer } from '../ui/describe.js';
 import { pageLink } from '../ui/page-link.js';
 import { showCode } from '../ui/show-code.js';
+import { verifyWithUser } from '../ui/verify.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
 import { finishProgress } from '../ui/data-events.js';
@@ -60,6 +61,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     let used: PathKind | undefined;
     let paired: Paired | undefined;
     let started = ctx.now();
+    let verified = '';
     try {
       const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
@@ -99,10 +101,13 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
             );
           },
           onConfirmed: ({ verifier }) => {
+            verified = verifier;
             reporter.event({ event: 'confirmed', verifier });
             reporter.debug(`key confirmed; verifier ${verifier}`);
           },
           sendData: async (data) => {
+            // The receiver has accepted; nothing has been sent yet (its wait for data is bounded by --stall-timeout).
+            if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, data.signal);
             const total = offerSize(source.offer);
             const sent = await sendData(
               dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total }),
