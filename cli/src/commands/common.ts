@@ -10,6 +10,7 @@ import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';
 import { relayCaFrom } from '../relay-client/relay-ca.js';
+import { checkCanVerify } from '../ui/verify.js';
 
 export interface CommonOptions {
   relay?: string;
@@ -31,6 +32,8 @@ export interface CommonOptions {
   bind?: string;
   /** LAN mode: seconds a receiver looks for the sender. */
   discoverTimeout?: string;
+  /** Confirm the verification string with the user before any file data flows. */
+  verify?: boolean;
 }
 
 /** Seconds each direct attempt (TCP, WebRTC) may take; the data meanwhile starts on the relay when allowed. */
@@ -44,6 +47,10 @@ export function addCommonOptions(cmd: Command): Command {
       "PEM file of the CA that signed a wss:// relay's certificate, trusted besides the usual ones (env PORTUNUS_CA)",
     )
     .option('--json', 'print NDJSON events for scripts instead of text')
+    .option(
+      '--verify',
+      'show the verification string and ask whether the other side shows the same before any data flows (needs a terminal)',
+    )
     .option('-q, --quiet', 'print nothing but errors')
     .option('-v, --verbose', 'print debugging details and stacks')
     .option('--timeout <seconds>', 'how long to wait for the other side', '600')
@@ -168,13 +175,15 @@ export function wholeNumber(text: string, what: string, min: number, max: number
 
 export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, signal: AbortSignal): TransferContext {
   const paths = parsePaths(opts.transport);
+  const prompt = { input: io.stdin, output: io.stderr };
+  if (opts.verify === true) checkCanVerify(prompt);
   return {
     relayUrl: resolveRelay(opts, io.env),
     relayCa: relayCaFrom(opts.ca, io.env, io.cwd),
     lan: lanSettingsFrom(opts, io.env),
     agent: AGENT,
     reporter,
-    prompt: { input: io.stdin, output: io.stderr },
+    prompt,
     random: secureRandomBytes,
     now: () => performance.now(),
     signal,
@@ -184,5 +193,6 @@ export function makeContext(opts: CommonOptions, io: Io, reporter: Reporter, sig
     paths,
     directTimeoutMs: seconds(opts.directTimeout ?? DEFAULT_DIRECT_TIMEOUT_S, '--direct-timeout', 3600),
     iceServers: iceServersFrom(opts, paths, io.env),
+    verify: opts.verify === true,
   };
 }

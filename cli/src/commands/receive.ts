@@ -14,6 +14,7 @@ interface ReceiveFlags extends CommonOptions {
   output?: string;
   yes?: boolean;
   overwrite?: boolean;
+  rename?: boolean;
 }
 
 export function receiveCommand(io: Io): Command {
@@ -28,13 +29,15 @@ export function receiveCommand(io: Io): Command {
       "where to put it: a file or folder name, an existing folder, or '-' for standard output",
     )
     .option('-y, --yes', 'accept without asking')
-    .option('--overwrite', 'replace an existing file or folder of the same name');
+    .option('--overwrite', 'replace an existing file or folder of the same name')
+    .option('--rename', "keep an existing file or folder: save under a free name like 'a (1).txt'");
   addCommonOptions(cmd).addHelpText(
     'after',
     `
 Examples:
   $ portunus receive 7-H7K-29A
   $ portunus receive 7-H7K-29A -o ~/Downloads/
+  $ portunus receive 7-H7K-29A --rename          # keep what exists: a.txt arrives as 'a (1).txt'
   $ portunus receive 7-H7K-29A -o - | tar x
   $ portunus receive 'https://relay.example/#7-H7K-29A'
   $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747
@@ -45,6 +48,7 @@ relay than the link's is an error (the sender waits at the link's relay).`,
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
     runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {
       const ctx = makeContext(flags, io, reporter, signal);
+      if (flags.overwrite && flags.rename) throw createError('USAGE', 'give either --overwrite or --rename, not both');
       // Decide up front whether we can ask, so a script without --yes fails at once instead of hanging.
       if (!flags.yes && !canPrompt(ctx.prompt)) {
         throw new PortunusError('NOT_INTERACTIVE', 'cannot ask whether to accept: standard input is not a terminal', {
@@ -60,6 +64,7 @@ relay than the link's is an error (the sender waits at the link's relay).`,
           output: flags.output,
           cwd: io.cwd,
           overwrite: flags.overwrite === true,
+          rename: flags.rename === true,
           yes: flags.yes === true,
           stdout: io.stdout,
           textOut: reporter.mode === 'json' ? undefined : io.stdout,

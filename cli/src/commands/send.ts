@@ -1,4 +1,5 @@
 /** `portunus send`: option parsing only; the work is in transfer/send.ts. */
+import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   createError,
@@ -9,6 +10,7 @@ import {
   parseCode,
   type Code,
 } from '@portunus/protocol';
+import { quoteForTerminal } from '../files/sanitize.js';
 import type { SourceSpec } from '../files/source.js';
 import { send } from '../transfer/send.js';
 import { reportDone } from '../ui/summary.js';
@@ -27,8 +29,11 @@ interface SendFlags extends CommonOptions {
 
 export function sendCommand(io: Io): Command {
   const cmd = new Command('send')
-    .description('send a file, a folder, standard input or a text message')
-    .argument('[path]', "file or folder to send, or '-' for standard input")
+    .description('send files and folders, standard input or a text message')
+    .argument(
+      '[paths...]',
+      "files or folders to send (several: one offer, they land side by side), or '-' for standard input",
+    )
     .option(
       '--text <message>',
       "send a short text message (at most 64 KiB) instead of a file; '-' reads it from standard input",
@@ -47,16 +52,17 @@ export function sendCommand(io: Io): Command {
 Examples:
   $ portunus send report.zip
   $ portunus send photos/
+  $ portunus send notes.txt *.jpg photos/      # several in one send
   $ tar c build | portunus send - --name build.tar
   $ portunus send --text "the wifi password is hunter2"
   $ git log -1 | portunus send --text -       # the text from standard input
   $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz`,
   );
-  return cmd.action((path: string | undefined, flags: SendFlags) =>
+  return cmd.action((paths: string[], flags: SendFlags) =>
     runAction(io, flags, { role: 'send', dataOnStdout: false }, async (ctxArgs) => {
       const { reporter } = ctxArgs;
       // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
-      const spec = sourceSpec(path, flags, io);
+      const spec = sourceSpec(paths, flags, io);
       const secretLength = wholeNumber(flags.codeLength, '--code-length', MIN_SECRET_LENGTH, MAX_SECRET_LENGTH);
       const code = presetCode(flags, io, (m) => reporter.warn(m));
       const ctx = makeContext(flags, io, reporter, ctxArgs.signal);
@@ -73,18 +79,39 @@ Examples:
   );
 }
 
-function sourceSpec(path: string | undefined, flags: SendFlags, io: Io): SourceSpec {
+function sourceSpec(paths: string[], flags: SendFlags, io: Io): SourceSpec {
+  const path = paths.length === 1 ? paths[0] : undefined;
   if (flags.name !== undefined && path !== '-') throw createError('USAGE', '--name is for standard input (-) only');
   if (flags.text !== undefined) {
-    if (path !== undefined) throw createError('USAGE', 'give either a path or --text, not both');
+    if (paths.length > 0) throw createError('USAGE', 'give either paths or --text, not both');
     return { text: flags.text };
   }
+  if (paths.length > 1) return severalPaths(paths);
   if (path === undefined) throw createError('USAGE', 'nothing to send: give a path, - for standard input, or --text');
   if (path === '-') {
     if (io.stdin.isTTY) throw createError('USAGE', 'standard input is a terminal; pipe data in, or give a path');
     return { stdin: io.stdin, name: flags.name ?? 'stdin' };
   }
   return { path };
+}
+
+/** Several paths land side by side, so two with the same last component would collide on the receiver. */
+function severalPaths(paths: string[]): SourceSpec {
+  if (paths.includes('-')) throw createError('USAGE', 'standard input (-) cannot be sent together with other paths');
+  const seen = new Map<string, string>();
+  for (const path of paths) {
+    const name = basename(resolve(path));
+    const earlier = seen.get(name);
+    if (earlier !== undefined) {
+      throw createError(
+        'USAGE',
+        `${quoteForTerminal(earlier)} and ${quoteForTerminal(path)} would both arrive as ${quoteForTerminal(name)}`,
+        { hint: 'Entries land side by side on the receiver: rename one, or send them in two transfers.' },
+      );
+    }
+    seen.set(name, path);
+  }
+  return { paths };
 }
 
 async function textFromStdin(io: Io, reporter: Reporter): Promise<SourceSpec> {

@@ -31,9 +31,6 @@ function usageError(err: CommanderError, cmd: Command): PortunusError {
 }
 
 function hintFor(code: string, command: string): string {
-  if (code === 'commander.excessArguments' && command === 'portunus send') {
-    return 'Send one path at a time: put the files in a folder and send that, or pipe them: tar c a b | portunus send - --name files.tar';
-  }
   if (code === 'commander.unknownCommand') return 'Run `portunus --help` to see the commands.';
   return `Run \`${command} --help\` for usage.`;
 }

@@ -48,7 +48,7 @@ interface Pending {
 }
 
 /** tar-stream stores `(ms / 1000) | 0`, a signed 32-bit value: clamp so 2038+ or pre-1970 times stay valid. */
-function tarSeconds(mtimeNs: bigint): number {
+export function tarSeconds(mtimeNs: bigint): number {
   const seconds = Number(mtimeNs / 1_000_000_000n);
   return Math.min(Math.max(seconds, 0), 2 ** 31 - 1);
 }

@@ -2,34 +2,67 @@
  * A received folder: the tar stream is parsed by tar-stream `extract` and each entry is validated (entry-check)
  * before TreeWriter creates it inside a `.part` folder beside the target (temp-path.ts), a 0700 folder renamed
  * into place on commit. Any failure removes the whole temporary folder. Memory stays bounded: write() waits for
- * the extractor to drain, and the extractor waits for each file's data to reach the disk.
+ * the extractor to drain, and the extractor waits for each file's data to reach the disk. A bundle (several
+ * top-level entries) goes through the same sink with another TarLayout (bundle-sink.ts).
  */
 import { chmod, mkdir, rm } from 'node:fs/promises';
 import { extract as createExtract, type Header } from 'tar-stream';
 import { createError, PortunusError, type Offer } from '@portunus/protocol';
-import { checkEntryName, checkLinkTarget, entryKind } from './entry-check.js';
+import { checkEntryName, checkLinkTarget, entryKind, type EntryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
 import { placeFolder, syncParent } from './place.js';
 import { sanitizeForTerminal } from './sanitize.js';
+import type { Manifest } from './manifest.js';
 import type { ResolvedSinkOptions, Sink } from './sink.js';
 import { tempSibling } from './temp-path.js';
 import { TreeWriter } from './tree-writer.js';
 
-type FolderOffer = Offer & { kind: 'folder' };
+/** What the tar claims to hold; checked as it arrives and at the end. */
+export type TarOffer = Extract<Offer, { kind: 'folder' | 'bundle' }>;
+
+/** How a tar's entries map into the temporary root, and how the finished root is put in place. */
+export interface TarLayout {
+  /** Components below the root (the first one the top-level entry), and how deep the top-level folder is. */
+  parts(name: string, kind: EntryKind): { parts: string[]; top: number } | PortunusError;
+  /** After the last entry: anything the offer promised that never came is refused here. */
+  finish(): PortunusError | undefined;
+  /** Moves the finished root's contents into place; returns where they went. */
+  place(root: string): Promise<string>;
+}
 
 export async function openFolderSink(
   path: string,
   replace: boolean,
-  offer: FolderOffer,
-  opts: ResolvedSinkOptions,
+  offer: Extract<Offer, { kind: 'folder' }>,
+  opts: ResolvedSinkOptions & { manifest?: Manifest },
 ): Promise<Sink> {
+  const layout: TarLayout = {
+    parts: (name, kind) => {
+      const parts = checkEntryName(name, offer.name, kind);
+      return parts instanceof PortunusError ? parts : { parts, top: 0 };
+    },
+    finish: () => undefined,
+    place: async (root) => {
+      try {
+        await placeFolder(root, path, replace, opts.random, opts.onWarning);
+      } catch (err) {
+        throw fileError(err, 'create', path);
+      }
+      return path;
+    },
+  };
+  return new TarSink(await makeRoot(path, opts), layout, offer, opts);
+}
+
+/** A 0700 temporary folder beside `path` (temp-path.ts). */
+export async function makeRoot(path: string, opts: ResolvedSinkOptions): Promise<string> {
   const root = tempSibling(path, opts.random, 'part');
   try {
     await mkdir(root, 0o700);
   } catch (err) {
     throw fileError(err, 'create', root);
   }
-  return new FolderSink(root, path, replace, offer, opts);
+  return root;
 }
 
 function tarError(err: unknown): PortunusError {
@@ -38,7 +71,7 @@ function tarError(err: unknown): PortunusError {
   return createError('PROTOCOL', `the folder data is not a valid tar stream (${message})`, { cause: err });
 }
 
-class FolderSink implements Sink {
+export class TarSink implements Sink {
   private readonly extract = createExtract();
   private readonly tree: TreeWriter;
   private received = 0;
@@ -53,10 +86,9 @@ class FolderSink implements Sink {
 
   constructor(
     private readonly root: string,
-    private readonly path: string,
-    private readonly replace: boolean,
-    private readonly offer: FolderOffer,
-    private readonly opts: ResolvedSinkOptions,
+    private readonly layout: TarLayout,
+    private readonly offer: TarOffer,
+    private readonly opts: ResolvedSinkOptions & { manifest?: Manifest },
   ) {
     this.tree = new TreeWriter(root, opts.umask, opts.io);
     this.extract.on('entry', (header, stream, next) => {
@@ -102,16 +134,22 @@ class FolderSink implements Sink {
       this.failWith(createError('PROTOCOL', 'the folder did not hold the number of files and bytes offered'));
       await this.check();
     }
+    const missing = this.layout.finish();
+    if (missing !== undefined) {
+      this.failWith(missing);
+      await this.check();
+    }
+    let placed = '';
     try {
       await chmod(this.root, (0o755 & ~this.opts.umask) | 0o700);
-      await placeFolder(this.root, this.path, this.replace, this.opts.random, this.opts.onWarning);
+      placed = await this.layout.place(this.root);
     } catch (err) {
-      this.failWith(fileError(err, 'create', this.path));
+      this.failWith(fileError(err, 'create', this.root));
       await this.check();
     }
     this.state = 'committed';
-    await syncParent(this.path);
-    return this.path;
+    await syncParent(placed);
+    return placed;
   }
 
   async abort(): Promise<void> {
@@ -127,12 +165,13 @@ class FolderSink implements Sink {
     }
     const kind = entryKind(header.name, header.type);
     if (kind instanceof PortunusError) throw kind;
-    const parts = checkEntryName(header.name, this.offer.name, kind);
-    if (parts instanceof PortunusError) throw parts;
+    const mapped = this.layout.parts(header.name, kind);
+    if (mapped instanceof PortunusError) throw mapped;
+    const { parts, top } = mapped;
     if (kind !== 'file' && header.size > 0) throw createError('PROTOCOL', 'a folder or link entry carries data');
     if (kind === 'directory') return this.tree.directory(header.name, parts);
     if (kind === 'symlink') {
-      const bad = checkLinkTarget(header.name, header.linkname ?? '', parts);
+      const bad = checkLinkTarget(header.name, header.linkname ?? '', parts.slice(top));
       if (bad !== undefined) throw bad;
       return this.tree.symlink(header.name, parts, header.linkname);
     }
@@ -141,7 +180,8 @@ class FolderSink implements Sink {
     if (this.files > this.offer.files || this.bytes > this.offer.bytes) {
       throw createError('PROTOCOL', 'the folder holds more files or bytes than offered');
     }
-    return this.tree.file(header.name, parts, (header.mode & 0o111) !== 0, stream);
+    const data = this.opts.manifest?.hashing(header.name, stream) ?? stream;
+    return this.tree.file(header.name, parts, (header.mode & 0o111) !== 0, data);
   }
 
   /** Resolves on `event`, or when the extractor closes or fails (the caller then checks `failure`). */

@@ -1,5 +1,5 @@
 /**
- * Streams a folder as a tar (tar-stream `pack`) without a temporary archive. The entries and the exact tar length
+ * Streams a folder (or a bundle of several paths, bundle-plan.ts) as a tar (tar-stream `pack`) without a temporary archive. The entries and the exact tar length
  * come from planFolder; while streaming, every file is re-checked (same size and mtime, exactly that many bytes)
  * and the byte count must match the offer exactly, else FILE_CHANGED. Memory stays bounded: file contents are read
  * in pieces, and a ByteGate keeps at most HIGH_WATER bytes inside pack ahead of the reader.
@@ -9,7 +9,9 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { pack as createPack, type Header, type Pack } from 'tar-stream';
 import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { ByteGate } from './byte-gate.js';
+import { planBundle, type BundlePath } from './bundle-plan.js';
 import { planFolder, type FolderEntry, type FolderPlan, type PlanOptions } from './folder-plan.js';
+import { Manifest } from './manifest.js';
 import { errnoOf, fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
 import { checkChunkSize, rechunk } from './rechunk.js';
@@ -24,24 +26,34 @@ const READ_SIZE = 64 * 1024;
 
 export async function openFolderSource(realRoot: string, name: string, opts: PlanOptions): Promise<Source> {
   const plan = await planFolder(realRoot, name, opts);
-  const offer: Offer = { kind: 'folder', name, size: plan.size, files: plan.files, bytes: plan.bytes };
+  return tarSource(plan, { kind: 'folder', name, size: plan.size, files: plan.files, bytes: plan.bytes });
+}
+
+export async function openBundleSource(paths: readonly BundlePath[], opts: PlanOptions): Promise<Source> {
+  const { plan, entries } = await planBundle(paths, opts);
+  return tarSource(plan, { kind: 'bundle', entries, size: plan.size, files: plan.files, bytes: plan.bytes });
+}
+
+function tarSource(plan: FolderPlan, offer: Offer): Source {
+  const manifest = new Manifest();
   return {
     offer,
     chunks: (chunkSize) => {
       checkChunkSize(chunkSize);
-      return streamTar(plan, chunkSize);
+      return streamTar(plan, chunkSize, manifest);
     },
+    files: () => manifest.files(),
     close: async () => {},
   };
 }
 
-async function* streamTar(plan: FolderPlan, chunkSize: number): AsyncGenerator<Uint8Array> {
+async function* streamTar(plan: FolderPlan, chunkSize: number, manifest: Manifest): AsyncGenerator<Uint8Array> {
   const pack = createPack();
   // Failures are reported through `failure` and the iterator below; an unheard 'error' event would crash.
   pack.on('error', () => {});
   const gate = new ByteGate(HIGH_WATER);
   let failure: PortunusError | undefined;
-  const producer = packEntries(pack, plan.entries, gate).then(
+  const producer = packEntries(pack, plan.entries, gate, manifest).then(
     () => pack.finalize(),
     (err: unknown) => {
       failure = streamError(err);
@@ -83,7 +95,12 @@ async function* drain(pack: Pack, gate: ByteGate): AsyncGenerator<Uint8Array> {
   }
 }
 
-async function packEntries(pack: Pack, entries: readonly FolderEntry[], gate: ByteGate): Promise<void> {
+async function packEntries(
+  pack: Pack,
+  entries: readonly FolderEntry[],
+  gate: ByteGate,
+  manifest: Manifest,
+): Promise<void> {
   for (const entry of entries) {
     await gate.wait();
     const mtime = new Date(entry.mtime * 1000);
@@ -94,7 +111,7 @@ async function packEntries(pack: Pack, entries: readonly FolderEntry[], gate: By
       gate.produce(tarHeaderSize(entry.name, entry.linkname));
       await addEntry(pack, { name: entry.name, type: 'symlink', linkname: entry.linkname, mode: 0o777, mtime }).done;
     } else {
-      await packFile(pack, entry, gate, mtime);
+      await packFile(pack, entry, gate, mtime, manifest);
     }
   }
 }
@@ -118,6 +135,7 @@ async function packFile(
   entry: Extract<FolderEntry, { type: 'file' }>,
   gate: ByteGate,
   mtime: Date,
+  manifest: Manifest,
 ): Promise<void> {
   const handle = await openUnchanged(entry);
   try {
@@ -125,7 +143,8 @@ async function packFile(
     gate.produce(tarHeaderSize(entry.name));
     const { stream, done } = addEntry(pack, { name: entry.name, type: 'file', size: entry.size, mode, mtime });
     const identity = { size: entry.size, mtimeNs: entry.mtimeNs, isFile: true };
-    for await (const chunk of readStableFile(handle, identity, READ_SIZE, entry.path)) {
+    const data = readStableFile(handle, identity, READ_SIZE, entry.path);
+    for await (const chunk of manifest.hashing(entry.name, data)) {
       await gate.wait();
       gate.produce(chunk.length);
       stream.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));

@@ -11,15 +11,15 @@ import { quoteForTerminal } from './sanitize.js';
 /** Room kept beyond the data, for the file system's own bookkeeping (folders, inodes, journal). */
 export const FREE_SPACE_MARGIN = 1024 * 1024;
 
-export type SizedOffer = Extract<Offer, { kind: 'file' | 'folder' }>;
+export type SizedOffer = Extract<Offer, { kind: 'file' | 'folder' | 'bundle' }>;
 
 /**
  * Bytes an offer needs on a file system of `blockSize`-byte blocks: the offered size (for a folder its tar length,
  * which already holds 512 bytes per entry), one block per file for its partly filled last block (and one for the
- * top-level folder), plus FREE_SPACE_MARGIN.
+ * top-level folder, or a bundle's staging folder), plus FREE_SPACE_MARGIN.
  */
 export function spaceNeeded(offer: SizedOffer, blockSize: number): number {
-  const files = offer.kind === 'folder' ? offer.files + 1 : 1;
+  const files = offer.kind === 'file' ? 1 : offer.files + 1;
   return offer.size + files * blockSize + FREE_SPACE_MARGIN;
 }
 

@@ -17,6 +17,7 @@ export function parseFileOffer(value: unknown): Offer | PortunusError {
   const offer = parseWireOffer(value);
   if (offer instanceof PortunusError) return offer;
   if (offer.kind === 'text') return offer;
+  if (offer.kind === 'bundle') return checkBundle(offer);
   const name = safeComponentName(offer.name);
   if (name instanceof PortunusError) return name;
   if (offer.kind === 'file' && offer.mode !== undefined && !FILE_MODES.includes(offer.mode)) {
@@ -24,6 +25,19 @@ export function parseFileOffer(value: unknown): Offer | PortunusError {
   }
   if (offer.kind === 'folder' && offer.size < minimumTarSize(offer.files, offer.bytes)) {
     return createError('PROTOCOL', 'invalid offer: the folder size cannot hold the files it lists');
+  }
+  return offer;
+}
+
+/** Every entry's name is one safe component; the size must hold a header per folder and per file, and the files. */
+function checkBundle(offer: Extract<Offer, { kind: 'bundle' }>): Offer | PortunusError {
+  for (const entry of offer.entries) {
+    const name = safeComponentName(entry.name);
+    if (name instanceof PortunusError) return name;
+  }
+  const folders = offer.entries.filter((e) => e.type === 'folder').length;
+  if (offer.size < (folders + offer.files) * TAR_BLOCK + offer.bytes + TAR_END_SIZE) {
+    return createError('PROTOCOL', 'invalid offer: the bundle size cannot hold the files it lists');
   }
   return offer;
 }

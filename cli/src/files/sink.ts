@@ -6,14 +6,16 @@ import type { FileHandle } from 'node:fs/promises';
 import { createError, secureRandomBytes, type Offer, type RandomBytes } from '@portunus/protocol';
 import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
 import { openFileSink } from './file-sink.js';
+import { openBundleSink } from './bundle-sink.js';
 import { openFolderSink } from './folder-sink.js';
+import type { Manifest } from './manifest.js';
 import { openStdoutSink } from './stdout-sink.js';
 import type { Target } from './target.js';
 
 import type { Sink } from '@portunus/client';
 
 export type { Sink } from '@portunus/client';
-export { checkOutput, checkTarget, type Target, type TargetOptions } from './target.js';
+export { checkOutput, checkTarget, type PlacedEntry, type Target, type TargetOptions } from './target.js';
 
 /** How file data reaches the disk; replaceable so tests can simulate a full disk. */
 export interface SinkIo {
@@ -34,9 +36,11 @@ export interface SinkOptions {
   io?: SinkIo;
   /** Told about things worth knowing that do not fail the transfer (a replaced folder that could not be removed). */
   onWarning?: (message: string) => void;
+  /** Folders and bundles: records each file's SHA-256 as it is written. */
+  manifest?: Manifest;
 }
 
-export type ResolvedSinkOptions = Required<Omit<SinkOptions, 'stdout'>>;
+export type ResolvedSinkOptions = Required<Omit<SinkOptions, 'stdout' | 'manifest'>>;
 
 export const defaultSinkIo: SinkIo = {
   async write(handle, data) {
@@ -63,7 +67,14 @@ export async function openSink(target: Target, offer: Offer, opts: SinkOptions =
     io: opts.io ?? defaultSinkIo,
     onWarning: opts.onWarning ?? (() => {}),
   };
-  if (offer.kind === 'folder') return openFolderSink(target.path, target.replace, offer, resolved);
+  if (target.kind === 'entries') {
+    if (offer.kind !== 'bundle') throw createError('INTERNAL', 'only a bundle lands as several entries');
+    return openBundleSink(target.folder, target.entries, offer, { ...resolved, manifest: opts.manifest });
+  }
+  if (offer.kind === 'bundle') throw createError('INTERNAL', 'a bundle lands as several entries');
+  if (offer.kind === 'folder') {
+    return openFolderSink(target.path, target.replace, offer, { ...resolved, manifest: opts.manifest });
+  }
   const executable = offer.kind === 'file' && offer.mode !== undefined && (offer.mode & 0o111) !== 0;
   return openFileSink(target.path, target.replace, { limit, executable }, resolved);
 }

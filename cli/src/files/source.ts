@@ -9,19 +9,27 @@ import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createError, MAX_TEXT_BYTES, PortunusError, type Offer } from '@portunus/protocol';
 import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
-import { openFolderSource } from './folder-source.js';
+import { openBundleSource, openFolderSource } from './folder-source.js';
 import { fileError } from './fs-errors.js';
+import type { FileDigest } from './manifest.js';
 import { fileModeFor } from './offer.js';
 import { checkChunkSize, rechunk } from './rechunk.js';
 import { quoteForTerminal, safeComponentName } from './sanitize.js';
 import { identityOf, readStableFile } from './stable-file.js';
 
-export type SourceSpec = { path: string } | { stdin: Readable; name: string } | { text: string };
+export type SourceSpec =
+  | { path: string }
+  /** Several files and folders in one send (at least two, distinct last components). */
+  | { paths: string[] }
+  | { stdin: Readable; name: string }
+  | { text: string };
 
 export interface Source {
   readonly offer: Offer;
   /** Plaintext in chunks of exactly `chunkSize` bytes (the last shorter); nothing for text offers. */
   chunks(chunkSize: number): AsyncIterable<Uint8Array>;
+  /** Folders and bundles: each file's digest, as far as read (all of them once the chunks have ended). */
+  files?(): readonly FileDigest[];
   close(): Promise<void>;
 }
 
@@ -35,6 +43,13 @@ export interface SourceOptions {
 export async function openSource(spec: SourceSpec, opts: SourceOptions = {}): Promise<Source> {
   if ('text' in spec) return textSource(spec.text);
   if ('stdin' in spec) return stdinSource(spec.stdin, spec.name);
+  const planOpts = { maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES, onWarning: opts.onWarning ?? (() => {}) };
+  if ('paths' in spec) {
+    return openBundleSource(
+      spec.paths.map((path) => ({ path, name: sourceName(resolve(path)) })),
+      planOpts,
+    );
+  }
   const path = resolve(spec.path);
   const name = sourceName(path);
   let st;
@@ -50,10 +65,7 @@ export async function openSource(spec: SourceSpec, opts: SourceOptions = {}): Pr
     } catch (err) {
       throw fileError(err, 'read', spec.path);
     }
-    return openFolderSource(realRoot, name, {
-      maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-      onWarning: opts.onWarning ?? (() => {}),
-    });
+    return openFolderSource(realRoot, name, planOpts);
   }
   if (!st.isFile()) {
     throw createError('FILE_ERROR', `${quoteForTerminal(spec.path)} is not a regular file or folder`, {
@@ -64,7 +76,7 @@ export async function openSource(spec: SourceSpec, opts: SourceOptions = {}): Pr
 }
 
 /** The offered name is the last component of the path as given (`send .` offers the current folder's name). */
-function sourceName(path: string): string {
+export function sourceName(path: string): string {
   const name = safeComponentName(basename(path));
   if (name instanceof PortunusError) {
     throw createError('FILE_ERROR', `cannot send ${quoteForTerminal(path)}: ${name.message}`, {

@@ -5,22 +5,35 @@
  */
 import type { Stats } from 'node:fs';
 import { access, constants, lstat, stat } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { errnoOf, fileError } from './fs-errors.js';
 import { checkFreeSpace } from './free-space.js';
+import { freeName } from './free-name.js';
 import { quoteForTerminal, safeComponentName } from './sanitize.js';
 
 export type Target =
   | { kind: 'stdout' }
   /** `replace`: something is already there and --overwrite was given; it is replaced at commit, not before. */
-  | { kind: 'path'; path: string; replace: boolean };
+  | { kind: 'path'; path: string; replace: boolean }
+  /** A bundle's entries, side by side in `folder`. */
+  | { kind: 'entries'; folder: string; entries: PlacedEntry[] };
+
+/** Where one top-level entry of a bundle lands: `path` ends in another name than `name` under --rename. */
+export interface PlacedEntry {
+  name: string;
+  type: 'file' | 'folder';
+  path: string;
+  replace: boolean;
+}
 
 export interface TargetOptions {
   /** A path, an existing folder to receive into, or '-' for standard output. */
   output?: string;
   cwd: string;
   overwrite: boolean;
+  /** --rename: what would clash with an existing name gets a free one (`a (1).txt`). */
+  rename?: boolean;
 }
 
 /**
@@ -31,20 +44,72 @@ export interface TargetOptions {
 export async function checkTarget(offer: Offer, opts: TargetOptions): Promise<Target> {
   if (offer.kind === 'text') throw createError('INTERNAL', 'a text message has no file target');
   if (opts.output === '-') return { kind: 'stdout' };
+  if (offer.kind === 'bundle') return bundleTarget(offer, opts);
   const name = safeComponentName(offer.name);
   if (name instanceof PortunusError) throw name;
-  const path = await targetPath(name, opts);
+  let path = await targetPath(name, opts);
   const existing = await statIfExists(path);
-  if (existing !== undefined) {
-    if (!opts.overwrite) throw exists(path, 'it already exists');
-    const isFolder = existing.isDirectory();
-    if (offer.kind === 'folder' ? !isFolder && !existing.isSymbolicLink() : isFolder) {
-      throw exists(path, `it is ${isFolder ? 'a folder' : 'not a folder'}; --overwrite replaces only the same kind`);
-    }
+  if (existing !== undefined && opts.rename === true) {
+    path = join(
+      dirname(path),
+      await freeName(dirname(path), basename(path), offer.kind === 'folder' ? 'folder' : 'file'),
+    );
+  } else if (existing !== undefined) {
+    checkReplace(path, existing, offer.kind === 'folder' ? 'folder' : 'file', opts);
   }
   await checkFolder(dirname(path));
   if (offer.kind !== 'stream') await checkFreeSpace(dirname(path), offer);
-  return { kind: 'path', path, replace: existing !== undefined };
+  return { kind: 'path', path, replace: existing !== undefined && opts.rename !== true };
+}
+
+/** An existing target is replaced only with --overwrite, and only by the same kind (a file never by a folder). */
+function checkReplace(path: string, existing: Stats, type: 'file' | 'folder', opts: TargetOptions): void {
+  if (!opts.overwrite) throw exists(path, 'it already exists');
+  const isFolder = existing.isDirectory();
+  if (type === 'folder' ? !isFolder && !existing.isSymbolicLink() : isFolder) {
+    throw exists(path, `it is ${isFolder ? 'a folder' : 'not a folder'}; --overwrite replaces only the same kind`);
+  }
+}
+
+/**
+ * A bundle lands in the working directory or the `-o` folder, each entry under its own name. Every clash is found
+ * before answering: without --overwrite or --rename they are refused together (FILE_EXISTS), naming the first.
+ */
+async function bundleTarget(offer: Extract<Offer, { kind: 'bundle' }>, opts: TargetOptions): Promise<Target> {
+  const folder = resolve(opts.cwd, opts.output === undefined || opts.output === '' ? '.' : opts.output);
+  const st = await statIfExists(folder, stat);
+  if (!st?.isDirectory()) {
+    throw createError('FILE_ERROR', `${offer.entries.length} entries are offered, and they land in a folder`, {
+      hint: 'Pass an existing folder to -o (or -o - for their tar stream on standard output).',
+    });
+  }
+  await checkFolder(folder);
+  const taken = new Set(offer.entries.map((e) => e.name));
+  const entries: PlacedEntry[] = [];
+  const clashes: string[] = [];
+  for (const { name, type } of offer.entries) {
+    const checked = safeComponentName(name);
+    if (checked instanceof PortunusError) throw checked;
+    const path = join(folder, name);
+    const existing = await statIfExists(path);
+    if (existing === undefined) {
+      entries.push({ name, type, path, replace: false });
+    } else if (opts.rename === true) {
+      const free = await freeName(folder, name, type, taken);
+      taken.add(free);
+      entries.push({ name, type, path: join(folder, free), replace: false });
+    } else {
+      if (opts.overwrite) checkReplace(path, existing, type, opts);
+      else clashes.push(name);
+      entries.push({ name, type, path, replace: true });
+    }
+  }
+  if (clashes.length > 0) {
+    const more = clashes.length > 1 ? ` (and ${clashes.length - 1} more of the offered entries)` : '';
+    throw exists(join(folder, clashes[0]!), `it already exists${more}`);
+  }
+  await checkFreeSpace(folder, offer);
+  return { kind: 'entries', folder, entries };
 }
 
 /**
@@ -63,7 +128,7 @@ export async function checkOutput(opts: TargetOptions): Promise<string | undefin
     return out;
   }
   if (st === undefined && endsWithSeparator(opts.output)) throw missingFolder(opts.output);
-  if (st !== undefined && !opts.overwrite) throw exists(out, 'it already exists');
+  if (st !== undefined && !opts.overwrite && opts.rename !== true) throw exists(out, 'it already exists');
   await checkFolder(dirname(out));
   return dirname(out);
 }

@@ -40,4 +40,6 @@ export interface TransferContext {
   directTimeoutMs: number;
   /** STUN/TURN servers of this side (--ice-server or the config file); the relay may offer more. */
   iceServers: IceServer[];
+  /** --verify: the user confirms the verification string before any file data flows (ui/verify.ts). */
+  verify?: boolean;
 }

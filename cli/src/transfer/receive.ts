@@ -2,7 +2,17 @@
  * `portunus receive`: claim the nameplate, run the session, show the offer and ask, then stream the verified data
  * into a temporary file that is moved into place only after the final frame and the SHA-256 check pass.
  */
-import { type Code, type Decision, type Digest, type Offer, type PathKind, PortunusError } from '@portunus/protocol';
+import { basename } from 'node:path';
+import {
+  type Code,
+  type Decision,
+  type Digest,
+  type Offer,
+  offerSize,
+  type PathKind,
+  PortunusError,
+} from '@portunus/protocol';
+import { Manifest, type FileDigest } from '../files/manifest.js';
 import { nodeAead } from '@portunus/protocol/node';
 import { parseFileOffer } from '../files/offer.js';
 import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
@@ -21,6 +31,7 @@ import {
 import { describeOffer, offerEvent } from '../ui/describe.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { confirm } from '../ui/prompt.js';
+import { verifyWithUser } from '../ui/verify.js';
 import { showWaiting } from '../ui/waiting.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
@@ -32,6 +43,8 @@ export interface ReceiveOptions {
   output?: string;
   cwd: string;
   overwrite: boolean;
+  /** Give what clashes with an existing name a free one (`a (1).txt`). */
+  rename: boolean;
   /** Accept without asking. */
   yes: boolean;
   /** Where `-o -` data is written. */
@@ -47,12 +60,21 @@ export interface ReceiveResult extends Digest {
   path?: string;
   /** The path that carried the data (none for a text message). */
   transport?: PathKind;
+  /** Folders and bundles: each file's SHA-256, as written. */
+  files?: readonly FileDigest[];
+  /** A bundle: where each top-level entry landed. */
+  entries?: { name: string; path: string }[];
 }
 
 export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promise<ReceiveResult> {
   const { reporter } = ctx;
   // What the options alone decide fails here, before the relay or the LAN sees anything (the code stays usable).
-  const landing = await checkOutput({ output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
+  const landing = await checkOutput({
+    output: opts.output,
+    cwd: opts.cwd,
+    overwrite: opts.overwrite,
+    rename: opts.rename,
+  });
   const swept = landing === undefined ? [] : await sweepStaleTemps(landing, (m) => reporter.warn(m));
   for (const leftover of swept) {
     reporter.event({ event: 'swept', ...leftover });
@@ -77,6 +99,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   let stream: ReceivingStream | undefined;
   let peerAbilities: string[] = [];
   let started = ctx.now();
+  const manifest = new Manifest();
+  let verified = '';
   try {
     const { side } = rendezvous;
     const waited = side === 'a' ? showWaiting(reporter, opts.code.nameplate, ctx.relayUrl) : () => {};
@@ -104,6 +128,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           reporter.say('The sender left before the key exchange completed; waiting for it to come back…');
         },
         onConfirmed: ({ verifier, peerAbilities: theirs }) => {
+          verified = verifier;
           peerAbilities = theirs;
           reporter.event({ event: 'confirmed', verifier });
         },
@@ -116,10 +141,17 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           if (noPath !== undefined) throw noPath;
           offer = o;
           reporter.event(offerEvent(o));
+          if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, signal);
           if (o.kind === 'text') return { accept: true };
           reporter.say(`Offered: ${describeOffer(o)}`);
           try {
-            target = await checkTarget(o, { output: opts.output, cwd: opts.cwd, overwrite: opts.overwrite });
+            target = await checkTarget(o, {
+              output: opts.output,
+              cwd: opts.cwd,
+              overwrite: opts.overwrite,
+              rename: opts.rename,
+            });
+            sayRenamed(reporter, target);
           } catch (err) {
             if (err instanceof PortunusError && (err.code === 'FILE_EXISTS' || err.code === 'DISK_FULL')) {
               refusal = err;
@@ -133,11 +165,11 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           ) {
             return { accept: false, reason: 'REJECTED' };
           }
-          sink = await openSink(target, o, { stdout: opts.stdout });
+          sink = await openSink(target, o, { stdout: opts.stdout, manifest });
           return { accept: true };
         },
         receiveData: async (data) => {
-          const total = offer?.kind === 'file' || offer?.kind === 'folder' ? offer.size : undefined;
+          const total = offer === undefined ? undefined : offerSize(offer);
           const plane = dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Receiving', total });
           stream = receiveData(plane, sink!);
           const got = await stream.done;
@@ -160,6 +192,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
       seconds: (ctx.now() - started) / 1000,
       ...(path === undefined ? {} : { path }),
       ...(used === undefined ? {} : { transport: used }),
+      ...(offer?.kind === 'folder' || offer?.kind === 'bundle' ? { files: manifest.files() } : {}),
+      ...(target?.kind === 'entries' ? { entries: target.entries.map(({ name, path }) => ({ name, path })) } : {}),
     };
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
@@ -169,6 +203,17 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     if (!ok) await sink?.abort();
     relay.reportDone(ok);
     await rendezvous.close();
+  }
+}
+
+/** Says which offered names land under another one (--rename). */
+function sayRenamed(reporter: TransferContext['reporter'], target: Target): void {
+  const moved =
+    target.kind === 'entries'
+      ? target.entries.filter((e) => basename(e.path) !== e.name).map((e) => [e.name, basename(e.path)])
+      : [];
+  for (const [from, to] of moved) {
+    reporter.say(`'${sanitizeForTerminal(from!)}' exists here: saving it as '${sanitizeForTerminal(to!)}'.`);
   }
 }
 

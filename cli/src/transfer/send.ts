@@ -9,8 +9,10 @@ import {
   formatCode,
   generateSecret,
   type Offer,
+  offerSize,
   type PathKind,
 } from '@portunus/protocol';
+import type { FileDigest } from '../files/manifest.js';
 import { nodeAead } from '@portunus/protocol/node';
 import { openSource, type SourceSpec } from '../files/source.js';
 import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
@@ -19,6 +21,7 @@ import { abilitiesFor, ControlMux, driveSession, type Paired, scopedSignal, send
 import { describeOffer } from '../ui/describe.js';
 import { pageLink } from '../ui/page-link.js';
 import { showCode } from '../ui/show-code.js';
+import { verifyWithUser } from '../ui/verify.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
 import { finishProgress } from '../ui/data-events.js';
@@ -38,6 +41,8 @@ export interface SendResult extends Digest {
   seconds: number;
   /** The path that carried the data (none for a text message). */
   transport?: PathKind;
+  /** Folders and bundles: each file's SHA-256, as read. */
+  files?: readonly FileDigest[];
 }
 
 export async function send(ctx: TransferContext, opts: SendOptions): Promise<SendResult> {
@@ -56,6 +61,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     let used: PathKind | undefined;
     let paired: Paired | undefined;
     let started = ctx.now();
+    let verified = '';
     try {
       const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
@@ -95,12 +101,14 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
             );
           },
           onConfirmed: ({ verifier }) => {
+            verified = verifier;
             reporter.event({ event: 'confirmed', verifier });
             reporter.debug(`key confirmed; verifier ${verifier}`);
           },
           sendData: async (data) => {
-            const total =
-              source.offer.kind === 'file' || source.offer.kind === 'folder' ? source.offer.size : undefined;
+            // The receiver has accepted; nothing has been sent yet (its wait for data is bounded by --stall-timeout).
+            if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, data.signal);
+            const total = offerSize(source.offer);
             const sent = await sendData(
               dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total }),
               source.chunks(chunkSize(ctx)),
@@ -118,6 +126,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
         offer: source.offer,
         seconds: (ctx.now() - started) / 1000,
         ...(used === undefined ? {} : { transport: used }),
+        ...(source.files === undefined ? {} : { files: source.files() }),
       };
     } finally {
       reporter.stopProgress();

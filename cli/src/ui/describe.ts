@@ -1,5 +1,5 @@
 /** One-line descriptions of offers for people. Every name is sanitized: it comes from the network on the receiver. */
-import type { Offer } from '@portunus/protocol';
+import type { BundleEntry, Offer } from '@portunus/protocol';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { formatBytes } from './format.js';
 
@@ -12,11 +12,28 @@ export function describeOffer(offer: Offer): string {
       const files = `${offer.files} file${offer.files === 1 ? '' : 's'}`;
       return `folder '${sanitizeForTerminal(offer.name)}' (${files}, ${formatBytes(offer.bytes)}, sent as a ${formatBytes(offer.size)} tar stream)`;
     }
+    case 'bundle': {
+      const files = `${offer.files} file${offer.files === 1 ? '' : 's'}`;
+      return `${offer.entries.length} entries: ${firstNames(offer.entries)} (${files}, ${formatBytes(offer.bytes)}, sent as a ${formatBytes(offer.size)} tar stream)`;
+    }
     case 'stream':
       return `a stream '${sanitizeForTerminal(offer.name)}' (size not known in advance)`;
     case 'text':
       return `a text message (${[...offer.text].length} characters)`;
   }
+}
+
+/** Names shown in a bundle's summary; the rest are counted. */
+const SHOWN_NAMES = 3;
+
+/** `'a.txt', 'photos/' and 2 more`: folders end in '/'. */
+function firstNames(entries: readonly BundleEntry[]): string {
+  const shown = entries
+    .slice(0, SHOWN_NAMES)
+    .map((e) => `'${sanitizeForTerminal(e.name)}${e.type === 'folder' ? '/' : ''}'`)
+    .join(', ');
+  const more = entries.length - SHOWN_NAMES;
+  return more > 0 ? `${shown} and ${more} more` : shown;
 }
 
 /** The offer as a JSON event (names sanitized too: scripts print them). */
@@ -29,6 +46,15 @@ export function offerEvent(offer: Offer) {
         event: 'offer' as const,
         kind: offer.kind,
         name: sanitizeForTerminal(offer.name),
+        size: offer.size,
+        files: offer.files,
+        fileBytes: offer.bytes,
+      };
+    case 'bundle':
+      return {
+        event: 'offer' as const,
+        kind: offer.kind,
+        entries: offer.entries.map((e) => ({ name: sanitizeForTerminal(e.name), type: e.type })),
         size: offer.size,
         files: offer.files,
         fileBytes: offer.bytes,

@@ -114,7 +114,10 @@ export const ERROR_GUIDE = {
     exit: 7,
     hint: 'The direct connection was not the one agreed with the other side (someone may be interfering); nothing was sent over it.',
   },
-  FILE_EXISTS: { exit: 8, hint: 'Pass --overwrite to replace it, or choose another name with -o.' },
+  FILE_EXISTS: {
+    exit: 8,
+    hint: 'Pass --overwrite to replace it, --rename to keep both (a (1).txt), or choose another place with -o.',
+  },
   FILE_ERROR: { exit: 8, hint: 'Check the path and its permissions.' },
   FILE_CHANGED: { exit: 8, hint: 'The file changed while it was being sent; send it again once it is stable.' },
   DISK_FULL: { exit: 8, hint: 'Free some space, or receive to another disk with -o.' },
@@ -127,7 +130,8 @@ export function exitCodeOf(error: PortunusError): ExitCode {
 
 /** A receiver's refusal (REJECTED) for a reason of its own: what the receiver can do about it. */
 const REFUSALS: Partial<Record<ErrorCode, string>> = {
-  FILE_EXISTS: 'The receiver can pass --overwrite to replace its copy, or choose another name with -o.',
+  FILE_EXISTS:
+    'The receiver can pass --overwrite to replace its copy, --rename to keep both, or choose another place with -o.',
   DISK_FULL: 'The receiver needs more free space, or another disk with -o.',
 };
 

@@ -18,7 +18,17 @@ export type ReportEvent =
   /** The peer left before the key exchange completed; this side waits for it (or another) to come back. */
   | { event: 'unpaired' }
   | { event: 'confirmed'; verifier: string }
-  | { event: 'offer'; kind: string; name?: string; size?: number; files?: number; fileBytes?: number; text?: string }
+  | {
+      event: 'offer';
+      kind: string;
+      name?: string;
+      /** A bundle's top-level entries (`portunus send a.txt photos/`). */
+      entries?: { name: string; type: 'file' | 'folder' }[];
+      size?: number;
+      files?: number;
+      fileBytes?: number;
+      text?: string;
+    }
   | { event: 'connected'; transport: PathKind }
   /**
    * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §5.6) after `bytes` (sent by the
@@ -43,6 +53,10 @@ export type ReportEvent =
       bytesPerSecond?: number;
       path?: string;
       text?: string;
+      /** Folders and bundles: each file's SHA-256, by its name in the offer (`photos/a.jpg`). */
+      files?: readonly { name: string; bytes: number; sha256: string }[];
+      /** Receiver of a bundle: where each top-level entry landed (another name under --rename). */
+      entries?: readonly { name: string; path: string }[];
     }
   /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
   | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number }

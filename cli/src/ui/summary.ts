@@ -5,6 +5,7 @@
  * transfer from pairing to the receipt (key exchange and the receiver's answer included).
  */
 import type { Offer, PathKind } from '@portunus/protocol';
+import type { FileDigest } from '../files/manifest.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 import type { Reporter } from './reporter.js';
@@ -16,8 +17,12 @@ export interface Finished {
   /** From pairing to the end. */
   seconds: number;
   transport?: PathKind;
-  /** Receiver: where the data went (undefined: standard output, or a text message). */
+  /** Receiver: where the data went (undefined: standard output, or a text message); a bundle's output folder. */
   path?: string;
+  /** Folders and bundles: each file's SHA-256. */
+  files?: readonly FileDigest[];
+  /** Receiver of a bundle: where each top-level entry landed. */
+  entries?: readonly { name: string; path: string }[];
 }
 
 export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: Finished): void {
@@ -34,6 +39,8 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
       : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(done.bytes, dataSeconds)) }),
     path: done.path,
     text,
+    files: done.files,
+    entries: done.entries?.map((e) => ({ name: sanitizeForTerminal(e.name), path: e.path })),
   });
   if (done.offer.kind === 'text') {
     if (role === 'send') reporter.say('Text message sent.');
@@ -60,7 +67,7 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
 
 /** A folder travels as a tar stream: its files' bytes plus tar headers, so the two sizes differ. */
 function folderNote(offer: Offer): string {
-  if (offer.kind !== 'folder') return '';
+  if (offer.kind !== 'folder' && offer.kind !== 'bundle') return '';
   return ` (a tar stream of ${offer.files} file${offer.files === 1 ? '' : 's'}, ${formatBytes(offer.bytes)})`;
 }
 

@@ -14,12 +14,16 @@ async function usageError(args: string[]): Promise<{ message: string; hint: stri
 }
 
 describe('usage errors look like every other error and exit 2', () => {
-  it('too many arguments to send: the hint says how to send several files', async () => {
-    const e = await usageError(['send', 'a', 'b', 'c']);
-    expect(e.message).toMatch(/too many arguments for 'send'/);
-    expect(e.hint).toMatch(/folder/);
-    expect(e.hint).toMatch(/tar c .* \| portunus send - --name/);
+  it('two paths with the same last component: refused before any code is shown', async () => {
+    const e = await usageError(['send', 'cli/package.json', 'packages/web/package.json']);
+    expect(e.message).toBe(`"cli/package.json" and "packages/web/package.json" would both arrive as "package.json"`);
+    expect(e.hint).toMatch(/rename one, or send them in two transfers/);
     expect(e.stdout).toBe('');
+  });
+
+  it('standard input cannot be one of several paths', async () => {
+    const e = await usageError(['send', 'README.md', '-']);
+    expect(e.message).toMatch(/standard input \(-\) cannot be sent together with other paths/);
   });
 
   it.each([
@@ -44,15 +48,15 @@ describe('usage errors look like every other error and exit 2', () => {
   });
 
   it('with --json: one error event on stdout, nothing on stderr', async () => {
-    const p = runPortunus(['send', '--json', 'a', 'b']);
+    const p = runPortunus(['send', '--json', 'a/x', 'b/x']);
     expect(await exitOf(p, 20_000)).toBe(2);
     expect(p.stderr()).toBe('');
     expect(p.events()).toEqual([
       {
         event: 'error',
         error: 'USAGE',
-        message: expect.stringMatching(/too many arguments/),
-        hint: expect.stringMatching(/folder/),
+        message: expect.stringMatching(/would both arrive as "x"/),
+        hint: expect.stringMatching(/send them in two transfers/),
         exit: 2,
       },
     ]);

@@ -9,7 +9,7 @@
  * a name is refused because it could climb out of wherever a link led (`x -> l/..` with `l -> ../..`), even when the
  * text looks inside; checking that would depend on entries not yet seen.
  */
-import { createError, type PortunusError } from '@portunus/protocol';
+import { createError, PortunusError } from '@portunus/protocol';
 import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 import { hasUnsafeChars, MAX_COMPONENT_BYTES, quoteForTerminal } from './sanitize.js';
 import { utf8Length } from './utf8-length.js';
@@ -106,6 +106,34 @@ export function checkEntryName(name: string, rootName: string, kind: EntryKind):
     return unsafeEntry(name, problem('the top-level entry must be a folder', 'layout'));
   }
   return below;
+}
+
+/**
+ * An entry of a bundle's tar (several top-level entries, PROTOCOL.md §4.5): its first component must be one of the
+ * offered entries; below a folder entry the folder rules apply, and a file entry is that one file, nothing below it.
+ * Returns every component, the top-level name first.
+ */
+export function checkBundleEntryName(
+  name: string,
+  entries: ReadonlyMap<string, 'file' | 'folder'>,
+  kind: EntryKind,
+): string[] | PortunusError {
+  const top = name.split('/')[0] ?? '';
+  const type = entries.get(top);
+  if (type === 'folder') {
+    const below = checkEntryName(name, top, kind);
+    return below instanceof PortunusError ? below : [top, ...below];
+  }
+  const bad = badPathText(name);
+  if (bad !== undefined) return unsafeEntry(name, bad);
+  if (type === undefined) {
+    return unsafeEntry(name, problem('it is not one of the offered entries, nor inside one', 'outside'));
+  }
+  if (kind !== 'file' || name !== top) {
+    return unsafeEntry(name, problem(`the offered file ${quoteForTerminal(top)} is not one regular file`, 'layout'));
+  }
+  const found = badComponent(top) ?? notPortable(top, 'the name');
+  return found === undefined ? [top] : unsafeEntry(name, found);
 }
 
 /**

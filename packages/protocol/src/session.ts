@@ -250,7 +250,10 @@ function rejection(reason: Refusal): PortunusError {
 function peerError(code: string, message: string): PortunusError {
   // Its own words ("cancelled on this side") would be wrong here; what it did is what this side reports.
   if (code === 'CANCELLED') return createError('CANCELLED', 'the other side cancelled the transfer');
-  if (code === 'REJECTED') return createError('REJECTED', 'the other side declined the transfer');
+  if (code === 'REJECTED') {
+    // Its reason (`--verify` answered no: "the verification strings do not match"), when it gave one.
+    return createError('REJECTED', `the other side declined the transfer${message === '' ? '' : `: ${message}`}`);
+  }
   if (code === 'CORRUPT') return createError('CORRUPT', `the other side reports corrupted data: ${message}`);
   return createError('PEER_FAILED', `the other side failed (${code}): ${message}`);
 }

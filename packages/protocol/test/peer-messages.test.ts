@@ -133,6 +133,31 @@ describe('sealed messages: exact JSON and validation', () => {
     expect(parseOffer({ kind: 'text', text: 'é'.repeat(40000) })).toBeInstanceOf(PortunusError);
     expect(parseOffer({ kind: 'stream', name: 'stdin', extra: true })).toEqual({ kind: 'stream', name: 'stdin' });
   });
+
+  it('bundle offers: at least two distinct entries of a known type, files and bytes as for a folder', () => {
+    const entries = [
+      { name: 'notes.txt', type: 'file' },
+      { name: 'photos', type: 'folder' },
+    ];
+    const json =
+      '{"kind":"bundle","entries":[{"name":"notes.txt","type":"file"},{"name":"photos","type":"folder"}],"size":7168,"files":4,"bytes":1500}';
+    expect(parseOffer(JSON.parse(json))).toEqual({ kind: 'bundle', entries, size: 7168, files: 4, bytes: 1500 });
+    expect(JSON.stringify(parseOffer(JSON.parse(json)))).toBe(json);
+    const bundle = (over: object) =>
+      parseOffer({ kind: 'bundle', entries, size: 7168, files: 4, bytes: 1500, ...over });
+    for (const bad of [
+      { entries: [entries[0]] },
+      { entries: [entries[0], entries[0]] },
+      { entries: [entries[0], { name: 'x', type: 'symlink' }] },
+      { entries: [entries[0], { name: '', type: 'file' }] },
+      { entries: Array.from({ length: 1001 }, (_, i) => ({ name: `f${i}`, type: 'file' })) },
+      { entries: 'a,b' },
+      { files: 0 },
+      { bytes: 7169 },
+    ]) {
+      expect(bundle(bad), JSON.stringify(bad).slice(0, 80)).toBeInstanceOf(PortunusError);
+    }
+  });
 });
 
 describe('signal: a sealed envelope for the path layer', () => {

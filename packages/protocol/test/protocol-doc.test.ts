@@ -19,6 +19,7 @@ import {
   MAX_SIGNAL_BODY_BYTES,
 } from '../src/peer-messages.js';
 import { KEY_LABELS } from '../src/keys.js';
+import { MAX_BUNDLE_ENTRIES } from '../src/offer.js';
 import { MAX_HELD_CONTROL, MAX_HELD_CONTROL_BYTES } from '../src/control-order.js';
 import { DIRECT_WINDOW_BYTES } from '../src/channel-messages.js';
 import { MAX_TCP_HINTS } from '../src/tcp-hints.js';
@@ -87,6 +88,8 @@ describe('PROTOCOL.md', () => {
     expect(doc).toContain(row('MAX_CANDIDATE_BYTES', `${MAX_CANDIDATE_BYTES} bytes`));
     expect(doc).toContain(`at most ${MAX_ICE_SERVERS} entries (\`MAX_ICE_SERVERS\`)`);
     expect(doc).toContain(`base64url of exactly ${SID_BYTES} bytes`);
+    expect(doc).toContain(`\`MAX_BUNDLE_ENTRIES\` = ${MAX_BUNDLE_ENTRIES}`);
+    expect(doc).toContain(`2 … ${MAX_BUNDLE_ENTRIES.toLocaleString('en-US')} of`);
     expect(doc).toContain(
       `\`PING_BURST\` = ${PING_BURST} pings, refilled by one every \`PING_REFILL_MS\` = ${PING_REFILL_MS} ms`,
     );

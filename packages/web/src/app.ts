@@ -138,7 +138,7 @@ export class App {
 
   private received(offer: Offer, bytes: number, kind: string, saved: string | undefined): void {
     if (offer.kind === 'text') return this.screen.done('Received a message:', { text: offer.text });
-    const what = `Received ${offer.name} (${formatBytes(bytes)}); its SHA-256 matches what was sent.`;
+    const what = `Received ${describeOffer(offer).name} (${formatBytes(bytes)}); its SHA-256 matches what was sent.`;
     const name = savedName(offer);
     if (kind === 'download') return this.screen.done(`${what} Saved to your downloads as ${name}.`);
     if (kind !== 'memory') return this.screen.done(`${what} Saved as ${saved ?? name}.`);

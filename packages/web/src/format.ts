@@ -28,6 +28,15 @@ export function describeOffer(offer: Offer): { name: string; detail: string } {
       const files = `${offer.files} ${offer.files === 1 ? 'file' : 'files'}`;
       return { name: offer.name, detail: `a folder, ${files}, ${formatBytes(offer.bytes)}` };
     }
+    case 'bundle': {
+      const files = `${offer.files} ${offer.files === 1 ? 'file' : 'files'}`;
+      const shown = offer.entries.slice(0, 3).map((e) => (e.type === 'folder' ? `${e.name}/` : e.name));
+      const more = offer.entries.length > 3 ? ` and ${offer.entries.length - 3} more` : '';
+      return {
+        name: `${shown.join(', ')}${more}`,
+        detail: `${offer.entries.length} entries, ${files}, ${formatBytes(offer.bytes)}`,
+      };
+    }
     case 'stream':
       return { name: offer.name, detail: 'a stream of unknown length' };
     case 'text':

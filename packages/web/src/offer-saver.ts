@@ -6,7 +6,7 @@
 import type { Offer, PortunusError } from '@portunus/protocol';
 import type { Sink } from '@portunus/client';
 import { MemorySaver, tooBigForMemory } from './save/memory-saver.js';
-import { openOfferSink } from './save/offer-sink.js';
+import { openOfferSink, zipName } from './save/offer-sink.js';
 import type { Saver } from './save/saver.js';
 import type { ReceiveSaver } from './receive-flow.js';
 
@@ -15,14 +15,16 @@ export function offerSaver(saver: Saver): ReceiveSaver {
     kind: saver.kind,
     refuse: (offer: Offer): PortunusError | undefined => {
       if (!(saver instanceof MemorySaver)) return undefined;
-      const atLeast = offer.kind === 'file' ? offer.size : offer.kind === 'folder' ? offer.bytes : 0;
+      const atLeast =
+        offer.kind === 'file' ? offer.size : offer.kind === 'folder' || offer.kind === 'bundle' ? offer.bytes : 0;
       return atLeast > saver.limit ? tooBigForMemory(atLeast, saver.limit) : undefined;
     },
     open: (offer: Offer): Promise<Sink> => openOfferSink(saver, offer),
   };
 }
 
-/** The name a received offer is saved under (a folder arrives as one zip). */
+/** The name a received offer is saved under (a folder or a bundle arrives as one zip). */
 export function savedName(offer: Offer): string {
-  return offer.kind === 'folder' ? `${offer.name}.zip` : offer.kind === 'text' ? '' : offer.name;
+  if (offer.kind === 'folder' || offer.kind === 'bundle') return zipName(offer);
+  return offer.kind === 'text' ? '' : offer.name;
 }

@@ -82,8 +82,11 @@ export async function receiveFlow(
         onPaired: (p) => void (got.paired = p),
         onConfirmed: ({ peerAbilities: theirs }) => void (peerAbilities = theirs),
         onOffer: async (offer, decided): Promise<Decision> => {
-          const name = offer.kind === 'text' ? undefined : safeComponentName(offer.name);
-          if (name instanceof PortunusError) throw name;
+          const names = offer.kind === 'text' ? [] : offer.kind === 'bundle' ? offer.entries : [offer];
+          for (const { name } of names) {
+            const checked = safeComponentName(name);
+            if (checked instanceof PortunusError) throw checked;
+          }
           const noPath = offer.kind === 'text' ? undefined : noCommonPath(abilities, peerAbilities);
           if (noPath !== undefined) throw noPath;
           got.offer = offer;

@@ -6,6 +6,7 @@
  */
 import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import {
+  checkBundleEntryName,
   checkEntryName,
   DEFAULT_MAX_ENTRIES,
   ENTRY_HINTS,
@@ -16,6 +17,8 @@ import {
 import type { TarEntryHeader } from './tar-reader.js';
 
 export type FolderOffer = Extract<Offer, { kind: 'folder' }>;
+/** What arrives as a tar: a folder, or a bundle of several files and folders (saved as one zip all the same). */
+export type TarOffer = Extract<Offer, { kind: 'folder' | 'bundle' }>;
 
 export const LINK_IN_PAGE_HINT =
   'The folder holds a symbolic link, which a zip cannot carry to Windows; nothing was kept. Receive it with the portunus command instead.';
@@ -35,11 +38,14 @@ export class FolderEntries {
   private entries = 0;
   private files = 0;
   private bytes = 0;
+  private readonly types: ReadonlyMap<string, 'file' | 'folder'>;
 
   constructor(
-    private readonly offer: FolderOffer,
+    private readonly offer: TarOffer,
     private readonly maxEntries = DEFAULT_MAX_ENTRIES,
-  ) {}
+  ) {
+    this.types = new Map(offer.kind === 'bundle' ? offer.entries.map((e) => [e.name, e.type]) : []);
+  }
 
   check(header: TarEntryHeader): CheckedEntry {
     if (++this.entries > this.maxEntries) {
@@ -49,8 +55,7 @@ export class FolderEntries {
     }
     const kind = entryKind(header.name, typeName(header.typeflag));
     if (kind instanceof PortunusError) throw kind;
-    const parts = checkEntryName(header.name, this.offer.name, kind);
-    if (parts instanceof PortunusError) throw parts;
+    const parts = this.partsOf(header.name, kind);
     if (kind === 'symlink') {
       throw createError(
         'UNSAFE_PATH',
@@ -63,7 +68,7 @@ export class FolderEntries {
     if (kind !== 'file' && header.size > 0) throw createError('PROTOCOL', 'a folder or link entry carries data');
     if (kind === 'file') this.count(header.size);
     this.place(header.name, parts, kind);
-    const path = [this.offer.name, ...parts].join('/');
+    const path = parts.join('/');
     return {
       path: kind === 'directory' ? `${path}/` : path,
       kind,
@@ -71,6 +76,16 @@ export class FolderEntries {
       executable: (header.mode & 0o111) !== 0,
       mtime: header.mtime,
     };
+  }
+
+  /** Every component, the top-level name first. */
+  private partsOf(name: string, kind: 'directory' | 'file' | 'symlink'): string[] {
+    const parts =
+      this.offer.kind === 'bundle'
+        ? checkBundleEntryName(name, this.types, kind)
+        : checkEntryName(name, this.offer.name, kind);
+    if (parts instanceof PortunusError) throw parts;
+    return this.offer.kind === 'bundle' ? parts : [this.offer.name, ...parts];
   }
 
   /** Checks the counts against the offer once the archive has ended. */

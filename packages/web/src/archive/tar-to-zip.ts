@@ -4,7 +4,7 @@
  * before its zip header is written; file data passes through untouched, so memory holds one tar header and the zip's
  * central directory, never the data.
  */
-import { FolderEntries, type FolderOffer } from './folder-entries.js';
+import { FolderEntries, type TarOffer } from './folder-entries.js';
 import { TarReader } from './tar-reader.js';
 import { ZipWriter } from './zip-writer.js';
 
@@ -13,7 +13,7 @@ export class TarToZip {
   private readonly entries: FolderEntries;
   private readonly zip = new ZipWriter();
 
-  constructor(offer: FolderOffer, maxEntries?: number) {
+  constructor(offer: TarOffer, maxEntries?: number) {
     this.entries = new FolderEntries(offer, maxEntries);
   }
 
@@ -47,7 +47,7 @@ export class TarToZip {
 }
 
 /** The zip of a whole tar stream, for callers that pull. */
-export async function* tarToZip(tar: AsyncIterable<Uint8Array>, offer: FolderOffer): AsyncGenerator<Uint8Array> {
+export async function* tarToZip(tar: AsyncIterable<Uint8Array>, offer: TarOffer): AsyncGenerator<Uint8Array> {
   const converter = new TarToZip(offer);
   for await (const chunk of tar) yield* converter.push(chunk);
   yield converter.finish();

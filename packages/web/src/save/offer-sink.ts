@@ -1,7 +1,7 @@
 /**
  * The Sink for an accepted offer in the page: a file is saved as it comes, checked against its offered size as the
  * CLI's file sink checks it; a folder's tar is turned into a zip on the way (archive/tar-to-zip.ts), so it is saved
- * as one `<name>.zip` that Windows and macOS open. A failure aborts what was saved.
+ * as one `<name>.zip` that Windows and macOS open (and so is a bundle of several files and folders). A failure aborts what was saved.
  */
 import { createError, type Offer } from '@portunus/protocol';
 import type { Sink } from '@portunus/client';
@@ -12,9 +12,10 @@ export async function openOfferSink(saver: Saver, offer: Offer): Promise<Sink> {
   switch (offer.kind) {
     case 'file':
       return limited(await saver.open(offer.name, offer.size), offer.size, (chunk, inner) => inner.write(chunk));
-    case 'folder': {
+    case 'folder':
+    case 'bundle': {
       const converter = new TarToZip(offer);
-      const inner = await saver.open(`${offer.name}.zip`, undefined, offer.bytes);
+      const inner = await saver.open(zipName(offer), undefined, offer.bytes);
       return limited(
         inner,
         offer.size,
@@ -29,6 +30,11 @@ export async function openOfferSink(saver: Saver, offer: Offer): Promise<Sink> {
     case 'text':
       throw createError('INTERNAL', 'a text message has no data to save');
   }
+}
+
+/** A folder is saved as `<name>.zip`; a bundle, whose entries have no common name, as `portunus-<n>-entries.zip`. */
+export function zipName(offer: Extract<Offer, { kind: 'folder' | 'bundle' }>): string {
+  return offer.kind === 'folder' ? `${offer.name}.zip` : `portunus-${offer.entries.length}-entries.zip`;
 }
 
 /** Exactly `size` bytes reach `write`, or the sink fails with CORRUPT (as PROTOCOL.md §4.6 says for folders). */

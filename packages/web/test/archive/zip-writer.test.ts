@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32 as zlibCrc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { BundleEntry } from '@portunus/protocol';
 import { crc32 } from '../../src/archive/crc32.js';
 import { tarToZip } from '../../src/archive/tar-to-zip.js';
 import { ZipWriter } from '../../src/archive/zip-writer.js';
@@ -58,6 +59,29 @@ describe('tar to zip', () => {
       [`photos/${long}`, 4, sha256('long'), 0x0808, '100644'],
     ]);
     expect(unzipTest(path)).toBe(true);
+  });
+
+  it('a bundle (several paths in one send): its entries at the top of the zip; an entry not offered is refused', async () => {
+    const tar = await buildTar([
+      { header: { name: 'notes.txt' }, body: 'notes' },
+      { header: { name: 'photos/', type: 'directory' } },
+      { header: { name: 'photos/a.jpg' }, body: 'jpeg' },
+    ]);
+    const entries: BundleEntry[] = [
+      { name: 'notes.txt', type: 'file' },
+      { name: 'photos', type: 'folder' },
+    ];
+    const offer = { kind: 'bundle' as const, entries, size: tar.length, files: 2, bytes: 9 };
+    const path = join(dir, 'bundle.zip');
+    await writeChunks(path, tarToZip(pieces(tar, 700), offer));
+    expect(unzipList(path)).toEqual({ names: ['notes.txt', 'photos/', 'photos/a.jpg'], count: 3 });
+    expect(unzipTest(path)).toBe(true);
+
+    const stray = await buildTar([{ header: { name: 'other.txt' }, body: 'x' }]);
+    const strayOffer = { ...offer, size: stray.length, files: 1, bytes: 1 };
+    await expect(writeChunks(join(dir, 'stray.zip'), tarToZip(pieces(stray, 700), strayOffer))).rejects.toMatchObject({
+      code: 'UNSAFE_PATH',
+    });
   });
 });
 
