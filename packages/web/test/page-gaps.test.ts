@@ -4,9 +4,12 @@
  * - the secret never reaches the relay: the page is loaded through a recording TCP proxy (its WebSocket goes through
  *   it too), and nothing the page sent, HTTP requests included, holds the code or its secret in any spelling;
  * - drag and drop onto the page's drop target sends the dropped file;
- * - a lost connection (the CLI peer killed, or the relay) ends in the page's error state at once, not at a timeout.
+ * - a lost connection (the CLI peer killed, or the relay) ends in the page's error state at once, not at a timeout;
+ * - the page moves between paths as the CLI does: WebRTC severed mid-transfer, the data goes on over the relay.
  *
- * Faults come from the harness only: a recording proxy, SIGKILL.
+ * Faults come from the harness only: proxies (a recording one, one that holds the CLI's data frames on the relay),
+ * SIGKILL, and init scripts (one keeps the page's peer connections so the test can close them, one holds a picked
+ * file's stream part way).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -16,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type Code, formatCode, normalizeCode, parseCode, PortunusError } from '@portunus/protocol';
 import { exitOf, runPortunus, type Proc } from '../../../cli/test/e2e/harness.js';
-import { TcpProxy } from '../../../cli/test/e2e/faults.js';
+import { afterDataBytes, RelayProxy, TcpProxy } from '../../../cli/test/e2e/faults.js';
 import { findSpellings, readableBytes } from './client-bytes.js';
 import {
   chromiumSkipReason,
@@ -254,7 +257,172 @@ describe.skipIf(chromiumSkipReason() !== undefined)('the page beyond the plain t
       }
     });
   });
+
+  describe('the page moves between paths as the CLI does', () => {
+    it('CLI → page on --transport auto: WebRTC severed mid-transfer, the data goes on over the relay, SHA-256 equal', async () => {
+      // The CLI meets the relay through a proxy that holds its data frames once 2 MiB went through (messages, and so
+      // the WebRTC signals, still pass): until the test lets them go, the data can reach the page over WebRTC alone.
+      // Without this the page might never see WebRTC carry data: a sender whose probe of WebRTC acknowledged nothing
+      // within its 500 ms (a loaded machine) takes the data back to the relay for good, and the relay's resends win.
+      const proxy = await RelayProxy.start(world.relay.url);
+      proxy.freezeFrames(afterDataBytes(2 * 1024 * 1024));
+      try {
+        await withContext(async (context) => {
+          await context.addInitScript(keepPeerConnections);
+          const sender = runPortunus(
+            ['send', '--json', '--transport', 'auto', '--relay', proxy.url, '-', '--name', 'stream.bin'],
+            { stdin: 'pipe' },
+          );
+          // The source never runs dry before the test says so: the transfer is under way whenever the path goes.
+          const feed = pump(sender.child.stdin!, randomBytes(1024 * 1024));
+          const code = String((await sender.waitEvent('code')).code);
+          const page = await openPage(context, `${world.relay.origin}/#${code}`, 'offer');
+          const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+          await page.locator('#progress-path').filter({ hasText: 'through the relay' }).waitFor({ timeout: STATE_MS });
+          // The page shows data arriving over WebRTC: its peer connections are closed in that same task, and the
+          // relay passes the data again.
+          const severed = await page.evaluate(severOnWebRtc, STATE_MS);
+          proxy.thaw();
+          expect(severed.shown).toBe('Moving directly (WebRTC)');
+          expect(severed.closed).toBeGreaterThan(0);
+          await page.locator('#progress-path').filter({ hasText: 'through the relay' }).waitFor({ timeout: STATE_MS });
+          const written = feed.finish();
+          await waitState(page, 'done');
+          expect(await exitOf(sender, STATE_MS)).toBe(0);
+          const received = await readFile(await download.path());
+          expect(received.length).toBe(written.bytes);
+          expect(sha256(received)).toBe(written.sha256);
+          // The sender moved the data to WebRTC and back: `failover` when it saw the channel end first, `slower`
+          // when its probe of WebRTC ended first with nothing acknowledged there. Either way the relay finished it.
+          const moves = sender.events().filter((e) => e.event === 'transport');
+          expect(moves[0]).toMatchObject({ from: 'relay', to: 'webrtc', reason: 'probe' });
+          expect(moves.at(-1)).toMatchObject({ from: 'webrtc', to: 'relay' });
+          expect(['failover', 'slower']).toContain(moves.at(-1)!.reason);
+          expect(sender.events().find((e) => e.event === 'done')?.transport).toBe('relay');
+          expect(pageProblems(page)).toEqual([]);
+        });
+      } finally {
+        await proxy.close();
+      }
+    });
+
+    it('page → CLI on --transport auto: WebRTC severed as the page moves the data to it, the rest goes over the relay', async () => {
+      const dir = join(world.tmp, 'sever-page-to-cli');
+      await mkdir(join(dir, 'dst'), { recursive: true });
+      const content = randomBytes(24 * 1024 * 1024);
+      await writeFile(join(dir, 'gated.bin'), content);
+      await withContext(async (context) => {
+        await context.addInitScript(keepPeerConnections);
+        await context.addInitScript(gateFile, { name: 'gated.bin', bytes: 4 * 1024 * 1024 });
+        const page = await openPage(context, `${world.relay.origin}/`);
+        const code = formatCode(await sendPicked(page, join(dir, 'gated.bin')));
+        const receiver = runPortunus(
+          ['receive', '--json', '--yes', '--transport', 'auto', '--relay', world.relay.url, code],
+          { cwd: join(dir, 'dst') },
+        );
+        // The file's first 4 MiB go over the relay; the rest waits until WebRTC is up and the page moves the data
+        // to it, which is when the path is severed (and the rest of the file let through).
+        const severed = await page.evaluate(severOnWebRtc, STATE_MS);
+        await page.evaluate(() => (globalThis as unknown as { portunusOpenGate(): void }).portunusOpenGate());
+        expect(severed.shown).toBe('Moving directly (WebRTC)');
+        expect(severed.closed).toBeGreaterThan(0);
+        await page.locator('#progress-path').filter({ hasText: 'through the relay' }).waitFor({ timeout: STATE_MS });
+        await waitState(page, 'done');
+        expect(await page.locator('#done-text').textContent()).toContain('through the relay');
+        expect(await exitOf(receiver, STATE_MS)).toBe(0);
+        expect(sha256(await readFile(join(dir, 'dst', 'gated.bin')))).toBe(sha256(content));
+        expect(receiver.events().find((e) => e.event === 'done')?.transport).toBe('relay');
+        expect(pageProblems(page)).toEqual([]);
+      });
+    });
+  });
 });
+
+/**
+ * An init script: keeps every peer connection the page makes (`portunusPeers`), so a test can close them as a
+ * failing network would end them.
+ */
+function keepPeerConnections(): void {
+  const scope = globalThis as unknown as {
+    RTCPeerConnection: new (...args: unknown[]) => { close(): void };
+    portunusPeers: { close(): void }[];
+  };
+  const Native = scope.RTCPeerConnection;
+  const peers: { close(): void }[] = [];
+  scope.portunusPeers = peers;
+  scope.RTCPeerConnection = class extends Native {
+    constructor(...args: unknown[]) {
+      super(...args);
+      peers.push(this);
+    }
+  };
+}
+
+/**
+ * An init script: the picked file called `name` reads its first `bytes` (or a little more: the browser's own pieces)
+ * and then waits until `portunusOpenGate()`, so a sending page stays mid-transfer for as long as a test needs.
+ */
+function gateFile({ name, bytes }: { name: string; bytes: number }): void {
+  type Reader = { read(): Promise<{ done: boolean; value?: unknown }> };
+  type Controller = { enqueue(chunk: unknown): void; close(): void };
+  const scope = globalThis as unknown as {
+    Blob: { prototype: { stream(this: { name?: string }): { getReader(): Reader } } };
+    ReadableStream: new (source: { pull(controller: Controller): Promise<void> }) => unknown;
+    portunusOpenGate(): void;
+  };
+  let open!: () => void;
+  const gate = new Promise<void>((resolve) => (open = resolve));
+  scope.portunusOpenGate = open;
+  const native = scope.Blob.prototype.stream;
+  scope.Blob.prototype.stream = function (this: { name?: string }) {
+    if (this.name !== name) return native.call(this);
+    const reader = native.call(this).getReader();
+    let passed = 0;
+    return new scope.ReadableStream({
+      async pull(controller) {
+        if (passed >= bytes) await gate;
+        const next = await reader.read();
+        if (next.done) return controller.close();
+        passed += (next.value as { length: number }).length;
+        controller.enqueue(next.value);
+      },
+    }) as { getReader(): Reader };
+  };
+}
+
+/**
+ * Run in the page: resolves once `#progress-path` says the data moves over WebRTC, after closing every peer
+ * connection the page made, in that same task (so the data is on WebRTC when the path goes). Rejects with what the
+ * page shows if that does not happen within `timeoutMs` (a hang detector).
+ */
+function severOnWebRtc(timeoutMs: number): Promise<{ shown: string; closed: number }> {
+  const scope = globalThis as unknown as {
+    document: { querySelector(selector: string): { textContent: string | null } };
+    MutationObserver: new (callback: () => void) => {
+      observe(node: unknown, options: object): void;
+      disconnect(): void;
+    };
+    portunusPeers: { close(): void }[];
+  };
+  return new Promise((resolve, reject) => {
+    const path = scope.document.querySelector('#progress-path');
+    const timer = setTimeout(() => {
+      observer.disconnect();
+      reject(new Error(`the page never showed WebRTC carrying the data (it shows "${path.textContent}")`));
+    }, timeoutMs);
+    const check = () => {
+      const shown = path.textContent ?? '';
+      if (!shown.includes('WebRTC')) return;
+      observer.disconnect();
+      clearTimeout(timer);
+      for (const peer of scope.portunusPeers) peer.close();
+      resolve({ shown, closed: scope.portunusPeers.length });
+    };
+    const observer = new scope.MutationObserver(check);
+    observer.observe(path, { childList: true, characterData: true, subtree: true });
+    check();
+  });
+}
 
 function errorOf(p: Proc): unknown {
   return p.events().find((e) => e.event === 'error')?.error;
