@@ -6,7 +6,7 @@
  *   so direct paths come up only when released), withhold data frames (a relay that stops forwarding but keeps the
  *   connection and answers pings), or stop forwarding anything.
  * - TcpProxy: a plain TCP proxy that can stop moving bytes while keeping both sockets open (a network partition:
- *   not even pings get through).
+ *   not even pings get through), and can keep every byte a client sent (what a relay would have seen).
  * - killTcp: destroys a process's established TCP connections (`ss -K`, root), as a cable pulled out would.
  */
 import { spawnSync } from 'node:child_process';
@@ -146,18 +146,25 @@ export class TcpProxy {
   private moving = true;
   /** Bytes moved client → upstream. */
   bytesUp = 0;
+  /** With `record`: every connection's bytes client → upstream, in the order the connections came. */
+  readonly sent: Buffer[][] = [];
 
   private constructor(
     private readonly server: Server,
     readonly port: number,
     private readonly stopAfter: number,
+    private readonly record: boolean,
   ) {}
 
-  /** `stopAfter`: stop moving anything once this many bytes went client → upstream (a partition mid-transfer). */
-  static async start(upstreamPort: number, opts: { stopAfter?: number } = {}): Promise<TcpProxy> {
+  /**
+   * `stopAfter`: stop moving anything once this many bytes went client → upstream (a partition mid-transfer).
+   * `record`: keep what each client sent (`sent`).
+   */
+  static async start(upstreamPort: number, opts: { stopAfter?: number; record?: boolean } = {}): Promise<TcpProxy> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const proxy = new TcpProxy(server, (server.address() as { port: number }).port, opts.stopAfter ?? Infinity);
+    const { port } = server.address() as { port: number };
+    const proxy = new TcpProxy(server, port, opts.stopAfter ?? Infinity, opts.record ?? false);
     server.on('connection', (client) => proxy.pipe(client, connect(upstreamPort, '127.0.0.1')));
     return proxy;
   }
@@ -178,9 +185,12 @@ export class TcpProxy {
       s.on('error', () => (client.destroy(), upstream.destroy()));
       s.on('close', () => (client.destroy(), upstream.destroy()));
     }
+    const kept: Buffer[] = [];
+    if (this.record) this.sent.push(kept);
     client.on('data', (chunk) => {
       if (!this.moving) return;
       this.bytesUp += chunk.length;
+      if (this.record) kept.push(chunk);
       upstream.write(chunk);
       if (this.bytesUp >= this.stopAfter) this.stop();
     });
