@@ -5,7 +5,7 @@
  *
  * Rules, in full:
  * 1. The first path that comes up carries the data (usually the relay).
- * 2. A path that comes up later is probed once: the data moves to it for `probeMs`. The path it left keeps its
+ * 2. A path that comes up later is probed once: the data moves to it for `probeMs` from its first acknowledgement. The path it left keeps its
  *    rate measured over the last `rateWindowMs` before the move. Off the relay (a third party's bandwidth) every
  *    direct path is probed; from a direct path, only while that one measures below `probeBelow` (a probe costs up
  *    to probeMs at the new path's speed, not worth it on a path that is already fast).
@@ -132,7 +132,13 @@ function fallback(state: ChooserState): PathKind | undefined {
 function onProgress(state: ChooserState, at: Sample): ChooserResult {
   const probe = state.probe;
   if (probe === undefined) return nextProbe(state);
-  if (probe.start === undefined || at.at - probe.start.at < state.config.probeMs) return { state };
+  if (probe.start === undefined) return { state };
+  // The probe's clock starts with the probed path's first acknowledgement: its set-up (a data channel's first round
+  // trips, a busy peer) is not its speed, and a zero measured against a zero would send the data back for good. A
+  // path that never acknowledges is ended by the stall rule (stall.ts) like any other carrying path.
+  if (at.bytes === probe.start.bytes)
+    return { state: { ...state, probe: { ...probe, start: { at: at.at, bytes: at.bytes } } } };
+  if (at.at - probe.start.at < state.config.probeMs) return { state };
   const rate = (at.bytes - probe.start.bytes) / Math.max(at.at - probe.start.at, 1);
   const rates = { ...state.rates, [probe.path]: rate };
   const settled: ChooserState = { ...state, rates, probe: undefined };

@@ -68,6 +68,31 @@ describe('path chooser', () => {
     expect(w.switches).toHaveLength(3);
   });
 
+  it("times a probe from the probed path's first acknowledgement: a slow set-up is not a slow path", () => {
+    const w = new World();
+    w.up('relay');
+    w.run(1000, 300);
+    w.up('webrtc');
+    w.run(2000, 0); // nothing acknowledged on the new path for four probe lengths (a channel still opening)
+    expect(w.state.probe?.path).toBe('webrtc');
+    w.run(600, 250);
+    expect(w.switches.slice(1)).toEqual([{ path: 'webrtc', reason: 'probe' }]);
+    expect(w.state.probe).toBeUndefined();
+  });
+
+  it('a probed path that acknowledges, then measures slower, still hands the data back', () => {
+    const w = new World();
+    w.up('relay');
+    w.run(1000, 300);
+    w.up('webrtc');
+    w.run(300, 0);
+    w.run(600, 50);
+    expect(w.switches.slice(1)).toEqual([
+      { path: 'webrtc', reason: 'probe' },
+      { path: 'relay', reason: 'slower' },
+    ]);
+  });
+
   it('stays on a probed path that is somewhat slower but within the ratio (no switching for small gains)', () => {
     const w = new World();
     w.up('relay');
