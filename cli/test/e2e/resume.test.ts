@@ -48,9 +48,16 @@ interface Run {
   receiver: Proc;
 }
 
-/** A send and a receive of data.bin over `relay` (relay path only); with `code`, a pre-agreed one (PORTUNUS_CODE). */
-async function transfer(d: Dirs, relay: string, opts: { code?: string; receiveArgs?: string[] } = {}): Promise<Run> {
-  const common = ['--json', '--relay', relay, '--transport', 'relay'];
+/**
+ * A send and a receive of data.bin meeting at `relay`, the data on `transport` (default: the relay); with `code`, a
+ * pre-agreed one (PORTUNUS_CODE).
+ */
+async function transfer(
+  d: Dirs,
+  relay: string,
+  opts: { code?: string; receiveArgs?: string[]; transport?: 'relay' | 'tcp' } = {},
+): Promise<Run> {
+  const common = ['--json', '--relay', relay, '--transport', opts.transport ?? 'relay'];
   const env = opts.code === undefined ? {} : { PORTUNUS_CODE: opts.code };
   const sender = runPortunus(['send', ...common, NAME], { cwd: d.src, env });
   const code = opts.code ?? String((await sender.waitEvent('code')).code);
@@ -123,19 +130,23 @@ async function expectWhole(
 }
 
 describe('a re-run continues where a killed run stopped (kill -9, relay path)', () => {
-  it('kill -9 of the receiver at about half: the next run with a new code moves at most 55% of the bytes', async () => {
-    const d = await dirs();
-    await interrupted(d, 'receiver');
-    const run = await transfer(d, world.relay.url);
-    const { sent, got } = await expectWhole(run, d);
-    const reused = Number(got.reused);
-    expect(reused).toBeGreaterThanOrEqual(KILL_AT);
-    expect(sent.reused).toBe(reused);
-    expect(SIZE - reused).toBeLessThanOrEqual(0.55 * SIZE);
-    for (const p of [run.sender, run.receiver]) {
-      expect(p.events().find((e) => e.event === 'resume')).toEqual({ event: 'resume', bytes: reused, total: SIZE });
-    }
-  });
+  it.each(['relay', 'tcp'] as const)(
+    'kill -9 of the receiver at about half: the next run (new code, data on %s) moves at most 55% of the bytes',
+    async (transport) => {
+      const d = await dirs();
+      await interrupted(d, 'receiver');
+      const run = await transfer(d, world.relay.url, { transport });
+      const { sent, got } = await expectWhole(run, d);
+      const reused = Number(got.reused);
+      expect(reused).toBeGreaterThanOrEqual(KILL_AT);
+      expect(sent.reused).toBe(reused);
+      expect(SIZE - reused).toBeLessThanOrEqual(0.55 * SIZE);
+      for (const p of [run.sender, run.receiver]) {
+        expect(p.events().find((e) => e.event === 'resume')).toEqual({ event: 'resume', bytes: reused, total: SIZE });
+      }
+      expect(got.transport).toBe(transport);
+    },
+  );
 
   it('kill -9 of the sender, with the same pre-agreed code both times: the re-run resumes too', async () => {
     const d = await dirs();
