@@ -42,9 +42,9 @@ export interface FileSink extends Sink {
   restart(): Promise<void>;
   /**
    * Ends the receive but keeps the part and its state for a later one (an interruption), when it is resumable and
-   * holds data; otherwise the same as abort().
+   * holds data: returns the part and how much of it counts; otherwise the same as abort(), and undefined.
    */
-  keep(): Promise<boolean>;
+  keep(): Promise<{ path: string; bytes: number } | undefined>;
 }
 
 export async function openFileSink(
@@ -180,12 +180,12 @@ export async function openFileSink(
       held = received = written = recorded = 0;
     },
     async keep() {
-      if (status !== 'open') return false;
+      if (status !== 'open') return undefined;
       await writing;
       if (state === undefined || failure !== undefined || written === 0) {
         status = 'failed';
         await discard();
-        return false;
+        return undefined;
       }
       status = 'failed';
       try {
@@ -195,7 +195,7 @@ export async function openFileSink(
       }
       await handle.close().catch(() => {});
       await state.close();
-      return true;
+      return { path: temp, bytes: state.bytes };
     },
   };
 }

@@ -44,6 +44,7 @@ import { showWaiting } from '../ui/waiting.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
+import { formatBytes } from '../ui/format.js';
 import { isInterruption, type Resumed, resumePartial, sayDiscarded } from './resume.js';
 
 export interface ReceiveOptions {
@@ -231,8 +232,12 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     // An interrupted file keeps what it has for the next receive of the same file (PROTOCOL.md §4.12).
     if (fileSink !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
       reporter.stopProgress();
-      if (await fileSink.keep()) {
-        reporter.say('The partial file is kept: the same receive, run again, continues where this one stopped.');
+      const kept = await fileSink.keep();
+      if (kept !== undefined) {
+        reporter.event({ event: 'kept', ...kept });
+        reporter.say(
+          `Kept the ${formatBytes(kept.bytes)} received so far: the same receive, run again, continues from there.`,
+        );
       }
     }
     throw failure;

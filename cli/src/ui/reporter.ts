@@ -47,6 +47,8 @@ export type ReportEvent =
    * sent again; `progress` and `done` count them in.
    */
   | { event: 'resume'; bytes: number; total?: number }
+  /** The receive was interrupted: its hidden partial (`path`, `bytes` of it counted) is kept to be resumed. */
+  | { event: 'kept'; path: string; bytes: number }
   /** The receiver's partial copy of the file was discarded (`reason`) and the transfer starts from zero. */
   | { event: 'discarded'; path: string; bytes: number; reason: 'mismatch' | 'no-resume' }
   /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */

@@ -108,6 +108,9 @@ async function interrupted(d: Dirs, victim: 'sender' | 'receiver', code?: string
     const other = victim === 'sender' ? run.receiver : run.sender;
     // The survivor fails (its peer is gone); a surviving receiver keeps its partial file for the next run.
     expect(await exitOf(other, 60_000)).not.toBe(0);
+    if (victim === 'sender') {
+      expect(run.receiver.events().find((e) => e.event === 'kept')).toMatchObject({ bytes: expect.any(Number) });
+    }
   } finally {
     await proxy.close();
   }

@@ -48,8 +48,9 @@ describe('the resumable file sink', () => {
     const sink = await openResumableSink(target(), offer, undefined);
     const data = randomBytes(2 * CHECKPOINT_BYTES + 10);
     await feed(sink, data, 64 * 1024);
-    expect(await sink.keep()).toBe(true);
+    const kept = await sink.keep();
     const names = await hidden();
+    expect(kept).toEqual({ path: join(dir, names[0]!), bytes: data.length });
     expect(names.map((n) => n.replace(/.*\./, ''))).toEqual(['part', 'resume']);
     const state = JSON.parse(await readFile(join(dir, names[1]!), 'utf8')) as Record<string, unknown>;
     expect(state).toEqual({ format: 'portunus-resume-v1', ...identity, bytes: data.length });
@@ -70,7 +71,7 @@ describe('the resumable file sink', () => {
 
   it('keep() of a sink that holds nothing removes it: nothing to resume', async () => {
     const sink = await openResumableSink(target(), offer, undefined);
-    expect(await sink.keep()).toBe(false);
+    expect(await sink.keep()).toBeUndefined();
     expect(await readdir(dir)).toEqual([]);
   });
 
