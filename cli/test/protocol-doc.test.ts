@@ -19,6 +19,9 @@ import { DIAL_TIMEOUT_MS, MAX_INBOUND, PARALLEL_DIALS } from '../src/transport/t
 import { CHOSEN, HANDSHAKE_TIMEOUT_MS } from '../src/transport/tcp-handshake.js';
 import { HIGH_WATER_BYTES as TCP_HIGH_WATER_BYTES, INBOX_HIGH_BYTES } from '../src/transport/tcp.js';
 import { DIRECT_CHUNK_BYTES, HIGH_WATER_BYTES as WERIFT_HIGH_WATER_BYTES } from '../src/transport/webrtc.js';
+import { CHECKPOINT_BYTES } from '../src/files/resume-state.js';
+import { isInterruption } from '../src/transfer/resume.js';
+import { ERRORS, type ErrorCode } from '@portunus/protocol';
 import { LAN_DATAGRAM_BYTES } from '../src/lan/datagram.js';
 import { EMBEDDED_CLOSE_GRACE_MS, EMBEDDED_RELAY_NAME } from '../src/lan/embedded-relay.js';
 import { MAX_LAN_NAMEPLATE } from '../src/lan/lan-host.js';
@@ -43,6 +46,13 @@ describe('PROTOCOL.md, the CLI figures', () => {
     expect(doc).toContain(row('ACK_DELAY_MS', `${ACK_DELAY_MS} ms`));
     expect(flat).toContain(`(\`--stall-timeout\`, default ${DEFAULT_STALL_TIMEOUT_MS / 1000} s)`);
     expect(flat).toContain(`below its high-water mark (${DEFAULT_HIGH_WATER_BYTES / MiB} MiB)`);
+  });
+
+  it('states what a resume keeps, and after which failures (§4.12)', () => {
+    expect(doc).toContain(row('CHECKPOINT_BYTES', `${CHECKPOINT_BYTES / MiB} MiB`));
+    const kept = (Object.keys(ERRORS) as ErrorCode[]).filter(isInterruption);
+    const listed = /A receive that fails with (.*?) keeps the pair/.exec(flat)![1]!;
+    expect([...listed.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]).sort()).toEqual(kept.sort());
   });
 
   it('states how the paths come up and the figures they run with', () => {

@@ -15,6 +15,7 @@ interface ReceiveFlags extends CommonOptions {
   yes?: boolean;
   overwrite?: boolean;
   rename?: boolean;
+  resume?: boolean;
 }
 
 export function receiveCommand(io: Io): Command {
@@ -30,7 +31,11 @@ export function receiveCommand(io: Io): Command {
     )
     .option('-y, --yes', 'accept without asking')
     .option('--overwrite', 'replace an existing file or folder of the same name')
-    .option('--rename', "keep an existing file or folder: save under a free name like 'a (1).txt'");
+    .option('--rename', "keep an existing file or folder: save under a free name like 'a (1).txt'")
+    .option(
+      '--no-resume',
+      'start over: discard what an interrupted receive of the same file left here instead of continuing it',
+    );
   addCommonOptions(cmd).addHelpText(
     'after',
     `
@@ -43,7 +48,11 @@ Examples:
   $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747
 
 A link names its relay: it is used instead of PORTUNUS_RELAY or the config file's relay. --relay naming another
-relay than the link's is an error (the sender waits at the link's relay).`,
+relay than the link's is an error (the sender waits at the link's relay).
+
+An interrupted file (a lost connection, Ctrl-C, a killed process) leaves a hidden partial file beside the target;
+the same receive run again, with a new code or the same one, continues it once the sender has checked that it
+matches its file (--no-resume starts over).`,
   );
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
     runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {
@@ -66,6 +75,7 @@ relay than the link's is an error (the sender waits at the link's relay).`,
           overwrite: flags.overwrite === true,
           rename: flags.rename === true,
           yes: flags.yes === true,
+          resume: flags.resume !== false,
           stdout: io.stdout,
           textOut: reporter.mode === 'json' ? undefined : io.stdout,
         },

@@ -1,14 +1,20 @@
 /**
  * A received file (or stdin stream) goes to a `.part` beside the target (temp-path.ts), mode 0600 so no one
  * else can read it half-written; commit() syncs it, sets its final mode and moves it into place.
+ *
+ * A file offer's part is resumable (resume-state.ts): a `.resume` state beside it records how much is written, a
+ * part taken over from an interrupted receive continues after its prefix, and keep() leaves both for a later
+ * receive instead of removing them.
  */
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
+import type { Sink } from '@portunus/client';
 import { createError, PortunusError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
 import { placeFile, syncParent } from './place.js';
-import type { ResolvedSinkOptions, Sink } from './sink.js';
+import { CHECKPOINT_BYTES, ResumeState, type Partial, type ResumeIdentity } from './resume-state.js';
+import type { ResolvedSinkOptions } from './sink.js';
 import { tempSibling } from './temp-path.js';
 
 /** O_EXCL: never open something already there; O_NOFOLLOW: never through a planted link. */
@@ -24,6 +30,21 @@ export interface FileShape {
   /** Exact size for file offers; undefined for streams. */
   limit: number | undefined;
   executable: boolean;
+  /** A file offer: keep a resume state, and continue `partial` (taken over with resume-state.ts adopt) if given. */
+  resume?: { identity: ResumeIdentity; partial?: Partial };
+}
+
+/** The sink of a file: besides a Sink's work, what a resume needs. */
+export interface FileSink extends Sink {
+  /** Bytes already in the part when it was opened (a taken-over partial), until restart(). */
+  readonly held: number;
+  /** Drops what the part holds and starts it over (the sender's file does not match it). */
+  restart(): Promise<void>;
+  /**
+   * Ends the receive but keeps the part and its state for a later one (an interruption), when it is resumable and
+   * holds data: returns the part and how much of it counts; otherwise the same as abort(), and undefined.
+   */
+  keep(): Promise<{ path: string; bytes: number } | undefined>;
 }
 
 export async function openFileSink(
@@ -31,16 +52,31 @@ export async function openFileSink(
   replace: boolean,
   shape: FileShape,
   opts: ResolvedSinkOptions,
-): Promise<Sink> {
-  const temp = tempSibling(path, opts.random, 'part');
+): Promise<FileSink> {
+  const partial = shape.resume?.partial;
+  const temp = partial?.part ?? tempSibling(path, opts.random, 'part');
   let handle: FileHandle;
+  let state: ResumeState | undefined;
   try {
-    handle = await open(temp, CREATE_FLAGS, 0o600);
+    if (partial === undefined) {
+      if (shape.resume !== undefined) state = await ResumeState.create(temp, shape.resume.identity);
+      handle = await open(temp, CREATE_FLAGS, 0o600);
+    } else {
+      state = await ResumeState.reopen(partial, shape.resume!.identity);
+      // O_APPEND: every write lands at the end, after the prefix (and after a restart's truncation, at 0).
+      handle = await open(temp, constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0));
+      await handle.truncate(partial.bytes);
+    }
   } catch (err) {
+    await state?.remove();
     throw fileError(err, 'create', temp);
   }
-  let received = 0;
-  let state: 'open' | 'committed' | 'failed' = 'open';
+  let held = partial?.bytes ?? 0;
+  let received = held;
+  /** Bytes the OS has (their writes completed), and what the state last recorded. */
+  let written = held;
+  let recorded = held;
+  let status: 'open' | 'committed' | 'failed' = 'open';
   let failure: PortunusError | undefined;
   // Writes run one after another (no position given: each appends where the last ended), behind the caller.
   let writing: Promise<void> = Promise.resolve();
@@ -51,18 +87,19 @@ export async function openFileSink(
     await writing;
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
+    await state?.remove();
   };
   const fail = async (err: unknown, action: string): Promise<never> => {
     failure ??= fileError(err, action, path);
-    if (state === 'open') {
-      state = 'failed';
+    if (status === 'open') {
+      status = 'failed';
       await discard();
     }
     throw failure;
   };
   const ready = (): void => {
     if (failure !== undefined) throw failure;
-    if (state !== 'open') throw createError('INTERNAL', 'the sink was already committed');
+    if (status !== 'open') throw createError('INTERNAL', 'the sink was already committed');
   };
   /** Resolves once at most `limit` bytes are still unwritten; a failed write fails the sink. */
   const drain = async (limit: number): Promise<void> => {
@@ -74,7 +111,14 @@ export async function openFileSink(
     writing = writing.then(async () => {
       try {
         // After a failure or an abort the queued chunks are dropped: the file is about to be removed.
-        if (state === 'open' && failure === undefined) await opts.io.write(handle, chunk);
+        if (status === 'open' && failure === undefined) {
+          await opts.io.write(handle, chunk);
+          written += chunk.length;
+          if (state !== undefined && written - recorded >= CHECKPOINT_BYTES) {
+            await state.record(written);
+            recorded = written;
+          }
+        }
       } catch (err) {
         failure ??= fileError(err, 'write', path);
       } finally {
@@ -85,6 +129,9 @@ export async function openFileSink(
   };
 
   return {
+    get held() {
+      return held;
+    },
     async write(chunk) {
       ready();
       if (shape.limit !== undefined && received + chunk.length > shape.limit) {
@@ -111,14 +158,44 @@ export async function openFileSink(
       } catch (err) {
         await fail(err, 'create');
       }
-      state = 'committed';
+      status = 'committed';
+      await state?.remove();
       await syncParent(path);
       return path;
     },
     async abort() {
-      if (state !== 'open') return;
-      state = 'failed';
+      if (status !== 'open') return;
+      status = 'failed';
       await discard();
+    },
+    async restart() {
+      ready();
+      await drain(0);
+      try {
+        await handle.truncate(0);
+        await state?.record(0);
+      } catch (err) {
+        await fail(err, 'write');
+      }
+      held = received = written = recorded = 0;
+    },
+    async keep() {
+      if (status !== 'open') return undefined;
+      await writing;
+      if (state === undefined || failure !== undefined || written === 0) {
+        status = 'failed';
+        await discard();
+        return undefined;
+      }
+      status = 'failed';
+      try {
+        await state.record(written);
+      } catch {
+        // The state keeps its last count: a shorter prefix, still true.
+      }
+      await handle.close().catch(() => {});
+      await state.close();
+      return { path: temp, bytes: state.bytes };
     },
   };
 }

@@ -31,9 +31,10 @@ interface SpaceInfo {
 
 /**
  * Throws DISK_FULL when `folder`'s file system has less room than the offer needs. A file system that cannot say
- * (statfs unsupported) is not refused: the write path still reports a full disk.
+ * (statfs unsupported) is not refused: the write path still reports a full disk. `held`: bytes of the offer already
+ * on that disk (a partial to resume, PROTOCOL.md §4.12; discarded instead, they free as much).
  */
-export async function checkFreeSpace(folder: string, offer: SizedOffer): Promise<void> {
+export async function checkFreeSpace(folder: string, offer: SizedOffer, held = 0): Promise<void> {
   let info: SpaceInfo;
   try {
     info = await statfs(folder);
@@ -41,7 +42,7 @@ export async function checkFreeSpace(folder: string, offer: SizedOffer): Promise
     return;
   }
   const available = info.bavail * info.bsize;
-  const needed = spaceNeeded(offer, info.bsize);
+  const needed = spaceNeeded(offer, info.bsize) - held;
   if (available < needed) {
     throw createError(
       'DISK_FULL',

@@ -3,18 +3,21 @@
  * output. Nothing appears under the final name until commit(); abort() (or any failure) leaves nothing behind.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { createError, secureRandomBytes, type Offer, type RandomBytes } from '@portunus/protocol';
 import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
-import { openFileSink } from './file-sink.js';
+import { type FileSink, openFileSink } from './file-sink.js';
 import { openBundleSink } from './bundle-sink.js';
 import { openFolderSink } from './folder-sink.js';
 import type { Manifest } from './manifest.js';
 import { openStdoutSink } from './stdout-sink.js';
+import type { Partial } from './resume-state.js';
 import type { Target } from './target.js';
 
 import type { Sink } from '@portunus/client';
 
 export type { Sink } from '@portunus/client';
+export type { FileSink } from './file-sink.js';
 export { checkOutput, checkTarget, type PlacedEntry, type Target, type TargetOptions } from './target.js';
 
 /** How file data reaches the disk; replaceable so tests can simulate a full disk. */
@@ -59,14 +62,7 @@ export async function openSink(target: Target, offer: Offer, opts: SinkOptions =
     if (opts.stdout === undefined) throw createError('INTERNAL', 'no standard output given for a "-" target');
     return openStdoutSink(opts.stdout, limit);
   }
-  const resolved: ResolvedSinkOptions = {
-    // process.umask() without an argument is documented as racy only between worker threads (DEP0139).
-    umask: opts.umask ?? process.umask(),
-    maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
-    random: opts.random ?? secureRandomBytes,
-    io: opts.io ?? defaultSinkIo,
-    onWarning: opts.onWarning ?? (() => {}),
-  };
+  const resolved = resolveOptions(opts);
   if (target.kind === 'entries') {
     if (offer.kind !== 'bundle') throw createError('INTERNAL', 'only a bundle lands as several entries');
     return openBundleSink(target.folder, target.entries, offer, { ...resolved, manifest: opts.manifest });
@@ -77,4 +73,31 @@ export async function openSink(target: Target, offer: Offer, opts: SinkOptions =
   }
   const executable = offer.kind === 'file' && offer.mode !== undefined && (offer.mode & 0o111) !== 0;
   return openFileSink(target.path, target.replace, { limit, executable }, resolved);
+}
+
+/**
+ * A file offer landing at a path, resumable (PROTOCOL.md §4.12): with a resume state beside its part, continuing
+ * `partial` when given (taken over with resume-state.ts adopt).
+ */
+export async function openResumableSink(
+  target: Extract<Target, { kind: 'path' }>,
+  offer: Extract<Offer, { kind: 'file' }>,
+  partial: Partial | undefined,
+  opts: SinkOptions = {},
+): Promise<FileSink> {
+  const identity = { target: basename(target.path), name: offer.name, size: offer.size, mode: offer.mode };
+  const executable = offer.mode !== undefined && (offer.mode & 0o111) !== 0;
+  const shape = { limit: offer.size, executable, resume: { identity, ...(partial === undefined ? {} : { partial }) } };
+  return openFileSink(target.path, target.replace, shape, resolveOptions(opts));
+}
+
+function resolveOptions(opts: SinkOptions): ResolvedSinkOptions {
+  return {
+    // process.umask() without an argument is documented as racy only between worker threads (DEP0139).
+    umask: opts.umask ?? process.umask(),
+    maxEntries: opts.maxEntries ?? DEFAULT_MAX_ENTRIES,
+    random: opts.random ?? secureRandomBytes,
+    io: opts.io ?? defaultSinkIo,
+    onWarning: opts.onWarning ?? (() => {}),
+  };
 }

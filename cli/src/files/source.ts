@@ -7,7 +7,14 @@ import { open, realpath, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createError, MAX_TEXT_BYTES, PortunusError, type Offer } from '@portunus/protocol';
+import {
+  createError,
+  MAX_TEXT_BYTES,
+  PortunusError,
+  type Offer,
+  type Sha256,
+  type Sha256Factory,
+} from '@portunus/protocol';
 import { DEFAULT_MAX_ENTRIES } from './entry-check.js';
 import { openBundleSource, openFolderSource } from './folder-source.js';
 import { fileError } from './fs-errors.js';
@@ -15,6 +22,7 @@ import type { FileDigest } from './manifest.js';
 import { fileModeFor } from './offer.js';
 import { checkChunkSize, rechunk } from './rechunk.js';
 import { quoteForTerminal, safeComponentName } from './sanitize.js';
+import { hashPrefix } from './prefix-hash.js';
 import { identityOf, readStableFile } from './stable-file.js';
 
 export type SourceSpec =
@@ -26,8 +34,13 @@ export type SourceSpec =
 
 export interface Source {
   readonly offer: Offer;
-  /** Plaintext in chunks of exactly `chunkSize` bytes (the last shorter); nothing for text offers. */
-  chunks(chunkSize: number): AsyncIterable<Uint8Array>;
+  /**
+   * Plaintext in chunks of exactly `chunkSize` bytes (the last shorter); nothing for text offers. `from`: a file's
+   * data from that byte on (a resume; the receiver holds the rest).
+   */
+  chunks(chunkSize: number, from?: number): AsyncIterable<Uint8Array>;
+  /** A file: SHA-256 after its first `bytes`, to check a receiver's resume claim and hash on (PROTOCOL.md §4.12). */
+  hashPrefix?(bytes: number, sha256: Sha256Factory): Promise<Sha256>;
   /** Folders and bundles: each file's digest, as far as read (all of them once the chunks have ended). */
   files?(): readonly FileDigest[];
   close(): Promise<void>;
@@ -101,10 +114,11 @@ async function openFileSource(path: string, name: string): Promise<Source> {
     const offer: Offer = { kind: 'file', name, size: identity.size, mode: fileModeFor((st.mode & 0o111) !== 0) };
     return {
       offer,
-      chunks: (chunkSize) => {
+      chunks: (chunkSize, from = 0) => {
         checkChunkSize(chunkSize);
-        return readStableFile(handle, identity, chunkSize, path);
+        return readStableFile(handle, identity, chunkSize, path, from);
       },
+      hashPrefix: (bytes, sha256) => hashPrefix(handle, bytes, sha256, path),
       close: () => handle.close().catch(() => {}),
     };
   } catch (err) {

@@ -58,14 +58,16 @@ async function checkUnchanged(handle: FileHandle, expected: FileIdentity, path: 
 }
 
 /**
- * Yields fresh chunks of exactly `chunkSize` bytes (the last shorter; none for an empty file). One read runs ahead
- * of the consumer, so the disk (libuv's thread pool) works while the caller hashes and seals the previous chunk.
+ * Yields fresh chunks of exactly `chunkSize` bytes (the last shorter; none for an empty file), from byte `from` on
+ * (a resume). One read runs ahead of the consumer, so the disk (libuv's thread pool) works while the caller hashes
+ * and seals the previous chunk.
  */
 export async function* readStableFile(
   handle: FileHandle,
   expected: FileIdentity,
   chunkSize: number,
   path: string,
+  from = 0,
 ): AsyncGenerator<Uint8Array> {
   const readAt = (position: number): Promise<Uint8Array> => {
     const chunk = allocChunk(Math.min(chunkSize, expected.size - position));
@@ -74,8 +76,8 @@ export async function* readStableFile(
     reading.catch(() => undefined);
     return reading;
   };
-  let position = 0;
-  let ahead: Promise<Uint8Array> | undefined = readAt(0);
+  let position = from;
+  let ahead: Promise<Uint8Array> | undefined = readAt(from);
   try {
     for (;;) {
       const chunk: Uint8Array = await ahead;

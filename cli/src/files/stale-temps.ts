@@ -4,15 +4,16 @@
  * user, made on this host (and pid namespace) by a process that is gone. A `.part` of a live process, of another
  * host or container sharing the folder, or of another user is left alone, and so is every `.old` (the user's
  * previous folder, mid-replacement). If the owner's pid was reused by another process meanwhile, the leftover
- * stays until that process is gone too.
+ * stays until that process is gone too. A `.part` beside its `.resume` state is kept too: a later receive of the same
+ * file resumes it (resume-state.ts); a `.resume` whose `.part` is gone is removed, silently (it holds no data).
  */
 import type { Dirent } from 'node:fs';
-import { lstat, opendir, rm } from 'node:fs/promises';
+import { lstat, opendir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../ui/format.js';
 import { errnoOf, fileError } from './fs-errors.js';
 import { quoteForTerminal } from './sanitize.js';
-import { currentOwner, partOwner } from './temp-path.js';
+import { currentOwner, partOwner, stateOf, stateOwner, type TempOwner } from './temp-path.js';
 
 export interface SweptTemp {
   path: string;
@@ -29,6 +30,11 @@ export function describeSwept(swept: SweptTemp): string {
   const what = swept.kind === 'file' ? 'partial file' : 'partial folder';
   const owner = `process ${swept.pid}, no longer running`;
   return `Removed the ${what} ${quoteForTerminal(swept.path, 400)}${size} left by an earlier receive (${owner}).`;
+}
+
+/** A temporary made on this host (and pid namespace) by another process that is gone. */
+export function ownerGone(made: TempOwner, owner: TempOwner = currentOwner()): boolean {
+  return made.host === owner.host && made.pid !== owner.pid && !processRunning(made.pid);
 }
 
 /** Signal 0 checks without signalling: only "no such process" (ESRCH) means gone; EPERM is someone else's, alive. */
@@ -48,9 +54,11 @@ export async function sweepStaleTemps(folder: string, onWarning?: (message: stri
   try {
     // opendir streams the entries, so a huge folder costs no memory.
     for await (const entry of await opendir(folder)) {
+      const orphan = stateOwner(entry.name);
+      if (orphan !== undefined && ownerGone(orphan, owner)) await removeOrphanState(join(folder, entry.name));
       const made = partOwner(entry.name);
-      if (made === undefined || made.host !== owner.host || made.pid === owner.pid || processRunning(made.pid))
-        continue;
+      if (made === undefined || !ownerGone(made, owner)) continue;
+      if (await exists(stateOf(join(folder, entry.name)))) continue;
       const removed = await removeStale(join(folder, entry.name), entry, made.pid, onWarning);
       if (removed !== undefined) swept.push(removed);
     }
@@ -58,6 +66,22 @@ export async function sweepStaleTemps(folder: string, onWarning?: (message: stri
     // An unreadable folder is the receive's problem to report (checkOutput, checkTarget), not the sweep's.
   }
   return swept;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A state without its `.part` (the part was removed or resumed elsewhere): nothing can use it. */
+async function removeOrphanState(state: string): Promise<void> {
+  const part = state.replace(/\.resume$/, '.part');
+  if (await exists(part)) return;
+  const st = await lstat(state).catch(() => undefined);
+  if (st === undefined || !st.isFile() || (process.getuid !== undefined && st.uid !== process.getuid())) return;
+  await unlink(state).catch(() => undefined);
 }
 
 async function removeStale(

@@ -58,19 +58,38 @@ function truncateUtf8(s: string, maxBytes: number): string {
 export function tempSibling(
   target: string,
   random: RandomBytes,
-  suffix: 'part' | 'old',
+  suffix: 'part' | 'old' | 'resume',
   owner: TempOwner = currentOwner(),
 ): string {
   const stem = truncateUtf8(basename(target), MAX_STEM_BYTES);
   return join(dirname(target), `.${stem}.portunus-${owner.host}-${owner.pid}-${toHex(random(6))}.${suffix}`);
 }
 
+/**
+ * The resume state of a `.part` (resume-state.ts): the same name ending `.resume`. A `.part` with one can still be
+ * resumed, so the sweep keeps it.
+ */
+export function stateOf(part: string): string {
+  return part.replace(/\.part$/, '.resume');
+}
+
 /** Only what tempSibling makes: the stem may hold anything, the tail is exact. */
 const PART_NAME = /^\..*\.portunus-([0-9a-f]{8})-([1-9][0-9]{0,9})-[0-9a-f]{12}\.part$/s;
 
+const STATE_NAME = /^\..*\.portunus-([0-9a-f]{8})-([1-9][0-9]{0,9})-[0-9a-f]{12}\.resume$/s;
+
 /** The owner of a `.part` name made by tempSibling, or undefined for any other name. */
 export function partOwner(name: string): TempOwner | undefined {
-  const match = PART_NAME.exec(name);
+  return ownerIn(PART_NAME, name);
+}
+
+/** The owner of a `.resume` name made by tempSibling, or undefined for any other name. */
+export function stateOwner(name: string): TempOwner | undefined {
+  return ownerIn(STATE_NAME, name);
+}
+
+function ownerIn(pattern: RegExp, name: string): TempOwner | undefined {
+  const match = pattern.exec(name);
   if (match === null) return undefined;
   return { host: match[1]!, pid: Number(match[2]) };
 }

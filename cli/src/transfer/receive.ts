@@ -15,7 +15,15 @@ import {
 import { Manifest, type FileDigest } from '../files/manifest.js';
 import { nodeAead } from '@portunus/protocol/node';
 import { parseFileOffer } from '../files/offer.js';
-import { checkOutput, checkTarget, openSink, type Sink, type Target } from '../files/sink.js';
+import {
+  checkOutput,
+  checkTarget,
+  type FileSink,
+  openResumableSink,
+  openSink,
+  type Sink,
+  type Target,
+} from '../files/sink.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import { openRendezvous } from '../lan/rendezvous.js';
 import {
@@ -35,7 +43,9 @@ import { verifyWithUser } from '../ui/verify.js';
 import { showWaiting } from '../ui/waiting.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
-import { finishProgress } from '../ui/data-events.js';
+import { finishProgress, sayResumed } from '../ui/data-events.js';
+import { formatBytes } from '../ui/format.js';
+import { isInterruption, type Resumed, resumePartial, sayDiscarded } from './resume.js';
 
 export interface ReceiveOptions {
   code: Code;
@@ -47,6 +57,8 @@ export interface ReceiveOptions {
   rename: boolean;
   /** Accept without asking. */
   yes: boolean;
+  /** Continue what an interrupted receive of the same file left (false: --no-resume, start over). */
+  resume: boolean;
   /** Where `-o -` data is written. */
   stdout: NodeJS.WritableStream;
   /** Where a received text message is printed (none in JSON mode: the done event carries it). */
@@ -55,6 +67,8 @@ export interface ReceiveOptions {
 
 export interface ReceiveResult extends Digest {
   offer: Offer;
+  /** Bytes that were already here (a resume): counted in `bytes`, not received again. */
+  reused: number;
   seconds: number;
   /** Final path on disk (absent for text and stdout). */
   path?: string;
@@ -90,6 +104,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   const relay = rendezvous.client;
   let offer: Offer | undefined;
   let sink: Sink | undefined;
+  /** A file offer's sink: resumable. */
+  let fileSink: FileSink | undefined;
+  let resumed: Resumed | undefined;
+  let reused = 0;
   let target: Target | undefined;
   let path: string | undefined;
   let ok = false;
@@ -165,13 +183,25 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           ) {
             return { accept: false, reason: 'REJECTED' };
           }
-          sink = await openSink(target, o, { stdout: opts.stdout, manifest });
-          return { accept: true };
+          if (o.kind !== 'file' || target.kind !== 'path') {
+            sink = await openSink(target, o, { stdout: opts.stdout, manifest });
+            return { accept: true };
+          }
+          resumed = await resumePartial(target, o, { resume: opts.resume, random: ctx.random, reporter });
+          sink = fileSink = await openResumableSink(target, o, resumed?.partial);
+          return resumed === undefined ? { accept: true } : { accept: true, resume: resumed.claim };
         },
-        receiveData: async (data) => {
+        receiveData: async (data, from) => {
           const total = offer === undefined ? undefined : offerSize(offer);
+          if (resumed !== undefined && from === 0) {
+            sayDiscarded(reporter, resumed.partial, 'mismatch');
+            await fileSink!.restart();
+          }
+          reused = from;
+          if (from > 0) sayResumed(reporter, from, total);
           const plane = dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Receiving', total });
-          stream = receiveData(plane, sink!);
+          const prefix = from > 0 && resumed !== undefined ? { bytes: from, hash: resumed.hash } : undefined;
+          stream = receiveData(prefix === undefined ? plane : { ...plane, prefix }, sink!);
           const got = await stream.done;
           finishProgress(reporter, got.bytes, total);
           used = got.transport;
@@ -189,6 +219,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     return {
       ...digest,
       offer: offer!,
+      reused,
       seconds: (ctx.now() - started) / 1000,
       ...(path === undefined ? {} : { path }),
       ...(used === undefined ? {} : { transport: used }),
@@ -197,7 +228,19 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     };
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
-    throw refusal ?? err;
+    const failure = refusal ?? err;
+    // An interrupted file keeps what it has for the next receive of the same file (PROTOCOL.md §4.12).
+    if (fileSink !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
+      reporter.stopProgress();
+      const kept = await fileSink.keep();
+      if (kept !== undefined) {
+        reporter.event({ event: 'kept', ...kept });
+        reporter.say(
+          `Kept the ${formatBytes(kept.bytes)} received so far: the same receive, run again, continues from there.`,
+        );
+      }
+    }
+    throw failure;
   } finally {
     reporter.stopProgress();
     if (!ok) await sink?.abort();

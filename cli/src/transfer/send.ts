@@ -11,10 +11,12 @@ import {
   type Offer,
   offerSize,
   type PathKind,
+  type ResumeClaim,
+  type Sha256,
 } from '@portunus/protocol';
 import type { FileDigest } from '../files/manifest.js';
-import { nodeAead } from '@portunus/protocol/node';
-import { openSource, type SourceSpec } from '../files/source.js';
+import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
+import { openSource, type Source, type SourceSpec } from '../files/source.js';
 import { openRendezvous, type Rendezvous } from '../lan/rendezvous.js';
 import { DIRECT_CHUNK_BYTES } from '../transport/webrtc.js';
 import { abilitiesFor, ControlMux, driveSession, type Paired, scopedSignal, sendData } from '@portunus/client';
@@ -24,7 +26,7 @@ import { showCode } from '../ui/show-code.js';
 import { verifyWithUser } from '../ui/verify.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
-import { finishProgress } from '../ui/data-events.js';
+import { finishProgress, sayResumed } from '../ui/data-events.js';
 
 export interface SendOptions {
   source: SourceSpec;
@@ -38,6 +40,8 @@ export interface SendOptions {
 
 export interface SendResult extends Digest {
   offer: Offer;
+  /** Bytes the receiver already held (a resume): counted in `bytes`, not sent again. */
+  reused: number;
   seconds: number;
   /** The path that carried the data (none for a text message). */
   transport?: PathKind;
@@ -62,6 +66,9 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     let paired: Paired | undefined;
     let started = ctx.now();
     let verified = '';
+    /** The hash after the prefix the receiver holds, once its claim checked out. */
+    let prefix: Sha256 | undefined;
+    let reused = 0;
     try {
       const code = obtainCode(rendezvous, opts, ctx);
       reporter.say(`Sending ${describeOffer(source.offer)}.`);
@@ -105,13 +112,23 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
             reporter.event({ event: 'confirmed', verifier });
             reporter.debug(`key confirmed; verifier ${verifier}`);
           },
-          sendData: async (data) => {
+          checkResume: async (claim) => {
+            prefix = await checkClaim(source, claim);
+            if (prefix === undefined) {
+              reporter.say("The receiver's partial copy does not match this file: sending all of it.");
+            }
+            return prefix !== undefined;
+          },
+          sendData: async (data, from) => {
             // The receiver has accepted; nothing has been sent yet (its wait for data is bounded by --stall-timeout).
             if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, data.signal);
             const total = offerSize(source.offer);
+            reused = from;
+            if (from > 0) sayResumed(reporter, from, total);
+            const plane = dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total });
             const sent = await sendData(
-              dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total }),
-              source.chunks(chunkSize(ctx)),
+              from > 0 && prefix !== undefined ? { ...plane, prefix: { bytes: from, hash: prefix } } : plane,
+              source.chunks(chunkSize(ctx), from),
             );
             finishProgress(reporter, sent.bytes, total);
             used = sent.transport;
@@ -124,6 +141,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
       return {
         ...digest,
         offer: source.offer,
+        reused,
         seconds: (ctx.now() - started) / 1000,
         ...(used === undefined ? {} : { transport: used }),
         ...(source.files === undefined ? {} : { files: source.files() }),
@@ -136,6 +154,13 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
   } finally {
     await source.close();
   }
+}
+
+/** The hash after the file's first `claim.bytes` if their SHA-256 is the claim's; else undefined. */
+async function checkClaim(source: Source, claim: ResumeClaim): Promise<Sha256 | undefined> {
+  if (source.hashPrefix === undefined) return undefined;
+  const hash = await source.hashPrefix(claim.bytes, nodeSha256);
+  return hash.copy().digestHex() === claim.sha256 ? hash : undefined;
 }
 
 /**

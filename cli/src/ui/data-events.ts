@@ -22,6 +22,13 @@ export function finishProgress(reporter: Reporter, bytes: number, total: number 
   reporter.stopProgress();
 }
 
+/** Both sides say how much of the file a resume reuses (PROTOCOL.md §4.12): a line, and the `resume` event. */
+export function sayResumed(reporter: Reporter, bytes: number, total: number | undefined): void {
+  reporter.event({ event: 'resume', bytes, ...(total === undefined ? {} : { total }) });
+  const of = total === undefined ? '' : ` of ${formatBytes(total)}`;
+  reporter.say(`Resuming: ${formatBytes(bytes)}${of} already there, not sent again.`);
+}
+
 /** The first path is `connected`; every later move is a `transport` event and a line for people. */
 function announce(reporter: Reporter, verb: string, total: number | undefined, move: PathMove): void {
   const { from, to, reason, bytes } = move;

@@ -48,7 +48,10 @@ export const ERROR_GUIDE = {
   CANCELLED: { exit: 4, hint: 'Nothing partial was kept. Start again with a new code when both sides are ready.' },
   BOTH_SENDING: { exit: 4, hint: 'Both sides tried to send. One side must run `portunus receive`.' },
   BOTH_RECEIVING: { exit: 4, hint: 'Both sides tried to receive. One side must run `portunus send`.' },
-  PEER_FAILED: { exit: 7, hint: 'The other side hit an error and stopped; nothing partial was kept.' },
+  PEER_FAILED: {
+    exit: 7,
+    hint: 'The other side hit an error and stopped. Nothing was moved into place; a file received in part continues when the same receive runs again.',
+  },
   TIMEOUT: { exit: 5, hint: 'Nobody connected in time. Check the code and try again, or raise --timeout.' },
   RELAY_UNREACHABLE: {
     exit: 6,
@@ -105,7 +108,10 @@ export const ERROR_GUIDE = {
     exit: 7,
     hint: 'The data failed its integrity check (tampered with or corrupted in transit); nothing was kept.',
   },
-  INTERRUPTED: { exit: 7, hint: 'The transfer was interrupted; nothing partial was kept. Try again.' },
+  INTERRUPTED: {
+    exit: 7,
+    hint: 'The transfer was interrupted. Try again: a file received in part continues where it stopped (--no-resume starts over).',
+  },
   DIRECT_FAILED: {
     exit: 7,
     hint: 'The two computers could not connect directly: use --transport auto to fall back to the relay, or add a TURN server with --ice-server.',

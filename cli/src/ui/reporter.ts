@@ -42,10 +42,21 @@ export type ReportEvent =
       bytes: number;
     }
   | { event: 'progress'; bytes: number; total?: number }
+  /**
+   * A resumed transfer (PROTOCOL.md §4.12): the first `bytes` of the file were already at the receiver and are not
+   * sent again; `progress` and `done` count them in.
+   */
+  | { event: 'resume'; bytes: number; total?: number }
+  /** The receive was interrupted: its hidden partial (`path`, `bytes` of it counted) is kept to be resumed. */
+  | { event: 'kept'; path: string; bytes: number }
+  /** The receiver's partial copy of the file was discarded (`reason`) and the transfer starts from zero. */
+  | { event: 'discarded'; path: string; bytes: number; reason: 'mismatch' | 'no-resume' }
   /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */
   | {
       event: 'done';
       bytes: number;
+      /** Of `bytes`, those already at the receiver before this run (a resume): not sent again. */
+      reused?: number;
       sha256?: string;
       transport?: PathKind;
       seconds: number;

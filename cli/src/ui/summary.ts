@@ -13,6 +13,8 @@ import type { Reporter } from './reporter.js';
 export interface Finished {
   offer: Offer;
   bytes: number;
+  /** Of `bytes`, those the receiver already held (a resume): not sent in this run. */
+  reused?: number;
   sha256: string;
   /** From pairing to the end. */
   seconds: number;
@@ -28,15 +30,19 @@ export interface Finished {
 export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: Finished): void {
   const dataSeconds = reporter.dataSeconds();
   const text = role === 'receive' && done.offer.kind === 'text' ? done.offer.text : undefined;
+  const reused = done.reused ?? 0;
+  // The rate is of what moved in this run.
+  const moved = done.bytes - reused;
   reporter.event({
     event: 'done',
     bytes: done.bytes,
+    ...(reused > 0 ? { reused } : {}),
     sha256: done.sha256 || undefined,
     transport: done.transport,
     seconds: milliRound(done.seconds),
     ...(dataSeconds === undefined
       ? {}
-      : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(done.bytes, dataSeconds)) }),
+      : { dataSeconds: milliRound(dataSeconds), bytesPerSecond: Math.round(rateOf(moved, dataSeconds)) }),
     path: done.path,
     text,
     files: done.files,
@@ -46,21 +52,21 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     if (role === 'send') reporter.say('Text message sent.');
     return;
   }
-  const moved = `${formatBytes(done.bytes)}${folderNote(done.offer)}`;
+  const what = `${formatBytes(done.bytes)}${folderNote(done.offer)}${reused > 0 ? ` (${formatBytes(reused)} of it resumed)` : ''}`;
   const speed =
     dataSeconds === undefined
       ? ''
-      : ` in ${formatSeconds(dataSeconds)}${dataSeconds > 0 ? ` (${formatRate(rateOf(done.bytes, dataSeconds))})` : ''}`;
+      : ` in ${formatSeconds(dataSeconds)}${dataSeconds > 0 ? ` (${formatRate(rateOf(moved, dataSeconds))})` : ''}`;
   const via =
     done.transport === undefined || done.transport === 'relay'
       ? 'the relay'
       : `a direct connection (${done.transport})`;
   const total = `${formatSeconds(done.seconds)} in all, with the key exchange and the answer`;
   if (role === 'send') {
-    reporter.say(`Sent ${moved}${speed} via ${via}; ${total}.`);
+    reporter.say(`Sent ${what}${speed} via ${via}; ${total}.`);
   } else {
     const where = done.path === undefined ? 'standard output' : sanitizeForTerminal(done.path);
-    reporter.say(`Received ${moved}${speed} via ${via} → ${where}; ${total}.`);
+    reporter.say(`Received ${what}${speed} via ${via} → ${where}; ${total}.`);
   }
   reporter.say(`SHA-256 ${done.sha256}`);
 }

@@ -7,7 +7,7 @@ import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { describeSwept, sweepStaleTemps } from '../../src/files/stale-temps.js';
-import { currentOwner, hostTag, partOwner, tempSibling, type TempOwner } from '../../src/files/temp-path.js';
+import { currentOwner, hostTag, partOwner, stateOf, tempSibling, type TempOwner } from '../../src/files/temp-path.js';
 import { tempDir } from './fixtures.js';
 
 let dead: number;
@@ -96,6 +96,21 @@ describe('sweepStaleTemps', () => {
     );
     expect(swept).toHaveLength(2);
     const left = keep.map((p) => p.slice(dir.length + 1)).concat(linked.slice(dir.length + 1));
+    expect((await readdir(dir)).sort()).toEqual(left.sort());
+  });
+
+  it('keeps a dead process’s .part beside its .resume state (PROTOCOL.md §4.12); removes a state without its part', async () => {
+    const random = counter();
+    const resumable = tempSibling(join(dir, 'big.bin'), random, 'part', ownedBy(dead));
+    const orphan = tempSibling(join(dir, 'gone.bin'), random, 'resume', ownedBy(dead));
+    const liveOrphan = tempSibling(join(dir, 'live.bin'), random, 'resume', ownedBy(live.pid!));
+    await writeFile(resumable, Buffer.alloc(10));
+    await writeFile(stateOf(resumable), '{}');
+    await writeFile(orphan, '{}');
+    await writeFile(liveOrphan, '{}');
+
+    expect(await sweepStaleTemps(dir)).toEqual([]);
+    const left = [resumable, stateOf(resumable), liveOrphan].map((p) => p.slice(dir.length + 1));
     expect((await readdir(dir)).sort()).toEqual(left.sort());
   });
 

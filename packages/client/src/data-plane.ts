@@ -16,6 +16,7 @@ import {
   type DataAeadFactory,
   type Digest,
   type PathKind,
+  type Sha256,
   type Sha256Factory,
   type SwitchReason,
 } from '@portunus/protocol';
@@ -60,6 +61,31 @@ export interface DataPlaneOptions {
   stallMs: number;
   /** The session's control channel: direct paths join it, so receipts survive the relay connection. */
   control: ControlMux;
+  /**
+   * A resumed transfer (PROTOCOL.md §4.12): the first `bytes` both sides already hold, fed into `hash`. The stream
+   * carries the rest; progress, counts and the SHA-256 cover the whole.
+   */
+  prefix?: Prefix;
+}
+
+export interface Prefix {
+  bytes: number;
+  hash: Sha256;
+}
+
+/** The stream's options once a prefix is counted in: its hash continued, counts offset by its length. */
+function afterPrefix(opts: DataPlaneOptions): { sha256: Sha256Factory; offset: number; events: DataPlaneEvents } {
+  const { prefix, events } = opts;
+  if (prefix === undefined) return { sha256: opts.sha256, offset: 0, events };
+  return {
+    sha256: () => prefix.hash,
+    offset: prefix.bytes,
+    events: {
+      progress: (bytes) => events.progress(prefix.bytes + bytes),
+      moved: (move) => events.moved({ ...move, bytes: prefix.bytes + move.bytes }),
+      debug: (message) => events.debug(message),
+    },
+  };
 }
 
 export interface DataPlaneResult extends Digest {
@@ -68,7 +94,8 @@ export interface DataPlaneResult extends Digest {
 }
 
 export async function sendData(opts: DataPlaneOptions, chunks: AsyncIterable<Uint8Array>): Promise<DataPlaneResult> {
-  const { data, events, aead } = opts;
+  const { data, aead } = opts;
+  const { sha256, offset, events } = afterPrefix(opts);
   const peer = data.side === 'a' ? 'b' : 'a';
   let last: PathKind | undefined;
   let paths: Paths | undefined;
@@ -76,7 +103,7 @@ export async function sendData(opts: DataPlaneOptions, chunks: AsyncIterable<Uin
     chunks,
     sealer: new FrameSealer(aead(data.keys.data[data.side]), DATA_STREAM),
     acks: new AckOpener(aead(data.keys.data[peer])),
-    sha256: opts.sha256,
+    sha256,
     now: opts.now,
     signal: data.signal,
     stallMs: opts.stallMs,
@@ -92,7 +119,7 @@ export async function sendData(opts: DataPlaneOptions, chunks: AsyncIterable<Uin
   paths = open(opts, (link) => (opts.control.addPath(link), sender.addPath(link)));
   paths.fatal.catch((err) => sender.fail(err));
   const sent = await sender.run();
-  return { ...sent, transport: last ?? 'relay' };
+  return { bytes: offset + sent.bytes, sha256: sent.sha256, transport: last ?? 'relay' };
 }
 
 /** The receiving end; `peerSent` is how the session tells it the sender reported the end of the data. */
@@ -102,16 +129,17 @@ export interface ReceivingStream {
 }
 
 export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): ReceivingStream {
-  const { data, events, aead } = opts;
+  const { data, aead } = opts;
+  const { sha256, offset, events } = afterPrefix(opts);
   const peer = data.side === 'a' ? 'b' : 'a';
   let last: PathKind | undefined;
   let paths: Paths | undefined;
   const receiver = new SwitchingReceiver({
     opener: new ResumingOpener(new FrameOpener(aead(data.keys.data[peer]), DATA_STREAM), DATA_STREAM),
     acks: new AckSealer(aead(data.keys.data[data.side])),
-    sha256: opts.sha256,
+    sha256,
     sink,
-    expected: opts.total,
+    expected: opts.total === undefined ? undefined : opts.total - offset,
     stallMs: opts.stallMs,
     now: opts.now,
     onProgress: (bytes) => events.progress(bytes),
@@ -130,7 +158,7 @@ export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): 
   void opened.settled.then(() => receiver.checkAlive(opened.lastError));
   const done = receiver
     .run()
-    .then((got) => ({ ...got, transport: last ?? 'relay' }))
+    .then((got) => ({ bytes: offset + got.bytes, sha256: got.sha256, transport: last ?? 'relay' }))
     .finally(() => data.signal.removeEventListener('abort', onAbort));
   return { done, peerSent: () => receiver.peerSent() };
 }

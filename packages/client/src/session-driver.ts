@@ -16,6 +16,7 @@ import {
   initialState,
   type Offer,
   type PortunusError,
+  type ResumeClaim,
   type Role,
   type SessionAction,
   type SessionConfig,
@@ -68,10 +69,18 @@ export interface DriverHooks {
   onConfirmed?(info: { verifier: string; abilities: string[]; peerAbilities: string[] }): void;
   /** Receiver: show the offer and decide. */
   onOffer?(offer: Offer, signal: AbortSignal): Promise<Decision>;
-  /** Sender: stream everything; resolves with what was sent. */
-  sendData?(ctx: DataContext): Promise<Digest>;
-  /** Receiver: take the whole stream (verified frame by frame); resolves with what arrived. */
-  receiveData?(ctx: DataContext): Promise<Digest>;
+  /**
+   * Sender: whether the receiver's claim (it holds the file's first `claim.bytes`, of SHA-256 `claim.sha256`) matches
+   * this side's own file (PROTOCOL.md §4.12). Without it no claim matches: the data starts at 0.
+   */
+  checkResume?(claim: ResumeClaim): Promise<boolean>;
+  /**
+   * Sender: stream everything from byte `from` (what the receiver already holds); resolves with what was sent,
+   * counting the whole file (`from` included) and its SHA-256.
+   */
+  sendData?(ctx: DataContext, from: number): Promise<Digest>;
+  /** Receiver: take the whole stream (verified frame by frame) after the first `from` bytes; resolves with the file's. */
+  receiveData?(ctx: DataContext, from: number): Promise<Digest>;
   /** Receiver: the sender reported the end of the data before the stream here ended (see SessionAction). */
   onPeerSent?(): void;
   /** Receiver: move the verified data into place. */
@@ -181,16 +190,29 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       case 'offer':
         background(async () => {
           const decision = await required(hooks.onOffer, 'onOffer')(action.offer, tasks.signal);
-          return decision.accept
+          if (!decision.accept) return { type: 'decision', accept: false, reason: decision.reason };
+          return decision.resume === undefined
             ? { type: 'decision', accept: true }
-            : { type: 'decision', accept: false, reason: decision.reason };
+            : { type: 'decision', accept: true, resume: decision.resume };
         });
         return undefined;
+      case 'checkResume':
+        background(async () => ({
+          type: 'resumeChecked',
+          matches: hooks.checkResume === undefined ? false : await hooks.checkResume(action.claim),
+        }));
+        return undefined;
       case 'startSending':
-        background(async () => ({ type: 'dataSent', ...(await required(hooks.sendData, 'sendData')(ctx!)) }));
+        background(async () => ({
+          type: 'dataSent',
+          ...(await required(hooks.sendData, 'sendData')(ctx!, action.from)),
+        }));
         return undefined;
       case 'startReceiving':
-        background(async () => ({ type: 'dataReceived', ...(await required(hooks.receiveData, 'receiveData')(ctx!)) }));
+        background(async () => ({
+          type: 'dataReceived',
+          ...(await required(hooks.receiveData, 'receiveData')(ctx!, action.from)),
+        }));
         return undefined;
       case 'peerSent':
         hooks.onPeerSent?.();
@@ -257,6 +279,9 @@ function waitFor(state: SessionState, opts: DriveOptions): Wait | undefined {
       return wait(state.kind, opts.stallMs, 'INTERRUPTED', 'the sender sent no offer');
     case 'awaitingAnswer':
       return wait(state.kind, opts.waitMs, 'TIMEOUT', 'the receiver did not answer');
+    case 'awaitingResume':
+      // The sender reads and hashes as much of its file as this side holds: a large prefix takes a while.
+      return wait(state.kind, opts.waitMs, 'INTERRUPTED', 'the sender did not answer the resume request');
     case 'awaitingReceipt':
       return wait(state.kind, opts.stallMs, 'INTERRUPTED', 'the receiver confirmed nothing');
     case 'receiving':

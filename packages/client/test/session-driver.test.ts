@@ -107,6 +107,35 @@ describe('driveSession', () => {
     expect(commits).toEqual(['commit']);
   });
 
+  it.each([
+    ['whose checkResume hook accepts it', true, 2],
+    ['whose checkResume hook refuses it', false, 0],
+    ['without a checkResume hook (the page)', undefined, 0],
+  ] as const)(
+    'a resume claim (PROTOCOL.md §4.12) to a sender %s: both start at the same byte',
+    async (_, matches, from) => {
+      const [a, b] = pair();
+      const starts: string[] = [];
+      const claims: unknown[] = [];
+      const claim = { bytes: 2, sha256: 'cd'.repeat(32) };
+      const checkResume = async (c: unknown): Promise<boolean> => (claims.push(c), matches === true);
+      const [s, r] = await Promise.all([
+        run(a, 'a', config('send'), {
+          ...(matches === undefined ? {} : { checkResume }),
+          sendData: async (_ctx, at) => (starts.push(`send ${at}`), DIGEST),
+        }),
+        run(b, 'b', config('receive'), {
+          ...receiverHooks([]),
+          onOffer: async () => ({ accept: true, resume: claim }),
+          receiveData: async (_ctx, at) => (starts.push(`receive ${at}`), DIGEST),
+        }),
+      ]);
+      expect([s.ok, r.ok]).toEqual([true, true]);
+      expect(starts.sort()).toEqual([`receive ${from}`, `send ${from}`]);
+      expect(claims).toEqual(matches === undefined ? [] : [claim]);
+    },
+  );
+
   it('a wrong code: both fail with WRONG_CODE even though the relay closes right after the confirm message', async () => {
     const [a, b] = pair();
     const [s, r] = await Promise.all([

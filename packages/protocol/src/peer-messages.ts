@@ -48,8 +48,14 @@ export type HandshakeMessage = PakeMessage | ConfirmMessage;
 
 export type SealedMessage =
   | { type: 'offer'; offer: Offer }
-  | { type: 'answer'; accept: true }
+  /**
+   * `resume`: the receiver holds the first `bytes` of this file from an interrupted transfer, whose SHA-256 is
+   * `sha256` (PROTOCOL.md §4.12); the sender answers with a `resume` message before any data.
+   */
+  | { type: 'answer'; accept: true; resume?: ResumeClaim }
   | { type: 'answer'; accept: false; reason: 'REJECTED' | 'FILE_EXISTS' | 'DISK_FULL' }
+  /** Sender: the data starts at byte `bytes` — the receiver's claim when its prefix matched, else 0. */
+  | { type: 'resume'; bytes: number }
   | { type: 'sent'; bytes: number; sha256: string }
   | { type: 'received'; bytes: number; sha256: string }
   | { type: 'error'; code: ErrorCode; message: string }
@@ -58,6 +64,12 @@ export type SealedMessage =
    * (only an agreed one may be used), `body` JSON the session does not read. Bounded in size and count.
    */
   | { type: 'signal'; topic: string; body: unknown };
+
+/** What a receiver says it holds of the offered file: a prefix's length and its SHA-256 (lower-case hex). */
+export interface ResumeClaim {
+  bytes: number;
+  sha256: string;
+}
 
 /** Largest `signal` body, as JSON (an SDP of MAX_SDP_BYTES, escaped, fits). */
 export const MAX_SIGNAL_BODY_BYTES = 32 * 1024;
@@ -119,12 +131,20 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
     }
     case 'answer': {
       const accept = asBoolean(o.accept);
-      if (accept === true) return { type: 'answer', accept };
+      if (accept === true) {
+        if (o.resume === undefined) return { type: 'answer', accept };
+        const resume = parseResumeClaim(o.resume);
+        return resume === undefined ? protocolError('malformed answer message') : { type: 'answer', accept, resume };
+      }
       const reason = o.reason === undefined ? 'REJECTED' : o.reason;
       if (accept === false && (reason === 'REJECTED' || reason === 'FILE_EXISTS' || reason === 'DISK_FULL')) {
         return { type: 'answer', accept, reason };
       }
       return protocolError('malformed answer message');
+    }
+    case 'resume': {
+      const bytes = asInteger(o.bytes, 0, Number.MAX_SAFE_INTEGER);
+      return bytes === undefined ? protocolError('malformed resume message') : { type: 'resume', bytes };
     }
     case 'sent':
     case 'received': {
@@ -148,6 +168,15 @@ export function parseSealed(plaintext: Uint8Array): SealedMessage | PortunusErro
     default:
       return protocolError(`unknown message type ${describeType(o.type)}`);
   }
+}
+
+function parseResumeClaim(value: unknown): ResumeClaim | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const o = value as Record<string, unknown>;
+  // A claim of nothing is no claim: a receiver with no prefix leaves `resume` out.
+  const bytes = asInteger(o.bytes, 1, Number.MAX_SAFE_INTEGER);
+  const sha256 = asHex(o.sha256, 64);
+  return bytes === undefined || sha256 === undefined ? undefined : { bytes, sha256 };
 }
 
 /** Names an untrusted `type` field for an error message without echoing arbitrary text. */

@@ -11,7 +11,7 @@ import type { CpaceShare } from './cpace.js';
 import type { PortunusError } from './errors.js';
 import type { SessionKeys, Side } from './keys.js';
 import type { Offer } from './offer.js';
-import type { Role } from './peer-messages.js';
+import type { ResumeClaim, Role } from './peer-messages.js';
 
 export interface SessionConfig {
   role: Role;
@@ -30,13 +30,15 @@ export interface Digest {
   bytes: number;
   sha256: string;
 }
-/** The receiver's answer to an offer. */
-export type Decision = { accept: true } | { accept: false; reason: Refusal };
+/** The receiver's answer to an offer; `resume`: what it already holds of the file (PROTOCOL.md §4.12). */
+export type Decision = { accept: true; resume?: ResumeClaim } | { accept: false; reason: Refusal };
 
 export type SessionEvent =
   | { type: 'paired'; side: Side; sid: Uint8Array; relayName: string }
   | { type: 'message'; body: Uint8Array }
   | ({ type: 'decision' } & Decision)
+  /** Sender: whether the receiver's resume claim matches the first bytes of the file here. */
+  | { type: 'resumeChecked'; matches: boolean }
   | { type: 'dataSent'; bytes: number; sha256: string }
   | { type: 'dataReceived'; bytes: number; sha256: string }
   | { type: 'committed' }
@@ -55,8 +57,11 @@ export type SessionAction =
   /** `abilities`: what both sides announced (in this side's order); `peerAbilities`: everything the peer announced. */
   | { type: 'confirmed'; keys: SessionKeys; side: Side; abilities: string[]; peerAbilities: string[]; verifier: string }
   | { type: 'offer'; offer: Offer }
-  | { type: 'startSending' }
-  | { type: 'startReceiving' }
+  /** Sender: check the receiver's claim against the file's own first `bytes` (never trust the claim alone). */
+  | { type: 'checkResume'; claim: ResumeClaim }
+  /** `from`: the bytes both sides already hold; the data stream carries the rest. */
+  | { type: 'startSending'; from: number }
+  | { type: 'startReceiving'; from: number }
   | { type: 'commit' }
   | { type: 'done'; bytes: number; sha256?: string }
   | { type: 'fail'; error: PortunusError }
@@ -99,6 +104,8 @@ export type SessionState =
   | { kind: 'awaitingOffer'; config: SessionConfig; channel: Channel }
   | { kind: 'deciding'; config: SessionConfig; channel: Channel; offer: Offer }
   | { kind: 'awaitingAnswer'; config: SessionConfig; channel: Channel }
+  | { kind: 'checkingResume'; config: SessionConfig; channel: Channel; claim: ResumeClaim }
+  | { kind: 'awaitingResume'; config: SessionConfig; channel: Channel; claim: ResumeClaim }
   | { kind: 'sending'; config: SessionConfig; channel: Channel }
   | { kind: 'awaitingReceipt'; config: SessionConfig; channel: Channel; sent: Digest }
   | { kind: 'receiving'; config: SessionConfig; channel: Channel; claimed?: Digest; got?: Digest }

@@ -9,6 +9,9 @@
  *
  *   sender: offer ──► receiver: answer ──► data (§5) ──► sender: sent {sha256} ──► receiver: received {sha256}
  *
+ * A receiver that holds the start of the file from an interrupted transfer says so in its answer; the sender checks
+ * the claim against its own file and answers `resume` with where the data starts (§4.12).
+ *
  * What paths need to come up (WebRTC descriptions and candidates, TCP hints) passes through as sealed `signal`
  * messages whose topic is an ability both sides announced: the machine bounds and routes them, the path layer
  * reads them.
@@ -129,7 +132,20 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
       if (msg.type !== 'answer') break;
       if (!msg.accept) return failed(rejection(msg.reason));
       if (!offerHasData(config.offer!)) return { state: { kind: 'done' }, actions: [{ type: 'done', bytes: 0 }] };
-      return { state: { kind: 'sending', config, channel }, actions: [{ type: 'startSending' }] };
+      if (msg.resume !== undefined) {
+        // Only a file has a fixed size to hold a prefix of; a claim beyond it cannot be a prefix.
+        const offer = config.offer!;
+        if (offer.kind !== 'file' || msg.resume.bytes > offer.size) break;
+        return {
+          state: { kind: 'checkingResume', config, channel, claim: msg.resume },
+          actions: [{ type: 'checkResume', claim: msg.resume }],
+        };
+      }
+      return { state: { kind: 'sending', config, channel }, actions: [{ type: 'startSending', from: 0 }] };
+    case 'awaitingResume':
+      if (msg.type !== 'resume') break;
+      if (msg.bytes !== 0 && msg.bytes !== state.claim.bytes) break;
+      return { state: { kind: 'receiving', config, channel }, actions: [{ type: 'startReceiving', from: msg.bytes }] };
     case 'receiving': {
       if (msg.type !== 'sent' || state.claimed !== undefined) break;
       const result = compareDigests({ ...state, claimed: { bytes: msg.bytes, sha256: msg.sha256 } });
@@ -175,9 +191,28 @@ function onLocal(state: OpenState, event: SessionEvent): StepResult {
           : createError(event.reason, 'refused before receiving');
       return { state: { kind: 'failed', error }, actions: [answer, { type: 'fail', error }] };
     }
-    const [sent, answer] = seal(channel, { type: 'answer', accept: true });
+    const claim = event.resume;
+    // A prefix only of a file, and no longer than it (the sender would refuse it).
+    if (claim !== undefined && (state.offer.kind !== 'file' || claim.bytes > state.offer.size)) {
+      return unexpected(event);
+    }
+    const [sent, answer] = seal(
+      channel,
+      claim === undefined ? { type: 'answer', accept: true } : { type: 'answer', accept: true, resume: claim },
+    );
     if (!offerHasData(state.offer)) return { state: { kind: 'done' }, actions: [answer, { type: 'done', bytes: 0 }] };
-    return { state: { kind: 'receiving', config, channel: sent }, actions: [answer, { type: 'startReceiving' }] };
+    if (claim !== undefined) {
+      return { state: { kind: 'awaitingResume', config, channel: sent, claim }, actions: [answer] };
+    }
+    return {
+      state: { kind: 'receiving', config, channel: sent },
+      actions: [answer, { type: 'startReceiving', from: 0 }],
+    };
+  }
+  if (state.kind === 'checkingResume' && event.type === 'resumeChecked') {
+    const from = event.matches ? state.claim.bytes : 0;
+    const [sent, message] = seal(channel, { type: 'resume', bytes: from });
+    return { state: { kind: 'sending', config, channel: sent }, actions: [message, { type: 'startSending', from }] };
   }
   if (state.kind === 'sending' && event.type === 'dataSent') {
     const digest = { bytes: event.bytes, sha256: event.sha256 };

@@ -1,11 +1,13 @@
 /** SHA-256 on node:crypto (OpenSSL, with SHA-NI where the CPU has it): the CLI's Sha256 (sha256.ts). */
-import { createHash } from 'node:crypto';
-import type { Sha256Factory } from './sha256.js';
+import { createHash, type Hash } from 'node:crypto';
+import type { Sha256, Sha256Factory } from './sha256.js';
 
-export const nodeSha256: Sha256Factory = () => {
-  const hash = createHash('sha256');
+export const nodeSha256: Sha256Factory = () => wrap(createHash('sha256'));
+
+function wrap(hash: Hash): Sha256 {
   return {
     update: (data) => void hash.update(data),
+    copy: () => wrap(hash.copy()),
     digestHex: () => hash.digest('hex'),
   };
-};
+}

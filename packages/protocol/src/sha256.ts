@@ -5,6 +5,8 @@
  */
 export interface Sha256 {
   update(data: Uint8Array): void;
+  /** An independent hash in the same state: a resume (PROTOCOL.md §4.12) digests a prefix and hashes on. */
+  copy(): Sha256;
   /** The digest as 64 lowercase hex digits; the hash is finished afterwards. */
   digestHex(): string;
 }

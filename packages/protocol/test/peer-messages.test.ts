@@ -85,6 +85,11 @@ describe('sealed messages: exact JSON and validation', () => {
     [{ type: 'offer', offer: { kind: 'text', text: 'hi' } }, '{"type":"offer","offer":{"kind":"text","text":"hi"}}'],
     [{ type: 'answer', accept: true }, '{"type":"answer","accept":true}'],
     [
+      { type: 'answer', accept: true, resume: { bytes: 1024, sha256: 'ab'.repeat(32) } },
+      `{"type":"answer","accept":true,"resume":{"bytes":1024,"sha256":"${'ab'.repeat(32)}"}}`,
+    ],
+    [{ type: 'resume', bytes: 1024 }, '{"type":"resume","bytes":1024}'],
+    [
       { type: 'answer', accept: false, reason: 'FILE_EXISTS' },
       '{"type":"answer","accept":false,"reason":"FILE_EXISTS"}',
     ],
@@ -110,6 +115,13 @@ describe('sealed messages: exact JSON and validation', () => {
     ['bad digest', '{"type":"sent","bytes":1,"sha256":"XYZ"}', /malformed/],
     ['answer without accept', '{"type":"answer"}', /malformed/],
     ['unknown refusal reason', '{"type":"answer","accept":false,"reason":"WHATEVER"}', /malformed/],
+    [
+      'a resume claim of nothing',
+      `{"type":"answer","accept":true,"resume":{"bytes":0,"sha256":"${'ab'.repeat(32)}"}}`,
+      /malformed/,
+    ],
+    ['a resume claim without its hash', '{"type":"answer","accept":true,"resume":{"bytes":5}}', /malformed/],
+    ['a negative resume', '{"type":"resume","bytes":-1}', /malformed/],
   ])('rejects %s', (_, json, message) => {
     const r = parseSealed(utf8(json));
     expect(r).toBeInstanceOf(PortunusError);

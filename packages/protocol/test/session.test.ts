@@ -369,6 +369,74 @@ describe('session: failures', () => {
   });
 });
 
+describe('session: resuming an interrupted file (PROTOCOL.md §4.12)', () => {
+  const CLAIM = { bytes: 600, sha256: 'cd'.repeat(32) };
+  const actionsOf = (p: Pair, side: 'a' | 'b', type: string) => p.log[side].filter((a) => a.type === type);
+
+  it('a claim that matches: the sender checks it, answers resume, and both start at the claimed byte', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.feed('b', { type: 'decision', accept: true, resume: CLAIM });
+    expect(p.kinds('b')).toEqual(['confirmed', 'offer']);
+    expect(actionsOf(p, 'a', 'checkResume')).toEqual([{ type: 'checkResume', claim: CLAIM }]);
+    p.feed('a', { type: 'resumeChecked', matches: true });
+    expect(actionsOf(p, 'a', 'startSending')).toEqual([{ type: 'startSending', from: 600 }]);
+    expect(actionsOf(p, 'b', 'startReceiving')).toEqual([{ type: 'startReceiving', from: 600 }]);
+    p.feed('a', { type: 'dataSent', ...DIGEST });
+    p.feed('b', { type: 'dataReceived', ...DIGEST });
+    p.feed('b', { type: 'committed' });
+    expect(p.state.a.kind).toBe('done');
+    expect(p.state.b.kind).toBe('done');
+  });
+
+  it('a claim that does not match: both start at 0', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.feed('b', { type: 'decision', accept: true, resume: CLAIM });
+    p.feed('a', { type: 'resumeChecked', matches: false });
+    expect(actionsOf(p, 'a', 'startSending')).toEqual([{ type: 'startSending', from: 0 }]);
+    expect(actionsOf(p, 'b', 'startReceiving')).toEqual([{ type: 'startReceiving', from: 0 }]);
+  });
+
+  it('without a claim no resume message is sent and both start at 0', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.feed('b', { type: 'decision', accept: true });
+    expect(actionsOf(p, 'a', 'checkResume')).toEqual([]);
+    expect(actionsOf(p, 'a', 'startSending')).toEqual([{ type: 'startSending', from: 0 }]);
+  });
+
+  /** Seals a message as `side` would (its key, its next index): what a peer that breaks the rules can send. */
+  function forge(p: Pair, side: 'a' | 'b', msg: SealedMessage): Uint8Array {
+    const { channel } = p.state[side] as Extract<SessionState, { channel: unknown }>;
+    return sealFrame(channel.seal, CONTROL_STREAM, channel.sealIndex, false, encodeSealed(msg));
+  }
+
+  it('a receiver never claims more than the offer holds; a sender told so fails with PROTOCOL', () => {
+    const small: Offer = { kind: 'file', name: 'small', size: 10 };
+    const own = new Pair(config('send', { offer: small }), config('receive')).start();
+    own.feed('b', { type: 'decision', accept: true, resume: { bytes: 11, sha256: CLAIM.sha256 } });
+    expect(own.failure('b')?.code).toBe('INTERNAL');
+
+    const p = new Pair(config('send', { offer: small }), config('receive')).start();
+    const answer = forge(p, 'b', { type: 'answer', accept: true, resume: { bytes: 11, sha256: CLAIM.sha256 } });
+    p.feed('a', { type: 'message', body: answer });
+    expect(p.failure('a')?.code).toBe('PROTOCOL');
+    expect(actionsOf(p, 'a', 'checkResume')).toEqual([]);
+  });
+
+  it('a resume message that names neither 0 nor the claim fails the receiver with PROTOCOL', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.hold('b', { type: 'decision', accept: true, resume: CLAIM });
+    p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'resume', bytes: 5 }) });
+    expect(p.failure('b')?.code).toBe('PROTOCOL');
+  });
+
+  it('an unasked resume message fails the receiver with PROTOCOL', () => {
+    const p = new Pair(config('send'), config('receive')).start();
+    p.hold('b', { type: 'decision', accept: true });
+    p.feed('b', { type: 'message', body: forge(p, 'a', { type: 'resume', bytes: 0 }) });
+    expect(p.failure('b')?.code).toBe('PROTOCOL');
+  });
+});
+
 describe('session: signals for the paths (topic = an agreed ability)', () => {
   const BOTH = ['relay-v1', 'webrtc-v1', 'tcp-v1'];
   const OFFER = { topic: 'webrtc-v1', body: { kind: 'offer', sdp: 'v=0\r\ns=-\r\n' } };

@@ -34,4 +34,13 @@ describe.each<[string, Sha256Factory]>([
     const parts = cuts.slice(1).map((end, i) => data.subarray(cuts[i], end));
     expect(digestOf(factory, parts)).toBe(digestOf(nodeSha256, [data]));
   });
+
+  it('copies a state: the copy digests the prefix, the original hashes on (a resume, PROTOCOL.md §4.12)', () => {
+    const hash = factory();
+    hash.update(utf8('ab'));
+    const prefix = hash.copy();
+    hash.update(utf8('c'));
+    expect(prefix.digestHex()).toBe(digestOf(nodeSha256, [utf8('ab')]));
+    expect(hash.digestHex()).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
 });

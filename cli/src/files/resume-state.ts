@@ -1,0 +1,179 @@
+/**
+ * What a receive of a file keeps for a later one (PROTOCOL.md §4.12). Beside its `.part` a small `.resume` file
+ * (same name, other suffix; mode 0600) names the offer the data belongs to and how many of the part's bytes were
+ * written: the count is recorded only after the OS has those bytes (a killed process loses nothing it recorded),
+ * at least every CHECKPOINT_BYTES. A power loss may still lose recorded bytes: the sender's check of the prefix
+ * catches that, and the transfer starts over.
+ *
+ * A later receive of the same offer into the same place (same target name, offered name, size and mode) finds the
+ * pair once its owner process is gone, takes it over by renaming both to its own names (so two receives never
+ * share one), cuts the part to the recorded count and claims that prefix.
+ */
+import { constants } from 'node:fs';
+import { lstat, open, opendir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { utf8, type RandomBytes } from '@portunus/protocol';
+import { errnoOf, fileError } from './fs-errors.js';
+import { ownerGone } from './stale-temps.js';
+import { stateOf, stateOwner, tempSibling } from './temp-path.js';
+
+/** Recorded at least this often (in bytes written): what a killed receive loses at most, besides write-behind. */
+export const CHECKPOINT_BYTES = 1024 * 1024;
+const FORMAT = 'portunus-resume-v1';
+
+/** Which offer, landing where, a partial belongs to. */
+export interface ResumeIdentity {
+  /** The target's name (the folder is where the state lies). */
+  target: string;
+  name: string;
+  size: number;
+  mode?: number;
+}
+
+/** A `.part` and its state: its first `bytes` are data of the offer the state names. */
+export interface Partial {
+  part: string;
+  state: string;
+  bytes: number;
+}
+
+/** The open state file of this receive's `.part`: records how much of it is written. */
+export class ResumeState {
+  private constructor(
+    readonly path: string,
+    private readonly handle: FileHandle,
+    private readonly identity: ResumeIdentity,
+    private recorded: number,
+  ) {}
+
+  /** A new state for a new `.part` (nothing written yet). */
+  static async create(part: string, identity: ResumeIdentity): Promise<ResumeState> {
+    const path = stateOf(part);
+    let handle: FileHandle;
+    try {
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+      handle = await open(path, flags, 0o600);
+    } catch (err) {
+      throw fileError(err, 'create', path);
+    }
+    const state = new ResumeState(path, handle, identity, -1);
+    await state.record(0);
+    return state;
+  }
+
+  /** The state of a partial this receive took over (adopt), holding `bytes`. */
+  static async reopen(partial: Partial, identity: ResumeIdentity): Promise<ResumeState> {
+    let handle: FileHandle;
+    try {
+      handle = await open(partial.state, constants.O_WRONLY | (constants.O_NOFOLLOW ?? 0));
+    } catch (err) {
+      throw fileError(err, 'open', partial.state);
+    }
+    const state = new ResumeState(partial.state, handle, identity, -1);
+    await state.record(partial.bytes);
+    return state;
+  }
+
+  get bytes(): number {
+    return this.recorded;
+  }
+
+  /**
+   * Records that the part's first `bytes` are written. One positioned write of a few hundred bytes: the count only
+   * grows, so the JSON never gets shorter and nothing of an older one is left after it (a restart truncates first).
+   */
+  async record(bytes: number): Promise<void> {
+    const json = utf8(JSON.stringify({ format: FORMAT, ...this.identity, bytes }));
+    try {
+      if (bytes < this.recorded) await this.handle.truncate(0);
+      await this.handle.write(json, 0, json.length, 0);
+    } catch (err) {
+      throw fileError(err, 'write', this.path);
+    }
+    this.recorded = bytes;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => {});
+  }
+
+  async remove(): Promise<void> {
+    await this.close();
+    await unlink(this.path).catch(() => {});
+  }
+}
+
+function sameIdentity(json: Record<string, unknown>, identity: ResumeIdentity): boolean {
+  return (
+    json.format === FORMAT &&
+    json.target === identity.target &&
+    json.name === identity.name &&
+    json.size === identity.size &&
+    json.mode === identity.mode
+  );
+}
+
+/** Partials of `identity` beside `target` whose owner is gone, the largest first. Never throws. */
+export async function findPartials(target: string, identity: ResumeIdentity): Promise<Partial[]> {
+  const folder = dirname(target);
+  const found: Partial[] = [];
+  try {
+    for await (const entry of await opendir(folder)) {
+      const owner = stateOwner(entry.name);
+      if (owner === undefined || !entry.isFile() || !ownerGone(owner)) continue;
+      const state = join(folder, entry.name);
+      const partial = await readPartial(state, identity);
+      if (partial !== undefined) found.push(partial);
+    }
+  } catch {
+    // An unreadable folder is the receive's problem to report, not the resume's.
+  }
+  return found.sort((x, y) => y.bytes - x.bytes);
+}
+
+async function readPartial(state: string, identity: ResumeIdentity): Promise<Partial | undefined> {
+  try {
+    const st = await lstat(state);
+    if (st.size > 4096 || (process.getuid !== undefined && st.uid !== process.getuid())) return undefined;
+    const json = JSON.parse(await readFile(state, 'utf8')) as Record<string, unknown>;
+    const bytes = json.bytes;
+    if (!sameIdentity(json, identity) || typeof bytes !== 'number' || !Number.isSafeInteger(bytes)) return undefined;
+    if (bytes < 0 || bytes > identity.size) return undefined;
+    const part = state.replace(/\.resume$/, '.part');
+    const partStat = await lstat(part);
+    // Shorter than recorded: the disk lost what the OS had (a power loss); nothing to trust.
+    if (!partStat.isFile() || partStat.size < bytes) return undefined;
+    return { part, state, bytes };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Takes a partial over: renames the part, then its state, to this process's names beside `target` (the sweep of
+ * another receive keeps a part only beside its state, and this process is alive). Undefined when another receive
+ * took it first.
+ */
+export async function adopt(partial: Partial, target: string, random: RandomBytes): Promise<Partial | undefined> {
+  const part = tempSibling(join(dirname(partial.part), basename(target)), random, 'part');
+  try {
+    await rename(partial.part, part);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw fileError(err, 'rename', partial.part);
+  }
+  try {
+    await rename(partial.state, stateOf(part));
+  } catch (err) {
+    await unlink(part).catch(() => {});
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw fileError(err, 'rename', partial.state);
+  }
+  return { part, state: stateOf(part), bytes: partial.bytes };
+}
+
+/** Removes a partial and its state. */
+export async function discard(partial: Partial): Promise<void> {
+  await unlink(partial.part).catch(() => {});
+  await unlink(partial.state).catch(() => {});
+}
