@@ -5,7 +5,9 @@
  * host or container sharing the folder, or of another user is left alone, and so is every `.old` (the user's
  * previous folder, mid-replacement). If the owner's pid was reused by another process meanwhile, the leftover
  * stays until that process is gone too. A `.part` beside its `.resume` state is kept too: a later receive of the same
- * file resumes it (resume-state.ts); a `.resume` whose `.part` is gone is removed, silently (it holds no data).
+ * file resumes it (resume-state.ts) — for RESUME_KEEP_MS after its state was last written; past that it goes like any
+ * other leftover, so what an abandoned transfer keeps on disk has an end. A `.resume` whose `.part` is gone is
+ * removed, silently (it holds no data).
  */
 import type { Dirent } from 'node:fs';
 import { lstat, opendir, rm, unlink } from 'node:fs/promises';
@@ -15,6 +17,9 @@ import { errnoOf, fileError } from './fs-errors.js';
 import { quoteForTerminal } from './sanitize.js';
 import { currentOwner, partOwner, stateOf, stateOwner, type TempOwner } from './temp-path.js';
 
+/** How long a resumable partial waits for the receive that would resume it: 7 days, as a browser keeps a download. */
+export const RESUME_KEEP_MS = 7 * 24 * 60 * 60 * 1000;
+
 export interface SweptTemp {
   path: string;
   kind: 'file' | 'folder';
@@ -22,13 +27,17 @@ export interface SweptTemp {
   bytes?: number;
   /** The process that made it, now gone. */
   pid: number;
+  /** It was kept for resuming, but no receive resumed it within RESUME_KEEP_MS. */
+  expired?: boolean;
 }
 
 /** The line shown for a removed leftover. */
 export function describeSwept(swept: SweptTemp): string {
   const size = swept.bytes === undefined ? '' : ` (${formatBytes(swept.bytes)})`;
   const what = swept.kind === 'file' ? 'partial file' : 'partial folder';
-  const owner = `process ${swept.pid}, no longer running`;
+  const owner = swept.expired
+    ? `kept for resuming, unused for ${RESUME_KEEP_MS / 86_400_000} days`
+    : `process ${swept.pid}, no longer running`;
   return `Removed the ${what} ${quoteForTerminal(swept.path, 400)}${size} left by an earlier receive (${owner}).`;
 }
 
@@ -48,7 +57,11 @@ function processRunning(pid: number): boolean {
 }
 
 /** Removes stale `.part` leftovers directly in `folder`; returns what was removed. Never throws. */
-export async function sweepStaleTemps(folder: string, onWarning?: (message: string) => void): Promise<SweptTemp[]> {
+export async function sweepStaleTemps(
+  folder: string,
+  onWarning?: (message: string) => void,
+  now = Date.now(),
+): Promise<SweptTemp[]> {
   const owner = currentOwner();
   const swept: SweptTemp[] = [];
   try {
@@ -58,9 +71,14 @@ export async function sweepStaleTemps(folder: string, onWarning?: (message: stri
       if (orphan !== undefined && ownerGone(orphan, owner)) await removeOrphanState(join(folder, entry.name));
       const made = partOwner(entry.name);
       if (made === undefined || !ownerGone(made, owner)) continue;
-      if (await exists(stateOf(join(folder, entry.name)))) continue;
+      const state = stateOf(join(folder, entry.name));
+      const kept = await lstat(state).catch(() => undefined);
+      const expired = kept !== undefined && now - kept.mtimeMs > RESUME_KEEP_MS;
+      if (kept !== undefined && !expired) continue;
       const removed = await removeStale(join(folder, entry.name), entry, made.pid, onWarning);
-      if (removed !== undefined) swept.push(removed);
+      if (removed === undefined) continue;
+      if (expired) await unlink(state).catch(() => undefined);
+      swept.push(expired ? { ...removed, expired } : removed);
     }
   } catch {
     // An unreadable folder is the receive's problem to report (checkOutput, checkTarget), not the sweep's.

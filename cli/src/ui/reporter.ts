@@ -70,7 +70,7 @@ export type ReportEvent =
       entries?: readonly { name: string; path: string }[];
     }
   /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
-  | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number }
+  | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number; expired?: boolean }
   | { event: 'warning'; message: string }
   | { event: 'error'; error: string; message: string; hint: string; exit: number };
 

@@ -3,10 +3,10 @@
  * processes stand for owners: one that has exited (its pid is dead) and one still running.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { describeSwept, sweepStaleTemps } from '../../src/files/stale-temps.js';
+import { describeSwept, RESUME_KEEP_MS, sweepStaleTemps } from '../../src/files/stale-temps.js';
 import { currentOwner, hostTag, partOwner, stateOf, tempSibling, type TempOwner } from '../../src/files/temp-path.js';
 import { tempDir } from './fixtures.js';
 
@@ -111,6 +111,27 @@ describe('sweepStaleTemps', () => {
 
     expect(await sweepStaleTemps(dir)).toEqual([]);
     const left = [resumable, stateOf(resumable), liveOrphan].map((p) => p.slice(dir.length + 1));
+    expect((await readdir(dir)).sort()).toEqual(left.sort());
+  });
+
+  it('removes a resumable .part and its state once the state is older than RESUME_KEEP_MS, saying why', async () => {
+    const random = counter();
+    const fresh = tempSibling(join(dir, 'fresh.bin'), random, 'part', ownedBy(dead));
+    const abandoned = tempSibling(join(dir, 'abandoned.bin'), random, 'part', ownedBy(dead));
+    for (const part of [fresh, abandoned]) {
+      await writeFile(part, Buffer.alloc(10));
+      await writeFile(stateOf(part), '{}');
+    }
+    const now = Date.now();
+    const old = new Date(now - RESUME_KEEP_MS - 60_000);
+    await utimes(stateOf(abandoned), old, old);
+    const recent = new Date(now - RESUME_KEEP_MS + 60_000);
+    await utimes(stateOf(fresh), recent, recent);
+
+    const swept = await sweepStaleTemps(dir, undefined, now);
+    expect(swept).toEqual([{ path: abandoned, kind: 'file', bytes: 10, pid: dead, expired: true }]);
+    expect(describeSwept(swept[0]!)).toContain('kept for resuming, unused for 7 days');
+    const left = [fresh, stateOf(fresh)].map((p) => p.slice(dir.length + 1));
     expect((await readdir(dir)).sort()).toEqual(left.sort());
   });
 
