@@ -1,9 +1,9 @@
 /**
  * Large files do not pass through the page's memory, either way:
  *
- * - receiving 1 GiB: the page's JS heap, read through the DevTools protocol (Runtime.getHeapUsage) while the
- *   transfer runs, stays a small fraction of the file, because the data streams through the service worker to the
- *   browser's download (save/download-saver.ts) one chunk at a time;
+ * - receiving 1 GiB: what the page's heap keeps, its ArrayBuffers included, and the renderers' resident memory (the
+ *   service worker's among them) stay a small fraction of the file, because the data streams through the service
+ *   worker to the browser's download (save/download-saver.ts) one chunk at a time (page-memory.ts reads both);
  * - sending 256 MiB picked from disk: what the page's heap keeps, its ArrayBuffers included, and the renderers'
  *   resident memory stay far below the file while `portunus receive` takes it, because the page reads File.stream()
  *   piece by piece (file-chunks.ts) as the relay's backpressure lets it (page-memory.ts reads both); the CLI's copy
@@ -18,10 +18,18 @@ import { finished as streamFinished } from 'node:stream/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitOf, runPortunus } from '../../../cli/test/e2e/harness.js';
 import { chromiumSkipReason, openPage, phoneContext, STATE_MS, usePageWorld, waitState } from './page-harness.js';
-import { memoryProbe, type MemorySample } from './page-memory.js';
+import { memoryProbe, sampleOnProgress, type MemoryPeaks } from './page-memory.js';
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
+
+function describePeaks(size: number, { before, peak, samples, sampledAt }: MemoryPeaks): string {
+  const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
+  return (
+    `${mib(size)}: page heap ${mib(before.heap)} → peak ${mib(peak.heap)}, renderers ${mib(before.renderers)} → ` +
+    `peak ${mib(peak.renderers)}, ${samples} samples up to ${mib(sampledAt)}`
+  );
+}
 
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
@@ -47,26 +55,17 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while recei
     const context = await phoneContext(world.browser);
     try {
       const page = await openPage(context, `${world.relay.origin}/#${code}`, 'offer');
-      const cdp = await context.newCDPSession(page);
-      let peak = 0;
-      let samples = 0;
+      const sampler = await sampleOnProgress(await memoryProbe(world.browser, page), sender.child.stdout!);
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
-      const done = waitState(page, 'done', BIG_MS);
-      let finished = false;
-      void done.finally(() => (finished = true)).catch(() => undefined);
-      // Sampling, not waiting: each sample is one DevTools round trip; the transfer's end ends the loop.
-      while (!finished) {
-        const { usedSize } = (await cdp.send('Runtime.getHeapUsage')) as { usedSize: number };
-        peak = Math.max(peak, usedSize);
-        samples += 1;
-        await Promise.race([done.catch(() => undefined), page.waitForTimeout(250)]);
-      }
-      await done;
+      await waitState(page, 'done', BIG_MS);
       expect(await exitOf(sender, BIG_MS)).toBe(0);
+      const { before, peak, samples, sampledAt } = await sampler.stop();
+      console.log(`receiving ${describePeaks(GiB, { before, peak, samples, sampledAt })}`);
       expect(samples).toBeGreaterThan(3);
-      expect(peak).toBeLessThan(GiB / 4);
+      expect(sampledAt).toBeGreaterThan(GiB / 2);
+      expect(peak.heap).toBeLessThan(GiB / 4);
+      expect(peak.renderers - before.renderers).toBeLessThan(GiB / 4);
       expect(await sha256File(await download.path())).toBe(await sha256File(join(src, 'disk.img')));
-      console.log(`page heap peak ${(peak / 1024 / 1024).toFixed(1)} MiB over ${samples} samples`);
     } finally {
       await context.close();
     }
@@ -119,51 +118,17 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while sendi
         await waitState(page, 'code');
         const code = (await page.locator('#code-text').textContent())!;
         const probe = await memoryProbe(world.browser, page);
-        const before = await probe.sample();
         const receiver = runPortunus(
           ['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code],
           { cwd: join(dir, 'dst') },
         );
-        // One sample per burst of the receiver's output (a progress event at most every 250 ms while data moves):
-        // the transfer paces the sampling, no timer does.
-        const peak: MemorySample = { ...before };
-        let samples = 0;
-        let sampledAt = 0;
-        let received = 0;
-        let sampling: Promise<void> | undefined;
-        const failures: unknown[] = [];
-        const onOutput = (chunk: Buffer): void => {
-          for (const m of chunk.toString('utf8').matchAll(/"event":"progress","bytes":(\d+)/g)) {
-            received = Math.max(received, Number(m[1]));
-          }
-          if (sampling) return;
-          const at = received;
-          sampling = probe
-            .sample()
-            .then(
-              (s) => {
-                peak.heap = Math.max(peak.heap, s.heap);
-                peak.renderers = Math.max(peak.renderers, s.renderers);
-                samples += 1;
-                sampledAt = Math.max(sampledAt, at);
-              },
-              (err: unknown) => void failures.push(err),
-            )
-            .finally(() => (sampling = undefined));
-        };
-        receiver.child.stdout!.on('data', onOutput);
+        const sampler = await sampleOnProgress(probe, receiver.child.stdout!);
         await waitState(page, 'done', BIG_MS);
         expect(await exitOf(receiver, BIG_MS)).toBe(0);
-        receiver.child.stdout!.off('data', onOutput);
-        await sampling;
-        expect(failures).toEqual([]);
+        const { before, peak, samples, sampledAt } = await sampler.stop();
+        console.log(`sending ${describePeaks(SIZE, { before, peak, samples, sampledAt })}`);
         expect(samples).toBeGreaterThan(3);
         expect(sampledAt).toBeGreaterThan(SIZE / 2);
-        const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
-        console.log(
-          `sending ${mib(SIZE)}: page heap ${mib(before.heap)} → peak ${mib(peak.heap)}, renderers ` +
-            `${mib(before.renderers)} → peak ${mib(peak.renderers)}, ${samples} samples up to ${mib(sampledAt)}`,
-        );
         expect(peak.heap).toBeLessThan(SIZE / 4);
         expect(peak.renderers - before.renderers).toBeLessThan(SIZE / 2);
         expect(await sha256File(join(dir, 'dst', 'disk.img'))).toBe(sha256);

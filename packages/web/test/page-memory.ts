@@ -45,3 +45,56 @@ async function residentBytes(pid: number): Promise<number> {
   const kib = /^VmRSS:\s+(\d+) kB$/m.exec(status);
   return kib ? Number(kib[1]) * 1024 : 0;
 }
+
+export interface MemoryPeaks {
+  before: MemorySample;
+  peak: MemorySample;
+  samples: number;
+  /** The most progress (bytes) a sample was taken at. */
+  sampledAt: number;
+}
+
+/**
+ * Samples once per burst of a CLI's `--json` output (a progress event at most every 250 ms while data moves), so the
+ * transfer paces the sampling and no timer does; `stop` waits for the sample under way and gives the peaks.
+ */
+export async function sampleOnProgress(
+  probe: MemoryProbe,
+  output: NodeJS.ReadableStream,
+): Promise<{ stop(): Promise<MemoryPeaks> }> {
+  const before = await probe.sample();
+  const peak: MemorySample = { ...before };
+  let samples = 0;
+  let sampledAt = 0;
+  let progress = 0;
+  let sampling: Promise<void> | undefined;
+  const failures: unknown[] = [];
+  const onOutput = (chunk: Buffer): void => {
+    for (const m of chunk.toString('utf8').matchAll(/"event":"progress","bytes":(\d+)/g)) {
+      progress = Math.max(progress, Number(m[1]));
+    }
+    if (sampling) return;
+    const at = progress;
+    sampling = probe
+      .sample()
+      .then(
+        (s) => {
+          peak.heap = Math.max(peak.heap, s.heap);
+          peak.renderers = Math.max(peak.renderers, s.renderers);
+          samples += 1;
+          sampledAt = Math.max(sampledAt, at);
+        },
+        (err: unknown) => void failures.push(err),
+      )
+      .finally(() => (sampling = undefined));
+  };
+  output.on('data', onOutput);
+  return {
+    async stop() {
+      output.off('data', onOutput);
+      await sampling;
+      if (failures.length > 0) throw failures[0];
+      return { before, peak, samples, sampledAt };
+    },
+  };
+}
