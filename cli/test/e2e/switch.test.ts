@@ -236,7 +236,10 @@ describe.each(ENGINE_PAIRS)('onto and off WebRTC mid-transfer, $send → $receiv
         expect(sent[0], run.sender.stdout()).toMatchObject({ from: 'relay', to: 'webrtc', reason: 'probe' });
         expect(sent[0]!.bytes).toBeGreaterThanOrEqual(FROZEN_AT);
         const off = sent.findIndex((e) => e.from === 'webrtc');
-        expect(sent[off]).toMatchObject({ from: 'webrtc', to: 'relay', reason: 'failover' });
+        expect(sent[off]).toMatchObject({ from: 'webrtc', to: 'relay' });
+        // `failover` when the sender saw WebRTC die; `slower` when the UDP drop came before any ack of WebRTC's
+        // reached it, and its probe, after waiting four probe lengths for a first ack, measured 0 (PROTOCOL.md §5.6).
+        expect(['failover', 'slower']).toContain(sent[off]!.reason);
         expect(sent[off]!.bytes).toBeLessThan(SIZE);
         expect(sent.slice(off).some((e) => e.to === 'webrtc')).toBe(false);
         expect(moves(run.receiver).slice(0, 2)).toMatchObject([

@@ -5,7 +5,8 @@
  *
  * Rules, in full:
  * 1. The first path that comes up carries the data (usually the relay).
- * 2. A path that comes up later is probed once: the data moves to it for `probeMs` from its first acknowledgement. The path it left keeps its
+ * 2. A path that comes up later is probed once: the data moves to it for `probeMs` from its first acknowledgement
+ *    (waited for up to FIRST_ACK_PROBES probe lengths). The path it left keeps its
  *    rate measured over the last `rateWindowMs` before the move. Off the relay (a third party's bandwidth) every
  *    direct path is probed; from a direct path, only while that one measures below `probeBelow` (a probe costs up
  *    to probeMs at the new path's speed, not worth it on a path that is already fast).
@@ -46,9 +47,18 @@ interface Probe {
   previous: PathKind;
   /** Bytes per ms of `previous` just before the probe (undefined: not enough samples to say). */
   previousRate: number | undefined;
-  /** Set when the probed path starts carrying (after the drain of the previous one). */
+  /** Set when the probed path starts carrying (after the drain of the previous one); moved up to its first ack. */
   start?: Sample;
+  /** When the probed path started carrying. */
+  startedAt?: number;
 }
+
+/**
+ * How long, in probe lengths, a probe waits for the probed path's first ack before it counts the silence as the
+ * path's speed: long enough for a data channel still opening on a loaded machine, short enough that a path that died
+ * silently costs seconds, not the stall rule's half minute.
+ */
+const FIRST_ACK_PROBES = 4;
 
 export interface ChooserState {
   config: ChooserConfig;
@@ -134,10 +144,12 @@ function onProgress(state: ChooserState, at: Sample): ChooserResult {
   if (probe === undefined) return nextProbe(state);
   if (probe.start === undefined) return { state };
   // The probe's clock starts with the probed path's first acknowledgement: its set-up (a data channel's first round
-  // trips, a busy peer) is not its speed, and a zero measured against a zero would send the data back for good. A
-  // path that never acknowledges is ended by the stall rule (stall.ts) like any other carrying path.
-  if (at.bytes === probe.start.bytes)
+  // trips, a busy peer) is not its speed. The wait is bounded: a path still silent after FIRST_ACK_PROBES probe
+  // lengths is measured as it is (0), and the data goes back.
+  const waited = at.at - (probe.startedAt ?? probe.start.at);
+  if (at.bytes === probe.start.bytes && waited < FIRST_ACK_PROBES * state.config.probeMs) {
     return { state: { ...state, probe: { ...probe, start: { at: at.at, bytes: at.bytes } } } };
+  }
   if (at.at - probe.start.at < state.config.probeMs) return { state };
   const rate = (at.bytes - probe.start.bytes) / Math.max(at.at - probe.start.at, 1);
   const rates = { ...state.rates, [probe.path]: rate };
@@ -170,7 +182,7 @@ function moveTo(state: ChooserState, path: PathKind, reason: SwitchReason): Choo
 
 function startedProbe(state: ChooserState, at: Sample): ChooserState {
   if (state.probe === undefined || state.probe.path !== state.current || state.probe.start !== undefined) return state;
-  return { ...state, probe: { ...state.probe, start: { at: at.at, bytes: at.bytes } } };
+  return { ...state, probe: { ...state.probe, start: { at: at.at, bytes: at.bytes }, startedAt: at.at } };
 }
 
 /**

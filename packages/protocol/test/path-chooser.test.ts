@@ -73,11 +73,25 @@ describe('path chooser', () => {
     w.up('relay');
     w.run(1000, 300);
     w.up('webrtc');
-    w.run(2000, 0); // nothing acknowledged on the new path for four probe lengths (a channel still opening)
+    w.run(1500, 0); // nothing acknowledged on the new path for three probe lengths (a channel still opening)
     expect(w.state.probe?.path).toBe('webrtc');
     w.run(600, 250);
     expect(w.switches.slice(1)).toEqual([{ path: 'webrtc', reason: 'probe' }]);
     expect(w.state.probe).toBeUndefined();
+  });
+
+  it('a probed path silent for four probe lengths is measured as it is: the data goes back', () => {
+    const w = new World();
+    w.up('relay');
+    w.run(1000, 300);
+    w.up('webrtc');
+    w.run(1990, 0);
+    expect(w.switches.slice(1)).toEqual([{ path: 'webrtc', reason: 'probe' }]);
+    w.run(600, 0);
+    expect(w.switches.slice(1)).toEqual([
+      { path: 'webrtc', reason: 'probe' },
+      { path: 'relay', reason: 'slower' },
+    ]);
   });
 
   it('a probed path that acknowledges, then measures slower, still hands the data back', () => {
