@@ -9,7 +9,7 @@ import { ControlOrder, createError, toPortunusError, type PortunusError } from '
 import type { PeerEvent } from './relay-client.js';
 import { Wakeup } from './wakeup.js';
 import type { Link } from './link.js';
-import type { ControlChannel } from './session-driver.js';
+import type { ControlChannel } from './session-hooks.js';
 
 /** Messages received but not yet taken by the session (the relay client's own bound, kept). */
 const MAX_INBOX = 256;

@@ -24,7 +24,7 @@ import type { ControlMux } from './control-mux.js';
 import type { Link } from './link.js';
 import { agreedPaths } from './path-policy.js';
 import { startPaths, type Paths, type PathsOptions } from './paths.js';
-import type { DataContext } from './session-driver.js';
+import type { DataContext } from './session-hooks.js';
 import type { Sink } from './sink.js';
 import { SwitchingReceiver } from './switching-receive.js';
 import { SwitchingSender } from './switching-send.js';

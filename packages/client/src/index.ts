@@ -26,6 +26,7 @@ export * from './rtc-connector.js';
 export * from './rtc-engine.js';
 export * from './scoped-signal.js';
 export * from './session-driver.js';
+export * from './session-hooks.js';
 export * from './signal-inbox.js';
 export * from './sink.js';
 export * from './stall.js';

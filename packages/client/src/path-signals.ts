@@ -14,7 +14,7 @@ import {
   type Signal,
   type TcpHint,
 } from '@portunus/protocol';
-import type { PeerLink } from './session-driver.js';
+import type { PeerLink } from './session-hooks.js';
 
 /** WebRTC signalling with the peer: the connectors' view of the link. */
 export interface SignalLink {

@@ -9,7 +9,7 @@ import { createError, toPortunusError, type PathKind, type PortunusError } from 
 import { Link } from './link.js';
 import type { RelayClient } from './relay-client.js';
 import { RelayTransport } from './relay-transport.js';
-import type { DataContext } from './session-driver.js';
+import type { DataContext } from './session-hooks.js';
 import type { Transport } from './transport.js';
 
 /** How long the WebRTC attempt waits for TCP (which is up to 100x faster here) before it starts anyway. */
