@@ -54,7 +54,7 @@ export interface SwitchingReceiveOptions {
 /**
  * An ack goes out once this much data arrived on a path since its last one, or for the FINAL frame. An ack per
  * 1 MiB frame cost the sender ~0.2 CPU-s per GiB over TCP (a wakeup, a read and an AES-GCM open each); the
- * sender's window (16 MiB) is eight times this, so it never waits on the batching.
+ * sender's window (8 MiB) is four times this, so it never waits on the batching.
  */
 export const ACK_EVERY_BYTES = 2 * 1024 * 1024;
 /** ...and at the latest this long after the first data it covers: slow paths, and a sender draining a path. */

@@ -37,15 +37,8 @@ import { Lookahead, type Chunk } from './lookahead.js';
 import type { Link } from './link.js';
 import { StallWatch } from './stall.js';
 
-/**
- * Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. On
- * the relay path that product includes every queue on the way (the sender's socket 4 MiB, the relay's 1 MiB, the
- * receiver's inbox 4 MiB, the kernel's buffers): a window below them keeps the pipe from filling. Measured against
- * the single-path stream of 8ecf126 (bench:compare, 1 GiB, alternating runs, quiet machine), relay path MB/s and the
- * sender's peak RSS: 8 MiB 0.878x, 124 MB; 16 MiB 0.958x, 169 MB; 32 MiB 0.986x, 187 MB. The sender keeps more
- * garbage with a larger live window before V8 collects it, so memory decides against going further.
- */
-export const WINDOW_BYTES = 16 * 1024 * 1024;
+/** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */
+export const WINDOW_BYTES = 8 * 1024 * 1024;
 /** How long a voluntary switch waits for the old path's frames to be acknowledged before resending them. */
 export const DRAIN_MS = 2_000;
 /** The chooser hears the time at least this often, so a probe ends even while no ack arrives. */
