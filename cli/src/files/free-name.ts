@@ -2,10 +2,9 @@
  * `--rename`: a name that is free in a folder, as browsers choose one for a download: `a.txt` → `a (1).txt`,
  * `a.tar.gz` → `a (1).tar.gz`, `photos` → `photos (1)`. The result obeys the name rule (PROTOCOL.md §4.4).
  */
-import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createError } from '@portunus/protocol';
-import { errnoOf, fileError } from './fs-errors.js';
+import { absent } from './place.js';
 import { componentNameProblem, quoteForTerminal } from './sanitize.js';
 
 /** Tries this many numbers before giving up (a folder with a thousand copies of a name is a mistake). */
@@ -22,7 +21,7 @@ export async function freeName(
   for (let n = 1; n <= MAX_TRIES; n++) {
     const candidate = numbered(stem, ext, n);
     if (taken.has(candidate) || componentNameProblem(candidate) !== undefined) continue;
-    if (!(await exists(join(folder, candidate)))) return candidate;
+    if (await absent(join(folder, candidate))) return candidate;
   }
   throw createError('FILE_EXISTS', `no free name like ${quoteForTerminal(name)} in ${quoteForTerminal(folder, 400)}`);
 }
@@ -41,14 +40,4 @@ function numbered(stem: string, ext: string, n: number): string {
   let chars = [...stem];
   while (chars.length > 1 && Buffer.byteLength(chars.join('') + suffix, 'utf8') > 255) chars = chars.slice(0, -1);
   return chars.join('') + suffix;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errnoOf(err) === 'ENOENT') return false;
-    throw fileError(err, 'use', path);
-  }
 }

@@ -16,7 +16,8 @@ function existsNow(path: string) {
   return createError('FILE_EXISTS', `${quoteForTerminal(path, 400)} appeared while receiving; the data was not kept`);
 }
 
-async function absent(path: string): Promise<boolean> {
+/** Whether nothing is at `path` (a broken symlink counts as something); other lstat failures are FILE_ERROR. */
+export async function absent(path: string): Promise<boolean> {
   try {
     await lstat(path);
     return false;
