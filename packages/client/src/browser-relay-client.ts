@@ -95,6 +95,8 @@ export class BrowserRelayClient extends RelayConversation {
   }
 
   protected shut(): boolean {
+    // Nothing is sent once closing began (a ping now would throw from the timer: the page's uncaught error).
+    clearInterval(this.pinger);
     const open = this.ws.readyState === OPEN;
     this.ws.close(1000);
     if (open) unref(setTimeout(() => this.settle(), CLOSE_WAIT_MS));

@@ -191,6 +191,34 @@ describe('BrowserRelayClient (W3C WebSocket API) against a real relay', () => {
     }
   });
 
+  it('close() while the relay is slow to answer the closing handshake: no ping goes out after it, nothing throws', async () => {
+    // The relay stops reading after its welcome, so the closing handshake waits out the client's close deadline
+    // (2 s), longer than a ping interval (1 s here); a ping then would throw from the pinger's timer.
+    const slow = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise<void>((done) => slow.once('listening', () => done()));
+    slow.on('connection', (ws) =>
+      ws.on('message', (data) => {
+        if ((JSON.parse(String(data)) as { type: string }).type !== 'hello') return;
+        ws.send(JSON.stringify({ type: 'welcome', protocol: 1, relay: 'slow' }));
+        (ws as unknown as { _socket: { pause(): void } })._socket.pause();
+      }),
+    );
+    const thrown: unknown[] = [];
+    const onUncaught = (err: unknown) => thrown.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      const { port } = slow.address() as { port: number };
+      const c = await open({ url: `ws://127.0.0.1:${port}/v1`, stallTimeoutMs: 4000 });
+      await within(c.close(), 'the close to finish');
+      expect(await c.closed).toBeUndefined();
+      expect(thrown).toEqual([]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      for (const ws of slow.clients) ws.terminate();
+      await new Promise<void>((done) => slow.close(() => done()));
+    }
+  });
+
   it('ends with INTERRUPTED when the caller aborts', async () => {
     const abort = new AbortController();
     const c = await open({ signal: abort.signal });

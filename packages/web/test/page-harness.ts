@@ -58,7 +58,8 @@ export async function phoneContext(browser: Browser): Promise<BrowserContext> {
 export async function openPage(context: BrowserContext, url: string, state = 'start'): Promise<Page> {
   const page = await context.newPage();
   const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
+  // The stack says where an uncaught error came from (a failure shows it in the assertion's diff).
+  page.on('pageerror', (err) => problems.push(err.stack ?? err.message));
   page.on('console', (msg) => void (msg.type() === 'error' && problems.push(msg.text())));
   (page as Page & { problems?: string[] }).problems = problems;
   await page.goto(url);
