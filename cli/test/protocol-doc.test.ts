@@ -13,6 +13,7 @@ import {
   DEFAULT_STALL_TIMEOUT_MS,
   DRAIN_MS,
   WEBRTC_AFTER_MS,
+  RELAY_WINDOW_BYTES,
   WINDOW_BYTES,
 } from '@portunus/client';
 import { DIAL_TIMEOUT_MS, MAX_INBOUND, PARALLEL_DIALS } from '../src/transport/tcp-connect.js';
@@ -41,6 +42,7 @@ const row = (name: string, value: string | number): string => `| \`${name}\` | $
 describe('PROTOCOL.md, the CLI figures', () => {
   it('states the data plane as the sender and the receiver run it', () => {
     expect(doc).toContain(row('WINDOW_BYTES', `${WINDOW_BYTES / MiB} MiB`));
+    expect(doc).toContain(row('RELAY_WINDOW_BYTES', `${RELAY_WINDOW_BYTES / MiB} MiB`));
     expect(doc).toContain(row('DRAIN_MS', `${DRAIN_MS / 1000} s`));
     expect(doc).toContain(row('ACK_EVERY_BYTES', `${ACK_EVERY_BYTES / MiB} MiB`));
     expect(doc).toContain(row('ACK_DELAY_MS', `${ACK_DELAY_MS} ms`));

@@ -2,7 +2,7 @@
  * What BrowserRelayClient (browser-relay-client.ts) is built on and from: the part of the W3C WebSocket API it
  * uses, its options, and the bounds it applies where a browser's WebSocket gives no backpressure.
  */
-import { WINDOW_BYTES } from './switching-send.js';
+import { RELAY_WINDOW_BYTES } from './switching-send.js';
 
 /**
  * A handler property that the browser's own WebSocket (whose handlers take its Event types) and the `ws` package's
@@ -27,7 +27,7 @@ const MiB = 1024 * 1024;
 /** Bytes queued on the socket before sendData waits: four 1 MiB frames, as the CLI's client. */
 export const BROWSER_HIGH_WATER_BYTES = 4 * MiB;
 /** Received data frames held unread before the peer counts as ignoring its window (see the header). */
-export const MAX_QUEUED_DATA_BYTES = 2 * WINDOW_BYTES;
+export const MAX_QUEUED_DATA_BYTES = 2 * RELAY_WINDOW_BYTES;
 /** Longest wait between two looks at `bufferedAmount` while sendData waits (it starts at 1 ms and doubles). */
 export const DRAIN_POLL_MS = 16;
 

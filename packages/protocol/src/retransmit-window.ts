@@ -51,9 +51,12 @@ export class RetransmitWindow {
     return this.#finalPushed;
   }
 
-  /** A frame of `frameBytes` fits (an empty window always takes one frame, however large). */
-  hasRoom(frameBytes: number): boolean {
-    return this.#frames.length === 0 || this.#bytes + frameBytes <= this.#maxBytes;
+  /**
+   * A frame of `frameBytes` fits within `limit` bytes, which the sender may set below the window's own bound for
+   * the path carrying the data (an empty window always takes one frame, however large).
+   */
+  hasRoom(frameBytes: number, limit = this.#maxBytes): boolean {
+    return this.#frames.length === 0 || this.#bytes + frameBytes <= Math.min(limit, this.#maxBytes);
   }
 
   push(index: number, frame: Uint8Array, final: boolean): void {
