@@ -2,9 +2,7 @@
 import { Command } from 'commander';
 import { createError, PortunusError, parseCode, type Code } from '@portunus/protocol';
 import { relayEndpoint } from '../relay-client/endpoint.js';
-import { receive } from '../transfer/receive.js';
 import { looksLikeLink, parseLink, type PageLink } from '../ui/page-link.js';
-import { reportDone } from '../ui/summary.js';
 import { askLine, canPrompt } from '../ui/prompt.js';
 import type { Reporter } from '../ui/reporter.js';
 import { addCommonOptions, makeContext, type CommonOptions, type Io } from './common.js';
@@ -66,6 +64,11 @@ matches its file (--no-resume starts over).`,
       }
       const { code, link } = await obtainCode(codeArg, io, ctx.prompt);
       const relayUrl = link === undefined ? ctx.relayUrl : relayForLink(link, flags.relay, ctx.relayUrl, reporter);
+      // Loaded here, not at start-up: `portunus --help` and a usage error need none of the transfer's modules.
+      const [{ receive }, { reportDone }] = await Promise.all([
+        import('../transfer/receive.js'),
+        import('../ui/summary.js'),
+      ]);
       const result = await receive(
         { ...ctx, relayUrl },
         {

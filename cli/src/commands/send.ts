@@ -12,8 +12,6 @@ import {
 } from '@portunus/protocol';
 import { quoteForTerminal } from '../files/sanitize.js';
 import type { SourceSpec } from '../files/source.js';
-import { send } from '../transfer/send.js';
-import { reportDone } from '../ui/summary.js';
 import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
 import { readTextInput, TEXT_FROM_STDIN } from './text-input.js';
@@ -67,6 +65,8 @@ Examples:
       const code = presetCode(flags, io, (m) => reporter.warn(m));
       const ctx = makeContext(flags, io, reporter, ctxArgs.signal);
       const source = 'text' in spec && spec.text === TEXT_FROM_STDIN ? await textFromStdin(io, reporter) : spec;
+      // Loaded here, not at start-up: `portunus --help` and a usage error need none of the transfer's modules.
+      const [{ send }, { reportDone }] = await Promise.all([import('../transfer/send.js'), import('../ui/summary.js')]);
       const result = await send(ctx, {
         source,
         code,

@@ -3,16 +3,27 @@
  * PLAIN_INTERVAL_MS of the data phase, driven by the clock whether or not bytes moved (logs of CI jobs show movement,
  * or that there is none, without a wall of carriage returns). Bytes and rate come from the DataPhase.
  */
+import { createRequire } from 'node:module';
 import type { Writable } from 'node:stream';
-import cliProgress from 'cli-progress';
+import type cliProgressModule from 'cli-progress';
 import type { Clock } from './clock.js';
 import type { DataPhase } from './data-phase.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
 
 export const PLAIN_INTERVAL_MS = 5000;
 
+/**
+ * cli-progress (CommonJS, with its string-width dependencies) is loaded when the first bar is drawn, not at start-up:
+ * `--help`, usage errors, `--json` and every run without a terminal draw none.
+ */
+let cliProgress: typeof cliProgressModule | undefined;
+function loadCliProgress(): typeof cliProgressModule {
+  cliProgress ??= createRequire(import.meta.url)('cli-progress') as typeof cliProgressModule;
+  return cliProgress;
+}
+
 export class ProgressView {
-  private readonly bar: cliProgress.SingleBar | undefined;
+  private readonly bar: cliProgressModule.SingleBar | undefined;
   private readonly stopTicking: (() => void) | undefined;
 
   constructor(
@@ -23,6 +34,7 @@ export class ProgressView {
     private readonly clock: Clock,
   ) {
     if (out.isTTY) {
+      const cliProgress = loadCliProgress();
       this.bar = new cliProgress.SingleBar(
         {
           stream: out as NodeJS.WritableStream,

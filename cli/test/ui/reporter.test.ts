@@ -38,6 +38,25 @@ function jsonReporter() {
   return { clock, reporter, events };
 }
 
+describe('progress on a terminal', () => {
+  it('draws a bar (cli-progress, loaded only now) with the percent and the bytes, and clears it at the end', () => {
+    const clock = fakeClock();
+    const stderr = captured(true);
+    const reporter = new Reporter({
+      mode: 'human',
+      jsonStream: captured().stream,
+      stderr: stderr.stream,
+      verbose: false,
+      color: false,
+      clock,
+    });
+    reporter.startProgress(100 * MB, 'Receiving');
+    reporter.updateProgress(50 * MB, 100 * MB, true);
+    reporter.stopProgress();
+    expect(stderr.text()).toMatch(/Receiving .*\[#+-+\] +50% +50\.0 MB \/ 100 MB/);
+  });
+});
+
 describe('progress without a terminal', () => {
   it('prints a line every 5 s of the data phase, also while no byte moves, and none after it', () => {
     const { clock, stderr, reporter } = humanReporter();
