@@ -39,9 +39,10 @@ function announce(reporter: Reporter, verb: string, total: number | undefined, m
     return;
   }
   reporter.event({ event: 'transport', from, to, ...(reason === undefined ? {} : { reason }), bytes });
-  reporter.say(
-    `Switched from ${from} to ${to} after ${formatBytes(bytes)}${reason === undefined ? '' : ` (${REASONS[reason]})`}.`,
-  );
+  const why = reason === undefined ? '' : ` (${REASONS[reason]})`;
+  // From a path to one of the same kind: a WebRTC path dialled again after the last one was lost.
+  if (from === to) reporter.say(`Connected again (${to}) after ${formatBytes(bytes)}${why}.`);
+  else reporter.say(`Switched from ${from} to ${to} after ${formatBytes(bytes)}${why}.`);
   reporter.relabelProgress(`${verb} via ${to}`);
 }
 

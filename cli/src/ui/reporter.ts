@@ -32,7 +32,8 @@ export type ReportEvent =
   | { event: 'connected'; transport: PathKind }
   /**
    * The data moved to another path mid-transfer (--transport auto, PROTOCOL.md §5.6) after `bytes` (sent by the
-   * sender, written by the receiver); `reason` only on the sender, which decides.
+   * sender, written by the receiver); `reason` only on the sender, which decides. `from` and `to` are the same kind
+   * when a WebRTC path was dialled again after the last one was lost (§6.4 "Attempts").
    */
   | {
       event: 'transport';

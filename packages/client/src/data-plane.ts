@@ -45,7 +45,7 @@ export interface DataPlaneEvents {
 }
 
 export interface DataPlaneOptions {
-  paths: Omit<PathsOptions, 'onUp' | 'allowed' | 'data' | 'debug'>;
+  paths: Omit<PathsOptions, 'onUp' | 'onSettled' | 'allowed' | 'data' | 'debug'>;
   data: DataContext;
   /**
    * AES-256-GCM for the data and ack frames: synchronous (node:crypto in the CLI, noble) or asynchronous (WebCrypto
@@ -99,6 +99,7 @@ export async function sendData(opts: DataPlaneOptions, chunks: AsyncIterable<Uin
   const peer = data.side === 'a' ? 'b' : 'a';
   let last: PathKind | undefined;
   let paths: Paths | undefined;
+  let running = true;
   const sender = new SwitchingSender({
     chunks,
     sealer: new FrameSealer(aead(data.keys.data[data.side]), DATA_STREAM),
@@ -114,11 +115,13 @@ export async function sendData(opts: DataPlaneOptions, chunks: AsyncIterable<Uin
     },
     pendingPaths: () => paths?.pending ?? 1,
     noPathError: () => paths?.lastError,
+    // A path lost while the data still moves may be dialled again (WebRTC, paths.ts).
+    onLost: (link) => void (running && paths?.lost(link)),
     debug: (m) => events.debug(m),
   });
   paths = open(opts, (link) => (opts.control.addPath(link), sender.addPath(link)));
   paths.fatal.catch((err) => sender.fail(err));
-  const sent = await sender.run();
+  const sent = await sender.run().finally(() => (running = false));
   return { bytes: offset + sent.bytes, sha256: sent.sha256, transport: last ?? 'relay' };
 }
 
@@ -134,6 +137,7 @@ export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): 
   const peer = data.side === 'a' ? 'b' : 'a';
   let last: PathKind | undefined;
   let paths: Paths | undefined;
+  let running = true;
   const receiver = new SwitchingReceiver({
     opener: new ResumingOpener(new FrameOpener(aead(data.keys.data[peer]), DATA_STREAM), DATA_STREAM),
     acks: new AckSealer(aead(data.keys.data[data.side])),
@@ -148,23 +152,30 @@ export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): 
       events.moved({ from, to, bytes });
     },
     pendingPaths: () => paths?.pending ?? 1,
+    onLost: (link) => void (running && paths?.lost(link)),
     debug: (m) => events.debug(m),
   });
   const onAbort = () => receiver.fail(createError('CANCELLED', 'cancelled'));
   data.signal.addEventListener('abort', onAbort, { once: true });
-  paths = open(opts, (link) => (opts.control.addPath(link), receiver.addPath(link)));
+  paths = open(
+    opts,
+    (link) => (opts.control.addPath(link), receiver.addPath(link)),
+    () => receiver.checkAlive(paths?.lastError),
+  );
   paths.fatal.catch((err) => receiver.fail(err));
   const opened = paths;
   void opened.settled.then(() => receiver.checkAlive(opened.lastError));
   const done = receiver
     .run()
+    .finally(() => (running = false))
     .then((got) => ({ bytes: offset + got.bytes, sha256: got.sha256, transport: last ?? 'relay' }))
     .finally(() => data.signal.removeEventListener('abort', onAbort));
   return { done, peerSent: () => receiver.peerSent() };
 }
 
-function open(opts: DataPlaneOptions, onUp: (link: Link) => void): Paths {
+function open(opts: DataPlaneOptions, onUp: (link: Link) => void, onSettled?: () => void): Paths {
   const allowed = agreedPaths(opts.data.abilities);
   if (allowed.size === 0) throw createError('DIRECT_FAILED', 'no data path both sides allow');
-  return startPaths({ ...opts.paths, data: opts.data, allowed, onUp, debug: (m) => opts.events.debug(m) });
+  const debug = (m: string) => opts.events.debug(m);
+  return startPaths({ ...opts.paths, data: opts.data, allowed, onUp, debug, ...(onSettled ? { onSettled } : {}) });
 }

@@ -41,3 +41,4 @@ export * from './rechunk.js';
 export * from './sanitize.js';
 export * from './tar-size.js';
 export * from './utf8-length.js';
+export * from './rtc-attempts.js';

@@ -4,11 +4,22 @@
  * as it comes up and closed when the session is over. Nobody picks a path here: the sender's chooser decides where
  * the data goes, and the receiver reads from every path. Which paths may be used is the policy both sides announced
  * (`--transport`), intersected: `tcp` alone is TCP or nothing, `relay` never direct.
+ *
+ * A WebRTC path that the data plane loses while the data still moves is dialled again (PROTOCOL.md §6.4
+ * "Attempts", rtc-attempts.ts): the sender closes it and starts the next attempt, the receiver answers the offer of
+ * a newer attempt whenever it comes; at most MAX_WEBRTC_ATTEMPTS in all.
  */
-import { createError, toPortunusError, type PathKind, type PortunusError } from '@portunus/protocol';
+import {
+  createError,
+  MAX_WEBRTC_ATTEMPTS,
+  toPortunusError,
+  type PathKind,
+  type PortunusError,
+} from '@portunus/protocol';
 import { Link } from './link.js';
 import type { RelayClient } from './relay-client.js';
 import { RelayTransport } from './relay-transport.js';
+import { RtcAttempts } from './rtc-attempts.js';
 import type { DataContext } from './session-hooks.js';
 import type { Transport } from './transport.js';
 
@@ -34,6 +45,8 @@ export interface PathsOptions {
   debug(message: string): void;
   /** A path came up (the relay first, usually); called once per path, before its first frame is read. */
   onUp(link: Link): void;
+  /** An attempt failed, or the wait for the peer's next WebRTC attempt ended: `pending` went down. */
+  onSettled?(): void;
 }
 
 export interface Paths {
@@ -43,8 +56,13 @@ export interface Paths {
   readonly lastError: PortunusError | undefined;
   /** Rejects when an attempt must end the transfer (a binding mismatch); never resolves. */
   readonly fatal: Promise<never>;
-  /** Resolves once every attempt has settled. */
+  /** Resolves once every first attempt has settled (a WebRTC path dialled again is not waited for). */
   readonly settled: Promise<void>;
+  /**
+   * The data plane gave up on `link` while the data still moves (it ended, or the stall rule found it dead): a
+   * WebRTC path is closed and dialled again while attempts are left (the sender's side; the receiver answers).
+   */
+  lost(link: Link): void;
 }
 
 export function startPaths(opts: PathsOptions): Paths {
@@ -55,7 +73,11 @@ export function startPaths(opts: PathsOptions): Paths {
   let raise!: (error: PortunusError) => void;
   const fatal = new Promise<never>((_, reject) => (raise = reject));
   fatal.catch(() => undefined);
-  const attempt = (kind: PathKind, open: () => Promise<Transport>): Promise<void> => {
+  const rtc = new RtcAttempts(data.link, data.role, opts.debug);
+  /** The current WebRTC attempt's path once up; whether the receiver (its path was up) awaits the next offer. */
+  let rtcLink: Link | undefined;
+  let awaitingOffer = false;
+  const attempt = (kind: PathKind, open: () => Promise<Transport>): Promise<Link | undefined> => {
     pending += 1;
     return open().then(
       (opened) => {
@@ -64,8 +86,10 @@ export function startPaths(opts: PathsOptions): Paths {
         const link = new Link(opened);
         data.defer(() => link.close());
         // The session may have ended while the attempt completed: the path is closed, not handed over.
-        if (data.signal.aborted) return;
+        if (data.signal.aborted) return undefined;
+        if (kind === 'webrtc') rtcLink = link;
         opts.onUp(link);
+        return link;
       },
       (err: unknown) => {
         pending -= 1;
@@ -73,10 +97,12 @@ export function startPaths(opts: PathsOptions): Paths {
         lastError = error;
         if (mustAbort(error) && !data.signal.aborted) raise(error);
         else opts.debug(`no ${kind} path: ${error.message}`);
+        opts.onSettled?.();
+        return undefined;
       },
     );
   };
-  const direct = (kind: 'tcp' | 'webrtc', connect: DirectConnector): Promise<void> => {
+  const direct = (kind: 'tcp' | 'webrtc', connect: DirectConnector): Promise<Link | undefined> => {
     const abort = new AbortController();
     const seconds = opts.directTimeoutMs / 1000;
     const timer = setTimeout(
@@ -86,18 +112,69 @@ export function startPaths(opts: PathsOptions): Paths {
     const signal = AbortSignal.any([abort.signal, data.signal]);
     return attempt(kind, () => connect(data, signal)).finally(() => clearTimeout(timer));
   };
-  const attempts: Promise<void>[] = [];
+  /** WebRTC attempt `n`: its connector signals through that attempt's link only. */
+  const dialRtc = (n: number, connect: DirectConnector) =>
+    direct('webrtc', (d, signal) => connect({ ...d, link: rtc.linkFor(n) }, signal));
+  /** Attempt 0; once it is up, the receiver answers every newer attempt the sender makes. */
+  const firstRtc = (connect: DirectConnector): Promise<void> =>
+    dialRtc(0, connect).then((up) => {
+      if (up !== undefined && data.role === 'receive') void answerAttempts(connect);
+    });
+  const attempts: Promise<unknown>[] = [];
   if (allowed.has('relay')) attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
   const tcp = allowed.has('tcp') && connectors.tcp !== undefined ? direct('tcp', connectors.tcp) : undefined;
   if (tcp !== undefined) attempts.push(tcp);
   const webrtc = allowed.has('webrtc') ? connectors.webrtc : undefined;
-  if (webrtc !== undefined) attempts.push(tcp === undefined ? direct('webrtc', webrtc) : webrtcUnlessTcp(tcp, webrtc));
+  if (webrtc !== undefined) attempts.push(tcp === undefined ? firstRtc(webrtc) : webrtcUnlessTcp(tcp, webrtc));
+
+  /** Sender: the dead path is closed first, then attempts follow until one is up or none is left. */
+  async function redial(dead: Link, connect: DirectConnector): Promise<void> {
+    pending += 1;
+    try {
+      await dead.close();
+      while (!data.signal.aborted && rtc.left) {
+        const n = rtc.begin();
+        opts.debug(`the WebRTC path was lost: dialling again (attempt ${n + 1} of ${MAX_WEBRTC_ATTEMPTS})`);
+        if ((await dialRtc(n, connect)) !== undefined) return;
+      }
+    } finally {
+      pending -= 1;
+      opts.onSettled?.();
+    }
+  }
+
+  /** Receiver: each newer attempt's offer ends the current attempt (its path closed first) and is answered. */
+  async function answerAttempts(connect: DirectConnector): Promise<void> {
+    while (rtc.left && !data.signal.aborted) {
+      let n: number;
+      awaitingOffer = true;
+      try {
+        n = await rtc.nextAttempt(data.signal);
+      } catch (err) {
+        awaitingOffer = false;
+        if (!data.signal.aborted) {
+          lastError = toPortunusError(err);
+          opts.debug(`no more WebRTC attempts: ${lastError.message}`);
+        }
+        opts.onSettled?.();
+        return;
+      }
+      pending += 1; // before the wait ends, so no moment shows nothing left to wait for
+      awaitingOffer = false;
+      const old = rtcLink;
+      rtcLink = undefined;
+      opts.debug(`the sender dials WebRTC again (attempt ${n + 1} of ${MAX_WEBRTC_ATTEMPTS}): answering`);
+      await old?.close();
+      pending -= 1;
+      await dialRtc(n, connect);
+    }
+  }
 
   /**
    * WebRTC only when TCP failed or is not up within WEBRTC_AFTER_MS: a LAN transfer then never loads the WebRTC
    * stack (~40 MB per process, and CPU) for a path that could not beat TCP. Counted as pending while it waits.
    */
-  function webrtcUnlessTcp(tcpAttempt: Promise<void>, connect: DirectConnector): Promise<void> {
+  function webrtcUnlessTcp(tcpAttempt: Promise<unknown>, connect: DirectConnector): Promise<void> {
     pending += 1;
     return new Promise<void>((resolve) => {
       let waiting = true;
@@ -109,7 +186,7 @@ export function startPaths(opts: PathsOptions): Paths {
         clearTimeout(timer);
         data.signal.removeEventListener('abort', settle);
         if (tcpUp || data.signal.aborted) return resolve();
-        direct('webrtc', connect).then(resolve, resolve);
+        firstRtc(connect).then(resolve, resolve);
       };
       const timer = setTimeout(settle, WEBRTC_AFTER_MS);
       data.signal.addEventListener('abort', settle, { once: true });
@@ -118,13 +195,19 @@ export function startPaths(opts: PathsOptions): Paths {
   }
   return {
     get pending() {
-      return pending;
+      // A receiver whose WebRTC path was up may yet be dialled again: it waits for that too.
+      return pending + (awaitingOffer ? 1 : 0);
     },
     get lastError() {
       return lastError;
     },
     fatal,
     settled: Promise.all(attempts).then(() => undefined),
+    lost(link) {
+      if (link !== rtcLink || data.role !== 'send' || webrtc === undefined) return;
+      rtcLink = undefined;
+      if (!data.signal.aborted && rtc.left) void redial(link, webrtc);
+    },
   };
 }
 

@@ -81,7 +81,8 @@ export class SwitchingReceiver {
    * past a frame that is still being written; acking that would tell the sender it can forget data not yet safe.)
    */
   private writtenNext = 0;
-  private last: PathKind | undefined;
+  /** The path the data arrived on last (a WebRTC path dialled again is another link of the same kind). */
+  private last: Link | undefined;
   /** A duplicate was already answered with an ack since the last written frame. */
   private answeredDuplicate = false;
   /** Frames are handled one at a time, in arrival order across paths. */
@@ -184,9 +185,9 @@ export class SwitchingReceiver {
       this.arriving.progress();
       this.answeredDuplicate = false;
       this.written(path, offered.plaintext.length, offered.final);
-      if (this.last !== path.link.kind) {
-        this.opts.onPath(this.last, path.link.kind, this.bytes - offered.plaintext.length);
-        this.last = path.link.kind;
+      if (this.last !== path.link) {
+        this.opts.onPath(this.last?.kind, path.link.kind, this.bytes - offered.plaintext.length);
+        this.last = path.link;
       }
       this.opts.onProgress(this.bytes);
       if (offered.final) {

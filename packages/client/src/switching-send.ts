@@ -87,7 +87,8 @@ export class SwitchingSender {
   private readonly paths = new Map<PathKind, Path>();
   private readonly window: RetransmitWindow;
   private chooser: ChooserState;
-  private active: PathKind | undefined;
+  /** The path carrying the data (a WebRTC path dialled again is another Path of the same kind). */
+  private active: Path | undefined;
   private wanted: { path: PathKind; reason: SwitchReason } | undefined;
   private failure: PortunusError | undefined;
   private lastLoss: string | undefined;
@@ -137,7 +138,7 @@ export class SwitchingSender {
       while (!this.window.complete) {
         this.checkHealth();
         await this.applySwitch();
-        const path = this.active === undefined ? undefined : this.paths.get(this.active);
+        const path = this.active;
         if (path === undefined || path.dead) {
           await this.changed();
           continue;
@@ -190,7 +191,7 @@ export class SwitchingSender {
 
   private checkHealth(): void {
     if (this.failure) throw this.failure;
-    const path = this.active === undefined ? undefined : this.paths.get(this.active);
+    const path = this.active;
     if (path !== undefined && !path.dead && this.window.acked < this.window.next && this.acking.stalled) {
       this.opts.debug?.(`the ${path.link.kind} path: ${this.acking.describe()}`);
       this.lastLoss = `${this.acking.describe()} on the ${path.link.kind} path`;
@@ -215,8 +216,8 @@ export class SwitchingSender {
   private async applySwitch(): Promise<void> {
     const wanted = this.wanted;
     if (wanted === undefined) return;
-    const from = this.active;
-    const old = from === undefined ? undefined : this.paths.get(from);
+    const old = this.active;
+    const from = old?.link.kind;
     // Only a probe drains first: its target's speed is unknown, and resending the window on a slow path could cost
     // seconds. Going back to a path measured faster, or away from a dead one, resends at once.
     if (old !== undefined && !old.dead && wanted.reason === 'probe' && from !== wanted.path) {
@@ -235,14 +236,15 @@ export class SwitchingSender {
     this.wanted = undefined;
     const target = this.paths.get(wanted.path);
     if (target === undefined || target.dead) return;
-    this.active = wanted.path;
+    this.active = target;
     this.acking.progress(); // a new path gets its own stall timeout for the frames it resends
     for (const frame of this.window.unacked()) this.send(target, frame);
     this.feed({ type: 'started', at: this.opts.now(), bytes: this.window.ackedBytes });
     this.opts.debug?.(
       `data path ${from ?? 'none'} → ${wanted.path} (${wanted.reason}); resending ${this.window.unacked().length} frames`,
     );
-    if (from !== wanted.path) this.opts.onSwitch(from, wanted.path, wanted.reason, this.bytesSent);
+    // A move to a new path of the same kind (WebRTC dialled again) is reported like any other.
+    if (old !== target) this.opts.onSwitch(from, wanted.path, wanted.reason, this.bytesSent);
   }
 
   /**

@@ -14,7 +14,8 @@
  *    faster; otherwise it stays. Either way the probed path is never probed again, so there is at most one switch
  *    back per path and no flapping. Another path that came up meanwhile is probed next, against the winner.
  * 4. When the path carrying the data dies (or the probed one), the data moves at once to the fastest measured
- *    live path, else to the relay, else to any live path. A dead path never returns.
+ *    live path, else to the relay, else to any live path. A dead path never returns; one of the same kind that comes
+ *    up later (WebRTC dialled again, PROTOCOL.md §6.4) is a new path, probed like any other.
  * 5. Once the last frame is sealed nothing is probed or switched back any more (there is nothing left to measure
  *    on); only a dying path still moves the data.
  */
@@ -111,12 +112,15 @@ export function choose(state: ChooserState, event: ChooserEvent): ChooserResult 
   }
 }
 
-function onUp(state: ChooserState, path: PathKind): ChooserResult {
-  if (state.alive.includes(path)) return { state };
+function onUp(prior: ChooserState, path: PathKind): ChooserResult {
+  if (prior.alive.includes(path)) return { state: prior };
+  // A path of a kind that died before is a new connection (WebRTC dialled again): untried, unmeasured.
+  const { [path]: _, ...rates } = prior.rates;
+  const state = { ...prior, tried: prior.tried.filter((p) => p !== path), rates };
   const alive = [...state.alive, path];
   // With nothing carrying, the first path up takes the data: at the start, or after every live path died.
   if (state.current === undefined)
-    return moveTo({ ...state, alive }, path, state.tried.length === 0 ? 'first' : 'failover');
+    return moveTo({ ...state, alive }, path, prior.tried.length === 0 ? 'first' : 'failover');
   return nextProbe({ ...state, alive });
 }
 

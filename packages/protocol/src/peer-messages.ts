@@ -11,6 +11,7 @@
 import { toBase64Url, utf8, fromUtf8 } from './bytes.js';
 import { createError, isErrorCode, type ErrorCode, type PortunusError } from './errors.js';
 import { parseOffer, type Offer } from './offer.js';
+import { MAX_WEBRTC_ATTEMPTS } from './signal.js';
 import { asBoolean, asBytes, asHex, asInteger, asString, asStringList, parseJsonObject } from './validate.js';
 
 export type Role = 'send' | 'receive';
@@ -73,8 +74,8 @@ export interface ResumeClaim {
 
 /** Largest `signal` body, as JSON (an SDP of MAX_SDP_BYTES, escaped, fits). */
 export const MAX_SIGNAL_BODY_BYTES = 32 * 1024;
-/** Signals a peer may send in one session (a WebRTC attempt needs a few dozen; TCP one). */
-export const MAX_PEER_SIGNALS = 128;
+/** Signals a peer may send in one session: 128 per WebRTC attempt (one needs a few dozen; TCP one). */
+export const MAX_PEER_SIGNALS = 128 * MAX_WEBRTC_ATTEMPTS;
 const TOPIC = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 function protocolError(message: string): PortunusError {

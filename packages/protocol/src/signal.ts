@@ -16,6 +16,12 @@ export type Signal =
 export const MAX_SDP_BYTES = 16 * 1024;
 /** Largest ICE candidate line (RFC 8839 candidates are ~100 bytes; extensions stay far below this). */
 export const MAX_CANDIDATE_BYTES = 512;
+/**
+ * WebRTC attempts in one transfer, the first included (PROTOCOL.md §6.4 "Attempts"): a path that ends mid-transfer
+ * is dialled again, with a fresh peer connection, at most this many times in all. Every bound that counts signals
+ * scales with it (MAX_PEER_SIGNALS).
+ */
+export const MAX_WEBRTC_ATTEMPTS = 3;
 const MAX_MID_LENGTH = 32;
 const MAX_MLINE_INDEX = 63;
 
@@ -64,4 +70,23 @@ export function parseSignal(body: unknown): Signal | undefined {
     default:
       return undefined;
   }
+}
+
+/**
+ * The body of `signal` as attempt `attempt` sends it: its fields, then `attempt` from the second attempt on (absent
+ * means 0, so a first attempt's bodies are exactly those of a peer that never dials again).
+ */
+export function signalBody(signal: Signal, attempt: number): Signal & { attempt?: number } {
+  const body = canonicalSignal(signal);
+  return attempt === 0 ? body : { ...body, attempt };
+}
+
+/**
+ * The attempt a `webrtc-v1` body belongs to: its `attempt`, 0 when absent; undefined when the body is not an object
+ * or `attempt` is not an integer 0 … MAX_WEBRTC_ATTEMPTS − 1.
+ */
+export function signalAttempt(body: unknown): number | undefined {
+  const o = asObject(body);
+  if (o === undefined) return undefined;
+  return o.attempt === undefined ? 0 : asInteger(o.attempt, 0, MAX_WEBRTC_ATTEMPTS - 1);
 }

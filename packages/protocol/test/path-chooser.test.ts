@@ -140,10 +140,24 @@ describe('path chooser', () => {
     w.run(600, 1000);
     w.lost('tcp');
     expect(w.switches.slice(-1)).toEqual([{ path: 'relay', reason: 'failover' }]);
-    // A dead path that comes "up" again is not taken back (it was tried).
+    // A path of that kind coming up again is a new connection (WebRTC dialled again): probed like any new path.
     w.up('tcp');
-    w.run(1000, 300);
-    expect(w.state.current).toBe('relay');
+    expect(w.switches.slice(-1)).toEqual([{ path: 'tcp', reason: 'probe' }]);
+    w.run(600, 1000);
+    expect(w.state.current).toBe('tcp');
+  });
+
+  it('the only path dying and its kind coming up again (WebRTC dialled again): the data fails over to it', () => {
+    const w = new World();
+    w.up('webrtc');
+    w.run(300, 300);
+    w.lost('webrtc');
+    expect(w.state.current).toBeUndefined();
+    w.up('webrtc');
+    expect(w.switches).toEqual([
+      { path: 'webrtc', reason: 'first' },
+      { path: 'webrtc', reason: 'failover' },
+    ]);
   });
 
   it('the relay dying while it carries moves the data to a direct path at once', () => {

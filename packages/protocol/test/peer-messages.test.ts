@@ -10,7 +10,7 @@ import {
   parseSealed,
   type SealedMessage,
 } from '../src/peer-messages.js';
-import { canonicalSignal, parseSignal } from '../src/signal.js';
+import { canonicalSignal, MAX_WEBRTC_ATTEMPTS, parseSignal, signalAttempt, signalBody } from '../src/signal.js';
 import { encodeTcpHints } from '../src/tcp-hints.js';
 
 const Y = Uint8Array.from({ length: 32 }, (_, i) => i);
@@ -261,4 +261,23 @@ describe('WebRTC signal bodies (parseSignal, the webrtc-v1 path layer)', () => {
     ['a negative m-line index', { kind: 'candidate', candidate: CANDIDATE, sdpMid: '0', sdpMLineIndex: -1 }],
     ['an unknown kind', { kind: 'renegotiate' }],
   ])('rejects %s', (_, signal) => expect(parseSignal(signal)).toBeUndefined());
+
+  it('numbers the attempt from the second on, after the fields (§6.4 "Attempts"): exact bytes', () => {
+    const end = { kind: 'end' } as const;
+    expect(JSON.stringify(signalBody(end, 0))).toBe('{"kind":"end"}');
+    expect(JSON.stringify(signalBody(end, 2))).toBe('{"kind":"end","attempt":2}');
+    const offer = { kind: 'offer', sdp: SDP, extra: 'dropped' } as const;
+    expect(JSON.stringify(signalBody(offer, 1))).toBe(`{"kind":"offer","sdp":${JSON.stringify(SDP)},"attempt":1}`);
+    // A numbered body is still a valid signal: the number is a field parseSignal does not read.
+    expect(parseSignal(signalBody(offer, 1))).toEqual({ kind: 'offer', sdp: SDP });
+  });
+
+  it('reads the attempt of a body: absent is 0; anything but an integer below MAX_WEBRTC_ATTEMPTS is refused', () => {
+    expect(signalAttempt({ kind: 'end' })).toBe(0);
+    expect(signalAttempt({ kind: 'end', attempt: 0 })).toBe(0);
+    expect(signalAttempt({ kind: 'end', attempt: MAX_WEBRTC_ATTEMPTS - 1 })).toBe(MAX_WEBRTC_ATTEMPTS - 1);
+    for (const attempt of [MAX_WEBRTC_ATTEMPTS, -1, 1.5, '1', null, 2 ** 53])
+      expect(signalAttempt({ kind: 'end', attempt })).toBeUndefined();
+    for (const body of ['end', [], null, 3]) expect(signalAttempt(body)).toBeUndefined();
+  });
 });

@@ -24,7 +24,7 @@ import { MAX_HELD_CONTROL, MAX_HELD_CONTROL_BYTES } from '../src/control-order.j
 import { DIRECT_WINDOW_BYTES } from '../src/channel-messages.js';
 import { MAX_TCP_HINTS } from '../src/tcp-hints.js';
 import { BINDING_LABEL, TCP_BINDING_LABEL, TCP_NONCE_BYTES } from '../src/binding.js';
-import { MAX_CANDIDATE_BYTES, MAX_SDP_BYTES } from '../src/signal.js';
+import { MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, MAX_WEBRTC_ATTEMPTS } from '../src/signal.js';
 import { MAX_ICE_SERVERS } from '../src/ice-server.js';
 import { PING_BURST, PING_REFILL_MS, SID_BYTES } from '../src/relay-messages.js';
 import { DEFAULT_CHOOSER } from '../src/path-chooser.js';
@@ -86,6 +86,9 @@ describe('PROTOCOL.md', () => {
     expect(doc).toContain(row('MAX_SDP_BYTES', `${MAX_SDP_BYTES / KiB} KiB`));
     expect(doc).toContain(`${MAX_SDP_BYTES.toLocaleString('en-US')} characters (\`MAX_SDP_BYTES\`)`);
     expect(doc).toContain(row('MAX_CANDIDATE_BYTES', `${MAX_CANDIDATE_BYTES} bytes`));
+    expect(doc).toContain(row('MAX_WEBRTC_ATTEMPTS', MAX_WEBRTC_ATTEMPTS));
+    expect(doc).toContain(`| ${MAX_PEER_SIGNALS} | signals a peer may send in one session: 128 per WebRTC attempt`);
+    expect(flat).toContain(`an integer 1 … \`MAX_WEBRTC_ATTEMPTS\` − 1`);
     expect(doc).toContain(`at most ${MAX_ICE_SERVERS} entries (\`MAX_ICE_SERVERS\`)`);
     expect(doc).toContain(`base64url of exactly ${SID_BYTES} bytes`);
     expect(doc).toContain(`\`MAX_BUNDLE_ENTRIES\` = ${MAX_BUNDLE_ENTRIES}`);
