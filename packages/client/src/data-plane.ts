@@ -45,7 +45,7 @@ export interface DataPlaneEvents {
 }
 
 export interface DataPlaneOptions {
-  paths: Omit<PathsOptions, 'onUp' | 'onSettled' | 'allowed' | 'data' | 'debug'>;
+  paths: Omit<PathsOptions, 'onUp' | 'onSettled' | 'onPeerAttempt' | 'allowed' | 'data' | 'debug'>;
   data: DataContext;
   /**
    * AES-256-GCM for the data and ack frames: synchronous (node:crypto in the CLI, noble) or asynchronous (WebCrypto
@@ -157,11 +157,10 @@ export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): 
   });
   const onAbort = () => receiver.fail(createError('CANCELLED', 'cancelled'));
   data.signal.addEventListener('abort', onAbort, { once: true });
-  paths = open(
-    opts,
-    (link) => (opts.control.addPath(link), receiver.addPath(link)),
-    () => receiver.checkAlive(paths?.lastError),
-  );
+  paths = open(opts, (link) => (opts.control.addPath(link), receiver.addPath(link)), {
+    onSettled: () => receiver.checkAlive(paths?.lastError),
+    onPeerAttempt: () => receiver.senderAlive(),
+  });
   paths.fatal.catch((err) => receiver.fail(err));
   const opened = paths;
   void opened.settled.then(() => receiver.checkAlive(opened.lastError));
@@ -173,9 +172,19 @@ export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): 
   return { done, peerSent: () => receiver.peerSent() };
 }
 
-function open(opts: DataPlaneOptions, onUp: (link: Link) => void, onSettled?: () => void): Paths {
+function open(
+  opts: DataPlaneOptions,
+  onUp: (link: Link) => void,
+  receiving?: Pick<PathsOptions, 'onSettled' | 'onPeerAttempt'>,
+): Paths {
   const allowed = agreedPaths(opts.data.abilities);
   if (allowed.size === 0) throw createError('DIRECT_FAILED', 'no data path both sides allow');
-  const debug = (m: string) => opts.events.debug(m);
-  return startPaths({ ...opts.paths, data: opts.data, allowed, onUp, debug, ...(onSettled ? { onSettled } : {}) });
+  return startPaths({
+    ...opts.paths,
+    ...receiving,
+    data: opts.data,
+    allowed,
+    onUp,
+    debug: (m) => opts.events.debug(m),
+  });
 }

@@ -47,6 +47,8 @@ export interface PathsOptions {
   onUp(link: Link): void;
   /** An attempt failed, or the wait for the peer's next WebRTC attempt ended: `pending` went down. */
   onSettled?(): void;
+  /** Receiver: the sender began a new WebRTC attempt (its offer came): it is alive. */
+  onPeerAttempt?(): void;
 }
 
 export interface Paths {
@@ -161,6 +163,7 @@ export function startPaths(opts: PathsOptions): Paths {
       }
       pending += 1; // before the wait ends, so no moment shows nothing left to wait for
       awaitingOffer = false;
+      opts.onPeerAttempt?.();
       const old = rtcLink;
       rtcLink = undefined;
       opts.debug(`the sender dials WebRTC again (attempt ${n + 1} of ${MAX_WEBRTC_ATTEMPTS}): answering`);

@@ -108,6 +108,14 @@ export class SwitchingReceiver {
 
   private readonly stopWatchdog = (): void => clearInterval(this.watchdog);
 
+  /**
+   * The sender showed it is alive without sending data: it dials a new path after the last one died (PROTOCOL.md
+   * §6.4 "Attempts"). The stall clock starts again, so the new path has a whole stall timeout to bring data.
+   */
+  senderAlive(): void {
+    this.arriving.progress();
+  }
+
   /** The sender says every frame was acknowledged: true only if the FINAL frame is written here. */
   peerSent(): void {
     if (!this.finished)
