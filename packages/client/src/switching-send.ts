@@ -253,7 +253,8 @@ export class SwitchingSender {
    */
   private send(path: Path, frame: Uint8Array): void {
     path.last = path.link.send(frame).catch((err: unknown) => {
-      this.opts.debug?.(`the ${path.link.kind} path failed: ${toPortunusError(err).message}`);
+      // Every frame queued on a path that ended fails alike: one line says it.
+      if (!path.dead) this.opts.debug?.(`the ${path.link.kind} path failed: ${toPortunusError(err).message}`);
       this.lose(path);
     });
   }
