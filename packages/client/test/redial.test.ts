@@ -8,10 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
 import {
+  ABILITY_RELAY,
   ABILITY_WEBRTC,
   createError,
   deriveSessionKeys,
   MAX_WEBRTC_ATTEMPTS,
+  type PathKind,
   type Role,
   type SessionKeys,
   type Side,
@@ -29,19 +31,21 @@ import {
   sendData,
   SignalInbox,
   type Transport,
+  Wakeup,
   webrtcSignals,
 } from '@portunus/client';
 import { within } from './transport-suite.js';
 
 /** One end of an in-memory path. A wedged end swallows what it is given; closing it never reaches the peer. */
 class MemEnd implements Transport {
-  readonly kind = 'webrtc' as const;
   peer!: MemEnd;
   private readonly inbox: Uint8Array[] = [];
   private ended = false;
   private wake: (() => void) | undefined;
   /** Frames this end still delivers before it wedges (Infinity: it never does). */
   deliverable = Infinity;
+
+  constructor(readonly kind: PathKind = 'webrtc') {}
 
   async send(frame: Uint8Array): Promise<void> {
     if (this.ended) throw createError('INTERRUPTED', 'closed');
@@ -72,6 +76,20 @@ class MemEnd implements Transport {
   }
 }
 
+function memPath(kind: PathKind): { send: MemEnd; receive: MemEnd } {
+  const ends = { send: new MemEnd(kind), receive: new MemEnd(kind) };
+  ends.send.peer = ends.receive;
+  ends.receive.peer = ends.send;
+  return ends;
+}
+
+/** A promise the test resolves when it decides (a path held back until then). */
+function gate(): { open: () => void; opened: Promise<void> } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { open, opened };
+}
+
 /** What the sender's k-th dial (0 first) meets: a path that wedges, one that works, or a failure to connect. */
 type Fate = 'wedges' | 'works' | 'fails';
 
@@ -84,7 +102,11 @@ class Switchboard {
   readonly dials: number[] = [];
   private readonly paths = new Map<number, { send: MemEnd; receive: MemEnd }>();
 
-  constructor(private readonly fate: (dial: number) => Fate) {}
+  /** `hold(dial)`: the sender's dial completes only once it resolves. */
+  constructor(
+    private readonly fate: (dial: number) => Fate,
+    private readonly hold: (dial: number) => Promise<void> = async () => undefined,
+  ) {}
 
   connector(role: Role): DirectConnector {
     return async (data, signal) => {
@@ -96,6 +118,7 @@ class Switchboard {
         await link.sendSignal({ kind: 'offer', sdp: `v=0\r\na=dial:${dial}\r\n` });
         const answer = await link.nextSignal(signal);
         if (answer.kind !== 'answer') throw createError('PROTOCOL', `expected an answer, got '${answer.kind}'`);
+        await this.hold(dial);
         return this.path(dial).send;
       }
       const offer = await link.nextSignal(signal);
@@ -110,9 +133,7 @@ class Switchboard {
   private path(dial: number): { send: MemEnd; receive: MemEnd } {
     let ends = this.paths.get(dial);
     if (ends === undefined) {
-      ends = { send: new MemEnd(), receive: new MemEnd() };
-      ends.send.peer = ends.receive;
-      ends.receive.peer = ends.send;
+      ends = memPath('webrtc');
       if (this.fate(dial) === 'wedges') ends.send.deliverable = 40;
       this.paths.set(dial, ends);
     }
@@ -154,21 +175,46 @@ const quiet = {
   burn: () => undefined,
 };
 
-function plane(data: DataContext, connector: DirectConnector, stallMs: number, total: number) {
+/** The relay's data pipe on one end of an in-memory path, opened once `opened` resolves. */
+function memRelay(end: MemEnd, opened: Promise<void>): RelayClient {
+  const pipe: Pick<RelayClient, 'openPipe' | 'sendData' | 'dataFrames'> = {
+    openPipe: () => opened,
+    sendData: (frame) => end.send(frame),
+    dataFrames: () => end.frames(),
+  };
+  return pipe as RelayClient;
+}
+
+function plane(
+  data: DataContext,
+  connector: DirectConnector,
+  stallMs: number,
+  total: number,
+  relay: RelayClient = {} as RelayClient,
+) {
   const moves: PathMove[] = [];
   const log: string[] = [];
+  const changes = new Wakeup();
+  /** Resolves once `ok` holds of what this side told (its moves and debug lines). */
+  const told = async (ok: () => boolean) => {
+    while (!ok()) await changes.next();
+  };
   const opts: DataPlaneOptions = {
-    paths: { directTimeoutMs: 10_000, relay: {} as RelayClient, connectors: { webrtc: connector } },
+    paths: { directTimeoutMs: 10_000, relay, connectors: { webrtc: connector } },
     data,
     aead: nodeAead,
     sha256: nodeSha256,
-    events: { progress: () => undefined, moved: (m) => void moves.push(m), debug: (m) => void log.push(m) },
+    events: {
+      progress: () => undefined,
+      moved: (m) => void (moves.push(m), changes.wake()),
+      debug: (m) => void (log.push(m), changes.wake()),
+    },
     now: () => performance.now(),
     total,
     stallMs,
     control: new ControlMux(quiet),
   };
-  return { opts, moves, log };
+  return { opts, moves, log, told };
 }
 
 const CHUNK = 16 * 1024;
@@ -231,6 +277,73 @@ describe('a WebRTC path that wedges mid-transfer is dialled again (§6.4 "Attemp
       await expect(within(t.received.done, 'the receiver')).rejects.toMatchObject({ code: 'CANCELLED' });
     } finally {
       await t.s.end();
+    }
+  });
+});
+
+describe('--transport auto: the data goes back from the relay to the WebRTC path dialled again', () => {
+  it('WebRTC wedges, the data fails over to the relay, and the new WebRTC path is probed when it is up', async () => {
+    // Held back by the test so that each step happens in this order: WebRTC first; the relay up only once the
+    // sender dials again; the second WebRTC path up only once the relay carries; the rest of the data after that.
+    const relayUp = gate();
+    const secondUp = gate();
+    const rest = gate();
+    const board = new Switchboard(
+      (dial) => (dial === 0 ? 'wedges' : 'works'),
+      (dial) => (dial === 1 ? secondUp.opened : Promise.resolve()),
+    );
+    const s = sessions([ABILITY_RELAY, ABILITY_WEBRTC]);
+    const relay = memPath('relay');
+    const sender = plane(s.send, board.connector('send'), 2_000, whole.length, memRelay(relay.send, relayUp.opened));
+    const receiver = plane(
+      s.receive,
+      board.connector('receive'),
+      120_000,
+      whole.length,
+      memRelay(relay.receive, relayUp.opened),
+    );
+    const writes: Uint8Array[] = [];
+    const received = receiveData(receiver.opts, { write: async (c) => void writes.push(Uint8Array.from(c)) });
+    const sent = sendData(
+      sender.opts,
+      (async function* () {
+        for (const [i, c] of chunks.entries()) {
+          if (i === 100) await rest.opened;
+          yield Uint8Array.from(c);
+        }
+      })(),
+    );
+    try {
+      await within(
+        sender.told(() => sender.log.some((m) => /dialling again \(attempt 2/.test(m))),
+        'the redial',
+      );
+      relayUp.open();
+      await within(
+        sender.told(() => sender.moves.some((m) => m.to === 'relay')),
+        'the relay carrying',
+      );
+      secondUp.open();
+      await within(
+        sender.told(() => sender.moves.length >= 3),
+        'a move to the second WebRTC path',
+      );
+      rest.open();
+      const [done] = await within(Promise.all([sent, received.done]), 'the transfer');
+      expect(Buffer.concat(writes).equals(whole)).toBe(true);
+      expect(done.bytes).toBe(whole.length);
+      expect(kinds(sender.moves).slice(0, 3)).toEqual([
+        '-→webrtc first',
+        'webrtc→relay failover',
+        'relay→webrtc probe',
+      ]);
+      expect(kinds(receiver.moves).slice(0, 3)).toEqual(['-→webrtc', 'webrtc→relay', 'relay→webrtc']);
+      expect(board.dials).toEqual([0, 1]);
+    } finally {
+      relayUp.open();
+      secondUp.open();
+      rest.open();
+      await s.end();
     }
   });
 });
