@@ -353,6 +353,24 @@ describe('liveness: the stall rule (stall.ts)', () => {
     }
   });
 
+  it("the sender dialling a new path (senderAlive) starts the receiver's stall count again", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
+    try {
+      const stallMs = 200;
+      const t = pair(undefined, { stallMs, pending: () => 1 });
+      let failed: unknown;
+      t.receiver.run().catch((err: unknown) => (failed = err));
+      await vi.advanceTimersByTimeAsync(150);
+      t.receiver.senderAlive(); // PROTOCOL.md §6.4 "Attempts": the offer of a new WebRTC attempt
+      await vi.advanceTimersByTimeAsync(150); // a whole stall timeout since the start, not since the offer
+      expect(failed).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(100);
+      expect(failed).toMatchObject({ code: 'INTERRUPTED', message: expect.stringMatching(/no data from the sender/) });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('the sender reports the end before the final frame arrived (peerSent): the receiver fails CORRUPT at once', async () => {
     const t = pair();
     const relay = path('relay', (f) => {
