@@ -6,20 +6,13 @@
  * (`--transport`), intersected: `tcp` alone is TCP or nothing, `relay` never direct.
  *
  * A WebRTC path that the data plane loses while the data still moves is dialled again (PROTOCOL.md §6.4
- * "Attempts", rtc-attempts.ts): the sender closes it and starts the next attempt, the receiver answers the offer of
- * a newer attempt whenever it comes; at most MAX_WEBRTC_ATTEMPTS in all.
+ * "Attempts", rtc-redial.ts).
  */
-import {
-  createError,
-  MAX_WEBRTC_ATTEMPTS,
-  toPortunusError,
-  type PathKind,
-  type PortunusError,
-} from '@portunus/protocol';
+import { createError, toPortunusError, type PathKind, type PortunusError } from '@portunus/protocol';
 import { Link } from './link.js';
 import type { RelayClient } from './relay-client.js';
 import { RelayTransport } from './relay-transport.js';
-import { RtcAttempts } from './rtc-attempts.js';
+import { RtcRedial } from './rtc-redial.js';
 import type { DataContext } from './session-hooks.js';
 import type { Transport } from './transport.js';
 
@@ -75,10 +68,7 @@ export function startPaths(opts: PathsOptions): Paths {
   let raise!: (error: PortunusError) => void;
   const fatal = new Promise<never>((_, reject) => (raise = reject));
   fatal.catch(() => undefined);
-  const rtc = new RtcAttempts(data.link, data.role, opts.debug);
-  /** The current WebRTC attempt's path once up; whether the receiver (its path was up) awaits the next offer. */
-  let rtcLink: Link | undefined;
-  let awaitingOffer = false;
+  let rtc: RtcRedial | undefined;
   const attempt = (kind: PathKind, open: () => Promise<Transport>): Promise<Link | undefined> => {
     pending += 1;
     return open().then(
@@ -89,7 +79,7 @@ export function startPaths(opts: PathsOptions): Paths {
         data.defer(() => link.close());
         // The session may have ended while the attempt completed: the path is closed, not handed over.
         if (data.signal.aborted) return undefined;
-        if (kind === 'webrtc') rtcLink = link;
+        if (kind === 'webrtc') rtc?.up(link);
         opts.onUp(link);
         return link;
       },
@@ -114,70 +104,23 @@ export function startPaths(opts: PathsOptions): Paths {
     const signal = AbortSignal.any([abort.signal, data.signal]);
     return attempt(kind, () => connect(data, signal)).finally(() => clearTimeout(timer));
   };
-  /** WebRTC attempt `n`: its connector signals through that attempt's link only. */
-  const dialRtc = (n: number, connect: DirectConnector) =>
-    direct('webrtc', (d, signal) => connect({ ...d, link: rtc.linkFor(n) }, signal));
-  /** Attempt 0; once it is up, the receiver answers every newer attempt the sender makes. */
-  const firstRtc = (connect: DirectConnector): Promise<void> =>
-    dialRtc(0, connect).then((up) => {
-      if (up !== undefined && data.role === 'receive') void answerAttempts(connect);
-    });
   const attempts: Promise<unknown>[] = [];
   if (allowed.has('relay')) attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
   const tcp = allowed.has('tcp') && connectors.tcp !== undefined ? direct('tcp', connectors.tcp) : undefined;
   if (tcp !== undefined) attempts.push(tcp);
   const webrtc = allowed.has('webrtc') ? connectors.webrtc : undefined;
-  if (webrtc !== undefined) attempts.push(tcp === undefined ? firstRtc(webrtc) : webrtcUnlessTcp(tcp, webrtc));
-
-  /** Sender: the dead path is closed first, then attempts follow until one is up or none is left. */
-  async function redial(dead: Link, connect: DirectConnector): Promise<void> {
-    pending += 1;
-    try {
-      await dead.close();
-      while (!data.signal.aborted && rtc.left) {
-        const n = rtc.begin();
-        opts.debug(`the WebRTC path was lost: dialling again (attempt ${n + 1} of ${MAX_WEBRTC_ATTEMPTS})`);
-        if ((await dialRtc(n, connect)) !== undefined) return;
-      }
-    } finally {
-      pending -= 1;
-      opts.onSettled?.();
-    }
-  }
-
-  /** Receiver: each newer attempt's offer ends the current attempt (its path closed first) and is answered. */
-  async function answerAttempts(connect: DirectConnector): Promise<void> {
-    while (rtc.left && !data.signal.aborted) {
-      let n: number;
-      awaitingOffer = true;
-      try {
-        n = await rtc.nextAttempt(data.signal);
-      } catch (err) {
-        awaitingOffer = false;
-        if (!data.signal.aborted) {
-          lastError = toPortunusError(err);
-          opts.debug(`no more WebRTC attempts: ${lastError.message}`);
-        }
-        opts.onSettled?.();
-        return;
-      }
-      pending += 1; // before the wait ends, so no moment shows nothing left to wait for
-      awaitingOffer = false;
-      opts.onPeerAttempt?.();
-      const old = rtcLink;
-      rtcLink = undefined;
-      opts.debug(`the sender dials WebRTC again (attempt ${n + 1} of ${MAX_WEBRTC_ATTEMPTS}): answering`);
-      await old?.close();
-      pending -= 1;
-      await dialRtc(n, connect);
-    }
+  if (webrtc !== undefined) {
+    const { onSettled, onPeerAttempt } = opts;
+    const dial = (connect: DirectConnector) => direct('webrtc', connect);
+    rtc = new RtcRedial({ data, connect: webrtc, dial, debug: opts.debug, onSettled, onPeerAttempt });
+    attempts.push(tcp === undefined ? rtc.first() : webrtcUnlessTcp(tcp, rtc));
   }
 
   /**
    * WebRTC only when TCP failed or is not up within WEBRTC_AFTER_MS: a LAN transfer then never loads the WebRTC
    * stack (~40 MB per process, and CPU) for a path that could not beat TCP. Counted as pending while it waits.
    */
-  function webrtcUnlessTcp(tcpAttempt: Promise<unknown>, connect: DirectConnector): Promise<void> {
+  function webrtcUnlessTcp(tcpAttempt: Promise<unknown>, redial: RtcRedial): Promise<void> {
     pending += 1;
     return new Promise<void>((resolve) => {
       let waiting = true;
@@ -189,7 +132,7 @@ export function startPaths(opts: PathsOptions): Paths {
         clearTimeout(timer);
         data.signal.removeEventListener('abort', settle);
         if (tcpUp || data.signal.aborted) return resolve();
-        firstRtc(connect).then(resolve, resolve);
+        redial.first().then(resolve, resolve);
       };
       const timer = setTimeout(settle, WEBRTC_AFTER_MS);
       data.signal.addEventListener('abort', settle, { once: true });
@@ -198,19 +141,15 @@ export function startPaths(opts: PathsOptions): Paths {
   }
   return {
     get pending() {
-      // A receiver whose WebRTC path was up may yet be dialled again: it waits for that too.
-      return pending + (awaitingOffer ? 1 : 0);
+      // A WebRTC path may yet be dialled again (rtc-redial.ts): a side with no live path waits for that too.
+      return pending + (rtc?.pending ?? 0);
     },
     get lastError() {
       return lastError;
     },
     fatal,
     settled: Promise.all(attempts).then(() => undefined),
-    lost(link) {
-      if (link !== rtcLink || data.role !== 'send' || webrtc === undefined) return;
-      rtcLink = undefined;
-      if (!data.signal.aborted && rtc.left) void redial(link, webrtc);
-    },
+    lost: (link) => rtc?.lost(link),
   };
 }
 
