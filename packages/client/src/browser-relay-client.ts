@@ -2,7 +2,7 @@
  * The relay conversation (relay-conversation.ts) over a W3C WebSocket: the page's (the browser's own), or any object
  * with that API (Node tests pass the `ws` package's). It differs from the CLI's client where the browser forces it:
  * - Receiving cannot pause: a browser WebSocket reads whatever arrives. What bounds inbound data is the sender's
- *   retransmit window on the relay path (switching-send.ts RELAY_WINDOW_BYTES): a conforming sender never has more than that unacknowledged,
+ *   retransmit window on the relay path (window-bytes.ts RELAY_WINDOW_BYTES): a conforming sender never has more than that unacknowledged,
  *   and the receiver acknowledges only what it wrote. Queued data beyond `maxQueuedDataBytes` (twice the window) is
  *   a peer that ignores acks, and ends the connection with a PROTOCOL error rather than a queue that grows.
  * - Sending has no drain event: sendData waits while `bufferedAmount` is above the high-water mark, polled every

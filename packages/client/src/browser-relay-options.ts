@@ -2,7 +2,7 @@
  * What BrowserRelayClient (browser-relay-client.ts) is built on and from: the part of the W3C WebSocket API it
  * uses, its options, and the bounds it applies where a browser's WebSocket gives no backpressure.
  */
-import { RELAY_WINDOW_BYTES } from './switching-send.js';
+import { RELAY_WINDOW_BYTES } from './window-bytes.js';
 
 /**
  * A handler property that the browser's own WebSocket (whose handlers take its Event types) and the `ws` package's

@@ -32,6 +32,7 @@ export * from './sink.js';
 export * from './stall.js';
 export * from './switching-receive.js';
 export * from './switching-send.js';
+export * from './window-bytes.js';
 export * from './transport.js';
 export * from './wakeup.js';
 export * from './unref.js';

@@ -36,16 +36,8 @@ import { Wakeup } from './wakeup.js';
 import { Lookahead, type Chunk } from './lookahead.js';
 import type { Link } from './link.js';
 import { StallWatch } from './stall.js';
+import { RELAY_WINDOW_BYTES, WINDOW_BYTES } from './window-bytes.js';
 
-/** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */
-export const WINDOW_BYTES = 8 * 1024 * 1024;
-/**
- * The window while the relay carries the data. Its frames wait in longer queues than a direct path's (the sender's
- * socket queue 4 MiB, the relay's 1 MiB, the receiver's inbox 4 MiB, kernel buffers at each hop): with 8 MiB in
- * flight the pipe never filled, and 1 GiB through a loopback relay ran at 0.88x the speed of the build before the
- * window existed.
- */
-export const RELAY_WINDOW_BYTES = 16 * 1024 * 1024;
 /** How long a voluntary switch waits for the old path's frames to be acknowledged before resending them. */
 export const DRAIN_MS = 2_000;
 /** The chooser hears the time at least this often, so a probe ends even while no ack arrives. */
