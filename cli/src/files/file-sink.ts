@@ -8,13 +8,12 @@
  */
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import type { Sink } from '@portunus/client';
 import { createError, PortunusError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
 import { placeFile, syncParent } from './place.js';
 import { CHECKPOINT_BYTES, ResumeState, type Partial, type ResumeIdentity } from './resume-state.js';
-import type { ResolvedSinkOptions } from './sink.js';
+import type { ResolvedSinkOptions, ResumableSink } from './sink.js';
 import { tempSibling } from './temp-path.js';
 
 /** O_EXCL: never open something already there; O_NOFOLLOW: never through a planted link. */
@@ -35,17 +34,7 @@ export interface FileShape {
 }
 
 /** The sink of a file: besides a Sink's work, what a resume needs. */
-export interface FileSink extends Sink {
-  /** Bytes already in the part when it was opened (a taken-over partial), until restart(). */
-  readonly held: number;
-  /** Drops what the part holds and starts it over (the sender's file does not match it). */
-  restart(): Promise<void>;
-  /**
-   * Ends the receive but keeps the part and its state for a later one (an interruption), when it is resumable and
-   * holds data: returns the part and how much of it counts; otherwise the same as abort(), and undefined.
-   */
-  keep(): Promise<{ path: string; bytes: number } | undefined>;
-}
+export type FileSink = ResumableSink;
 
 export async function openFileSink(
   path: string,

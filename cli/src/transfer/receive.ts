@@ -18,8 +18,8 @@ import { parseFileOffer } from '../files/offer.js';
 import {
   checkOutput,
   checkTarget,
-  type FileSink,
   openResumableSink,
+  type ResumableSink,
   openSink,
   type Sink,
   type Target,
@@ -104,8 +104,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   const relay = rendezvous.client;
   let offer: Offer | undefined;
   let sink: Sink | undefined;
-  /** A file offer's sink: resumable. */
-  let fileSink: FileSink | undefined;
+  /** A file, folder or bundle landing at a path: resumable. */
+  let resumable: ResumableSink | undefined;
   let resumed: Resumed | undefined;
   let reused = 0;
   let target: Target | undefined;
@@ -183,19 +183,19 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           ) {
             return { accept: false, reason: 'REJECTED' };
           }
-          if (o.kind !== 'file' || target.kind !== 'path') {
+          if (o.kind === 'stream' || target.kind === 'stdout') {
             sink = await openSink(target, o, { stdout: opts.stdout, manifest });
             return { accept: true };
           }
           resumed = await resumePartial(target, o, { resume: opts.resume, random: ctx.random, reporter });
-          sink = fileSink = await openResumableSink(target, o, resumed?.partial);
+          sink = resumable = await openResumableSink(target, o, resumed, { manifest });
           return resumed === undefined ? { accept: true } : { accept: true, resume: resumed.claim };
         },
         receiveData: async (data, from) => {
           const total = offer === undefined ? undefined : offerSize(offer);
           if (resumed !== undefined && from === 0) {
             sayDiscarded(reporter, resumed.partial, 'mismatch');
-            await fileSink!.restart();
+            await resumable!.restart();
           }
           reused = from;
           if (from > 0) sayResumed(reporter, from, total);
@@ -230,9 +230,9 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
     const failure = refusal ?? err;
     // An interrupted file keeps what it has for the next receive of the same file (PROTOCOL.md §4.12).
-    if (fileSink !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
+    if (resumable !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
       reporter.stopProgress();
-      const kept = await fileSink.keep();
+      const kept = await resumable.keep();
       if (kept !== undefined) {
         reporter.event({ event: 'kept', ...kept });
         reporter.say(

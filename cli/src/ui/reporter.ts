@@ -50,7 +50,7 @@ export type ReportEvent =
   /** The receive was interrupted: its hidden partial (`path`, `bytes` of it counted) is kept to be resumed. */
   | { event: 'kept'; path: string; bytes: number }
   /** The receiver's partial copy of the file was discarded (`reason`) and the transfer starts from zero. */
-  | { event: 'discarded'; path: string; bytes: number; reason: 'mismatch' | 'no-resume' }
+  | { event: 'discarded'; path: string; bytes: number; reason: 'mismatch' | 'changed' | 'no-resume' }
   /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */
   | {
       event: 'done';
