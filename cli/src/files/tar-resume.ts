@@ -8,15 +8,41 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, open, opendir, readlink, rm } from 'node:fs/promises';
+import { lstat, open, opendir, readlink, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Sha256, Sha256Factory } from '@portunus/protocol';
 import type { EntryKind } from './entry-check.js';
-import type { FileDigest } from './manifest.js';
+import type { FileDigest, FileHashing } from './manifest.js';
+import type { SinkIo } from './sink.js';
 import type { Partial } from './resume-state.js';
 import { readJournal, type JournalEntry } from './tar-journal.js';
 
 const READ_BYTES = 1024 * 1024;
+
+/** The file a resumed prefix ends in the middle of: completed from the stream before the extractor takes over. */
+export class CutFile {
+  constructor(
+    private readonly handle: FileHandle,
+    readonly path: string,
+    /** Stream offset where its data ends. */
+    readonly end: number,
+    private readonly hashing: FileHashing | undefined,
+  ) {}
+
+  /** Appends the piece of its data at stream offset `at`; true once it is whole (and closed). */
+  async write(piece: Uint8Array, at: number, io: SinkIo): Promise<boolean> {
+    await io.write(this.handle, piece);
+    this.hashing?.update(piece);
+    if (at + piece.length < this.end) return false;
+    await this.handle.close();
+    this.hashing?.end();
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => {});
+  }
+}
 
 /** What a part holds: the tar's first `bytes`, as the journal's `entries` describe. */
 export interface TarPrefix {

@@ -4,66 +4,28 @@
  * commit. Any failure removes the whole temporary folder. Memory stays bounded: write() waits for the extractor to
  * drain, and the extractor waits for each file's data to reach the disk.
  *
- * With a journal (tar-journal.ts) the receive is resumable (PROTOCOL.md §4.12): every entry is journaled before it
- * is created, with the stream's bytes before its data (MetaTracker); at least every CHECKPOINT_BYTES the data
- * written so far is synced and the journal records how far the stream is in the part; keep() leaves both for a
- * later receive. That one continues from a rebuilt prefix (tar-resume.ts): the file the prefix ends in is appended
- * to first, then a new extractor reads on from the next header.
+ * With a journal (tar-journal.ts) the receive is resumable (PROTOCOL.md §4.12): TarCheckpoints journals every
+ * entry and records how far the part holds the stream; keep() leaves both for a later receive. That one continues
+ * from a rebuilt prefix (tar-resume.ts): the file the prefix ends in is appended to first, then a new extractor
+ * reads on from the next header.
  */
-import { constants } from 'node:fs';
-import { chmod, open, readdir, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { chmod, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extract as createExtract, type Header } from 'tar-stream';
-import { createError, PortunusError, type Offer } from '@portunus/protocol';
-import { checkLinkTarget, entryKind, type EntryKind } from './entry-check.js';
+import { createError, PortunusError } from '@portunus/protocol';
+import { checkLinkTarget, entryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
-import type { FileHashing, Manifest } from './manifest.js';
 import { syncParent } from './place.js';
-import { CHECKPOINT_BYTES } from './resume-state.js';
-import { sanitizeForTerminal } from './sanitize.js';
-import type { ResolvedSinkOptions, ResumableSink } from './sink.js';
+import type { ResumableSink } from './sink.js';
+import { TarCheckpoints } from './tar-checkpoints.js';
 import type { TarJournal } from './tar-journal.js';
-import { MetaTracker } from './tar-meta.js';
-import type { TarPrefix } from './tar-resume.js';
+import { tarError, type TarLayout, type TarOffer, type TarResume, type TarSinkOptions } from './tar-layout.js';
+import { CutFile, type TarPrefix } from './tar-resume.js';
+
+export type { TarLayout, TarOffer, TarResume, TarSinkOptions } from './tar-layout.js';
 import { TreeWriter } from './tree-writer.js';
 
-/** What the tar claims to hold; checked as it arrives and at the end. */
-export type TarOffer = Extract<Offer, { kind: 'folder' | 'bundle' }>;
-
-/** How a tar's entries map into the temporary root, and how the finished root is put in place. */
-export interface TarLayout {
-  /** Components below the root (the first one the top-level entry), and how deep the top-level folder is. */
-  parts(name: string, kind: EntryKind): { parts: string[]; top: number } | PortunusError;
-  /** After the last entry: anything the offer promised that never came is refused here. */
-  finish(): PortunusError | undefined;
-  /** Moves the finished root's contents into place; returns where they went. */
-  place(root: string): Promise<string>;
-}
-
-export type TarSinkOptions = ResolvedSinkOptions & { manifest?: Manifest };
-
-/** A resumable receive: its journal, and what the part holds when it was taken over. */
-export interface TarResume {
-  journal: TarJournal;
-  prefix?: TarPrefix;
-}
-
-/** The file a resumed prefix ends in, completed from the stream before the extractor takes over. */
-interface Continuing {
-  handle: FileHandle;
-  path: string;
-  /** Stream offset where its data ends. */
-  end: number;
-  hashing: FileHashing | undefined;
-}
-
 const padded = (offset: number): number => Math.ceil(offset / 512) * 512;
-
-function tarError(err: unknown): PortunusError {
-  if (err instanceof PortunusError) return err;
-  const message = sanitizeForTerminal(err instanceof Error ? err.message : String(err));
-  return createError('PROTOCOL', `the folder data is not a valid tar stream (${message})`, { cause: err });
-}
 
 export class TarSink implements ResumableSink {
   private readonly extract = createExtract();
@@ -79,13 +41,8 @@ export class TarSink implements ResumableSink {
   /** The entry being written; extract hands out the next one only after it settles. */
   private current: Promise<void> = Promise.resolve();
   private discarding: Promise<void> | undefined;
-  private meta: MetaTracker | undefined;
-  private continuing: Continuing | undefined;
-  /** How far the part is consistent: the stream offset, the journal's length then, files written since a sync. */
-  private position = 0;
-  private length = 0;
-  private readonly dirty = new Set<string>();
-  private checkpointing: Promise<void> | undefined;
+  private continuing: CutFile | undefined;
+  private checkpoints: TarCheckpoints | undefined;
   private prefixBytes = 0;
 
   static async open(
@@ -105,10 +62,10 @@ export class TarSink implements ResumableSink {
     private readonly layout: TarLayout,
     private readonly offer: TarOffer,
     private readonly opts: TarSinkOptions,
-    private readonly journal: TarJournal | undefined,
+    journal: TarJournal | undefined,
   ) {
     this.tree = new TreeWriter(root, opts.umask, opts.io);
-    if (journal !== undefined) this.meta = new MetaTracker(0);
+    if (journal !== undefined) this.checkpoints = new TarCheckpoints(journal, (err) => this.failWith(err));
     this.extract.on('entry', (header, stream, next) => {
       // Destroying the extractor destroys the entry's stream too; that error is already ours, in `failure`.
       stream.on('error', () => {});
@@ -136,7 +93,7 @@ export class TarSink implements ResumableSink {
     }
     let at = this.received;
     this.received += chunk.length;
-    this.meta?.see(chunk, at);
+    this.checkpoints?.see(chunk, at);
     let rest = chunk;
     if (this.continuing !== undefined) {
       const piece = rest.subarray(0, this.continuing.end - at);
@@ -173,7 +130,7 @@ export class TarSink implements ResumableSink {
       this.failWith(missing);
       await this.check();
     }
-    await this.checkpointing;
+    await this.checkpoints?.settled();
     let placed = '';
     try {
       await chmod(this.root, (0o755 & ~this.opts.umask) | 0o700);
@@ -183,7 +140,7 @@ export class TarSink implements ResumableSink {
       await this.check();
     }
     this.state = 'committed';
-    await this.removeJournal();
+    await this.checkpoints?.remove();
     await syncParent(placed);
     return placed;
   }
@@ -196,20 +153,18 @@ export class TarSink implements ResumableSink {
   /** Drops what the part holds and starts it over (the sender's data does not match it); before any data. */
   async restart(): Promise<void> {
     await this.check();
-    await this.continuing?.handle.close().catch(() => {});
+    await this.continuing?.close();
     this.continuing = undefined;
     try {
       for (const name of await readdir(this.root)) await rm(join(this.root, name), { recursive: true, force: true });
-      await this.journal?.reset();
+      await this.checkpoints?.reset();
     } catch (err) {
       this.failWith(fileError(err, 'write', this.root));
       await this.check();
     }
     this.tree = new TreeWriter(this.root, this.opts.umask, this.opts.io);
     this.received = this.base = this.entries = this.files = this.bytes = 0;
-    this.position = this.length = this.prefixBytes = 0;
-    this.meta = this.journal === undefined ? undefined : new MetaTracker(0);
-    this.dirty.clear();
+    this.prefixBytes = 0;
     this.opts.manifest?.clear();
   }
 
@@ -219,19 +174,17 @@ export class TarSink implements ResumableSink {
    */
   async keep(): Promise<{ path: string; bytes: number } | undefined> {
     if (this.state !== 'open') return undefined;
-    const journal = this.journal;
-    if (journal === undefined || this.failure !== undefined) {
+    const checkpoints = this.checkpoints;
+    if (checkpoints === undefined || this.failure !== undefined) {
       await this.discard();
       return undefined;
     }
     this.state = 'kept';
     this.extract.destroy();
     await this.current;
-    await this.continuing?.handle.close().catch(() => {});
-    await this.checkpointing;
-    if (this.position > journal.bytes) await this.checkpoint().catch(() => {});
-    await journal.close();
-    if (journal.bytes > 0) return { path: this.root, bytes: journal.bytes };
+    await this.continuing?.close();
+    const bytes = await checkpoints.last();
+    if (bytes > 0) return { path: this.root, bytes };
     this.state = 'open';
     await this.discard();
     return undefined;
@@ -247,36 +200,26 @@ export class TarSink implements ResumableSink {
       if (entry.kind === 'file') [this.files, this.bytes] = [this.files + 1, this.bytes + entry.size];
     }
     for (const file of prefix.files) this.opts.manifest?.add(file);
-    this.received = this.position = this.prefixBytes = prefix.bytes;
-    this.length = prefix.length;
+    this.received = this.prefixBytes = prefix.bytes;
     const last = prefix.entries[prefix.entries.length - 1]!;
     const end = last.start + last.size;
-    this.meta = new MetaTracker(end);
+    this.checkpoints?.resume({ bytes: prefix.bytes, length: prefix.length, dataEnd: end });
     this.base = padded(end);
     if (prefix.current === undefined) return;
     const { entry, bytes, hash } = prefix.current;
-    this.continuing = {
-      handle: await this.tree.reopen(entry.name, entry.parts, bytes),
-      path: join(this.root, ...entry.parts),
-      end,
-      hashing: this.opts.manifest?.start(entry.name, { hash, bytes }),
-    };
+    const handle = await this.tree.reopen(entry.name, entry.parts, bytes);
+    const hashing = this.opts.manifest?.start(entry.name, { hash, bytes });
+    this.continuing = new CutFile(handle, join(this.root, ...entry.parts), end, hashing);
   }
 
-  private async continueFile(file: Continuing, piece: Uint8Array, at: number): Promise<void> {
+  private async continueFile(file: CutFile, piece: Uint8Array, at: number): Promise<void> {
     try {
-      await this.opts.io.write(file.handle, piece);
-      file.hashing?.update(piece);
-      if (at + piece.length === file.end) {
-        this.continuing = undefined;
-        await file.handle.close();
-        file.hashing?.end();
-      }
+      if (await file.write(piece, at, this.opts.io)) this.continuing = undefined;
     } catch (err) {
       this.failWith(fileError(err, 'write', file.path));
       await this.check();
     }
-    this.advance(at + piece.length, file.path);
+    this.checkpoints?.advance(at + piece.length, file.path);
   }
 
   private async writeEntry(header: Header, stream: AsyncIterable<Uint8Array>): Promise<void> {
@@ -298,10 +241,11 @@ export class TarSink implements ResumableSink {
     // Where the entry's data starts in the stream (tar-stream's offset counts from the extractor's first byte).
     const start = this.base + (header as Header & { byteOffset: number }).byteOffset;
     const size = kind === 'file' ? (header.size ?? 0) : 0;
-    await this.journaled(header, kind, parts, start, size);
+    const link = kind === 'symlink' ? { link: header.linkname! } : {};
+    await this.checkpoints?.entry({ name: header.name, kind, parts, start, size, ...link });
     if (kind === 'directory') await this.tree.directory(header.name, parts);
     if (kind === 'symlink') await this.tree.symlink(header.name, parts, header.linkname!);
-    if (kind !== 'file') return this.advance(start);
+    if (kind !== 'file') return this.checkpoints?.advance(start);
     this.files += 1;
     this.bytes += size;
     if (this.files > this.offer.files || this.bytes > this.offer.bytes) {
@@ -309,40 +253,9 @@ export class TarSink implements ResumableSink {
     }
     const data = this.opts.manifest?.hashing(header.name, stream) ?? stream;
     const path = join(this.root, ...parts);
-    const written = async (n: number): Promise<void> => this.advance(start + n, path);
+    const written = async (n: number): Promise<void> => this.checkpoints?.advance(start + n, path);
     await this.tree.file(header.name, parts, (header.mode! & 0o111) !== 0, data, written);
-    this.advance(start + size, path);
-  }
-
-  /** A resumable receive lists the entry, and the stream's bytes before its data, before creating it. */
-  private async journaled(header: Header, kind: EntryKind, parts: string[], start: number, size: number) {
-    if (this.journal === undefined) return;
-    const meta = this.meta!.entry(start, size);
-    const link = kind === 'symlink' ? { link: header.linkname! } : {};
-    await this.journal.append({ name: header.name, kind, parts, start, size, ...link, meta });
-  }
-
-  /** The part holds the stream up to `position` (and `file` was written to): a checkpoint when one is due. */
-  private advance(position: number, file?: string): void {
-    this.position = position;
-    if (file !== undefined) this.dirty.add(file);
-    const journal = this.journal;
-    if (journal === undefined) return;
-    this.length = journal.written;
-    if (this.checkpointing !== undefined || position - journal.bytes < CHECKPOINT_BYTES) return;
-    this.checkpointing = this.checkpoint()
-      .catch((err: unknown) => this.failWith(err))
-      .finally(() => {
-        this.checkpointing = undefined;
-      });
-  }
-
-  /** Syncs what was written since the last checkpoint, then records how far the part holds the stream. */
-  private async checkpoint(): Promise<void> {
-    const [position, length, files] = [this.position, this.length, [...this.dirty]];
-    this.dirty.clear();
-    for (const path of files) await syncFile(path);
-    await this.journal!.checkpoint(position, length);
+    this.checkpoints?.advance(start + size, path);
   }
 
   /** Resolves on `event`, or when the extractor closes or fails (the caller then checks `failure`). */
@@ -375,32 +288,13 @@ export class TarSink implements ResumableSink {
       this.state = 'discarded';
       this.extract.destroy();
       await this.current;
-      await this.continuing?.handle.close().catch(() => {});
-      await this.checkpointing;
+      await this.continuing?.close();
+      await this.checkpoints?.settled();
       await rm(this.root, { recursive: true, force: true }).catch((err: unknown) => {
         this.opts.onWarning(fileError(err, 'remove the partial folder', this.root).message);
       });
-      await this.removeJournal();
+      await this.checkpoints?.remove();
     })();
     return this.discarding;
-  }
-
-  private async removeJournal(): Promise<void> {
-    if (this.journal === undefined) return;
-    await this.journal.close();
-    await unlink(this.journal.path).catch(() => {});
-  }
-}
-
-/** Makes a file's data so far durable (a checkpoint counts it). */
-async function syncFile(path: string): Promise<void> {
-  let handle: FileHandle | undefined;
-  try {
-    handle = await open(path, constants.O_RDWR | (constants.O_NOFOLLOW ?? 0));
-    await handle.sync();
-  } catch (err) {
-    throw fileError(err, 'write', path);
-  } finally {
-    await handle?.close();
   }
 }
