@@ -72,8 +72,33 @@ export async function openFileSink(
   let unwritten = 0;
   const settled: (() => void)[] = [];
 
-  const discard = async (): Promise<void> => {
+  /** The checkpoint running: one at a time, behind the writes. */
+  let checkpointing: Promise<void> | undefined;
+  /**
+   * At least every CHECKPOINT_BYTES: what is written reaches the disk (fsync) before the state records it, so a
+   * power cut never leaves a state counting bytes the disk lost.
+   */
+  const checkpoint = (): void => {
+    if (state === undefined || checkpointing !== undefined || written - recorded < CHECKPOINT_BYTES) return;
+    const [bytes, resume] = [written, state];
+    checkpointing = (async () => {
+      try {
+        await handle.sync();
+        await resume.record(bytes);
+        recorded = bytes;
+      } catch (err) {
+        failure ??= fileError(err, 'write', path);
+      } finally {
+        checkpointing = undefined;
+      }
+    })();
+  };
+  const settle = async (): Promise<void> => {
     await writing;
+    await checkpointing;
+  };
+  const discard = async (): Promise<void> => {
+    await settle();
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
     await state?.remove();
@@ -103,10 +128,7 @@ export async function openFileSink(
         if (status === 'open' && failure === undefined) {
           await opts.io.write(handle, chunk);
           written += chunk.length;
-          if (state !== undefined && written - recorded >= CHECKPOINT_BYTES) {
-            await state.record(written);
-            recorded = written;
-          }
+          checkpoint();
         }
       } catch (err) {
         failure ??= fileError(err, 'write', path);
@@ -133,6 +155,7 @@ export async function openFileSink(
     async commit() {
       ready();
       await drain(0);
+      await checkpointing;
       if (shape.limit !== undefined && received !== shape.limit) {
         await fail(
           createError('CORRUPT', `the data ended after ${received} of the ${shape.limit} bytes offered`),
@@ -160,6 +183,7 @@ export async function openFileSink(
     async restart() {
       ready();
       await drain(0);
+      await checkpointing;
       try {
         await handle.truncate(0);
         await state?.record(0);
@@ -170,7 +194,7 @@ export async function openFileSink(
     },
     async keep() {
       if (status !== 'open') return undefined;
-      await writing;
+      await settle();
       if (state === undefined || failure !== undefined || written === 0) {
         status = 'failed';
         await discard();
@@ -178,6 +202,7 @@ export async function openFileSink(
       }
       status = 'failed';
       try {
+        await handle.sync();
         await state.record(written);
       } catch {
         // The state keeps its last count: a shorter prefix, still true.

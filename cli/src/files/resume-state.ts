@@ -1,9 +1,9 @@
 /**
  * What a receive of a file keeps for a later one (PROTOCOL.md §4.12). Beside its `.part` a small `.resume` file
  * (same name, other suffix; mode 0600) names the offer the data belongs to and how many of the part's bytes were
- * written: the count is recorded only after the OS has those bytes (a killed process loses nothing it recorded),
- * at least every CHECKPOINT_BYTES. A power loss may still lose recorded bytes: the sender's check of the prefix
- * catches that, and the transfer starts over.
+ * written: the count is recorded at least every CHECKPOINT_BYTES, once those bytes are synced to the disk (so
+ * neither a killed process nor a power cut leaves a count the part does not hold). Should the disk lose them
+ * anyway, the sender's check of the prefix catches it, and the transfer starts over.
  *
  * A later receive of the same offer into the same place (same target name, offered name, size and mode) finds the
  * pair once its owner process is gone, takes it over by renaming both to its own names (so two receives never

@@ -43,6 +43,12 @@ export function isInterruption(code: ErrorCode | undefined): boolean {
   return code !== undefined && INTERRUPTIONS.has(code);
 }
 
+/** Bytes of `offer` the largest partial beside `target` holds (a resume would reuse them if they match). */
+export async function partialHeld(target: ResumableTarget, offer: ResumableOffer): Promise<number> {
+  const where = partTarget(target);
+  return (await findPartials(where, resumeIdentity(where, offer)))[0]?.bytes ?? 0;
+}
+
 /** Finds and takes over a partial of `offer` at `target`, or discards them all under --no-resume. */
 export async function resumePartial(
   target: ResumableTarget,

@@ -142,6 +142,8 @@ describe('a folder or several paths resume file by file (kill -9, relay path)', 
     for (const p of [run.sender, run.receiver]) {
       expect(p.events().find((e) => e.event === 'resume')).toMatchObject({ bytes: reused });
     }
+    // Before it asked, the receiver said how much was there.
+    expect(run.receiver.events().find((e) => e.event === 'offer')).toMatchObject({ kind: 'folder', held: reused });
   });
 
   it('kill -9 of the sender of a file and a folder, the same code both times: the re-run resumes', async () => {
