@@ -63,8 +63,11 @@ export async function checkTarget(offer: Offer, opts: TargetOptions): Promise<Ta
   return { kind: 'path', path, replace: existing !== undefined && opts.rename !== true };
 }
 
-/** What an offer already has beside `path`: the largest partial an interrupted receive left (resume-state.ts). */
-async function heldFor(path: string, offer: Extract<Offer, { kind: 'file' | 'folder' }>): Promise<number> {
+/**
+ * What an offer already has beside `path`: the largest partial an interrupted receive left (resume-state.ts); a
+ * bundle's lies beside `<folder>/bundle` (sink.ts partTarget).
+ */
+async function heldFor(path: string, offer: Extract<Offer, { kind: 'file' | 'folder' | 'bundle' }>): Promise<number> {
   return (await findPartials(path, resumeIdentity(path, offer)))[0]?.bytes ?? 0;
 }
 
@@ -114,7 +117,7 @@ async function bundleTarget(offer: Extract<Offer, { kind: 'bundle' }>, opts: Tar
     const more = clashes.length > 1 ? ` (and ${clashes.length - 1} more of the offered entries)` : '';
     throw exists(join(folder, clashes[0]!), `it already exists${more}`);
   }
-  await checkFreeSpace(folder, offer);
+  await checkFreeSpace(folder, offer, await heldFor(join(folder, 'bundle'), offer));
   return { kind: 'entries', folder, entries };
 }
 

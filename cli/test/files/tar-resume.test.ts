@@ -14,6 +14,7 @@ import { Manifest } from '../../src/files/manifest.js';
 import { CHECKPOINT_BYTES } from '../../src/files/resume-state.js';
 import { openResumableSink } from '../../src/files/sink.js';
 import { openSource } from '../../src/files/source.js';
+import { TAR_HEAD_BYTES } from '../../src/files/tar-journal.js';
 import { rebuildPrefix } from '../../src/files/tar-resume.js';
 import { stateOf } from '../../src/files/temp-path.js';
 import { collect, concat, feed, tempDir } from './fixtures.js';
@@ -98,6 +99,39 @@ describe('resuming a folder', () => {
     await src.hashPrefix!(at, nodeSha256);
     expect(concat(await collect(src.chunks(1 << 20, at))).equals(tar.subarray(at))).toBe(true);
     await src.hashPrefix!(at, nodeSha256);
+    await src.close();
+  });
+
+  it('entries created after the last checkpoint (a kill -9) are removed, and the receive goes on from it', async () => {
+    const src = await source();
+    const offer = src.offer as TarOffer;
+    const tar = concat(await collect(src.chunks(1 << 20)));
+    const partial = await keptAfter(offer, tar, tar.length - 4000);
+    // What the state said before the kill: a checkpoint inside b.bin; the journal lists more after it.
+    const state = await readFile(partial.state);
+    const records: { start: number; end: number }[] = [];
+    for (let at = TAR_HEAD_BYTES; at < state.length;) {
+      const end = at + 4 + state.readUInt32BE(at);
+      records.push({ start: (JSON.parse(state.subarray(at + 4, end).toString()) as { start: number }).start, end });
+      at = end;
+    }
+    const cut = 2 * CHECKPOINT_BYTES + 5;
+    const length = records.filter((r) => r.start <= cut).at(-1)!.end - TAR_HEAD_BYTES;
+    const head = Buffer.alloc(TAR_HEAD_BYTES, ' ');
+    head.write(
+      JSON.stringify({ ...JSON.parse(state.subarray(0, state.indexOf('\n')).toString()), bytes: cut, journal: length }),
+    );
+    head[TAR_HEAD_BYTES - 1] = 0x0a;
+    await writeFile(partial.state, Buffer.concat([head, state.subarray(TAR_HEAD_BYTES)]));
+    expect((await readdir(partial.part)).sort()).toEqual(['a.txt', 'b.bin', 'sub', 'z.txt']);
+
+    const prefix = (await rebuildPrefix({ ...partial, bytes: cut }, nodeSha256))!;
+    expect(prefix.hash.copy().digestHex()).toBe(sha256(tar.subarray(0, cut)));
+    expect((await readdir(partial.part)).sort()).toEqual(['a.txt', 'b.bin']);
+    const sink = await openResumableSink(target(), offer, { partial: { ...partial, bytes: cut }, prefix });
+    await feed(sink, tar.subarray(cut), 1 << 20);
+    await sink.commit();
+    await expectTree();
     await src.close();
   });
 
