@@ -226,7 +226,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
     const failure = refusal ?? err;
-    // An interrupted file keeps what it has for the next receive of the same file (PROTOCOL.md §4.12).
+    // An interrupted receive keeps what it has for the next receive of the same offer (PROTOCOL.md §4.12).
     if (resumable !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
       reporter.stopProgress();
       const kept = await resumable.keep();
