@@ -17,7 +17,7 @@ const world = useRelayWorld({ beforeAll, afterAll });
 const SIZE = 1024 * 1024 * 1024;
 const HALF = SIZE / 2;
 const NAME = 'big.bin';
-/** Short, so the survivors of a dead relay give up soon: nothing moves for this long. */
+/** The first run's: short, so the survivors of a dead relay give up soon (the re-run keeps the default). */
 const STALL = ['--stall-timeout', '5'];
 let src: string;
 let digest: string;
@@ -52,8 +52,8 @@ beforeAll(async () => {
 type Path = 'relay' | 'tcp' | 'webrtc';
 type Victim = 'sender' | 'receiver' | 'relay';
 
-function transfer(relay: string, path: Path, dst: string, code: string): { sender: Proc; receiver: Proc } {
-  const common = ['--json', '--relay', relay, '--transport', path, ...STALL];
+function transfer(relay: string, path: Path, dst: string, code: string, extra: string[] = []) {
+  const common = ['--json', '--relay', relay, '--transport', path, ...extra];
   const env = { PORTUNUS_CODE: code };
   return {
     sender: runPortunus(['send', ...common, NAME], { cwd: src, env }),
@@ -107,7 +107,7 @@ describe('kill -9 at half of 1 GiB, then both commands again', () => {
       await mkdir(dst, { recursive: true });
       const relay = victim === 'relay' ? await startRelayProcess() : undefined;
       try {
-        const first = transfer(relay?.url ?? world.relay.url, path, dst, `${5100 + cases * 2}-M7T-R1X`);
+        const first = transfer(relay?.url ?? world.relay.url, path, dst, `${5100 + cases * 2}-M7T-R1X`, STALL);
         await progressReaches(first.receiver, HALF);
         if (victim === 'relay') await relay!.stop();
         else first[victim].child.kill('SIGKILL');
