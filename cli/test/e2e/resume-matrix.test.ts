@@ -118,7 +118,7 @@ describe('kill -9 at half of 1 GiB, then both commands again', () => {
         }
         const survivors =
           victim === 'relay' ? [first.sender, first.receiver] : [victim === 'sender' ? first.receiver : first.sender];
-        for (const p of survivors) expect(await exitOf(p, 60_000), p.stdout()).not.toBe(0);
+        for (const p of survivors) expect(await exitOf(p, 150_000), p.stdout()).not.toBe(0);
         expect(await readdir(dst)).not.toContain(NAME);
 
         const second = transfer(world.relay.url, path, dst, `${5101 + cases * 2}-M7T-R1X`);

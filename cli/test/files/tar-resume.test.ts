@@ -26,16 +26,21 @@ beforeEach(async () => {
 });
 afterEach(() => cleanup());
 
+/** In tar order; `sub/many/` holds many small files, so one chunk carries many entries. */
 const FILES: [string, Buffer][] = [
   ['a.txt', Buffer.from('first\n')],
   ['b.bin', randomBytes(5 * CHECKPOINT_BYTES + 300)],
   ['z.txt', randomBytes(700)],
   ['sub/c.bin', randomBytes(3 * CHECKPOINT_BYTES)],
+  ...Array.from({ length: 300 }, (_, i): [string, Buffer] => [
+    `sub/many/${String(i).padStart(3, '0')}.txt`,
+    randomBytes(100 + i),
+  ]),
 ];
 const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 async function source() {
-  await mkdir(join(dir, 'src', 'photos', 'sub'), { recursive: true });
+  await mkdir(join(dir, 'src', 'photos', 'sub', 'many'), { recursive: true });
   await mkdir(join(dir, 'dst'), { recursive: true });
   for (const [name, data] of FILES) await writeFile(join(dir, 'src', 'photos', name), data);
   await symlink('../a.txt', join(dir, 'src', 'photos', 'sub', 'link')).catch(() => {});
@@ -66,8 +71,9 @@ describe('resuming a folder', () => {
     const offer = src.offer as TarOffer;
     const tar = concat(await collect(src.chunks(1 << 20)));
     expect(concat(await collect(src.chunks(1 << 20))).equals(tar)).toBe(true);
-    // Inside b.bin, at its end, in the small files after it, inside c.bin.
+    // Inside b.bin, at its end, in the small files after it, inside c.bin, among the many small files.
     for (const cut of [
+      tar.length - 50_000,
       2 * CHECKPOINT_BYTES + 5,
       5 * CHECKPOINT_BYTES + 2000,
       5 * CHECKPOINT_BYTES + 3000,
