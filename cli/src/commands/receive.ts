@@ -32,7 +32,7 @@ export function receiveCommand(io: Io): Command {
     .option('--rename', "keep an existing file or folder: save under a free name like 'a (1).txt'")
     .option(
       '--no-resume',
-      'start over: discard what an interrupted receive of the same file left here instead of continuing it',
+      'start over: discard what an interrupted receive of the same file, folder or paths left here instead of continuing it',
     );
   addCommonOptions(cmd).addHelpText(
     'after',
@@ -48,9 +48,9 @@ Examples:
 A link names its relay: it is used instead of PORTUNUS_RELAY or the config file's relay. --relay naming another
 relay than the link's is an error (the sender waits at the link's relay).
 
-An interrupted file (a lost connection, Ctrl-C, a killed process) leaves a hidden partial file beside the target;
-the same receive run again, with a new code or the same one, continues it once the sender has checked that it
-matches its file (--no-resume starts over).`,
+An interrupted file, folder or set of paths (a lost connection, a killed process) leaves a hidden partial copy
+beside the target; the same receive run again, with a new code or the same one, continues it once the sender has
+checked that it matches its data: a folder's complete files are not sent again (--no-resume starts over).`,
   );
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
     runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {

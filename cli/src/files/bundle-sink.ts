@@ -10,19 +10,19 @@ import { join } from 'node:path';
 import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { checkBundleEntryName } from '@portunus/client';
 import { fileError } from './fs-errors.js';
-import { makeRoot, TarSink, type TarLayout } from './folder-sink.js';
-import type { Manifest } from './manifest.js';
+import { makeRoot } from './folder-sink.js';
+import { TarSink, type TarLayout, type TarResume, type TarSinkOptions } from './tar-sink.js';
 import { placeFile, placeFolder, syncParent } from './place.js';
 import { quoteForTerminal } from './sanitize.js';
-import type { ResolvedSinkOptions, Sink } from './sink.js';
 import type { PlacedEntry } from './target.js';
 
 export async function openBundleSink(
   folder: string,
   entries: readonly PlacedEntry[],
   offer: Extract<Offer, { kind: 'bundle' }>,
-  opts: ResolvedSinkOptions & { manifest?: Manifest },
-): Promise<Sink> {
+  opts: TarSinkOptions,
+  resume?: { root: string; resume: TarResume },
+): Promise<TarSink> {
   const types = new Map(offer.entries.map((e) => [e.name, e.type]));
   const seen = new Set<string>();
   const layout: TarLayout = {
@@ -55,5 +55,11 @@ export async function openBundleSink(
       return folder;
     },
   };
-  return new TarSink(await makeRoot(join(folder, 'bundle'), opts), layout, offer, opts);
+  const root = resume?.root ?? (await makeRoot(bundleRoot(folder), opts));
+  return TarSink.open(root, layout, offer, opts, resume?.resume);
+}
+
+/** Where a bundle's part lies, named as if it were an entry `bundle` of the folder. */
+export function bundleRoot(folder: string): string {
+  return join(folder, 'bundle');
 }

@@ -8,13 +8,12 @@
  */
 import { constants } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import type { Sink } from '@portunus/client';
 import { createError, PortunusError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
 import { placeFile, syncParent } from './place.js';
 import { CHECKPOINT_BYTES, ResumeState, type Partial, type ResumeIdentity } from './resume-state.js';
-import type { ResolvedSinkOptions } from './sink.js';
+import type { ResolvedSinkOptions, ResumableSink } from './sink.js';
 import { tempSibling } from './temp-path.js';
 
 /** O_EXCL: never open something already there; O_NOFOLLOW: never through a planted link. */
@@ -35,17 +34,7 @@ export interface FileShape {
 }
 
 /** The sink of a file: besides a Sink's work, what a resume needs. */
-export interface FileSink extends Sink {
-  /** Bytes already in the part when it was opened (a taken-over partial), until restart(). */
-  readonly held: number;
-  /** Drops what the part holds and starts it over (the sender's file does not match it). */
-  restart(): Promise<void>;
-  /**
-   * Ends the receive but keeps the part and its state for a later one (an interruption), when it is resumable and
-   * holds data: returns the part and how much of it counts; otherwise the same as abort(), and undefined.
-   */
-  keep(): Promise<{ path: string; bytes: number } | undefined>;
-}
+export type FileSink = ResumableSink;
 
 export async function openFileSink(
   path: string,
@@ -83,8 +72,33 @@ export async function openFileSink(
   let unwritten = 0;
   const settled: (() => void)[] = [];
 
-  const discard = async (): Promise<void> => {
+  /** The checkpoint running: one at a time, behind the writes. */
+  let checkpointing: Promise<void> | undefined;
+  /**
+   * At least every CHECKPOINT_BYTES: what is written reaches the disk (fsync) before the state records it, so a
+   * power cut never leaves a state counting bytes the disk lost.
+   */
+  const checkpoint = (): void => {
+    if (state === undefined || checkpointing !== undefined || written - recorded < CHECKPOINT_BYTES) return;
+    const [bytes, resume] = [written, state];
+    checkpointing = (async () => {
+      try {
+        await handle.sync();
+        await resume.record(bytes);
+        recorded = bytes;
+      } catch (err) {
+        failure ??= fileError(err, 'write', path);
+      } finally {
+        checkpointing = undefined;
+      }
+    })();
+  };
+  const settle = async (): Promise<void> => {
     await writing;
+    await checkpointing;
+  };
+  const discard = async (): Promise<void> => {
+    await settle();
     await handle.close().catch(() => {});
     await unlink(temp).catch(() => {});
     await state?.remove();
@@ -114,10 +128,7 @@ export async function openFileSink(
         if (status === 'open' && failure === undefined) {
           await opts.io.write(handle, chunk);
           written += chunk.length;
-          if (state !== undefined && written - recorded >= CHECKPOINT_BYTES) {
-            await state.record(written);
-            recorded = written;
-          }
+          checkpoint();
         }
       } catch (err) {
         failure ??= fileError(err, 'write', path);
@@ -144,6 +155,7 @@ export async function openFileSink(
     async commit() {
       ready();
       await drain(0);
+      await checkpointing;
       if (shape.limit !== undefined && received !== shape.limit) {
         await fail(
           createError('CORRUPT', `the data ended after ${received} of the ${shape.limit} bytes offered`),
@@ -171,6 +183,7 @@ export async function openFileSink(
     async restart() {
       ready();
       await drain(0);
+      await checkpointing;
       try {
         await handle.truncate(0);
         await state?.record(0);
@@ -181,7 +194,7 @@ export async function openFileSink(
     },
     async keep() {
       if (status !== 'open') return undefined;
-      await writing;
+      await settle();
       if (state === undefined || failure !== undefined || written === 0) {
         status = 'failed';
         await discard();
@@ -189,6 +202,7 @@ export async function openFileSink(
       }
       status = 'failed';
       try {
+        await handle.sync();
         await state.record(written);
       } catch {
         // The state keeps its last count: a shorter prefix, still true.

@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { pack as createPack, type Header, type Pack } from 'tar-stream';
-import { createError, PortunusError, type Offer } from '@portunus/protocol';
+import { createError, PortunusError, type Offer, type Sha256 } from '@portunus/protocol';
 import { ByteGate } from './byte-gate.js';
 import { planBundle, type BundlePath } from './bundle-plan.js';
 import { planFolder, type FolderEntry, type FolderPlan, type PlanOptions } from './folder-plan.js';
@@ -35,19 +35,75 @@ export async function openBundleSource(paths: readonly BundlePath[], opts: PlanO
 }
 
 function tarSource(plan: FolderPlan, offer: Offer): Source {
-  const manifest = new Manifest();
+  let manifest = new Manifest();
+  /** After hashPrefix: the same tar stream with its first `from` bytes consumed, to go on from there (a resume). */
+  let rest: { from: number; pieces: AsyncGenerator<Uint8Array>; tar: AsyncGenerator<Uint8Array> } | undefined;
+  const abandon = async (): Promise<void> => {
+    const left = rest;
+    rest = undefined;
+    // Both: a generator never started ends without running, so `pieces` alone would not end the tar's.
+    await left?.pieces.return(undefined);
+    await left?.tar.return(undefined);
+  };
   return {
     offer,
-    chunks: (chunkSize) => {
+    chunks: (chunkSize, from = 0) => {
       checkChunkSize(chunkSize);
-      return streamTar(plan, chunkSize, manifest);
+      if (from > 0) {
+        if (rest?.from !== from) throw createError('INTERNAL', `the tar stream was not hashed up to byte ${from}`);
+        return rechunk(rest.pieces, chunkSize);
+      }
+      void abandon();
+      manifest = new Manifest();
+      return rechunk(tarPieces(plan, manifest), chunkSize);
+    },
+    // The tar is deterministic (PROTOCOL.md §4.5): made again, its first bytes are those an earlier run sent when
+    // nothing changed. They are read and hashed once; the stream then goes on where the hash stopped.
+    hashPrefix: async (bytes, sha256) => {
+      await abandon();
+      manifest = new Manifest();
+      const pieces = tarPieces(plan, manifest);
+      const hash = sha256();
+      try {
+        const leftover = await hashFirst(pieces, bytes, hash);
+        rest = { from: bytes, pieces: prepend(leftover, pieces), tar: pieces };
+      } catch (err) {
+        await pieces.return(undefined);
+        throw err;
+      }
+      return hash;
     },
     files: () => manifest.files(),
-    close: async () => {},
+    close: abandon,
   };
 }
 
-async function* streamTar(plan: FolderPlan, chunkSize: number, manifest: Manifest): AsyncGenerator<Uint8Array> {
+/** Feeds the stream's first `bytes` into `hash`; returns what the last piece held beyond them. */
+async function hashFirst(
+  pieces: AsyncGenerator<Uint8Array>,
+  bytes: number,
+  hash: Sha256,
+): Promise<Uint8Array | undefined> {
+  let left = bytes;
+  while (left > 0) {
+    const next = await pieces.next();
+    // tarPieces fails first when the stream is shorter than offered; a claim is never longer (session.ts).
+    if (next.done === true) throw sizeMismatch(bytes, `fewer than ${bytes}`);
+    const piece = next.value;
+    hash.update(piece.subarray(0, Math.min(left, piece.length)));
+    if (piece.length > left) return piece.subarray(left);
+    left -= piece.length;
+  }
+  return undefined;
+}
+
+async function* prepend(first: Uint8Array | undefined, rest: AsyncGenerator<Uint8Array>): AsyncGenerator<Uint8Array> {
+  if (first !== undefined) yield first;
+  yield* rest;
+}
+
+/** The tar stream in the pieces pack makes, its length checked against the plan. */
+async function* tarPieces(plan: FolderPlan, manifest: Manifest): AsyncGenerator<Uint8Array> {
   const pack = createPack();
   // Failures are reported through `failure` and the iterator below; an unheard 'error' event would crash.
   pack.on('error', () => {});
@@ -62,10 +118,10 @@ async function* streamTar(plan: FolderPlan, chunkSize: number, manifest: Manifes
   );
   let sent = 0;
   try {
-    for await (const chunk of rechunk(drain(pack, gate), chunkSize)) {
-      sent += chunk.length;
+    for await (const piece of drain(pack, gate)) {
+      sent += piece.length;
       if (sent > plan.size) throw sizeMismatch(plan.size, `more than ${plan.size}`);
-      yield chunk;
+      yield piece;
     }
     if (failure !== undefined) throw failure;
     if (sent !== plan.size) throw sizeMismatch(plan.size, String(sent));

@@ -1,33 +1,64 @@
 /**
  * What a receive of a file keeps for a later one (PROTOCOL.md §4.12). Beside its `.part` a small `.resume` file
  * (same name, other suffix; mode 0600) names the offer the data belongs to and how many of the part's bytes were
- * written: the count is recorded only after the OS has those bytes (a killed process loses nothing it recorded),
- * at least every CHECKPOINT_BYTES. A power loss may still lose recorded bytes: the sender's check of the prefix
- * catches that, and the transfer starts over.
+ * written: the count is recorded at least every CHECKPOINT_BYTES, once those bytes are synced to the disk (so
+ * neither a killed process nor a power cut leaves a count the part does not hold). Should the disk lose them
+ * anyway, the sender's check of the prefix catches it, and the transfer starts over.
  *
  * A later receive of the same offer into the same place (same target name, offered name, size and mode) finds the
  * pair once its owner process is gone, takes it over by renaming both to its own names (so two receives never
  * share one), cuts the part to the recorded count and claims that prefix.
  */
 import { constants } from 'node:fs';
-import { lstat, open, opendir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { lstat, open, opendir, rename, rm, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import { utf8, type RandomBytes } from '@portunus/protocol';
+import { utf8, type Offer, type RandomBytes } from '@portunus/protocol';
 import { errnoOf, fileError } from './fs-errors.js';
 import { ownerGone } from './stale-temps.js';
 import { stateOf, stateOwner, tempSibling } from './temp-path.js';
 
 /** Recorded at least this often (in bytes written): what a killed receive loses at most, besides write-behind. */
 export const CHECKPOINT_BYTES = 1024 * 1024;
-const FORMAT = 'portunus-resume-v1';
+export const FORMAT = 'portunus-resume-v1';
+/** A state's JSON is read from at most this many first bytes (a folder's: its first line, tar-journal.ts). */
+const STATE_HEAD_BYTES = 4096;
 
 /** Which offer, landing where, a partial belongs to. */
-export interface ResumeIdentity {
-  /** The target's name (the folder is where the state lies). */
+export type ResumeIdentity = FileIdentity | TarIdentity;
+
+/** A file: the target's name (the folder is where the state lies), and the offer's name, size and mode. */
+export interface FileIdentity {
   target: string;
   name: string;
   size: number;
   mode?: number;
+}
+
+/** A folder or bundle (tar-journal.ts): its part is a folder; `offer` is the SHA-256 of the offer's fields. */
+export interface TarIdentity {
+  target: string;
+  offer: string;
+  size: number;
+}
+
+/** The identity of `offer` landing at `target` (for a bundle: `<folder>/bundle`, where its part lies). */
+export function resumeIdentity(
+  target: string,
+  offer: Extract<Offer, { kind: 'file' | 'folder' | 'bundle' }>,
+): ResumeIdentity {
+  if (offer.kind === 'file') return { target: basename(target), name: offer.name, size: offer.size, mode: offer.mode };
+  // Every field that shapes the tar, in a fixed order (the JSON the peer sent may order them otherwise).
+  const fields =
+    offer.kind === 'folder'
+      ? [offer.kind, offer.name, offer.size, offer.files, offer.bytes]
+      : [offer.kind, offer.entries.map((e) => [e.name, e.type]), offer.size, offer.files, offer.bytes];
+  const digest = createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+  return { target: basename(target), offer: digest, size: offer.size };
+}
+
+export function isTarIdentity(identity: ResumeIdentity): identity is TarIdentity {
+  return 'offer' in identity;
 }
 
 /** A `.part` and its state: its first `bytes` are data of the offer the state names. */
@@ -104,13 +135,9 @@ export class ResumeState {
 }
 
 function sameIdentity(json: Record<string, unknown>, identity: ResumeIdentity): boolean {
-  return (
-    json.format === FORMAT &&
-    json.target === identity.target &&
-    json.name === identity.name &&
-    json.size === identity.size &&
-    json.mode === identity.mode
-  );
+  const keys = isTarIdentity(identity) ? ['target', 'offer', 'size'] : ['target', 'name', 'size', 'mode'];
+  const fields = identity as unknown as Record<string, unknown>;
+  return json.format === FORMAT && keys.every((key) => json[key] === fields[key]);
 }
 
 /** Partials of `identity` beside `target` whose owner is gone, the largest first. Never throws. */
@@ -134,18 +161,40 @@ export async function findPartials(target: string, identity: ResumeIdentity): Pr
 async function readPartial(state: string, identity: ResumeIdentity): Promise<Partial | undefined> {
   try {
     const st = await lstat(state);
-    if (st.size > 4096 || (process.getuid !== undefined && st.uid !== process.getuid())) return undefined;
-    const json = JSON.parse(await readFile(state, 'utf8')) as Record<string, unknown>;
-    const bytes = json.bytes;
-    if (!sameIdentity(json, identity) || typeof bytes !== 'number' || !Number.isSafeInteger(bytes)) return undefined;
-    if (bytes < 0 || bytes > identity.size) return undefined;
+    if (!st.isFile() || (process.getuid !== undefined && st.uid !== process.getuid())) return undefined;
+    const json = await readStateHead(state);
+    const bytes = json?.bytes;
+    if (json === undefined || !sameIdentity(json, identity)) return undefined;
+    if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0 || bytes > identity.size)
+      return undefined;
     const part = state.replace(/\.resume$/, '.part');
     const partStat = await lstat(part);
+    if (isTarIdentity(identity)) return partStat.isDirectory() ? { part, state, bytes } : undefined;
     // Shorter than recorded: the disk lost what the OS had (a power loss); nothing to trust.
     if (!partStat.isFile() || partStat.size < bytes) return undefined;
     return { part, state, bytes };
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The JSON a state starts with: a file's state is that JSON alone; a folder's is its first line, padded, before
+ * the journal (tar-journal.ts).
+ */
+export async function readStateHead(state: string): Promise<Record<string, unknown> | undefined> {
+  const handle = await open(state, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+  try {
+    const head = new Uint8Array(STATE_HEAD_BYTES);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const text = Buffer.from(head.subarray(0, bytesRead)).toString('utf8');
+    const line = text.includes('\n') ? text.slice(0, text.indexOf('\n')) : text;
+    const json: unknown = JSON.parse(line);
+    return typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close();
   }
 }
 
@@ -174,6 +223,6 @@ export async function adopt(partial: Partial, target: string, random: RandomByte
 
 /** Removes a partial and its state. */
 export async function discard(partial: Partial): Promise<void> {
-  await unlink(partial.part).catch(() => {});
+  await rm(partial.part, { recursive: true, force: true }).catch(() => {});
   await unlink(partial.state).catch(() => {});
 }

@@ -10,7 +10,7 @@ import { createError, PortunusError, type Offer } from '@portunus/protocol';
 import { errnoOf, fileError } from './fs-errors.js';
 import { checkFreeSpace } from './free-space.js';
 import { freeName } from './free-name.js';
-import { findPartials } from './resume-state.js';
+import { findPartials, resumeIdentity } from './resume-state.js';
 import { quoteForTerminal, safeComponentName } from './sanitize.js';
 
 export type Target =
@@ -63,11 +63,12 @@ export async function checkTarget(offer: Offer, opts: TargetOptions): Promise<Ta
   return { kind: 'path', path, replace: existing !== undefined && opts.rename !== true };
 }
 
-/** What a file offer already has beside `path`: the largest partial an interrupted receive left (resume-state.ts). */
-async function heldFor(path: string, offer: Extract<Offer, { kind: 'file' | 'folder' }>): Promise<number> {
-  if (offer.kind !== 'file') return 0;
-  const identity = { target: basename(path), name: offer.name, size: offer.size, mode: offer.mode };
-  return (await findPartials(path, identity))[0]?.bytes ?? 0;
+/**
+ * What an offer already has beside `path`: the largest partial an interrupted receive left (resume-state.ts); a
+ * bundle's lies beside `<folder>/bundle` (sink.ts partTarget).
+ */
+async function heldFor(path: string, offer: Extract<Offer, { kind: 'file' | 'folder' | 'bundle' }>): Promise<number> {
+  return (await findPartials(path, resumeIdentity(path, offer)))[0]?.bytes ?? 0;
 }
 
 /** An existing target is replaced only with --overwrite, and only by the same kind (a file never by a folder). */
@@ -116,7 +117,7 @@ async function bundleTarget(offer: Extract<Offer, { kind: 'bundle' }>, opts: Tar
     const more = clashes.length > 1 ? ` (and ${clashes.length - 1} more of the offered entries)` : '';
     throw exists(join(folder, clashes[0]!), `it already exists${more}`);
   }
-  await checkFreeSpace(folder, offer);
+  await checkFreeSpace(folder, offer, await heldFor(join(folder, 'bundle'), offer));
   return { kind: 'entries', folder, entries };
 }
 

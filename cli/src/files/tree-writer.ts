@@ -4,6 +4,7 @@
  * be a real directory: a case-insensitive file system can alias two names). An entry below a link, a repeated
  * entry or a name clash is refused; files and links are created exclusively (O_EXCL / symlink(2) never replace).
  */
+import { constants } from 'node:fs';
 import { lstat, mkdir, open, symlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errnoOf, fileError } from './fs-errors.js';
@@ -33,11 +34,13 @@ export class TreeWriter {
     await this.makeDirectory(name, parts);
   }
 
+  /** `written`: told after each piece reaches the file, with how much it holds (a resumable receive's checkpoints). */
   async file(
     name: string,
     parts: readonly string[],
     executable: boolean,
     data: AsyncIterable<Uint8Array>,
+    written?: (bytes: number) => Promise<void>,
   ): Promise<void> {
     const key = this.claim(name, parts);
     await this.parents(name, parts);
@@ -52,11 +55,42 @@ export class TreeWriter {
     }
     this.created.set(key, 'file');
     try {
-      for await (const chunk of data) await this.io.write(handle, chunk);
+      let bytes = 0;
+      for await (const chunk of data) {
+        await this.io.write(handle, chunk);
+        bytes += chunk.length;
+        await written?.(bytes);
+      }
       await handle.close();
     } catch (err) {
       await handle.close().catch(() => {});
       throw fileError(err, 'write', name);
+    }
+  }
+
+  /**
+   * A file this writer's part already held (a resumed receive, tar-resume.ts checked it), cut to its first `bytes`
+   * and opened to append the rest.
+   */
+  async reopen(name: string, parts: readonly string[], bytes: number): Promise<FileHandle> {
+    const path = join(this.root, ...parts);
+    try {
+      const handle = await open(path, constants.O_WRONLY | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0));
+      await handle.truncate(bytes).catch(async (err: unknown) => {
+        await handle.close();
+        throw err;
+      });
+      return handle;
+    } catch (err) {
+      throw fileError(err, 'write', name);
+    }
+  }
+
+  /** Entries the part already holds (a resumed receive): what was created, and the folders above them. */
+  adopt(entries: readonly { parts: readonly string[]; kind: EntryKind }[]): void {
+    for (const { parts, kind } of entries) {
+      for (let i = 1; i < parts.length; i++) this.created.set(parts.slice(0, i).join('/'), 'directory');
+      this.created.set(parts.join('/'), kind);
     }
   }
 

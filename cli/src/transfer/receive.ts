@@ -18,8 +18,8 @@ import { parseFileOffer } from '../files/offer.js';
 import {
   checkOutput,
   checkTarget,
-  type FileSink,
   openResumableSink,
+  type ResumableSink,
   openSink,
   type Sink,
   type Target,
@@ -45,7 +45,7 @@ import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
 import { formatBytes } from '../ui/format.js';
-import { isInterruption, type Resumed, resumePartial, sayDiscarded } from './resume.js';
+import { isInterruption, partialHeld, type Resumed, resumePartial, sayDiscarded } from './resume.js';
 
 export interface ReceiveOptions {
   code: Code;
@@ -104,8 +104,8 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   const relay = rendezvous.client;
   let offer: Offer | undefined;
   let sink: Sink | undefined;
-  /** A file offer's sink: resumable. */
-  let fileSink: FileSink | undefined;
+  /** A file, folder or bundle landing at a path: resumable. */
+  let resumable: ResumableSink | undefined;
   let resumed: Resumed | undefined;
   let reused = 0;
   let target: Target | undefined;
@@ -158,44 +158,41 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
           const noPath = o.kind === 'text' ? undefined : noCommonPath(abilitiesFor(ctx.paths), peerAbilities);
           if (noPath !== undefined) throw noPath;
           offer = o;
-          reporter.event(offerEvent(o));
+          const place = o.kind === 'text' ? undefined : await placeOffer(o, opts, reporter);
+          const held = place !== undefined && 'held' in place ? place.held : 0;
+          reporter.event(offerEvent(o, held));
           if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, signal);
-          if (o.kind === 'text') return { accept: true };
+          if (o.kind === 'text' || place === undefined) return { accept: true };
           reporter.say(`Offered: ${describeOffer(o)}`);
-          try {
-            target = await checkTarget(o, {
-              output: opts.output,
-              cwd: opts.cwd,
-              overwrite: opts.overwrite,
-              rename: opts.rename,
-            });
-            sayRenamed(reporter, target);
-          } catch (err) {
-            if (err instanceof PortunusError && (err.code === 'FILE_EXISTS' || err.code === 'DISK_FULL')) {
-              refusal = err;
-              return { accept: false, reason: err.code };
-            }
-            throw err;
+          if ('refusal' in place) {
+            refusal = place.refusal;
+            return { accept: false, reason: place.reason };
           }
+          target = place.target;
+          sayRenamed(reporter, target);
+          const question =
+            held > 0
+              ? `${formatBytes(held)} of ${formatBytes(offerSize(o) ?? held)} already here from an interrupted transfer; resume?`
+              : 'Receive?';
           if (
             !opts.yes &&
-            !(await confirm({ ...ctx.prompt, signal }, 'Receive?', 'Pass --yes to accept without asking.'))
+            !(await confirm({ ...ctx.prompt, signal }, question, 'Pass --yes to accept without asking.'))
           ) {
             return { accept: false, reason: 'REJECTED' };
           }
-          if (o.kind !== 'file' || target.kind !== 'path') {
+          if (o.kind === 'stream' || target.kind === 'stdout') {
             sink = await openSink(target, o, { stdout: opts.stdout, manifest });
             return { accept: true };
           }
           resumed = await resumePartial(target, o, { resume: opts.resume, random: ctx.random, reporter });
-          sink = fileSink = await openResumableSink(target, o, resumed?.partial);
+          sink = resumable = await openResumableSink(target, o, resumed, { manifest });
           return resumed === undefined ? { accept: true } : { accept: true, resume: resumed.claim };
         },
         receiveData: async (data, from) => {
           const total = offer === undefined ? undefined : offerSize(offer);
           if (resumed !== undefined && from === 0) {
             sayDiscarded(reporter, resumed.partial, 'mismatch');
-            await fileSink!.restart();
+            await resumable!.restart();
           }
           reused = from;
           if (from > 0) sayResumed(reporter, from, total);
@@ -229,10 +226,10 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   } catch (err) {
     // A local refusal (the file exists) is reported as itself, not as the generic "declined".
     const failure = refusal ?? err;
-    // An interrupted file keeps what it has for the next receive of the same file (PROTOCOL.md §4.12).
-    if (fileSink !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
+    // An interrupted receive keeps what it has for the next receive of the same offer (PROTOCOL.md §4.12).
+    if (resumable !== undefined && isInterruption(failure instanceof PortunusError ? failure.code : undefined)) {
       reporter.stopProgress();
-      const kept = await fileSink.keep();
+      const kept = await resumable.keep();
       if (kept !== undefined) {
         reporter.event({ event: 'kept', ...kept });
         reporter.say(
@@ -246,6 +243,28 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     if (!ok) await sink?.abort();
     relay.reportDone(ok);
     await rendezvous.close();
+  }
+}
+
+/**
+ * Where a data offer would land, and how much of it an interrupted receive left there (unless --no-resume); or why
+ * it is refused there (before any data). Any other failure is told with the offer event first.
+ */
+async function placeOffer(
+  o: Exclude<Offer, { kind: 'text' }>,
+  opts: ReceiveOptions,
+  reporter: TransferContext['reporter'],
+): Promise<{ target: Target; held: number } | { refusal: PortunusError; reason: 'FILE_EXISTS' | 'DISK_FULL' }> {
+  try {
+    const target = await checkTarget(o, opts);
+    const resumable = opts.resume && o.kind !== 'stream' && target.kind !== 'stdout';
+    return { target, held: resumable ? await partialHeld(target, o) : 0 };
+  } catch (err) {
+    if (err instanceof PortunusError && (err.code === 'FILE_EXISTS' || err.code === 'DISK_FULL')) {
+      return { refusal: err, reason: err.code };
+    }
+    reporter.event(offerEvent(o));
+    throw err;
   }
 }
 

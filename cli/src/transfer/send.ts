@@ -115,7 +115,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
           checkResume: async (claim) => {
             prefix = await checkClaim(source, claim);
             if (prefix === undefined) {
-              reporter.say("The receiver's partial copy does not match this file: sending all of it.");
+              reporter.say("The receiver's partial copy does not match what is sent here: sending all of it.");
             }
             return prefix !== undefined;
           },

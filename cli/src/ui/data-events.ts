@@ -22,7 +22,7 @@ export function finishProgress(reporter: Reporter, bytes: number, total: number 
   reporter.stopProgress();
 }
 
-/** Both sides say how much of the file a resume reuses (PROTOCOL.md §4.12): a line, and the `resume` event. */
+/** Both sides say how much of the data a resume reuses (PROTOCOL.md §4.12): a line, and the `resume` event. */
 export function sayResumed(reporter: Reporter, bytes: number, total: number | undefined): void {
   reporter.event({ event: 'resume', bytes, ...(total === undefined ? {} : { total }) });
   const of = total === undefined ? '' : ` of ${formatBytes(total)}`;

@@ -37,7 +37,13 @@ function firstNames(entries: readonly BundleEntry[]): string {
 }
 
 /** The offer as a JSON event (names sanitized too: scripts print them). */
-export function offerEvent(offer: Offer) {
+/** The `offer` event; `held`: bytes of it an interrupted receive left here, which a resume would reuse. */
+export function offerEvent(offer: Offer, held = 0) {
+  const event = offerFields(offer);
+  return held > 0 ? { ...event, held } : event;
+}
+
+function offerFields(offer: Offer) {
   switch (offer.kind) {
     case 'file':
       return { event: 'offer' as const, kind: offer.kind, name: sanitizeForTerminal(offer.name), size: offer.size };

@@ -28,6 +28,8 @@ export type ReportEvent =
       files?: number;
       fileBytes?: number;
       text?: string;
+      /** Bytes an interrupted receive of this offer left here, which a resume reuses if the sender's data matches. */
+      held?: number;
     }
   | { event: 'connected'; transport: PathKind }
   /**
@@ -44,14 +46,14 @@ export type ReportEvent =
     }
   | { event: 'progress'; bytes: number; total?: number }
   /**
-   * A resumed transfer (PROTOCOL.md §4.12): the first `bytes` of the file were already at the receiver and are not
-   * sent again; `progress` and `done` count them in.
+   * A resumed transfer (PROTOCOL.md §4.12): the first `bytes` of the data (a file, or a folder's tar) were already
+   * at the receiver and are not sent again; `progress` and `done` count them in.
    */
   | { event: 'resume'; bytes: number; total?: number }
   /** The receive was interrupted: its hidden partial (`path`, `bytes` of it counted) is kept to be resumed. */
   | { event: 'kept'; path: string; bytes: number }
-  /** The receiver's partial copy of the file was discarded (`reason`) and the transfer starts from zero. */
-  | { event: 'discarded'; path: string; bytes: number; reason: 'mismatch' | 'no-resume' }
+  /** The receiver's partial copy was discarded (`reason`) and the transfer starts from zero. */
+  | { event: 'discarded'; path: string; bytes: number; reason: 'mismatch' | 'changed' | 'no-resume' }
   /** `seconds` from pairing to the end; `dataSeconds` and `bytesPerSecond` the data phase only (none for text). */
   | {
       event: 'done';

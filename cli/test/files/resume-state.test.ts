@@ -86,7 +86,7 @@ describe('the resumable file sink', () => {
     expect(await adopt(found!, target().path, randomBytes)).toBeUndefined(); // already taken
     expect((await hidden()).some((n) => n === part.slice(dir.length + 1))).toBe(false);
 
-    const sink = await openResumableSink(target(), offer, taken);
+    const sink = await openResumableSink(target(), offer, taken && { partial: taken });
     expect(sink.held).toBe(CHECKPOINT_BYTES);
     await feed(sink, data.subarray(CHECKPOINT_BYTES), 1 << 20);
     await sink.commit();
@@ -98,7 +98,8 @@ describe('the resumable file sink', () => {
     const data = randomBytes(SIZE);
     await leftover(CHECKPOINT_BYTES);
     const [found] = await findPartials(target().path, identity);
-    const sink = await openResumableSink(target(), offer, await adopt(found!, target().path, randomBytes));
+    const taken = await adopt(found!, target().path, randomBytes);
+    const sink = await openResumableSink(target(), offer, taken && { partial: taken });
     await sink.restart();
     expect(sink.held).toBe(0);
     await feed(sink, data, 1 << 20);

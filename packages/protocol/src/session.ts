@@ -9,8 +9,8 @@
  *
  *   sender: offer ──► receiver: answer ──► data (§5) ──► sender: sent {sha256} ──► receiver: received {sha256}
  *
- * A receiver that holds the start of the file from an interrupted transfer says so in its answer; the sender checks
- * the claim against its own file and answers `resume` with where the data starts (§4.12).
+ * A receiver that holds the start of the data (a file, or a folder's or bundle's tar) from an interrupted transfer says so in its answer; the sender checks
+ * the claim against its own data and answers `resume` with where the data starts (§4.12).
  *
  * What paths need to come up (WebRTC descriptions and candidates, TCP hints) passes through as sealed `signal`
  * messages whose topic is an ability both sides announced: the machine bounds and routes them, the path layer
@@ -19,7 +19,7 @@
 import { createError, PortunusError, type ErrorCode } from './errors.js';
 import { openStreamFrame, sealFrame } from './frame.js';
 import { failed, onConfirm, onPake, onPaired } from './handshake.js';
-import { offerHasData } from './offer.js';
+import { offerHasData, type Offer } from './offer.js';
 import { encodeSealed, MAX_PEER_SIGNALS, parseSealed, type SealedMessage } from './peer-messages.js';
 import type {
   Channel,
@@ -133,9 +133,8 @@ function onSealed(state: OpenState, msg: SealedMessage): StepResult {
       if (!msg.accept) return failed(rejection(msg.reason));
       if (!offerHasData(config.offer!)) return { state: { kind: 'done' }, actions: [{ type: 'done', bytes: 0 }] };
       if (msg.resume !== undefined) {
-        // Only a file has a fixed size to hold a prefix of; a claim beyond it cannot be a prefix.
-        const offer = config.offer!;
-        if (offer.kind !== 'file' || msg.resume.bytes > offer.size) break;
+        // Only a file, folder or bundle has a fixed size to hold a prefix of; a claim beyond it cannot be a prefix.
+        if (!resumable(config.offer!, msg.resume.bytes)) break;
         return {
           state: { kind: 'checkingResume', config, channel, claim: msg.resume },
           actions: [{ type: 'checkResume', claim: msg.resume }],
@@ -192,8 +191,8 @@ function onLocal(state: OpenState, event: SessionEvent): StepResult {
       return { state: { kind: 'failed', error }, actions: [answer, { type: 'fail', error }] };
     }
     const claim = event.resume;
-    // A prefix only of a file, and no longer than it (the sender would refuse it).
-    if (claim !== undefined && (state.offer.kind !== 'file' || claim.bytes > state.offer.size)) {
+    // A prefix only of a file, folder or bundle, and no longer than it (the sender would refuse it).
+    if (claim !== undefined && !resumable(state.offer, claim.bytes)) {
       return unexpected(event);
     }
     const [sent, answer] = seal(
@@ -291,4 +290,9 @@ function peerError(code: string, message: string): PortunusError {
   }
   if (code === 'CORRUPT') return createError('CORRUPT', `the other side reports corrupted data: ${message}`);
   return createError('PEER_FAILED', `the other side failed (${code}): ${message}`);
+}
+
+/** Whether `bytes` can be a prefix of what `offer` sends: a file's or tar's first bytes (PROTOCOL.md §4.12). */
+function resumable(offer: Offer, bytes: number): boolean {
+  return (offer.kind === 'file' || offer.kind === 'folder' || offer.kind === 'bundle') && bytes <= offer.size;
 }

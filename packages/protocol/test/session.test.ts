@@ -422,6 +422,23 @@ describe('session: resuming an interrupted file (PROTOCOL.md §4.12)', () => {
     expect(actionsOf(p, 'a', 'checkResume')).toEqual([]);
   });
 
+  it('a folder or bundle is resumed as its tar (checked by the sender); a stream has no prefix to claim', () => {
+    const folder: Offer = { kind: 'folder', name: 'photos', size: 4608, files: 3, bytes: 1200 };
+    const p = new Pair(config('send', { offer: folder }), config('receive')).start();
+    p.feed('b', { type: 'decision', accept: true, resume: { bytes: 2048, sha256: CLAIM.sha256 } });
+    expect(actionsOf(p, 'a', 'checkResume')).toEqual([
+      { type: 'checkResume', claim: { bytes: 2048, sha256: CLAIM.sha256 } },
+    ]);
+
+    const stream: Offer = { kind: 'stream', name: 'stdin' };
+    const own = new Pair(config('send', { offer: stream }), config('receive')).start();
+    own.feed('b', { type: 'decision', accept: true, resume: CLAIM });
+    expect(own.failure('b')?.code).toBe('INTERNAL');
+    const q = new Pair(config('send', { offer: stream }), config('receive')).start();
+    q.feed('a', { type: 'message', body: forge(q, 'b', { type: 'answer', accept: true, resume: CLAIM }) });
+    expect(q.failure('a')?.code).toBe('PROTOCOL');
+  });
+
   it('a resume message that names neither 0 nor the claim fails the receiver with PROTOCOL', () => {
     const p = new Pair(config('send'), config('receive')).start();
     p.hold('b', { type: 'decision', accept: true, resume: CLAIM });
