@@ -241,6 +241,28 @@ describe('Dockerfile.relay', () => {
   });
 });
 
+describe('deploy/caddy/Caddyfile', () => {
+  const caddy = spawnSync('caddy', ['version']).status === 0;
+  if (!caddy)
+    console.log('skipping caddy adapt of the Caddyfile: caddy is not installed (Debian: apt-get install caddy)');
+  it.skipIf(!caddy)(
+    "is a Caddyfile Caddy reads: a reverse proxy to the relay's loopback port, flushing at once",
+    () => {
+      const adapted = spawnSync(
+        'caddy',
+        ['adapt', '--adapter', 'caddyfile', '--config', join(DEPLOY, 'caddy/Caddyfile')],
+        {
+          encoding: 'utf8',
+        },
+      );
+      expect(adapted.status, adapted.stderr).toBe(0);
+      const handlers = [...adapted.stdout.matchAll(/"handler":"reverse_proxy"[^]*?"dial":"([^"]+)"/g)].map((m) => m[1]);
+      expect(handlers).toEqual(['127.0.0.1:4747']);
+      expect(adapted.stdout).toContain('"flush_interval":-1');
+    },
+  );
+});
+
 // --- Grafana ---
 
 describe('deploy/grafana/relay-dashboard.json', () => {
