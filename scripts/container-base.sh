@@ -1,9 +1,13 @@
 #!/bin/sh
-# Builds a local stand-in for the `node:20-alpine` base image that Dockerfile.relay names, for machines that cannot
-# reach Docker Hub (CI reaches only the npm and Debian registries): Debian bookworm minbase from the Debian mirror in
-# apt's sources (debootstrap), plus this machine's `node` and `npm`, its CA bundle and a `node` user with uid 1000,
-# as the official images have. It is glibc, not Alpine: Dockerfile.relay must not run `apk`. The image is tagged
-# docker.io/library/node:20-alpine (so `FROM node:20-alpine` finds it with --pull=never) and localhost/node-host:20.
+# Builds local stand-ins for the Docker Hub images the project names, for machines that cannot reach Docker Hub (CI
+# reaches only the npm and Debian registries), both on Debian bookworm minbase from the Debian mirror in apt's
+# sources (debootstrap):
+# - `node:20-alpine`, Dockerfile.relay's base: this machine's `node` and `npm`, its CA bundle and a `node` user with
+#   uid 1000, as the official images have. It is glibc, not Alpine: Dockerfile.relay must not run `apk`. Tagged
+#   docker.io/library/node:20-alpine (so `FROM node:20-alpine` finds it with --pull=never) and localhost/node-host:20.
+# - `nginx:1.27`, deploy/compose.yaml's proxy: Debian's nginx laid out as the official image is (conf.d/*.conf
+#   included, no default site, logs on stdout/stderr, `nginx -g 'daemon off;'`), with notices logged so that its
+#   start can be seen. Tagged docker.io/library/nginx:1.27 and localhost/nginx-debian:bookworm.
 #
 # Usage: sh scripts/container-base.sh WORKDIR   (root, with podman and debootstrap installed; WORKDIR keeps the
 # debootstrap tree, so a second run only rebuilds the small top layer)
@@ -41,3 +45,18 @@ CMD ["node"]
 EOC
 podman build --pull=never --network=none -t localhost/node-host:20 "$ctx"
 podman tag localhost/node-host:20 docker.io/library/node:20-alpine
+
+# nginx from Debian's packages: the one build step that needs the network (the Debian mirror), --network=host.
+nginx_ctx="$work/nginx-ctx"
+rm -rf "$nginx_ctx"
+mkdir -p "$nginx_ctx"
+cat >"$nginx_ctx/Containerfile" <<'EOC'
+FROM localhost/debian:bookworm-minbase
+RUN apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx \
+ && rm -rf /var/lib/apt/lists/* /etc/nginx/sites-enabled/default \
+ && sed -i 's|^error_log .*|error_log /dev/stderr notice;|; s|^\(\s*access_log\) .*|\1 /dev/stdout;|' /etc/nginx/nginx.conf
+STOPSIGNAL SIGQUIT
+CMD ["nginx", "-g", "daemon off;"]
+EOC
+podman build --pull=never --network=host -t localhost/nginx-debian:bookworm "$nginx_ctx"
+podman tag localhost/nginx-debian:bookworm docker.io/library/nginx:1.27

@@ -1,9 +1,10 @@
 /**
  * deploy/nginx/relay.conf as a self-hoster runs it: Debian's nginx, on loopback, with a certificate from a private
  * CA made by the test, in front of a real relay process started as the file's comments say (bound to 127.0.0.1,
- * --trust-proxy 127.0.0.1). The file is used as it is, but for its listen port, its upstream's port and its two
- * certificate paths. Real `portunus send` and `receive` meet through wss:// with --ca and move a file (SHA-256
- * checked), and the relay sees a client's own address, through X-Forwarded-For, not nginx's nor a forged one.
+ * --trust-proxy 127.0.0.1). The file is used as it is, but for its listen address, its upstream's port and its two
+ * certificate paths (nginx-site.ts). Real `portunus send` and `receive` meet through wss:// with --ca and move a
+ * file (SHA-256 checked), and the relay sees a client's own address, through X-Forwarded-For, not nginx's nor a
+ * forged one.
  *
  * Skipped, with the reason printed, without nginx or openssl.
  */
@@ -25,6 +26,7 @@ import {
 } from '../../cli/test/e2e/harness.js';
 import { makeCertificates, type TestCertificates } from '../../cli/test/tls/certificates.js';
 import { freePort, moveFile } from './move-file.js';
+import { nginxSite } from './nginx-site.js';
 
 const NGINX = ['/usr/sbin/nginx', 'nginx'].find((path) => spawnSync(path, ['-v']).status === 0);
 
@@ -35,12 +37,6 @@ function skipReason(): string | undefined {
 }
 const skip = skipReason();
 if (skip !== undefined) console.log(`skipping the nginx example's test: ${skip}`);
-
-/** Replaces `from` (which must occur exactly once) with `to`: the file changes under the test only where it says. */
-function replaceOnce(text: string, from: string, to: string): string {
-  expect(text.split(from).length - 1, `deploy/nginx/relay.conf should contain '${from}' once`).toBe(1);
-  return text.replace(from, to);
-}
 
 describe.skipIf(skip !== undefined)('deploy/nginx/relay.conf in front of a relay, with a private CA', () => {
   let tmp: { path: string; cleanup: () => Promise<void> };
@@ -54,13 +50,12 @@ describe.skipIf(skip !== undefined)('deploy/nginx/relay.conf in front of a relay
     certs = makeCertificates(tmp.path);
     relay = await startRelayProcess(['--trust-proxy', '127.0.0.1', '--verbose', '--log-format', 'json']);
     port = await freePort();
-    let site = await readFile(join(ROOT, 'deploy/nginx/relay.conf'), 'utf8');
-    site = replaceOnce(site, 'server 127.0.0.1:4747;', `server 127.0.0.1:${new URL(relay.url).port};`);
-    // Loopback only: the test's port on 127.0.0.1, and no IPv6 listener (the machine may have no ::1).
-    site = replaceOnce(site, 'listen 443 ssl;', `listen 127.0.0.1:${port} ssl;`);
-    site = replaceOnce(site, 'listen [::]:443 ssl;', '');
-    site = replaceOnce(site, '/etc/nginx/certs/relay.pem', certs.good.cert);
-    site = replaceOnce(site, '/etc/nginx/certs/relay.key', certs.good.key);
+    const site = nginxSite({
+      listenPort: port,
+      relayPort: Number(new URL(relay.url).port),
+      cert: certs.good.cert,
+      key: certs.good.key,
+    });
     const prefix = join(tmp.path, 'nginx');
     await mkdir(join(prefix, 'temp'), { recursive: true });
     await writeFile(join(prefix, 'relay.conf'), site);
