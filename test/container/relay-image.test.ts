@@ -127,6 +127,13 @@ describe.skipIf(skip !== undefined)(`the relay image (${IMAGE})`, () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
+  it('serves the page built into it at /', async () => {
+    const page = await fetch(`http://127.0.0.1:${port}/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await page.text()).toMatch(/<script[^>]+app\.js/);
+  });
+
   it('moves a file between real send and receive processes', async () => {
     const moved = await moveFile(join(tmp.path, 'move'), `ws://127.0.0.1:${port}`);
     expect(moved.codes, moved.sender.stderr() + moved.receiver.stderr()).toEqual([0, 0]);
