@@ -1,5 +1,6 @@
 /**
- * Standalone entry running only `portunus relay` (the container image's CMD: `node dist/relay/src/main.js`).
+ * Standalone entry running only `portunus relay` (the container image's ENTRYPOINT: `node dist/main.js`, in the
+ * relay package's folder).
  * Errors are printed as message and hint; a usage error exits 2 (as the CLI's), anything else 1.
  */
 import { toPortunusError } from '@portunus/protocol';
