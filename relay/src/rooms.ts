@@ -8,10 +8,18 @@
  * about the code, so the room goes back to waiting and side a keeps its nameplate. After that the nameplate stays
  * bound to the room until both sides have left, so a third claimer always gets NAMEPLATE_IN_USE; then it is free
  * again. Burned nameplates live in a bounded table of their own (burned-nameplates.ts) and are skipped or refused.
+ *
+ * A room may also be met under a reconnect id instead of a nameplate (PROTOCOL.md §2.13): the two sides of a session
+ * whose key is confirmed, meeting again after their connection was lost. Such a room waits like an unpaired one
+ * (counted against max-nameplates and, per address, MAX_RECONNECTS_PER_ADDRESS), and once paired its key exchange is
+ * complete: nobody is sent back to waiting, and a burn is not remembered (there is no nameplate to burn).
  */
 import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
 import type { ConnId } from './connections.js';
+
+/** Reconnect ids one client address may have waiting at once (PROTOCOL.md §2.13). */
+export const MAX_RECONNECTS_PER_ADDRESS = 16;
 
 export interface RoomsOptions {
   maxNameplate: number;
@@ -34,7 +42,10 @@ interface Pairing {
 }
 
 interface Room {
+  /** The nameplate; 0 for a room met under a reconnect id. */
   readonly nameplate: number;
+  /** A room met under a reconnect id: the id, and the limit key of the address waiting in it until it is paired. */
+  readonly rejoin?: { readonly id: string; waiting: string | undefined };
   /** Kept when the room goes back to waiting, so nameplate-ttl counts from the first claim. */
   readonly createdAt: number;
   a: ConnId | undefined;
@@ -50,6 +61,12 @@ export type ClaimResult =
   | { kind: 'paired'; side: 'b'; peer: ConnId }
   | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE' | 'NAMEPLATE_BURNED'; failedClaim: true }
   | { kind: 'rejected'; code: 'RELAY_LIMIT' | 'RELAY_PROTOCOL'; failedClaim: false };
+
+export type ReconnectResult =
+  | { kind: 'waiting' }
+  | { kind: 'paired'; peer: ConnId }
+  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE'; failedClaim: true }
+  | { kind: 'rejected'; code: 'RELAY_LIMIT'; failedClaim: false };
 
 /** What leaving did to the room: nothing left to tell, side a back to waiting, or a peer to close. */
 export type Departure = { kind: 'alone' } | { kind: 'unpaired'; peer: ConnId } | { kind: 'peer-left'; peer: ConnId };
@@ -76,6 +93,9 @@ function freshPairing(): Pairing {
 
 export class Rooms {
   private readonly rooms = new Map<number, Room>();
+  /** Rooms met under a reconnect id, and how many of them each address has waiting. */
+  private readonly rejoins = new Map<string, Room>();
+  private readonly waitingRejoins = new Map<string, number>();
   private readonly byConn = new Map<ConnId, Room>();
   private readonly burned: BurnedNameplates;
 
@@ -83,9 +103,9 @@ export class Rooms {
     this.burned = new BurnedNameplates({ capacity: options.maxNameplates, ttlMs: options.burnTtlMs });
   }
 
-  /** Nameplates in use (burned ones are counted apart, in `burnedNameplates`). */
+  /** Nameplates in use, reconnect ids included (burned ones are counted apart, in `burnedNameplates`). */
   get nameplates(): number {
-    return this.rooms.size;
+    return this.rooms.size + this.rejoins.size;
   }
 
   get burnedNameplates(): number {
@@ -95,12 +115,13 @@ export class Rooms {
   get pairedRooms(): number {
     let n = 0;
     for (const room of this.rooms.values()) if (room.paired) n++;
+    for (const room of this.rejoins.values()) if (room.paired) n++;
     return n;
   }
 
   /** Gives `conn` the smallest free nameplate as side "a". */
   allocate(conn: ConnId, now: number): AllocateResult {
-    if (this.rooms.size >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
+    if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
     for (let n = 1; n <= this.options.maxNameplate; n++) {
       if (this.rooms.has(n) || this.burned.has(n, now)) continue;
       this.create(n, conn, now);
@@ -116,7 +137,7 @@ export class Rooms {
     if (this.burned.has(nameplate, now)) return { kind: 'rejected', code: 'NAMEPLATE_BURNED', failedClaim: true };
     const room = this.rooms.get(nameplate);
     if (room === undefined) {
-      if (this.rooms.size >= this.options.maxNameplates)
+      if (this.nameplates >= this.options.maxNameplates)
         return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
       this.create(nameplate, conn, now);
       return { kind: 'waiting', side: 'a' };
@@ -126,6 +147,38 @@ export class Rooms {
     room.paired = true;
     this.byConn.set(conn, room);
     return { kind: 'paired', side: 'b', peer: room.a };
+  }
+
+  /**
+   * `conn` (from the address with limit key `key`) presents reconnect id `id`: it waits for the other side, or is
+   * paired with the one waiting; a third is refused (a failed claim).
+   */
+  reconnect(conn: ConnId, id: string, key: string, now: number): ReconnectResult {
+    const room = this.rejoins.get(id);
+    if (room === undefined) {
+      const waiting = this.waitingRejoins.get(key) ?? 0;
+      if (this.nameplates >= this.options.maxNameplates || waiting >= MAX_RECONNECTS_PER_ADDRESS)
+        return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
+      this.waitingRejoins.set(key, waiting + 1);
+      const created: Room = {
+        nameplate: 0,
+        rejoin: { id, waiting: key },
+        createdAt: now,
+        a: conn,
+        b: undefined,
+        paired: false,
+        pairing: freshPairing(),
+      };
+      this.rejoins.set(id, created);
+      this.byConn.set(conn, created);
+      return { kind: 'waiting' };
+    }
+    if (room.paired || room.a === undefined) return { kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true };
+    this.stopWaiting(room);
+    room.b = conn;
+    room.paired = true;
+    this.byConn.set(conn, room);
+    return { kind: 'paired', peer: room.a };
   }
 
   membership(conn: ConnId): Membership | undefined {
@@ -182,10 +235,12 @@ export class Rooms {
     const room = this.byConn.get(conn);
     if (room === undefined || !room.paired || room.pairing.sent.a === 0 || room.pairing.sent.b === 0) return undefined;
     const { a, b, nameplate } = room;
-    this.rooms.delete(nameplate);
+    this.remove(room);
     if (a !== undefined) this.byConn.delete(a);
     if (b !== undefined) this.byConn.delete(b);
-    return { nameplate, a, b, remembered: this.burned.add(nameplate, now, keys) };
+    // A reconnect id is no nameplate: there is nothing to keep burned (the id dies with its session).
+    const remembered = room.rejoin !== undefined || this.burned.add(nameplate, now, keys);
+    return { nameplate, a, b, remembered };
   }
 
   /**
@@ -197,7 +252,13 @@ export class Rooms {
     const room = this.byConn.get(conn);
     if (room === undefined) return { kind: 'alone' };
     this.byConn.delete(conn);
-    if (room.paired && room.b === conn && room.a !== undefined && room.pairing.sent.a < 2) {
+    if (
+      room.paired &&
+      room.rejoin === undefined &&
+      room.b === conn &&
+      room.a !== undefined &&
+      room.pairing.sent.a < 2
+    ) {
       room.b = undefined;
       room.paired = false;
       room.pairing = freshPairing();
@@ -207,7 +268,7 @@ export class Rooms {
     if (room.b === conn) room.b = undefined;
     const peer = room.a ?? room.b;
     if (peer === undefined) {
-      this.rooms.delete(room.nameplate);
+      this.remove(room);
       return { kind: 'alone' };
     }
     return { kind: 'peer-left', peer };
@@ -216,9 +277,9 @@ export class Rooms {
   /** Removes unpaired rooms older than the TTL and lapsed burns; returns the connections that were waiting. */
   expire(now: number): ConnId[] {
     const expired: ConnId[] = [];
-    for (const room of this.rooms.values()) {
+    for (const room of [...this.rooms.values(), ...this.rejoins.values()]) {
       if (room.paired || now - room.createdAt < this.options.nameplateTtlMs) continue;
-      this.rooms.delete(room.nameplate);
+      this.remove(room);
       for (const conn of [room.a, room.b]) {
         if (conn === undefined) continue;
         this.byConn.delete(conn);
@@ -227,6 +288,23 @@ export class Rooms {
     }
     this.burned.sweep(now);
     return expired;
+  }
+
+  /** Forgets `room` under its nameplate or reconnect id (its connections are the caller's). */
+  private remove(room: Room): void {
+    if (room.rejoin === undefined) return void this.rooms.delete(room.nameplate);
+    this.stopWaiting(room);
+    this.rejoins.delete(room.rejoin.id);
+  }
+
+  /** A reconnect room's waiting side no longer counts against its address. */
+  private stopWaiting(room: Room): void {
+    const key = room.rejoin?.waiting;
+    if (key === undefined) return;
+    const left = (this.waitingRejoins.get(key) ?? 1) - 1;
+    if (left > 0) this.waitingRejoins.set(key, left);
+    else this.waitingRejoins.delete(key);
+    room.rejoin!.waiting = undefined;
   }
 
   private create(nameplate: number, conn: ConnId, now: number): void {

@@ -259,7 +259,8 @@ function attachSocket(conn: ConnId, ws: WebSocket, glue: Glue): void {
   ws.on('close', function socketOnClose(code: number) {
     glue.logger.debug('disconnected', { conn, code });
     sockets.remove(conn);
-    sockets.perform(core.closed(conn, clock()));
+    // 1006: the connection ended without a close frame (the client's process or network went away).
+    sockets.perform(core.closed(conn, clock(), code === 1006));
   });
 }
 
