@@ -141,7 +141,7 @@ export class RelayCore {
     return this.decisions.leave(conn, now, this.draining);
   }
 
-  /** The socket is gone; `lost`: without a closing handshake from the client (its peer may see it come back). */
+  /** The socket is gone; `lost`: the keepalive dropped it, its client went silent (its peer may see it come back). */
   closed(conn: ConnId, now: number, lost = false): RelayAction[] {
     const state = this.conns.get(conn);
     if (state === undefined) return [];

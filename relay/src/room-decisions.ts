@@ -182,7 +182,7 @@ export class RoomDecisions {
   /**
    * Takes `conn` out of its room. A side b leaving before the key exchange completed is charged a failed claim and
    * its peer waits again (`unpaired`); otherwise a peer still there gets peer-left and is closed with PEER_GONE,
-   * `lost` when `conn`'s connection ended without its closing handshake (it may come back, PROTOCOL.md §2.13).
+   * `lost` when `conn`'s client went silent and was dropped (it may come back, PROTOCOL.md §2.13).
    */
   leave(conn: ConnId, now: number, draining: boolean, lost = false): RelayAction[] {
     const departure = this.rooms.leave(conn);

@@ -11,6 +11,7 @@ import { silentLogger } from '../src/logger.js';
 import type { RelayAction } from '../src/relay-action.js';
 import type { RelayObserver } from '../src/relay-observer.js';
 import { MAX_RECONNECTS_PER_ADDRESS } from '../src/rooms.js';
+import type { ClientOptions } from 'ws';
 import { pair, RawClient, startTestRelay } from './helpers.js';
 
 const SID = new Uint8Array(16).fill(9);
@@ -97,7 +98,7 @@ describe('reconnect {id}', () => {
     expect(reconnect(idOf(1)).actions).toHaveLength(2);
   });
 
-  it('tells the peer `lost` only when the connection ended without a closing handshake', () => {
+  it('tells the peer `lost` only when the connection was dropped for silence', () => {
     const { core, reconnect } = setup();
     const a = reconnect(idOf(1));
     const b = reconnect(idOf(1));
@@ -163,19 +164,23 @@ describe('reconnect {id}', () => {
 });
 
 describe('peer-left over a real socket', () => {
-  it('says lost when the peer vanished, nothing when it closed', async () => {
-    const relay = await startTestRelay();
+  it('says lost when the keepalive dropped the peer, nothing when its socket closed or it left', async () => {
+    const relay = await startTestRelay({ pingIntervalMs: 1000 });
     /** A pair whose key exchange is complete for the relay (side a sent its pake and confirm, §2.4). */
-    const confirmed = async () => {
-      const p = await pair(relay.url);
+    const confirmed = async (options: ClientOptions = {}) => {
+      const p = await pair(relay.url, options);
+      p.a.ws.on('ping', () => p.a.ws.pong()); // side a answers, with or without autoPong
       for (const m of [p.a, p.b, p.a]) m.json({ type: 'msg', body: 'AA' });
       await p.b.until(() => p.b.messages.filter((m) => m.type === 'msg').length === 2, 'both messages');
       return p;
     };
     try {
+      // b answers no pings and is dropped; a answers them by hand.
+      const silent = await confirmed({ autoPong: false });
+      expect(await silent.a.expect('peer-left')).toEqual({ type: 'peer-left', lost: true });
       const gone = await confirmed();
-      gone.b.ws.terminate();
-      expect(await gone.a.expect('peer-left')).toEqual({ type: 'peer-left', lost: true });
+      gone.b.ws.terminate(); // as a killed process's kernel does: the socket closes, no close frame
+      expect(await gone.a.expect('peer-left')).toEqual({ type: 'peer-left' });
       const left = await confirmed();
       left.b.close();
       expect(await left.a.expect('peer-left')).toEqual({ type: 'peer-left' });
