@@ -9,6 +9,7 @@ import { createError, toPortunusError, type PathKind, type PortunusError } from 
 import { Link } from './link.js';
 import type { RelayClient } from './relay-client.js';
 import { RelayTransport } from './relay-transport.js';
+import type { RelayRejoins } from './rejoining-relay.js';
 import type { DataContext } from './session-hooks.js';
 import type { Transport } from './transport.js';
 
@@ -30,6 +31,8 @@ export interface PathsOptions {
   directTimeoutMs: number;
   data: DataContext;
   relay: RelayClient;
+  /** The relay connection coming back after a loss (rejoining-relay.ts): each return is a new relay path. */
+  rejoins?: RelayRejoins;
   connectors: DirectConnectors;
   debug(message: string): void;
   /** A path came up (the relay first, usually); called once per path, before its first frame is read. */
@@ -87,7 +90,13 @@ export function startPaths(opts: PathsOptions): Paths {
     return attempt(kind, () => connect(data, signal)).finally(() => clearTimeout(timer));
   };
   const attempts: Promise<void>[] = [];
-  if (allowed.has('relay')) attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
+  if (allowed.has('relay')) {
+    attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
+    const unwatch = opts.rejoins?.watch((client) => {
+      if (client !== undefined && !data.signal.aborted) void attempt('relay', () => RelayTransport.open(client));
+    });
+    if (unwatch !== undefined) data.signal.addEventListener('abort', unwatch, { once: true });
+  }
   const tcp = allowed.has('tcp') && connectors.tcp !== undefined ? direct('tcp', connectors.tcp) : undefined;
   if (tcp !== undefined) attempts.push(tcp);
   const webrtc = allowed.has('webrtc') ? connectors.webrtc : undefined;
@@ -118,7 +127,8 @@ export function startPaths(opts: PathsOptions): Paths {
   }
   return {
     get pending() {
-      return pending;
+      // A lost relay connection that may come back is an attempt too: nobody gives up on the relay path meanwhile.
+      return pending + (allowed.has('relay') && opts.rejoins?.pending === true ? 1 : 0);
     },
     get lastError() {
       return lastError;

@@ -143,6 +143,10 @@ export abstract class RelayConversation implements RelayClient {
     return reply.sid;
   }
 
+  get endCause(): PortunusError | null | undefined {
+    return this.ending.cause;
+  }
+
   /** The relay said the peer's connection was lost (`peer-left` with `lost`): it may come back (§2.13). */
   get peerLost(): boolean {
     return this.evidence.peerLost;
