@@ -64,6 +64,8 @@ interface Armed {
 
 export class RejoiningRelay implements ControlChannel, RelayRejoins {
   private current: RelayClient;
+  /** The connection whose events the session reads: a lost one until its last event was read, then the current. */
+  private reading: RelayClient;
   private armed: Armed | undefined;
   private rejoining = false;
   private failure: PortunusError | undefined;
@@ -78,6 +80,8 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     private readonly opts: RejoinOptions,
   ) {
     this.current = first;
+    this.reading = first;
+    this.watchEnd(first);
   }
 
   /** The connection in use (the first one, or the last that came back). */
@@ -115,20 +119,20 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     }
   }
 
+  /** The peer's next event: everything a lost connection still held first, then the new connection's. */
   async nextEvent(): Promise<PeerEvent> {
     for (;;) {
-      if (this.failure !== undefined) throw this.failure;
-      if (this.rejoining) {
-        await this.changes.next();
-        continue;
-      }
-      const client = this.current;
+      const client = this.reading;
       try {
         const event = await client.nextEvent();
         if (event.type === 'paired') this.history.clear();
         return event;
       } catch (err) {
-        if (client === this.current && !this.rejoining) this.lost(client, toPortunusError(err));
+        // Drained: the connection ended (its end may start a rejoin here, if its close did not already).
+        if (client === this.current) this.lost(client, toPortunusError(err));
+        while (this.rejoining) await this.changes.next();
+        if (this.failure !== undefined) throw this.failure;
+        this.reading = this.current;
       }
     }
   }
@@ -158,8 +162,17 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     );
   }
 
-  /** The connection ended: rejoin when the peer may come back, else that is the end. */
+  /** Hears of `client`'s end as soon as it happens, so a rejoin starts even while nobody reads events. */
+  private watchEnd(client: RelayClient): void {
+    void client.closed.then(() => {
+      const cause = client.endCause;
+      if (cause !== null && cause !== undefined) this.lost(client, cause);
+    });
+  }
+
+  /** The connection ended (once per connection): rejoin when the peer may come back, else that is the end. */
   private lost(client: RelayClient, error: PortunusError): void {
+    if (client !== this.current || this.rejoining || this.failure !== undefined) return;
     if (!this.mayComeBack(error, client)) {
       this.failure = error;
       return this.notify(undefined);
@@ -194,6 +207,7 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
         const client = await this.attempt(armed, window, reached);
         this.current = client;
         this.rejoining = false;
+        this.watchEnd(client);
         events.reconnected();
         this.notify(client);
         return this.changes.wake();
