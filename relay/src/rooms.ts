@@ -16,6 +16,7 @@
  */
 import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
+import { ConnectionCounts } from './connection-counts.js';
 import type { ConnId } from './connections.js';
 
 /** Reconnect ids one client address may have waiting at once (PROTOCOL.md §2.13). */
@@ -95,7 +96,7 @@ export class Rooms {
   private readonly rooms = new Map<number, Room>();
   /** Rooms met under a reconnect id, and how many of them each address has waiting. */
   private readonly rejoins = new Map<string, Room>();
-  private readonly waitingRejoins = new Map<string, number>();
+  private readonly waitingRejoins = new ConnectionCounts({ total: Infinity, perAddress: MAX_RECONNECTS_PER_ADDRESS });
   private readonly byConn = new Map<ConnId, Room>();
   private readonly burned: BurnedNameplates;
 
@@ -156,21 +157,9 @@ export class Rooms {
   reconnect(conn: ConnId, id: string, key: string, now: number): ReconnectResult {
     const room = this.rejoins.get(id);
     if (room === undefined) {
-      const waiting = this.waitingRejoins.get(key) ?? 0;
-      if (this.nameplates >= this.options.maxNameplates || waiting >= MAX_RECONNECTS_PER_ADDRESS)
+      if (this.nameplates >= this.options.maxNameplates || this.waitingRejoins.admit(key) !== 'ok')
         return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
-      this.waitingRejoins.set(key, waiting + 1);
-      const created: Room = {
-        nameplate: 0,
-        rejoin: { id, waiting: key },
-        createdAt: now,
-        a: conn,
-        b: undefined,
-        paired: false,
-        pairing: freshPairing(),
-      };
-      this.rejoins.set(id, created);
-      this.byConn.set(conn, created);
+      this.create(0, conn, now, { id, waiting: key });
       return { kind: 'waiting' };
     }
     if (room.paired || room.a === undefined) return { kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true };
@@ -301,15 +290,22 @@ export class Rooms {
   private stopWaiting(room: Room): void {
     const key = room.rejoin?.waiting;
     if (key === undefined) return;
-    const left = (this.waitingRejoins.get(key) ?? 1) - 1;
-    if (left > 0) this.waitingRejoins.set(key, left);
-    else this.waitingRejoins.delete(key);
+    this.waitingRejoins.release(key);
     room.rejoin!.waiting = undefined;
   }
 
-  private create(nameplate: number, conn: ConnId, now: number): void {
-    const room: Room = { nameplate, createdAt: now, a: conn, b: undefined, paired: false, pairing: freshPairing() };
-    this.rooms.set(nameplate, room);
+  private create(nameplate: number, conn: ConnId, now: number, rejoin?: Room['rejoin']): void {
+    const room: Room = {
+      nameplate,
+      rejoin,
+      createdAt: now,
+      a: conn,
+      b: undefined,
+      paired: false,
+      pairing: freshPairing(),
+    };
+    if (rejoin === undefined) this.rooms.set(nameplate, room);
+    else this.rejoins.set(rejoin.id, room);
     this.byConn.set(conn, room);
   }
 }
