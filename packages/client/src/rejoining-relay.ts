@@ -8,20 +8,14 @@
  * Meanwhile the session waits: peer events resume on the new connection, and messages it sends are kept for then.
  */
 import {
-  checkRejoinMac,
   createError,
-  encodeRejoinMessage,
-  parseRejoinMessage,
   type PortunusError,
   type RandomBytes,
-  REJOIN_NONCE_BYTES,
-  rejoinMac,
-  type RejoinMessage,
-  type RejoinTranscript,
   type SessionKeys,
   type Side,
   toPortunusError,
 } from '@portunus/protocol';
+import { proveRejoin } from './rejoin-exchange.js';
 import { ControlHistory } from './control-history.js';
 import type { PeerEvent, RelayClient } from './relay-client.js';
 import type { ControlChannel } from './session-hooks.js';
@@ -55,7 +49,7 @@ export interface RelayRejoins {
   watch(listener: (client: RelayClient | undefined) => void): () => void;
 }
 
-interface Armed {
+export interface Armed {
   keys: SessionKeys;
   side: Side;
   /** The index of the next sealed control message the session expects from the peer. */
@@ -204,7 +198,13 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     for (let attempt = 1; !window.aborted; attempt++) {
       events.reconnecting(attempt, last);
       try {
-        const client = await this.attempt(armed, window, reached);
+        const { client, peerNext } = await this.attempt(armed, window, reached);
+        if (this.over) {
+          void client.close();
+          break;
+        }
+        // In one go, so that no message sent meanwhile falls between the resend and the switch.
+        this.resend(client, peerNext);
         this.current = client;
         this.rejoining = false;
         this.watchEnd(client);
@@ -228,8 +228,22 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     this.changes.wake();
   }
 
-  /** One attempt: connect, meet the peer under the id, prove the key both ways, resend what the peer lacks. */
-  private async attempt(armed: Armed, signal: AbortSignal, reached: { relay: boolean }): Promise<RelayClient> {
+  /** Sends `client` every kept control message from the peer's `next` on; a failure closes it (then retried). */
+  private resend(client: RelayClient, next: number): void {
+    try {
+      for (const body of this.history.from(next)) client.sendMessage(body);
+    } catch (err) {
+      void client.close();
+      throw err;
+    }
+  }
+
+  /** One attempt: connect, meet the peer under the id, prove the key both ways; the peer's next index with it. */
+  private async attempt(
+    armed: Armed,
+    signal: AbortSignal,
+    reached: { relay: boolean },
+  ): Promise<{ client: RelayClient; peerNext: number }> {
     reached.relay = false;
     const client = await this.opts.connect!(signal);
     reached.relay = true;
@@ -238,9 +252,7 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const sid = await client.reconnect(armed.keys.reconnect.id);
-      const peerNext = await this.prove(client, armed, sid);
-      for (const body of this.history.from(peerNext)) client.sendMessage(body);
-      return client;
+      return { client, peerNext: await proveRejoin(client, armed, sid, this.opts.random) };
     } catch (err) {
       await client.close();
       throw err;
@@ -249,38 +261,9 @@ export class RejoiningRelay implements ControlChannel, RelayRejoins {
     }
   }
 
-  /** The rejoin exchange (PROTOCOL.md §2.13); resolves with the index the peer expects next from this side. */
-  private async prove(client: RelayClient, { keys, side, expected }: Armed, sid: Uint8Array): Promise<number> {
-    const mine = this.opts.random(REJOIN_NONCE_BYTES);
-    client.sendMessage(encodeRejoinMessage({ type: 'rejoin', nonce: mine }));
-    const { nonce } = await nextRejoin(client, 'rejoin');
-    const t: RejoinTranscript =
-      side === 'a' ? { sid, nonceA: mine, nonceB: nonce } : { sid, nonceA: nonce, nonceB: mine };
-    const next = expected();
-    client.sendMessage(
-      encodeRejoinMessage({ type: 'rejoin-confirm', next, mac: rejoinMac(keys.reconnect.key, side, t, next) }),
-    );
-    const confirm = await nextRejoin(client, 'rejoin-confirm');
-    if (!checkRejoinMac(keys.reconnect.key, side === 'a' ? 'b' : 'a', t, confirm.next, confirm.mac)) {
-      throw createError('PROTOCOL', 'whoever answered the reconnect could not prove it holds the session key');
-    }
-    return confirm.next;
-  }
-
   private notify(client: RelayClient | undefined): void {
     for (const listener of [...this.listeners]) listener(client);
   }
-}
-
-/** The peer's next message, which must be the rejoin message `type`. */
-async function nextRejoin<T extends RejoinMessage['type']>(
-  client: RelayClient,
-  type: T,
-): Promise<Extract<RejoinMessage, { type: T }>> {
-  const event = await client.nextEvent();
-  const msg = event.type === 'message' ? parseRejoinMessage(event.body) : undefined;
-  if (msg?.type !== type) throw createError('PROTOCOL', `expected ${type} from the reconnected peer`);
-  return msg as Extract<RejoinMessage, { type: T }>;
 }
 
 /** Waits `ms`, or less when `signal` aborts. */
