@@ -11,8 +11,8 @@ export function rejoinEvents(reporter: Reporter): RejoinEvents {
       reporter.event({ event: 'reconnecting', attempt, reason: reason.code });
       reporter.say(
         attempt === 1
-          ? `The relay connection was lost (${reason.message}); reconnecting…`
-          : `Reconnecting to the relay (attempt ${attempt}; the last one: ${reason.message})…`,
+          ? `Reconnecting to the relay (${reason.message})…`
+          : `Reconnecting to the relay, attempt ${attempt} (the last one: ${reason.message})…`,
       );
     },
     reconnected: () => {
