@@ -12,6 +12,8 @@ import {
   DATA_CHANNEL_LABEL,
   DEFAULT_STALL_TIMEOUT_MS,
   DRAIN_MS,
+  RECONNECT_FIRST_DELAY_MS,
+  RECONNECT_MAX_DELAY_MS,
   WEBRTC_AFTER_MS,
   RELAY_WINDOW_BYTES,
   WINDOW_BYTES,
@@ -48,6 +50,13 @@ describe('PROTOCOL.md, the CLI figures', () => {
     expect(doc).toContain(row('ACK_DELAY_MS', `${ACK_DELAY_MS} ms`));
     expect(flat).toContain(`(\`--stall-timeout\`, default ${DEFAULT_STALL_TIMEOUT_MS / 1000} s)`);
     expect(flat).toContain(`below its high-water mark (${DEFAULT_HIGH_WATER_BYTES / MiB} MiB)`);
+  });
+
+  it('states how a lost relay connection is reconnected (§2.13)', () => {
+    expect(doc).toContain(row('RECONNECT_FIRST_DELAY_MS', `${RECONNECT_FIRST_DELAY_MS} ms`));
+    expect(doc).toContain(row('RECONNECT_MAX_DELAY_MS', `${RECONNECT_MAX_DELAY_MS} ms`));
+    expect(flat).toContain(`\`RECONNECT_FIRST_DELAY_MS\` = ${RECONNECT_FIRST_DELAY_MS} ms`);
+    expect(flat).toContain(`\`RECONNECT_MAX_DELAY_MS\` = ${RECONNECT_MAX_DELAY_MS} ms`);
   });
 
   it('states what a resume keeps, and after which failures (§4.12)', () => {

@@ -34,6 +34,7 @@ const PHASE_OF: Readonly<Record<Exclude<ClientToRelay['type'], 'ping'>, Phase>> 
   hello: 'greeting',
   allocate: 'ready',
   claim: 'ready',
+  reconnect: 'ready',
   msg: 'paired',
   pipe: 'paired',
   burn: 'paired',
@@ -140,17 +141,17 @@ export class RelayCore {
     return this.decisions.leave(conn, now, this.draining);
   }
 
-  /** The socket is gone. */
-  closed(conn: ConnId, now: number): RelayAction[] {
+  /** The socket is gone; `lost`: the keepalive dropped it, its client went silent (its peer may see it come back). */
+  closed(conn: ConnId, now: number, lost = false): RelayAction[] {
     const state = this.conns.get(conn);
     if (state === undefined) return [];
-    const actions = state.phase === 'closed' ? [] : this.decisions.leave(conn, now, this.draining);
+    const actions = state.phase === 'closed' ? [] : this.decisions.leave(conn, now, this.draining, lost);
     this.conns.delete(conn);
     if (state.admitted) this.limits.release(state.key);
     return actions;
   }
 
-  /** Periodic work: expire unpaired rooms, close idle connections, forget old failed claims. */
+  /** Periodic work: expire unpaired rooms (and waiting reconnects), close idle connections, forget old failed claims. */
   tick(now: number): RelayAction[] {
     const actions: RelayAction[] = [];
     for (const conn of this.decisions.expire(now)) {
@@ -193,6 +194,8 @@ export class RelayCore {
         return this.decisions.allocate(conn, state, now);
       case 'claim':
         return this.decisions.claim(conn, state, msg.nameplate, now);
+      case 'reconnect':
+        return this.decisions.reconnect(conn, state, msg.id, now);
       case 'msg':
         return this.decisions.forward(conn, msg.body);
       case 'pipe':

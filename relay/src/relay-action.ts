@@ -22,10 +22,10 @@ export function errorAndClose(conn: ConnId, code: ErrorCode, message: string): R
   ];
 }
 
-/** `peer-left`, then close 4006 (PEER_GONE). */
-export function peerLeft(conn: ConnId): RelayAction[] {
+/** `peer-left` (`lost`: the peer may come back, PROTOCOL.md §2.13), then close 4006 (PEER_GONE). */
+export function peerLeft(conn: ConnId, lost = false): RelayAction[] {
   return [
-    { type: 'send', conn, msg: { type: 'peer-left' } },
+    { type: 'send', conn, msg: lost ? { type: 'peer-left', lost } : { type: 'peer-left' } },
     { type: 'close', conn, code: createError('PEER_GONE', '').closeCode, reason: 'peer left' },
   ];
 }

@@ -84,6 +84,38 @@ export class RoomDecisions {
     }
   }
 
+  /**
+   * `reconnect {id}` (PROTOCOL.md §2.13): the connection waits for the other side of its session, or both get
+   * `reconnected` with a fresh sid. Limited like a claim: the failed-claims rate, and a third connection is one.
+   */
+  reconnect(conn: ConnId, state: ConnState, id: string, now: number): Decision {
+    const { limits } = this.deps;
+    if (!limits.claimAllowed(state.key, now))
+      return { code: 'RATE_LIMITED', message: 'too many failed claims', reason: 'rate_limit' };
+    const result = this.rooms.reconnect(conn, id, state.key, now);
+    switch (result.kind) {
+      case 'waiting':
+        enterPhase(state, 'waiting', now);
+        return [];
+      case 'paired': {
+        enterPhase(state, 'paired', now);
+        const peerState = this.deps.conns.get(result.peer);
+        if (peerState !== undefined) enterPhase(peerState, 'paired', now);
+        this.deps.observer.paired();
+        const sid = this.deps.random(SID_BYTES);
+        return [result.peer, conn].map(
+          (side) => ({ type: 'send', conn: side, msg: { type: 'reconnected', sid } }) as const,
+        );
+      }
+      case 'rejected':
+        if (result.failedClaim) {
+          limits.recordFailedClaim(state.key, now);
+          return { code: result.code, message: 'reconnect id already has two sides', reason: 'in_use' };
+        }
+        return { code: result.code, message: 'too many nameplates or reconnects waiting', reason: 'limit' };
+    }
+  }
+
   /** A `msg` from a paired side: forwarded to the peer, and counted towards the key exchange. */
   forward(conn: ConnId, body: string): Decision {
     const peer = this.rooms.membership(conn)?.peer;
@@ -149,9 +181,10 @@ export class RoomDecisions {
 
   /**
    * Takes `conn` out of its room. A side b leaving before the key exchange completed is charged a failed claim and
-   * its peer waits again (`unpaired`); otherwise a peer still there gets peer-left and is closed with PEER_GONE.
+   * its peer waits again (`unpaired`); otherwise a peer still there gets peer-left and is closed with PEER_GONE,
+   * `lost` when `conn`'s client went silent and was dropped (it may come back, PROTOCOL.md §2.13).
    */
-  leave(conn: ConnId, now: number, draining: boolean): RelayAction[] {
+  leave(conn: ConnId, now: number, draining: boolean, lost = false): RelayAction[] {
     const departure = this.rooms.leave(conn);
     if (departure.kind === 'alone') return [];
     if (departure.kind === 'unpaired') return this.unpair(conn, departure.peer, now, draining);
@@ -159,7 +192,7 @@ export class RoomDecisions {
     const peerState = this.deps.conns.open(departure.peer);
     if (peerState === undefined) return [];
     peerState.phase = 'closed';
-    return peerLeft(departure.peer);
+    return peerLeft(departure.peer, lost);
   }
 
   private pair(conn: ConnId, state: ConnState, peer: ConnId, nameplate: number, now: number): RelayAction[] {

@@ -8,10 +8,20 @@
  * about the code, so the room goes back to waiting and side a keeps its nameplate. After that the nameplate stays
  * bound to the room until both sides have left, so a third claimer always gets NAMEPLATE_IN_USE; then it is free
  * again. Burned nameplates live in a bounded table of their own (burned-nameplates.ts) and are skipped or refused.
+ *
+ * A room may also be met under a reconnect id instead of a nameplate (PROTOCOL.md §2.13): the two sides of a session
+ * whose key is confirmed, meeting again after their connection was lost. Such a room waits like an unpaired one
+ * (counted against max-nameplates and, per address, MAX_RECONNECTS_PER_ADDRESS), and once paired its key exchange is
+ * complete: nobody is sent back to waiting, and a burn is not remembered (there is no nameplate to burn).
  */
 import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
+import { ConnectionCounts } from './connection-counts.js';
 import type { ConnId } from './connections.js';
+import { freshPairing, sideOf, type Room } from './room.js';
+
+/** Reconnect ids one client address may have waiting at once (PROTOCOL.md §2.13). */
+export const MAX_RECONNECTS_PER_ADDRESS = 16;
 
 export interface RoomsOptions {
   maxNameplate: number;
@@ -23,26 +33,6 @@ export interface RoomsOptions {
   burnTtlMs: number;
 }
 
-/** What one pairing has done; reset when side b leaves before the key exchange completed. */
-interface Pairing {
-  pipe: { a: boolean; b: boolean };
-  outcomeReported: boolean;
-  /** Binary bytes piped through this room, both directions. */
-  bytes: number;
-  /** `msg` messages each side has sent since pairing (counted, never decoded). */
-  sent: { a: number; b: number };
-}
-
-interface Room {
-  readonly nameplate: number;
-  /** Kept when the room goes back to waiting, so nameplate-ttl counts from the first claim. */
-  readonly createdAt: number;
-  a: ConnId | undefined;
-  b: ConnId | undefined;
-  paired: boolean;
-  pairing: Pairing;
-}
-
 export type AllocateResult = { kind: 'allocated'; nameplate: number } | { kind: 'rejected'; code: 'RELAY_LIMIT' };
 
 export type ClaimResult =
@@ -50,6 +40,12 @@ export type ClaimResult =
   | { kind: 'paired'; side: 'b'; peer: ConnId }
   | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE' | 'NAMEPLATE_BURNED'; failedClaim: true }
   | { kind: 'rejected'; code: 'RELAY_LIMIT' | 'RELAY_PROTOCOL'; failedClaim: false };
+
+export type ReconnectResult =
+  | { kind: 'waiting' }
+  | { kind: 'paired'; peer: ConnId }
+  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE'; failedClaim: true }
+  | { kind: 'rejected'; code: 'RELAY_LIMIT'; failedClaim: false };
 
 /** What leaving did to the room: nothing left to tell, side a back to waiting, or a peer to close. */
 export type Departure = { kind: 'alone' } | { kind: 'unpaired'; peer: ConnId } | { kind: 'peer-left'; peer: ConnId };
@@ -70,12 +66,11 @@ export interface Burned {
   remembered: boolean;
 }
 
-function freshPairing(): Pairing {
-  return { pipe: { a: false, b: false }, outcomeReported: false, bytes: 0, sent: { a: 0, b: 0 } };
-}
-
 export class Rooms {
   private readonly rooms = new Map<number, Room>();
+  /** Rooms met under a reconnect id, and how many of them each address has waiting. */
+  private readonly rejoins = new Map<string, Room>();
+  private readonly waitingRejoins = new ConnectionCounts({ total: Infinity, perAddress: MAX_RECONNECTS_PER_ADDRESS });
   private readonly byConn = new Map<ConnId, Room>();
   private readonly burned: BurnedNameplates;
 
@@ -83,9 +78,9 @@ export class Rooms {
     this.burned = new BurnedNameplates({ capacity: options.maxNameplates, ttlMs: options.burnTtlMs });
   }
 
-  /** Nameplates in use (burned ones are counted apart, in `burnedNameplates`). */
+  /** Nameplates in use, reconnect ids included (burned ones are counted apart, in `burnedNameplates`). */
   get nameplates(): number {
-    return this.rooms.size;
+    return this.rooms.size + this.rejoins.size;
   }
 
   get burnedNameplates(): number {
@@ -95,12 +90,13 @@ export class Rooms {
   get pairedRooms(): number {
     let n = 0;
     for (const room of this.rooms.values()) if (room.paired) n++;
+    for (const room of this.rejoins.values()) if (room.paired) n++;
     return n;
   }
 
   /** Gives `conn` the smallest free nameplate as side "a". */
   allocate(conn: ConnId, now: number): AllocateResult {
-    if (this.rooms.size >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
+    if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
     for (let n = 1; n <= this.options.maxNameplate; n++) {
       if (this.rooms.has(n) || this.burned.has(n, now)) continue;
       this.create(n, conn, now);
@@ -116,7 +112,7 @@ export class Rooms {
     if (this.burned.has(nameplate, now)) return { kind: 'rejected', code: 'NAMEPLATE_BURNED', failedClaim: true };
     const room = this.rooms.get(nameplate);
     if (room === undefined) {
-      if (this.rooms.size >= this.options.maxNameplates)
+      if (this.nameplates >= this.options.maxNameplates)
         return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
       this.create(nameplate, conn, now);
       return { kind: 'waiting', side: 'a' };
@@ -126,6 +122,26 @@ export class Rooms {
     room.paired = true;
     this.byConn.set(conn, room);
     return { kind: 'paired', side: 'b', peer: room.a };
+  }
+
+  /**
+   * `conn` (from the address with limit key `key`) presents reconnect id `id`: it waits for the other side, or is
+   * paired with the one waiting; a third is refused (a failed claim).
+   */
+  reconnect(conn: ConnId, id: string, key: string, now: number): ReconnectResult {
+    const room = this.rejoins.get(id);
+    if (room === undefined) {
+      if (this.nameplates >= this.options.maxNameplates || this.waitingRejoins.admit(key) !== 'ok')
+        return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
+      this.create(0, conn, now, { id, waiting: key });
+      return { kind: 'waiting' };
+    }
+    if (room.paired || room.a === undefined) return { kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true };
+    this.stopWaiting(room);
+    room.b = conn;
+    room.paired = true;
+    this.byConn.set(conn, room);
+    return { kind: 'paired', peer: room.a };
   }
 
   membership(conn: ConnId): Membership | undefined {
@@ -182,10 +198,12 @@ export class Rooms {
     const room = this.byConn.get(conn);
     if (room === undefined || !room.paired || room.pairing.sent.a === 0 || room.pairing.sent.b === 0) return undefined;
     const { a, b, nameplate } = room;
-    this.rooms.delete(nameplate);
+    this.remove(room);
     if (a !== undefined) this.byConn.delete(a);
     if (b !== undefined) this.byConn.delete(b);
-    return { nameplate, a, b, remembered: this.burned.add(nameplate, now, keys) };
+    // A reconnect id is no nameplate: there is nothing to keep burned (the id dies with its session).
+    const remembered = room.rejoin !== undefined || this.burned.add(nameplate, now, keys);
+    return { nameplate, a, b, remembered };
   }
 
   /**
@@ -197,7 +215,13 @@ export class Rooms {
     const room = this.byConn.get(conn);
     if (room === undefined) return { kind: 'alone' };
     this.byConn.delete(conn);
-    if (room.paired && room.b === conn && room.a !== undefined && room.pairing.sent.a < 2) {
+    if (
+      room.paired &&
+      room.rejoin === undefined &&
+      room.b === conn &&
+      room.a !== undefined &&
+      room.pairing.sent.a < 2
+    ) {
       room.b = undefined;
       room.paired = false;
       room.pairing = freshPairing();
@@ -207,7 +231,7 @@ export class Rooms {
     if (room.b === conn) room.b = undefined;
     const peer = room.a ?? room.b;
     if (peer === undefined) {
-      this.rooms.delete(room.nameplate);
+      this.remove(room);
       return { kind: 'alone' };
     }
     return { kind: 'peer-left', peer };
@@ -216,9 +240,9 @@ export class Rooms {
   /** Removes unpaired rooms older than the TTL and lapsed burns; returns the connections that were waiting. */
   expire(now: number): ConnId[] {
     const expired: ConnId[] = [];
-    for (const room of this.rooms.values()) {
+    for (const room of [...this.rooms.values(), ...this.rejoins.values()]) {
       if (room.paired || now - room.createdAt < this.options.nameplateTtlMs) continue;
-      this.rooms.delete(room.nameplate);
+      this.remove(room);
       for (const conn of [room.a, room.b]) {
         if (conn === undefined) continue;
         this.byConn.delete(conn);
@@ -229,13 +253,33 @@ export class Rooms {
     return expired;
   }
 
-  private create(nameplate: number, conn: ConnId, now: number): void {
-    const room: Room = { nameplate, createdAt: now, a: conn, b: undefined, paired: false, pairing: freshPairing() };
-    this.rooms.set(nameplate, room);
+  /** Forgets `room` under its nameplate or reconnect id (its connections are the caller's). */
+  private remove(room: Room): void {
+    if (room.rejoin === undefined) return void this.rooms.delete(room.nameplate);
+    this.stopWaiting(room);
+    this.rejoins.delete(room.rejoin.id);
+  }
+
+  /** A reconnect room's waiting side no longer counts against its address. */
+  private stopWaiting(room: Room): void {
+    const key = room.rejoin?.waiting;
+    if (key === undefined) return;
+    this.waitingRejoins.release(key);
+    room.rejoin!.waiting = undefined;
+  }
+
+  private create(nameplate: number, conn: ConnId, now: number, rejoin?: Room['rejoin']): void {
+    const room: Room = {
+      nameplate,
+      rejoin,
+      createdAt: now,
+      a: conn,
+      b: undefined,
+      paired: false,
+      pairing: freshPairing(),
+    };
+    if (rejoin === undefined) this.rooms.set(nameplate, room);
+    else this.rejoins.set(rejoin.id, room);
     this.byConn.set(conn, room);
   }
-}
-
-function sideOf(room: Room, conn: ConnId): Side {
-  return room.a === conn ? 'a' : 'b';
 }

@@ -258,8 +258,11 @@ function attachSocket(conn: ConnId, ws: WebSocket, glue: Glue): void {
   });
   ws.on('close', function socketOnClose(code: number) {
     glue.logger.debug('disconnected', { conn, code });
+    // A client the keepalive gave up on went silent, and may come back; one whose socket closed (its process
+    // ended, even killed: the kernel closes it) is gone.
+    const dropped = sockets.wasDropped(conn);
     sockets.remove(conn);
-    sockets.perform(core.closed(conn, clock()));
+    sockets.perform(core.closed(conn, clock(), dropped));
   });
 }
 

@@ -20,6 +20,8 @@ interface Entry {
   lastBuffered: number;
   /** Reading is paused because this connection's peer is slow. */
   paused: boolean;
+  /** The keepalive gave up on it: its client went silent (its peer may see it come back, PROTOCOL.md §2.13). */
+  dropped: boolean;
 }
 
 export interface SocketStats {
@@ -44,7 +46,7 @@ export class Sockets {
   }
 
   add(conn: ConnId, ws: WebSocket): void {
-    this.entries.set(conn, { ws, alive: true, lastBuffered: 0, paused: false });
+    this.entries.set(conn, { ws, alive: true, lastBuffered: 0, paused: false, dropped: false });
   }
 
   remove(conn: ConnId): void {
@@ -52,6 +54,11 @@ export class Sockets {
     if (this.entries.size === 0) {
       for (const wake of this.emptyWaiters.splice(0)) wake();
     }
+  }
+
+  /** Whether the keepalive dropped `conn` (ask before `remove`). */
+  wasDropped(conn: ConnId): boolean {
+    return this.entries.get(conn)?.dropped === true;
   }
 
   markAlive(conn: ConnId): void {
@@ -120,6 +127,7 @@ export class Sockets {
       if (entry.ws.readyState !== WebSocket.OPEN || entry.paused) continue;
       const buffered = entry.ws.bufferedAmount;
       if (!entry.alive && buffered >= entry.lastBuffered) {
+        entry.dropped = true;
         entry.ws.terminate();
         continue;
       }

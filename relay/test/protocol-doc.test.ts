@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultRelayConfig, type RelayConfig } from '../src/config.js';
 import { RELAY_OPTIONS, type RelayOption } from '../src/relay-options.js';
 import { CLOSE_HANDSHAKE_MS } from '../src/shutdown-schedule.js';
+import { MAX_RECONNECTS_PER_ADDRESS } from '../src/rooms.js';
 
 const doc = readFileSync(new URL('../../packages/protocol/PROTOCOL.md', import.meta.url), 'utf8');
 const KiB = 1024;
@@ -47,5 +48,10 @@ describe('PROTOCOL.md, relay defaults', () => {
   it('names the relay as its welcome does, and splits the grace period as the shutdown does', () => {
     expect(doc).toContain(`{"type":"welcome","protocol":1,"relay":"${defaultRelayConfig.name}"}`);
     expect(doc).toContain(`minus its last quarter (at most ${CLOSE_HANDSHAKE_MS / 1000} s)`);
+  });
+
+  it('bounds the reconnect ids an address may have waiting as the rooms do (§2.13)', () => {
+    expect(doc).toContain(`| \`MAX_RECONNECTS_PER_ADDRESS\` | ${MAX_RECONNECTS_PER_ADDRESS} |`);
+    expect(doc).toContain(`\`MAX_RECONNECTS_PER_ADDRESS\` = ${MAX_RECONNECTS_PER_ADDRESS} waiting at once`);
   });
 });

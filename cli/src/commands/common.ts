@@ -56,7 +56,7 @@ export function addCommonOptions(cmd: Command): Command {
     .option('--timeout <seconds>', 'how long to wait for the other side', '600')
     .option(
       '--stall-timeout <seconds>',
-      'give up when the transfer makes no progress for this long',
+      'give up when the transfer makes no progress for this long, or a lost relay connection is not back within it',
       String(DEFAULT_STALL_TIMEOUT_MS / 1000),
     )
     .option(

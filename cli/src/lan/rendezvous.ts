@@ -30,6 +30,11 @@ export interface Rendezvous {
    * LAN mode this computer's LAN address; undefined when the relay serves no page (its welcome said so).
    */
   readonly pageUrl?: string;
+  /**
+   * Opens a new connection to the same relay, for meeting the peer again after this one was lost (PROTOCOL.md
+   * §2.13); absent in LAN mode, whose relay lives and dies with the sender.
+   */
+  readonly reconnect?: (signal: AbortSignal) => Promise<RelayClient>;
   /** Closes the client (and in LAN mode stops announcing and shuts the embedded relay down). Idempotent. */
   close(): Promise<void>;
 }
@@ -39,7 +44,9 @@ export async function openRendezvous(ctx: TransferContext, request: RendezvousRe
 }
 
 async function openRelay(ctx: TransferContext, url: string, request: RendezvousRequest): Promise<Rendezvous> {
-  const client = await connectRelay({ url, ca: ctx.relayCa, agent: ctx.agent, signal: ctx.signal });
+  const connect = (signal: AbortSignal) =>
+    connectRelay({ url, ca: ctx.relayCa, agent: ctx.agent, signal, stallTimeoutMs: ctx.stallMs });
+  const client = await connect(ctx.signal);
   try {
     let nameplate: number;
     let side: RelaySide;
@@ -51,7 +58,8 @@ async function openRelay(ctx: TransferContext, url: string, request: RendezvousR
       side = (await client.claim(nameplate)).side;
     }
     const pageUrl = client.servesPage ? pageOrigin(url) : undefined;
-    return { client, mode: 'relay', nameplate, side, pageUrl, close: () => client.close() };
+    const reconnect = (signal: AbortSignal) => connect(AbortSignal.any([ctx.signal, signal]));
+    return { client, mode: 'relay', nameplate, side, pageUrl, reconnect, close: () => client.close() };
   } catch (err) {
     await client.close();
     throw err;

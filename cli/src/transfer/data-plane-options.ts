@@ -9,7 +9,7 @@ import {
   type DataContext,
   type DataPlaneOptions,
   type Paired,
-  type RelayClient,
+  type RejoiningRelay,
 } from '@portunus/client';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
 import { nodeConnectors } from '../transport/node-connectors.js';
@@ -18,7 +18,8 @@ import type { TransferContext } from './context.js';
 
 export interface DataPlaneParts {
   data: DataContext;
-  relay: RelayClient;
+  /** The relay connection, which may come back after a loss: each return is a new relay path. */
+  relay: RejoiningRelay;
   control: ControlMux;
   /** What the relay said in `paired` (its ICE servers). */
   paired: Paired;
@@ -32,7 +33,8 @@ export function dataPlaneOptions(ctx: TransferContext, parts: DataPlaneParts): D
   return {
     paths: {
       directTimeoutMs: ctx.directTimeoutMs,
-      relay: parts.relay,
+      relay: parts.relay.client,
+      rejoins: parts.relay,
       connectors: nodeConnectors({
         iceServers: ctx.iceServers,
         relayIce: advertisedIce(parts.paired),

@@ -43,6 +43,7 @@ import { verifyWithUser } from '../ui/verify.js';
 import { showWaiting } from '../ui/waiting.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
+import { relayLine } from './relay-line.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
 import { formatBytes } from '../ui/format.js';
 import { isInterruption, partialHeld, type Resumed, resumePartial, sayDiscarded } from './resume.js';
@@ -101,7 +102,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
   );
   // From here on cancelling is the session's job: it tells the peer before the connection closes.
   connecting.release();
-  const relay = rendezvous.client;
+  const relay = relayLine(ctx, rendezvous);
   let offer: Offer | undefined;
   let sink: Sink | undefined;
   /** A file, folder or bundle landing at a path: resumable. */
@@ -124,7 +125,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     const waited = side === 'a' ? showWaiting(reporter, opts.code.nameplate, ctx.relayUrl) : () => {};
     const control = new ControlMux(relay, (m) => reporter.debug(m));
     const digest = await driveSession(control, {
-      relayName: relay.relayName,
+      relayName: relay.client.relayName,
       config: {
         role: 'receive',
         code: opts.code,
@@ -242,6 +243,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
     reporter.stopProgress();
     if (!ok) await sink?.abort();
     relay.reportDone(ok);
+    await relay.close();
     await rendezvous.close();
   }
 }

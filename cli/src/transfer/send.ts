@@ -26,6 +26,7 @@ import { showCode } from '../ui/show-code.js';
 import { verifyWithUser } from '../ui/verify.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
+import { relayLine } from './relay-line.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
 
 export interface SendOptions {
@@ -60,7 +61,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     );
     // From here on cancelling is the session's job: it tells the peer before the connection closes.
     connecting.release();
-    const relay = rendezvous.client;
+    const relay = relayLine(ctx, rendezvous);
     let ok = false;
     let used: PathKind | undefined;
     let paired: Paired | undefined;
@@ -84,7 +85,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
       });
       const control = new ControlMux(relay, (m) => reporter.debug(m));
       const digest = await driveSession(control, {
-        relayName: relay.relayName,
+        relayName: relay.client.relayName,
         config: {
           role: 'send',
           code,
@@ -149,6 +150,7 @@ export async function send(ctx: TransferContext, opts: SendOptions): Promise<Sen
     } finally {
       reporter.stopProgress();
       relay.reportDone(ok);
+      await relay.close();
       await rendezvous.close();
     }
   } finally {

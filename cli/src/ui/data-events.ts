@@ -40,9 +40,11 @@ function announce(reporter: Reporter, verb: string, total: number | undefined, m
   }
   reporter.event({ event: 'transport', from, to, ...(reason === undefined ? {} : { reason }), bytes });
   const why = reason === undefined ? '' : ` (${REASONS[reason]})`;
-  // From a path to one of the same kind: a WebRTC path dialled again after the last one was lost.
-  if (from === to) reporter.say(`Connected again (${to}) after ${formatBytes(bytes)}${why}.`);
-  else reporter.say(`Switched from ${from} to ${to} after ${formatBytes(bytes)}${why}.`);
+  // From a path to one of the same kind: a WebRTC path dialled again after the last one was lost, or the relay
+  // connected again (whose own lines, reconnecting and reconnected, already said so).
+  if (from === to) {
+    if (to !== 'relay') reporter.say(`Connected again (${to}) after ${formatBytes(bytes)}${why}.`);
+  } else reporter.say(`Switched from ${from} to ${to} after ${formatBytes(bytes)}${why}.`);
   reporter.relabelProgress(`${verb} via ${to}`);
 }
 

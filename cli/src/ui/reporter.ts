@@ -18,6 +18,12 @@ export type ReportEvent =
   /** The peer left before the key exchange completed; this side waits for it (or another) to come back. */
   | { event: 'unpaired' }
   | { event: 'confirmed'; verifier: string }
+  /**
+   * The relay connection was lost after key confirmation and is being restored (PROTOCOL.md §2.13): one per attempt,
+   * `reason` the error code of the loss (first attempt) or of the previous attempt's failure.
+   */
+  | { event: 'reconnecting'; attempt: number; reason: string }
+  | { event: 'reconnected' }
   | {
       event: 'offer';
       kind: string;

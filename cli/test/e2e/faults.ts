@@ -6,7 +6,9 @@
  *   so direct paths come up only when released), withhold data frames (a relay that stops forwarding but keeps the
  *   connection and answers pings), or stop forwarding anything.
  * - TcpProxy: a plain TCP proxy that can stop moving bytes while keeping both sockets open (a network partition:
- *   not even pings get through), and can keep every byte a client sent (what a relay would have seen).
+ *   not even pings get through), freeze only the connections open at a point (later ones move), cut every
+ *   connection and refuse new ones until healed (a network outage), and keep every byte a client sent (what a relay
+ *   would have seen).
  * - killTcp: destroys a process's established TCP connections (`ss -K`, root), as a cable pulled out would.
  */
 import { spawnSync } from 'node:child_process';
@@ -143,7 +145,15 @@ export function afterDataBytes(bytes: number): (frame: Buffer) => boolean {
 
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  /** Each open connection's own switch (freezeAfter stops the ones open then). */
+  private readonly conns = new Set<{ moving: boolean }>();
   private moving = true;
+  private severed = false;
+  /** Told of every chunk recorded (sentMatch). */
+  private readonly watchers = new Set<() => void>();
+  private froze!: () => void;
+  /** Resolves once `freezeAfter` bytes went client → upstream and the connections open then stopped moving. */
+  readonly frozen = new Promise<void>((resolve) => (this.froze = resolve));
   /** Bytes moved client → upstream. */
   bytesUp = 0;
   /** With `record`: every connection's bytes client → upstream, in the order the connections came. */
@@ -154,19 +164,71 @@ export class TcpProxy {
     readonly port: number,
     private readonly stopAfter: number,
     private readonly record: boolean,
+    private freezeAfter: number,
   ) {}
 
   /**
    * `stopAfter`: stop moving anything once this many bytes went client → upstream (a partition mid-transfer).
    * `record`: keep what each client sent (`sent`).
+   * `freezeAfter`: once this many bytes went client → upstream, the connections open then stop moving anything
+   * (their sockets stay open); connections made later move as usual.
    */
-  static async start(upstreamPort: number, opts: { stopAfter?: number; record?: boolean } = {}): Promise<TcpProxy> {
+  static async start(
+    upstreamPort: number,
+    opts: { stopAfter?: number; record?: boolean; freezeAfter?: number } = {},
+  ): Promise<TcpProxy> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
-    const proxy = new TcpProxy(server, port, opts.stopAfter ?? Infinity, opts.record ?? false);
-    server.on('connection', (client) => proxy.pipe(client, connect(upstreamPort, '127.0.0.1')));
+    const proxy = new TcpProxy(
+      server,
+      port,
+      opts.stopAfter ?? Infinity,
+      opts.record ?? false,
+      opts.freezeAfter ?? Infinity,
+    );
+    server.on('connection', (client) => {
+      if (proxy.severed) return void client.destroy();
+      proxy.pipe(client, connect(upstreamPort, '127.0.0.1'));
+    });
     return proxy;
+  }
+
+  /** With `record`: resolves with the first match of `pattern` in what the clients sent (latin1), checked as it comes. */
+  sentMatch(pattern: RegExp, ms = 60_000): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const match = pattern.exec(Buffer.concat(this.sent.flat()).toString('latin1'));
+        if (match !== null) finish(() => resolve(match));
+      };
+      const timer = setTimeout(() => finish(() => reject(new Error(`nothing sent matched ${pattern}`))), ms);
+      const finish = (settle: () => void) => {
+        clearTimeout(timer);
+        this.watchers.delete(check);
+        settle();
+      };
+      this.watchers.add(check);
+      check();
+    });
+  }
+
+  /** A network outage: every connection is cut (both sockets destroyed) and new ones are refused until heal(). */
+  sever(): void {
+    this.severed = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  /** The outage is over: new connections go through again. */
+  heal(): void {
+    this.severed = false;
+  }
+
+  /** The connections open now stop moving (once); later ones move as usual. */
+  private freeze(): void {
+    if (this.freezeAfter === Infinity) return;
+    for (const conn of this.conns) conn.moving = false;
+    this.freezeAfter = Infinity;
+    this.froze();
   }
 
   /** From now on nothing moves either way; both sockets stay open. */
@@ -187,15 +249,20 @@ export class TcpProxy {
     }
     const kept: Buffer[] = [];
     if (this.record) this.sent.push(kept);
+    const conn = { moving: true };
+    this.conns.add(conn);
+    client.on('close', () => this.conns.delete(conn));
     client.on('data', (chunk) => {
-      if (!this.moving) return;
+      if (!this.moving || !conn.moving) return;
       this.bytesUp += chunk.length;
       if (this.record) kept.push(chunk);
+      for (const watcher of [...this.watchers]) watcher();
       upstream.write(chunk);
       if (this.bytesUp >= this.stopAfter) this.stop();
+      if (this.bytesUp >= this.freezeAfter) this.freeze();
     });
     upstream.on('data', (chunk) => {
-      if (this.moving) client.write(chunk);
+      if (this.moving && conn.moving) client.write(chunk);
     });
   }
 }

@@ -5,7 +5,14 @@
  * relay connection dies mid-transfer while a direct path is up, the session goes on: the receipts travel direct.
  * The relay's end only ends the session once no direct path is left (or when none ever came up).
  */
-import { ControlOrder, createError, toPortunusError, type PortunusError } from '@portunus/protocol';
+import {
+  ControlOrder,
+  createError,
+  type PortunusError,
+  type SessionKeys,
+  type Side,
+  toPortunusError,
+} from '@portunus/protocol';
 import type { PeerEvent } from './relay-client.js';
 import { Wakeup } from './wakeup.js';
 import type { Link } from './link.js';
@@ -75,6 +82,11 @@ export class ControlMux implements ControlChannel {
 
   burn(): void {
     if (this.relayError === undefined) this.relay.burn();
+  }
+
+  /** The relay connection may be rejoined from now on; the peer is told which message this side expects next. */
+  confirmed(keys: SessionKeys, side: Side): void {
+    this.relay.confirmed?.(keys, side, () => this.order.next);
   }
 
   private async pumpRelay(): Promise<void> {

@@ -164,6 +164,9 @@ export function receiveData(opts: DataPlaneOptions, sink: Pick<Sink, 'write'>): 
   paths.fatal.catch((err) => receiver.fail(err));
   const opened = paths;
   void opened.settled.then(() => receiver.checkAlive(opened.lastError));
+  // A relay connection that gave up coming back may have been the last hope.
+  const unwatch = opts.paths.rejoins?.watch((client) => client === undefined && receiver.checkAlive());
+  if (unwatch !== undefined) data.signal.addEventListener('abort', unwatch, { once: true });
   const done = receiver
     .run()
     .finally(() => (running = false))

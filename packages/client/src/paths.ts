@@ -12,6 +12,7 @@ import { createError, toPortunusError, type PathKind, type PortunusError } from 
 import { Link } from './link.js';
 import type { RelayClient } from './relay-client.js';
 import { RelayTransport } from './relay-transport.js';
+import type { RelayRejoins } from './rejoining-relay.js';
 import { RtcRedial } from './rtc-redial.js';
 import type { DataContext } from './session-hooks.js';
 import type { Transport } from './transport.js';
@@ -34,6 +35,8 @@ export interface PathsOptions {
   directTimeoutMs: number;
   data: DataContext;
   relay: RelayClient;
+  /** The relay connection coming back after a loss (rejoining-relay.ts): each return is a new relay path. */
+  rejoins?: RelayRejoins;
   connectors: DirectConnectors;
   debug(message: string): void;
   /** A path came up (the relay first, usually); called once per path, before its first frame is read. */
@@ -105,7 +108,13 @@ export function startPaths(opts: PathsOptions): Paths {
     return attempt(kind, () => connect(data, signal)).finally(() => clearTimeout(timer));
   };
   const attempts: Promise<unknown>[] = [];
-  if (allowed.has('relay')) attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
+  if (allowed.has('relay')) {
+    attempts.push(attempt('relay', () => RelayTransport.open(opts.relay)));
+    const unwatch = opts.rejoins?.watch((client) => {
+      if (client !== undefined && !data.signal.aborted) void attempt('relay', () => RelayTransport.open(client));
+    });
+    if (unwatch !== undefined) data.signal.addEventListener('abort', unwatch, { once: true });
+  }
   const tcp = allowed.has('tcp') && connectors.tcp !== undefined ? direct('tcp', connectors.tcp) : undefined;
   if (tcp !== undefined) attempts.push(tcp);
   const webrtc = allowed.has('webrtc') ? connectors.webrtc : undefined;
@@ -141,8 +150,10 @@ export function startPaths(opts: PathsOptions): Paths {
   }
   return {
     get pending() {
-      // A WebRTC path may yet be dialled again (rtc-redial.ts): a side with no live path waits for that too.
-      return pending + (rtc?.pending ?? 0);
+      // A WebRTC path may yet be dialled again (rtc-redial.ts), and a lost relay connection may come back
+      // (rejoining-relay.ts): a side with no live path waits for those too.
+      const rejoining = allowed.has('relay') && opts.rejoins?.pending === true ? 1 : 0;
+      return pending + (rtc?.pending ?? 0) + rejoining;
     },
     get lastError() {
       return lastError;

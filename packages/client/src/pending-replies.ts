@@ -1,10 +1,11 @@
 /**
- * The relay's replies this client waits for, one per kind at a time (welcome, allocated, claimed, pipe-open): a
+ * The relay's replies this client waits for, one per kind at a time (welcome, allocated, claimed, reconnected,
+ * pipe-open): a
  * reply nobody asked for is the relay breaking the protocol, and the connection's end rejects every wait.
  */
 import { createError, type PortunusError, type RelayToClient } from '@portunus/protocol';
 
-export type Reply = 'welcome' | 'allocated' | 'claimed' | 'pipe-open';
+export type Reply = 'welcome' | 'allocated' | 'claimed' | 'reconnected' | 'pipe-open';
 
 interface Deferred {
   promise: Promise<RelayToClient>;

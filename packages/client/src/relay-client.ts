@@ -30,6 +30,15 @@ export interface RelayClient {
   readonly servesPage: boolean;
   allocate(): Promise<number>;
   claim(nameplate: number): Promise<{ side: RelaySide }>;
+  /**
+   * Instead of allocate/claim: meets the peer of a confirmed session again under its reconnect id (PROTOCOL.md
+   * §2.13); resolves with the `reconnected` sid once the peer presented the same id.
+   */
+  reconnect(id: Uint8Array): Promise<Uint8Array>;
+  /** The relay said the peer's connection was lost without a goodbye (`peer-left` with `lost`): it may come back. */
+  readonly peerLost: boolean;
+  /** undefined while the connection is open, null once this side closed it, else the error that ended it. */
+  readonly endCause: PortunusError | null | undefined;
   sendMessage(body: Uint8Array): void;
   /** The next event about the peer; rejects once the connection has closed and no event is left. */
   nextEvent(): Promise<PeerEvent>;

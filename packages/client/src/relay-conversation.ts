@@ -11,6 +11,7 @@ import {
   isParseError,
   parseRelayMessage,
   PortunusError,
+  RECONNECT_ID_BYTES,
   SUPPORTED_VERSIONS,
   toBase64Url,
   type ClientToRelay,
@@ -56,7 +57,10 @@ export abstract class RelayConversation implements RelayClient {
   private readonly replies = new PendingReplies();
   private readonly peer: PeerInbox;
   /** What the relay said before closing: its `error`, and whether the peer left (close-error.ts). */
-  private readonly evidence: { relayError?: PortunusError; peerLeft: boolean } = { peerLeft: false };
+  private readonly evidence: { relayError?: PortunusError; peerLeft: boolean; peerLost: boolean } = {
+    peerLeft: false,
+    peerLost: false,
+  };
 
   constructor(private readonly conversation: ConversationOptions) {
     this.maxMessageBytes = conversation.maxMessageBytes ?? MiB;
@@ -128,6 +132,24 @@ export abstract class RelayConversation implements RelayClient {
     if (reply.type !== 'claimed' || reply.nameplate !== nameplate)
       throw this.fail(createError('RELAY_PROTOCOL', 'bad claim reply'));
     return { side: reply.side };
+  }
+
+  /** Meets the peer of a confirmed session again under `id` (PROTOCOL.md §2.13); resolves with the relay's sid. */
+  async reconnect(id: Uint8Array): Promise<Uint8Array> {
+    if (id.length !== RECONNECT_ID_BYTES)
+      throw createError('INTERNAL', `a reconnect id is ${RECONNECT_ID_BYTES} bytes`);
+    const reply = await this.request('reconnected', { type: 'reconnect', id: toBase64Url(id) });
+    if (reply.type !== 'reconnected') throw this.fail(createError('RELAY_PROTOCOL', 'bad reconnect reply'));
+    return reply.sid;
+  }
+
+  get endCause(): PortunusError | null | undefined {
+    return this.ending.cause;
+  }
+
+  /** The relay said the peer's connection was lost (`peer-left` with `lost`): it may come back (§2.13). */
+  get peerLost(): boolean {
+    return this.evidence.peerLost;
   }
 
   sendMessage(body: Uint8Array): void {
@@ -231,6 +253,7 @@ export abstract class RelayConversation implements RelayClient {
       case 'welcome':
       case 'allocated':
       case 'claimed':
+      case 'reconnected':
         return this.reply(msg.type, msg);
       case 'pipe-open':
         this.pipeOpen = true;
@@ -244,6 +267,7 @@ export abstract class RelayConversation implements RelayClient {
       case 'pong':
         return;
       case 'peer-left':
+        this.evidence.peerLost = msg.lost === true;
         return void (this.evidence.peerLeft = true);
       case 'error':
         this.evidence.relayError ??= createError(msg.code, msg.message);

@@ -103,6 +103,7 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
         hooks.onUnpaired?.();
         return undefined;
       case 'confirmed':
+        channel.confirmed?.(action.keys, action.side);
         ctx = {
           keys: action.keys,
           side: action.side,

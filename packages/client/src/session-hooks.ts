@@ -10,6 +10,11 @@ export interface ControlChannel {
   sendMessage(body: Uint8Array): void;
   nextEvent(): Promise<PeerEvent>;
   burn(): void;
+  /**
+   * The key is confirmed: a channel that can meet the peer again after a lost connection (PROTOCOL.md §2.13) may do
+   * so from now on. `expected` gives the index of the next sealed control message the session expects.
+   */
+  confirmed?(keys: SessionKeys, side: Side, expected?: () => number): void;
 }
 
 export interface DataContext {

@@ -99,8 +99,14 @@ export class SwitchingSender {
     this.lastSealAt = opts.now();
   }
 
-  /** A path came up: take its acks, and offer it to the chooser. */
+  /**
+   * A path came up: take its acks, and offer it to the chooser. One of a kind already known (the relay, connected
+   * again after its connection was lost) replaces it: the old one is lost first, so the data moves over with the
+   * window resent, as after any loss.
+   */
   addPath(link: Link): void {
+    const old = this.paths.get(link.kind);
+    if (old !== undefined) this.lose(old);
     const path: Path = { link, last: Promise.resolve(), dead: false };
     this.paths.set(link.kind, path);
     this.everUp = true;
@@ -273,7 +279,8 @@ export class SwitchingSender {
     if (path.dead) return;
     path.dead = true;
     this.opts.onLost?.(path.link);
-    this.feed({ type: 'lost', path: path.link.kind, at: this.opts.now() });
+    // One that was replaced already is no news to the chooser (it would take the new one for dead).
+    if (this.paths.get(path.link.kind) === path) this.feed({ type: 'lost', path: path.link.kind, at: this.opts.now() });
   }
 
   private feed(event: ChooserEvent): void {

@@ -169,6 +169,31 @@ describe('switching streams in memory', () => {
     expect(t.moves).toContain('tcp→relay failover');
   });
 
+  it('the relay path comes back as a new path (a reconnect, PROTOCOL.md §2.13): the window is resent on it', async () => {
+    // While the relay connection is away its path counts as pending, so neither side gives up.
+    let away = false;
+    const t = pair(undefined, { pending: () => (away ? 1 : 0) });
+    const first = path('relay');
+    t.add(first);
+    const sending = t.sender.run();
+    while (t.writes.length < 50) await new Promise<void>((r) => setImmediate(r));
+    // The connection dies with frames in flight: they never arrive.
+    away = true;
+    first.sender.stalled = true;
+    await new Promise<void>((r) => setImmediate(r));
+    // The new connection's path may come up before the old one's end is heard; the old end must not kill it.
+    const again = path('relay');
+    t.add(again);
+    away = false;
+    await first.sender.close();
+    const [sent, got] = await Promise.all([sending, t.receiver.run()]);
+    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+    expect(t.writes).toHaveLength(chunks.length);
+    expect(got).toEqual(sent);
+    // The data moved to the new connection (reported as any move to a new path of the same kind, as after a redial).
+    expect(t.moves).toEqual(['-→relay first', 'relay→relay failover']);
+  });
+
   it('a hostile relay replaying every frame, and old frames again later: duplicates are dropped, never written', async () => {
     const t = pair();
     const seen: Uint8Array[] = [];

@@ -31,6 +31,11 @@ export class ControlOrder {
     this.#maxHeld = maxHeld;
   }
 
+  /** The index of the next sealed control message expected (everything below it was delivered). */
+  get next(): number {
+    return this.#next;
+  }
+
   /** The messages `body` makes deliverable, in order (none for a copy or one held). Throws PROTOCOL when overfull. */
   push(body: Uint8Array): Uint8Array[] {
     const header = parseFrameHeader(body);

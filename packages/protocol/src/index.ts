@@ -9,6 +9,7 @@ export * from './version.js';
 export * from './cpace.js';
 export * from './keys.js';
 export * from './confirm.js';
+export * from './rejoin.js';
 export * from './frame.js';
 export * from './frame-opener.js';
 export * from './streams.js';

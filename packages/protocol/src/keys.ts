@@ -13,7 +13,7 @@ import { CROCKFORD_ALPHABET } from './code.js';
 import { createError } from './errors.js';
 import { PROTOCOL_LABEL } from './version.js';
 
-export type KeyPurpose = 'confirm' | 'message' | 'data' | 'binding';
+export type KeyPurpose = 'confirm' | 'message' | 'data' | 'binding' | 'reconnect';
 
 /** A 32-byte key usable only for purpose P. */
 export type Key<P extends KeyPurpose> = Uint8Array & { readonly __purpose: P };
@@ -30,6 +30,11 @@ export interface SessionKeys {
   data: { a: Key<'data'>; b: Key<'data'> };
   /** Binds a transport to this session (for example a WebRTC DTLS fingerprint); both sides hold the same key. */
   binding: Key<'binding'>;
+  /**
+   * Meeting again after the relay connection was lost (PROTOCOL.md §2.13, rejoin.ts): `id` is public (both sides show
+   * it to the relay), `key` proves to the peer that this side holds the session, with fresh nonces.
+   */
+  reconnect: { id: Uint8Array; key: Key<'reconnect'> };
   /** Short string both users may compare out of band, e.g. "7KQ2-M9XD": equal strings mean both hold one key. */
   verifier: string;
 }
@@ -44,6 +49,8 @@ export const KEY_LABELS = {
   dataB: 'data b',
   binding: 'binding',
   verify: 'verify',
+  reconnectId: 'reconnect id',
+  reconnect: 'reconnect',
 } as const;
 
 export const KEY_BYTES = 32;
@@ -71,6 +78,7 @@ export function deriveSessionKeys(isk: Uint8Array, sid: Uint8Array): SessionKeys
     message: { a: key('message', KEY_LABELS.messageA), b: key('message', KEY_LABELS.messageB) },
     data: { a: key('data', KEY_LABELS.dataA), b: key('data', KEY_LABELS.dataB) },
     binding: key('binding', KEY_LABELS.binding),
+    reconnect: { id: expand(isk, sid, KEY_LABELS.reconnectId), key: key('reconnect', KEY_LABELS.reconnect) },
     verifier: formatVerifier(expand(isk, sid, KEY_LABELS.verify)),
   };
 }

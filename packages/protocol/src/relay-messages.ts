@@ -26,11 +26,18 @@ export const MAX_ERROR_MESSAGE_LENGTH = 200;
  */
 export const PING_BURST = 10;
 export const PING_REFILL_MS = 1000;
+/**
+ * Bytes of a reconnect id (PROTOCOL.md §2.13): HKDF output of the session key (label `reconnect id`), so both peers
+ * of a session present the same one and nobody without the key can compute it.
+ */
+export const RECONNECT_ID_BYTES = 32;
 
 export type ClientToRelay =
   | { type: 'hello'; protocol: number; agent: string }
   | { type: 'allocate' }
   | { type: 'claim'; nameplate: number }
+  /** Instead of allocate/claim: meet the peer of a confirmed session again (`id`: base64url, RECONNECT_ID_BYTES). */
+  | { type: 'reconnect'; id: string }
   | { type: 'msg'; body: string }
   | { type: 'pipe' }
   | { type: 'burn' }
@@ -44,11 +51,14 @@ export type RelayToClient =
   | { type: 'allocated'; nameplate: number }
   | { type: 'claimed'; nameplate: number; side: Side }
   | { type: 'paired'; sid: Uint8Array; side: Side; ice?: IceServer[] }
+  /** Both connections presented the same reconnect id: they are paired again, `sid` fresh (a nonce of the relay's). */
+  | { type: 'reconnected'; sid: Uint8Array }
   | { type: 'msg'; body: string }
   | { type: 'pipe-open' }
   /** Side b left before the key exchange completed: side a keeps its nameplate and waits for a new `paired`. */
   | { type: 'unpaired' }
-  | { type: 'peer-left' }
+  /** `lost`: the peer's connection ended without its closing handshake (it may come back with `reconnect`). */
+  | { type: 'peer-left'; lost?: true }
   /** The answer to a client's `ping`. */
   | { type: 'pong' }
   | { type: 'error'; code: ErrorCode; message: string };
@@ -97,6 +107,17 @@ function asBody(value: unknown): string | undefined {
   return typeof value === 'string' && isBase64Url(value) ? value : undefined;
 }
 
+/** A reconnect id: canonical base64url of exactly RECONNECT_ID_BYTES (kept as text: the relay only compares it). */
+function asReconnectId(value: unknown): string | undefined {
+  const text = asBody(value);
+  return text !== undefined && text.length === Math.ceil((RECONNECT_ID_BYTES * 4) / 3) ? text : undefined;
+}
+
+function asSid(value: unknown): Uint8Array | undefined {
+  const sid = typeof value === 'string' && value.length <= 32 ? fromBase64Url(value) : undefined;
+  return sid?.length === SID_BYTES ? sid : undefined;
+}
+
 function asSide(value: unknown): Side | undefined {
   return value === 'a' || value === 'b' ? value : undefined;
 }
@@ -136,6 +157,10 @@ export function parseClientMessage(text: string): ClientToRelay | ParseError {
       const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
       return nameplate === undefined ? invalidField(type, 'nameplate') : { type, nameplate };
     }
+    case 'reconnect': {
+      const id = asReconnectId(o.id);
+      return id === undefined ? invalidField(type, 'id') : { type, id };
+    }
     case 'msg': {
       const body = asBody(o.body);
       return body === undefined ? invalidField(type, 'body') : { type, body };
@@ -174,8 +199,8 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
       return side === undefined ? invalidField(type, 'side') : { type, nameplate, side };
     }
     case 'paired': {
-      const sid = typeof o.sid === 'string' && o.sid.length <= 32 ? fromBase64Url(o.sid) : undefined;
-      if (sid === undefined || sid.length !== SID_BYTES) return invalidField(type, 'sid');
+      const sid = asSid(o.sid);
+      if (sid === undefined) return invalidField(type, 'sid');
       const side = asSide(o.side);
       if (side === undefined) return invalidField(type, 'side');
       if (o.ice === undefined) return { type, sid, side };
@@ -186,9 +211,17 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
       const body = asBody(o.body);
       return body === undefined ? invalidField(type, 'body') : { type, body };
     }
+    case 'reconnected': {
+      const sid = asSid(o.sid);
+      return sid === undefined ? invalidField(type, 'sid') : { type, sid };
+    }
+    case 'peer-left': {
+      const lost = o.lost === undefined ? false : asBoolean(o.lost);
+      if (lost === undefined) return invalidField(type, 'lost');
+      return lost ? { type, lost } : { type };
+    }
     case 'pipe-open':
     case 'unpaired':
-    case 'peer-left':
     case 'pong':
       return { type };
     case 'error': {
@@ -227,6 +260,8 @@ export function encodeClientMessage(msg: ClientToRelay): string {
       return JSON.stringify({ type: msg.type, protocol: msg.protocol, agent: msg.agent });
     case 'claim':
       return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
+    case 'reconnect':
+      return JSON.stringify({ type: msg.type, id: msg.id });
     case 'msg':
       return JSON.stringify({ type: msg.type, body: msg.body });
     case 'done':
@@ -260,13 +295,16 @@ export function encodeRelayMessage(msg: RelayToClient): string {
           ? { type: msg.type, sid: toBase64Url(msg.sid), side: msg.side }
           : { type: msg.type, sid: toBase64Url(msg.sid), side: msg.side, ice: msg.ice.map(encodeIceServer) },
       );
+    case 'reconnected':
+      return JSON.stringify({ type: msg.type, sid: toBase64Url(msg.sid) });
     case 'msg':
       return JSON.stringify({ type: msg.type, body: msg.body });
+    case 'peer-left':
+      return JSON.stringify(msg.lost === true ? { type: msg.type, lost: true } : { type: msg.type });
     case 'error':
       return JSON.stringify({ type: msg.type, code: msg.code, message: msg.message });
     case 'pipe-open':
     case 'unpaired':
-    case 'peer-left':
     case 'pong':
       return JSON.stringify({ type: msg.type });
   }

@@ -26,7 +26,8 @@ import { MAX_TCP_HINTS } from '../src/tcp-hints.js';
 import { BINDING_LABEL, TCP_BINDING_LABEL, TCP_NONCE_BYTES } from '../src/binding.js';
 import { MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, MAX_WEBRTC_ATTEMPTS } from '../src/signal.js';
 import { MAX_ICE_SERVERS } from '../src/ice-server.js';
-import { PING_BURST, PING_REFILL_MS, SID_BYTES } from '../src/relay-messages.js';
+import { PING_BURST, PING_REFILL_MS, RECONNECT_ID_BYTES, SID_BYTES } from '../src/relay-messages.js';
+import { MAX_REJOIN_BODY_BYTES, REJOIN_NONCE_BYTES } from '../src/rejoin.js';
 import { DEFAULT_CHOOSER } from '../src/path-chooser.js';
 import { RELAY_PATH } from '../src/version.js';
 
@@ -93,6 +94,10 @@ describe('PROTOCOL.md', () => {
     expect(doc).toContain(`base64url of exactly ${SID_BYTES} bytes`);
     expect(doc).toContain(`\`MAX_BUNDLE_ENTRIES\` = ${MAX_BUNDLE_ENTRIES}`);
     expect(doc).toContain(`2 … ${MAX_BUNDLE_ENTRIES.toLocaleString('en-US')} of`);
+    expect(doc).toContain(row('RECONNECT_ID_BYTES', RECONNECT_ID_BYTES));
+    expect(doc).toContain(`exactly ${RECONNECT_ID_BYTES} bytes (\`RECONNECT_ID_BYTES\`)`);
+    expect(doc).toContain(row('REJOIN_NONCE_BYTES', REJOIN_NONCE_BYTES));
+    expect(flat).toContain(`\`MAX_REJOIN_BODY_BYTES\` = ${MAX_REJOIN_BODY_BYTES} bytes`);
     expect(doc).toContain(
       `\`PING_BURST\` = ${PING_BURST} pings, refilled by one every \`PING_REFILL_MS\` = ${PING_REFILL_MS} ms`,
     );

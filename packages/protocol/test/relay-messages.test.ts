@@ -13,12 +13,15 @@ import { isIceUrl, MAX_ICE_SERVERS } from '../src/ice-server.js';
 import { fromBase64Url, toBase64Url } from '../src/bytes.js';
 
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
+/** base64url of 32 bytes, as keys.ts derives a reconnect id. */
+const RECONNECT_ID = toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => i * 7));
 
 /** Every message with its exact wire JSON (PROTOCOL.md §2.2 lists the same lines). */
 const CLIENT_GOLDEN: [ClientToRelay, string][] = [
   [{ type: 'hello', protocol: 1, agent: 'portunus/0.1.0' }, '{"type":"hello","protocol":1,"agent":"portunus/0.1.0"}'],
   [{ type: 'allocate' }, '{"type":"allocate"}'],
   [{ type: 'claim', nameplate: 42 }, '{"type":"claim","nameplate":42}'],
+  [{ type: 'reconnect', id: RECONNECT_ID }, `{"type":"reconnect","id":"${RECONNECT_ID}"}`],
   [{ type: 'msg', body: 'aGVsbG8' }, '{"type":"msg","body":"aGVsbG8"}'],
   [{ type: 'pipe' }, '{"type":"pipe"}'],
   [{ type: 'burn' }, '{"type":"burn"}'],
@@ -48,10 +51,12 @@ const RELAY_GOLDEN: [RelayToClient, string][] = [
   [{ type: 'claimed', nameplate: 7, side: 'a' }, '{"type":"claimed","nameplate":7,"side":"a"}'],
   [{ type: 'claimed', nameplate: 7, side: 'b' }, '{"type":"claimed","nameplate":7,"side":"b"}'],
   [{ type: 'paired', sid: SID, side: 'b' }, '{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"b"}'],
+  [{ type: 'reconnected', sid: SID }, '{"type":"reconnected","sid":"ABEiM0RVZneImaq7zN3u_w"}'],
   [{ type: 'msg', body: 'AAEC' }, '{"type":"msg","body":"AAEC"}'],
   [{ type: 'pipe-open' }, '{"type":"pipe-open"}'],
   [{ type: 'unpaired' }, '{"type":"unpaired"}'],
   [{ type: 'peer-left' }, '{"type":"peer-left"}'],
+  [{ type: 'peer-left', lost: true }, '{"type":"peer-left","lost":true}'],
   [{ type: 'pong' }, '{"type":"pong"}'],
   [
     { type: 'error', code: 'NAMEPLATE_IN_USE', message: 'nameplate in use' },
@@ -257,4 +262,24 @@ describe('paired: the ICE servers a relay offers (optional `ice`)', () => {
     'turn:192.0.2.1:3478?transport=udp',
     'turns:t.example.org:443?transport=tcp',
   ])('accepts the ICE URL %s', (url) => expect(isIceUrl(url)).toBe(true));
+});
+
+describe('reconnect (PROTOCOL.md §2.13)', () => {
+  it('takes only canonical base64url of exactly 32 bytes as the id', () => {
+    const ok = parseClientMessage(`{"type":"reconnect","id":"${RECONNECT_ID}"}`);
+    expect(ok).toEqual({ type: 'reconnect', id: RECONNECT_ID });
+    const short = toBase64Url(new Uint8Array(31));
+    const long = toBase64Url(new Uint8Array(33));
+    for (const id of [short, long, RECONNECT_ID.slice(0, -1) + 'B', `${RECONNECT_ID}=`, 42, null, undefined]) {
+      const parsed = parseClientMessage(JSON.stringify({ type: 'reconnect', id }));
+      expect(isParseError(parsed) && parsed.detail, String(id)).toBe('invalid reconnect.id');
+    }
+  });
+
+  it('takes a 16-byte sid in reconnected, and only a boolean lost in peer-left', () => {
+    expect(isParseError(parseRelayMessage('{"type":"reconnected","sid":"AAEC"}'))).toBe(true);
+    expect(isParseError(parseRelayMessage('{"type":"reconnected"}'))).toBe(true);
+    expect(parseRelayMessage('{"type":"peer-left","lost":false}')).toEqual({ type: 'peer-left' });
+    expect(isParseError(parseRelayMessage('{"type":"peer-left","lost":1}'))).toBe(true);
+  });
 });
