@@ -17,6 +17,7 @@ export type { Aead, AeadFactory, AeadResult, DataAead, DataAeadFactory } from '.
 export * from './maybe-promise.js';
 export type { Sha256, Sha256Factory } from './sha256.js';
 export * from './relay-messages.js';
+export * from './relay-encode.js';
 export { isIceUrl, MAX_ICE_SERVERS, parseIceServer, type IceServer } from './ice-server.js';
 export * from './signal.js';
 export * from './tcp-hints.js';

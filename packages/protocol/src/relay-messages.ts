@@ -4,13 +4,13 @@
  * Parsers take untrusted text, validate every field they use and return a typed message or a `ParseError`; they
  * never throw. Unknown fields are ignored (so either side may add fields); an unknown `type` is reported as its own
  * reason so a client can skip messages from a newer relay while the relay rejects anything it does not know.
- * Encoders build each object field by field in a fixed order, so the JSON is exact and golden tests can pin it.
+ * The encoders are in relay-encode.ts.
  */
 import { isErrorCode, type ErrorCode } from './errors.js';
 import { asBoolean, asInteger, asObject, asString, type Json } from './validate.js';
-import { fromBase64Url, toBase64Url } from './bytes.js';
+import { fromBase64Url } from './bytes.js';
 import type { Side } from './keys.js';
-import { encodeIceServer, parseIceServers, type IceServer } from './ice-server.js';
+import { parseIceServers, type IceServer } from './ice-server.js';
 
 /** Bytes of the relay-chosen session id carried by `paired` (bound into the PAKE). */
 export const SID_BYTES = 16;
@@ -251,63 +251,6 @@ function parseWelcome(o: Json): RelayToClient | ParseError {
     ...(motd === undefined ? {} : { motd }),
     ...(page ? { page: true as const } : {}),
   };
-}
-
-/** Exact JSON of a client→relay message (fields in the documented order, extra properties dropped). */
-export function encodeClientMessage(msg: ClientToRelay): string {
-  switch (msg.type) {
-    case 'hello':
-      return JSON.stringify({ type: msg.type, protocol: msg.protocol, agent: msg.agent });
-    case 'claim':
-      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
-    case 'reconnect':
-      return JSON.stringify({ type: msg.type, id: msg.id });
-    case 'msg':
-      return JSON.stringify({ type: msg.type, body: msg.body });
-    case 'done':
-      return JSON.stringify({ type: msg.type, ok: msg.ok });
-    case 'allocate':
-    case 'pipe':
-    case 'burn':
-    case 'ping':
-      return JSON.stringify({ type: msg.type });
-  }
-}
-
-/** Exact JSON of a relay→client message (fields in the documented order, extra properties dropped). */
-export function encodeRelayMessage(msg: RelayToClient): string {
-  switch (msg.type) {
-    case 'welcome':
-      return JSON.stringify({
-        type: msg.type,
-        protocol: msg.protocol,
-        relay: msg.relay,
-        ...(msg.motd === undefined ? {} : { motd: msg.motd }),
-        ...(msg.page === true ? { page: true } : {}),
-      });
-    case 'allocated':
-      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
-    case 'claimed':
-      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate, side: msg.side });
-    case 'paired':
-      return JSON.stringify(
-        msg.ice === undefined || msg.ice.length === 0
-          ? { type: msg.type, sid: toBase64Url(msg.sid), side: msg.side }
-          : { type: msg.type, sid: toBase64Url(msg.sid), side: msg.side, ice: msg.ice.map(encodeIceServer) },
-      );
-    case 'reconnected':
-      return JSON.stringify({ type: msg.type, sid: toBase64Url(msg.sid) });
-    case 'msg':
-      return JSON.stringify({ type: msg.type, body: msg.body });
-    case 'peer-left':
-      return JSON.stringify(msg.lost === true ? { type: msg.type, lost: true } : { type: msg.type });
-    case 'error':
-      return JSON.stringify({ type: msg.type, code: msg.code, message: msg.message });
-    case 'pipe-open':
-    case 'unpaired':
-    case 'pong':
-      return JSON.stringify({ type: msg.type });
-  }
 }
 
 export function isParseError(value: ClientToRelay | RelayToClient | ParseError): value is ParseError {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { encodeClientMessage, encodeRelayMessage } from '../src/relay-encode.js';
 import {
-  encodeClientMessage,
-  encodeRelayMessage,
   isBase64Url,
   isParseError,
   parseClientMessage,
