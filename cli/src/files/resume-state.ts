@@ -68,6 +68,20 @@ export interface Partial {
   bytes: number;
 }
 
+/**
+ * Creates the state file beside `part` (a file's or a folder's), owner-only, never over an existing one or through
+ * a link; `access` is O_WRONLY or O_RDWR.
+ */
+export async function createStateFile(part: string, access: number): Promise<{ path: string; handle: FileHandle }> {
+  const path = stateOf(part);
+  try {
+    const flags = access | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
+    return { path, handle: await open(path, flags, 0o600) };
+  } catch (err) {
+    throw fileError(err, 'create', path);
+  }
+}
+
 /** The open state file of this receive's `.part`: records how much of it is written. */
 export class ResumeState {
   private constructor(
@@ -79,14 +93,7 @@ export class ResumeState {
 
   /** A new state for a new `.part` (nothing written yet). */
   static async create(part: string, identity: ResumeIdentity): Promise<ResumeState> {
-    const path = stateOf(part);
-    let handle: FileHandle;
-    try {
-      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-      handle = await open(path, flags, 0o600);
-    } catch (err) {
-      throw fileError(err, 'create', path);
-    }
+    const { path, handle } = await createStateFile(part, constants.O_WRONLY);
     const state = new ResumeState(path, handle, identity, -1);
     await state.record(0);
     return state;

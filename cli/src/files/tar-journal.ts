@@ -13,8 +13,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { fromUtf8, utf8 } from '@portunus/protocol';
 import type { EntryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
-import { FORMAT, readStateHead, type Partial, type TarIdentity } from './resume-state.js';
-import { stateOf } from './temp-path.js';
+import { createStateFile, FORMAT, readStateHead, type Partial, type TarIdentity } from './resume-state.js';
 
 /** The state's JSON line, padded; the journal starts after it. */
 export const TAR_HEAD_BYTES = 1024;
@@ -48,14 +47,7 @@ export class TarJournal {
 
   /** A new, empty journal for a new part folder. */
   static async create(part: string, identity: TarIdentity): Promise<TarJournal> {
-    const path = stateOf(part);
-    let handle: FileHandle;
-    try {
-      const flags = constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0);
-      handle = await open(path, flags, 0o600);
-    } catch (err) {
-      throw fileError(err, 'create', path);
-    }
+    const { path, handle } = await createStateFile(part, constants.O_RDWR);
     const journal = new TarJournal(path, handle, identity, 0);
     await journal.writeHead(0, 0);
     return journal;

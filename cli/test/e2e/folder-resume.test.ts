@@ -6,12 +6,12 @@
  * bytes; a kept file edited in between, or a sent file changed, makes it start over with the right result.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { watch } from 'node:fs';
 import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { afterDataBytes, RelayProxy } from './faults.js';
 import { exitOf, runPortunus, type Proc, useRelayWorld } from './harness.js';
+import { recorded, stateReaches } from './resume-watch.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const MiB = 1024 * 1024;
@@ -57,34 +57,6 @@ function transfer(d: Dirs, relay: string, paths: string[], code: string): Run {
   const sender = runPortunus(['send', ...common, ...paths], { cwd: d.src, env });
   const receiver = runPortunus(['receive', ...common, '--yes'], { cwd: d.dst, env });
   return { sender, receiver };
-}
-
-/** The stream bytes the receiver's state records (its first line), or -1 without one. */
-async function recorded(dst: string): Promise<number> {
-  for (const name of await readdir(dst)) {
-    if (!name.endsWith('.resume')) continue;
-    try {
-      const text = await readFile(join(dst, name), 'utf8');
-      return (JSON.parse(text.slice(0, text.indexOf('\n'))) as { bytes: number }).bytes;
-    } catch {
-      return -1; // being created
-    }
-  }
-  return -1;
-}
-
-async function stateReaches(dst: string, bytes: number, receiver: Proc): Promise<void> {
-  const watcher = watch(dst);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const check = () => void recorded(dst).then((n) => n >= bytes && resolve(), reject);
-      watcher.on('change', check);
-      void receiver.exited.then(() => reject(new Error(`the receiver exited first: ${receiver.stdout()}`)));
-      check();
-    });
-  } finally {
-    watcher.close();
-  }
 }
 
 async function interrupted(d: Dirs, paths: string[], victim: 'sender' | 'receiver', code: string): Promise<void> {

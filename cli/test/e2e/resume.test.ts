@@ -6,12 +6,12 @@
  * relay, must finish with the right SHA-256 while moving at most 55% of the bytes.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { watch } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { afterDataBytes, RelayProxy } from './faults.js';
 import { exitOf, runPortunus, type Proc, useRelayWorld } from './harness.js';
+import { stateReaches } from './resume-watch.js';
 
 const world = useRelayWorld({ beforeAll, afterAll });
 const SIZE = 64 * 1024 * 1024;
@@ -66,34 +66,6 @@ async function transfer(
     env: opts.code === undefined ? {} : { PORTUNUS_CODE: opts.code },
   });
   return { sender, receiver };
-}
-
-/** The bytes the receiver's resume state records, or -1 without one. */
-async function recorded(dst: string): Promise<number> {
-  for (const name of await readdir(dst)) {
-    if (!name.endsWith('.resume')) continue;
-    try {
-      return (JSON.parse(await readFile(join(dst, name), 'utf8')) as { bytes: number }).bytes;
-    } catch {
-      return -1; // being created
-    }
-  }
-  return -1;
-}
-
-/** Resolves once the receiver's state records at least `bytes`: woken by the folder's change events. */
-async function stateReaches(dst: string, bytes: number, receiver: Proc): Promise<void> {
-  const watcher = watch(dst);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const check = () => void recorded(dst).then((n) => n >= bytes && resolve(), reject);
-      watcher.on('change', check);
-      void receiver.exited.then(() => reject(new Error(`the receiver exited first: ${receiver.stdout()}`)));
-      check();
-    });
-  } finally {
-    watcher.close();
-  }
 }
 
 /** Runs a first transfer through a proxy that drops the data after HALF, and kills `victim` once half is kept. */

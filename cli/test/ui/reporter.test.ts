@@ -9,9 +9,9 @@ import { captured, fakeClock } from './fake-clock.js';
 
 const MB = 1_000_000;
 
-function humanReporter() {
+function humanReporter(isTTY = false) {
   const clock = fakeClock();
-  const stderr = captured();
+  const stderr = captured(isTTY);
   const reporter = new Reporter({
     mode: 'human',
     jsonStream: captured().stream,
@@ -40,16 +40,7 @@ function jsonReporter() {
 
 describe('progress on a terminal', () => {
   it('draws a bar (cli-progress, loaded only now) with the percent and the bytes, and clears it at the end', () => {
-    const clock = fakeClock();
-    const stderr = captured(true);
-    const reporter = new Reporter({
-      mode: 'human',
-      jsonStream: captured().stream,
-      stderr: stderr.stream,
-      verbose: false,
-      color: false,
-      clock,
-    });
+    const { stderr, reporter } = humanReporter(true);
     reporter.startProgress(100 * MB, 'Receiving');
     reporter.updateProgress(50 * MB, 100 * MB, true);
     reporter.stopProgress();
