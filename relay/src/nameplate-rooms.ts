@@ -15,6 +15,9 @@ export interface Seats {
   taken: number;
 }
 
+/** What an allocation with seats starts with. */
+export type SeatGrant = Omit<Seats, 'taken'>;
+
 export class NameplateRooms {
   private readonly rooms = new Map<number, Room[]>();
   private readonly seats = new Map<number, Seats>();
@@ -39,12 +42,17 @@ export class NameplateRooms {
   }
 
   /** Adds `room` under its nameplate; `seats` when it is the first of an allocation with seats. */
-  add(room: Room, seats?: Omit<Seats, 'taken'>): void {
+  add(room: Room, seats?: SeatGrant): void {
     const rooms = this.rooms.get(room.nameplate);
     if (rooms === undefined) this.rooms.set(room.nameplate, [room]);
     else rooms.push(room);
     this.count++;
     if (seats !== undefined && seats.total > 1) this.seats.set(room.nameplate, { ...seats, taken: 1 });
+  }
+
+  /** True while `nameplate` is an allocation with seats. */
+  hasSeats(nameplate: number): boolean {
+    return this.seats.has(nameplate);
   }
 
   /**

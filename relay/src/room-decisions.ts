@@ -113,6 +113,8 @@ export class RoomDecisions {
         return this.pair(conn, state, result.peer, nameplate, now);
       case 'rejected':
         if (result.failedClaim) limits.recordFailedClaim(state.key, now);
+        if (result.code === 'NAMEPLATE_IN_USE' && this.rooms.seated(nameplate))
+          return { code: result.code, message: 'every seat of this nameplate is taken', reason: 'in_use' };
         return this.claimRefusal(result.code);
     }
   }

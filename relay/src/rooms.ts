@@ -20,7 +20,7 @@
 import { BurnedNameplates } from './burned-nameplates.js';
 import { ConnectionCounts } from './connection-counts.js';
 import type { ConnId } from './connections.js';
-import { NameplateRooms } from './nameplate-rooms.js';
+import { NameplateRooms, type SeatGrant } from './nameplate-rooms.js';
 import {
   freshPairing,
   sideOf,
@@ -78,7 +78,7 @@ export class Rooms {
    * Gives `conn` the smallest free nameplate as side "a"; with `seats` (total > 1) as the first of that many seats,
    * the others taken by `join` with the token.
    */
-  allocate(conn: ConnId, now: number, seats?: { total: number; token: string }): AllocateResult {
+  allocate(conn: ConnId, now: number, seats?: SeatGrant): AllocateResult {
     if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
     for (let n = 1; n <= this.options.maxNameplate; n++) {
       if (this.rooms.has(n) || this.burned.has(n, now)) continue;
@@ -106,6 +106,11 @@ export class Rooms {
     room.paired = true;
     this.byConn.set(conn, room);
     return { kind: 'paired', side: 'b', peer: room.a };
+  }
+
+  /** True while `nameplate` is an allocation with seats (a refused claim says that every seat is taken). */
+  seated(nameplate: number): boolean {
+    return this.rooms.hasSeats(nameplate);
   }
 
   /**
@@ -275,13 +280,7 @@ export class Rooms {
     room.rejoin!.waiting = undefined;
   }
 
-  private create(
-    nameplate: number,
-    conn: ConnId,
-    now: number,
-    rejoin?: Room['rejoin'],
-    seats?: { total: number; token: string },
-  ): void {
+  private create(nameplate: number, conn: ConnId, now: number, rejoin?: Room['rejoin'], seats?: SeatGrant): void {
     const room: Room = {
       nameplate,
       rejoin,

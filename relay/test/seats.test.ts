@@ -44,6 +44,7 @@ describe('Rooms with seats', () => {
     expect(r.claim(12, 1, 0)).toEqual({ kind: 'paired', side: 'b', peer: 2 });
     expect(r.claim(13, 1, 0)).toEqual({ kind: 'paired', side: 'b', peer: 3 });
     expect(r.claim(14, 1, 0)).toEqual({ kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true });
+    expect(r.seated(1)).toBe(true);
     expect(r.pairedRooms).toBe(3);
     expect(r.membership(12)).toEqual({ nameplate: 1, side: 'b', peer: 2, paired: true, piped: false });
   });
