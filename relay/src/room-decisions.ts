@@ -85,11 +85,13 @@ export class RoomDecisions {
     ];
   }
 
-  /** `join {nameplate, token}`: one more seat of an allocation with seats, waiting as side a (PROTOCOL.md §2.4). */
+  /**
+   * `join {nameplate, token}`: one more seat of an allocation with seats, waiting as side a (PROTOCOL.md §2.4). A
+   * refusal is charged as a failed claim, but the rate limit refuses no join: it does not refuse the allocate either,
+   * and a 128-bit token is not guessed a few at a time.
+   */
   join(conn: ConnId, state: ConnState, nameplate: number, token: string, now: number): Decision {
     const { limits } = this.deps;
-    if (!limits.claimAllowed(state.key, now))
-      return { code: 'RATE_LIMITED', message: 'too many failed claims', reason: 'rate_limit' };
     const result = this.rooms.join(conn, nameplate, token, now);
     if (result.kind === 'rejected') {
       if (result.failedClaim) limits.recordFailedClaim(state.key, now);

@@ -124,8 +124,8 @@ describe('RelayCore with seats', () => {
     const text = JSON.stringify(msg);
     return core.text(conn, text, text.length, 0);
   };
-  const connect = (): number => {
-    const { conn } = core.open('192.0.2.1', 0);
+  const connect = (address = '192.0.2.1'): number => {
+    const { conn } = core.open(address, 0);
     send(conn, { type: 'hello', protocol: 1, agent: 't' });
     return conn;
   };
@@ -156,6 +156,28 @@ describe('RelayCore with seats', () => {
     expect(send(b, { type: 'allocate', seats: MAX_SEATS + 1 })).toEqual([
       { type: 'send', conn: b, msg: expect.objectContaining({ type: 'error', code: 'RELAY_PROTOCOL' }) },
       { type: 'close', conn: b, code: 4001, reason: expect.any(String) },
+    ]);
+  });
+
+  it('charges a refused join as a failed claim, but lets the sender join while its address is rate-limited', () => {
+    const address = '192.0.2.9';
+    const a = connect(address);
+    expect(send(a, { type: 'allocate', seats: 2 })).toEqual([
+      { type: 'send', conn: a, msg: { type: 'allocated', nameplate: 3, token: TOKEN } },
+    ]);
+    for (let i = 0; i < defaultRelayConfig.failedClaimsPerMinute; i++) {
+      const wrong = connect(address);
+      expect(send(wrong, { type: 'join', nameplate: 3, token: OTHER })[0]).toMatchObject({
+        msg: { type: 'error', code: 'NAMEPLATE_IN_USE' },
+      });
+    }
+    const claimer = connect(address);
+    expect(send(claimer, { type: 'claim', nameplate: 3 })[0]).toMatchObject({
+      msg: { type: 'error', code: 'RATE_LIMITED' },
+    });
+    const seat = connect(address);
+    expect(send(seat, { type: 'join', nameplate: 3, token: TOKEN })).toEqual([
+      { type: 'send', conn: seat, msg: { type: 'claimed', nameplate: 3, side: 'a' } },
     ]);
   });
 });
