@@ -30,6 +30,11 @@ export async function sendMany(ctx: TransferContext, opts: SendManyOptions): Pro
       hint: 'Leave the code to the relay and pass the code it shows to the receivers.',
     });
   }
+  if (ctx.verify === true) {
+    throw createError('USAGE', '--verify asks one question per receiver: not with --count', {
+      hint: "Compare the `verifier` of each receiver's --json `confirmed` event with what that receiver shows.",
+    });
+  }
   // Each receiver reads the source on its own (folders and bundles keep per-read digests): one source per seat.
   const sources: Source[] = [await openSource(opts.source, { onWarning: (m) => reporter.warn(m) })];
   try {

@@ -101,6 +101,14 @@ describe('send --count', () => {
     TRANSFER_MS,
   );
 
+  it.skipIf(!hasScript)('refuses --verify, which would ask one question per receiver at once', async () => {
+    const p = runInPty(['send', '--count', '2', '--verify', '--relay', world.relay.url, '--text', 'hi'], {
+      cwd: world.tmp,
+    });
+    expect(await p.exit).toBe(2);
+    expect(p.output()).toMatch(/--verify asks one question per receiver: not with --count/);
+  });
+
   it('refuses what it cannot do before reaching the network', async () => {
     const usage = async (args: string[], pattern: RegExp) => {
       const p = runPortunus(['send', '--relay', world.relay.url, ...args], { cwd: world.tmp, stdin: 'x' });
