@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TcpProxy } from './faults.js';
 import { exitOf, runPortunus, TRANSFER_MS, useRelayWorld, type Proc } from './harness.js';
 import { hasScript, runInPty } from './pty.js';
 
@@ -16,9 +17,9 @@ const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex')
 if (!hasScript) console.log('skipping the --count prompt test: script(1) is not installed (apt-get install bsdutils)');
 
 /** A folder with `data.bin` to send, and one empty folder per receiver. */
-async function folders(name: string, receivers: number) {
+async function folders(name: string, receivers: number, size = 1_500_000) {
   const dir = join(world.tmp, name);
-  const content = randomBytes(1_500_000);
+  const content = randomBytes(size);
   await mkdir(join(dir, 'src'), { recursive: true });
   await writeFile(join(dir, 'src', 'data.bin'), content);
   const dsts = Array.from({ length: receivers }, (_, i) => join(dir, `dst${i + 1}`));
@@ -26,14 +27,32 @@ async function folders(name: string, receivers: number) {
   return { src: join(dir, 'src'), dsts, content };
 }
 
-function sendCount(src: string, count: number): Proc {
-  return runPortunus(['send', '--json', '--count', String(count), '--relay', world.relay.url, 'data.bin'], {
+function sendCount(src: string, count: number, relay = world.relay.url, extra: string[] = []): Proc {
+  return runPortunus(['send', '--json', '--count', String(count), ...extra, '--relay', relay, 'data.bin'], {
     cwd: src,
   });
 }
 
-function receive(dst: string, code: string): Proc {
-  return runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, code], { cwd: dst });
+function receive(dst: string, code: string, relay = world.relay.url, extra: string[] = []): Proc {
+  return runPortunus(['receive', '--json', '--yes', ...extra, '--relay', relay, code], { cwd: dst });
+}
+
+/**
+ * Resolves once each of `receivers` (a receive process: [undefined]) has had its transfer completed or has seen its
+ * second reconnect attempt (the first refused): nothing is left that has not noticed the outage.
+ */
+async function outageSeen(p: Proc, receivers: unknown[]): Promise<void> {
+  const settled = (r: unknown) =>
+    p
+      .events()
+      .some((e) => e.receiver === r && (e.event === 'done' || (e.event === 'reconnecting' && Number(e.attempt) >= 2)));
+  while (!receivers.every(settled)) {
+    if (p.child.exitCode !== null) {
+      if (p.child.exitCode === 0) return;
+      throw new Error(`exited: ${p.stdout()} ${p.stderr()}`.slice(-3000));
+    }
+    await Promise.race([p.exited, new Promise((resolve) => p.child.stdout!.once('data', resolve))]);
+  }
 }
 
 describe('send --count', () => {
@@ -97,6 +116,37 @@ describe('send --count', () => {
       expect(failed[0]).toMatchObject({ error: 'WRONG_CODE' });
       expect(events.find((e) => e.event === 'served')).toEqual({ event: 'served', completed: 2, failed: 1 });
       expect(events.at(-1)).toMatchObject({ event: 'error', error: 'WRONG_CODE', exit: 3 });
+    },
+    TRANSFER_MS,
+  );
+
+  it(
+    'a network outage mid-transfer: every seat cut reconnects on its own (PROTOCOL.md §2.13), both receivers complete',
+    async () => {
+      const size = 32 * 1024 * 1024;
+      const { src, dsts, content } = await folders('count-outage', 2, size);
+      // Every connection goes through a proxy that stops moving once the sender has sent a little more than one
+      // file's worth: both receivers confirmed and began (one transfer alone cannot get there), and one at least is
+      // not done. Then it cuts them all, and refuses new ones until everything has noticed.
+      const proxy = await TcpProxy.start(Number(new URL(world.relay.url).port), { freezeAfter: size + 1024 * 1024 });
+      try {
+        const through = `ws://127.0.0.1:${proxy.port}`;
+        const relayOnly = ['--transport', 'relay'];
+        const sender = sendCount(src, 2, through, relayOnly);
+        const code = String((await sender.waitEvent('code')).code);
+        const receivers = dsts.map((dst) => receive(dst, code, through, relayOnly));
+        await proxy.frozen;
+        proxy.sever();
+        await Promise.all([outageSeen(sender, [1, 2]), ...receivers.map((r) => outageSeen(r, [undefined]))]);
+        proxy.heal();
+        expect(await Promise.all([sender, ...receivers].map((p) => exitOf(p, TRANSFER_MS)))).toEqual([0, 0, 0]);
+        for (const dst of dsts) expect(sha256(await readFile(join(dst, 'data.bin')))).toBe(sha256(content));
+        const reconnected = sender.events().filter((e) => e.event === 'reconnected');
+        expect(reconnected.length).toBeGreaterThanOrEqual(1);
+        expect(sender.events().at(-1)).toEqual({ event: 'served', completed: 2, failed: 0 });
+      } finally {
+        await proxy.close();
+      }
     },
     TRANSFER_MS,
   );
