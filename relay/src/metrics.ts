@@ -34,7 +34,7 @@ export class RelayMetrics implements RelayObserver {
     });
     new Gauge({
       name: 'portunus_relay_nameplates',
-      help: 'Nameplates in use (waiting or paired).',
+      help: 'Nameplates in use (waiting or paired), each seat counted.',
       registers,
       collect() {
         this.set(source.nameplates());
