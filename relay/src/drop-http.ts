@@ -1,0 +1,218 @@
+/**
+ * The drop API on the relay's port, under `/drops` (PROTOCOL.md §9.3). Uploads are the tus protocol, served by
+ * @tus/server over the storage's tus store; this file checks everything first (the request, the limits, the
+ * upload token) and answers the rest itself: the capability check and downloads with slots, leases and ranges.
+ * Bodies stream both ways; nothing is buffered beyond the streams' own high-water marks.
+ */
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream';
+import { Server as TusServer } from '@tus/server';
+import { clientAddress, addressKey, type ProxyTrust } from './address.js';
+import { DROP_ID, type DropRecord } from './drop-record.js';
+import { DropRefusal, refusalCodeForStatus, sendRefusal, type DropRefusalCode } from './drop-refusal.js';
+import { parseDropRequest, parseRangeStart, tokenHeader } from './drop-request.js';
+import type { Drops } from './drops.js';
+import type { Logger } from './logger.js';
+
+export const DROPS_PATH = '/drops';
+/** A PATCH whose body stops arriving for this long is cut (the client resumes with HEAD). */
+const UPLOAD_IDLE_SOCKET_MS = 60_000;
+
+export interface DropHttpOptions {
+  trust: ProxyTrust | undefined;
+  logger: Logger;
+  /** Every refusal, by code (metrics). */
+  refused(code: DropRefusalCode): void;
+  /** The relay is shutting down: no new drops. */
+  draining(): boolean;
+}
+
+export function isDropsPath(path: string): boolean {
+  return path === DROPS_PATH || path.startsWith(`${DROPS_PATH}/`);
+}
+
+export class DropHttp {
+  private readonly tus: TusServer | undefined;
+
+  constructor(
+    private readonly drops: Drops | undefined,
+    private readonly options: DropHttpOptions,
+  ) {
+    if (drops === undefined) return;
+    const storage = drops.storage;
+    const prefix = storage.uploadKey('');
+    this.tus = new TusServer({
+      path: DROPS_PATH,
+      datastore: storage.uploads,
+      maxSize: drops.capabilities().maxBytes,
+      namingFunction: (_req, metadata) => storage.uploadKey(metadata?.id ?? ''),
+      getFileIdFromRequest: (_req, last) => (last !== undefined && DROP_ID.test(last) ? storage.uploadKey(last) : ''),
+      generateUrl: (_req, { id }) => `${DROPS_PATH}/${id.slice(prefix.length)}`,
+      exposedHeaders: ['Portunus-Upload-Token', 'Portunus-Error'],
+      allowedHeaders: ['Portunus-Upload-Token'],
+      onUploadFinish: async (_req, upload) => {
+        await drops.uploaded(upload.id.slice(prefix.length));
+        return {};
+      },
+    });
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const head = req.method === 'HEAD';
+    this.route(req, res, path).catch((err: unknown) => {
+      const refusal =
+        err instanceof DropRefusal ? err : new DropRefusal('INTERNAL', 'the drop storage failed; try again later');
+      if (!(err instanceof DropRefusal))
+        this.options.logger.error('drop request failed', { error: err instanceof Error ? err.message : 'unknown' });
+      this.refuse(res, refusal, head);
+    });
+  }
+
+  private refuse(res: ServerResponse, refusal: DropRefusal, head: boolean): void {
+    this.options.refused(refusal.code);
+    sendRefusal(res, refusal, head);
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const drops = this.drops;
+    if (drops === undefined) throw new DropRefusal('DROPS_DISABLED', 'this relay stores no drops');
+    const method = req.method ?? '';
+    if (method === 'OPTIONS') return this.toTus(req, res);
+    if (path === DROPS_PATH) {
+      if (method === 'GET' || method === 'HEAD') return sendJson(res, drops.capabilities(), method === 'HEAD');
+      if (method === 'POST') return this.create(drops, req, res);
+      throw new DropRefusal('BAD_REQUEST', `${method} is not allowed on ${DROPS_PATH}`);
+    }
+    const id = path.slice(DROPS_PATH.length + 1);
+    if (!DROP_ID.test(id)) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop');
+    const uploadToken = tokenHeader(req.headers, 'portunus-upload-token');
+    if (method === 'PATCH' || (method === 'HEAD' && uploadToken !== undefined))
+      return this.upload(drops, id, uploadToken, req, res);
+    if (method === 'GET' || method === 'HEAD') return this.download(drops, id, req, res);
+    throw new DropRefusal('BAD_REQUEST', `${method} is not allowed on a drop`);
+  }
+
+  private async create(drops: Drops, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (this.options.draining()) throw new DropRefusal('RELAY_SHUTDOWN', 'the relay is shutting down');
+    const request = parseDropRequest(req.headers, drops.capabilities().maxExpirySeconds);
+    const token = await drops.create({
+      id: request.id,
+      length: request.length,
+      expiresMs: request.expiresSeconds * 1000,
+      downloads: request.downloads,
+      address: addressKey(clientAddress(req, this.options.trust)),
+    });
+    res.setHeader('Portunus-Upload-Token', token);
+    await this.toTus(req, res);
+    if (res.statusCode !== 201) await drops.abandon(request.id);
+  }
+
+  private async upload(
+    drops: Drops,
+    id: string,
+    token: string | undefined,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
+    const record = drops.find(id);
+    if (record === undefined || record.gone) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop');
+    if (token === undefined || !drops.uploadTokenMatches(record, token))
+      throw new DropRefusal('BAD_REQUEST', 'wrong or missing Portunus-Upload-Token');
+    if (req.method === 'PATCH') {
+      await drops.uploadSeen(record);
+      req.setTimeout(UPLOAD_IDLE_SOCKET_MS, () => req.destroy());
+    }
+    await this.toTus(req, res);
+  }
+
+  /** Hands the request to @tus/server; its failures get a Portunus-Error too (every failure carries one). */
+  private async toTus(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const writeHead = res.writeHead.bind(res) as (status: number, ...rest: unknown[]) => ServerResponse;
+    const refused = this.options.refused;
+    (res as { writeHead: unknown }).writeHead = (status: number, ...rest: unknown[]): ServerResponse => {
+      if (status >= 400) {
+        const code = refusalCodeForStatus(status);
+        refused(code);
+        res.setHeader('Portunus-Error', code);
+        res.removeHeader('Portunus-Upload-Token');
+      }
+      return writeHead(status, ...rest);
+    };
+    await this.tus!.handle(req, res);
+  }
+
+  private async download(drops: Drops, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const record = drops.find(id);
+    if (record === undefined) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop, or it expired');
+    if (record.gone) throw new DropRefusal('DROP_GONE', 'every download of this drop has been used');
+    if (!record.complete) throw new DropRefusal('DROP_INCOMPLETE', 'the upload of this drop is not complete');
+    const headers: OutgoingHttpHeaders = {
+      'content-type': 'application/octet-stream',
+      'cache-control': 'no-store',
+      'accept-ranges': 'bytes',
+      'portunus-expires': Math.floor(record.expiresAt / 1000),
+    };
+    if (req.method === 'HEAD') {
+      res.writeHead(200, {
+        ...headers,
+        'content-length': record.length,
+        'portunus-downloads-left': record.downloads - record.used,
+      });
+      res.end();
+      return;
+    }
+    const leaseToken = tokenHeader(req.headers, 'portunus-lease');
+    if (leaseToken === undefined) {
+      const { lease, leaseHash } = await drops.takeSlot(record);
+      headers['portunus-lease'] = lease;
+      headers['portunus-downloads-left'] = record.downloads - record.used;
+      headers['content-length'] = record.length;
+      return this.stream(drops, record, leaseHash, 0, 200, headers, res);
+    }
+    const start = parseRangeStart(req.headers) ?? 0;
+    const lease = drops.lease(record, leaseToken);
+    if (start >= record.length) {
+      res.setHeader('Content-Range', `bytes */${record.length}`);
+      throw new DropRefusal('RANGE_NOT_SATISFIABLE', `the drop holds ${record.length} bytes`);
+    }
+    headers['portunus-downloads-left'] = record.downloads - record.used;
+    headers['content-length'] = record.length - start;
+    headers['content-range'] = `bytes ${start}-${record.length - 1}/${record.length}`;
+    return this.stream(drops, record, lease.hash, start, 206, headers, res);
+  }
+
+  /** Sends the stored bytes from `start`; the lease ends once the response was written completely. */
+  private async stream(
+    drops: Drops,
+    record: DropRecord,
+    leaseHash: string,
+    start: number,
+    status: number,
+    headers: OutgoingHttpHeaders,
+    res: ServerResponse,
+  ): Promise<void> {
+    const body = await drops.storage.read(record.id, start);
+    res.writeHead(status, headers);
+    let finished = false;
+    res.once('finish', () => (finished = true));
+    pipeline(body, res, (err) => {
+      if (finished && !err) {
+        drops.leaseDone(record, leaseHash).catch((error: unknown) => {
+          this.options.logger.warn('drop lease end failed', { id: record.id, error: (error as Error).message });
+        });
+      } else {
+        drops.leaseSeen(record, leaseHash);
+      }
+    });
+  }
+}
+
+function sendJson(res: ServerResponse, value: unknown, head: boolean): void {
+  const body = `${JSON.stringify(value)}\n`;
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : body);
+}

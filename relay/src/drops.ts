@@ -1,0 +1,270 @@
+/**
+ * The drops a relay holds, as bookkeeping over a DropStorage (PROTOCOL.md §9.3, §9.4): creation against the limits,
+ * upload progress, download slots and leases, and the sweep that deletes what expired. Every change that must
+ * survive a restart is written to the drop's record before the request that caused it is answered; writes of one
+ * drop are queued so they land in order.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { RandomBytes } from '@portunus/protocol';
+import { LEASE_IDLE_MS, MAX_DOWNLOADS, UPLOAD_IDLE_MS, type DropLease, type DropRecord } from './drop-record.js';
+import { DropRefusal } from './drop-refusal.js';
+import type { DropStorage } from './drop-storage.js';
+import type { Logger } from './logger.js';
+
+export interface DropLimits {
+  maxBytes: number;
+  totalBytes: number;
+  maxExpiryMs: number;
+  perAddress: number;
+  bytesPerAddress: number;
+}
+
+/** What the metrics hear (drop-metrics.ts). */
+export interface DropObserver {
+  uploadCompleted(): void;
+  downloadCompleted(): void;
+}
+
+export interface DropsDeps {
+  clock: () => number;
+  random: RandomBytes;
+  logger: Logger;
+  observer: DropObserver;
+}
+
+export interface NewDrop {
+  id: string;
+  length: number;
+  expiresMs: number;
+  downloads: number;
+  /** Limit key of the client address. */
+  address: string;
+}
+
+export interface Capabilities {
+  maxBytes: number;
+  maxExpirySeconds: number;
+  maxDownloads: number;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
+
+export class Drops {
+  private readonly records = new Map<string, DropRecord>();
+  private readonly writes = new Map<string, Promise<void>>();
+
+  private constructor(
+    readonly storage: DropStorage,
+    private readonly limits: DropLimits,
+    private readonly deps: DropsDeps,
+  ) {}
+
+  /** Loads every stored record and sweeps once (what expired while the relay was down goes now). */
+  static async open(storage: DropStorage, limits: DropLimits, deps: DropsDeps): Promise<Drops> {
+    const drops = new Drops(storage, limits, deps);
+    const { records, damaged } = await storage.records();
+    for (const record of records) drops.records.set(record.id, record);
+    for (const id of damaged) deps.logger.warn('unreadable drop record left alone', { id });
+    await drops.sweep();
+    return drops;
+  }
+
+  capabilities(): Capabilities {
+    return {
+      maxBytes: this.limits.maxBytes,
+      maxExpirySeconds: Math.floor(this.limits.maxExpiryMs / 1000),
+      maxDownloads: MAX_DOWNLOADS,
+    };
+  }
+
+  /** Stored drops (not yet gone) and the bytes they hold or have reserved. */
+  stats(): { drops: number; bytes: number } {
+    let drops = 0;
+    let bytes = 0;
+    for (const record of this.records.values()) {
+      if (record.gone) continue;
+      drops += 1;
+      bytes += record.length;
+    }
+    return { drops, bytes };
+  }
+
+  /** The record of a drop that has not expired. */
+  find(id: string): DropRecord | undefined {
+    const record = this.records.get(id);
+    return record === undefined || this.deps.clock() >= record.expiresAt ? undefined : record;
+  }
+
+  /** Checks the limits, then stores the new drop's record; returns its upload token. */
+  async create(drop: NewDrop): Promise<string> {
+    const { maxBytes, totalBytes, maxExpiryMs, perAddress, bytesPerAddress } = this.limits;
+    if (drop.length > maxBytes) throw new DropRefusal('DROP_TOO_LARGE', `a drop may hold at most ${maxBytes} bytes`);
+    if (drop.expiresMs > maxExpiryMs)
+      throw new DropRefusal('BAD_REQUEST', `expires: at most ${maxExpiryMs / 1000} seconds`);
+    if (this.records.has(drop.id)) throw new DropRefusal('DROP_EXISTS', 'a drop with this id exists');
+    let mine = 0;
+    let myBytes = 0;
+    for (const record of this.records.values()) {
+      if (record.gone || record.address !== drop.address) continue;
+      mine += 1;
+      myBytes += record.length;
+    }
+    if (mine >= perAddress) throw new DropRefusal('DROP_QUOTA', `at most ${perAddress} drops per address`);
+    if (myBytes + drop.length > bytesPerAddress)
+      throw new DropRefusal('DROP_QUOTA', `at most ${bytesPerAddress} bytes of drops per address`);
+    if (this.stats().bytes + drop.length > totalBytes)
+      throw new DropRefusal('DROP_STORAGE_FULL', 'the relay has no room for this drop');
+    const token = Buffer.from(this.deps.random(16)).toString('hex');
+    const now = this.deps.clock();
+    const record: DropRecord = {
+      id: drop.id,
+      length: drop.length,
+      createdAt: now,
+      expiresAt: now + drop.expiresMs,
+      downloads: drop.downloads,
+      used: 0,
+      complete: false,
+      uploadSeenAt: now,
+      address: drop.address,
+      tokenHash: sha256Hex(token),
+      leases: [],
+      gone: false,
+    };
+    this.records.set(drop.id, record);
+    try {
+      await this.persist(record);
+    } catch (err) {
+      this.records.delete(drop.id);
+      throw err;
+    }
+    return token;
+  }
+
+  /** The upload was not created after all (the tus layer refused it): forget the drop. */
+  async abandon(id: string): Promise<void> {
+    await this.remove(id);
+  }
+
+  /** Whether `token` is the upload token of drop `id` (compared as hashes, in constant time). */
+  uploadTokenMatches(record: DropRecord, token: string): boolean {
+    return sameHash(record.tokenHash, sha256Hex(token));
+  }
+
+  /** A PATCH arrived: the upload is alive. */
+  async uploadSeen(record: DropRecord): Promise<void> {
+    record.uploadSeenAt = this.deps.clock();
+    await this.persist(record);
+  }
+
+  /** The last byte arrived; durable before the final PATCH is answered. */
+  async uploaded(id: string): Promise<void> {
+    const record = this.records.get(id);
+    if (record === undefined || record.complete) return;
+    record.complete = true;
+    record.uploadSeenAt = this.deps.clock();
+    await this.persist(record);
+    this.deps.observer.uploadCompleted();
+  }
+
+  /** Takes a download slot with a new lease; throws DROP_GONE when none is left. */
+  async takeSlot(record: DropRecord): Promise<{ lease: string; leaseHash: string }> {
+    if (record.gone || record.used >= record.downloads)
+      throw new DropRefusal('DROP_GONE', 'every download of this drop has been used');
+    const lease = Buffer.from(this.deps.random(16)).toString('hex');
+    const leaseHash = sha256Hex(lease);
+    record.used += 1;
+    record.leases.push({ hash: leaseHash, seenAt: this.deps.clock() });
+    await this.persist(record);
+    return { lease, leaseHash };
+  }
+
+  /** The open lease `token` of a drop; throws DROP_GONE when it is unknown or ended. */
+  lease(record: DropRecord, token: string): DropLease {
+    const hash = sha256Hex(token);
+    const lease = record.gone ? undefined : record.leases.find((l) => sameHash(l.hash, hash));
+    if (lease === undefined) throw new DropRefusal('DROP_GONE', 'this download lease has ended');
+    lease.seenAt = this.deps.clock();
+    return lease;
+  }
+
+  /** A request under the lease ended without the last byte: it stays open for LEASE_IDLE_MS from now. */
+  leaseSeen(record: DropRecord, leaseHash: string): void {
+    const lease = record.leases.find((l) => l.hash === leaseHash);
+    if (lease !== undefined) lease.seenAt = this.deps.clock();
+  }
+
+  /** A response carrying the last stored byte was written completely: the lease ends. */
+  async leaseDone(record: DropRecord, leaseHash: string): Promise<void> {
+    const before = record.leases.length;
+    record.leases = record.leases.filter((l) => l.hash !== leaseHash);
+    if (record.leases.length === before) return;
+    this.deps.observer.downloadCompleted();
+    if (!(await this.retireIfUsed(record))) await this.persist(record);
+  }
+
+  /** Deletes what expired, abandoned uploads and the bytes of fully downloaded drops; ends idle leases. */
+  async sweep(): Promise<void> {
+    const now = this.deps.clock();
+    for (const record of [...this.records.values()]) {
+      try {
+        if (now >= record.expiresAt) await this.remove(record.id);
+        else if (!record.complete && now - record.uploadSeenAt >= UPLOAD_IDLE_MS) await this.remove(record.id);
+        else {
+          const leases = record.leases.filter((l) => now - l.seenAt < LEASE_IDLE_MS);
+          const changed = leases.length !== record.leases.length;
+          record.leases = leases;
+          if (!(await this.retireIfUsed(record)) && changed) await this.persist(record);
+        }
+      } catch (err) {
+        this.deps.logger.warn('drop sweep failed', { id: record.id, error: (err as Error).message });
+      }
+    }
+  }
+
+  /** Waits for every queued record write. */
+  async flush(): Promise<void> {
+    await Promise.allSettled([...this.writes.values()]);
+  }
+
+  /** Every slot used and no lease open: the bytes go; the record stays (gone) until expiry. */
+  private async retireIfUsed(record: DropRecord): Promise<boolean> {
+    if (record.gone || !record.complete || record.used < record.downloads || record.leases.length > 0) return false;
+    record.gone = true;
+    await this.persist(record);
+    await this.queue(record.id, () => this.storage.deleteData(record.id));
+    this.deps.logger.debug('drop downloaded and deleted', { id: record.id });
+    return true;
+  }
+
+  private async remove(id: string): Promise<void> {
+    this.records.delete(id);
+    await this.queue(id, async () => {
+      await this.storage.deleteData(id);
+      await this.storage.deleteRecord(id);
+    });
+    this.deps.logger.debug('drop deleted', { id });
+  }
+
+  private persist(record: DropRecord): Promise<void> {
+    const snapshot: DropRecord = { ...record, leases: record.leases.map((l) => ({ ...l })) };
+    return this.queue(record.id, () => this.storage.writeRecord(snapshot));
+  }
+
+  /** Runs `task` after the drop's earlier writes; the returned promise fails with it, the queue goes on. */
+  private queue(id: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.writes.get(id) ?? Promise.resolve();
+    const next = previous.then(task, task);
+    const settled = next.catch(() => {});
+    this.writes.set(id, settled);
+    void settled.then(() => {
+      if (this.writes.get(id) === settled) this.writes.delete(id);
+    });
+    return next;
+  }
+}
