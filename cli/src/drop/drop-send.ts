@@ -186,7 +186,7 @@ async function createUpload(
 }
 
 /** Failures after which the upload is tried again from the relay's offset: the connection, not a refusal. */
-const RETRIED = new Set(['RELAY_UNREACHABLE', 'RELAY_PROTOCOL', 'INTERNAL']);
+const RETRIED = new Set(['RELAY_UNREACHABLE', 'RELAY_PROTOCOL', 'RELAY_SHUTDOWN', 'INTERNAL']);
 
 /** PATCHes until the relay holds every byte; a cut PATCH is followed by a HEAD and the rest, within --stall-timeout. */
 async function pump(

@@ -150,7 +150,7 @@ export const ERROR_GUIDE = {
   },
   DROP_TOO_LARGE: {
     exit: 6,
-    hint: 'The relay refuses drops this large: send it live, or use a relay that allows larger drops.',
+    hint: 'The relay refuses drops this large: send it live, or use a relay with a larger --drop-max-bytes.',
   },
   DROP_QUOTA: {
     exit: 6,
