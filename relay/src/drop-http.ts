@@ -1,5 +1,5 @@
 /**
- * The drop API on the relay's port, under `/drops` (PROTOCOL.md §9.3). Uploads are the tus protocol, served by
+ * The drop API on the relay's port, under `/drops` (PROTOCOL.md §11.3). Uploads are the tus protocol, served by
  * @tus/server over the storage's tus store; this file checks everything first (the request, the limits, the
  * upload token) and answers the rest itself: the capability check and downloads with slots, leases and ranges.
  * Bodies stream both ways; nothing is buffered beyond the streams' own high-water marks.

@@ -1,4 +1,4 @@
-/** The drop metrics (PROTOCOL.md §9.4), registered in the relay's own registry beside the relay's (metrics.ts). */
+/** The drop metrics (PROTOCOL.md §11.4), registered in the relay's own registry beside the relay's (metrics.ts). */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DROP_REFUSALS, type DropRefusalCode } from './drop-refusal.js';
 import type { DropObserver, DropStats } from './drops.js';

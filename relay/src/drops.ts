@@ -1,5 +1,5 @@
 /**
- * The drops a relay holds, as bookkeeping over a DropStorage (PROTOCOL.md §9.3, §9.4): creation against the limits,
+ * The drops a relay holds, as bookkeeping over a DropStorage (PROTOCOL.md §11.3, §11.4): creation against the limits,
  * upload progress, download slots and leases, and the sweep that deletes what expired. Every change that must
  * survive a restart is written to the drop's record before the request that caused it is answered; writes of one
  * drop are queued so they land in order.
