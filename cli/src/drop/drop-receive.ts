@@ -1,5 +1,5 @@
 /**
- * `portunus receive D-…`: download a stored drop (PROTOCOL.md §9.2, §9.3) and open it frame by frame into the
+ * `portunus receive D-…`: download a stored drop (PROTOCOL.md §11.2, §11.3) and open it frame by frame into the
  * sinks a live receive uses (temporary name, final name only when complete), with the same offer checks, prompts
  * and options. The download's lease and the drop's prologue are kept in the state folder (drop-state.ts): an
  * interrupted download of a single file continues from its last complete 1 MiB chunk with a Range request on the

@@ -1,6 +1,6 @@
 /**
  * `portunus send --drop`: seal the offer and the data with a fresh drop code's key, upload the stored bytes to the
- * relay with tus (PROTOCOL.md §9.2, §9.3), and show the code once the relay holds every byte. An interrupted upload
+ * relay with tus (PROTOCOL.md §11.2, §11.3), and show the code once the relay holds every byte. An interrupted upload
  * continues when the same command runs again: its state (drop-state.ts) names the code and the upload, the relay's
  * HEAD says how much it holds, and the stream is regenerated from there (drop-stream.ts).
  */
