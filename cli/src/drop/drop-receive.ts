@@ -21,6 +21,7 @@ import {
   toHex,
 } from '@portunus/protocol';
 import { nodeAead } from '@portunus/protocol/node';
+import type { FileDigest } from '../files/manifest.js';
 import { checkOutput } from '../files/sink.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import type { TransferContext } from '../transfer/context.js';
@@ -44,6 +45,8 @@ export interface DropReceiveResult {
   sha256: string;
   seconds: number;
   path?: string;
+  /** A folder or bundle: each file's SHA-256, as written. */
+  files?: readonly FileDigest[];
   drop: DropFields;
 }
 
@@ -112,6 +115,7 @@ class DropDownload {
         sha256: offer.kind === 'text' ? '' : this.#land!.hash.digestHex(),
         seconds: (this.ctx.now() - this.#started) / 1000,
         ...(path === undefined || path === '-' ? {} : { path }),
+        ...(this.#land?.manifest === undefined || offer.kind === 'file' ? {} : { files: this.#land.manifest.files() }),
         drop: this.#drop,
       };
     } catch (err) {

@@ -19,6 +19,7 @@ import {
   type Offer,
 } from '@portunus/protocol';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
+import type { FileDigest } from '../files/manifest.js';
 import { openSource, type Source, type SourceSpec } from '../files/source.js';
 import type { TransferContext } from '../transfer/context.js';
 import { describeOffer } from '../ui/describe.js';
@@ -46,6 +47,8 @@ export interface DropSendResult {
   reused: number;
   sha256: string;
   seconds: number;
+  /** Folders and bundles: each file's SHA-256, as read. */
+  files?: readonly FileDigest[];
   drop: { code: string; expires: number; downloads: number };
 }
 
@@ -99,6 +102,7 @@ export async function sendDrop(ctx: TransferContext, opts: DropSendOptions): Pro
       reused: sent.reused,
       sha256: sent.sha256,
       seconds: (ctx.now() - started) / 1000,
+      ...(source.files === undefined ? {} : { files: source.files() }),
       drop,
     };
   } finally {
