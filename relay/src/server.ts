@@ -269,7 +269,11 @@ class Relay {
     this.server.closeIdleConnections();
     this.sockets.perform(this.core.shutdown(this.clock()));
     this.logger.info('draining', { connections: this.sockets.size, graceMs });
-    await this.sockets.waitUntilEmpty(drainMs, graceCut);
+    // Paired rooms and drop uploads or downloads under way get the same drain to finish.
+    await Promise.all([
+      this.sockets.waitUntilEmpty(drainMs, graceCut),
+      this.routes.drops.waitUntilIdle(drainMs, graceCut),
+    ]);
     this.sockets.perform(this.core.closeAll());
     await this.sockets.waitUntilEmpty(handshakeMs);
     this.sockets.terminateAll();
