@@ -32,18 +32,20 @@ export function isDropsPath(path: string): boolean {
 }
 
 export class DropHttp {
-  private readonly tus: TusServer | undefined;
+  private drops: Drops | undefined;
+  private tus: TusServer | undefined;
   /** Requests being answered (uploads and downloads under way), which a shutdown lets finish within its drain. */
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(
-    private readonly drops: Drops | undefined,
-    private readonly options: DropHttpOptions,
-  ) {
-    if (drops === undefined) return;
+  /** Until `enable`, every request is answered DROPS_DISABLED. */
+  constructor(private readonly options: DropHttpOptions) {}
+
+  /** Serves `drops` (once its storage is open). */
+  enable(drops: Drops): void {
     const storage = drops.storage;
     const prefix = storage.uploadKey('');
+    this.drops = drops;
     this.tus = new TusServer({
       path: DROPS_PATH,
       datastore: storage.uploads,
