@@ -113,7 +113,7 @@ async function runRelay(flags: CommandFlags, deps: RelayCommandDeps): Promise<vo
 
   // Loaded only when the relay runs: every `portunus` command registers this one, and send/receive never start it.
   const { startRelay } = await import('./server.js');
-  const handle = await startRelay(config, { logger }).catch((err: unknown) => {
+  const handle = await startRelay(config, { logger, env }).catch((err: unknown) => {
     throw listenError(err, config);
   });
   const line = json

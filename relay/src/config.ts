@@ -4,7 +4,7 @@
  */
 import { type IceServer, MAX_FRAME_BYTES, parseIceServer } from '@portunus/protocol';
 import type { TrustProxySetting } from './address.js';
-import { checkProxies, checkRange, MiB, parseOptionValue, usageError } from './option-value.js';
+import { checkProxies, checkRange, GiB, MiB, parseOptionValue, usageError } from './option-value.js';
 import { RELAY_OPTIONS } from './relay-options.js';
 
 export interface RelayConfig {
@@ -54,6 +54,20 @@ export interface RelayConfig {
   pageDir: string | undefined;
   /** Serve no page, even when the relay has one (the welcome then says so: no `page` flag). */
   noPage: boolean;
+  /** Where drops are stored (drop-storage.ts): a directory or `s3://bucket/prefix`; undefined: no drops. */
+  storage: string | undefined;
+  /** Largest drop (its Upload-Length). */
+  dropMaxBytes: number;
+  /** Bytes all stored drops may take together (complete or not). */
+  dropTotalBytes: number;
+  /** Longest expiry a drop may ask for. */
+  dropMaxExpiryMs: number;
+  /** Drops one client address (addressKey) may have stored at once. */
+  dropPerAddress: number;
+  /** Bytes one client address may have stored at once. */
+  dropBytesPerAddress: number;
+  /** How often expired drops, abandoned uploads and idle leases are swept. */
+  dropSweepIntervalMs: number;
 }
 
 export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
@@ -82,6 +96,13 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   turn: undefined,
   pageDir: undefined,
   noPage: false,
+  storage: undefined,
+  dropMaxBytes: 2 * GiB,
+  dropTotalBytes: 20 * GiB,
+  dropMaxExpiryMs: 7 * 24 * 3600_000,
+  dropPerAddress: 20,
+  dropBytesPerAddress: 4 * GiB,
+  dropSweepIntervalMs: 60_000,
 });
 
 /** Options set in the environment (PORTUNUS_RELAY_*). Empty variables count as unset. */

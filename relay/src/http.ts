@@ -1,9 +1,10 @@
 /**
- * Plain HTTP on the relay's port: `GET /healthz` (JSON status), `GET /metrics` (Prometheus text) and, when the relay
- * has it, the page's fixed list of files (page-files.ts). Every other request gets 404; WebSocket upgrades are
- * handled by server.ts, not here.
+ * Plain HTTP on the relay's port: `GET /healthz` (JSON status), `GET /metrics` (Prometheus text), the drop API under
+ * `/drops` (drop-http.ts) and, when the relay has it, the page's fixed list of files (page-files.ts). Every other
+ * request gets 404; WebSocket upgrades are handled by server.ts, not here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isDropsPath, type DropHttp } from './drop-http.js';
 import type { Logger } from './logger.js';
 import type { PageFiles } from './page-files.js';
 import { sendPageFile } from './page-route.js';
@@ -23,6 +24,8 @@ export interface HttpRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** The page, unless the relay serves none. */
   page: PageFiles | undefined;
+  /** The drop API (it answers DROPS_DISABLED when the relay has no storage). */
+  drops: DropHttp;
   logger: Logger;
 }
 
@@ -39,6 +42,10 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 export function handleHttpRequest(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): void {
   const path = (req.url ?? '').split('?')[0];
   const head = req.method === 'HEAD';
+  if (path !== undefined && isDropsPath(path)) {
+    routes.drops.handle(req, res, path);
+    return;
+  }
   if (req.method !== 'GET' && !head) {
     send(res, 404, 'text/plain; charset=utf-8', 'not found\n', head);
     return;

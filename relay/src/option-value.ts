@@ -11,6 +11,7 @@ import type { RelayOption } from './relay-options.js';
 
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
+export const GiB = 1024 * MiB;
 
 const SIZE = /^(\d+)\s*(|b|k|kb|kib|m|mb|mib|g|gb|gib)$/i;
 const UNIT: Record<string, number> = {

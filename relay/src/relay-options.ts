@@ -5,7 +5,7 @@
  * table can be checked against it.
  */
 import type { RelayConfig } from './config.js';
-import { KiB, MiB } from './option-value.js';
+import { GiB, KiB, MiB } from './option-value.js';
 
 /** `proxies`: true/false, or a comma-separated list of addresses and CIDR blocks (the flag alone means true). */
 type Kind = 'string' | 'int' | 'seconds' | 'bytes' | 'bool' | 'proxies';
@@ -191,6 +191,67 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
     env: 'PORTUNUS_RELAY_NO_PAGE',
     kind: 'bool',
     description: 'serve no web page, only the relay',
+  },
+  {
+    key: 'storage',
+    flag: 'storage',
+    env: 'PORTUNUS_RELAY_STORAGE',
+    kind: 'string',
+    description: 'store drops (send now, receive later) in this directory or in s3://bucket/prefix (default: no drops)',
+  },
+  {
+    key: 'dropMaxBytes',
+    flag: 'drop-max-bytes',
+    env: 'PORTUNUS_RELAY_DROP_MAX_BYTES',
+    kind: 'bytes',
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    description: 'largest drop',
+  },
+  {
+    key: 'dropTotalBytes',
+    flag: 'drop-total-bytes',
+    env: 'PORTUNUS_RELAY_DROP_TOTAL_BYTES',
+    kind: 'bytes',
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    description: 'bytes all drops together may take',
+  },
+  {
+    key: 'dropMaxExpiryMs',
+    flag: 'drop-max-expiry',
+    env: 'PORTUNUS_RELAY_DROP_MAX_EXPIRY',
+    kind: 'seconds',
+    min: 1,
+    max: 7 * 24 * 3600,
+    description: 'longest time a drop may be kept, in seconds',
+  },
+  {
+    key: 'dropPerAddress',
+    flag: 'drop-per-address',
+    env: 'PORTUNUS_RELAY_DROP_PER_ADDRESS',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    description: 'drops stored at once per client address (IPv6: per /64)',
+  },
+  {
+    key: 'dropBytesPerAddress',
+    flag: 'drop-bytes-per-address',
+    env: 'PORTUNUS_RELAY_DROP_BYTES_PER_ADDRESS',
+    kind: 'bytes',
+    min: 1,
+    max: Number.MAX_SAFE_INTEGER,
+    description: 'bytes of drops stored at once per client address',
+  },
+  {
+    key: 'dropSweepIntervalMs',
+    flag: 'drop-sweep-interval',
+    env: 'PORTUNUS_RELAY_DROP_SWEEP_INTERVAL',
+    kind: 'seconds',
+    min: 0.01,
+    max: 3600,
+    description: 'seconds between sweeps for expired drops, abandoned uploads and leases',
   },
   {
     key: 'graceMs',

@@ -18,6 +18,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
 import { loadPage, type PageFiles } from './page-files.js';
 import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
+import { RelayDrops } from './relay-drops.js';
 import { shutdownSchedule } from './shutdown-schedule.js';
 import { Sockets, type SocketStats } from './sockets.js';
 import { packageVersion } from './version.js';
@@ -27,6 +28,8 @@ export interface RelayDeps {
   /** Milliseconds, like Date.now. */
   clock?: () => number;
   random?: RandomBytes;
+  /** Where an S3 `--storage` finds its endpoint, region and credentials (AWS_*); process.env by default. */
+  env?: Record<string, string | undefined>;
 }
 
 export interface RelayStats extends SocketStats, CoreStats {
@@ -57,6 +60,7 @@ export interface RelayHandle {
 
 export async function startRelay(partial: Partial<RelayConfig>, deps: RelayDeps = {}): Promise<RelayHandle> {
   const relay = new Relay(resolveRelayConfig(partial), deps);
+  await relay.drops.open(deps.env ?? process.env);
   await relay.listen();
   return relay.handle();
 }
@@ -73,6 +77,7 @@ class Relay {
   private readonly preUpgrade: PreUpgradeSockets;
   private readonly trust: ProxyTrust | undefined;
   private readonly page: PageFiles | undefined;
+  readonly drops: RelayDrops;
   /** The X-Forwarded-For warning is logged once: behind a proxy it would otherwise come with every connection. */
   private warnedForwardedFor = false;
   private readonly server: Server;
@@ -107,15 +112,25 @@ class Relay {
       trust: this.trust,
       onRefused: () => this.metrics.rejected('limit'),
     });
+    this.drops = new RelayDrops(config, {
+      registry: this.metrics.registry,
+      clock: this.clock,
+      random,
+      logger: this.logger,
+      trust: this.trust,
+      draining: () => this.draining,
+    });
     const routes = {
       health: () => this.health(),
       metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
       page: this.page,
+      drops: this.drops.http,
       logger: this.logger,
     };
     this.server = createServer((req, res) => handleHttpRequest(routes, req, res));
     this.server.headersTimeout = 10_000;
-    this.server.requestTimeout = 15_000;
+    // An upload's PATCH body may take long; drop-http.ts cuts one that stalls instead.
+    this.server.requestTimeout = config.storage === undefined ? 15_000 : 0;
     // A backstop against raw TCP floods; WebSocket limits are enforced (with a close code) by the core.
     this.server.maxConnections = config.maxConnections * 2 + 64;
     this.server.on('connection', (socket: Socket) => this.preUpgrade.accept(socket));
@@ -214,13 +229,19 @@ class Relay {
     this.server.closeIdleConnections();
     this.sockets.perform(this.core.shutdown(this.clock()));
     this.logger.info('draining', { connections: this.sockets.size, graceMs });
-    await this.sockets.waitUntilEmpty(drainMs, graceCut);
+    // Paired rooms and drop uploads or downloads under way get the same drain to finish.
+    await Promise.all([
+      this.sockets.waitUntilEmpty(drainMs, graceCut),
+      this.drops.http.waitUntilIdle(drainMs, graceCut),
+    ]);
     this.sockets.perform(this.core.closeAll());
     await this.sockets.waitUntilEmpty(handshakeMs);
     this.sockets.terminateAll();
     for (const timer of this.timers) clearInterval(timer);
     this.server.closeAllConnections();
     await serverClosed;
+    // Records being written (a completed upload, a slot taken) land before the relay says it stopped.
+    await this.drops.close();
     this.logger.info('stopped');
   }
 }

@@ -1,6 +1,15 @@
 /** `portunus receive`: option parsing only; the work is in transfer/receive.ts. */
 import { Command } from 'commander';
-import { createError, PortunusError, parseCode, type Code } from '@portunus/protocol';
+import {
+  createError,
+  looksLikeDropCode,
+  PortunusError,
+  parseCode,
+  parseDropCode,
+  type Code,
+  type DropCode,
+} from '@portunus/protocol';
+import { dropStateDir } from '../drop/drop-state.js';
 import { relayEndpoint } from '../relay-client/endpoint.js';
 import { looksLikeLink, parseLink, type PageLink } from '../ui/page-link.js';
 import { askLine, canPrompt } from '../ui/prompt.js';
@@ -44,13 +53,16 @@ Examples:
   $ portunus receive 7-H7K-29A -o - | tar x
   $ portunus receive 'https://relay.example/#7-H7K-29A'
   $ PORTUNUS_CODE=7-H7K-29A portunus receive --yes --json --relay ws://relay:4747
+  $ portunus receive --relay ws://relay:4747 D-7KQ2-M9XD-H4TB-0ZRA-WE5N-C8VJ-P3SG   # a drop (send --drop)
 
 A link names its relay: it is used instead of PORTUNUS_RELAY or the config file's relay. --relay naming another
 relay than the link's is an error (the sender waits at the link's relay).
 
 An interrupted file, folder or set of paths (a lost connection, a killed process) leaves a hidden partial copy
 beside the target; the same receive run again, with a new code or the same one, continues it once the sender has
-checked that it matches its data: a folder's complete files are not sent again (--no-resume starts over).`,
+checked that it matches its data: a folder's complete files are not sent again (--no-resume starts over).
+A drop (a D-… code) is fetched from the relay the sender used; an interrupted download of a file continues from
+its last complete MiB without taking another of the drop's downloads (a folder starts over).`,
   );
   return cmd.action((codeArg: string | undefined, flags: ReceiveFlags) =>
     runAction(io, flags, { role: 'receive', dataOnStdout: flags.output === '-' }, async ({ reporter, signal }) => {
@@ -62,7 +74,28 @@ checked that it matches its data: a folder's complete files are not sent again (
           hint: 'Pass --yes to accept without asking.',
         });
       }
-      const { code, link } = await obtainCode(codeArg, io, ctx.prompt);
+      const obtained = await obtainCode(codeArg, io, ctx.prompt);
+      if ('drop' in obtained) {
+        const [{ receiveDrop }, { reportDone }] = await Promise.all([
+          import('../drop/drop-receive.js'),
+          import('../ui/summary.js'),
+        ]);
+        const result = await receiveDrop(ctx, {
+          code: obtained.drop,
+          output: flags.output,
+          cwd: io.cwd,
+          overwrite: flags.overwrite === true,
+          rename: flags.rename === true,
+          yes: flags.yes === true,
+          resume: flags.resume !== false,
+          stdout: io.stdout,
+          textOut: reporter.mode === 'json' ? undefined : io.stdout,
+          stateDir: dropStateDir(io.env),
+        });
+        reportDone(reporter, 'receive', { ...result, transport: 'relay' });
+        return;
+      }
+      const { code, link } = obtained;
       const relayUrl = link === undefined ? ctx.relayUrl : relayForLink(link, flags.relay, ctx.relayUrl, reporter);
       // Loaded here, not at start-up: `portunus --help` and a usage error need none of the transfer's modules.
       const [{ receive }, { reportDone }] = await Promise.all([
@@ -93,11 +126,16 @@ async function obtainCode(
   arg: string | undefined,
   io: Io,
   prompt: Parameters<typeof askLine>[0],
-): Promise<{ code: Code; link?: PageLink }> {
+): Promise<{ code: Code; link?: PageLink } | { drop: DropCode }> {
   const text =
     arg ??
     io.env.PORTUNUS_CODE ??
     (await askLine(prompt, 'Enter the code: ', 'Pass the code as an argument or in PORTUNUS_CODE.'));
+  if (looksLikeDropCode(text)) {
+    const drop = parseDropCode(text);
+    if (drop instanceof PortunusError) throw drop;
+    return { drop };
+  }
   if (looksLikeLink(text)) {
     const link = parseLink(text);
     return { code: link.code, link };

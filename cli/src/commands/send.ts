@@ -7,6 +7,7 @@ import {
   MAX_SEATS,
   MAX_SECRET_LENGTH,
   MIN_SECRET_LENGTH,
+  MAX_DROP_DOWNLOADS,
   PortunusError,
   parseCode,
   secretLengthFor,
@@ -16,6 +17,8 @@ import { quoteForTerminal } from '../files/sanitize.js';
 import type { SourceSpec } from '../files/source.js';
 import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
+import { dropStateDir } from '../drop/drop-state.js';
+import { parseDuration } from '../drop/duration.js';
 import { readTextInput, TEXT_FROM_STDIN } from './text-input.js';
 import type { Reporter } from '../ui/reporter.js';
 
@@ -26,6 +29,9 @@ interface SendFlags extends CommonOptions {
   codeLength?: string;
   count: string;
   qr: boolean;
+  drop?: boolean;
+  expire?: string;
+  downloads?: string;
 }
 
 export function sendCommand(io: Io): Command {
@@ -52,7 +58,13 @@ export function sendCommand(io: Io): Command {
         'Exits 0 once all n received the file; else with the first failure',
       '1',
     )
-    .option('--no-qr', 'do not print a QR code');
+    .option('--no-qr', 'do not print a QR code')
+    .option(
+      '--drop',
+      'store it on the relay (one started with --storage) and exit: receivers fetch it later with the D-… code it prints',
+    )
+    .option('--expire <duration>', 'with --drop: how long the relay keeps it, like 90s, 30m, 24h or 7d (default 24h)')
+    .option('--downloads <n>', 'with --drop: how many receives it serves before the relay deletes it (default 1)');
   addCommonOptions(cmd).addHelpText(
     'after',
     `
@@ -64,13 +76,25 @@ Examples:
   $ portunus send --text "the wifi password is hunter2"
   $ git log -1 | portunus send --text -       # the text from standard input
   $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz
-  $ portunus send --count 3 --relay ws://relay:4747 artifact.tgz   # three receivers, one code`,
+  $ portunus send --count 3 --relay ws://relay:4747 artifact.tgz   # three receivers, one code
+  $ portunus send --drop --relay ws://relay:4747 --expire 7d --downloads 3 build.tgz
+
+A drop (--drop) is stored on the relay, encrypted, and received later with its code (D- and 28 characters: a long
+secret, since a stored drop cannot rely on the one-guess key exchange of a live transfer). The command exits once
+the relay holds every byte; an interrupted upload continues when the same command runs again. Standard input cannot
+be dropped (its size is unknown in advance).`,
   );
   return cmd.action((paths: string[], flags: SendFlags) =>
     runAction(io, flags, { role: 'send', dataOnStdout: false }, async (ctxArgs) => {
       const { reporter } = ctxArgs;
       // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
       const spec = sourceSpec(paths, flags, io);
+      if (flags.drop === true) {
+        if (flags.count !== '1') throw createError('USAGE', '--count is for live sends; a drop takes --downloads');
+        return sendDropAction(spec, flags, io, ctxArgs);
+      }
+      if (flags.expire !== undefined || flags.downloads !== undefined)
+        throw createError('USAGE', '--expire and --downloads are for --drop only');
       const count = wholeNumber(flags.count, '--count', 1, MAX_SEATS);
       const secretLength =
         flags.codeLength === undefined
@@ -88,6 +112,36 @@ Examples:
       reportDone(reporter, 'send', await send(ctx, opts));
     }),
   );
+}
+
+async function sendDropAction(
+  spec: SourceSpec,
+  flags: SendFlags,
+  io: Io,
+  ctxArgs: { reporter: Reporter; signal: AbortSignal },
+): Promise<void> {
+  if (flags.code !== undefined) throw createError('USAGE', '--code is for live transfers: a drop draws its own code');
+  if ('stdin' in spec) {
+    throw createError('USAGE', 'a drop needs its size in advance, and standard input has none', {
+      hint: 'Save it to a file first and send that with --drop, or send it live (without --drop).',
+    });
+  }
+  const expires = parseDuration(flags.expire ?? '24h', '--expire');
+  const downloads = wholeNumber(flags.downloads ?? '1', '--downloads', 1, MAX_DROP_DOWNLOADS);
+  const ctx = makeContext(flags, io, ctxArgs.reporter, ctxArgs.signal);
+  const source = 'text' in spec && spec.text === TEXT_FROM_STDIN ? await textFromStdin(io, ctxArgs.reporter) : spec;
+  const [{ sendDrop }, { reportDone }] = await Promise.all([
+    import('../drop/drop-send.js'),
+    import('../ui/summary.js'),
+  ]);
+  const result = await sendDrop(ctx, {
+    source,
+    expires,
+    downloads,
+    qr: flags.qr && io.stderr.isTTY === true,
+    stateDir: dropStateDir(io.env),
+  });
+  reportDone(ctxArgs.reporter, 'send', { ...result, transport: 'relay' });
 }
 
 function sourceSpec(paths: string[], flags: SendFlags, io: Io): SourceSpec {

@@ -282,7 +282,7 @@ function sayRenamed(reporter: TransferContext['reporter'], target: Target): void
 }
 
 /** Prints a received message; on a terminal, escape sequences are removed line by line first. */
-function printText(out: NodeJS.WritableStream & { isTTY?: boolean }, text: string): void {
+export function printText(out: NodeJS.WritableStream & { isTTY?: boolean }, text: string): void {
   const shown = out.isTTY
     ? text
         .split('\n')

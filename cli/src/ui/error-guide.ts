@@ -128,6 +128,35 @@ export const ERROR_GUIDE = {
   FILE_CHANGED: { exit: 8, hint: 'The file changed while it was being sent; send it again once it is stable.' },
   DISK_FULL: { exit: 8, hint: 'Free some space, or receive to another disk with -o.' },
   UNSAFE_PATH: { exit: 8, hint: 'The sender offered a path outside the output folder; nothing was written there.' },
+  DROPS_DISABLED: {
+    exit: 6,
+    hint: 'This relay stores no drops: use a relay started with `portunus relay --storage DIR`, or send live without --drop.',
+  },
+  DROP_NOT_FOUND: {
+    exit: 3,
+    hint: 'No such drop on this relay: check the code and the relay, or it expired or was deleted; ask for a new drop.',
+  },
+  DROP_GONE: {
+    exit: 3,
+    hint: "The drop's downloads are used up (or this download's lease ended); ask the sender for a new drop.",
+  },
+  DROP_EXISTS: {
+    exit: 6,
+    hint: 'A drop with this code is stored already; send again without reusing the code.',
+  },
+  DROP_INCOMPLETE: {
+    exit: 6,
+    hint: 'The sender has not finished uploading this drop; try again once its send --drop has exited.',
+  },
+  DROP_TOO_LARGE: {
+    exit: 6,
+    hint: 'The relay refuses drops this large: send it live, or use a relay with a larger --drop-max-bytes.',
+  },
+  DROP_QUOTA: {
+    exit: 6,
+    hint: 'You store too many drops or bytes on this relay: wait for some to expire or be downloaded.',
+  },
+  DROP_STORAGE_FULL: { exit: 6, hint: "The relay's storage is full: try again later, or send live." },
 } as const satisfies Record<ErrorCode, Guide>;
 
 export function exitCodeOf(error: PortunusError): ExitCode {

@@ -11,6 +11,14 @@ import { DataPhase } from './data-phase.js';
 import { ProgressView } from './progress.js';
 import { exitCodeOf, hintOf } from './error-guide.js';
 
+/** What a drop adds to the `offer` and `done` events (`send --drop`, `receive D-…`). */
+export interface DropFields {
+  code?: string;
+  expires?: number;
+  downloads?: number;
+  downloadsLeft?: number;
+}
+
 export type ReportEvent =
   /** `url`: the link to the page the relay serves, the code in its fragment (absent when it serves none). */
   /** `count`: send --count, the receivers this code serves (absent for one). */
@@ -39,6 +47,8 @@ export type ReportEvent =
       text?: string;
       /** Bytes an interrupted receive of this offer left here, which a resume reuses if the sender's data matches. */
       held?: number;
+      /** A stored drop (`receive D-…`): when the relay deletes it (unix seconds), and downloads left after this one. */
+      drop?: DropFields;
     }
   | { event: 'connected'; transport: PathKind }
   /**
@@ -80,6 +90,8 @@ export type ReportEvent =
       files?: readonly { name: string; bytes: number; sha256: string }[];
       /** Receiver of a bundle: where each top-level entry landed (another name under --rename). */
       entries?: readonly { name: string; path: string }[];
+      /** A stored drop: its code (sender), expiry (unix seconds), downloads asked for (sender) or left (receiver). */
+      drop?: DropFields;
     }
   /** A stale temporary of an earlier receive into the same folder, removed (files/stale-temps.ts). */
   | { event: 'swept'; path: string; kind: 'file' | 'folder'; bytes?: number; pid: number; expired?: boolean }

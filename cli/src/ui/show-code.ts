@@ -44,6 +44,6 @@ export function showCode(reporter: Reporter, shown: ShownCode): void {
 }
 
 /** The URL as one word for a POSIX shell: as is when nothing in it is special there, else in single quotes. */
-function shellWord(text: string): string {
+export function shellWord(text: string): string {
   return /^[\w.:/@%+=,~-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
 }

@@ -8,7 +8,7 @@ import type { Offer, PathKind } from '@portunus/protocol';
 import type { FileDigest } from '../files/manifest.js';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { formatBytes, formatRate, formatSeconds } from './format.js';
-import type { Reporter } from './reporter.js';
+import type { DropFields, Reporter } from './reporter.js';
 
 export interface Finished {
   offer: Offer;
@@ -25,6 +25,8 @@ export interface Finished {
   files?: readonly FileDigest[];
   /** Receiver of a bundle: where each top-level entry landed. */
   entries?: readonly { name: string; path: string }[];
+  /** A stored drop (`send --drop`, `receive D-…`). */
+  drop?: DropFields;
 }
 
 export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: Finished): void {
@@ -47,6 +49,7 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     text,
     files: done.files,
     entries: done.entries?.map((e) => ({ name: sanitizeForTerminal(e.name), path: e.path })),
+    drop: done.drop,
   });
   if (done.offer.kind === 'text') {
     if (role === 'send') reporter.say('Text message sent.');
@@ -61,9 +64,12 @@ export function reportDone(reporter: Reporter, role: 'send' | 'receive', done: F
     done.transport === undefined || done.transport === 'relay'
       ? 'the relay'
       : `a direct connection (${done.transport})`;
-  const total = `${formatSeconds(done.seconds)} in all, with the key exchange and the answer`;
+  const total =
+    done.drop === undefined
+      ? `${formatSeconds(done.seconds)} in all, with the key exchange and the answer`
+      : `${formatSeconds(done.seconds)} in all`;
   if (role === 'send') {
-    reporter.say(`Sent ${what}${speed} via ${via}; ${total}.`);
+    reporter.say(`${done.drop === undefined ? 'Sent' : 'Uploaded'} ${what}${speed} via ${via}; ${total}.`);
   } else {
     const where = done.path === undefined ? 'standard output' : sanitizeForTerminal(done.path);
     reporter.say(`Received ${what}${speed} via ${via} → ${where}; ${total}.`);

@@ -54,6 +54,14 @@ export const ERRORS = {
   FILE_CHANGED: {},
   DISK_FULL: {},
   UNSAFE_PATH: {},
+  DROPS_DISABLED: {},
+  DROP_NOT_FOUND: {},
+  DROP_GONE: {},
+  DROP_EXISTS: {},
+  DROP_INCOMPLETE: {},
+  DROP_TOO_LARGE: {},
+  DROP_QUOTA: {},
+  DROP_STORAGE_FULL: {},
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -28,3 +28,6 @@ export * from './retransmit-window.js';
 export * from './resuming-opener.js';
 export * from './path-chooser.js';
 export * from './control-order.js';
+export * from './drop-code.js';
+export * from './drop-keys.js';
+export * from './drop-format.js';

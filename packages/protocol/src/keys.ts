@@ -13,7 +13,7 @@ import { CROCKFORD_ALPHABET } from './code.js';
 import { createError } from './errors.js';
 import { PROTOCOL_LABEL } from './version.js';
 
-export type KeyPurpose = 'confirm' | 'message' | 'data' | 'binding' | 'reconnect';
+export type KeyPurpose = 'confirm' | 'message' | 'data' | 'binding' | 'reconnect' | 'drop';
 
 /** A 32-byte key usable only for purpose P. */
 export type Key<P extends KeyPurpose> = Uint8Array & { readonly __purpose: P };
