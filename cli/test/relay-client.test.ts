@@ -115,6 +115,28 @@ describe('relay client against the real relay', () => {
     expect(pa.sid).toEqual(pb.sid);
   });
 
+  it('allocates a nameplate with seats: each seat pairs with a claimer of its own, one more is refused', async () => {
+    const handle = await relay();
+    const url = handle.url;
+    const a = await client(url);
+    const nameplate = await a.allocate(2);
+    expect(a.seatToken).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    const seat = await client(url);
+    await seat.join(nameplate, a.seatToken!);
+    const [b1, b2, extra] = [await client(url), await client(url), await client(url)];
+    expect(await b1.claim(nameplate)).toEqual({ side: 'b' });
+    expect(await b2.claim(nameplate)).toEqual({ side: 'b' });
+    const [pa, p1, pseat, p2] = await within(
+      Promise.all([nextPaired(a), nextPaired(b1), nextPaired(seat), nextPaired(b2)]),
+      'both seats paired',
+    );
+    expect(pa.sid).toEqual(p1.sid);
+    expect(pseat.sid).toEqual(p2.sid);
+    expect(pa.sid).not.toEqual(pseat.sid);
+    await expect(extra.claim(nameplate)).rejects.toMatchObject({ code: 'NAMEPLATE_IN_USE' });
+    expect(await handle.metrics()).toMatch(/^portunus_relay_seats_joined_total 1$/m);
+  });
+
   it('exchanges messages both ways, in order, including empty and large bodies', async () => {
     const { url } = await relay();
     const { a, b } = await paired(url);
@@ -325,6 +347,18 @@ describe('relay client failures', () => {
       ws.on('message', () => ws.send(JSON.stringify({ type: 'welcome', protocol: 2, relay: 'f' }))),
     );
     await expect(connectRelay({ url: future, agent: AGENT })).rejects.toMatchObject({ code: 'RELAY_INCOMPATIBLE' });
+  });
+
+  it('a relay without seats (it ignores the field and sends no token) → RELAY_INCOMPATIBLE', async () => {
+    const url = await fakeRelay((ws) =>
+      ws.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as { type: string };
+        if (msg.type === 'hello') ws.send(welcome);
+        if (msg.type === 'allocate') ws.send(JSON.stringify({ type: 'allocated', nameplate: 7 }));
+      }),
+    );
+    const c = await client(url);
+    await expect(c.allocate(3)).rejects.toMatchObject({ code: 'RELAY_INCOMPATIBLE' });
   });
 
   it('ignores unknown relay message types but fails on malformed ones', async () => {

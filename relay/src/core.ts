@@ -34,6 +34,7 @@ const PHASE_OF: Readonly<Record<Exclude<ClientToRelay['type'], 'ping'>, Phase>> 
   hello: 'greeting',
   allocate: 'ready',
   claim: 'ready',
+  join: 'ready',
   reconnect: 'ready',
   msg: 'paired',
   pipe: 'paired',
@@ -191,9 +192,11 @@ export class RelayCore {
       case 'hello':
         return this.hello(conn, state, msg.protocol, now);
       case 'allocate':
-        return this.decisions.allocate(conn, state, now);
+        return this.decisions.allocate(conn, state, msg.seats ?? 1, now);
       case 'claim':
         return this.decisions.claim(conn, state, msg.nameplate, now);
+      case 'join':
+        return this.decisions.join(conn, state, msg.nameplate, msg.token, now);
       case 'reconnect':
         return this.decisions.reconnect(conn, state, msg.id, now);
       case 'msg':

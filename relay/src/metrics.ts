@@ -20,6 +20,7 @@ export class RelayMetrics implements RelayObserver {
   private readonly pairings: Counter;
   private readonly unpairings: Counter;
   private readonly burns: Counter;
+  private readonly seats: Counter;
 
   constructor(source: GaugeSource, options: { processMetrics: boolean }) {
     const registers = [this.registry];
@@ -33,7 +34,7 @@ export class RelayMetrics implements RelayObserver {
     });
     new Gauge({
       name: 'portunus_relay_nameplates',
-      help: 'Nameplates in use (waiting or paired).',
+      help: 'Nameplates in use (waiting or paired), each seat counted.',
       registers,
       collect() {
         this.set(source.nameplates());
@@ -83,6 +84,11 @@ export class RelayMetrics implements RelayObserver {
       help: 'Nameplates burned after failed key confirmation.',
       registers,
     });
+    this.seats = new Counter({
+      name: 'portunus_relay_seats_joined_total',
+      help: 'Seats taken by join: a sender serving several receivers under one code (send --count).',
+      registers,
+    });
     // Zero-valued series exist from the start, so dashboards and alerts see them before the first event.
     this.transfers.inc({ outcome: 'completed' }, 0);
     this.transfers.inc({ outcome: 'failed' }, 0);
@@ -107,6 +113,10 @@ export class RelayMetrics implements RelayObserver {
 
   unpaired(): void {
     this.unpairings.inc();
+  }
+
+  seatJoined(): void {
+    this.seats.inc();
   }
 
   burned(): void {

@@ -19,6 +19,8 @@ export interface RelayObserver {
   paired(): void;
   /** Side b left before the key exchange completed; side a waits again. */
   unpaired(): void;
+  /** A sender's connection took one more seat of an allocation with seats (`join`, `send --count`). */
+  seatJoined(): void;
   burned(): void;
   transfer(ok: boolean): void;
   relayed(bytes: number): void;

@@ -5,14 +5,23 @@
  * belongs to the connection's phase; a decision updates the rooms, the failed claims and the phases and returns the
  * actions, or a Refusal that the core answers with an error and a close.
  */
-import { SID_BYTES, type ErrorCode, type IceServer, type RandomBytes, type RelayToClient } from '@portunus/protocol';
+import {
+  SEAT_TOKEN_BYTES,
+  SID_BYTES,
+  toBase64Url,
+  type ErrorCode,
+  type IceServer,
+  type RandomBytes,
+  type RelayToClient,
+} from '@portunus/protocol';
 import { relayIceServers, type RelayConfig } from './config.js';
 import { enterPhase, type ConnId, type Connections, type ConnState } from './connections.js';
 import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
 import { errorAndClose, peerLeft, type BinaryResult, type RelayAction } from './relay-action.js';
 import type { RejectReason, RelayObserver } from './relay-observer.js';
-import { Rooms, type ClaimResult } from './rooms.js';
+import type { ClaimResult } from './room.js';
+import { Rooms } from './rooms.js';
 
 /** A request the rules refuse: the core sends this error and closes the connection (and tells its peer). */
 export interface Refusal {
@@ -60,11 +69,37 @@ export class RoomDecisions {
     return { nameplates, burnedNameplates, pairedRooms };
   }
 
-  allocate(conn: ConnId, state: ConnState, now: number): Decision {
-    const result = this.rooms.allocate(conn, now);
+  /** `allocate {seats}`: with seats > 1 the reply carries the token that the sender's other connections `join` with. */
+  allocate(conn: ConnId, state: ConnState, seats: number, now: number): Decision {
+    const token = seats > 1 ? toBase64Url(this.deps.random(SEAT_TOKEN_BYTES)) : undefined;
+    const result = this.rooms.allocate(conn, now, token === undefined ? undefined : { total: seats, token });
     if (result.kind === 'rejected') return { code: 'RELAY_LIMIT', message: 'no free nameplate', reason: 'limit' };
     enterPhase(state, 'waiting', now);
-    return [{ type: 'send', conn, msg: { type: 'allocated', nameplate: result.nameplate } }];
+    const { nameplate } = result;
+    return [
+      {
+        type: 'send',
+        conn,
+        msg: token === undefined ? { type: 'allocated', nameplate } : { type: 'allocated', nameplate, token },
+      },
+    ];
+  }
+
+  /**
+   * `join {nameplate, token}`: one more seat of an allocation with seats, waiting as side a (PROTOCOL.md §2.4). A
+   * refusal is charged as a failed claim, but the rate limit refuses no join: it does not refuse the allocate either,
+   * and a 128-bit token is not guessed a few at a time.
+   */
+  join(conn: ConnId, state: ConnState, nameplate: number, token: string, now: number): Decision {
+    const { limits } = this.deps;
+    const result = this.rooms.join(conn, nameplate, token, now);
+    if (result.kind === 'rejected') {
+      if (result.failedClaim) limits.recordFailedClaim(state.key, now);
+      return this.claimRefusal(result.code);
+    }
+    enterPhase(state, 'waiting', now);
+    this.deps.observer.seatJoined();
+    return [{ type: 'send', conn, msg: { type: 'claimed', nameplate, side: 'a' } }];
   }
 
   claim(conn: ConnId, state: ConnState, nameplate: number, now: number): Decision {
@@ -80,6 +115,8 @@ export class RoomDecisions {
         return this.pair(conn, state, result.peer, nameplate, now);
       case 'rejected':
         if (result.failedClaim) limits.recordFailedClaim(state.key, now);
+        if (result.code === 'NAMEPLATE_IN_USE' && this.rooms.seated(nameplate))
+          return { code: result.code, message: 'every seat of this nameplate is taken', reason: 'in_use' };
         return this.claimRefusal(result.code);
     }
   }

@@ -1,6 +1,6 @@
 /**
  * One room's state (rooms.ts keeps them all): its nameplate or reconnect id, its two sides, and what the current
- * pairing has done.
+ * pairing has done; and what the rooms answer about one.
  */
 import type { Side } from '@portunus/protocol';
 import type { ConnId } from './connections.js';
@@ -34,4 +34,42 @@ export function freshPairing(): Pairing {
 
 export function sideOf(room: Room, conn: ConnId): Side {
   return room.a === conn ? 'a' : 'b';
+}
+
+export type AllocateResult = { kind: 'allocated'; nameplate: number } | { kind: 'rejected'; code: 'RELAY_LIMIT' };
+
+export type JoinResult =
+  | { kind: 'waiting' }
+  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE'; failedClaim: true }
+  | { kind: 'rejected'; code: 'RELAY_LIMIT'; failedClaim: false };
+
+export type ClaimResult =
+  | { kind: 'waiting'; side: 'a' }
+  | { kind: 'paired'; side: 'b'; peer: ConnId }
+  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE' | 'NAMEPLATE_BURNED'; failedClaim: true }
+  | { kind: 'rejected'; code: 'RELAY_LIMIT' | 'RELAY_PROTOCOL'; failedClaim: false };
+
+export type ReconnectResult =
+  | { kind: 'waiting' }
+  | { kind: 'paired'; peer: ConnId }
+  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE'; failedClaim: true }
+  | { kind: 'rejected'; code: 'RELAY_LIMIT'; failedClaim: false };
+
+/** What leaving did to the room: nothing left to tell, side a back to waiting, or a peer to close. */
+export type Departure = { kind: 'alone' } | { kind: 'unpaired'; peer: ConnId } | { kind: 'peer-left'; peer: ConnId };
+
+export interface Membership {
+  nameplate: number;
+  side: Side;
+  peer: ConnId | undefined;
+  paired: boolean;
+  piped: boolean;
+}
+
+export interface Burned {
+  nameplate: number;
+  a: ConnId | undefined;
+  b: ConnId | undefined;
+  /** False when an address was at its cap of remembered burns: the nameplate is free again at once. */
+  remembered: boolean;
 }

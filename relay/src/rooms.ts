@@ -9,16 +9,30 @@
  * bound to the room until both sides have left, so a third claimer always gets NAMEPLATE_IN_USE; then it is free
  * again. Burned nameplates live in a bounded table of their own (burned-nameplates.ts) and are skipped or refused.
  *
+ * A nameplate allocated with seats holds one room per seat (nameplate-rooms.ts): a claim pairs with any seat still
+ * waiting, and a seat's burn ends that seat alone.
+ *
  * A room may also be met under a reconnect id instead of a nameplate (PROTOCOL.md §2.13): the two sides of a session
  * whose key is confirmed, meeting again after their connection was lost. Such a room waits like an unpaired one
  * (counted against max-nameplates and, per address, MAX_RECONNECTS_PER_ADDRESS), and once paired its key exchange is
  * complete: nobody is sent back to waiting, and a burn is not remembered (there is no nameplate to burn).
  */
-import type { Side } from '@portunus/protocol';
 import { BurnedNameplates } from './burned-nameplates.js';
 import { ConnectionCounts } from './connection-counts.js';
 import type { ConnId } from './connections.js';
-import { freshPairing, sideOf, type Room } from './room.js';
+import { NameplateRooms, type SeatGrant } from './nameplate-rooms.js';
+import {
+  freshPairing,
+  sideOf,
+  type AllocateResult,
+  type Burned,
+  type ClaimResult,
+  type Departure,
+  type JoinResult,
+  type Membership,
+  type ReconnectResult,
+  type Room,
+} from './room.js';
 
 /** Reconnect ids one client address may have waiting at once (PROTOCOL.md §2.13). */
 export const MAX_RECONNECTS_PER_ADDRESS = 16;
@@ -33,41 +47,8 @@ export interface RoomsOptions {
   burnTtlMs: number;
 }
 
-export type AllocateResult = { kind: 'allocated'; nameplate: number } | { kind: 'rejected'; code: 'RELAY_LIMIT' };
-
-export type ClaimResult =
-  | { kind: 'waiting'; side: 'a' }
-  | { kind: 'paired'; side: 'b'; peer: ConnId }
-  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE' | 'NAMEPLATE_BURNED'; failedClaim: true }
-  | { kind: 'rejected'; code: 'RELAY_LIMIT' | 'RELAY_PROTOCOL'; failedClaim: false };
-
-export type ReconnectResult =
-  | { kind: 'waiting' }
-  | { kind: 'paired'; peer: ConnId }
-  | { kind: 'rejected'; code: 'NAMEPLATE_IN_USE'; failedClaim: true }
-  | { kind: 'rejected'; code: 'RELAY_LIMIT'; failedClaim: false };
-
-/** What leaving did to the room: nothing left to tell, side a back to waiting, or a peer to close. */
-export type Departure = { kind: 'alone' } | { kind: 'unpaired'; peer: ConnId } | { kind: 'peer-left'; peer: ConnId };
-
-export interface Membership {
-  nameplate: number;
-  side: Side;
-  peer: ConnId | undefined;
-  paired: boolean;
-  piped: boolean;
-}
-
-export interface Burned {
-  nameplate: number;
-  a: ConnId | undefined;
-  b: ConnId | undefined;
-  /** False when an address was at its cap of remembered burns: the nameplate is free again at once. */
-  remembered: boolean;
-}
-
 export class Rooms {
-  private readonly rooms = new Map<number, Room>();
+  private readonly rooms = new NameplateRooms();
   /** Rooms met under a reconnect id, and how many of them each address has waiting. */
   private readonly rejoins = new Map<string, Room>();
   private readonly waitingRejoins = new ConnectionCounts({ total: Infinity, perAddress: MAX_RECONNECTS_PER_ADDRESS });
@@ -78,7 +59,7 @@ export class Rooms {
     this.burned = new BurnedNameplates({ capacity: options.maxNameplates, ttlMs: options.burnTtlMs });
   }
 
-  /** Nameplates in use, reconnect ids included (burned ones are counted apart, in `burnedNameplates`). */
+  /** Nameplates in use, each seat and reconnect id counted (burned ones are counted apart, in `burnedNameplates`). */
   get nameplates(): number {
     return this.rooms.size + this.rejoins.size;
   }
@@ -89,17 +70,19 @@ export class Rooms {
 
   get pairedRooms(): number {
     let n = 0;
-    for (const room of this.rooms.values()) if (room.paired) n++;
-    for (const room of this.rejoins.values()) if (room.paired) n++;
+    for (const room of this.all()) if (room.paired) n++;
     return n;
   }
 
-  /** Gives `conn` the smallest free nameplate as side "a". */
-  allocate(conn: ConnId, now: number): AllocateResult {
+  /**
+   * Gives `conn` the smallest free nameplate as side "a"; with `seats` (total > 1) as the first of that many seats,
+   * the others taken by `join` with the token.
+   */
+  allocate(conn: ConnId, now: number, seats?: SeatGrant): AllocateResult {
     if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
     for (let n = 1; n <= this.options.maxNameplate; n++) {
       if (this.rooms.has(n) || this.burned.has(n, now)) continue;
-      this.create(n, conn, now);
+      this.create(n, conn, now, undefined, seats);
       return { kind: 'allocated', nameplate: n };
     }
     return { kind: 'rejected', code: 'RELAY_LIMIT' };
@@ -110,18 +93,37 @@ export class Rooms {
       return { kind: 'rejected', code: 'RELAY_PROTOCOL', failedClaim: false };
     }
     if (this.burned.has(nameplate, now)) return { kind: 'rejected', code: 'NAMEPLATE_BURNED', failedClaim: true };
-    const room = this.rooms.get(nameplate);
-    if (room === undefined) {
+    const rooms = this.rooms.get(nameplate);
+    if (rooms === undefined) {
       if (this.nameplates >= this.options.maxNameplates)
         return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
       this.create(nameplate, conn, now);
       return { kind: 'waiting', side: 'a' };
     }
-    if (room.paired || room.a === undefined) return { kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true };
+    const room = rooms.find((r) => !r.paired && r.a !== undefined);
+    if (room?.a === undefined) return { kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true };
     room.b = conn;
     room.paired = true;
     this.byConn.set(conn, room);
     return { kind: 'paired', side: 'b', peer: room.a };
+  }
+
+  /** True while `nameplate` is an allocation with seats (a refused claim says that every seat is taken). */
+  seated(nameplate: number): boolean {
+    return this.rooms.hasSeats(nameplate);
+  }
+
+  /**
+   * `conn` takes one more seat of `nameplate` with the allocation's token and waits there as side "a". A wrong token,
+   * a nameplate without seats, or no seat left is refused as a claim of a nameplate in use (a failed claim).
+   */
+  join(conn: ConnId, nameplate: number, token: string, now: number): JoinResult {
+    if (this.nameplates >= this.options.maxNameplates)
+      return { kind: 'rejected', code: 'RELAY_LIMIT', failedClaim: false };
+    if (!this.rooms.takeSeat(nameplate, token))
+      return { kind: 'rejected', code: 'NAMEPLATE_IN_USE', failedClaim: true };
+    this.create(nameplate, conn, now);
+    return { kind: 'waiting' };
   }
 
   /**
@@ -191,6 +193,7 @@ export class Rooms {
 
   /**
    * Burns the nameplate of `conn`'s room, remembering the burn against the clients at `keys` (their limit keys).
+   * A seat burns alone: its nameplate is remembered as burned only when no other seat's room is left under it.
    * Only a paired room whose two sides have each sent a `msg` can be burned (a confirmation can only fail after
    * a key exchange); otherwise undefined. Returns both sides: the caller closes them.
    */
@@ -198,11 +201,11 @@ export class Rooms {
     const room = this.byConn.get(conn);
     if (room === undefined || !room.paired || room.pairing.sent.a === 0 || room.pairing.sent.b === 0) return undefined;
     const { a, b, nameplate } = room;
-    this.remove(room);
+    const freed = this.remove(room);
     if (a !== undefined) this.byConn.delete(a);
     if (b !== undefined) this.byConn.delete(b);
     // A reconnect id is no nameplate: there is nothing to keep burned (the id dies with its session).
-    const remembered = room.rejoin !== undefined || this.burned.add(nameplate, now, keys);
+    const remembered = room.rejoin !== undefined || !freed || this.burned.add(nameplate, now, keys);
     return { nameplate, a, b, remembered };
   }
 
@@ -240,7 +243,7 @@ export class Rooms {
   /** Removes unpaired rooms older than the TTL and lapsed burns; returns the connections that were waiting. */
   expire(now: number): ConnId[] {
     const expired: ConnId[] = [];
-    for (const room of [...this.rooms.values(), ...this.rejoins.values()]) {
+    for (const room of [...this.all()]) {
       if (room.paired || now - room.createdAt < this.options.nameplateTtlMs) continue;
       this.remove(room);
       for (const conn of [room.a, room.b]) {
@@ -253,11 +256,20 @@ export class Rooms {
     return expired;
   }
 
-  /** Forgets `room` under its nameplate or reconnect id (its connections are the caller's). */
-  private remove(room: Room): void {
-    if (room.rejoin === undefined) return void this.rooms.delete(room.nameplate);
+  private *all(): Iterable<Room> {
+    yield* this.rooms.values();
+    yield* this.rejoins.values();
+  }
+
+  /**
+   * Forgets `room` under its nameplate or reconnect id (its connections are the caller's); true when that is now free
+   * (another seat's room may still hold the nameplate).
+   */
+  private remove(room: Room): boolean {
+    if (room.rejoin === undefined) return this.rooms.remove(room);
     this.stopWaiting(room);
     this.rejoins.delete(room.rejoin.id);
+    return true;
   }
 
   /** A reconnect room's waiting side no longer counts against its address. */
@@ -268,7 +280,7 @@ export class Rooms {
     room.rejoin!.waiting = undefined;
   }
 
-  private create(nameplate: number, conn: ConnId, now: number, rejoin?: Room['rejoin']): void {
+  private create(nameplate: number, conn: ConnId, now: number, rejoin?: Room['rejoin'], seats?: SeatGrant): void {
     const room: Room = {
       nameplate,
       rejoin,
@@ -278,7 +290,7 @@ export class Rooms {
       paired: false,
       pairing: freshPairing(),
     };
-    if (rejoin === undefined) this.rooms.set(nameplate, room);
+    if (rejoin === undefined) this.rooms.add(room, seats);
     else this.rejoins.set(rejoin.id, room);
     this.byConn.set(conn, room);
   }

@@ -13,6 +13,7 @@ class Observed implements RelayObserver {
   pairings = 0;
   unpairings = 0;
   burns = 0;
+  seats = 0;
   rejected(reason: RejectReason): void {
     this.rejections.push(reason);
   }
@@ -21,6 +22,9 @@ class Observed implements RelayObserver {
   }
   unpaired(): void {
     this.unpairings++;
+  }
+  seatJoined(): void {
+    this.seats++;
   }
   burned(): void {
     this.burns++;

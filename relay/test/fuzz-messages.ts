@@ -26,6 +26,9 @@ function validMessage(rand: (n: number) => number): unknown {
     { type: 'hello', protocol: 1, agent: 'fuzz/1' },
     { type: 'allocate' },
     { type: 'claim', nameplate: NAMEPLATES[rand(NAMEPLATES.length)] },
+    // Seats (PROTOCOL.md §2.4): counts in and out of range, and joins whose token is wrong (the relay's is random).
+    { type: 'allocate', seats: rand(22) },
+    { type: 'join', nameplate: NAMEPLATES[rand(NAMEPLATES.length)], token: 'A'.repeat(22) },
     { type: 'msg', body: Buffer.from(`m${rand(1000)}`).toString('base64url') },
     { type: 'pipe' },
     { type: 'burn' },

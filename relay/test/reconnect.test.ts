@@ -20,6 +20,7 @@ const observer: RelayObserver = {
   rejected: ignore,
   paired: ignore,
   unpaired: ignore,
+  seatJoined: ignore,
   burned: ignore,
   transfer: ignore,
   relayed: ignore,

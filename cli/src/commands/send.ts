@@ -4,10 +4,12 @@ import { Command } from 'commander';
 import {
   createError,
   DEFAULT_SECRET_LENGTH,
+  MAX_SEATS,
   MAX_SECRET_LENGTH,
   MIN_SECRET_LENGTH,
   PortunusError,
   parseCode,
+  secretLengthFor,
   type Code,
 } from '@portunus/protocol';
 import { quoteForTerminal } from '../files/sanitize.js';
@@ -21,7 +23,8 @@ interface SendFlags extends CommonOptions {
   text?: string;
   name?: string;
   code?: string;
-  codeLength: string;
+  codeLength?: string;
+  count: string;
   qr: boolean;
 }
 
@@ -40,8 +43,14 @@ export function sendCommand(io: Io): Command {
     .option('--code <code>', 'use a pre-agreed code (prefer env PORTUNUS_CODE: arguments are visible to other users)')
     .option(
       '--code-length <symbols>',
-      `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (6 = 30 bits)`,
-      String(DEFAULT_SECRET_LENGTH),
+      `symbols in the secret part of the code, ${MIN_SECRET_LENGTH} to ${MAX_SECRET_LENGTH} (default ${DEFAULT_SECRET_LENGTH} = 30 bits; ${secretLengthFor(2)} with --count)`,
+    )
+    .option(
+      '--count <n>',
+      `serve up to n receivers (1 to ${MAX_SEATS}) with one code, at once; each runs its own key exchange, so the code ` +
+        `admits n guesses (success at most n · 2^-bits; the default code is one symbol longer to keep that ≤ 2^-30). ` +
+        'Exits 0 once all n received the file; else with the first failure',
+      '1',
     )
     .option('--no-qr', 'do not print a QR code');
   addCommonOptions(cmd).addHelpText(
@@ -54,27 +63,29 @@ Examples:
   $ tar c build | portunus send - --name build.tar
   $ portunus send --text "the wifi password is hunter2"
   $ git log -1 | portunus send --text -       # the text from standard input
-  $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz`,
+  $ PORTUNUS_CODE=7-H7K-29A portunus send --json --relay ws://relay:4747 artifact.tgz
+  $ portunus send --count 3 --relay ws://relay:4747 artifact.tgz   # three receivers, one code`,
   );
   return cmd.action((paths: string[], flags: SendFlags) =>
     runAction(io, flags, { role: 'send', dataOnStdout: false }, async (ctxArgs) => {
       const { reporter } = ctxArgs;
       // Every option is checked before anything reaches the network (a relay, or LAN mode's relay and announcements).
       const spec = sourceSpec(paths, flags, io);
-      const secretLength = wholeNumber(flags.codeLength, '--code-length', MIN_SECRET_LENGTH, MAX_SECRET_LENGTH);
+      const count = wholeNumber(flags.count, '--count', 1, MAX_SEATS);
+      const secretLength =
+        flags.codeLength === undefined
+          ? secretLengthFor(count)
+          : wholeNumber(flags.codeLength, '--code-length', MIN_SECRET_LENGTH, MAX_SECRET_LENGTH);
+      if (count > 1 && 'stdin' in spec)
+        throw createError('USAGE', '--count cannot send standard input (it is read once)');
       const code = presetCode(flags, io, (m) => reporter.warn(m));
       const ctx = makeContext(flags, io, reporter, ctxArgs.signal);
       const source = 'text' in spec && spec.text === TEXT_FROM_STDIN ? await textFromStdin(io, reporter) : spec;
       // Loaded here, not at start-up: `portunus --help` and a usage error need none of the transfer's modules.
+      const opts = { source, code, secretLength, qr: flags.qr && io.stderr.isTTY === true, relayArg: ctx.relayUrl };
+      if (count > 1) return (await import('../transfer/send-many.js')).sendMany(ctx, { ...opts, count });
       const [{ send }, { reportDone }] = await Promise.all([import('../transfer/send.js'), import('../ui/summary.js')]);
-      const result = await send(ctx, {
-        source,
-        code,
-        secretLength,
-        qr: flags.qr && io.stderr.isTTY === true,
-        relayArg: ctx.relayUrl,
-      });
-      reportDone(reporter, 'send', result);
+      reportDone(reporter, 'send', await send(ctx, opts));
     }),
   );
 }

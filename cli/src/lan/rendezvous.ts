@@ -5,6 +5,7 @@
  * RelayClient, and everything above it (PAKE, confirmation, encryption, transports) is unchanged.
  */
 import { type RelayClient, type RelaySide } from '@portunus/client';
+import { createError } from '@portunus/protocol';
 import { connectRelay } from '../relay-client/client.js';
 import type { TransferContext } from '../transfer/context.js';
 import { pageOrigin } from '../ui/page-link.js';
@@ -17,6 +18,10 @@ export type RendezvousMode = 'relay' | 'lan';
 export type RendezvousRequest =
   /** `nameplate`: a pre-agreed one to claim; otherwise the relay allocates one (LAN mode: drawn at random). */
   { role: 'send'; nameplate?: number } | { role: 'receive'; nameplate: number };
+
+/** What a relay connection asks for: a rendezvous, or a seat (PROTOCOL.md §2.4) of an allocation with `seats`. */
+type RelayRequest =
+  RendezvousRequest | { role: 'allocate'; seats: number } | { role: 'join'; nameplate: number; token: string };
 
 export interface Rendezvous {
   readonly client: RelayClient;
@@ -43,14 +48,45 @@ export async function openRendezvous(ctx: TransferContext, request: RendezvousRe
   return ctx.relayUrl === undefined ? openLan(ctx, request) : openRelay(ctx, ctx.relayUrl, request);
 }
 
-async function openRelay(ctx: TransferContext, url: string, request: RendezvousRequest): Promise<Rendezvous> {
+/**
+ * send --count: `count` connections to the relay, one per seat of one nameplate (PROTOCOL.md §2.4), the first
+ * allocating it, the others joining with its token; all wait before the code is shown, so receivers that arrive
+ * together each find a seat. A relay is needed: LAN mode serves one receiver per code.
+ */
+export async function openSeats(ctx: TransferContext, count: number): Promise<Rendezvous[]> {
+  const url = ctx.relayUrl;
+  if (url === undefined) {
+    throw createError('USAGE', '--count needs a relay (--relay, PORTUNUS_RELAY or the config file)', {
+      hint: 'LAN mode serves one receiver per code: send to each in turn, or use a relay.',
+    });
+  }
+  const seats = [await openRelay(ctx, url, { role: 'allocate', seats: count })];
+  try {
+    const token = seats[0]!.client.seatToken!;
+    for (let i = 1; i < count; i++)
+      seats.push(await openRelay(ctx, url, { role: 'join', nameplate: seats[0]!.nameplate, token }));
+    return seats;
+  } catch (err) {
+    await Promise.all(seats.map((seat) => seat.close()));
+    throw err;
+  }
+}
+
+async function openRelay(ctx: TransferContext, url: string, request: RelayRequest): Promise<Rendezvous> {
   const connect = (signal: AbortSignal) =>
     connectRelay({ url, ca: ctx.relayCa, agent: ctx.agent, signal, stallTimeoutMs: ctx.stallMs });
   const client = await connect(ctx.signal);
   try {
     let nameplate: number;
     let side: RelaySide;
-    if (request.nameplate === undefined) {
+    if (request.role === 'allocate') {
+      nameplate = await client.allocate(request.seats);
+      side = 'a';
+    } else if (request.role === 'join') {
+      await client.join(request.nameplate, request.token);
+      nameplate = request.nameplate;
+      side = 'a';
+    } else if (request.nameplate === undefined) {
       nameplate = await client.allocate();
       side = 'a';
     } else {

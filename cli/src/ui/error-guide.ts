@@ -38,7 +38,7 @@ export const ERROR_GUIDE = {
   PAKE_FAILED: { exit: 3, hint: 'The key exchange failed; ask for a new code and try again.' },
   NAMEPLATE_IN_USE: {
     exit: 3,
-    hint: 'Two other parties are already using this code. Check the number, or ask for a new code.',
+    hint: 'This code is taken: two parties are using it, or a sender serving several receivers (send --count) has no seat left. Check the number, or ask for a new code.',
   },
   NAMEPLATE_BURNED: {
     exit: 3,

@@ -13,7 +13,10 @@ import { exitCodeOf, hintOf } from './error-guide.js';
 
 export type ReportEvent =
   /** `url`: the link to the page the relay serves, the code in its fragment (absent when it serves none). */
-  | { event: 'code'; code: string; nameplate: number; uri: string; url?: string; mode?: 'lan' }
+  /** `count`: send --count, the receivers this code serves (absent for one). */
+  | { event: 'code'; code: string; nameplate: number; uri: string; url?: string; mode?: 'lan'; count?: number }
+  /** send --count: the end, how many receivers completed and how many failed (each also has its own events). */
+  | { event: 'served'; completed: number; failed: number }
   | { event: 'waiting'; nameplate: number }
   /** The peer left before the key exchange completed; this side waits for it (or another) to come back. */
   | { event: 'unpaired' }
@@ -92,6 +95,11 @@ export interface ReporterOptions {
   color: boolean;
   /** The system's clock unless a test drives one. */
   clock?: Clock;
+  /**
+   * send --count: the receiver (1…N) this reporter speaks for. Its events carry `receiver`, its lines start with
+   * "Receiver N:", and a person sees no progress bar (one line per receiver, not N bars).
+   */
+  receiver?: number;
 }
 
 /** Progress events are throttled to at most 4 a second (the last one always goes out). */
@@ -116,17 +124,28 @@ export class Reporter {
     return this.mode === 'human' && this.opts.stderr.isTTY === true;
   }
 
+  /** The same output, for one receiver of a send --count (its own data phase and progress). */
+  forReceiver(receiver: number): Reporter {
+    return new Reporter({ ...this.opts, clock: this.clock, receiver });
+  }
+
   /** Structured event (JSON mode only). */
   event(ev: ReportEvent): void {
     if (this.mode !== 'json') return;
-    this.opts.jsonStream.write(JSON.stringify(ev) + '\n');
+    const { receiver } = this.opts;
+    this.opts.jsonStream.write(JSON.stringify(receiver === undefined ? ev : { ...ev, receiver }) + '\n');
   }
 
   /** A line for people (human mode only); any network-derived text in it must already be sanitized. */
   say(line: string): void {
     if (this.mode !== 'human') return;
     this.progress?.clear();
-    this.opts.stderr.write(line + '\n');
+    this.opts.stderr.write(this.label + line + '\n');
+  }
+
+  /** "Receiver N: " before each line of a send --count's receiver; nothing otherwise. */
+  private get label(): string {
+    return this.opts.receiver === undefined ? '' : `Receiver ${this.opts.receiver}: `;
   }
 
   bold(text: string): string {
@@ -146,7 +165,8 @@ export class Reporter {
   startProgress(total: number | undefined, label: string): void {
     this.lastProgress = -Infinity;
     this.phase = new DataPhase(this.clock.now());
-    if (this.mode === 'human') this.progress = new ProgressView(this.opts.stderr, total, label, this.phase, this.clock);
+    if (this.mode === 'human' && this.opts.receiver === undefined)
+      this.progress = new ProgressView(this.opts.stderr, total, label, this.phase, this.clock);
   }
 
   /** Renames the progress line (the path carrying the data changed). */
@@ -182,7 +202,7 @@ export class Reporter {
     const hint = sanitizeForTerminal(hintOf(err));
     this.event({ event: 'error', error: err.code, message, hint, exit });
     if (this.mode === 'json') return;
-    this.opts.stderr.write(`portunus: ${message}\n  hint: ${hint}\n`);
+    this.opts.stderr.write(`portunus: ${this.label}${message}\n  hint: ${hint}\n`);
     if (this.opts.verbose) {
       const cause = err.cause instanceof Error ? err.cause : err;
       this.opts.stderr.write(`${cause.stack ?? String(cause)}\n`);

@@ -17,6 +17,8 @@ export interface ShownCode {
   relayUrl?: string;
   /** The link to the page the relay serves, with the code in its fragment (page-link.ts); none without a page. */
   link?: string;
+  /** send --count: how many receivers the code serves (absent: one). */
+  count?: number;
 }
 
 export function showCode(reporter: Reporter, shown: ShownCode): void {
@@ -24,7 +26,8 @@ export function showCode(reporter: Reporter, shown: ShownCode): void {
   const text = formatCode(shown.code);
   const relay = shown.relayUrl === undefined ? '' : `--relay ${shellWord(shown.relayUrl)} `;
   reporter.say(`Code: ${reporter.bold(text)}`);
-  reporter.say('On the other computer, run:');
+  const many = shown.count !== undefined && shown.count > 1;
+  reporter.say(many ? `On each of up to ${shown.count} other computers, run:` : 'On the other computer, run:');
   reporter.say('');
   reporter.say(`    ${reporter.bold(`portunus receive ${relay}${text}`)}`);
   reporter.say('');
@@ -37,7 +40,7 @@ export function showCode(reporter: Reporter, shown: ShownCode): void {
   if (shown.qr) {
     qrcode.generate(shown.link ?? codeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
   }
-  reporter.say('Waiting for the receiver… (Ctrl-C to cancel)');
+  reporter.say(many ? 'Waiting for the receivers… (Ctrl-C to cancel)' : 'Waiting for the receiver… (Ctrl-C to cancel)');
 }
 
 /** The URL as one word for a POSIX shell: as is when nothing in it is special there, else in single quotes. */

@@ -20,6 +20,11 @@ import type { ControlChannel } from './session-hooks.js';
 
 /** Messages received but not yet taken by the session (the relay client's own bound, kept). */
 const MAX_INBOX = 256;
+/**
+ * How long the side that sent the session's last message (the receiver's `received`) keeps its direct paths open for
+ * the peer to read it and close them first (PROTOCOL.md §4.9).
+ */
+export const RECEIPT_LINGER_MS = 2_000;
 
 export class ControlMux implements ControlChannel {
   private order = new ControlOrder();
@@ -52,6 +57,7 @@ export class ControlMux implements ControlChannel {
   private removePath(link: Link): void {
     this.paths.delete(link);
     if (this.relayError !== undefined && this.paths.size === 0) this.fail(this.relayError);
+    this.wake();
   }
 
   sendMessage(body: Uint8Array): void {
@@ -82,6 +88,25 @@ export class ControlMux implements ControlChannel {
 
   burn(): void {
     if (this.relayError === undefined) this.relay.burn();
+  }
+
+  /**
+   * The session ended well and this side sent its last message: resolves once the peer has closed every direct path
+   * (so it has read that message), or after `ms`. Closing first could cut the message off: node-datachannel hands a
+   * channel's close and its messages to JavaScript through separate queues, so a peer may see the close first, and
+   * a TCP close with unread data resets the connection. With the relay gone, the direct path is the message's only way.
+   */
+  async linger(ms: number): Promise<void> {
+    if (this.paths.size === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const over = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+    let timedOut = false;
+    void over.then(() => ((timedOut = true), this.wake()));
+    try {
+      while (this.paths.size > 0 && !timedOut) await this.changes.next();
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** The relay connection may be rejoined from now on; the peer is told which message this side expects next. */

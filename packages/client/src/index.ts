@@ -19,6 +19,7 @@ export * from './peer-inbox.js';
 export * from './pending-replies.js';
 export * from './relay-client.js';
 export * from './relay-conversation.js';
+export * from './conversation-options.js';
 export * from './rejoining-relay.js';
 export * from './remote-signals.js';
 export * from './relay-transport.js';

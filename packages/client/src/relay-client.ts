@@ -28,8 +28,16 @@ export interface RelayClient {
   readonly motd: string | undefined;
   /** The relay serves the web page at `/` on its port (its welcome said `page: true`), so links to it work. */
   readonly servesPage: boolean;
-  allocate(): Promise<number>;
+  /**
+   * `seats` > 1: a nameplate with that many seats (PROTOCOL.md §2.4, `send --count`); its token is then `seatToken`,
+   * for this client's other connections to `join` with. A relay without seats is RELAY_INCOMPATIBLE.
+   */
+  allocate(seats?: number): Promise<number>;
+  /** The token of this connection's allocation with seats; undefined otherwise. */
+  readonly seatToken: string | undefined;
   claim(nameplate: number): Promise<{ side: RelaySide }>;
+  /** Instead of allocate/claim: one more seat of an allocation with seats; waits as side "a", as the allocator. */
+  join(nameplate: number, token: string): Promise<void>;
   /**
    * Instead of allocate/claim: meets the peer of a confirmed session again under its reconnect id (PROTOCOL.md
    * §2.13); resolves with the `reconnected` sid once the peer presented the same id.

@@ -19,33 +19,17 @@ import {
 } from '@portunus/protocol';
 import { abortError, errorForClose } from './close-error.js';
 import { ConnectionEnd } from './connection-end.js';
+import type { ConversationOptions } from './conversation-options.js';
 import { PeerInbox } from './peer-inbox.js';
 import { PendingReplies, type Reply } from './pending-replies.js';
 import type { PeerEvent, RelayClient, RelaySide } from './relay-client.js';
 import { Wakeup } from './wakeup.js';
 
-const MiB = 1024 * 1024;
-
-/** What every relay connection is configured with, whatever its socket. */
-export interface ConversationOptions {
-  /** Sent in hello, e.g. "portunus/0.1.0". */
-  agent: string;
-  /** Bound on connect + hello/welcome (default 10 s). */
-  connectTimeoutMs?: number;
-  /** Aborting closes the connection; pending calls reject. */
-  signal?: AbortSignal;
-  /** Largest control message sent or accepted (default 1 MiB, the relay's default). */
-  maxMessageBytes?: number;
-  /** Peer events held unread before the peer counts as flooding (default 256). */
-  maxQueuedMessages?: number;
-  /** Told when the room is paired (true) and when it waits again after `unpaired` (false). */
-  onPairing?(paired: boolean): void;
-}
-
 export abstract class RelayConversation implements RelayClient {
   relayName = '';
   motd: string | undefined;
   servesPage = false;
+  seatToken: string | undefined;
   /** Whether the relay said `pipe-open`: data frames before it break the protocol. */
   protected pipeOpen = false;
   /** Woken by every new peer event, data frame and the end. */
@@ -63,7 +47,7 @@ export abstract class RelayConversation implements RelayClient {
   };
 
   constructor(private readonly conversation: ConversationOptions) {
-    this.maxMessageBytes = conversation.maxMessageBytes ?? MiB;
+    this.maxMessageBytes = conversation.maxMessageBytes ?? 1024 * 1024;
     this.connectTimeoutMs = conversation.connectTimeoutMs ?? 10_000;
     this.peer = new PeerInbox(conversation.maxQueuedMessages ?? 256, conversation.onPairing);
   }
@@ -121,10 +105,20 @@ export abstract class RelayConversation implements RelayClient {
     }
   }
 
-  async allocate(): Promise<number> {
-    const reply = await this.request('allocated', { type: 'allocate' });
+  async allocate(seats = 1): Promise<number> {
+    const reply = await this.request('allocated', { type: 'allocate', ...(seats > 1 ? { seats } : {}) });
     if (reply.type !== 'allocated') throw this.fail(createError('RELAY_PROTOCOL', 'bad allocate reply'));
+    // A relay without seats ignores the field: it allocated one seat and sent no token (PROTOCOL.md §10).
+    if (seats > 1 && reply.token === undefined)
+      throw this.fail(createError('RELAY_INCOMPATIBLE', 'this relay has no seats: it cannot serve send --count'));
+    this.seatToken = reply.token;
     return reply.nameplate;
+  }
+
+  async join(nameplate: number, token: string): Promise<void> {
+    const reply = await this.request('claimed', { type: 'join', nameplate, token });
+    if (reply.type !== 'claimed' || reply.nameplate !== nameplate || reply.side !== 'a')
+      throw this.fail(createError('RELAY_PROTOCOL', 'bad join reply'));
   }
 
   async claim(nameplate: number): Promise<{ side: RelaySide }> {

@@ -30,6 +30,7 @@ import {
 import type { Paired, PeerEvent } from './relay-client.js';
 import { AsyncQueue } from './async-queue.js';
 import { SignalInbox } from './signal-inbox.js';
+import { RECEIPT_LINGER_MS } from './control-mux.js';
 
 import type { ControlChannel, DataContext, DriveOptions, DriverHooks, PeerLink } from './session-hooks.js';
 
@@ -78,7 +79,11 @@ export async function driveSession(channel: ControlChannel, opts: DriveOptions):
       deadline.arm(waitFor(state, opts));
       for (const action of result.actions) {
         const outcome = perform(action);
-        if (outcome) return outcome.done();
+        if (outcome === undefined) continue;
+        const digest = outcome.done();
+        // The receiver's `received` is the session's last message: the sender reads it, then closes the paths.
+        if (opts.config.role === 'receive') await channel.linger?.(RECEIPT_LINGER_MS);
+        return digest;
       }
     }
   } finally {

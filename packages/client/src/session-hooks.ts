@@ -15,6 +15,11 @@ export interface ControlChannel {
    * so from now on. `expected` gives the index of the next sealed control message the session expects.
    */
   confirmed?(keys: SessionKeys, side: Side, expected?: () => number): void;
+  /**
+   * The session ended well and this side sent the last message: wait (at most `ms`) until the peer has read it, before
+   * the paths close (ControlMux: until the peer closed every direct path).
+   */
+  linger?(ms: number): Promise<void>;
 }
 
 export interface DataContext {

@@ -26,6 +26,15 @@ export interface Code {
   readonly secret: string;
 }
 
+/**
+ * The default secret for a code that admits `guesses` online guesses (`send --count N`: one key exchange per
+ * receiver, PROTOCOL.md §8.3): DEFAULT_SECRET_LENGTH plus ⌈log2(guesses) / 5⌉ symbols, so the success chance,
+ * at most guesses · 2^-5n, stays at or below the single code's 2^-30 (7 symbols for 2 … 32 guesses).
+ */
+export function secretLengthFor(guesses: number): number {
+  return DEFAULT_SECRET_LENGTH + Math.ceil(Math.log2(Math.max(1, guesses)) / 5);
+}
+
 /** Draws a secret of `length` symbols. Uniform: 256 is a multiple of 32, so `byte & 31` has no bias. */
 export function generateSecret(random: RandomBytes, length = DEFAULT_SECRET_LENGTH): string {
   if (!Number.isInteger(length) || length < MIN_SECRET_LENGTH || length > MAX_SECRET_LENGTH) {

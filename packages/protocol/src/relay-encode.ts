@@ -11,15 +11,20 @@ export function encodeClientMessage(msg: ClientToRelay): string {
   switch (msg.type) {
     case 'hello':
       return JSON.stringify({ type: msg.type, protocol: msg.protocol, agent: msg.agent });
+    case 'allocate':
+      return JSON.stringify(
+        msg.seats === undefined || msg.seats === 1 ? { type: msg.type } : { type: msg.type, seats: msg.seats },
+      );
     case 'claim':
       return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
+    case 'join':
+      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate, token: msg.token });
     case 'reconnect':
       return JSON.stringify({ type: msg.type, id: msg.id });
     case 'msg':
       return JSON.stringify({ type: msg.type, body: msg.body });
     case 'done':
       return JSON.stringify({ type: msg.type, ok: msg.ok });
-    case 'allocate':
     case 'pipe':
     case 'burn':
     case 'ping':
@@ -39,7 +44,11 @@ export function encodeRelayMessage(msg: RelayToClient): string {
         ...(msg.page === true ? { page: true } : {}),
       });
     case 'allocated':
-      return JSON.stringify({ type: msg.type, nameplate: msg.nameplate });
+      return JSON.stringify(
+        msg.token === undefined
+          ? { type: msg.type, nameplate: msg.nameplate }
+          : { type: msg.type, nameplate: msg.nameplate, token: msg.token },
+      );
     case 'claimed':
       return JSON.stringify({ type: msg.type, nameplate: msg.nameplate, side: msg.side });
     case 'paired':

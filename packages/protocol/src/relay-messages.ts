@@ -31,11 +31,20 @@ export const PING_REFILL_MS = 1000;
  * of a session present the same one and nobody without the key can compute it.
  */
 export const RECONNECT_ID_BYTES = 32;
+/**
+ * Seats of one nameplate (PROTOCOL.md §2.4 "Seats"): `send --count N` serves up to MAX_SEATS receivers under one code,
+ * each in a room of its own. The allocator gets a SEAT_TOKEN_BYTES token with which its other connections `join`.
+ */
+export const MAX_SEATS = 20;
+export const SEAT_TOKEN_BYTES = 16;
 
 export type ClientToRelay =
   | { type: 'hello'; protocol: number; agent: string }
-  | { type: 'allocate' }
+  /** `seats` (2…MAX_SEATS; absent means 1): the nameplate takes that many claimers, each in a room of its own. */
+  | { type: 'allocate'; seats?: number }
   | { type: 'claim'; nameplate: number }
+  /** Another seat of an allocation with seats: waits as side a, like the allocating connection (`token`: base64url). */
+  | { type: 'join'; nameplate: number; token: string }
   /** Instead of allocate/claim: meet the peer of a confirmed session again (`id`: base64url, RECONNECT_ID_BYTES). */
   | { type: 'reconnect'; id: string }
   | { type: 'msg'; body: string }
@@ -48,7 +57,8 @@ export type ClientToRelay =
 export type RelayToClient =
   /** `page: true` when the relay serves the web page at `/` on its port (absent otherwise). */
   | { type: 'welcome'; protocol: number; relay: string; motd?: string; page?: true }
-  | { type: 'allocated'; nameplate: number }
+  /** `token`: only for an allocation with seats; its other connections `join` with it. */
+  | { type: 'allocated'; nameplate: number; token?: string }
   | { type: 'claimed'; nameplate: number; side: Side }
   | { type: 'paired'; sid: Uint8Array; side: Side; ice?: IceServer[] }
   /** Both connections presented the same reconnect id: they are paired again, `sid` fresh (a nonce of the relay's). */
@@ -113,6 +123,12 @@ function asReconnectId(value: unknown): string | undefined {
   return text !== undefined && text.length === Math.ceil((RECONNECT_ID_BYTES * 4) / 3) ? text : undefined;
 }
 
+/** A seat token: canonical base64url of exactly SEAT_TOKEN_BYTES (kept as text: the relay only compares it). */
+function asSeatToken(value: unknown): string | undefined {
+  const text = asBody(value);
+  return text !== undefined && text.length === Math.ceil((SEAT_TOKEN_BYTES * 4) / 3) ? text : undefined;
+}
+
 function asSid(value: unknown): Uint8Array | undefined {
   const sid = typeof value === 'string' && value.length <= 32 ? fromBase64Url(value) : undefined;
   return sid?.length === SID_BYTES ? sid : undefined;
@@ -157,6 +173,18 @@ export function parseClientMessage(text: string): ClientToRelay | ParseError {
       const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
       return nameplate === undefined ? invalidField(type, 'nameplate') : { type, nameplate };
     }
+    case 'allocate': {
+      if (o.seats === undefined) return { type };
+      const seats = asInteger(o.seats, 1, MAX_SEATS);
+      if (seats === undefined) return invalidField(type, 'seats');
+      return seats === 1 ? { type } : { type, seats };
+    }
+    case 'join': {
+      const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
+      if (nameplate === undefined) return invalidField(type, 'nameplate');
+      const token = asSeatToken(o.token);
+      return token === undefined ? invalidField(type, 'token') : { type, nameplate, token };
+    }
     case 'reconnect': {
       const id = asReconnectId(o.id);
       return id === undefined ? invalidField(type, 'id') : { type, id };
@@ -169,7 +197,6 @@ export function parseClientMessage(text: string): ClientToRelay | ParseError {
       const ok = asBoolean(o.ok);
       return ok === undefined ? invalidField(type, 'ok') : { type, ok };
     }
-    case 'allocate':
     case 'pipe':
     case 'burn':
     case 'ping':
@@ -190,7 +217,10 @@ export function parseRelayMessage(text: string): RelayToClient | ParseError {
       return parseWelcome(o);
     case 'allocated': {
       const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);
-      return nameplate === undefined ? invalidField(type, 'nameplate') : { type, nameplate };
+      if (nameplate === undefined) return invalidField(type, 'nameplate');
+      if (o.token === undefined) return { type, nameplate };
+      const token = asSeatToken(o.token);
+      return token === undefined ? invalidField(type, 'token') : { type, nameplate, token };
     }
     case 'claimed': {
       const nameplate = asInteger(o.nameplate, 1, Number.MAX_SAFE_INTEGER);

@@ -6,8 +6,10 @@ import {
   generateSecret,
   normalizeCode,
   parseCode,
+  secretLengthFor,
   type Code,
 } from '../src/code.js';
+import { MAX_SEATS } from '../src/relay-messages.js';
 import { PortunusError } from '../src/errors.js';
 
 function seq(values: number[]) {
@@ -25,6 +27,19 @@ function parseError(input: string): PortunusError {
   expect(r).toBeInstanceOf(PortunusError);
   return r as PortunusError;
 }
+
+describe('secretLengthFor (PROTOCOL.md §1.4: N guesses)', () => {
+  it('keeps the default for one guess and adds a symbol per 32-fold of guesses', () => {
+    expect(secretLengthFor(1)).toBe(6);
+    expect(secretLengthFor(2)).toBe(7);
+    expect(secretLengthFor(MAX_SEATS)).toBe(7);
+    expect(secretLengthFor(33)).toBe(8);
+  });
+
+  it('keeps the success chance of every seat count at or below 2^-30', () => {
+    for (let n = 1; n <= MAX_SEATS; n++) expect(n * 2 ** (-5 * secretLengthFor(n))).toBeLessThanOrEqual(2 ** -30);
+  });
+});
 
 describe('code format', () => {
   it('displays the secret in groups of three and normalizes without them', () => {

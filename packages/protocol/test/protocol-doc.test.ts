@@ -26,7 +26,14 @@ import { MAX_TCP_HINTS } from '../src/tcp-hints.js';
 import { BINDING_LABEL, TCP_BINDING_LABEL, TCP_NONCE_BYTES } from '../src/binding.js';
 import { MAX_CANDIDATE_BYTES, MAX_SDP_BYTES, MAX_WEBRTC_ATTEMPTS } from '../src/signal.js';
 import { MAX_ICE_SERVERS } from '../src/ice-server.js';
-import { PING_BURST, PING_REFILL_MS, RECONNECT_ID_BYTES, SID_BYTES } from '../src/relay-messages.js';
+import {
+  MAX_SEATS,
+  PING_BURST,
+  PING_REFILL_MS,
+  RECONNECT_ID_BYTES,
+  SEAT_TOKEN_BYTES,
+  SID_BYTES,
+} from '../src/relay-messages.js';
 import { MAX_REJOIN_BODY_BYTES, REJOIN_NONCE_BYTES } from '../src/rejoin.js';
 import { DEFAULT_CHOOSER } from '../src/path-chooser.js';
 import { RELAY_PATH } from '../src/version.js';
@@ -55,6 +62,12 @@ describe('PROTOCOL.md', () => {
     for (const [code, spec] of Object.entries(ERRORS) as [ErrorCode, { close?: number }][]) {
       expect(doc, `row for ${code}`).toContain(`| \`${code}\` | ${spec.close ?? '—'} |`);
     }
+  });
+
+  it('bounds the seats of a nameplate as the parser does (§2.4)', () => {
+    expect(flat).toContain(`\`MAX_SEATS\` = ${MAX_SEATS}`);
+    expect(flat).toContain(`\`MAX_SEATS\` (${MAX_SEATS})`);
+    expect(flat).toContain(`\`SEAT_TOKEN_BYTES\` (${SEAT_TOKEN_BYTES}) bytes`);
   });
 
   it('states the code alphabet and the frame header size the code uses', () => {

@@ -14,12 +14,16 @@ import { fromBase64Url, toBase64Url } from '../src/bytes.js';
 const SID = Uint8Array.from({ length: 16 }, (_, i) => i * 17);
 /** base64url of 32 bytes, as keys.ts derives a reconnect id. */
 const RECONNECT_ID = toBase64Url(Uint8Array.from({ length: 32 }, (_, i) => i * 7));
+/** base64url of a 16-byte seat token. */
+const TOKEN = toBase64Url(Uint8Array.from({ length: 16 }, (_, i) => i * 5));
 
 /** Every message with its exact wire JSON (PROTOCOL.md §2.2 lists the same lines). */
 const CLIENT_GOLDEN: [ClientToRelay, string][] = [
   [{ type: 'hello', protocol: 1, agent: 'portunus/0.1.0' }, '{"type":"hello","protocol":1,"agent":"portunus/0.1.0"}'],
   [{ type: 'allocate' }, '{"type":"allocate"}'],
+  [{ type: 'allocate', seats: 3 }, '{"type":"allocate","seats":3}'],
   [{ type: 'claim', nameplate: 42 }, '{"type":"claim","nameplate":42}'],
+  [{ type: 'join', nameplate: 7, token: TOKEN }, `{"type":"join","nameplate":7,"token":"${TOKEN}"}`],
   [{ type: 'reconnect', id: RECONNECT_ID }, `{"type":"reconnect","id":"${RECONNECT_ID}"}`],
   [{ type: 'msg', body: 'aGVsbG8' }, '{"type":"msg","body":"aGVsbG8"}'],
   [{ type: 'pipe' }, '{"type":"pipe"}'],
@@ -47,6 +51,7 @@ const RELAY_GOLDEN: [RelayToClient, string][] = [
     '{"type":"welcome","protocol":1,"relay":"r","motd":"be nice","page":true}',
   ],
   [{ type: 'allocated', nameplate: 7 }, '{"type":"allocated","nameplate":7}'],
+  [{ type: 'allocated', nameplate: 7, token: TOKEN }, `{"type":"allocated","nameplate":7,"token":"${TOKEN}"}`],
   [{ type: 'claimed', nameplate: 7, side: 'a' }, '{"type":"claimed","nameplate":7,"side":"a"}'],
   [{ type: 'claimed', nameplate: 7, side: 'b' }, '{"type":"claimed","nameplate":7,"side":"b"}'],
   [{ type: 'paired', sid: SID, side: 'b' }, '{"type":"paired","sid":"ABEiM0RVZneImaq7zN3u_w","side":"b"}'],
@@ -77,6 +82,11 @@ describe('relay messages: golden JSON', () => {
   it('drops properties that are not part of the message when encoding', () => {
     const msg = { type: 'msg', body: 'AA', secret: 'x' } as unknown as ClientToRelay;
     expect(encodeClientMessage(msg)).toBe('{"type":"msg","body":"AA"}');
+  });
+
+  it('reads one seat as a plain allocate (the wire of a single send never changes)', () => {
+    expect(parseClientMessage('{"type":"allocate","seats":1}')).toEqual({ type: 'allocate' });
+    expect(encodeClientMessage({ type: 'allocate', seats: 1 })).toBe('{"type":"allocate"}');
   });
 
   it('ignores unknown fields when parsing', () => {
@@ -122,6 +132,13 @@ describe('relay messages: rejections', () => {
     ['{"type":"msg","body":"AAE="}', 'invalid-field'],
     ['{"type":"msg","body":"A"}', 'invalid-field'],
     ['{"type":"msg","body":"AB"}', 'invalid-field'],
+    ['{"type":"allocate","seats":0}', 'invalid-field'],
+    ['{"type":"allocate","seats":21}', 'invalid-field'],
+    ['{"type":"allocate","seats":2.5}', 'invalid-field'],
+    ['{"type":"allocate","seats":"3"}', 'invalid-field'],
+    ['{"type":"join","nameplate":7}', 'invalid-field'],
+    ['{"type":"join","nameplate":7,"token":"AAAA"}', 'invalid-field'],
+    [`{"type":"join","nameplate":0,"token":"${TOKEN}"}`, 'invalid-field'],
     ['{"type":"done"}', 'invalid-field'],
     ['{"type":"done","ok":"true"}', 'invalid-field'],
   ];

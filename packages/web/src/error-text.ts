@@ -12,7 +12,8 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   BAD_CODE: 'A code looks like 7-H7K-29A: a number, then six letters or digits.',
   WRONG_CODE: 'The code was mistyped, or someone tried to guess it; ask for a new code.',
   PAKE_FAILED: 'The key exchange failed; ask for a new code and try again.',
-  NAMEPLATE_IN_USE: 'Two other parties are already using this code. Check the number, or ask for a new code.',
+  NAMEPLATE_IN_USE:
+    'This code is taken: two parties are using it, or a sender serving several receivers (send --count) has no seat left. Check the number, or ask for a new code.',
   NAMEPLATE_BURNED: 'A failed attempt (a wrong code, or someone guessing) burned this code. Ask for a new code.',
   REJECTED: 'Nothing was sent or kept. If it is wanted after all, start again with a new code.',
   CANCELLED: `Nothing partial was kept. ${AGAIN}`,

@@ -65,4 +65,32 @@ describe.skipIf(chromiumSkipReason() !== undefined)('CLI → page', () => {
       }
     });
   }
+
+  it('send --count 2: the page is one receiver of the code, a CLI the other, each gets the whole file', async () => {
+    const src = join(world.tmp, 'cli-to-page-count');
+    const dst = join(world.tmp, 'cli-to-page-count-cli');
+    await mkdir(src, { recursive: true });
+    await mkdir(dst, { recursive: true });
+    const content = randomBytes(2 * MB);
+    await writeFile(join(src, 'shared.bin'), content);
+    const sender = runPortunus(['send', '--json', '--count', '2', '--relay', world.relay.url, 'shared.bin'], {
+      cwd: src,
+    });
+    const code = String((await sender.waitEvent('code')).code);
+    const receiver = runPortunus(['receive', '--json', '--yes', '--relay', world.relay.url, code], { cwd: dst });
+    const context = await phoneContext(world.browser);
+    try {
+      const page = await openPage(context, `${world.relay.origin}/#${code}`, 'offer');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+      await waitState(page, 'done');
+      expect(sha256(await readFile(await download.path()))).toBe(sha256(content));
+      expect(await exitOf(receiver, STATE_MS)).toBe(0);
+      expect(sha256(await readFile(join(dst, 'shared.bin')))).toBe(sha256(content));
+      expect(await exitOf(sender, STATE_MS)).toBe(0);
+      expect(sender.events().filter((e) => e.event === 'done')).toHaveLength(2);
+      expect(pageProblems(page)).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
 });
