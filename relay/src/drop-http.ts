@@ -147,7 +147,8 @@ export class DropHttp {
     if (token === undefined || !drops.uploadTokenMatches(record, token))
       throw new DropRefusal('BAD_REQUEST', 'wrong or missing Portunus-Upload-Token');
     if (req.method === 'PATCH') {
-      await drops.uploadSeen(record);
+      const patch = await drops.patchStarted(record);
+      res.once('close', patch.done);
       req.setTimeout(UPLOAD_IDLE_SOCKET_MS, () => req.destroy());
     }
     await this.toTus(req, res);

@@ -67,6 +67,8 @@ export class Drops {
   private readonly writes = new WriteQueues();
   /** Responses being sent, per lease hash: a lease in use does not go idle. */
   private readonly streaming = new Map<string, number>();
+  /** PATCHes being received, per drop id: an upload in progress does not go idle, however long one PATCH takes. */
+  private readonly uploading = new Map<string, number>();
 
   private constructor(
     readonly storage: DropStorage,
@@ -151,6 +153,8 @@ export class Drops {
     if (existing !== undefined && this.deps.clock() < existing.expiresAt)
       throw new DropRefusal('DROP_EXISTS', 'a drop with this id exists');
     if (existing !== undefined) await this.remove(drop.id);
+    // Another creation of the same id may have come in while the expired one was being deleted.
+    if (this.records.has(drop.id)) throw new DropRefusal('DROP_EXISTS', 'a drop with this id exists');
     const { bytes, mine, myBytes } = this.usage(drop.address);
     if (mine >= perAddress) throw new DropRefusal('DROP_QUOTA', `at most ${perAddress} drops per address`);
     if (myBytes + drop.length > bytesPerAddress)
@@ -193,10 +197,21 @@ export class Drops {
     return sameHash(record.tokenHash, sha256Hex(token));
   }
 
-  /** A PATCH arrived: the upload is alive. */
-  async uploadSeen(record: DropRecord): Promise<void> {
+  /** A PATCH arrived: the upload is alive until `done` is called (when its answer is gone). */
+  async patchStarted(record: DropRecord): Promise<{ done(): void }> {
+    this.uploading.set(record.id, (this.uploading.get(record.id) ?? 0) + 1);
     record.uploadSeenAt = this.deps.clock();
-    await this.persist(record);
+    const done = (): void => {
+      const left = (this.uploading.get(record.id) ?? 1) - 1;
+      if (left > 0) this.uploading.set(record.id, left);
+      else this.uploading.delete(record.id);
+      record.uploadSeenAt = this.deps.clock();
+    };
+    await this.persist(record).catch((err: unknown) => {
+      done();
+      throw err;
+    });
+    return { done };
   }
 
   /** The last byte arrived; durable before the final PATCH is answered. */
@@ -264,7 +279,8 @@ export class Drops {
     for (const record of [...this.records.values()]) {
       try {
         if (now >= record.expiresAt) await this.remove(record.id);
-        else if (!record.complete && now - record.uploadSeenAt >= UPLOAD_IDLE_MS) await this.remove(record.id);
+        else if (!record.complete && !this.uploading.has(record.id) && now - record.uploadSeenAt >= UPLOAD_IDLE_MS)
+          await this.remove(record.id);
         else {
           const leases = record.leases.filter((l) => this.streaming.has(l.hash) || now - l.seenAt < LEASE_IDLE_MS);
           const changed = leases.length !== record.leases.length;

@@ -139,6 +139,51 @@ describe('drops on a directory', () => {
     }
   });
 
+  it('keep an upload whose PATCH has been under way for over an hour (fake clock), unlike an idle one', async () => {
+    let now = Date.now();
+    const dir = await newDir();
+    const relay = await startTestRelay({ storage: dir, dropSweepIntervalMs: 20 }, { clock: () => now });
+    try {
+      const base = `http://127.0.0.1:${relay.port}`;
+      const data = randomBytes(100_000);
+      const slow = newDropId();
+      const idle = newDropId();
+      const { token } = await createDrop(base, { id: slow }, data.length);
+      await createDrop(base, { id: idle }, 10);
+      const answer = new Promise<number>((resolve, reject) => {
+        const req = request(`${base}/drops/${slow}`, {
+          method: 'PATCH',
+          headers: {
+            ...TUS,
+            'Upload-Offset': '0',
+            'Content-Type': 'application/offset+octet-stream',
+            'Content-Length': String(data.length),
+            'Portunus-Upload-Token': token,
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(Number(res.headers['upload-offset']));
+        });
+        req.on('error', reject);
+        req.write(data.subarray(0, 50_000));
+        const stored = async (): Promise<boolean> => (await stat(join(dir, 'uploads', slow))).size > 0;
+        eventually(stored, 'the first bytes stored')
+          .then(() => {
+            now += 2 * 3600_000;
+            // The idle upload is swept by the same sweeps that leave the one in progress alone.
+            return eventually(async () => !(await readdir(join(dir, 'records'))).includes(`${idle}.json`), 'sweep');
+          })
+          .then(() => req.end(data.subarray(50_000)), reject);
+      });
+      expect(await within(answer, 'the PATCH answer')).toBe(data.length);
+      const res = await fetch(`${base}/drops/${slow}`);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
+    } finally {
+      await relay.close(0);
+    }
+  });
+
   it('answer INTERNAL without taking a slot when the stored bytes cannot be read', async () => {
     const dir = await newDir();
     const relay = await startTestRelay({ storage: dir });
