@@ -1,7 +1,7 @@
 /** The drop metrics (PROTOCOL.md §11.4), registered in the relay's own registry beside the relay's (metrics.ts). */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DROP_REFUSALS, type DropRefusalCode } from './drop-refusal.js';
-import type { DropObserver, DropStats } from './drops.js';
+import type { DropObserver, DropStats } from './drop-terms.js';
 
 export interface DropGaugeSource {
   stats(): DropStats;

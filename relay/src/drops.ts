@@ -4,7 +4,6 @@
  * survive a restart is written to the drop's record before the request that caused it is answered; writes of one
  * drop are queued so they land in order.
  */
-import type { RandomBytes } from '@portunus/protocol';
 import {
   LEASE_IDLE_MS,
   MAX_DOWNLOADS,
@@ -17,50 +16,8 @@ import {
 } from './drop-record.js';
 import { DropRefusal } from './drop-refusal.js';
 import type { DropStorage } from './drop-storage.js';
-import type { Logger } from './logger.js';
+import type { Capabilities, DropLimits, DropsDeps, DropStats, NewDrop } from './drop-terms.js';
 import { WriteQueues } from './write-queues.js';
-
-export interface DropLimits {
-  maxBytes: number;
-  totalBytes: number;
-  maxExpiryMs: number;
-  perAddress: number;
-  bytesPerAddress: number;
-}
-
-/** What the metrics hear (drop-metrics.ts). */
-export interface DropObserver {
-  uploadCompleted(): void;
-  downloadCompleted(): void;
-}
-
-export interface DropsDeps {
-  clock: () => number;
-  random: RandomBytes;
-  logger: Logger;
-  observer: DropObserver;
-}
-
-export interface NewDrop {
-  id: string;
-  length: number;
-  expiresMs: number;
-  downloads: number;
-  /** Limit key of the client address. */
-  address: string;
-}
-
-export interface DropStats {
-  drops: number;
-  bytes: number;
-  sending: number;
-}
-
-export interface Capabilities {
-  maxBytes: number;
-  maxExpirySeconds: number;
-  maxDownloads: number;
-}
 
 export class Drops {
   private readonly records = new Map<string, DropRecord>();
