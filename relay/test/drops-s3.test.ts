@@ -7,7 +7,7 @@ import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseS3Spec, s3ClientConfig } from '../src/drop-s3-storage.js';
 import { dropSuite } from './drop-suite.js';
-import { startLocalS3, type LocalS3 } from './s3-server.js';
+import { startLocalS3, type LocalS3 } from '../../test/s3/s3-server.js';
 
 let s3: LocalS3;
 let client: S3Client;

@@ -125,7 +125,7 @@ export interface RelayProc {
 
 export async function startRelayProcess(
   extraArgs: string[] = [],
-  opts: Pick<RunOptions, 'prefix'> = {},
+  opts: Pick<RunOptions, 'prefix' | 'env'> = {},
 ): Promise<RelayProc> {
   const proc = runPortunus(['relay', '--host', '127.0.0.1', '--port', '0', '--json', ...extraArgs], {
     stdin: 'pipe',
