@@ -79,17 +79,24 @@ export class DropHttp {
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const head = req.method === 'HEAD';
     this.active += 1;
-    res.once('close', () => {
+    // Done once the response has closed AND the route settled: a download's last record write (its lease ended) is
+    // queued after the response finished, and a shutdown flushes the writes only once no request is active.
+    let open = 2;
+    const release = () => {
+      if (--open > 0) return;
       this.active -= 1;
       if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
-    });
-    this.route(req, res, path).catch((err: unknown) => {
-      const refusal =
-        err instanceof DropRefusal ? err : new DropRefusal('INTERNAL', 'the drop storage failed; try again later');
-      if (!(err instanceof DropRefusal))
-        this.options.logger.error('drop request failed', { error: err instanceof Error ? err.message : 'unknown' });
-      this.refuse(res, refusal, head);
-    });
+    };
+    res.once('close', release);
+    this.route(req, res, path)
+      .catch((err: unknown) => {
+        const refusal =
+          err instanceof DropRefusal ? err : new DropRefusal('INTERNAL', 'the drop storage failed; try again later');
+        if (!(err instanceof DropRefusal))
+          this.options.logger.error('drop request failed', { error: err instanceof Error ? err.message : 'unknown' });
+        this.refuse(res, refusal, head);
+      })
+      .finally(release);
   }
 
   private refuse(res: ServerResponse, refusal: DropRefusal, head: boolean): void {
@@ -228,19 +235,25 @@ export class DropHttp {
     status: number,
     headers: OutgoingHttpHeaders,
     res: ServerResponse,
-  ): void {
+  ): Promise<void> {
     drops.streamStarted(leaseHash);
     res.writeHead(status, headers);
     let finished = false;
     res.once('finish', () => (finished = true));
-    pipeline(body, res, (err) => {
-      if (finished && !err) {
-        drops.leaseDone(record, leaseHash).catch((error: unknown) => {
-          this.options.logger.warn('drop lease end failed', { id: record.id, error: (error as Error).message });
-        });
-      } else {
-        drops.leaseSeen(record, leaseHash);
-      }
+    return new Promise<void>((resolve) => {
+      pipeline(body, res, (err) => {
+        if (finished && !err) {
+          drops
+            .leaseDone(record, leaseHash)
+            .catch((error: unknown) => {
+              this.options.logger.warn('drop lease end failed', { id: record.id, error: (error as Error).message });
+            })
+            .finally(resolve);
+        } else {
+          drops.leaseSeen(record, leaseHash);
+          resolve();
+        }
+      });
     });
   }
 }
