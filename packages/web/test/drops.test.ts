@@ -1,0 +1,174 @@
+/**
+ * Drops and the page (PROTOCOL.md §9): a real `portunus relay --storage DIR` process serving the built page, headless
+ * Chromium and real CLI processes on 127.0.0.1. `send --drop` → the page opens the printed link and saves the drop
+ * (SHA-256 of the download); the page drops a file → `receive D-…` gets it (SHA-256); a used-up one-time drop is
+ * refused by the page with DROP_GONE's text; a flipped stored byte is CORRUPT and the download is failed, not kept.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { exitOf, runPortunus, startRelayProcess, tempDir, type RelayProc } from '../../../cli/test/e2e/harness.js';
+import {
+  chromiumSkipReason,
+  launchBrowser,
+  openPage,
+  PAGE_DIR,
+  pageProblems,
+  phoneContext,
+  screenshot,
+  STATE_MS,
+  waitState,
+} from './page-harness.js';
+
+const MB = 1_000_000;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => {
+  let relay: RelayProc;
+  let origin: string;
+  let browser: Browser;
+  let tmp: { path: string; cleanup(): Promise<void> };
+  let storage: string;
+  let cases = 0;
+
+  beforeAll(async () => {
+    tmp = await tempDir('portunus-page-drop-');
+    storage = join(tmp.path, 'storage');
+    await mkdir(storage);
+    [relay, browser] = await Promise.all([
+      startRelayProcess(['--page-dir', PAGE_DIR, '--storage', storage]),
+      launchBrowser(),
+    ]);
+    origin = new URL(relay.url).origin.replace(/^ws/, 'http');
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await relay?.stop();
+    await tmp?.cleanup();
+  });
+
+  /** A folder with `name` holding `size` random bytes; the CLI's state folder beside it. */
+  async function makeCase(size: number, name = 'data.bin') {
+    const dir = join(tmp.path, `case${cases++}`);
+    const src = join(dir, 'src');
+    await mkdir(src, { recursive: true });
+    const content = randomBytes(size);
+    await writeFile(join(src, name), content);
+    return { dir, src, content, env: { XDG_STATE_HOME: join(dir, 'state') } };
+  }
+
+  /** `send --drop` of the case's file: the drop's code and link, once the sender exited 0. */
+  async function cliDrop(c: Awaited<ReturnType<typeof makeCase>>): Promise<{ code: string; url: string }> {
+    const sender = runPortunus(['send', '--json', '--drop', '--relay', relay.url, 'data.bin'], {
+      cwd: c.src,
+      env: c.env,
+    });
+    expect(await exitOf(sender, STATE_MS), sender.stderr()).toBe(0);
+    const done = sender.events().find((e) => e.event === 'done') as { drop: { code: string; url: string } };
+    return done.drop;
+  }
+
+  it('send --drop prints a link; the page opens it, shows the offer and saves the drop (SHA-256); a second open is DROP_GONE', async () => {
+    const c = await makeCase(20 * MB);
+    const { code, url } = await cliDrop(c);
+    expect(url).toBe(`${origin}/#${code}`);
+    const context = await phoneContext(browser);
+    try {
+      const page = await openPage(context, url, 'offer');
+      expect(new URL(page.url()).hash).toBe('');
+      expect(await page.locator('#offer-name').textContent()).toBe('data.bin');
+      expect(await page.locator('#offer-drop').textContent()).toBe(
+        'Stored on the relay: this is its last download, so it is deleted even if you decline.',
+      );
+      await screenshot(page, 'drop-offer');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+      expect(download.suggestedFilename()).toBe('data.bin');
+      await waitState(page, 'done');
+      expect(await page.locator('#done-text').textContent()).toContain('every stored record checked out');
+      const received = await readFile(await download.path());
+      expect(sha256(received)).toBe(sha256(c.content));
+      expect(pageProblems(page)).toEqual([]);
+
+      // The one download is used: the relay refuses the next, and the page says so.
+      const again = await openPage(context, url, 'error');
+      expect(await again.locator('#app').getAttribute('data-error')).toBe('DROP_GONE');
+      expect(await again.locator('#error-hint').textContent()).toContain('downloads are used up');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('the page drops a file (two downloads, one hour); portunus receive D-… gets it twice (SHA-256)', async () => {
+    const c = await makeCase(9 * MB, 'picked.bin');
+    const context = await phoneContext(browser);
+    try {
+      const page = await openPage(context, origin);
+      await page.locator('#drop-choice').waitFor({ state: 'visible', timeout: STATE_MS });
+      await page.locator('#files').setInputFiles(join(c.src, 'picked.bin'));
+      await page.locator('#drop-later').check();
+      await page.locator('#drop-expire').selectOption('3600');
+      await page.locator('#drop-downloads').selectOption('2');
+      await page.locator('#send-form button[type="submit"]').click();
+      await waitState(page, 'dropped');
+      await screenshot(page, 'dropped');
+      const code = (await page.locator('#dropped-code').textContent())!;
+      expect(code).toMatch(/^D-(?:[0-9A-HJKMNP-TV-Z]{4}-){6}[0-9A-HJKMNP-TV-Z]{4}$/);
+      expect(await page.locator('#dropped-link').getAttribute('href')).toBe(`${origin}/#${code}`);
+      expect(await page.locator('#dropped-expiry').textContent()).toContain('or for 2 downloads');
+      expect(pageProblems(page)).toEqual([]);
+      for (const run of [1, 2]) {
+        const dst = join(c.dir, `dst${run}`);
+        await mkdir(dst);
+        const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code], {
+          cwd: dst,
+          env: c.env,
+        });
+        expect(await exitOf(receiver, STATE_MS), receiver.stderr()).toBe(0);
+        expect(sha256(await readFile(join(dst, 'picked.bin')))).toBe(sha256(c.content));
+        const offer = receiver.events().find((e) => e.event === 'offer') as { drop: { downloadsLeft: number } };
+        expect(offer.drop.downloadsLeft).toBe(2 - run);
+      }
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a flipped stored byte: the page fails CORRUPT and the download is failed, not kept', async () => {
+    const c = await makeCase(3 * MB);
+    const before = new Set(await storedFiles(storage));
+    const { url } = await cliDrop(c);
+    const added = (await storedFiles(storage)).filter((f) => !before.has(f));
+    const stored = (await Promise.all(added.map(async (f) => ({ f, size: (await stat(f)).size })))).find(
+      (x) => x.size > 3 * MB,
+    )!;
+    const handle = await open(stored.f, 'r+');
+    try {
+      const at = stored.size - 1000;
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, at);
+      await handle.write(Buffer.from([byte[0]! ^ 0x40]), 0, 1, at);
+    } finally {
+      await handle.close();
+    }
+    const context = await phoneContext(browser);
+    try {
+      const page = await openPage(context, url, 'offer');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+      await waitState(page, 'error');
+      expect(await page.locator('#app').getAttribute('data-error')).toBe('CORRUPT');
+      expect(await download.failure()).not.toBeNull();
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+async function storedFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (const name of names) if ((await stat(join(dir, name))).isFile()) files.push(join(dir, name));
+  return files;
+}
