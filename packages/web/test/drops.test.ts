@@ -101,7 +101,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
     }
   });
 
-  it('the page drops a file (two downloads, one hour); portunus receive D-… gets it twice (SHA-256)', async () => {
+  it('the page drops a file (two downloads, one hour); portunus receive gets it by code, then by link (SHA-256)', async () => {
     const c = await makeCase(9 * MB, 'picked.bin');
     const context = await phoneContext(browser);
     try {
@@ -122,7 +122,9 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
       for (const run of [1, 2]) {
         const dst = join(c.dir, `dst${run}`);
         await mkdir(dst);
-        const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code], {
+        // The first by code and relay, the second by the page's link, which names the relay.
+        const what = run === 1 ? ['--relay', relay.url, code] : [`${origin}/#${code}`];
+        const receiver = runPortunus(['receive', '--json', '--yes', ...what], {
           cwd: dst,
           env: c.env,
         });
