@@ -1,11 +1,11 @@
 /**
- * The drop API on the relay's port, under `/drops` (PROTOCOL.md §9.3). Uploads are the tus protocol, served by
+ * The drop API on the relay's port, under `/drops` (PROTOCOL.md §11.3). Uploads are the tus protocol, served by
  * @tus/server over the storage's tus store; this file checks everything first (the request, the limits, the
  * upload token) and answers the rest itself: the capability check and downloads with slots, leases and ranges.
  * Bodies stream both ways; nothing is buffered beyond the streams' own high-water marks.
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { Server as TusServer } from '@tus/server';
 import { clientAddress, addressKey, type ProxyTrust } from './address.js';
 import { DROP_ID, type DropRecord } from './drop-record.js';
@@ -95,6 +95,7 @@ export class DropHttp {
   private async create(drops: Drops, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.options.draining()) throw new DropRefusal('RELAY_SHUTDOWN', 'the relay is shutting down');
     const request = parseDropRequest(req.headers, drops.capabilities().maxExpirySeconds);
+    req.setTimeout(UPLOAD_IDLE_SOCKET_MS, () => req.destroy());
     const token = await drops.create({
       id: request.id,
       length: request.length,
@@ -103,8 +104,11 @@ export class DropHttp {
       address: addressKey(clientAddress(req, this.options.trust)),
     });
     res.setHeader('Portunus-Upload-Token', token);
-    await this.toTus(req, res);
-    if (res.statusCode !== 201) await drops.abandon(request.id);
+    try {
+      await this.toTus(req, res);
+    } finally {
+      if (res.statusCode !== 201) await drops.abandon(request.id);
+    }
   }
 
   private async upload(
@@ -163,13 +167,21 @@ export class DropHttp {
     }
     const leaseToken = tokenHeader(req.headers, 'portunus-lease');
     if (leaseToken === undefined) {
-      const { lease, leaseHash } = await drops.takeSlot(record);
-      headers['portunus-lease'] = lease;
+      if (record.used >= record.downloads)
+        throw new DropRefusal('DROP_GONE', 'every download of this drop has been used');
+      // The bytes are opened before the slot is taken: a storage failure costs the receiver no download.
+      const body = await drops.storage.read(record.id, 0);
+      const slot = await drops.takeSlot(record).catch((err: unknown) => {
+        body.destroy();
+        throw err;
+      });
+      headers['portunus-lease'] = slot.lease;
       headers['portunus-downloads-left'] = record.downloads - record.used;
       headers['content-length'] = record.length;
-      return this.stream(drops, record, leaseHash, 0, 200, headers, res);
+      return this.stream(drops, record, slot.leaseHash, body, 200, headers, res);
     }
-    const start = parseRangeStart(req.headers) ?? 0;
+    const range = parseRangeStart(req.headers);
+    const start = range ?? 0;
     const lease = drops.lease(record, leaseToken);
     if (start >= record.length) {
       res.setHeader('Content-Range', `bytes */${record.length}`);
@@ -177,21 +189,22 @@ export class DropHttp {
     }
     headers['portunus-downloads-left'] = record.downloads - record.used;
     headers['content-length'] = record.length - start;
-    headers['content-range'] = `bytes ${start}-${record.length - 1}/${record.length}`;
-    return this.stream(drops, record, lease.hash, start, 206, headers, res);
+    if (range !== undefined) headers['content-range'] = `bytes ${start}-${record.length - 1}/${record.length}`;
+    const body = await drops.storage.read(record.id, start);
+    return this.stream(drops, record, lease.hash, body, range === undefined ? 200 : 206, headers, res);
   }
 
-  /** Sends the stored bytes from `start`; the lease ends once the response was written completely. */
-  private async stream(
+  /** Sends the stored bytes; the lease ends once the response was written completely. */
+  private stream(
     drops: Drops,
     record: DropRecord,
     leaseHash: string,
-    start: number,
+    body: Readable,
     status: number,
     headers: OutgoingHttpHeaders,
     res: ServerResponse,
-  ): Promise<void> {
-    const body = await drops.storage.read(record.id, start);
+  ): void {
+    drops.streamStarted(leaseHash);
     res.writeHead(status, headers);
     let finished = false;
     res.once('finish', () => (finished = true));

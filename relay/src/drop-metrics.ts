@@ -1,10 +1,10 @@
-/** The drop metrics (PROTOCOL.md §9.4), registered in the relay's own registry beside the relay's (metrics.ts). */
+/** The drop metrics (PROTOCOL.md §11.4), registered in the relay's own registry beside the relay's (metrics.ts). */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { DROP_REFUSALS, type DropRefusalCode } from './drop-refusal.js';
-import type { DropObserver } from './drops.js';
+import type { DropObserver, DropStats } from './drops.js';
 
 export interface DropGaugeSource {
-  stats(): { drops: number; bytes: number };
+  stats(): DropStats;
 }
 
 export class DropMetrics implements DropObserver {
@@ -28,6 +28,14 @@ export class DropMetrics implements DropObserver {
       registers,
       collect() {
         this.set(source()?.stats().bytes ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'portunus_relay_drop_downloads_sending',
+      help: 'Drop downloads (responses) being sent.',
+      registers,
+      collect() {
+        this.set(source()?.stats().sending ?? 0);
       },
     });
     this.uploads = new Counter({

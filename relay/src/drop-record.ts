@@ -1,10 +1,10 @@
 /**
- * What the relay keeps about one drop besides its bytes (PROTOCOL.md §9.4): sizes, times, download slots and open
+ * What the relay keeps about one drop besides its bytes (PROTOCOL.md §11.4): sizes, times, download slots and open
  * leases, and hashes of its tokens (never the tokens). Records are JSON, written whole (temp file + rename, or one
  * S3 PUT), and checked field by field when read back, so a damaged record is reported and skipped, never trusted.
  */
 
-/** A drop id as the contract gives it: 32 lowercase hex characters (HKDF output, PROTOCOL.md §9.1). */
+/** A drop id as the contract gives it: 32 lowercase hex characters (HKDF output, PROTOCOL.md §11.1). */
 export const DROP_ID = /^[0-9a-f]{32}$/;
 /** Upload tokens and leases: 32 lowercase hex characters (16 random bytes). */
 export const DROP_TOKEN = /^[0-9a-f]{32}$/;

@@ -1,5 +1,5 @@
 /**
- * The refusals of the drop API (PROTOCOL.md §9.3): each code with its HTTP status. A refusal is the status, the
+ * The refusals of the drop API (PROTOCOL.md §11.3): each code with its HTTP status. A refusal is the status, the
  * header `Portunus-Error: <CODE>` and a one-line text body; it never carries a token or stored byte.
  */
 import type { ServerResponse } from 'node:http';

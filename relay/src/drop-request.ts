@@ -1,5 +1,5 @@
 /**
- * Reading a drop creation request (PROTOCOL.md §9.3): `Upload-Length` and the tus `Upload-Metadata` header
+ * Reading a drop creation request (PROTOCOL.md §11.3): `Upload-Length` and the tus `Upload-Metadata` header
  * (`key base64value`, comma-separated: https://tus.io/protocols/resumable-upload#upload-metadata) with `id`,
  * `expires` and `downloads`. Every value is checked here, before anything is stored; unknown keys are ignored.
  */

@@ -41,7 +41,7 @@ export function s3ClientConfig(env: Record<string, string | undefined>): S3Clien
       ? { credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN || undefined } }
       : {}),
     // Checksums only where S3 requires them: many S3-compatible stores reject the SDK's default trailing
-    // checksums (aws-chunked bodies), and the drop's bytes carry their own authentication (PROTOCOL.md §9.2).
+    // checksums (aws-chunked bodies), and the drop's bytes carry their own authentication (PROTOCOL.md §11.2).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   };

@@ -1,5 +1,5 @@
 /**
- * Where drops live (PROTOCOL.md §9.4): one interface, two implementations — a directory (drop-file-storage.ts) and
+ * Where drops live (PROTOCOL.md §11.4): one interface, two implementations — a directory (drop-file-storage.ts) and
  * an S3 bucket (drop-s3-storage.ts, loaded only when used: the AWS SDK is large). Uploads go through a tus data store
  * (@tus/file-store, @tus/s3-store); downloads, deletion and the drop records go through this interface.
  */

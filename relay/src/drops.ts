@@ -1,5 +1,5 @@
 /**
- * The drops a relay holds, as bookkeeping over a DropStorage (PROTOCOL.md §9.3, §9.4): creation against the limits,
+ * The drops a relay holds, as bookkeeping over a DropStorage (PROTOCOL.md §11.3, §11.4): creation against the limits,
  * upload progress, download slots and leases, and the sweep that deletes what expired. Every change that must
  * survive a restart is written to the drop's record before the request that caused it is answered; writes of one
  * drop are queued so they land in order.
@@ -41,11 +41,20 @@ export interface NewDrop {
   address: string;
 }
 
+export interface DropStats {
+  drops: number;
+  bytes: number;
+  sending: number;
+}
+
 export interface Capabilities {
   maxBytes: number;
   maxExpirySeconds: number;
   maxDownloads: number;
 }
+
+/** Records kept at once, tombstones included (each is small, but the map must stay bounded). */
+export const MAX_RECORDS = 100_000;
 
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
@@ -58,6 +67,8 @@ function sameHash(a: string, b: string): boolean {
 export class Drops {
   private readonly records = new Map<string, DropRecord>();
   private readonly writes = new Map<string, Promise<void>>();
+  /** Responses being sent, per lease hash: a lease in use does not go idle. */
+  private readonly streaming = new Map<string, number>();
 
   private constructor(
     readonly storage: DropStorage,
@@ -72,7 +83,20 @@ export class Drops {
     for (const record of records) drops.records.set(record.id, record);
     for (const id of damaged) deps.logger.warn('unreadable drop record left alone', { id });
     await drops.sweep();
+    await drops.reconcileUploads();
     return drops;
+  }
+
+  /**
+   * An upload whose last bytes were stored but whose record was not yet marked complete when the relay stopped
+   * (killed between the two) is complete: the tus store's offset says so.
+   */
+  private async reconcileUploads(): Promise<void> {
+    for (const record of this.records.values()) {
+      if (record.complete || record.gone) continue;
+      const upload = await this.storage.uploads.getUpload(this.storage.uploadKey(record.id)).catch(() => undefined);
+      if (upload !== undefined && upload.offset === record.length) await this.uploaded(record.id);
+    }
   }
 
   capabilities(): Capabilities {
@@ -83,8 +107,8 @@ export class Drops {
     };
   }
 
-  /** Stored drops (not yet gone) and the bytes they hold or have reserved. */
-  stats(): { drops: number; bytes: number } {
+  /** Stored drops (not yet gone), the bytes they hold or have reserved, and downloads being sent. */
+  stats(): DropStats {
     let drops = 0;
     let bytes = 0;
     for (const record of this.records.values()) {
@@ -92,7 +116,25 @@ export class Drops {
       drops += 1;
       bytes += record.length;
     }
-    return { drops, bytes };
+    let sending = 0;
+    for (const count of this.streaming.values()) sending += count;
+    return { drops, bytes, sending };
+  }
+
+  /** Stored drops and bytes counted against the limits: those not gone and not expired. */
+  private usage(address: string): { bytes: number; mine: number; myBytes: number } {
+    const now = this.deps.clock();
+    let bytes = 0;
+    let mine = 0;
+    let myBytes = 0;
+    for (const record of this.records.values()) {
+      if (record.gone || now >= record.expiresAt) continue;
+      bytes += record.length;
+      if (record.address !== address) continue;
+      mine += 1;
+      myBytes += record.length;
+    }
+    return { bytes, mine, myBytes };
   }
 
   /** The record of a drop that has not expired. */
@@ -107,18 +149,15 @@ export class Drops {
     if (drop.length > maxBytes) throw new DropRefusal('DROP_TOO_LARGE', `a drop may hold at most ${maxBytes} bytes`);
     if (drop.expiresMs > maxExpiryMs)
       throw new DropRefusal('BAD_REQUEST', `expires: at most ${maxExpiryMs / 1000} seconds`);
-    if (this.records.has(drop.id)) throw new DropRefusal('DROP_EXISTS', 'a drop with this id exists');
-    let mine = 0;
-    let myBytes = 0;
-    for (const record of this.records.values()) {
-      if (record.gone || record.address !== drop.address) continue;
-      mine += 1;
-      myBytes += record.length;
-    }
+    const existing = this.records.get(drop.id);
+    if (existing !== undefined && this.deps.clock() < existing.expiresAt)
+      throw new DropRefusal('DROP_EXISTS', 'a drop with this id exists');
+    if (existing !== undefined) await this.remove(drop.id);
+    const { bytes, mine, myBytes } = this.usage(drop.address);
     if (mine >= perAddress) throw new DropRefusal('DROP_QUOTA', `at most ${perAddress} drops per address`);
     if (myBytes + drop.length > bytesPerAddress)
       throw new DropRefusal('DROP_QUOTA', `at most ${bytesPerAddress} bytes of drops per address`);
-    if (this.stats().bytes + drop.length > totalBytes)
+    if (bytes + drop.length > totalBytes || this.records.size >= MAX_RECORDS)
       throw new DropRefusal('DROP_STORAGE_FULL', 'the relay has no room for this drop');
     const token = Buffer.from(this.deps.random(16)).toString('hex');
     const now = this.deps.clock();
@@ -193,14 +232,27 @@ export class Drops {
     return lease;
   }
 
-  /** A request under the lease ended without the last byte: it stays open for LEASE_IDLE_MS from now. */
+  /** A response under the lease starts: the lease stays open while it is sent. */
+  streamStarted(leaseHash: string): void {
+    this.streaming.set(leaseHash, (this.streaming.get(leaseHash) ?? 0) + 1);
+  }
+
+  /** A response under the lease ended without the last byte: the lease stays open for LEASE_IDLE_MS from now. */
   leaseSeen(record: DropRecord, leaseHash: string): void {
+    this.streamEnded(leaseHash);
     const lease = record.leases.find((l) => l.hash === leaseHash);
     if (lease !== undefined) lease.seenAt = this.deps.clock();
   }
 
+  private streamEnded(leaseHash: string): void {
+    const left = (this.streaming.get(leaseHash) ?? 1) - 1;
+    if (left > 0) this.streaming.set(leaseHash, left);
+    else this.streaming.delete(leaseHash);
+  }
+
   /** A response carrying the last stored byte was written completely: the lease ends. */
   async leaseDone(record: DropRecord, leaseHash: string): Promise<void> {
+    this.streamEnded(leaseHash);
     const before = record.leases.length;
     record.leases = record.leases.filter((l) => l.hash !== leaseHash);
     if (record.leases.length === before) return;
@@ -216,7 +268,7 @@ export class Drops {
         if (now >= record.expiresAt) await this.remove(record.id);
         else if (!record.complete && now - record.uploadSeenAt >= UPLOAD_IDLE_MS) await this.remove(record.id);
         else {
-          const leases = record.leases.filter((l) => now - l.seenAt < LEASE_IDLE_MS);
+          const leases = record.leases.filter((l) => this.streaming.has(l.hash) || now - l.seenAt < LEASE_IDLE_MS);
           const changed = leases.length !== record.leases.length;
           record.leases = leases;
           if (!(await this.retireIfUsed(record)) && changed) await this.persist(record);
@@ -242,12 +294,13 @@ export class Drops {
     return true;
   }
 
+  /** Deletes the bytes, then the record: a failure leaves the record, and the next sweep tries again. */
   private async remove(id: string): Promise<void> {
-    this.records.delete(id);
     await this.queue(id, async () => {
       await this.storage.deleteData(id);
       await this.storage.deleteRecord(id);
     });
+    this.records.delete(id);
     this.deps.logger.debug('drop deleted', { id });
   }
 

@@ -175,6 +175,37 @@ export function dropSuite(name: string, under: StorageUnderTest): void {
       expect([head.status, head.headers.get('portunus-error')]).toEqual([404, 'DROP_NOT_FOUND']);
     });
 
+    it('ends a lease idle for an hour; a download cut then cannot resume, and its used slot deletes the drop', async () => {
+      let now = Date.now();
+      const { base, storage } = await start({ dropSweepIntervalMs: 20 }, () => now);
+      const data = randomBytes(3 * MiB);
+      const id = newDropId();
+      await dropBytes(base, id, data);
+      const first = await fetch(`${base}/drops/${id}`);
+      const lease = first.headers.get('portunus-lease')!;
+      const part = await readPart(first, 64 * 1024);
+      const beyond = await fetch(`${base}/drops/${id}`, {
+        headers: { 'Portunus-Lease': lease, Range: `bytes=${data.length}-` },
+      });
+      expect([beyond.status, beyond.headers.get('portunus-error')]).toEqual([416, 'RANGE_NOT_SATISFIABLE']);
+      expect(beyond.headers.get('content-range')).toBe(`bytes */${data.length}`);
+      // Within the hour the lease resumes.
+      now += 30 * 60_000;
+      const resumed = await fetch(`${base}/drops/${id}`, {
+        headers: { 'Portunus-Lease': lease, Range: `bytes=${part.length}-` },
+      });
+      expect(resumed.status).toBe(206);
+      await readPart(resumed, 64 * 1024);
+      const relay = relays.at(-1)!;
+      await eventually(async () => (await relay.metrics()).includes('portunus_relay_drop_downloads_sending 0'), 'cut');
+      now += 3600_000 + 1000;
+      await eventually(async () => !(await under.stored(storage)).some((n) => n.endsWith(id)), 'the bytes deleted');
+      const late = await fetch(`${base}/drops/${id}`, {
+        headers: { 'Portunus-Lease': lease, Range: `bytes=${part.length}-` },
+      });
+      expect([late.status, late.headers.get('portunus-error')]).toEqual([410, 'DROP_GONE']);
+    });
+
     it('refuses with the contract codes', async () => {
       const { base, relay } = await start({
         dropMaxBytes: 10_000,

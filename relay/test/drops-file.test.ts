@@ -1,7 +1,7 @@
 /** The drop API with `--storage DIR` (drop-suite.ts), and what only a directory shows: a killed relay keeps drops. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -57,6 +57,27 @@ describe('drops on a directory', () => {
     await dropBytes(base, id, data);
     child.kill('SIGKILL');
     await within(exited, 'the relay process to die');
+
+    const relay = await startTestRelay({ storage: dir });
+    try {
+      const res = await fetch(`http://127.0.0.1:${relay.port}/drops/${id}`);
+      expect(res.status).toBe(200);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
+    } finally {
+      await relay.close(0);
+    }
+  });
+
+  it('count an upload complete when its bytes are but its record was not yet marked (killed between the two)', async () => {
+    const dir = await newDir();
+    const first = await startTestRelay({ storage: dir });
+    const data = randomBytes(10_000);
+    const id = newDropId();
+    await dropBytes(`http://127.0.0.1:${first.port}`, id, data);
+    await first.close(0);
+    const path = join(dir, 'records', `${id}.json`);
+    const record = JSON.parse(await readFile(path, 'utf8')) as { complete: boolean };
+    await writeFile(path, JSON.stringify({ ...record, complete: false }));
 
     const relay = await startTestRelay({ storage: dir });
     try {

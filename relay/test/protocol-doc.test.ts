@@ -55,3 +55,34 @@ describe('PROTOCOL.md, relay defaults', () => {
     expect(doc).toContain(`\`MAX_RECONNECTS_PER_ADDRESS\` = ${MAX_RECONNECTS_PER_ADDRESS} waiting at once`);
   });
 });
+
+describe('PROTOCOL.md §11.3 and §11.4, drops', () => {
+  it('lists every refusal with the status the relay sends', async () => {
+    const { DROP_REFUSALS } = await import('../src/drop-refusal.js');
+    for (const [code, status] of Object.entries(DROP_REFUSALS))
+      expect(doc, code).toContain(`| ${status} | \`${code}\` |`);
+  });
+
+  it('lists every drop option with its default', () => {
+    const GiB = 1024 * MiB;
+    const keys: (keyof RelayConfig)[] = [
+      'dropMaxBytes',
+      'dropTotalBytes',
+      'dropMaxExpiryMs',
+      'dropPerAddress',
+      'dropBytesPerAddress',
+      'dropSweepIntervalMs',
+    ];
+    for (const key of keys) {
+      const option = RELAY_OPTIONS.find((o) => o.key === key)!;
+      const value = defaultRelayConfig[key] as number;
+      const text =
+        option.kind === 'bytes'
+          ? `${value / GiB} GiB`
+          : option.kind === 'seconds'
+            ? `${value / 1000} s`
+            : String(value);
+      expect(doc, key).toContain(`| \`--${option.flag}\` | ${text} |`);
+    }
+  });
+});

@@ -33,7 +33,9 @@ export async function resumeFile(
 ): Promise<FileResume | undefined> {
   const where = partTarget(target);
   const found = await findPartials(where, resumeIdentity(where, offer));
-  const chunked = (bytes: number) => bytes - (bytes % DROP_CHUNK_BYTES);
+  // A whole chunk, and never past the last record's start: that record is read again, whole.
+  const last = Math.max(0, Math.ceil(offer.size / DROP_CHUNK_BYTES) - 1) * DROP_CHUNK_BYTES;
+  const chunked = (bytes: number) => Math.min(bytes - (bytes % DROP_CHUNK_BYTES), last);
   if (mode === 'peek') {
     const bytes = chunked(found[0]?.bytes ?? 0);
     return bytes > 0 ? { partial: found[0]!, bytes, hash: nodeSha256() } : undefined;

@@ -9,10 +9,12 @@
  * Each is removed once its upload or download completes, or fails for good.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { createError, secureRandomBytes, toHex } from '@portunus/protocol';
 import { fileError } from '../files/fs-errors.js';
+import { ownerGone } from '../files/stale-temps.js';
+import { currentOwner, type TempOwner } from '../files/temp-path.js';
 
 export interface SourceStamp {
   path: string;
@@ -33,6 +35,8 @@ export interface UploadState {
 
 export interface LeaseState {
   lease: string;
+  /** The drop's prologue (magic and sealed offer record, hex), once read: a resume starts at a data record. */
+  prologue?: string;
 }
 
 /** The folder of drop states, or undefined when the environment names no home or state folder. */
@@ -72,11 +76,19 @@ export async function stampSources(paths: readonly string[]): Promise<SourceStam
   );
 }
 
+/**
+ * The states of one user. Each file is named after its owner process too (`<name>-<host>-<pid>.json`): a state
+ * whose process still runs (the same command running twice at once, three receivers of one drop side by side) is
+ * never taken over; one whose process is gone is claimed by renaming it to this process's name, so only one
+ * process ever continues it.
+ */
 export class DropStates {
+  readonly #owner: TempOwner = currentOwner();
+
   constructor(private readonly dir: string | undefined) {}
 
   async loadUpload(key: string): Promise<UploadState | undefined> {
-    const value = await this.#read(key);
+    const value = await this.#claim(key);
     const ok =
       value !== undefined &&
       typeof value.code === 'string' &&
@@ -94,8 +106,11 @@ export class DropStates {
   }
 
   async loadLease(id: string): Promise<LeaseState | undefined> {
-    const value = await this.#read(`download-${id}`);
-    return typeof value?.lease === 'string' && /^[0-9a-f]{32}$/.test(value.lease) ? { lease: value.lease } : undefined;
+    const value = await this.#claim(`download-${id}`);
+    if (typeof value?.lease !== 'string' || !/^[0-9a-f]{32}$/.test(value.lease)) return undefined;
+    const prologue =
+      typeof value.prologue === 'string' && /^([0-9a-f]{2})+$/.test(value.prologue) ? value.prologue : undefined;
+    return prologue === undefined ? { lease: value.lease } : { lease: value.lease, prologue };
   }
 
   saveLease(id: string, state: LeaseState): Promise<void> {
@@ -110,10 +125,39 @@ export class DropStates {
     return this.#remove(`download-${id}`);
   }
 
-  async #read(name: string): Promise<Record<string, unknown> | undefined> {
+  #path(name: string, owner: TempOwner = this.#owner): string {
+    return join(this.dir!, `${name}-${owner.host}-${owner.pid}.json`);
+  }
+
+  /** This process's state `name`, or one of a process that is gone, taken over; undefined when there is none. */
+  async #claim(name: string): Promise<Record<string, unknown> | undefined> {
     if (this.dir === undefined) return undefined;
+    const mine = this.#path(name);
+    const own = await this.#read(mine);
+    if (own !== undefined) return own;
+    let names: string[];
     try {
-      const value: unknown = JSON.parse(await readFile(join(this.dir, `${name}.json`), 'utf8'));
+      names = await readdir(this.dir);
+    } catch {
+      return undefined;
+    }
+    for (const entry of names) {
+      const m = /^(.+)-([0-9a-f]{8})-(\d+)\.json$/.exec(entry);
+      if (m === null || m[1] !== name || !ownerGone({ host: m[2]!, pid: Number(m[3]) }, this.#owner)) continue;
+      try {
+        await rename(join(this.dir, entry), mine);
+      } catch {
+        continue; // another process took it first
+      }
+      const value = await this.#read(mine);
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
+
+  async #read(path: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      const value: unknown = JSON.parse(await readFile(path, 'utf8'));
       return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
     } catch {
       return undefined; // none, or unreadable: the command starts afresh
@@ -127,7 +171,7 @@ export class DropStates {
         hint: 'Set HOME (or XDG_STATE_HOME) to an absolute path.',
       });
     }
-    const path = join(this.dir, `${name}.json`);
+    const path = this.#path(name);
     const temp = `${path}.${toHex(secureRandomBytes(6))}.tmp`;
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
@@ -140,6 +184,6 @@ export class DropStates {
   }
 
   async #remove(name: string): Promise<void> {
-    if (this.dir !== undefined) await unlink(join(this.dir, `${name}.json`)).catch(() => {});
+    if (this.dir !== undefined) await unlink(this.#path(name)).catch(() => {});
   }
 }

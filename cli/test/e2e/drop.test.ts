@@ -136,7 +136,7 @@ describe('portunus send --drop / receive D-…', () => {
     expect(codes, consumers.map((p) => p.stderr()).join('\n')).toEqual([0, 0, 0]);
     for (const dst of dsts) expect(await sha256Of(join(dst, 'data.bin'))).toBe(c.digest);
     const fourth = fetch(c, code);
-    expect(await exitOf(fourth, DROP_MS)).toBe(3);
+    expect(await exitOf(fourth, DROP_MS), fourth.stdout()).toBe(3);
     expect(errorOf(fourth)).toMatch(/^DROP_(GONE|NOT_FOUND)$/);
   });
 
@@ -162,6 +162,7 @@ describe('portunus send --drop / receive D-…', () => {
     await stateReaches(c.dst, c.content.length / 2, first);
     first.child.kill('SIGKILL');
     await exitOf(first);
+    // A one-time drop: the second run succeeds only on the first run's lease (a new download would be DROP_GONE).
     const again = fetch(c, code);
     expect(await exitOf(again, DROP_MS), again.stderr()).toBe(0);
     const done = again.events().find((e) => e.event === 'done') as { reused: number; sha256: string };

@@ -87,13 +87,17 @@ export class DropDataSealer {
   }
 }
 
-export type DropPiece =
-  { type: 'offer'; offer: Offer; prologueBytes: number } | { type: 'data'; plaintext: Uint8Array };
+/**
+ * What a DropReader gives: the offer, with the prologue's bytes (magic and offer record: a resumed download keeps
+ * them, to read the offer again without asking the relay and start at a data record), then the data in order.
+ */
+export type DropPiece = { type: 'offer'; offer: Offer; prologue: Uint8Array } | { type: 'data'; plaintext: Uint8Array };
 
 /**
  * Reads stored bytes as they arrive (sans-IO: push bytes, get pieces): the magic, the offer, then data in order,
  * each frame authenticated before its plaintext is released. Any failure is CORRUPT and ends the reader. A resumed
- * download reads the prologue from the start, then calls resumeAt and is fed from storedOffsetOf(…) on.
+ * download feeds the prologue it kept (or reads it from the start), then calls resumeAt and is fed from
+ * storedOffsetOf(…) on.
  */
 export class DropReader {
   readonly #aead: Aead;
@@ -102,7 +106,6 @@ export class DropReader {
   #state: 'magic' | 'offer' | 'data' | 'done' = 'magic';
   #offer: Offer | undefined;
   #opener: FrameOpener<Aead> | undefined;
-  #read = 0;
   #failure: PortunusError | undefined;
 
   constructor(aead: Aead) {
@@ -180,7 +183,7 @@ export class DropReader {
     this.#offer = offer;
     this.#state = offerHasData(offer) ? 'data' : 'done';
     this.#opener = new FrameOpener(this.#aead, DATA_STREAM);
-    return { type: 'offer', offer, prologueBytes: this.#read };
+    return { type: 'offer', offer, prologue: concatBytes(DROP_MAGIC, record(frame)) };
   }
 
   #openData(frame: Uint8Array): DropPiece {
@@ -228,7 +231,6 @@ export class DropReader {
       }
     }
     this.#buffered -= n;
-    this.#read += n;
     return out;
   }
 }

@@ -91,7 +91,7 @@ describe.skipIf(skip !== undefined)('the protocol vectors in headless Chromium',
   }
 
   const title =
-    'every CPace, key-schedule, frame (nobleAead) and binding vector passes in the page, without crypto.subtle';
+    'every CPace, key-schedule, frame (nobleAead), binding and drop vector passes in the page, without crypto.subtle';
   it(title, async () => {
     const { report, errors } = await pageReport(true);
     expect(errors).toEqual([]);
@@ -102,7 +102,7 @@ describe.skipIf(skip !== undefined)('the protocol vectors in headless Chromium',
     // The same checks as in Node, so none was skipped in the page, and every vector file among them.
     expect(report!.checks.map((check) => check.name)).toEqual(runVectorChecks(nobleAead).map((check) => check.name));
     expect(new Set(report!.checks.map((check) => check.name.split(' ')[0]))).toEqual(
-      new Set(['cpace', 'keys', 'frames', 'binding']),
+      new Set(['cpace', 'keys', 'frames', 'binding', 'drop']),
     );
     expect(report!.exports).toEqual(Object.keys(protocol).sort());
     // Without WebCrypto the page's data plane falls back to noble, and the frame vectors pass there too.

@@ -132,7 +132,7 @@ describe('stored format (§9.2)', () => {
     expect(recordAt(prologueBytes, 3)).toEqual({ index: -1, start: 0 });
     const reader = new DropReader(aead);
     const first = reader.push(stored.subarray(0, prologueBytes + 100));
-    expect(first).toEqual([{ type: 'offer', offer, prologueBytes }]);
+    expect(first).toEqual([{ type: 'offer', offer, prologue: dropPrologue(aead, offer) }]);
     reader.resumeAt(2);
     const rest = reader.push(stored.subarray(at));
     reader.end();

@@ -29,7 +29,7 @@ describe('vector checks in Node', () => {
     const checks = runVectorChecks(aead);
     expect(checks.filter((check) => !check.ok)).toEqual([]);
     const files = checks.map((check) => check.name.split(' ')[0]);
-    expect([...new Set(files)]).toEqual(['cpace', 'keys', 'frames', 'binding']);
+    expect([...new Set(files)]).toEqual(['cpace', 'keys', 'frames', 'binding', 'drop']);
     expect(files.filter((file) => file === 'frames')).toHaveLength(3 * PROTOCOL_VECTORS.frames.vectors.length);
   });
 

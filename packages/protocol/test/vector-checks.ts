@@ -12,6 +12,12 @@ import {
   PortunusError,
   abilitiesAd,
   asKey,
+  deriveDropKeys,
+  DropDataSealer,
+  dropPrologue,
+  DropReader,
+  type Offer,
+  parseDropCode,
   bindingMac,
   calculateGenerator,
   checkBindingMac,
@@ -37,11 +43,12 @@ import {
 } from '../src/index.js';
 import binding from './vectors/binding.json' with { type: 'json' };
 import cpace from './vectors/cpace-testvectors.json' with { type: 'json' };
+import drop from './vectors/drop.json' with { type: 'json' };
 import frames from './vectors/frames.json' with { type: 'json' };
 import keys from './vectors/keys.json' with { type: 'json' };
 import tcpBinding from './vectors/tcp-binding.json' with { type: 'json' };
 
-export const PROTOCOL_VECTORS = { cpace, keys, frames, binding, tcpBinding };
+export const PROTOCOL_VECTORS = { cpace, keys, frames, binding, tcpBinding, drop };
 export type ProtocolVectors = typeof PROTOCOL_VECTORS;
 
 export interface VectorCheck {
@@ -78,6 +85,7 @@ export function runVectorChecks(aead: AeadFactory, vectors: ProtocolVectors = PR
     ...keyChecks(vectors.keys),
     ...frameChecks(vectors.frames, aead),
     ...bindingChecks(vectors.binding, vectors.tcpBinding),
+    ...dropChecks(vectors.drop, aead),
   ];
   return checks.map(([name, actual, expected]) => {
     try {
@@ -290,5 +298,31 @@ function bindingChecks(webrtc: ProtocolVectors['binding'], tcp: ProtocolVectors[
         'true',
       ],
     ]),
+  ];
+}
+
+/** vectors/drop.json (PROTOCOL.md §9.1, §9.2): a drop code's id and key, and every stored byte of a tiny drop. */
+function dropChecks(v: ProtocolVectors['drop'], aead: AeadFactory): Check[] {
+  const keys = () => {
+    const code = parseDropCode(v.typed);
+    if (code instanceof PortunusError) throw code;
+    return deriveDropKeys(code);
+  };
+  const offer = v.offer as Offer;
+  const stored = () => {
+    const key = aead(keys().key);
+    return toHex(dropPrologue(key, offer)) + toHex(new DropDataSealer(key).seal(fromHex(v.data), true));
+  };
+  const opened = () => {
+    const reader = new DropReader(aead(keys().key));
+    const pieces = reader.push(fromHex(v.stored));
+    reader.end();
+    return pieces.map((p) => (p.type === 'offer' ? JSON.stringify(p.offer) : toHex(p.plaintext))).join(' ');
+  };
+  return [
+    ['drop id', () => keys().id, v.id],
+    ['drop key', () => toHex(keys().key), v.key],
+    ['drop stored bytes', stored, v.stored],
+    ['drop opened', opened, `${JSON.stringify(offer)} ${v.data}`],
   ];
 }
