@@ -1,7 +1,7 @@
 /**
  * Drops and the page (PROTOCOL.md §9): a real `portunus relay --storage DIR` process serving the built page, headless
  * Chromium and real CLI processes on 127.0.0.1. `send --drop` → the page opens the printed link and saves the drop
- * (SHA-256 of the download); the page drops a file → `receive D-…` gets it (SHA-256); a used-up one-time drop is
+ * (SHA-256 of the download), a folder as one zip; the page drops a file → `receive` gets it (SHA-256); a used-up drop is
  * refused by the page with DROP_GONE's text; a flipped stored byte is CORRUPT and the download is failed, not kept.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -21,6 +21,7 @@ import {
   STATE_MS,
   waitState,
 } from './page-harness.js';
+import { readZip } from './archive/zip-check.js';
 
 const MB = 1_000_000;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -54,7 +55,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
   async function makeCase(size: number, name = 'data.bin') {
     const dir = join(tmp.path, `case${cases++}`);
     const src = join(dir, 'src');
-    await mkdir(src, { recursive: true });
+    await mkdir(join(src, name, '..'), { recursive: true });
     const content = randomBytes(size);
     await writeFile(join(src, name), content);
     return { dir, src, content, env: { XDG_STATE_HOME: join(dir, 'state') } };
@@ -96,6 +97,32 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
       const again = await openPage(context, url, 'error');
       expect(await again.locator('#app').getAttribute('data-error')).toBe('DROP_GONE');
       expect(await again.locator('#error-hint').textContent()).toContain('downloads are used up');
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a folder dropped by the CLI is saved by the page as one zip with the same files (SHA-256 each)', async () => {
+    const c = await makeCase(2 * MB, 'holiday/a.bin');
+    const b = randomBytes(300_000);
+    await writeFile(join(c.src, 'holiday', 'notes.txt'), b);
+    const sender = runPortunus(['send', '--json', '--drop', '--relay', relay.url, 'holiday'], {
+      cwd: c.src,
+      env: c.env,
+    });
+    expect(await exitOf(sender, STATE_MS), sender.stderr()).toBe(0);
+    const { url } = (sender.events().find((e) => e.event === 'done') as { drop: { url: string } }).drop;
+    const context = await phoneContext(browser);
+    try {
+      const page = await openPage(context, url, 'offer');
+      expect(await page.locator('#offer-detail').textContent()).toMatch(/^a folder, 2 files/);
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+      expect(download.suggestedFilename()).toBe('holiday.zip');
+      await waitState(page, 'done');
+      const zip = readZip(await download.path());
+      expect(zip.bad).toBeNull();
+      const files = Object.fromEntries(zip.entries.filter((e) => e.sha256 !== null).map((e) => [e.name, e.sha256]));
+      expect(files).toEqual({ 'holiday/a.bin': sha256(c.content), 'holiday/notes.txt': sha256(b) });
     } finally {
       await context.close();
     }
