@@ -49,8 +49,8 @@ export async function receiveDropFlow(
 ): Promise<DropReceiveResult> {
   view.connecting();
   const { id, key } = deriveDropKeys(code);
-  // The reader is sans-IO and synchronous: the page's synchronous AES-GCM (noble) opens the records.
-  const reader = new DropReader(env.aead(key));
+  // The data plane's AEAD: WebCrypto in a secure context (each push then a promise), else noble.
+  const reader = new DropReader(env.dataAead(key));
   const api = new DropApi(env.origin, env.fetch, signal);
   const download = await api.download(id);
   const drop: DropInfo = {
@@ -61,7 +61,7 @@ export async function receiveDropFlow(
   let ok = false;
   try {
     await readAll(download, signal, async (chunk) => {
-      for (const piece of reader.push(chunk)) {
+      for (const piece of await reader.push(chunk)) {
         if (piece.type === 'offer') {
           got.offer = piece.offer;
           got.sink = await land(piece.offer, saver, view, drop, signal);

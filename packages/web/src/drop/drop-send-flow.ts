@@ -52,9 +52,9 @@ export async function sendDropFlow(
   }
   const code = generateDropCode(env.random);
   const { id, key } = deriveDropKeys(code);
-  // The protocol's sealer is synchronous, as is the page's noble AES-GCM; the stored bytes are the CLI's, byte for byte.
-  const aead = env.aead(key);
-  const prologue = dropPrologue(aead, offer);
+  // The small offer record with the session's synchronous AEAD, the data with the data plane's (WebCrypto in a secure
+  // context): every AES-GCM backend gives the same bytes, so the stored drop is what the CLI would store.
+  const prologue = dropPrologue(env.aead(key), offer);
   const size = offerHasData(offer) ? offerSize(offer) : undefined;
   const length = dropStoredLength(prologue.length, size);
   if (length > limits.maxBytes) {
@@ -66,7 +66,7 @@ export async function sendDropFlow(
   const stall = { since: env.now(), ms: env.settings.stallMs };
   let offset = 0;
   view.progress(0, size);
-  for await (const part of storedParts(aead, prologue, source)) {
+  for await (const part of storedParts(env.dataAead(key), prologue, source)) {
     offset = await sendPart(api, upload, part, offset, stall, env, signal);
     view.progress(part.plaintextEnd, size);
   }

@@ -4,7 +4,7 @@
  * about PART_BYTES. A part is kept until the relay holds all of it, so a PATCH cut by the network sends the rest of
  * the part again without reading the file twice; memory stays at one part.
  */
-import { type Aead, DROP_CHUNK_BYTES, DropDataSealer, offerHasData, offerSize } from '@portunus/protocol';
+import { type DataAead, DROP_CHUNK_BYTES, DropDataSealer, offerHasData, offerSize } from '@portunus/protocol';
 import type { SendSource } from '../send-flow.js';
 
 /** Stored bytes per PATCH: a few records, so progress moves often and a cut costs little. */
@@ -19,7 +19,7 @@ export interface StoredPart {
 }
 
 export async function* storedParts(
-  aead: Aead,
+  aead: DataAead,
   prologue: Uint8Array,
   source: SendSource,
   partBytes = PART_BYTES,
@@ -43,10 +43,10 @@ export async function* storedParts(
       gathered += record.length;
     };
     // No data is one empty FINAL record.
-    if (size === 0) add(sealer.seal(new Uint8Array(0), true));
+    if (size === 0) add(await sealer.seal(new Uint8Array(0), true));
     for await (const chunk of size === 0 ? [] : source.chunks(DROP_CHUNK_BYTES)) {
       plaintext += chunk.length;
-      add(sealer.seal(chunk, plaintext >= size));
+      add(await sealer.seal(chunk, plaintext >= size));
       if (gathered >= partBytes) yield take();
     }
   }
