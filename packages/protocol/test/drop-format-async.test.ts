@@ -1,5 +1,5 @@
 /**
- * The stored format (PROTOCOL.md §9.2) on an asynchronous AEAD, as the page's WebCrypto answers: DropDataSealer
+ * The stored format (PROTOCOL.md §11.2) on an asynchronous AEAD, as the page's WebCrypto answers: DropDataSealer
  * gives the same records as on a synchronous one, DropReader the same pieces (each push a promise), and a flipped
  * byte still rejects CORRUPT and ends the reader. The async AEAD here is node:crypto behind promises, so the bytes
  * are comparable with the synchronous path's.
@@ -48,7 +48,7 @@ async function read(stored: Uint8Array, step = 100_000): Promise<DropPiece[]> {
   return pieces;
 }
 
-describe('stored format on an asynchronous AEAD (§9.2)', () => {
+describe('stored format on an asynchronous AEAD (§11.2)', () => {
   it('seals the same records and reads the same pieces as the synchronous AEAD', async () => {
     const stored = await store(promised);
     expect(Buffer.from(stored).equals(Buffer.from(await store(sync)))).toBe(true);

@@ -1,11 +1,12 @@
 /**
- * Drops and the page (PROTOCOL.md §9): a real `portunus relay --storage DIR` process serving the built page, headless
+ * Drops and the page (PROTOCOL.md §11): a real `portunus relay --storage DIR` process serving the built page, headless
  * Chromium and real CLI processes on 127.0.0.1. `send --drop` → the page opens the printed link and saves the drop
  * (SHA-256 of the download), a folder as one zip; the page drops a file → `receive` gets it (SHA-256); a used-up drop is
  * refused by the page with DROP_GONE's text; a flipped stored byte is CORRUPT and the download is failed, not kept.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -165,6 +166,42 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
     }
   });
 
+  it('a download cut mid-body continues on its lease: the page saves it whole, and only one download was used', async () => {
+    const c = await makeCase(60 * MB);
+    const sender = runPortunus(['send', '--json', '--drop', '--downloads', '2', '--relay', relay.url, 'data.bin'], {
+      cwd: c.src,
+      env: c.env,
+    });
+    expect(await exitOf(sender, STATE_MS), sender.stderr()).toBe(0);
+    const { code } = (sender.events().find((e) => e.event === 'done') as { drop: { code: string } }).drop;
+    // The page reaches the relay through a proxy that the test cuts (the network's fault, not the relay's).
+    const proxy = await cuttingProxy(Number(new URL(relay.url).port));
+    const context = await phoneContext(browser);
+    try {
+      const page = await openPage(context, `http://127.0.0.1:${proxy.port}/#${code}`, 'offer');
+      const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+      // <progress>'s value reflects to its attribute; the page's CSP rules out evaluating strings in it.
+      const fraction = async () => Number((await page.locator('#bar').getAttribute('value')) ?? 0);
+      await expect.poll(fraction, { timeout: STATE_MS, interval: 50 }).toBeGreaterThan(0.2);
+      proxy.cut();
+      const before = proxy.connections();
+      await waitState(page, 'done');
+      // The rest came on a new connection (the Range request on the lease).
+      expect(proxy.connections()).toBeGreaterThan(before);
+      expect(sha256(await readFile(await download.path()))).toBe(sha256(c.content));
+      const second = runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code], {
+        cwd: c.dir,
+        env: c.env,
+      });
+      expect(await exitOf(second, STATE_MS), second.stderr()).toBe(0);
+      const offer = second.events().find((e) => e.event === 'offer') as { drop: { downloadsLeft: number } };
+      expect(offer.drop.downloadsLeft).toBe(0);
+    } finally {
+      await context.close();
+      await proxy.close();
+    }
+  });
+
   it('a flipped stored byte: the page fails CORRUPT and the download is failed, not kept', async () => {
     const c = await makeCase(3 * MB);
     const before = new Set(await storedFiles(storage));
@@ -200,4 +237,36 @@ async function storedFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
   for (const name of names) if ((await stat(join(dir, name))).isFile()) files.push(join(dir, name));
   return files;
+}
+
+/**
+ * A TCP proxy in front of the relay that moves bytes with backpressure, as a network does (the relay writes only
+ * as fast as the page reads), and whose open connections the test cuts at once; later connections go through.
+ */
+async function cuttingProxy(
+  port: number,
+): Promise<{ port: number; cut(): void; connections(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((client) => {
+    connections += 1;
+    const upstream = connect(port, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (sockets.delete(s), client.destroy(), upstream.destroy()));
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const cut = () => {
+    for (const s of sockets) s.destroy();
+  };
+  return {
+    port: (server.address() as AddressInfo).port,
+    cut,
+    connections: () => connections,
+    close: () => new Promise<void>((resolve) => (cut(), server.close(() => resolve()))),
+  };
 }

@@ -69,7 +69,7 @@ export async function openPage(context: BrowserContext, url: string, state = 'st
 
 /**
  * The page asks `GET /drops` at start whether the relay stores drops; a relay without `--storage` answers 404
- * (DROPS_DISABLED, PROTOCOL.md §9.3), which Chromium logs as a failed resource. That answer is expected, not a problem.
+ * (DROPS_DISABLED, PROTOCOL.md §11.3), which Chromium logs as a failed resource. That answer is expected, not a problem.
  */
 function dropsDisabled(msg: ConsoleMessage): boolean {
   return new URL(msg.location().url || 'about:blank').pathname === '/drops' && msg.text().includes('status of 404');

@@ -1,5 +1,5 @@
 /**
- * The page's client of the relay's drop API (PROTOCOL.md §9.3), over fetch to the page's own origin (the relay that
+ * The page's client of the relay's drop API (PROTOCOL.md §11.3), over fetch to the page's own origin (the relay that
  * served it, so the Content-Security-Policy's `connect-src 'self'` allows it and no CORS is involved): the capability
  * check, tus 1.0.0 creation, HEAD and PATCH of an upload, downloads with a lease and Range. It mirrors the CLI's
  * client (cli/src/drop/drop-http.ts): a refusal carries the relay's `Portunus-Error` code and one-line message,

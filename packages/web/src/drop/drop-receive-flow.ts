@@ -3,21 +3,25 @@
  * and key from its code (the relay sees the id only), download the stored bytes with fetch (one download slot; its
  * lease comes with the response), open them record by record with the protocol's sans-IO reader, show the offer
  * and let the person decide, then stream each authenticated chunk into the saver's sink. The sink keeps nothing
- * unless the last record opened: a flipped, missing or extra stored byte is CORRUPT and aborts it.
+ * unless the last record opened: a flipped, missing or extra stored byte is CORRUPT and aborts it. A body cut by the
+ * network continues on the download's lease with a Range request, as the CLI's does, taking no other download.
  */
 import {
   createError,
   deriveDropKeys,
+  DROP_CHUNK_BYTES,
   DropReader,
   type DropCode,
   type Offer,
   offerSize,
   PortunusError,
+  storedOffsetOf,
 } from '@portunus/protocol';
 import { safeComponentName, type Sink } from '@portunus/client';
 import type { PageEnv, ProgressView } from '../page-env.js';
 import type { ReceiveSaver } from '../receive-flow.js';
 import { DropApi, type DropDownload } from './drop-api.js';
+import { retryCut, type Stall } from './retry-cut.js';
 
 /** What the relay said of the drop with its download. */
 export interface DropInfo {
@@ -50,28 +54,47 @@ export async function receiveDropFlow(
   view.connecting();
   const { id, key } = deriveDropKeys(code);
   // The data plane's AEAD: WebCrypto in a secure context (each push then a promise), else noble.
-  const reader = new DropReader(env.dataAead(key));
+  let reader = new DropReader(env.dataAead(key));
   const api = new DropApi(env.origin, env.fetch, signal);
-  const download = await api.download(id);
+  let download = await api.download(id);
+  const lease = download.lease;
+  const stall: Stall = { since: env.now(), ms: env.settings.stallMs, now: env.now };
   const drop: DropInfo = {
     ...(download.downloadsLeft === undefined ? {} : { downloadsLeft: download.downloadsLeft }),
     ...(download.expires === undefined ? {} : { expires: download.expires }),
   };
-  const got: { offer?: Offer; sink?: Sink; bytes: number } = { bytes: 0 };
+  const got: { offer?: Offer; prologue?: Uint8Array; sink?: Sink; bytes: number } = { bytes: 0 };
+  const onChunk = async (chunk: Uint8Array): Promise<void> => {
+    for (const piece of await reader.push(chunk)) {
+      if (piece.type === 'offer') {
+        got.offer = piece.offer;
+        got.prologue = piece.prologue;
+        got.sink = await land(piece.offer, saver, view, drop, signal);
+        continue;
+      }
+      await got.sink!.write(piece.plaintext);
+      got.bytes += piece.plaintext.length;
+      stall.since = env.now();
+      view.progress(got.bytes, offerSize(got.offer!));
+    }
+  };
   let ok = false;
   try {
-    await readAll(download, signal, async (chunk) => {
-      for (const piece of await reader.push(chunk)) {
-        if (piece.type === 'offer') {
-          got.offer = piece.offer;
-          got.sink = await land(piece.offer, saver, view, drop, signal);
-          continue;
-        }
-        await got.sink!.write(piece.plaintext);
-        got.bytes += piece.plaintext.length;
-        view.progress(got.bytes, offerSize(got.offer!));
+    for (;;) {
+      try {
+        await readAll(download, signal, onChunk);
+        break;
+      } catch (err) {
+        if (!(err instanceof PortunusError) || err.code !== 'INTERRUPTED' || lease === undefined) throw err;
+        // The same download continues on its lease (no other slot) from the first record not yet released: every
+        // record before it was whole (1 MiB), so that is a record boundary (PROTOCOL.md §11.2 offsets).
+        const from = got.prologue === undefined ? 0 : storedOffsetOf(got.prologue.length, got.bytes);
+        if (got.prologue === undefined) reader = new DropReader(env.dataAead(key));
+        else reader.resumeAt(got.bytes / DROP_CHUNK_BYTES);
+        env.debug(`drop download cut; resuming at stored byte ${from}`);
+        download = await retryCut(() => api.download(id, { token: lease, from }), err, stall, signal);
       }
-    });
+    }
     reader.end();
     const saved = await got.sink?.commit();
     ok = true;

@@ -1,7 +1,7 @@
 /**
  * Dropping from the page, as `portunus send --drop` does (cli/src/drop/drop-send.ts): check the relay's limits, draw
  * a drop code here (140 bits; only its derived id reaches the relay), seal the offer and the data with the code's
- * key (PROTOCOL.md §9.2) and upload the stored bytes with tus (§9.3): one creation, then PATCHes of a few MiB each.
+ * key (PROTOCOL.md §11.2) and upload the stored bytes with tus (§11.3): one creation, then PATCHes of a few MiB each.
  * A PATCH cut by the network is followed by a HEAD and the rest of that part, for up to the stall timeout without
  * progress. The code is shown only once the relay holds every byte.
  */
@@ -19,6 +19,7 @@ import {
 import type { PageEnv, ProgressView } from '../page-env.js';
 import type { SendSource } from '../send-flow.js';
 import { DropApi, type DropLimits } from './drop-api.js';
+import { RETRIED, retryCut, type Stall } from './retry-cut.js';
 import { storedParts, type StoredPart } from './stored-parts.js';
 
 export interface DropChoice {
@@ -34,9 +35,6 @@ export interface DroppedResult extends DropChoice {
   expiresAt: number;
   bytes: number;
 }
-
-/** Failures after which the part is sent again from the relay's offset: the connection, not a refusal. */
-const RETRIED = new Set(['RELAY_UNREACHABLE', 'RELAY_PROTOCOL', 'RELAY_SHUTDOWN', 'INTERNAL']);
 
 export async function sendDropFlow(
   env: PageEnv,
@@ -63,7 +61,7 @@ export async function sendDropFlow(
   const api = new DropApi(env.origin, env.fetch, signal);
   const upload = await api.create({ id, length, ...choice });
   const expiresAt = Math.floor(Date.now() / 1000) + choice.expires;
-  const stall = { since: env.now(), ms: env.settings.stallMs };
+  const stall: Stall = { since: env.now(), ms: env.settings.stallMs, now: env.now };
   let offset = 0;
   view.progress(0, size);
   for await (const part of storedParts(env.dataAead(key), prologue, source)) {
@@ -82,7 +80,7 @@ async function sendPart(
   upload: { path: string; token: string },
   part: StoredPart,
   held: number,
-  stall: { since: number; ms: number },
+  stall: Stall,
   env: PageEnv,
   signal: AbortSignal,
 ): Promise<number> {
@@ -97,43 +95,9 @@ async function sendPart(
       if (!(err instanceof PortunusError) || !RETRIED.has(err.code)) throw err;
       env.debug(`drop upload cut after ${offset}: ${err.message}`);
       const before = offset;
-      offset = await offsetAfterCut(api, upload, err, stall, env, signal);
+      offset = await retryCut(() => api.offset(upload.path, upload.token), err, stall, signal);
       if (offset > before) stall.since = env.now();
     }
   }
   return offset;
-}
-
-/** The relay's offset after a cut PATCH, waiting a little between tries; gives up after the stall timeout. */
-async function offsetAfterCut(
-  api: DropApi,
-  upload: { path: string; token: string },
-  cause: PortunusError,
-  stall: { since: number; ms: number },
-  env: PageEnv,
-  signal: AbortSignal,
-): Promise<number> {
-  for (let delay = 250; ; delay = Math.min(delay * 2, 4000)) {
-    if (env.now() - stall.since > stall.ms) {
-      throw createError('INTERRUPTED', `the upload made no progress for ${stall.ms / 1000} s: ${cause.message}`);
-    }
-    await pause(delay, signal);
-    try {
-      return await api.offset(upload.path, upload.token);
-    } catch (err) {
-      if (!(err instanceof PortunusError) || !RETRIED.has(err.code)) throw err;
-    }
-  }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cancelled = () => {
-      clearTimeout(timer);
-      reject(createError('CANCELLED', 'cancelled on this side'));
-    };
-    const timer = setTimeout(() => (signal.removeEventListener('abort', cancelled), resolve()), ms);
-    signal.addEventListener('abort', cancelled, { once: true });
-    if (signal.aborted) cancelled();
-  });
 }

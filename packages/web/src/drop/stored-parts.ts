@@ -1,5 +1,5 @@
 /**
- * A page drop's stored bytes (PROTOCOL.md §9.2) in upload parts: the prologue (magic and offer record), then the data
+ * A page drop's stored bytes (PROTOCOL.md §11.2) in upload parts: the prologue (magic and offer record), then the data
  * read from the picked file or the folder's tar in 1 MiB chunks, each sealed as one record, gathered into Blobs of
  * about PART_BYTES. A part is kept until the relay holds all of it, so a PATCH cut by the network sends the rest of
  * the part again without reading the file twice; memory stays at one part.
