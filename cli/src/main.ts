@@ -24,6 +24,7 @@ export function buildProgram(io: Io): Command {
 Examples:
   $ portunus send report.zip            # prints a code like 7-H7K-29A
   $ portunus receive 7-H7K-29A          # on the other computer
+  $ portunus send --drop --relay ws://relay:4747 build.tgz   # store it on the relay: receive it later, by D-… code
   $ portunus relay --port 4747          # run your own relay
   $ portunus config set relay wss://relay.example.org   # meet through it by default
 

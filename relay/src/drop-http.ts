@@ -32,15 +32,20 @@ export function isDropsPath(path: string): boolean {
 }
 
 export class DropHttp {
-  private readonly tus: TusServer | undefined;
+  private drops: Drops | undefined;
+  private tus: TusServer | undefined;
+  /** Requests being answered (uploads and downloads under way), which a shutdown lets finish within its drain. */
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
 
-  constructor(
-    private readonly drops: Drops | undefined,
-    private readonly options: DropHttpOptions,
-  ) {
-    if (drops === undefined) return;
+  /** Until `enable`, every request is answered DROPS_DISABLED. */
+  constructor(private readonly options: DropHttpOptions) {}
+
+  /** Serves `drops` (once its storage is open). */
+  enable(drops: Drops): void {
     const storage = drops.storage;
     const prefix = storage.uploadKey('');
+    this.drops = drops;
     this.tus = new TusServer({
       path: DROPS_PATH,
       datastore: storage.uploads,
@@ -57,8 +62,27 @@ export class DropHttp {
     });
   }
 
+  /** Resolves once no request is being answered, after `ms`, or when `cut` resolves, whichever comes first. */
+  waitUntilIdle(ms: number, cut?: Promise<void>): Promise<void> {
+    if (this.active === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.idleWaiters.push(done);
+      void cut?.then(done);
+    });
+  }
+
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const head = req.method === 'HEAD';
+    this.active += 1;
+    res.once('close', () => {
+      this.active -= 1;
+      if (this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    });
     this.route(req, res, path).catch((err: unknown) => {
       const refusal =
         err instanceof DropRefusal ? err : new DropRefusal('INTERNAL', 'the drop storage failed; try again later');

@@ -4,6 +4,8 @@
  * S3 PUT), and checked field by field when read back, so a damaged record is reported and skipped, never trusted.
  */
 
+import { createHash, timingSafeEqual } from 'node:crypto';
+
 /** A drop id as the contract gives it: 32 lowercase hex characters (HKDF output, PROTOCOL.md §11.1). */
 export const DROP_ID = /^[0-9a-f]{32}$/;
 /** Upload tokens and leases: 32 lowercase hex characters (16 random bytes). */
@@ -46,6 +48,17 @@ export const UPLOAD_IDLE_MS = 3600_000;
 export const LEASE_IDLE_MS = 3600_000;
 /** Most download slots a drop may ask for. */
 export const MAX_DOWNLOADS = 100;
+/** Records kept at once, tombstones included (each is small, but the map must stay bounded). */
+export const MAX_RECORDS = 100_000;
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Compares two hashes in constant time. */
+export function sameHash(a: string, b: string): boolean {
+  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
+}
 
 function isCount(value: unknown, min: number): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= min;

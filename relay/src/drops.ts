@@ -4,12 +4,21 @@
  * survive a restart is written to the drop's record before the request that caused it is answered; writes of one
  * drop are queued so they land in order.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RandomBytes } from '@portunus/protocol';
-import { LEASE_IDLE_MS, MAX_DOWNLOADS, UPLOAD_IDLE_MS, type DropLease, type DropRecord } from './drop-record.js';
+import {
+  LEASE_IDLE_MS,
+  MAX_DOWNLOADS,
+  MAX_RECORDS,
+  sameHash,
+  sha256Hex,
+  UPLOAD_IDLE_MS,
+  type DropLease,
+  type DropRecord,
+} from './drop-record.js';
 import { DropRefusal } from './drop-refusal.js';
 import type { DropStorage } from './drop-storage.js';
 import type { Logger } from './logger.js';
+import { WriteQueues } from './write-queues.js';
 
 export interface DropLimits {
   maxBytes: number;
@@ -53,20 +62,9 @@ export interface Capabilities {
   maxDownloads: number;
 }
 
-/** Records kept at once, tombstones included (each is small, but the map must stay bounded). */
-export const MAX_RECORDS = 100_000;
-
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
-
-function sameHash(a: string, b: string): boolean {
-  return a.length === b.length && timingSafeEqual(Buffer.from(a), Buffer.from(b));
-}
-
 export class Drops {
   private readonly records = new Map<string, DropRecord>();
-  private readonly writes = new Map<string, Promise<void>>();
+  private readonly writes = new WriteQueues();
   /** Responses being sent, per lease hash: a lease in use does not go idle. */
   private readonly streaming = new Map<string, number>();
 
@@ -280,8 +278,8 @@ export class Drops {
   }
 
   /** Waits for every queued record write. */
-  async flush(): Promise<void> {
-    await Promise.allSettled([...this.writes.values()]);
+  flush(): Promise<void> {
+    return this.writes.flush();
   }
 
   /** Every slot used and no lease open: the bytes go; the record stays (gone) until expiry. */
@@ -289,14 +287,14 @@ export class Drops {
     if (record.gone || !record.complete || record.used < record.downloads || record.leases.length > 0) return false;
     record.gone = true;
     await this.persist(record);
-    await this.queue(record.id, () => this.storage.deleteData(record.id));
+    await this.writes.run(record.id, () => this.storage.deleteData(record.id));
     this.deps.logger.debug('drop downloaded and deleted', { id: record.id });
     return true;
   }
 
   /** Deletes the bytes, then the record: a failure leaves the record, and the next sweep tries again. */
   private async remove(id: string): Promise<void> {
-    await this.queue(id, async () => {
+    await this.writes.run(id, async () => {
       await this.storage.deleteData(id);
       await this.storage.deleteRecord(id);
     });
@@ -306,18 +304,6 @@ export class Drops {
 
   private persist(record: DropRecord): Promise<void> {
     const snapshot: DropRecord = { ...record, leases: record.leases.map((l) => ({ ...l })) };
-    return this.queue(record.id, () => this.storage.writeRecord(snapshot));
-  }
-
-  /** Runs `task` after the drop's earlier writes; the returned promise fails with it, the queue goes on. */
-  private queue(id: string, task: () => Promise<void>): Promise<void> {
-    const previous = this.writes.get(id) ?? Promise.resolve();
-    const next = previous.then(task, task);
-    const settled = next.catch(() => {});
-    this.writes.set(id, settled);
-    void settled.then(() => {
-      if (this.writes.get(id) === settled) this.writes.delete(id);
-    });
-    return next;
+    return this.writes.run(record.id, () => this.storage.writeRecord(snapshot));
   }
 }

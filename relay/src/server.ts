@@ -12,16 +12,13 @@ import { clientAddress, proxyTrust, type ProxyTrust } from './address.js';
 import { resolveRelayConfig, type RelayConfig } from './config.js';
 import type { ConnId } from './connections.js';
 import { RelayCore, type CoreStats } from './core.js';
-import { DropHttp } from './drop-http.js';
-import { DropMetrics } from './drop-metrics.js';
-import { openDropStorage } from './drop-storage.js';
-import { Drops } from './drops.js';
-import { handleHttpRequest, type Health, type HttpRoutes } from './http.js';
+import { handleHttpRequest, type Health } from './http.js';
 import { listeningUrls } from './listening-urls.js';
 import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
 import { loadPage, type PageFiles } from './page-files.js';
 import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
+import { RelayDrops } from './relay-drops.js';
 import { shutdownSchedule } from './shutdown-schedule.js';
 import { Sockets, type SocketStats } from './sockets.js';
 import { packageVersion } from './version.js';
@@ -63,7 +60,7 @@ export interface RelayHandle {
 
 export async function startRelay(partial: Partial<RelayConfig>, deps: RelayDeps = {}): Promise<RelayHandle> {
   const relay = new Relay(resolveRelayConfig(partial), deps);
-  await relay.openDrops(deps.env ?? process.env);
+  await relay.drops.open(deps.env ?? process.env);
   await relay.listen();
   return relay.handle();
 }
@@ -80,11 +77,7 @@ class Relay {
   private readonly preUpgrade: PreUpgradeSockets;
   private readonly trust: ProxyTrust | undefined;
   private readonly page: PageFiles | undefined;
-  private readonly random: RandomBytes;
-  private readonly dropMetrics: DropMetrics;
-  private readonly routes: HttpRoutes;
-  private drops: Drops | undefined;
-  private sweeping = false;
+  readonly drops: RelayDrops;
   /** The X-Forwarded-For warning is logged once: behind a proxy it would otherwise come with every connection. */
   private warnedForwardedFor = false;
   private readonly server: Server;
@@ -109,8 +102,6 @@ class Relay {
     };
     this.metrics = new RelayMetrics(gauges, { processMetrics: config.processMetrics });
     const random = deps.random ?? secureRandomBytes;
-    this.random = random;
-    this.dropMetrics = new DropMetrics(this.metrics.registry, () => this.drops);
     this.page = config.noPage ? undefined : loadPage(config.pageDir);
     const servesPage = this.page !== undefined;
     this.core = new RelayCore({ ...config, servesPage }, { random, observer: this.metrics, logger: this.logger });
@@ -121,14 +112,22 @@ class Relay {
       trust: this.trust,
       onRefused: () => this.metrics.rejected('limit'),
     });
-    this.routes = {
+    this.drops = new RelayDrops(config, {
+      registry: this.metrics.registry,
+      clock: this.clock,
+      random,
+      logger: this.logger,
+      trust: this.trust,
+      draining: () => this.draining,
+    });
+    const routes = {
       health: () => this.health(),
       metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
       page: this.page,
-      drops: this.dropHttp(),
+      drops: this.drops.http,
       logger: this.logger,
     };
-    this.server = createServer((req, res) => handleHttpRequest(this.routes, req, res));
+    this.server = createServer((req, res) => handleHttpRequest(routes, req, res));
     this.server.headersTimeout = 10_000;
     // An upload's PATCH body may take long; drop-http.ts cuts one that stalls instead.
     this.server.requestTimeout = config.storage === undefined ? 15_000 : 0;
@@ -146,43 +145,6 @@ class Relay {
     });
   }
 
-  /** Opens `--storage` (if any): loads every drop and sweeps once, before the relay listens. */
-  async openDrops(env: Record<string, string | undefined>): Promise<void> {
-    const { storage } = this.config;
-    if (storage === undefined) return;
-    const c = this.config;
-    this.drops = await Drops.open(
-      await openDropStorage(storage, env),
-      {
-        maxBytes: c.dropMaxBytes,
-        totalBytes: c.dropTotalBytes,
-        maxExpiryMs: c.dropMaxExpiryMs,
-        perAddress: c.dropPerAddress,
-        bytesPerAddress: c.dropBytesPerAddress,
-      },
-      { clock: this.clock, random: this.random, logger: this.logger, observer: this.dropMetrics },
-    );
-    this.routes.drops = this.dropHttp();
-    this.logger.info('drops enabled', { storage: this.drops.storage.description, ...this.drops.stats() });
-  }
-
-  private dropHttp(): DropHttp {
-    return new DropHttp(this.drops, {
-      trust: this.trust,
-      logger: this.logger,
-      refused: (code) => this.dropMetrics.refused(code),
-      draining: () => this.draining,
-    });
-  }
-
-  /** One sweep at a time: a slow storage must not pile them up. */
-  private sweepDrops(): void {
-    const drops = this.drops;
-    if (drops === undefined || this.sweeping) return;
-    this.sweeping = true;
-    void drops.sweep().finally(() => (this.sweeping = false));
-  }
-
   async listen(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
@@ -195,8 +157,6 @@ class Relay {
     const sweepMs = Math.min(1000, Math.max(10, Math.min(nameplateTtlMs, idleTimeoutMs) / 4));
     this.timers.push(setInterval(() => this.sockets.perform(this.core.tick(this.clock())), sweepMs));
     this.timers.push(setInterval(() => this.sockets.keepalive(), pingIntervalMs));
-    if (this.drops !== undefined)
-      this.timers.push(setInterval(() => this.sweepDrops(), this.config.dropSweepIntervalMs));
     for (const timer of this.timers) timer.unref();
   }
 
@@ -269,7 +229,11 @@ class Relay {
     this.server.closeIdleConnections();
     this.sockets.perform(this.core.shutdown(this.clock()));
     this.logger.info('draining', { connections: this.sockets.size, graceMs });
-    await this.sockets.waitUntilEmpty(drainMs, graceCut);
+    // Paired rooms and drop uploads or downloads under way get the same drain to finish.
+    await Promise.all([
+      this.sockets.waitUntilEmpty(drainMs, graceCut),
+      this.drops.http.waitUntilIdle(drainMs, graceCut),
+    ]);
     this.sockets.perform(this.core.closeAll());
     await this.sockets.waitUntilEmpty(handshakeMs);
     this.sockets.terminateAll();
@@ -277,8 +241,7 @@ class Relay {
     this.server.closeAllConnections();
     await serverClosed;
     // Records being written (a completed upload, a slot taken) land before the relay says it stopped.
-    await this.drops?.flush();
-    this.drops?.storage.close();
+    await this.drops.close();
     this.logger.info('stopped');
   }
 }

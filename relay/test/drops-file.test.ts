@@ -1,11 +1,12 @@
 /** The drop API with `--storage DIR` (drop-suite.ts), and what only a directory shows: a killed relay keeps drops. */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropBytes, newDropId, sha256 } from './drop-client.js';
+import { createDrop, dropBytes, eventually, newDropId, sha256, TUS } from './drop-client.js';
 import { dropSuite } from './drop-suite.js';
 import { startTestRelay, within } from './helpers.js';
 
@@ -84,6 +85,72 @@ describe('drops on a directory', () => {
       const res = await fetch(`http://127.0.0.1:${relay.port}/drops/${id}`);
       expect(res.status).toBe(200);
       expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
+    } finally {
+      await relay.close(0);
+    }
+  });
+
+  it('let an upload under way finish during a graceful shutdown, and keep it', async () => {
+    const dir = await newDir();
+    const relay = await startTestRelay({ storage: dir, graceMs: 30_000 });
+    const base = `http://127.0.0.1:${relay.port}`;
+    const data = randomBytes(2 * 1024 * 1024);
+    const id = newDropId();
+    const { token } = await createDrop(base, { id }, data.length);
+    let closing: Promise<void> | undefined;
+    const offset = await within(
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${base}/drops/${id}`, {
+          method: 'PATCH',
+          headers: {
+            ...TUS,
+            'Upload-Offset': '0',
+            'Content-Type': 'application/offset+octet-stream',
+            'Content-Length': String(data.length),
+            'Portunus-Upload-Token': token,
+          },
+        });
+        req.on('response', (res) => {
+          res.resume();
+          resolve(Number(res.headers['upload-offset']));
+        });
+        req.on('error', reject);
+        req.write(data.subarray(0, 1024 * 1024));
+        // Once bytes have reached the file, the PATCH is under way: then the shutdown starts. (Not asked with a
+        // HEAD: a tus HEAD takes the upload's lock, which ends the PATCH holding it.)
+        const stored = async (): Promise<boolean> => (await stat(join(dir, 'uploads', id))).size > 0;
+        eventually(stored, 'the first bytes stored').then(() => {
+          closing = relay.close();
+          req.end(data.subarray(1024 * 1024));
+        }, reject);
+      }),
+      'the PATCH answer during the shutdown',
+    );
+    expect(offset).toBe(data.length);
+    await within(closing!, 'the shutdown');
+
+    const again = await startTestRelay({ storage: dir });
+    try {
+      const res = await fetch(`http://127.0.0.1:${again.port}/drops/${id}`);
+      expect([res.status, res.headers.get('portunus-error')]).toEqual([200, null]);
+      expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
+    } finally {
+      await again.close(0);
+    }
+  });
+
+  it('answer INTERNAL without taking a slot when the stored bytes cannot be read', async () => {
+    const dir = await newDir();
+    const relay = await startTestRelay({ storage: dir });
+    try {
+      const base = `http://127.0.0.1:${relay.port}`;
+      const id = newDropId();
+      await dropBytes(base, id, randomBytes(1000), { downloads: '2' });
+      await rm(join(dir, 'uploads', id));
+      const res = await fetch(`${base}/drops/${id}`);
+      expect([res.status, res.headers.get('portunus-error')]).toEqual([500, 'INTERNAL']);
+      const head = await fetch(`${base}/drops/${id}`, { method: 'HEAD' });
+      expect(head.headers.get('portunus-downloads-left')).toBe('2');
     } finally {
       await relay.close(0);
     }

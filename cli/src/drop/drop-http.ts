@@ -1,5 +1,5 @@
 /**
- * The CLI's client of a relay's drop API (PROTOCOL.md §9.3), over undici: the capability check, tus 1.0.0 creation,
+ * The CLI's client of a relay's drop API (PROTOCOL.md §11.3), over undici: the capability check, tus 1.0.0 creation,
  * HEAD and PATCH of an upload, and downloads with a lease and Range. A refusal carries the relay's
  * `Portunus-Error` code and one-line message; anything the relay did not name becomes RELAY_PROTOCOL, and a
  * connection that fails, RELAY_UNREACHABLE (or a TLS error, as for the WebSocket client).

@@ -26,6 +26,8 @@ export interface Landing {
   hash: Sha256;
   /** Plaintext bytes already in the part: a multiple of 1 MiB. */
   from: number;
+  /** A folder or bundle: each file's SHA-256 as written. */
+  manifest?: Manifest;
 }
 
 export async function landOffer(
@@ -63,11 +65,9 @@ export async function landOffer(
   }
   reporter.startProgress(offerSize(offer), 'Downloading');
   if (single === undefined) {
-    return {
-      sink: await openSink(target, offer, { stdout: opts.stdout, manifest: new Manifest() }),
-      hash: nodeSha256(),
-      from: 0,
-    };
+    const manifest = new Manifest();
+    const sink = await openSink(target, offer, { stdout: opts.stdout, manifest });
+    return { sink, hash: nodeSha256(), from: 0, manifest };
   }
   const resumed = await resumeFile(single.target, single.offer, ctx, opts.resume ? 'take' : 'discard');
   const sink = await openResumableSink(single.target, single.offer, resumed && { partial: resumed.partial });

@@ -1,5 +1,5 @@
 /**
- * `portunus receive D-…`: download a stored drop (PROTOCOL.md §9.2, §9.3) and open it frame by frame into the
+ * `portunus receive D-…`: download a stored drop (PROTOCOL.md §11.2, §11.3) and open it frame by frame into the
  * sinks a live receive uses (temporary name, final name only when complete), with the same offer checks, prompts
  * and options. The download's lease and the drop's prologue are kept in the state folder (drop-state.ts): an
  * interrupted download of a single file continues from its last complete 1 MiB chunk with a Range request on the
@@ -21,6 +21,7 @@ import {
   toHex,
 } from '@portunus/protocol';
 import { nodeAead } from '@portunus/protocol/node';
+import type { FileDigest } from '../files/manifest.js';
 import { checkOutput } from '../files/sink.js';
 import { describeSwept, sweepStaleTemps } from '../files/stale-temps.js';
 import type { TransferContext } from '../transfer/context.js';
@@ -44,6 +45,8 @@ export interface DropReceiveResult {
   sha256: string;
   seconds: number;
   path?: string;
+  /** A folder or bundle: each file's SHA-256, as written. */
+  files?: readonly FileDigest[];
   drop: DropFields;
 }
 
@@ -112,6 +115,7 @@ class DropDownload {
         sha256: offer.kind === 'text' ? '' : this.#land!.hash.digestHex(),
         seconds: (this.ctx.now() - this.#started) / 1000,
         ...(path === undefined || path === '-' ? {} : { path }),
+        ...(this.#land?.manifest === undefined || offer.kind === 'file' ? {} : { files: this.#land.manifest.files() }),
         drop: this.#drop,
       };
     } catch (err) {

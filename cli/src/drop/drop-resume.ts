@@ -1,7 +1,7 @@
 /**
  * A resumed download of a dropped file: what an interrupted receive of the same offer left beside the target (the
  * `.part` and `.resume` pair of resume-state.ts, as a live receive leaves it), cut back to its last complete 1 MiB
- * chunk — the stored format resumes at a chunk boundary (PROTOCOL.md §9.2) — and hashed, so the file's SHA-256
+ * chunk — the stored format resumes at a chunk boundary (PROTOCOL.md §11.2) — and hashed, so the file's SHA-256
  * covers the kept prefix too.
  */
 import { open } from 'node:fs/promises';

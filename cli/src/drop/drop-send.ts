@@ -1,6 +1,6 @@
 /**
  * `portunus send --drop`: seal the offer and the data with a fresh drop code's key, upload the stored bytes to the
- * relay with tus (PROTOCOL.md §9.2, §9.3), and show the code once the relay holds every byte. An interrupted upload
+ * relay with tus (PROTOCOL.md §11.2, §11.3), and show the code once the relay holds every byte. An interrupted upload
  * continues when the same command runs again: its state (drop-state.ts) names the code and the upload, the relay's
  * HEAD says how much it holds, and the stream is regenerated from there (drop-stream.ts).
  */
@@ -19,6 +19,7 @@ import {
   type Offer,
 } from '@portunus/protocol';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
+import type { FileDigest } from '../files/manifest.js';
 import { openSource, type Source, type SourceSpec } from '../files/source.js';
 import type { TransferContext } from '../transfer/context.js';
 import { describeOffer } from '../ui/describe.js';
@@ -47,6 +48,8 @@ export interface DropSendResult {
   reused: number;
   sha256: string;
   seconds: number;
+  /** Folders and bundles: each file's SHA-256, as read. */
+  files?: readonly FileDigest[];
   /** `url`: the link to the relay's page with the code, when the relay serves the page. */
   drop: { code: string; expires: number; downloads: number; url?: string };
 }
@@ -108,6 +111,7 @@ export async function sendDrop(ctx: TransferContext, opts: DropSendOptions): Pro
       reused: sent.reused,
       sha256: sent.sha256,
       seconds: (ctx.now() - started) / 1000,
+      ...(source.files === undefined ? {} : { files: source.files() }),
       drop,
     };
   } finally {

@@ -1,5 +1,5 @@
 /**
- * The sender's stored bytes (PROTOCOL.md §9.2), regenerated from any stored offset: the same code, offer and data
+ * The sender's stored bytes (PROTOCOL.md §11.2), regenerated from any stored offset: the same code, offer and data
  * always give the same bytes (counter nonces), so an upload the relay holds up to offset O continues from the data
  * record holding O without re-sending what precedes it; the source is read from that record's plaintext offset.
  */

@@ -2,7 +2,7 @@
 import { createError } from '@portunus/protocol';
 
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
-/** The longest expiry any relay allows (§9.3): 7 days. */
+/** The longest expiry any relay allows (§11.3): 7 days. */
 export const MAX_EXPIRE_SECONDS = 7 * 86_400;
 
 export function parseDuration(text: string, what: string): number {

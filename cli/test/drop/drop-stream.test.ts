@@ -1,6 +1,6 @@
 /**
  * The sender's stored bytes regenerated from any stored offset (drop-stream.ts) are exactly the tail of the whole
- * stream, which is what lets an upload continue from the relay's offset (PROTOCOL.md §9.2).
+ * stream, which is what lets an upload continue from the relay's offset (PROTOCOL.md §11.2).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 /**
- * Drops end to end (PROTOCOL.md §9): real `portunus relay --storage DIR`, `send --drop` and `receive D-…` processes on
+ * Drops end to end (PROTOCOL.md §11): real `portunus relay --storage DIR`, `send --drop` and `receive D-…` processes on
  * 127.0.0.1. Interruptions are placed by watching files, never by sleeping: the relay's storage folder for an
  * upload, the receiver's resume state for a download; then the process is killed with SIGKILL.
  */
@@ -89,12 +89,16 @@ async function filesUnder(dir: string): Promise<{ path: string; size: number }[]
   return out;
 }
 
-/** Resolves once a file in the storage folder holds at least `bytes`: woken by the folder's change events. */
-async function storedReaches(bytes: number, sender: Proc): Promise<void> {
+/**
+ * Resolves once a file in the storage folder that was not there `before` holds at least `bytes` (earlier tests'
+ * drops may still be there, or be being deleted): woken by the folder's change events.
+ */
+async function storedReaches(bytes: number, before: Set<string>, sender: Proc): Promise<void> {
   const watcher = watch(storage, { recursive: true });
   try {
     await new Promise<void>((resolve, reject) => {
-      const check = () => void filesUnder(storage).then((f) => f.some((x) => x.size >= bytes) && resolve(), reject);
+      const grown = (f: { path: string; size: number }) => !before.has(f.path) && f.size >= bytes;
+      const check = () => void filesUnder(storage).then((f) => f.some(grown) && resolve(), reject);
       watcher.on('change', check);
       void sender.exited.then(() => reject(new Error(`the sender exited first: ${sender.stderr()}`)));
       check();
@@ -142,8 +146,9 @@ describe('portunus send --drop / receive D-…', () => {
 
   it('an upload killed at half resumes when the same command runs again, moving at most 55% again', async () => {
     const c = await makeCase(64 * MB);
+    const before = new Set((await filesUnder(storage)).map((f) => f.path));
     const first = drop(c);
-    await storedReaches(c.content.length / 2, first);
+    await storedReaches(c.content.length / 2, before, first);
     first.child.kill('SIGKILL');
     await exitOf(first);
     const again = drop(c);
@@ -202,6 +207,23 @@ describe('portunus send --drop / receive D-…', () => {
       expect(errorOf(sender)).toBe('DROPS_DISABLED');
     } finally {
       await plain.stop();
+    }
+  });
+
+  it('refuses what a drop cannot be before any request: exit 2 with a usage error', async () => {
+    const c = await makeCase(10);
+    const cases: [string[], string][] = [
+      [['send', '--expire', '1h', 'data.bin'], 'USAGE'],
+      [['send', '--drop', '--expire', '8d', 'data.bin'], 'USAGE'],
+      [['send', '--drop', '--downloads', '0', 'data.bin'], 'USAGE'],
+      [['send', '--drop', '--code', '7-H7K-29A', 'data.bin'], 'USAGE'],
+      [['send', '--drop', '-'], 'USAGE'],
+      [['receive', '--yes', 'D-7KQ2-M9XD'], 'BAD_CODE'],
+    ];
+    for (const [args, code] of cases) {
+      const p = runPortunus([...args, '--json', '--relay', relay.url], { cwd: c.src, env: c.env, stdin: 'x' });
+      expect(await exitOf(p), args.join(' ')).toBe(2);
+      expect(errorOf(p), args.join(' ')).toBe(code);
     }
   });
 });

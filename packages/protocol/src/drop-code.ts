@@ -1,5 +1,5 @@
 /**
- * Drop codes (PROTOCOL.md §9.1): `D-` and 28 Crockford base32 symbols, shown in groups of four
+ * Drop codes (PROTOCOL.md §11.1): `D-` and 28 Crockford base32 symbols, shown in groups of four
  * (`D-7KQ2-M9XD-…`, seven groups). A stored drop cannot rely on a PAKE — whoever holds the ciphertext could try
  * every short code offline — so the whole secret is in the code: 28 symbols of 5 bits = 140 bits from a CSPRNG.
  * Parsing folds case, O, I and L as pickup codes do (code.ts); the leading `D` tells a drop code from a pickup code,

@@ -1,5 +1,5 @@
 /**
- * The bytes a drop is stored as (PROTOCOL.md §9.2), opaque to the relay:
+ * The bytes a drop is stored as (PROTOCOL.md §11.2), opaque to the relay:
  *
  *   magic      8 bytes   ASCII "PDROP/1\n": the format and its version
  *   records    each      u32be length ‖ one frame (§5.1) sealed with the drop key, `length` bytes

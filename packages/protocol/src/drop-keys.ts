@@ -1,5 +1,5 @@
 /**
- * A drop's id and key (PROTOCOL.md §9.1), both HKDF-SHA-256 (RFC 5869) of the normalized drop code with an empty
+ * A drop's id and key (PROTOCOL.md §11.1), both HKDF-SHA-256 (RFC 5869) of the normalized drop code with an empty
  * salt: the id (16 bytes, shown as 32 lowercase hex digits) is all the relay ever sees; the key (32 bytes) seals
  * every stored frame (drop-format.ts). The code carries 140 bits, so neither can be searched from the other.
  */
@@ -13,7 +13,7 @@ import { PROTOCOL_LABEL } from './version.js';
 /** The HKDF labels, as they appear after "portunus/1 " in the info string. */
 export const DROP_LABELS = { id: 'drop id', key: 'drop key' } as const;
 export const DROP_ID_BYTES = 16;
-/** The most downloads a drop may ask for (§9.3); a relay may allow fewer. */
+/** The most downloads a drop may ask for (§11.3); a relay may allow fewer. */
 export const MAX_DROP_DOWNLOADS = 100;
 
 export interface DropKeys {

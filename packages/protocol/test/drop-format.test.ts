@@ -1,5 +1,5 @@
 /**
- * Drops (PROTOCOL.md §9.1, §9.2): codes, the derived id and key, and the stored format, driven by vectors/drop.json.
+ * Drops (PROTOCOL.md §11.1, §11.2): codes, the derived id and key, and the stored format, driven by vectors/drop.json.
  */
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -66,7 +66,7 @@ function bytes(n: number): Uint8Array {
   return out;
 }
 
-describe('drop codes (§9.1)', () => {
+describe('drop codes (§11.1)', () => {
   it('are D- and 28 symbols in seven groups of four; any spelling parses to one normalized form', () => {
     expect(formatDropCode(vectorCode)).toBe(vector.code);
     expect(normalizeDropCode(code(vector.typed))).toBe(vector.normalized);
@@ -95,7 +95,7 @@ describe('drop codes (§9.1)', () => {
   });
 });
 
-describe('stored format (§9.2)', () => {
+describe('stored format (§11.2)', () => {
   it('is the recorded bytes for the vector drop, and reads back as its offer and data', () => {
     const offer = vector.offer as Offer;
     const stored = store(offer, fromHex(vector.data));

@@ -19,6 +19,9 @@ import {
   MAX_SIGNAL_BODY_BYTES,
 } from '../src/peer-messages.js';
 import { KEY_LABELS } from '../src/keys.js';
+import { DROP_CODE_PREFIX, DROP_SECRET_SYMBOLS } from '../src/drop-code.js';
+import { DROP_ID_BYTES, DROP_LABELS, MAX_DROP_DOWNLOADS } from '../src/drop-keys.js';
+import { DROP_CHUNK_BYTES, DROP_MAGIC, DROP_RECORD_BYTES } from '../src/drop-format.js';
 import { MAX_BUNDLE_ENTRIES } from '../src/offer.js';
 import { MAX_HELD_CONTROL, MAX_HELD_CONTROL_BYTES } from '../src/control-order.js';
 import { DIRECT_WINDOW_BYTES } from '../src/channel-messages.js';
@@ -65,6 +68,16 @@ describe('PROTOCOL.md', () => {
     expect(doc).toContain(`overhead = ${frameOverhead} bytes`);
     expect(doc).toContain(`MAX_FRAME_PLAINTEXT = ${MAX_FRAME_PLAINTEXT / MiB} MiB`);
     expect(doc).toContain(`${MAX_FRAME_BYTES.toLocaleString('en-US')} bytes\n(\`MAX_FRAME_BYTES\`)`);
+  });
+
+  it('states the drop code, labels and stored format the code uses (§11.1, §11.2)', () => {
+    expect(doc).toContain(`\`${DROP_CODE_PREFIX}\` and ${DROP_SECRET_SYMBOLS} symbols`);
+    expect(doc).toContain(`| \`portunus/1 ${DROP_LABELS.id}\` | ${DROP_ID_BYTES} |`);
+    expect(doc).toContain(`| \`portunus/1 ${DROP_LABELS.key}\` | 32 |`);
+    expect(doc).toContain(`ASCII "${new TextDecoder().decode(DROP_MAGIC).replace('\n', '\\n')}"`);
+    expect(doc).toContain(`${DROP_CHUNK_BYTES.toLocaleString('en-US')} bytes) of plaintext`);
+    expect(doc).toContain(`= ${DROP_RECORD_BYTES.toLocaleString('en-US')} bytes`);
+    expect(doc).toMatch(new RegExp(`\`downloads\`\\s+\\(1 … ${MAX_DROP_DOWNLOADS}; default 1\\)`));
   });
 
   it('numbers the streams as the code does', () => {

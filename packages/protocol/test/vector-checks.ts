@@ -301,7 +301,7 @@ function bindingChecks(webrtc: ProtocolVectors['binding'], tcp: ProtocolVectors[
   ];
 }
 
-/** vectors/drop.json (PROTOCOL.md §9.1, §9.2): a drop code's id and key, and every stored byte of a tiny drop. */
+/** vectors/drop.json (PROTOCOL.md §11.1, §11.2): a drop code's id and key, and every stored byte of a tiny drop. */
 function dropChecks(v: ProtocolVectors['drop'], aead: AeadFactory): Check[] {
   const keys = () => {
     const code = parseDropCode(v.typed);
