@@ -2,7 +2,8 @@
  * Drops and the page (PROTOCOL.md §11): a real `portunus relay --storage DIR` process serving the built page, headless
  * Chromium and real CLI processes on 127.0.0.1. `send --drop` → the page opens the printed link and saves the drop
  * (SHA-256 of the download), a folder as one zip; the page drops a file → `receive` gets it (SHA-256); a used-up drop is
- * refused by the page with DROP_GONE's text; a flipped stored byte is CORRUPT and the download is failed, not kept.
+ * refused by the page with DROP_GONE's text; a download or an upload cut by the network goes on (the lease; tus HEAD);
+ * a flipped stored byte is CORRUPT and the download is failed, not kept.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -196,6 +197,47 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
       expect(await exitOf(second, STATE_MS), second.stderr()).toBe(0);
       const offer = second.events().find((e) => e.event === 'offer') as { drop: { downloadsLeft: number } };
       expect(offer.drop.downloadsLeft).toBe(0);
+    } finally {
+      await context.close();
+      await proxy.close();
+    }
+  });
+
+  it('an upload cut by the network (the relay holding 6 MB of it) goes on from what the relay holds; the drop arrives whole (SHA-256)', async () => {
+    const c = await makeCase(40 * MB, 'big.bin');
+    const proxy = await cuttingProxy(Number(new URL(relay.url).port));
+    const context = await phoneContext(browser);
+    try {
+      const page = await openPage(context, `http://127.0.0.1:${proxy.port}/`);
+      await page.locator('#drop-choice').waitFor({ state: 'visible', timeout: STATE_MS });
+      await page.locator('#files').setInputFiles(join(c.src, 'big.bin'));
+      await page.locator('#drop-later').check();
+      const before = new Set(await storedFiles(storage));
+      await page.locator('#send-form button[type="submit"]').click();
+      // Cut once the relay holds more than 6 MB of this upload (a PATCH under way, or the connection between two).
+      await expect
+        .poll(
+          async () => {
+            const mine = (await storedFiles(storage)).filter((f) => !before.has(f));
+            const sizes = await Promise.all(mine.map(async (f) => (await stat(f).catch(() => ({ size: 0 }))).size));
+            return Math.max(0, ...sizes);
+          },
+          { timeout: STATE_MS, interval: 20 },
+        )
+        .toBeGreaterThan(6 * MB);
+      proxy.cut();
+      const connections = proxy.connections();
+      await waitState(page, 'dropped');
+      expect(proxy.connections()).toBeGreaterThan(connections);
+      const code = (await page.locator('#dropped-code').textContent())!;
+      const dst = join(c.dir, 'dst');
+      await mkdir(dst);
+      const receiver = runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code], {
+        cwd: dst,
+        env: c.env,
+      });
+      expect(await exitOf(receiver, STATE_MS), receiver.stderr()).toBe(0);
+      expect(sha256(await readFile(join(dst, 'big.bin')))).toBe(sha256(c.content));
     } finally {
       await context.close();
       await proxy.close();
