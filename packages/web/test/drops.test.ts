@@ -140,6 +140,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)('drops and the page', () => 
       await page.locator('#drop-later').check();
       await page.locator('#drop-expire').selectOption('3600');
       await page.locator('#drop-downloads').selectOption('2');
+      await screenshot(page, 'drop-choice');
       await page.locator('#send-form button[type="submit"]').click();
       await waitState(page, 'dropped');
       await screenshot(page, 'dropped');
