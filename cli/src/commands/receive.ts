@@ -11,7 +11,7 @@ import {
 } from '@portunus/protocol';
 import { dropStateDir } from '../drop/drop-state.js';
 import { relayEndpoint } from '../relay-client/endpoint.js';
-import { looksLikeLink, parseLink, type PageLink } from '../ui/page-link.js';
+import { isDropCode, looksLikeLink, parseLink, type PageLink } from '../ui/page-link.js';
 import { askLine, canPrompt } from '../ui/prompt.js';
 import type { Reporter } from '../ui/reporter.js';
 import { addCommonOptions, makeContext, type CommonOptions, type Io } from './common.js';
@@ -80,18 +80,23 @@ its last complete MiB without taking another of the drop's downloads (a folder s
           import('../drop/drop-receive.js'),
           import('../ui/summary.js'),
         ]);
-        const result = await receiveDrop(ctx, {
-          code: obtained.drop,
-          output: flags.output,
-          cwd: io.cwd,
-          overwrite: flags.overwrite === true,
-          rename: flags.rename === true,
-          yes: flags.yes === true,
-          resume: flags.resume !== false,
-          stdout: io.stdout,
-          textOut: reporter.mode === 'json' ? undefined : io.stdout,
-          stateDir: dropStateDir(io.env),
-        });
+        const { link } = obtained;
+        const relayUrl = link === undefined ? ctx.relayUrl : relayForLink(link, flags.relay, ctx.relayUrl, reporter);
+        const result = await receiveDrop(
+          { ...ctx, relayUrl },
+          {
+            code: obtained.drop,
+            output: flags.output,
+            cwd: io.cwd,
+            overwrite: flags.overwrite === true,
+            rename: flags.rename === true,
+            yes: flags.yes === true,
+            resume: flags.resume !== false,
+            stdout: io.stdout,
+            textOut: reporter.mode === 'json' ? undefined : io.stdout,
+            stateDir: dropStateDir(io.env),
+          },
+        );
         reportDone(reporter, 'receive', { ...result, transport: 'relay' });
         return;
       }
@@ -126,7 +131,7 @@ async function obtainCode(
   arg: string | undefined,
   io: Io,
   prompt: Parameters<typeof askLine>[0],
-): Promise<{ code: Code; link?: PageLink } | { drop: DropCode }> {
+): Promise<{ code: Code; link?: PageLink } | { drop: DropCode; link?: PageLink }> {
   const text =
     arg ??
     io.env.PORTUNUS_CODE ??
@@ -138,7 +143,7 @@ async function obtainCode(
   }
   if (looksLikeLink(text)) {
     const link = parseLink(text);
-    return { code: link.code, link };
+    return isDropCode(link.code) ? { drop: link.code, link } : { code: link.code, link };
   }
   const code = parseCode(text);
   if (code instanceof PortunusError) throw code;

@@ -165,6 +165,21 @@ export class DropHttp {
     };
   }
 
+  /** Whether the relay serves the page at `/` (then a drop's link opens it there); any failure says no. */
+  async servesPage(): Promise<boolean> {
+    try {
+      const res = await request(new URL('/', this.origin), {
+        method: 'HEAD',
+        dispatcher: this.#agent,
+        signal: this.#signal,
+      });
+      await res.body.dump();
+      return res.statusCode === 200 && String(res.headers['content-type'] ?? '').startsWith('text/html');
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     await this.#agent.close().catch(() => {});
   }

@@ -25,6 +25,7 @@ import type { TransferContext } from '../transfer/context.js';
 import { describeOffer } from '../ui/describe.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
 import { formatBytes } from '../ui/format.js';
+import { pageOrigin } from '../ui/page-link.js';
 import { DropHttp } from './drop-http.js';
 import { DropStates, stampSources, uploadKey, type UploadState } from './drop-state.js';
 import { storedLength, storedStream } from './drop-stream.js';
@@ -49,7 +50,8 @@ export interface DropSendResult {
   seconds: number;
   /** Folders and bundles: each file's SHA-256, as read. */
   files?: readonly FileDigest[];
-  drop: { code: string; expires: number; downloads: number };
+  /** `url`: the link to the relay's page with the code, when the relay serves the page. */
+  drop: { code: string; expires: number; downloads: number; url?: string };
 }
 
 /** An upload the relay knows: where, its token, its code and how much it holds. */
@@ -88,13 +90,20 @@ export async function sendDrop(ctx: TransferContext, opts: DropSendOptions): Pro
     const aead = nodeAead(deriveDropKeys(upload.code).key);
     const sent = await pump(ctx, http, aead, source, upload);
     await states.removeUpload(key);
-    const drop = { code: formatDropCode(upload.code), expires: upload.state.expires, downloads: opts.downloads };
+    const url = (await http.servesPage()) ? `${pageOrigin(relayUrl)}#${formatDropCode(upload.code)}` : undefined;
+    const drop = {
+      code: formatDropCode(upload.code),
+      expires: upload.state.expires,
+      downloads: opts.downloads,
+      ...(url === undefined ? {} : { url }),
+    };
     showDropCode(reporter, {
       code: upload.code,
       relayUrl,
       qr: opts.qr,
       expires: opts.expires,
       downloads: opts.downloads,
+      ...(url === undefined ? {} : { link: url }),
     });
     return {
       offer: source.offer,

@@ -1,4 +1,8 @@
-/** Shows a stored drop's code: the code, the receive command, what the relay keeps it for, and a QR code of its URI. */
+/**
+ * Shows a stored drop's code: the code, the receive command, what the relay keeps it for, the link to the relay's
+ * page when it serves one (`https://relay/#D-…`: the page downloads the drop), and a QR code of that link, else of
+ * the code's URI.
+ */
 import qrcode from 'qrcode-terminal';
 import { dropCodeUri, formatDropCode, type DropCode } from '@portunus/protocol';
 import { formatDuration } from './duration.js';
@@ -7,7 +11,7 @@ import { shellWord } from '../ui/show-code.js';
 
 export function showDropCode(
   reporter: Reporter,
-  shown: { code: DropCode; relayUrl: string; qr: boolean; expires: number; downloads: number },
+  shown: { code: DropCode; relayUrl: string; qr: boolean; expires: number; downloads: number; link?: string },
 ): void {
   if (reporter.mode !== 'human') return;
   const text = formatDropCode(shown.code);
@@ -18,5 +22,13 @@ export function showDropCode(
   reporter.say('');
   reporter.say(`    ${reporter.bold(`portunus receive --relay ${shellWord(shown.relayUrl)} ${text}`)}`);
   reporter.say('');
-  if (shown.qr) qrcode.generate(dropCodeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
+  if (shown.link !== undefined) {
+    reporter.say(`Or open this link in a browser${shown.qr ? ' (on a phone: scan the QR code)' : ''}:`);
+    reporter.say('');
+    reporter.say(`    ${shown.link}`);
+    reporter.say('');
+  }
+  if (shown.qr) {
+    qrcode.generate(shown.link ?? dropCodeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
+  }
 }

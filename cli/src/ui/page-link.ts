@@ -4,14 +4,31 @@
  * send to a server, so the relay that serves the page learns no more than it does from a CLI (the nameplate, when
  * the page claims it). A link holds the code: it is shown to the user like the code and never put in a log line.
  */
-import { createError, formatCode, parseCode, PortunusError, type Code } from '@portunus/protocol';
+import {
+  createError,
+  formatCode,
+  looksLikeDropCode,
+  parseCode,
+  parseDropCode,
+  PortunusError,
+  type Code,
+  type DropCode,
+} from '@portunus/protocol';
 import { MAX_URL_LENGTH } from '../config/settings.js';
 import { relayEndpoint } from '../relay-client/endpoint.js';
 
-/** What a link names: the code, and the relay as the origin of the page (`https://relay.example`). */
+/**
+ * What a link names: the code (a pickup code, or a stored drop's `D-…` code, whose link `send --drop` prints), and
+ * the relay as the origin of the page (`https://relay.example`).
+ */
 export interface PageLink {
-  code: Code;
+  code: Code | DropCode;
   relayOrigin: string;
+}
+
+/** Whether a link's code is a stored drop's (a pickup code has a nameplate). */
+export function isDropCode(code: Code | DropCode): code is DropCode {
+  return !('nameplate' in code);
 }
 
 const PAGE_SCHEME: Readonly<Record<string, string>> = { 'ws:': 'http:', 'wss:': 'https:' };
@@ -57,7 +74,8 @@ export function parseLink(text: string): PageLink {
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '')
     throw notALink("a link to the page has no path or query: only the relay's address and #code");
   if (url.hash.length <= 1) throw notALink("the link has no code after '#'");
-  const code = parseCode(decodeFragment(url.hash.slice(1)));
+  const fragment = decodeFragment(url.hash.slice(1));
+  const code = looksLikeDropCode(fragment) ? parseDropCode(fragment) : parseCode(fragment);
   if (code instanceof PortunusError) throw code;
   return { code, relayOrigin: url.origin };
 }

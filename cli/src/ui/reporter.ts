@@ -17,6 +17,8 @@ export interface DropFields {
   expires?: number;
   downloads?: number;
   downloadsLeft?: number;
+  /** The sender's link to the relay's page with the code (when the relay serves the page). */
+  url?: string;
 }
 
 export type ReportEvent =

@@ -3,8 +3,8 @@
  * host and port, path /), the code rides only in the fragment, and `parseLink` takes back exactly such links.
  */
 import { describe, expect, it } from 'vitest';
-import { PortunusError, parseCode, type Code } from '@portunus/protocol';
-import { looksLikeLink, pageLink, pageOrigin, parseLink } from '../../src/ui/page-link.js';
+import { formatDropCode, PortunusError, parseCode, type Code, type DropCode } from '@portunus/protocol';
+import { isDropCode, looksLikeLink, pageLink, pageOrigin, parseLink } from '../../src/ui/page-link.js';
 
 const CODE = parseCode('7-H7K-29A') as Code;
 
@@ -46,6 +46,17 @@ describe('parseLink', () => {
     const parsed = parseLink(pageLink('http://127.0.0.1:4747/', CODE));
     expect(parsed.relayOrigin).toBe('http://127.0.0.1:4747');
     expect(parsed.code).toEqual(CODE);
+  });
+
+  it("takes a stored drop's link (send --drop prints one), its D- code read as a typed drop code is", () => {
+    const drop = 'D-7KQ2-M9XD-H4TB-0ZRA-WE5N-C8VJ-P3SG';
+    for (const fragment of [drop, drop.toLowerCase(), `portunus:${drop}`]) {
+      const parsed = parseLink(`https://relay.example/#${fragment}`);
+      expect(parsed.relayOrigin).toBe('https://relay.example');
+      expect(isDropCode(parsed.code)).toBe(true);
+      expect(formatDropCode(parsed.code as DropCode)).toBe(drop);
+    }
+    expect(failure(() => parseLink('https://relay.example/#D-7KQ2-M9XD')).code).toBe('BAD_CODE');
   });
 
   it('reads the code as a typed code is read (case, separators, percent-encoding, the portunus: prefix)', () => {

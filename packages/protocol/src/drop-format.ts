@@ -12,11 +12,12 @@
  * Frames are the live transfer's (counter nonces, FINAL, strict order), so a flipped, dropped, reordered or
  * truncated byte is CORRUPT; one key seals one drop and the code is fresh for every drop, so no nonce repeats.
  */
-import type { Aead } from './aead.js';
+import type { Aead, AeadResult, DataAead } from './aead.js';
 import { concatBytes, fromUtf8, utf8 } from './bytes.js';
 import { createError, PortunusError } from './errors.js';
 import { FrameOpener } from './frame-opener.js';
-import { FrameSealer, frameOverhead, MAX_FRAME_BYTES, MAX_FRAME_PLAINTEXT } from './frame.js';
+import { FrameSealer, frameOverhead, MAX_FRAME_BYTES, MAX_FRAME_PLAINTEXT, type StreamFrame } from './frame.js';
+import { isPromise, type MaybePromise, whenReady } from './maybe-promise.js';
 import { offerHasData, parseOffer, type Offer } from './offer.js';
 import { CONTROL_STREAM, DATA_STREAM } from './streams.js';
 
@@ -71,19 +72,22 @@ export function recordAt(prologueBytes: number, storedOffset: number): { index: 
 }
 
 /** Seals a drop's data records in order, from record `startIndex` (a resumed upload regenerates from there). */
-export class DropDataSealer {
-  readonly #sealer: FrameSealer<Aead>;
+export class DropDataSealer<A extends DataAead = Aead> {
+  readonly #sealer: FrameSealer<A>;
 
-  constructor(aead: Aead, startIndex = 0) {
+  constructor(aead: A, startIndex = 0) {
     this.#sealer = new FrameSealer(aead, DATA_STREAM, startIndex);
   }
 
-  /** One record: `chunk` is DROP_CHUNK_BYTES long except in the final record. */
-  seal(chunk: Uint8Array, final: boolean): Uint8Array {
+  /**
+   * One record: `chunk` is DROP_CHUNK_BYTES long except in the final record. On an asynchronous DataAead (the
+   * page's WebCrypto) the record is promised, and `chunk` must stay unchanged until it settles.
+   */
+  seal(chunk: Uint8Array, final: boolean): AeadResult<A, Uint8Array> {
     if (!final && chunk.length !== DROP_CHUNK_BYTES) {
       throw createError('INTERNAL', `a drop's data records hold ${DROP_CHUNK_BYTES} bytes but the last`);
     }
-    return record(this.#sealer.seal(chunk, final));
+    return whenReady(this.#sealer.seal(chunk, final) as MaybePromise<Uint8Array>, record) as AeadResult<A, Uint8Array>;
   }
 }
 
@@ -97,18 +101,19 @@ export type DropPiece = { type: 'offer'; offer: Offer; prologue: Uint8Array } | 
  * Reads stored bytes as they arrive (sans-IO: push bytes, get pieces): the magic, the offer, then data in order,
  * each frame authenticated before its plaintext is released. Any failure is CORRUPT and ends the reader. A resumed
  * download feeds the prologue it kept (or reads it from the start), then calls resumeAt and is fed from
- * storedOffsetOf(…) on.
+ * storedOffsetOf(…) on. On an asynchronous DataAead (the page's WebCrypto) push gives a promise: push again only
+ * once it settled, as the frames open in order.
  */
-export class DropReader {
-  readonly #aead: Aead;
+export class DropReader<A extends DataAead = Aead> {
+  readonly #aead: A;
   #chunks: Uint8Array[] = [];
   #buffered = 0;
   #state: 'magic' | 'offer' | 'data' | 'done' = 'magic';
   #offer: Offer | undefined;
-  #opener: FrameOpener<Aead> | undefined;
+  #opener: FrameOpener<A> | undefined;
   #failure: PortunusError | undefined;
 
-  constructor(aead: Aead) {
+  constructor(aead: A) {
     this.#aead = aead;
   }
 
@@ -128,17 +133,25 @@ export class DropReader {
     this.#state = 'data';
   }
 
-  push(bytes: Uint8Array): DropPiece[] {
+  push(bytes: Uint8Array): AeadResult<A, DropPiece[]> {
     if (this.#failure !== undefined) throw this.#failure;
     try {
       if (this.#state === 'done' && bytes.length > 0) throw corrupt('bytes after the last record');
       this.#chunks.push(bytes);
       this.#buffered += bytes.length;
-      return this.#drain();
+      const pieces = this.#drain([]);
+      return (isPromise(pieces) ? pieces.catch((err: unknown) => this.#fail(err)) : pieces) as AeadResult<
+        A,
+        DropPiece[]
+      >;
     } catch (err) {
-      this.#failure = err instanceof PortunusError ? err : corrupt(String(err));
-      throw this.#failure;
+      return this.#fail(err);
     }
+  }
+
+  #fail(err: unknown): never {
+    this.#failure = err instanceof PortunusError ? err : corrupt(String(err));
+    throw this.#failure;
   }
 
   /** The stored bytes ended: throws CORRUPT unless the last record was read. */
@@ -147,8 +160,8 @@ export class DropReader {
     if (this.#state !== 'done') throw (this.#failure = corrupt('truncated: the last record is missing'));
   }
 
-  #drain(): DropPiece[] {
-    const pieces: DropPiece[] = [];
+  /** Opens every complete record buffered, in order; a record whose AEAD answers with a promise continues after it. */
+  #drain(pieces: DropPiece[]): MaybePromise<DropPiece[]> {
     for (;;) {
       if (this.#state === 'magic') {
         const magic = this.#take(DROP_MAGIC.length);
@@ -163,12 +176,18 @@ export class DropReader {
       }
       const frame = this.#record();
       if (frame === undefined) return pieces;
-      pieces.push(this.#state === 'offer' ? this.#openOffer(frame) : this.#openData(frame));
+      const piece = this.#state === 'offer' ? this.#openOffer(frame) : this.#openData(frame);
+      if (isPromise(piece)) return piece.then((ready) => (pieces.push(ready), this.#drain(pieces)));
+      pieces.push(piece);
     }
   }
 
-  #openOffer(frame: Uint8Array): DropPiece {
-    const opened = new FrameOpener(this.#aead, CONTROL_STREAM).open(frame);
+  #openOffer(frame: Uint8Array): MaybePromise<DropPiece> {
+    const opening = new FrameOpener(this.#aead, CONTROL_STREAM).open(frame) as MaybePromise<StreamFrame>;
+    return whenReady(opening, (opened) => this.#offerOpened(frame, opened));
+  }
+
+  #offerOpened(frame: Uint8Array, opened: StreamFrame): DropPiece {
     if (!opened.final) throw corrupt('the offer record is not final');
     const text = fromUtf8(opened.plaintext);
     let json: unknown;
@@ -186,11 +205,14 @@ export class DropReader {
     return { type: 'offer', offer, prologue: concatBytes(DROP_MAGIC, record(frame)) };
   }
 
-  #openData(frame: Uint8Array): DropPiece {
-    const opened = this.#opener!.open(frame);
-    if (!opened.final && opened.plaintext.length !== DROP_CHUNK_BYTES) throw corrupt('a short record before the last');
-    if (opened.final) this.#state = 'done';
-    return { type: 'data', plaintext: opened.plaintext };
+  #openData(frame: Uint8Array): MaybePromise<DropPiece> {
+    return whenReady(this.#opener!.open(frame) as MaybePromise<StreamFrame>, (opened): DropPiece => {
+      if (!opened.final && opened.plaintext.length !== DROP_CHUNK_BYTES) {
+        throw corrupt('a short record before the last');
+      }
+      if (opened.final) this.#state = 'done';
+      return { type: 'data', plaintext: opened.plaintext };
+    });
   }
 
   /** The next record's frame, once all of it is buffered. */

@@ -3,13 +3,27 @@
  * one transfer at a time with Cancel, and the end (done or error) with a way back to the start. The transfers
  * themselves are send-flow.ts and receive-flow.ts; this turns what they report into the screen's states.
  */
-import { type Code, createError, type Offer, parseCode, PortunusError } from '@portunus/protocol';
+import {
+  type Code,
+  createError,
+  type DropCode,
+  formatDropCode,
+  looksLikeDropCode,
+  type Offer,
+  parseCode,
+  parseDropCode,
+  PortunusError,
+} from '@portunus/protocol';
+import { DropApi, type DropLimits } from './drop/drop-api.js';
+import { readDropChoice, showDropChoice } from './drop/drop-choice.js';
+import { receiveDropFlow } from './drop/drop-receive-flow.js';
+import { type DropChoice, sendDropFlow } from './drop/drop-send-flow.js';
 import { errorText } from './error-text.js';
-import { describeOffer, formatBytes } from './format.js';
+import { describeDropKept, describeDropLeft, describeOffer, formatBytes } from './format.js';
 import { offerSaver, savedName } from './offer-saver.js';
 import type { PageEnv } from './page-env.js';
 import { receiveFlow } from './receive-flow.js';
-import { codeLink } from './relay-address.js';
+import { codeLink, dropLink } from './relay-address.js';
 import { PATH_NAMES, type Screen } from './screen.js';
 import type { Saver } from './save/saver.js';
 import { filesSource, fileSource, textSource } from './send-source.js';
@@ -19,6 +33,8 @@ export class App {
   private transfer: AbortController | undefined;
   private picked: File[] = [];
   private readonly urls: string[] = [];
+  /** The relay's drop limits once `GET /drops` said it stores drops. */
+  private dropLimits: DropLimits | undefined;
 
   constructor(
     private readonly screen: Screen,
@@ -45,19 +61,35 @@ export class App {
     }
     screen.show('start');
     this.openLink(hash);
+    void this.offerDrops();
   }
 
-  /** A link's fragment (`#7-H7K-29A`): receive that code. Returns false when there is none. */
+  /** Shows the send form's drop choice when the relay stores drops; without an answer it stays hidden. */
+  private async offerDrops(): Promise<void> {
+    const limits = await new DropApi(this.env.origin, this.env.fetch, new AbortController().signal)
+      .limits()
+      .catch(() => undefined);
+    if (limits === undefined) return;
+    this.dropLimits = limits;
+    showDropChoice(this.screen.find('#send-form'), limits);
+  }
+
+  /** A link's fragment (`#7-H7K-29A`, or a drop's `#D-…`): receive that code. Returns false when there is none. */
   openLink(hash: string): boolean {
     const text = decodeURIComponent(hash.replace(/^#/, ''));
     if (text === '' || this.transfer !== undefined) return false;
-    const code = parseCode(text);
-    if (code instanceof PortunusError) {
-      this.screen.error(errorText(code));
-      return true;
-    }
-    void this.receive(code);
+    const failed = this.receiveCode(text);
+    if (failed !== undefined) this.screen.error(errorText(failed));
     return true;
+  }
+
+  /** Receives a pickup code or a drop code (a leading `D-`), or says what is wrong with it. */
+  private receiveCode(text: string): PortunusError | undefined {
+    const drop = looksLikeDropCode(text);
+    const code = drop ? parseDropCode(text) : parseCode(text);
+    if (code instanceof PortunusError) return code;
+    void (drop ? this.receiveDrop(code as DropCode) : this.receive(code as Code));
+    return undefined;
   }
 
   private submitSend(): void {
@@ -73,14 +105,55 @@ export class App {
     if (chosen === undefined) return this.screen.problem('#send-problem', 'Choose a file or type a message first.');
     if (chosen instanceof PortunusError) return this.screen.problem('#send-problem', errorText(chosen).message);
     this.screen.problem('#send-problem', '');
-    void this.send(chosen);
+    const drop = readDropChoice(this.screen.find('#send-form'));
+    void (drop === undefined || this.dropLimits === undefined
+      ? this.send(chosen)
+      : this.drop(chosen, this.dropLimits, drop));
   }
 
   private submitCode(): void {
-    const code = parseCode(this.screen.find<HTMLInputElement>('#code').value);
-    if (code instanceof PortunusError) return this.screen.problem('#receive-problem', errorText(code).hint);
-    this.screen.problem('#receive-problem', '');
-    void this.receive(code);
+    const typed = this.screen.find<HTMLInputElement>('#code').value;
+    const failed = this.receiveCode(typed);
+    // A mistyped pickup code gets the hint (what a code looks like); a drop code, what is wrong with it.
+    const text = failed === undefined ? '' : looksLikeDropCode(typed) ? failed.message : errorText(failed).hint;
+    this.screen.problem('#receive-problem', text);
+  }
+
+  /** Stores `source` on the relay for later receivers; shows its code, link and QR once the relay holds it all. */
+  private async drop(source: SendSource, limits: DropLimits, choice: DropChoice): Promise<void> {
+    const { screen } = this;
+    await this.run(async (signal) => {
+      screen.startProgress(`Dropping ${describeOffer(source.offer).name} on the relay`);
+      const view = { progress: (bytes: number, total: number | undefined) => screen.progress(bytes, total) };
+      const dropped = await sendDropFlow(this.env, source, limits, choice, view, signal);
+      const shown = formatDropCode(dropped.code);
+      const command = `portunus receive --relay ${this.env.relayUrl} ${shown}`;
+      const kept = describeDropKept(dropped.expiresAt, dropped.downloads);
+      screen.dropped(shown, dropLink(this.origin, dropped.code), command, kept);
+    });
+  }
+
+  private async receiveDrop(code: DropCode): Promise<void> {
+    const { screen } = this;
+    await this.run(async (signal) => {
+      const saver = offerSaver(await this.saver);
+      const got = await receiveDropFlow(
+        this.env,
+        code,
+        saver,
+        {
+          connecting: () => screen.connecting('Downloading the drop from the relay…'),
+          decide: async (offer, drop, decided) => {
+            const yes = await screen.decide(offer, decided, describeDropLeft(drop));
+            if (yes) screen.startProgress(`Receiving ${describeOffer(offer).name}`);
+            return yes;
+          },
+          progress: (bytes, total) => screen.progress(bytes, total),
+        },
+        signal,
+      );
+      this.received(got.offer, got.bytes, saver.kind, got.saved, 'every stored record checked out');
+    });
   }
 
   private async send(source: SendSource): Promise<void> {
@@ -136,9 +209,15 @@ export class App {
     });
   }
 
-  private received(offer: Offer, bytes: number, kind: string, saved: string | undefined): void {
+  private received(
+    offer: Offer,
+    bytes: number,
+    kind: string,
+    saved: string | undefined,
+    checked = 'its SHA-256 matches what was sent',
+  ): void {
     if (offer.kind === 'text') return this.screen.done('Received a message:', { text: offer.text });
-    const what = `Received ${describeOffer(offer).name} (${formatBytes(bytes)}); its SHA-256 matches what was sent.`;
+    const what = `Received ${describeOffer(offer).name} (${formatBytes(bytes)}); ${checked}.`;
     const name = savedName(offer);
     if (kind === 'download') return this.screen.done(`${what} Saved to your downloads as ${name}.`);
     if (kind !== 'memory') return this.screen.done(`${what} Saved as ${saved ?? name}.`);

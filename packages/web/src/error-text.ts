@@ -36,6 +36,14 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   FILE_CHANGED: 'The file changed while it was being sent; send it again once it is stable.',
   DISK_FULL: 'There is not enough room to keep it here.',
   UNSAFE_PATH: 'The sender offered a name that is not safe to save; nothing was written.',
+  DROPS_DISABLED: 'This relay stores no drops: send live instead, or use a relay that stores them.',
+  DROP_NOT_FOUND: 'No such drop on this relay: check the code, or it expired or was deleted; ask for a new drop.',
+  DROP_GONE: "The drop's downloads are used up, so the relay deleted it; ask the sender for a new drop.",
+  DROP_INCOMPLETE: 'The sender has not finished uploading this drop; try again once it has.',
+  DROP_TOO_LARGE: 'The relay refuses drops this large: send it live instead.',
+  DROP_QUOTA: 'You store too many drops or bytes on this relay: wait for some to expire or be downloaded.',
+  DROP_STORAGE_FULL: "The relay's storage is full: try again later, or send live.",
+  DROP_EXISTS: 'A drop with this code is stored already; try again (a new code is drawn).',
 };
 
 export interface ErrorText {

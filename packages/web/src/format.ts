@@ -43,3 +43,21 @@ export function describeOffer(offer: Offer): { name: string; detail: string } {
       return { name: 'A text message', detail: `${formatBytes(new TextEncoder().encode(offer.text).length)}` };
   }
 }
+
+/** How long a drop is kept, as the sender's page shows it: `until` its expiry (Unix seconds) or its downloads. */
+export function describeDropKept(expiresAt: number, downloads: number): string {
+  const times = downloads === 1 ? 'one download' : `${downloads} downloads`;
+  return `Kept on the relay until ${new Date(expiresAt * 1000).toLocaleString()} or for ${times}, whichever ends first.`;
+}
+
+/**
+ * What the relay said of a drop with its download, for the receiver's offer view. The download took one of its
+ * slots already (the offer is inside the stored bytes), so declining does not give it back.
+ */
+export function describeDropLeft(drop: { downloadsLeft?: number; expires?: number }): string {
+  const left = drop.downloadsLeft;
+  if (left === 0) return 'Stored on the relay: this is its last download, so it is deleted even if you decline.';
+  const until = drop.expires === undefined ? '' : ` until ${new Date(drop.expires * 1000).toLocaleString()}`;
+  if (left === undefined) return `Stored on the relay${until}.`;
+  return `Stored on the relay${until}: ${left} more ${left === 1 ? 'download' : 'downloads'} after this one.`;
+}

@@ -24,6 +24,8 @@ if (root !== null) {
       settings: pageSettings(RTC !== undefined),
       relayUrl: relayUrl(location),
       WebSocket,
+      origin: location.origin,
+      fetch: (input, init) => fetch(input, init),
       aead: nobleAead,
       dataAead: pageDataAead().aead,
       sha256: nobleSha256,

@@ -5,6 +5,7 @@
  */
 import type { AeadFactory, DataAeadFactory, PathKind, RandomBytes, Sha256Factory } from '@portunus/protocol';
 import type { DirectConnectors, Paired, W3CWebSocket } from '@portunus/client';
+import type { Fetch } from './drop/drop-api.js';
 import type { PageSettings } from './page-settings.js';
 
 export interface PageEnv {
@@ -12,6 +13,9 @@ export interface PageEnv {
   /** ws:// or wss:// URL of the relay (relay-address.ts). */
   relayUrl: string;
   WebSocket: new (url: string) => W3CWebSocket;
+  /** The relay's HTTP origin (the page's own) and fetch to reach it: the drop API (drop/drop-api.ts). */
+  origin: string;
+  fetch: Fetch;
   /** The session's AEAD (key confirmation, the sealed offer, signals): synchronous, @noble's in the page. */
   aead: AeadFactory;
   /** The data plane's: WebCrypto in a secure context, else @noble's (aead.webcrypto.ts pageDataAead). */

@@ -3,7 +3,7 @@
  * over ws: or wss: as the page came over http: or https:. The code travels only in the link's fragment, which a
  * browser never sends to a server.
  */
-import { type Code, formatCode, RELAY_PATH } from '@portunus/protocol';
+import { type Code, type DropCode, formatCode, formatDropCode, RELAY_PATH } from '@portunus/protocol';
 
 export function relayUrl(location: { protocol: string; host: string }): string {
   return `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}${RELAY_PATH}`;
@@ -11,4 +11,9 @@ export function relayUrl(location: { protocol: string; host: string }): string {
 
 export function codeLink(origin: string, code: Code): string {
   return `${origin}/#${formatCode(code)}`;
+}
+
+/** A stored drop's link: the page opens it and downloads the drop (the code stays in the fragment, as above). */
+export function dropLink(origin: string, code: DropCode): string {
+  return `${origin}/#${formatDropCode(code)}`;
 }

@@ -10,7 +10,7 @@ import { describeOffer, formatBytes, formatSpeed } from './format.js';
 import { ProgressMeter } from './progress-meter.js';
 import { qrSvg } from './qr-svg.js';
 
-export type PageState = 'start' | 'connecting' | 'code' | 'offer' | 'progress' | 'done' | 'error';
+export type PageState = 'start' | 'connecting' | 'code' | 'dropped' | 'offer' | 'progress' | 'done' | 'error';
 
 export const PATH_NAMES: Record<PathKind, string> = {
   relay: 'through the relay',
@@ -59,15 +59,32 @@ export class Screen {
     this.show('code');
   }
 
+  /** A stored drop's code (drop codes carry their whole secret), its link as a QR code, and how long it is kept. */
+  dropped(code: string, link: string, command: string, kept: string): void {
+    this.text('#dropped-code', code);
+    const anchor = this.find<HTMLAnchorElement>('#dropped-link');
+    anchor.href = link;
+    anchor.textContent = link;
+    this.text('#dropped-command', command);
+    this.find('#dropped-qr').replaceChildren(qrSvg(link, `QR code of the link for ${code}`));
+    this.text('#dropped-expiry', kept);
+    this.show('dropped');
+  }
+
   codeStatus(text: string): void {
     this.text('#code-status', text);
   }
 
-  /** Shows the offer and resolves with the answer; rejects with `signal`'s reason if it aborts first. */
-  decide(offer: Offer, signal: AbortSignal): Promise<boolean> {
+  /**
+   * Shows the offer (and `note`, what the relay said of a stored drop) and resolves with the answer; rejects with
+   * `signal`'s reason if it aborts first.
+   */
+  decide(offer: Offer, signal: AbortSignal, note?: string): Promise<boolean> {
     const { name, detail } = describeOffer(offer);
     this.text('#offer-name', name);
     this.text('#offer-detail', detail);
+    this.text('#offer-drop', note ?? '');
+    this.find('#offer-drop').hidden = note === undefined;
     this.show('offer');
     const accept = this.find<HTMLButtonElement>('#accept');
     const decline = this.find<HTMLButtonElement>('#decline');

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { CHROMIUM_PATH } from '../../../test/browser/chromium.js';
 import { ROOT, startRelayProcess, tempDir, type RelayProc } from '../../../cli/test/e2e/harness.js';
 
@@ -60,11 +60,19 @@ export async function openPage(context: BrowserContext, url: string, state = 'st
   const problems: string[] = [];
   // The stack says where an uncaught error came from (a failure shows it in the assertion's diff).
   page.on('pageerror', (err) => problems.push(err.stack ?? err.message));
-  page.on('console', (msg) => void (msg.type() === 'error' && problems.push(msg.text())));
+  page.on('console', (msg) => void (msg.type() === 'error' && !dropsDisabled(msg) && problems.push(msg.text())));
   (page as Page & { problems?: string[] }).problems = problems;
   await page.goto(url);
   await waitState(page, state);
   return page;
+}
+
+/**
+ * The page asks `GET /drops` at start whether the relay stores drops; a relay without `--storage` answers 404
+ * (DROPS_DISABLED, PROTOCOL.md §11.3), which Chromium logs as a failed resource. That answer is expected, not a problem.
+ */
+function dropsDisabled(msg: ConsoleMessage): boolean {
+  return new URL(msg.location().url || 'about:blank').pathname === '/drops' && msg.text().includes('status of 404');
 }
 
 /** Script errors and console errors the page logged (a CSP violation is one). */
