@@ -1,13 +1,14 @@
 /**
  * Drops end to end (PROTOCOL.md §11): real `portunus relay --storage DIR`, `send --drop` and `receive D-…` processes on
- * 127.0.0.1. Interruptions are placed by watching files, never by sleeping: the relay's storage folder for an
- * upload, the receiver's resume state for a download; then the process is killed with SIGKILL.
+ * 127.0.0.1. Interruptions are placed by events, never by sleeping: the relay's storage folder for an upload (held
+ * short of its end by a proxy), the receiver's resume state for a download; then the process is killed with SIGKILL.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { watch } from 'node:fs';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TcpProxy } from './faults.js';
 import { exitOf, runPortunus, startRelayProcess, tempDir, type Proc, type RelayProc } from './harness.js';
 import { stateReaches } from './resume-watch.js';
 
@@ -49,15 +50,15 @@ async function makeCase(size: number): Promise<Case> {
   return { ...c, content, digest: createHash('sha256').update(content).digest('hex') };
 }
 
-function drop(c: Case, extra: string[] = []): Proc {
-  return runPortunus(['send', '--json', '--drop', '--relay', relay.url, ...extra, 'data.bin'], {
+function drop(c: Case, extra: string[] = [], via = relay.url): Proc {
+  return runPortunus(['send', '--json', '--drop', '--relay', via, ...extra, 'data.bin'], {
     cwd: c.src,
     env: c.env,
   });
 }
 
-function fetch(c: Case, code: string, dst = c.dst): Proc {
-  return runPortunus(['receive', '--json', '--yes', '--relay', relay.url, code], { cwd: dst, env: c.env });
+function fetch(c: Case, code: string, dst = c.dst, via = relay.url): Proc {
+  return runPortunus(['receive', '--json', '--yes', '--relay', via, code], { cwd: dst, env: c.env });
 }
 
 /** Drops the case's file and gives its code once the sender exited 0. */
@@ -146,34 +147,50 @@ describe('portunus send --drop / receive D-…', () => {
 
   it('an upload killed at half resumes when the same command runs again, moving at most 55% again', async () => {
     const c = await makeCase(64 * MB);
-    const before = new Set((await filesUnder(storage)).map((f) => f.path));
-    const first = drop(c);
-    await storedReaches(c.content.length / 2, before, first);
-    first.child.kill('SIGKILL');
-    await exitOf(first);
-    const again = drop(c);
-    expect(await exitOf(again, DROP_MS), again.stderr()).toBe(0);
-    const done = again.events().find((e) => e.event === 'done') as { reused: number; drop: { code: string } };
-    expect(done.reused).toBeGreaterThanOrEqual(0.45 * c.content.length);
-    const receiver = fetch(c, done.drop.code);
-    expect(await exitOf(receiver, DROP_MS), receiver.stderr()).toBe(0);
-    expect(await sha256Of(join(c.dst, 'data.bin'))).toBe(c.digest);
+    // The first run goes through a proxy that stops moving its connection once 60% of the file went up, so the
+    // upload cannot finish before the kill however fast it is; the relay still stores what it got (its request
+    // stays open), and once it holds half the sender is killed. Later connections through the proxy move as usual.
+    const proxy = await TcpProxy.start(Number(new URL(relay.url).port), { freezeAfter: 0.6 * c.content.length });
+    try {
+      const via = relay.url.replace(/:\d+/, `:${proxy.port}`);
+      const before = new Set((await filesUnder(storage)).map((f) => f.path));
+      const first = drop(c, [], via);
+      await storedReaches(c.content.length / 2, before, first);
+      first.child.kill('SIGKILL');
+      await exitOf(first);
+      const again = drop(c, [], via);
+      expect(await exitOf(again, DROP_MS), again.stderr()).toBe(0);
+      const done = again.events().find((e) => e.event === 'done') as { reused: number; drop: { code: string } };
+      expect(done.reused).toBeGreaterThanOrEqual(0.45 * c.content.length);
+      const receiver = fetch(c, done.drop.code);
+      expect(await exitOf(receiver, DROP_MS), receiver.stderr()).toBe(0);
+      expect(await sha256Of(join(c.dst, 'data.bin'))).toBe(c.digest);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a download killed at half resumes from its last complete MiB without taking another download', async () => {
     const c = await makeCase(64 * MB);
     const code = await dropped(c);
-    const first = fetch(c, code);
-    await stateReaches(c.dst, c.content.length / 2, first);
-    first.child.kill('SIGKILL');
-    await exitOf(first);
-    // A one-time drop: the second run succeeds only on the first run's lease (a new download would be DROP_GONE).
-    const again = fetch(c, code);
-    expect(await exitOf(again, DROP_MS), again.stderr()).toBe(0);
-    const done = again.events().find((e) => e.event === 'done') as { reused: number; sha256: string };
-    expect(done.reused).toBeGreaterThanOrEqual(0.45 * c.content.length);
-    expect(done.sha256).toBe(c.digest);
-    expect(await sha256Of(join(c.dst, 'data.bin'))).toBe(c.digest);
+    // Through a proxy that stops moving the download once 60% came down, so it cannot finish before the kill.
+    const proxy = await TcpProxy.start(Number(new URL(relay.url).port), { freezeDownAfter: 0.6 * c.content.length });
+    try {
+      const via = relay.url.replace(/:\d+/, `:${proxy.port}`);
+      const first = fetch(c, code, c.dst, via);
+      await stateReaches(c.dst, c.content.length / 2, first);
+      first.child.kill('SIGKILL');
+      await exitOf(first);
+      // A one-time drop: the second run succeeds only on the first run's lease (a new download would be DROP_GONE).
+      const again = fetch(c, code);
+      expect(await exitOf(again, DROP_MS), again.stderr()).toBe(0);
+      const done = again.events().find((e) => e.event === 'done') as { reused: number; sha256: string };
+      expect(done.reused).toBeGreaterThanOrEqual(0.45 * c.content.length);
+      expect(done.sha256).toBe(c.digest);
+      expect(await sha256Of(join(c.dst, 'data.bin'))).toBe(c.digest);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a stored byte flipped on disk fails the receiver CORRUPT, keeping nothing', async () => {

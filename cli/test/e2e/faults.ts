@@ -146,7 +146,7 @@ export function afterDataBytes(bytes: number): (frame: Buffer) => boolean {
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   /** Each open connection's own switch (freezeAfter stops the ones open then). */
-  private readonly conns = new Set<{ moving: boolean }>();
+  private readonly conns = new Set<{ moving: boolean; upstream: Socket }>();
   private moving = true;
   private severed = false;
   /** Told of every chunk recorded (sentMatch). */
@@ -154,8 +154,9 @@ export class TcpProxy {
   private froze!: () => void;
   /** Resolves once `freezeAfter` bytes went client → upstream and the connections open then stopped moving. */
   readonly frozen = new Promise<void>((resolve) => (this.froze = resolve));
-  /** Bytes moved client → upstream. */
+  /** Bytes moved client → upstream, and upstream → client. */
   bytesUp = 0;
+  bytesDown = 0;
   /** With `record`: every connection's bytes client → upstream, in the order the connections came. */
   readonly sent: Buffer[][] = [];
 
@@ -165,17 +166,20 @@ export class TcpProxy {
     private readonly stopAfter: number,
     private readonly record: boolean,
     private freezeAfter: number,
+    private freezeDownAfter: number,
   ) {}
 
   /**
    * `stopAfter`: stop moving anything once this many bytes went client → upstream (a partition mid-transfer).
    * `record`: keep what each client sent (`sent`).
    * `freezeAfter`: once this many bytes went client → upstream, the connections open then stop moving anything
-   * (their sockets stay open); connections made later move as usual.
+   * (their sockets stay open); connections made later move as usual. `freezeDownAfter`: the same once this many
+   * bytes went upstream → client, and upstream is no longer read either (backpressure: a server sending a response
+   * cannot finish writing it, as behind a receiver that stopped reading).
    */
   static async start(
     upstreamPort: number,
-    opts: { stopAfter?: number; record?: boolean; freezeAfter?: number } = {},
+    opts: { stopAfter?: number; record?: boolean; freezeAfter?: number; freezeDownAfter?: number } = {},
   ): Promise<TcpProxy> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -186,6 +190,7 @@ export class TcpProxy {
       opts.stopAfter ?? Infinity,
       opts.record ?? false,
       opts.freezeAfter ?? Infinity,
+      opts.freezeDownAfter ?? Infinity,
     );
     server.on('connection', (client) => {
       if (proxy.severed) return void client.destroy();
@@ -225,9 +230,14 @@ export class TcpProxy {
 
   /** The connections open now stop moving (once); later ones move as usual. */
   private freeze(): void {
-    if (this.freezeAfter === Infinity) return;
-    for (const conn of this.conns) conn.moving = false;
+    if (this.freezeAfter === Infinity && this.freezeDownAfter === Infinity) return;
+    const down = this.freezeDownAfter !== Infinity;
+    for (const conn of this.conns) {
+      conn.moving = false;
+      if (down) conn.upstream.pause();
+    }
     this.freezeAfter = Infinity;
+    this.freezeDownAfter = Infinity;
     this.froze();
   }
 
@@ -249,7 +259,7 @@ export class TcpProxy {
     }
     const kept: Buffer[] = [];
     if (this.record) this.sent.push(kept);
-    const conn = { moving: true };
+    const conn = { moving: true, upstream };
     this.conns.add(conn);
     client.on('close', () => this.conns.delete(conn));
     client.on('data', (chunk) => {
@@ -262,7 +272,10 @@ export class TcpProxy {
       if (this.bytesUp >= this.freezeAfter) this.freeze();
     });
     upstream.on('data', (chunk) => {
-      if (this.moving && conn.moving) client.write(chunk);
+      if (!this.moving || !conn.moving) return;
+      this.bytesDown += chunk.length;
+      client.write(chunk);
+      if (this.bytesDown >= this.freezeDownAfter) this.freeze();
     });
   }
 }
