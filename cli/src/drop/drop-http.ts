@@ -7,28 +7,26 @@
 import { rootCertificates } from 'node:tls';
 import { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import { createError, isErrorCode, PortunusError } from '@portunus/protocol';
+import {
+  createError,
+  type DropDownloadHead,
+  dropRefusal,
+  type DropLimits,
+  dropUploadMetadata,
+  type HeaderOf,
+  parseDropCreated,
+  parseDropDownload,
+  parseDropLimits,
+  parseUploadOffset,
+  PortunusError,
+  TUS_VERSION,
+} from '@portunus/protocol';
 import { relayEndpoint } from '../relay-client/endpoint.js';
 import { relayTls } from '../relay-client/tls.js';
 
-export const TUS_VERSION = '1.0.0';
-
-export interface DropLimits {
-  maxBytes: number;
-  maxExpirySeconds: number;
-  maxDownloads: number;
-}
-
-export interface Download {
+export interface Download extends DropDownloadHead {
   /** The stored bytes from the requested offset on. */
   body: AsyncIterable<Uint8Array>;
-  /** Bytes in `body`. */
-  length: number;
-  /** Present on a fresh download: the lease that resumes it. */
-  lease?: string;
-  downloadsLeft?: number;
-  /** Unix seconds. */
-  expires?: number;
   /** Stops reading `body` (a resume asks again from another offset). */
   cancel(): void;
 }
@@ -61,17 +59,7 @@ export class DropHttp {
 
   async limits(): Promise<DropLimits> {
     const res = await this.#request('GET', '/drops');
-    const body = (await res.body.json()) as Partial<DropLimits>;
-    const n = (v: unknown) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined);
-    const [maxBytes, maxExpirySeconds, maxDownloads] = [
-      n(body.maxBytes),
-      n(body.maxExpirySeconds),
-      n(body.maxDownloads),
-    ];
-    if (maxBytes === undefined || maxExpirySeconds === undefined || maxDownloads === undefined) {
-      throw createError('RELAY_PROTOCOL', 'the relay described its drop limits in a form this client does not know');
-    }
-    return { maxBytes, maxExpirySeconds, maxDownloads };
+    return parseDropLimits(await res.body.json().catch(() => undefined));
   }
 
   /** tus creation: returns the upload's path and the token its HEAD and PATCH need. */
@@ -79,35 +67,24 @@ export class DropHttp {
     path: string;
     token: string;
   }> {
-    const meta = (key: string, value: string) => `${key} ${Buffer.from(value).toString('base64')}`;
     const res = await this.#request('POST', '/drops', {
       'tus-resumable': TUS_VERSION,
       'upload-length': String(args.length),
-      'upload-metadata': [
-        meta('id', args.id),
-        meta('expires', String(args.expires)),
-        meta('downloads', String(args.downloads)),
-      ].join(','),
+      'upload-metadata': dropUploadMetadata(args),
     });
     await res.body.dump();
-    const location = header(res, 'location');
-    const token = header(res, 'portunus-upload-token');
-    if (location === undefined || token === undefined || !/^[0-9a-f]{32}$/.test(token)) {
-      throw createError('RELAY_PROTOCOL', 'the relay created the drop without a Location or an upload token');
-    }
-    return { path: new URL(location, this.origin).pathname, token };
+    return parseDropCreated(headerOf(res), this.origin);
   }
 
   /** tus HEAD: how much of the upload the relay holds. */
   async offset(path: string, token: string): Promise<{ offset: number; length: number }> {
     const res = await this.#request('HEAD', path, { 'tus-resumable': TUS_VERSION, 'portunus-upload-token': token });
     await res.body.dump();
-    const offset = Number(header(res, 'upload-offset'));
     const length = Number(header(res, 'upload-length'));
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || offset > length) {
-      throw createError('RELAY_PROTOCOL', 'the relay gave no valid Upload-Offset for the drop');
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw createError('RELAY_PROTOCOL', 'the relay gave no valid Upload-Length for the drop');
     }
-    return { offset, length };
+    return { offset: parseUploadOffset(headerOf(res), length), length };
   }
 
   /** tus PATCH of `length` bytes at `offset`; resolves with the relay's new offset. */
@@ -131,10 +108,7 @@ export class DropHttp {
       Readable.from(body, { objectMode: false }),
     );
     await res.body.dump();
-    const next = Number(header(res, 'upload-offset'));
-    if (!Number.isSafeInteger(next))
-      throw createError('RELAY_PROTOCOL', 'the relay gave no Upload-Offset after a PATCH');
-    return next;
+    return parseUploadOffset(headerOf(res));
   }
 
   /** GET of a drop: a fresh download (takes a slot), or with a lease from stored offset `from` on (takes none). */
@@ -142,25 +116,16 @@ export class DropHttp {
     const headers: Record<string, string> =
       lease === undefined ? {} : { 'portunus-lease': lease.token, range: `bytes=${lease.from}-` };
     const res = await this.#request('GET', `/drops/${id}`, headers);
-    const expected = lease === undefined ? 200 : 206;
-    if (res.statusCode !== expected) {
+    let head;
+    try {
+      head = parseDropDownload(res.statusCode, lease !== undefined, headerOf(res));
+    } catch (err) {
       res.body.destroy();
-      throw createError('RELAY_PROTOCOL', `the relay answered a download with status ${res.statusCode}`);
+      throw err;
     }
-    const length = Number(header(res, 'content-length'));
-    if (!Number.isSafeInteger(length)) {
-      res.body.destroy();
-      throw createError('RELAY_PROTOCOL', 'the relay sent a drop without Content-Length');
-    }
-    const leaseToken = header(res, 'portunus-lease');
-    const left = Number(header(res, 'portunus-downloads-left'));
-    const expires = Number(header(res, 'portunus-expires'));
     return {
       body: res.body,
-      length,
-      ...(leaseToken === undefined ? {} : { lease: leaseToken }),
-      ...(Number.isSafeInteger(left) ? { downloadsLeft: left } : {}),
-      ...(Number.isSafeInteger(expires) ? { expires } : {}),
+      ...head,
       cancel: () => res.body.destroy(),
     };
   }
@@ -203,8 +168,7 @@ export class DropHttp {
       throw this.#networkError(err);
     }
     if (res.statusCode < 400) return res;
-    const text = (await res.body.text().catch(() => '')).split('\n')[0]!.slice(0, 300);
-    throw refusal(res.statusCode, header(res, 'portunus-error'), text);
+    throw dropRefusal(res.statusCode, header(res, 'portunus-error'), await res.body.text().catch(() => ''));
   }
 
   #networkError(err: unknown): PortunusError {
@@ -223,11 +187,6 @@ function header(res: Dispatcher.ResponseData, name: string): string | undefined 
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** A refusal: the relay's code when it named one of ours, else what the status says. */
-function refusal(status: number, code: string | undefined, text: string): PortunusError {
-  const message = text === '' ? `the relay refused (HTTP ${status})` : `the relay refused: ${text}`;
-  if (code !== undefined && isErrorCode(code)) return createError(code, message);
-  // A relay that predates drops serves no /drops at all: a 404 without our header.
-  if (status === 404 && code === undefined) return createError('DROPS_DISABLED', 'the relay does not store drops');
-  return createError('RELAY_PROTOCOL', `${message} (${code ?? `HTTP ${status}`})`);
+function headerOf(res: Dispatcher.ResponseData): HeaderOf {
+  return (name) => header(res, name);
 }

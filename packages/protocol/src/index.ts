@@ -31,3 +31,4 @@ export * from './control-order.js';
 export * from './drop-code.js';
 export * from './drop-keys.js';
 export * from './drop-format.js';
+export * from './drop-api.js';

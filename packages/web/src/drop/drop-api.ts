@@ -5,26 +5,26 @@
  * client (cli/src/drop/drop-http.ts): a refusal carries the relay's `Portunus-Error` code and one-line message,
  * anything the relay did not name is RELAY_PROTOCOL, and a request that fails outright is RELAY_UNREACHABLE.
  */
-import { createError, isErrorCode, PortunusError } from '@portunus/protocol';
+import {
+  createError,
+  type DropDownloadHead,
+  type DropLimits,
+  dropRefusal,
+  dropUploadMetadata,
+  type HeaderOf,
+  parseDropCreated,
+  parseDropDownload,
+  parseDropLimits,
+  parseUploadOffset,
+  PortunusError,
+  TUS_VERSION,
+} from '@portunus/protocol';
 
-export const TUS_VERSION = '1.0.0';
+export type { DropLimits } from '@portunus/protocol';
 
-export interface DropLimits {
-  maxBytes: number;
-  maxExpirySeconds: number;
-  maxDownloads: number;
-}
-
-export interface DropDownload {
+export interface DropDownload extends DropDownloadHead {
   /** The stored bytes from the requested offset on. */
   body: ReadableStream<Uint8Array>;
-  /** Bytes in `body`. */
-  length: number;
-  /** Present on a fresh download: the lease that resumes it without taking another download. */
-  lease?: string;
-  downloadsLeft?: number;
-  /** Unix seconds. */
-  expires?: number;
 }
 
 export type Fetch = (input: string, init: RequestInit) => Promise<Response>;
@@ -46,17 +46,7 @@ export class DropApi {
       if (err instanceof PortunusError && err.code === 'DROPS_DISABLED') return undefined;
       throw err;
     }
-    const body = (await res.json().catch(() => ({}))) as Partial<DropLimits>;
-    const n = (v: unknown) => (Number.isSafeInteger(v) && (v as number) > 0 ? (v as number) : undefined);
-    const [maxBytes, maxExpirySeconds, maxDownloads] = [
-      n(body.maxBytes),
-      n(body.maxExpirySeconds),
-      n(body.maxDownloads),
-    ];
-    if (maxBytes === undefined || maxExpirySeconds === undefined || maxDownloads === undefined) {
-      throw createError('RELAY_PROTOCOL', 'the relay described its drop limits in a form this page does not know');
-    }
-    return { maxBytes, maxExpirySeconds, maxDownloads };
+    return parseDropLimits(await res.json().catch(() => undefined));
   }
 
   /** tus creation: the upload's path and the token its HEAD and PATCH need. */
@@ -64,33 +54,19 @@ export class DropApi {
     path: string;
     token: string;
   }> {
-    const meta = (key: string, value: string) => `${key} ${btoa(value)}`;
     const res = await this.request('POST', '/drops', {
       'Tus-Resumable': TUS_VERSION,
       'Upload-Length': String(args.length),
-      'Upload-Metadata': [
-        meta('id', args.id),
-        meta('expires', String(args.expires)),
-        meta('downloads', String(args.downloads)),
-      ].join(','),
+      'Upload-Metadata': dropUploadMetadata(args),
     });
     await res.body?.cancel();
-    const location = res.headers.get('location');
-    const token = res.headers.get('portunus-upload-token');
-    if (location === null || token === null || !/^[0-9a-f]{32}$/.test(token)) {
-      throw createError('RELAY_PROTOCOL', 'the relay created the drop without a Location or an upload token');
-    }
-    return { path: new URL(location, this.origin).pathname, token };
+    return parseDropCreated(headerOf(res), this.origin);
   }
 
   /** tus HEAD: how much of the upload the relay holds. */
   async offset(path: string, token: string): Promise<number> {
     const res = await this.request('HEAD', path, { 'Tus-Resumable': TUS_VERSION, 'Portunus-Upload-Token': token });
-    const offset = Number(res.headers.get('upload-offset'));
-    if (!Number.isSafeInteger(offset) || offset < 0) {
-      throw createError('RELAY_PROTOCOL', 'the relay gave no valid Upload-Offset for the drop');
-    }
-    return offset;
+    return parseUploadOffset(headerOf(res));
   }
 
   /**
@@ -110,10 +86,7 @@ export class DropApi {
       body,
     );
     await res.body?.cancel();
-    const next = Number(res.headers.get('upload-offset'));
-    if (!Number.isSafeInteger(next))
-      throw createError('RELAY_PROTOCOL', 'the relay gave no Upload-Offset after a PATCH');
-    return next;
+    return parseUploadOffset(headerOf(res));
   }
 
   /** GET of a drop: a fresh download (takes a slot), or with a lease from stored offset `from` on (takes none). */
@@ -121,22 +94,15 @@ export class DropApi {
     const headers: Record<string, string> =
       lease === undefined ? {} : { 'Portunus-Lease': lease.token, Range: `bytes=${lease.from}-` };
     const res = await this.request('GET', `/drops/${id}`, headers);
-    const expected = lease === undefined ? 200 : 206;
-    const length = Number(res.headers.get('content-length'));
-    if (res.status !== expected || res.body === null || !Number.isSafeInteger(length)) {
+    let head: DropDownloadHead;
+    try {
+      head = parseDropDownload(res.status, lease !== undefined, headerOf(res));
+      if (res.body === null) throw createError('RELAY_PROTOCOL', 'the relay sent a download without a body');
+    } catch (err) {
       await res.body?.cancel();
-      throw createError('RELAY_PROTOCOL', `the relay answered a download with status ${res.status}`);
+      throw err;
     }
-    const leaseToken = res.headers.get('portunus-lease');
-    const left = Number(res.headers.get('portunus-downloads-left') ?? NaN);
-    const expires = Number(res.headers.get('portunus-expires') ?? NaN);
-    return {
-      body: res.body,
-      length,
-      ...(leaseToken === null ? {} : { lease: leaseToken }),
-      ...(Number.isSafeInteger(left) ? { downloadsLeft: left } : {}),
-      ...(Number.isSafeInteger(expires) ? { expires } : {}),
-    };
+    return { body: res.body, ...head };
   }
 
   private async request(method: string, path: string, headers: Record<string, string> = {}, body?: Blob) {
@@ -156,16 +122,10 @@ export class DropApi {
       throw createError('RELAY_UNREACHABLE', `no connection to the relay: ${message}`, { cause: err });
     }
     if (res.status < 400) return res;
-    const text = (await res.text().catch(() => '')).split('\n')[0]!.slice(0, 300);
-    throw refusal(res.status, res.headers.get('portunus-error'), text);
+    throw dropRefusal(res.status, res.headers.get('portunus-error') ?? undefined, await res.text().catch(() => ''));
   }
 }
 
-/** A refusal: the relay's code when it named one of ours, else what the status says. */
-function refusal(status: number, code: string | null, text: string): PortunusError {
-  const message = text === '' ? `the relay refused (HTTP ${status})` : `the relay refused: ${text}`;
-  if (code !== null && isErrorCode(code)) return createError(code, message);
-  // A relay that predates drops serves no /drops at all: a 404 without our header.
-  if (status === 404 && code === null) return createError('DROPS_DISABLED', 'the relay does not store drops');
-  return createError('RELAY_PROTOCOL', `${message} (${code ?? `HTTP ${status}`})`);
+function headerOf(res: Response): HeaderOf {
+  return (name) => res.headers.get(name) ?? undefined;
 }
