@@ -68,6 +68,10 @@ export interface RelayConfig {
   dropBytesPerAddress: number;
   /** How often expired drops, abandoned uploads and idle leases are swept. */
   dropSweepIntervalMs: number;
+  /** `redis://` or `rediss://` URL of the Redis that relay instances share (redis.ts); undefined: one process alone. */
+  redis: string | undefined;
+  /** With `redis`: the `ws://` URL other instances reach this one at; undefined: made from host and port. */
+  advertise: string | undefined;
 }
 
 export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
@@ -103,6 +107,8 @@ export const defaultRelayConfig: Readonly<RelayConfig> = Object.freeze({
   dropPerAddress: 20,
   dropBytesPerAddress: 4 * GiB,
   dropSweepIntervalMs: 60_000,
+  redis: undefined,
+  advertise: undefined,
 });
 
 /** Options set in the environment (PORTUNUS_RELAY_*). Empty variables count as unset. */
@@ -136,6 +142,10 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
   if (config.motd !== undefined && (config.motd.length > 512 || /[\u0000-\u001f\u007f-\u009f]/.test(config.motd))) {
     throw usageError('motd', 'use at most 512 characters and no control characters');
   }
+  if (config.redis !== undefined && !/^rediss?:\/\/[^\s]+$/.test(config.redis))
+    throw usageError('redis', 'expected a URL like redis://host:6379 or rediss://user:password@host:6380/0');
+  if (config.advertise !== undefined && !/^wss?:\/\/[^\s/]+\/?$/.test(config.advertise))
+    throw usageError('advertise', 'expected a URL like ws://10.0.0.5:4747 (no path)');
   relayIceServers(config);
   return config;
 }

@@ -200,6 +200,21 @@ export const RELAY_OPTIONS: readonly RelayOption[] = [
     description: 'store drops (send now, receive later) in this directory or in s3://bucket/prefix (default: no drops)',
   },
   {
+    key: 'redis',
+    flag: 'redis',
+    env: 'PORTUNUS_RELAY_REDIS',
+    kind: 'string',
+    description: 'share rendezvous state and drop records with other relay instances through this Redis (redis://…)',
+  },
+  {
+    key: 'advertise',
+    flag: 'advertise',
+    env: 'PORTUNUS_RELAY_ADVERTISE',
+    kind: 'string',
+    description:
+      'with --redis: the ws:// URL at which the other instances reach this one (default: from --host/--port)',
+  },
+  {
     key: 'dropMaxBytes',
     flag: 'drop-max-bytes',
     env: 'PORTUNUS_RELAY_DROP_MAX_BYTES',
