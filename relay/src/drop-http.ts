@@ -6,12 +6,12 @@
  */
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
-import { Server as TusServer } from '@tus/server';
+import { Server as TusServer, type Locker } from '@tus/server';
 import { clientAddress, addressKey, type ProxyTrust } from './address.js';
 import { DROP_ID, type DropRecord } from './drop-record.js';
 import { DropRefusal, refusalCodeForStatus, sendRefusal, type DropRefusalCode } from './drop-refusal.js';
 import { parseDropRequest, parseRangeStart, tokenHeader } from './drop-request.js';
-import type { Drops } from './drops.js';
+import type { DropBook } from './drop-book.js';
 import type { Logger } from './logger.js';
 
 export const DROPS_PATH = '/drops';
@@ -32,7 +32,7 @@ export function isDropsPath(path: string): boolean {
 }
 
 export class DropHttp {
-  private drops: Drops | undefined;
+  private drops: DropBook | undefined;
   private tus: TusServer | undefined;
   /** Requests being answered (uploads and downloads under way), which a shutdown lets finish within its drain. */
   private active = 0;
@@ -41,8 +41,8 @@ export class DropHttp {
   /** Until `enable`, every request is answered DROPS_DISABLED. */
   constructor(private readonly options: DropHttpOptions) {}
 
-  /** Serves `drops` (once its storage is open). */
-  enable(drops: Drops): void {
+  /** Serves `drops` (once its storage is open); `locker`: the tus upload lock instances share (redis-locker.ts). */
+  enable(drops: DropBook, locker?: Locker): void {
     const storage = drops.storage;
     const prefix = storage.uploadKey('');
     this.drops = drops;
@@ -50,13 +50,18 @@ export class DropHttp {
       path: DROPS_PATH,
       datastore: storage.uploads,
       maxSize: drops.capabilities().maxBytes,
+      ...(locker === undefined ? {} : { locker }),
       namingFunction: (_req, metadata) => storage.uploadKey(metadata?.id ?? ''),
       getFileIdFromRequest: (_req, last) => (last !== undefined && DROP_ID.test(last) ? storage.uploadKey(last) : ''),
       generateUrl: (_req, { id }) => `${DROPS_PATH}/${id.slice(prefix.length)}`,
       exposedHeaders: ['Portunus-Upload-Token', 'Portunus-Error'],
       allowedHeaders: ['Portunus-Upload-Token'],
       onUploadFinish: async (_req, upload) => {
-        await drops.uploaded(upload.id.slice(prefix.length));
+        await drops.uploaded(upload.id.slice(prefix.length)).catch((err: unknown) => {
+          // tus answers with an error's status_code and body: a refusal keeps its status (and so its code).
+          if (err instanceof DropRefusal) throw { status_code: err.status, body: `${err.message}\n` };
+          throw err;
+        });
         return {};
       },
     });
@@ -123,7 +128,7 @@ export class DropHttp {
     throw new DropRefusal('BAD_REQUEST', `${method} is not allowed on a drop`);
   }
 
-  private async create(drops: Drops, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async create(drops: DropBook, req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (this.options.draining()) throw new DropRefusal('RELAY_SHUTDOWN', 'the relay is shutting down');
     const request = parseDropRequest(req.headers, drops.capabilities().maxExpirySeconds);
     req.setTimeout(UPLOAD_IDLE_SOCKET_MS, () => req.destroy());
@@ -143,13 +148,13 @@ export class DropHttp {
   }
 
   private async upload(
-    drops: Drops,
+    drops: DropBook,
     id: string,
     token: string | undefined,
     req: IncomingMessage,
     res: ServerResponse,
   ): Promise<void> {
-    const record = drops.find(id);
+    const record = await drops.find(id);
     if (record === undefined || record.gone) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop');
     if (token === undefined || !drops.uploadTokenMatches(record, token))
       throw new DropRefusal('BAD_REQUEST', 'wrong or missing Portunus-Upload-Token');
@@ -177,9 +182,10 @@ export class DropHttp {
     await this.tus!.handle(req, res);
   }
 
-  private async download(drops: Drops, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const record = drops.find(id);
-    if (record === undefined) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop, or it expired');
+  private async download(drops: DropBook, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const found = await drops.find(id);
+    if (found === undefined) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop, or it expired');
+    const record = found.complete ? found : await drops.settled(found);
     if (record.gone) throw new DropRefusal('DROP_GONE', 'every download of this drop has been used');
     if (!record.complete) throw new DropRefusal('DROP_INCOMPLETE', 'the upload of this drop is not complete');
     const headers: OutgoingHttpHeaders = {
@@ -208,13 +214,13 @@ export class DropHttp {
         throw err;
       });
       headers['portunus-lease'] = slot.lease;
-      headers['portunus-downloads-left'] = record.downloads - record.used;
+      headers['portunus-downloads-left'] = slot.left;
       headers['content-length'] = record.length;
       return this.stream(drops, record, slot.leaseHash, body, 200, headers, res);
     }
     const range = parseRangeStart(req.headers);
     const start = range ?? 0;
-    const lease = drops.lease(record, leaseToken);
+    const lease = await drops.lease(record, leaseToken);
     if (start >= record.length) {
       res.setHeader('Content-Range', `bytes */${record.length}`);
       throw new DropRefusal('RANGE_NOT_SATISFIABLE', `the drop holds ${record.length} bytes`);
@@ -228,7 +234,7 @@ export class DropHttp {
 
   /** Sends the stored bytes; the lease ends once the response was written completely. */
   private stream(
-    drops: Drops,
+    drops: DropBook,
     record: DropRecord,
     leaseHash: string,
     body: Readable,
@@ -236,7 +242,7 @@ export class DropHttp {
     headers: OutgoingHttpHeaders,
     res: ServerResponse,
   ): Promise<void> {
-    drops.streamStarted(leaseHash);
+    drops.streamStarted(record, leaseHash);
     res.writeHead(status, headers);
     let finished = false;
     res.once('finish', () => (finished = true));

@@ -16,6 +16,7 @@ export const DROP_REFUSALS = {
   DROP_QUOTA: 429,
   INTERNAL: 500,
   RELAY_SHUTDOWN: 503,
+  DROPS_UNAVAILABLE: 503,
   DROP_STORAGE_FULL: 507,
 } as const;
 
@@ -39,6 +40,8 @@ export function refusalCodeForStatus(status: number): DropRefusalCode {
   if (status === 404) return 'DROP_NOT_FOUND';
   if (status === 410) return 'DROP_GONE';
   if (status === 413) return 'DROP_TOO_LARGE';
+  // Only a finish that could not be recorded (shared-drops.ts, Redis unreachable) is answered 503 through tus.
+  if (status === 503) return 'DROPS_UNAVAILABLE';
   return status >= 500 ? 'INTERNAL' : 'BAD_REQUEST';
 }
 

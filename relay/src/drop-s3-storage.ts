@@ -16,7 +16,9 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { S3Store } from '@tus/s3-store';
+import { S3Store, type Options as S3StoreOptions } from '@tus/s3-store';
+import { IoRedisKvStore, MemoryKvStore } from '@tus/server';
+import type { Redis } from 'ioredis';
 import { createError } from '@portunus/protocol';
 import { DROP_ID, parseDropRecord, serializeDropRecord, type DropRecord } from './drop-record.js';
 import type { DropStorage, StoredRecords } from './drop-storage.js';
@@ -47,11 +49,18 @@ export function s3ClientConfig(env: Record<string, string | undefined>): S3Clien
   };
 }
 
-export function openS3Storage(spec: string, env: Record<string, string | undefined>): DropStorage {
+/**
+ * `redis`: instances share it. @tus/s3-store caches each upload's multipart id and announced size (the offset it
+ * always asks S3 for); a cache per process would go stale when a drop id is deleted on one instance and created
+ * again on another, so the cache is shared then.
+ */
+export function openS3Storage(spec: string, env: Record<string, string | undefined>, redis?: Redis): DropStorage {
   const { bucket, prefix } = parseS3Spec(spec);
   const config = s3ClientConfig(env);
   const client = new S3Client(config);
-  const uploads = new S3Store({ s3ClientConfig: { ...config, bucket } });
+  const cache: NonNullable<S3StoreOptions['cache']> =
+    redis === undefined ? new MemoryKvStore() : new IoRedisKvStore(redis, 'portunus:{drops}:tus:');
+  const uploads = new S3Store({ s3ClientConfig: { ...config, bucket }, cache });
   const recordsPrefix = `${prefix}records/`;
   const recordKey = (id: string): string => `${recordsPrefix}${id}.json`;
   const isMissing = (err: unknown): boolean => {
@@ -109,6 +118,7 @@ export function openS3Storage(spec: string, env: Record<string, string | undefin
       await uploads.remove(key).catch((err: unknown) => {
         if (!isMissing(err) && (err as { status_code?: number }).status_code !== 404) throw err;
       });
+      await cache.delete(key);
       await client.send(
         new DeleteObjectsCommand({
           Bucket: bucket,

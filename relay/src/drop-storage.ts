@@ -4,6 +4,7 @@
  * (@tus/file-store, @tus/s3-store); downloads, deletion and the drop records go through this interface.
  */
 import type { Readable } from 'node:stream';
+import type { Redis } from 'ioredis';
 import type { DataStore } from '@tus/server';
 import type { DropRecord } from './drop-record.js';
 
@@ -33,11 +34,18 @@ export interface DropStorage {
   close(): void;
 }
 
-/** Opens `--storage`: `s3://bucket/prefix` or a directory path. */
-export async function openDropStorage(spec: string, env: Record<string, string | undefined>): Promise<DropStorage> {
+/**
+ * Opens `--storage`: `s3://bucket/prefix` or a directory path. With `redis` (instances sharing it), what a tus store
+ * caches about an upload is kept there too (drop-s3-storage.ts); a directory's tus state is already in its files.
+ */
+export async function openDropStorage(
+  spec: string,
+  env: Record<string, string | undefined>,
+  redis?: Redis,
+): Promise<DropStorage> {
   if (spec.startsWith('s3://')) {
     const { openS3Storage } = await import('./drop-s3-storage.js');
-    return openS3Storage(spec, env);
+    return openS3Storage(spec, env, redis);
   }
   const { openFileStorage } = await import('./drop-file-storage.js');
   return openFileStorage(spec);

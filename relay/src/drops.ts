@@ -14,12 +14,13 @@ import {
   type DropLease,
   type DropRecord,
 } from './drop-record.js';
+import type { DropBook, TakenSlot } from './drop-book.js';
 import { DropRefusal } from './drop-refusal.js';
 import type { DropStorage } from './drop-storage.js';
 import type { Capabilities, DropLimits, DropsDeps, DropStats, NewDrop } from './drop-terms.js';
 import { WriteQueues } from './write-queues.js';
 
-export class Drops {
+export class Drops implements DropBook {
   private readonly records = new Map<string, DropRecord>();
   private readonly writes = new WriteQueues();
   /** Responses being sent, per lease hash: a lease in use does not go idle. */
@@ -95,9 +96,14 @@ export class Drops {
   }
 
   /** The record of a drop that has not expired. */
-  find(id: string): DropRecord | undefined {
+  async find(id: string): Promise<DropRecord | undefined> {
     const record = this.records.get(id);
     return record === undefined || this.deps.clock() >= record.expiresAt ? undefined : record;
+  }
+
+  /** Alone, the finish is recorded with the bytes or reconciled at start-up (reconcileUploads). */
+  async settled(record: DropRecord): Promise<DropRecord> {
+    return record;
   }
 
   /** Checks the limits, then stores the new drop's record; returns its upload token. */
@@ -182,7 +188,7 @@ export class Drops {
   }
 
   /** Takes a download slot with a new lease; throws DROP_GONE when none is left. */
-  async takeSlot(record: DropRecord): Promise<{ lease: string; leaseHash: string }> {
+  async takeSlot(record: DropRecord): Promise<TakenSlot> {
     if (record.gone || record.used >= record.downloads)
       throw new DropRefusal('DROP_GONE', 'every download of this drop has been used');
     const lease = Buffer.from(this.deps.random(16)).toString('hex');
@@ -190,11 +196,11 @@ export class Drops {
     record.used += 1;
     record.leases.push({ hash: leaseHash, seenAt: this.deps.clock() });
     await this.persist(record);
-    return { lease, leaseHash };
+    return { lease, leaseHash, left: record.downloads - record.used };
   }
 
   /** The open lease `token` of a drop; throws DROP_GONE when it is unknown or ended. */
-  lease(record: DropRecord, token: string): DropLease {
+  async lease(record: DropRecord, token: string): Promise<DropLease> {
     const hash = sha256Hex(token);
     const lease = record.gone ? undefined : record.leases.find((l) => sameHash(l.hash, hash));
     if (lease === undefined) throw new DropRefusal('DROP_GONE', 'this download lease has ended');
@@ -203,7 +209,7 @@ export class Drops {
   }
 
   /** A response under the lease starts: the lease stays open while it is sent. */
-  streamStarted(leaseHash: string): void {
+  streamStarted(_record: DropRecord, leaseHash: string): void {
     this.streaming.set(leaseHash, (this.streaming.get(leaseHash) ?? 0) + 1);
   }
 

@@ -1,16 +1,25 @@
 /**
  * A relay's drops, as server.ts wires them: the storage opened from `--storage` (none: every `/drops` request gets
- * DROPS_DISABLED), the HTTP API, the metrics and the sweep timer.
+ * DROPS_DISABLED), the bookkeeping (in this process, or shared through `--redis`), the HTTP API, the metrics and the
+ * sweep timer.
  */
 import type { Registry } from 'prom-client';
 import type { RandomBytes } from '@portunus/protocol';
 import type { ProxyTrust } from './address.js';
 import type { RelayConfig } from './config.js';
+import type { DropBook } from './drop-book.js';
 import { DropHttp } from './drop-http.js';
 import { DropMetrics } from './drop-metrics.js';
 import { openDropStorage } from './drop-storage.js';
+import type { DropLimits } from './drop-terms.js';
 import { Drops } from './drops.js';
 import type { Logger } from './logger.js';
+import { openRedis, type SharedRedis } from './redis.js';
+import { RedisLocker } from './redis-locker.js';
+import { DROP_KEY_PREFIX, SharedDrops } from './shared-drops.js';
+
+/** At start-up, how long a relay waits for its Redis before it serves anyway (drop requests refused meanwhile). */
+const REDIS_START_WAIT_MS = 5_000;
 
 export interface RelayDropsDeps {
   registry: Registry;
@@ -24,7 +33,8 @@ export interface RelayDropsDeps {
 
 export class RelayDrops {
   private readonly metrics: DropMetrics;
-  private drops: Drops | undefined;
+  private drops: DropBook | undefined;
+  private redis: SharedRedis | undefined;
   readonly http: DropHttp;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -42,26 +52,37 @@ export class RelayDrops {
     });
   }
 
-  /** Opens `--storage` (if any): loads every drop and sweeps once; then sweeps every dropSweepIntervalMs. */
+  /** Opens `--storage` (if any): loads every drop (or reaches the shared Redis) and sweeps once; then sweeps every dropSweepIntervalMs. */
   async open(env: Record<string, string | undefined>): Promise<void> {
     const c = this.config;
     if (c.storage === undefined) return;
     const { clock, random, logger } = this.deps;
-    this.drops = await Drops.open(
-      await openDropStorage(c.storage, env),
-      {
-        maxBytes: c.dropMaxBytes,
-        totalBytes: c.dropTotalBytes,
-        maxExpiryMs: c.dropMaxExpiryMs,
-        perAddress: c.dropPerAddress,
-        bytesPerAddress: c.dropBytesPerAddress,
-      },
-      { clock, random, logger, observer: this.metrics },
-    );
-    this.http.enable(this.drops);
+    const limits: DropLimits = {
+      maxBytes: c.dropMaxBytes,
+      totalBytes: c.dropTotalBytes,
+      maxExpiryMs: c.dropMaxExpiryMs,
+      perAddress: c.dropPerAddress,
+      bytesPerAddress: c.dropBytesPerAddress,
+    };
+    const dropsDeps = { clock, random, logger, observer: this.metrics };
+    if (c.redis === undefined) {
+      const drops = await Drops.open(await openDropStorage(c.storage, env), limits, dropsDeps);
+      this.drops = drops;
+      this.http.enable(drops);
+    } else {
+      const redis = openRedis(c.redis, logger);
+      this.redis = redis;
+      await redis.ready(REDIS_START_WAIT_MS).catch(() => {});
+      const storage = await openDropStorage(c.storage, env, redis.client);
+      const drops = new SharedDrops(storage, limits, dropsDeps, redis);
+      await drops.sweep();
+      this.drops = drops;
+      this.http.enable(drops, new RedisLocker(redis.client, `${DROP_KEY_PREFIX}lock:`));
+    }
     this.timer = setInterval(() => this.sweep(), c.dropSweepIntervalMs);
     this.timer.unref();
-    logger.info('drops enabled', { storage: this.drops.storage.description, ...this.drops.stats() });
+    const shared = c.redis === undefined ? {} : { shared: true };
+    logger.info('drops enabled', { storage: this.drops.storage.description, ...shared, ...this.drops.stats() });
   }
 
   /** After the server closed: the record writes under way land, then the storage's clients are released. */
@@ -69,6 +90,7 @@ export class RelayDrops {
     clearInterval(this.timer);
     await this.drops?.flush();
     this.drops?.storage.close();
+    await this.redis?.close();
   }
 
   /** One sweep at a time: a slow storage must not pile them up. */

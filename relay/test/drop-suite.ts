@@ -1,9 +1,9 @@
 /**
  * The drop API tests, run once per storage (drops-file.test.ts, drops-s3.test.ts): the same relay behaviour whether
- * the bytes sit in a directory or in a bucket.
+ * the bytes sit in a directory or in a bucket, and whether one relay keeps the records or a shared Redis does.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RelayConfig } from '../src/config.js';
 import type { RelayHandle } from '../src/server.js';
 import {
@@ -26,6 +26,10 @@ export interface StorageUnderTest {
   env: Record<string, string | undefined>;
   /** Stored objects or files left for drops (bytes and records), to see deletion happen. */
   stored(storage: string): Promise<string[]>;
+  /** More relay settings (`redis`), read when each relay starts. */
+  config?(): Partial<RelayConfig>;
+  /** Before each test: forget what earlier tests left (the shared Redis's drops and counts). */
+  reset?(): Promise<void>;
 }
 
 const MiB = 1024 * 1024;
@@ -36,13 +40,19 @@ export function dropSuite(name: string, under: StorageUnderTest): void {
     afterEach(async () => {
       await Promise.all(relays.splice(0).map((r) => r.close(0)));
     });
+    beforeEach(async () => {
+      await under.reset?.();
+    });
 
     async function start(
       config: Partial<RelayConfig> = {},
       clock?: () => number,
     ): Promise<{ relay: RelayHandle; base: string; storage: string }> {
       const storage = config.storage ?? (await under.storage());
-      const relay = await startTestRelay({ storage, ...config }, { env: under.env, ...(clock ? { clock } : {}) });
+      const relay = await startTestRelay(
+        { storage, ...under.config?.(), ...config },
+        { env: under.env, ...(clock ? { clock } : {}) },
+      );
       relays.push(relay);
       return { relay, base: `http://127.0.0.1:${relay.port}`, storage };
     }

@@ -157,6 +157,10 @@ export const ERROR_GUIDE = {
     hint: 'You store too many drops or bytes on this relay: wait for some to expire or be downloaded.',
   },
   DROP_STORAGE_FULL: { exit: 6, hint: "The relay's storage is full: try again later, or send live." },
+  DROPS_UNAVAILABLE: {
+    exit: 6,
+    hint: 'The relay cannot reach its shared drop index (Redis) right now; nothing stored is lost: try again shortly.',
+  },
 } as const satisfies Record<ErrorCode, Guide>;
 
 export function exitCodeOf(error: PortunusError): ExitCode {

@@ -62,6 +62,7 @@ export const ERRORS = {
   DROP_TOO_LARGE: {},
   DROP_QUOTA: {},
   DROP_STORAGE_FULL: {},
+  DROPS_UNAVAILABLE: {},
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

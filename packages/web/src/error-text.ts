@@ -43,6 +43,7 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   DROP_TOO_LARGE: 'The relay refuses drops this large: send it live instead.',
   DROP_QUOTA: 'You store too many drops or bytes on this relay: wait for some to expire or be downloaded.',
   DROP_STORAGE_FULL: "The relay's storage is full: try again later, or send live.",
+  DROPS_UNAVAILABLE: "The relay's drops are unavailable for a moment; nothing stored is lost: try again shortly.",
   DROP_EXISTS: 'A drop with this code is stored already; try again (a new code is drawn).',
 };
 
