@@ -4,6 +4,7 @@
  *   --quick     smaller sizes (for a smoke run)
  */
 import { formatCryptoBench, runCryptoBench } from './crypto.js';
+import { formatDropsShared, runDropsShared } from './drops-shared.js';
 import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
 import { formatPageBench, runPageBench } from './page.js';
 import { formatPaths, runPathsBench } from './paths.js';
@@ -47,6 +48,10 @@ async function main(): Promise<void> {
   console.log('\n== werift SCTP, as patched: SACK cadence and loss repair (two peers in one process, loopback) ==');
   const sctp = await runWeriftSctpBench({ bytes: quick ? 2 * 1024 * 1024 : 20 * 1024 * 1024 });
   for (const line of formatWeriftSctp(sctp)) console.log(line);
+
+  console.log('\n== Drops: records in a shared Redis (--redis) against one relay alone ==');
+  for (const line of formatDropsShared(await runDropsShared({ drops: quick ? 50 : 200, bytes: 256 * 1024 })))
+    console.log(line);
 
   console.log('\n== Relay memory: idle connections ==');
   console.log(formatRelayIdle(await measureRelayIdle({ connections: 1000 })));
