@@ -184,10 +184,19 @@ export class Cluster {
     if (counted !== undefined) this.state.release(counted);
   }
 
-  /** A graceful stop: gives back this instance's liveness, counts and holds, then lets go of Redis. */
-  async close(): Promise<void> {
+  /**
+   * A graceful stop begins: this instance's liveness, counts and holds go at once, so new rendezvous go elsewhere
+   * (its waiting rooms are closed anyway; its paired rooms and links go on without Redis).
+   */
+  async leave(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     await this.state.leave(this.deps.core().held()).catch(() => {});
+  }
+
+  /** The stop is over: lets go of Redis. */
+  async close(): Promise<void> {
+    await this.leave();
     await this.redis.close();
   }
 
