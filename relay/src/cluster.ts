@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { addressKey } from './address.js';
@@ -49,6 +50,8 @@ export class Cluster {
   private readonly addresses = new Map<ConnId, { address: string; counted: string | undefined }>();
   private readonly routes: Counter<'outcome'>;
   private timer: NodeJS.Timeout | undefined;
+  /** The IP addresses in the live instances' advertise URLs (from the last heartbeat). */
+  private peers: ReadonlySet<string> = new Set();
 
   constructor(
     config: RelayConfig,
@@ -113,6 +116,15 @@ export class Cluster {
   /** Waits a little for Redis at start-up; a relay whose Redis is down still starts. */
   async ready(): Promise<void> {
     await this.redis.ready(COMMAND_TIMEOUT_MS).catch(() => {});
+  }
+
+  /**
+   * Whether a raw socket comes from another instance's address: its links are not counted per address before their
+   * upgrade (pre-upgrade-sockets.ts), where a burst of them would otherwise be cut like a client's flood. The link
+   * header is checked at the upgrade; every socket still counts against the server's connection backstop.
+   */
+  isInstanceAddress(peer: string): boolean {
+    return this.peers.has(peer.startsWith('::ffff:') ? peer.slice(7) : peer);
   }
 
   status(): 'ok' | 'unreachable' {
@@ -205,9 +217,23 @@ export class Cluster {
       const secret = await this.state.linkSecret();
       if (this.secret === undefined || !secret.equals(this.secret))
         [this.previousSecret, this.secret] = [this.secret, secret];
-      await this.state.heartbeat(this.deps.core().held());
+      this.peers = instanceAddresses(await this.state.heartbeat(this.deps.core().held()));
     } catch {
       // Redis is out of reach: redis.ts has said so once; the next beat tries again.
     }
   }
+}
+
+/** The IP literals among advertise URLs (a host name is not resolved: its links count like a client's sockets). */
+function instanceAddresses(urls: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const url of urls) {
+    try {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) !== 0) out.add(host);
+    } catch {
+      // Not a URL: the scripts only store what an instance announced, and an instance announces a checked URL.
+    }
+  }
+  return out;
 }

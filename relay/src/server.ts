@@ -135,6 +135,7 @@ class Relay {
       perAddress: config.maxConnectionsPerIp,
       trust: this.trust,
       onRefused: () => this.metrics.rejected('limit'),
+      exempt: (peer) => this.cluster?.isInstanceAddress(peer) === true,
     });
     this.drops = new RelayDrops(config, {
       registry: this.metrics.registry,

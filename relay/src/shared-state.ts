@@ -106,13 +106,17 @@ export class SharedState {
     this.redis.client.set(`${PREFIX}burn:${nameplate}`, '1', 'PX', this.options.burnTtlMs).catch(() => {});
   }
 
-  /** Keeps this instance alive and `held` (in use here) held; gives back what was taken but is no longer in use. */
-  async heartbeat(held: { nameplates: number[]; reconnects: string[] }): Promise<void> {
+  /**
+   * Keeps this instance alive and `held` (in use here) held; gives back what was taken but is no longer in use.
+   * Answers the advertise URLs of the live instances.
+   */
+  async heartbeat(held: { nameplates: number[]; reconnects: string[] }): Promise<string[]> {
     const keys = heldKeys(held);
     const current = new Set(keys);
     const released = [...this.taken].filter((key) => !current.has(key) && !this.inflight.has(key));
     this.taken = new Set([...current, ...[...this.taken].filter((key) => this.inflight.has(key))]);
-    await this.scripts.HEARTBEAT!(this.advertise, LIVENESS_MS, HOLD_MS, keys.length, ...keys, ...released);
+    const urls = await this.scripts.HEARTBEAT!(this.advertise, LIVENESS_MS, HOLD_MS, keys.length, ...keys, ...released);
+    return Array.isArray(urls) ? urls.filter((url): url is string => typeof url === 'string') : [];
   }
 
   /** The key that authenticates links between instances: made once by whichever instance comes first. */
