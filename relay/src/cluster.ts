@@ -50,6 +50,8 @@ export class Cluster {
   private readonly addresses = new Map<ConnId, { address: string; counted: string | undefined }>();
   private readonly routes: Counter<'outcome'>;
   private timer: NodeJS.Timeout | undefined;
+  /** A graceful stop has begun: no more heartbeats. */
+  private left = false;
   /** The IP addresses in the live instances' advertise URLs (from the last heartbeat). */
   private peers: ReadonlySet<string> = new Set();
 
@@ -108,6 +110,8 @@ export class Cluster {
   /** Starts the heartbeat, announcing `advertise` (and fetches the link secret, again and again until Redis answers). */
   start(advertise: string): void {
     this.state.advertise = advertise;
+    // Back in touch with Redis: announce this instance at once rather than at the next tick.
+    this.redis.client.on('ready', () => void this.beat());
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
     void this.beat();
@@ -135,7 +139,10 @@ export class Cluster {
     const { core, sockets, clock } = this.deps;
     if (action.type === 'link') {
       const address = this.addresses.get(action.conn)?.address ?? '';
-      return this.links.open(action.conn, address, action.url, action.hello, action.request);
+      const open = (): void => this.links.open(action.conn, address, action.url, action.hello, action.request);
+      // Redis came back (or this instance started) since the last heartbeat: fetch the link secret now.
+      if (this.secret === undefined) return void this.beat().then(open);
+      return open();
     }
     void this.state
       .route(action.request, action.key)
@@ -201,6 +208,7 @@ export class Cluster {
    * (its waiting rooms are closed anyway; its paired rooms and links go on without Redis).
    */
   async leave(): Promise<void> {
+    this.left = true;
     clearInterval(this.timer);
     this.timer = undefined;
     await this.state.leave(this.deps.core().held()).catch(() => {});
@@ -213,6 +221,7 @@ export class Cluster {
   }
 
   private async beat(): Promise<void> {
+    if (this.left) return;
     try {
       const secret = await this.state.linkSecret();
       if (this.secret === undefined || !secret.equals(this.secret))
