@@ -14,7 +14,7 @@ import { openDropStorage } from './drop-storage.js';
 import type { DropLimits } from './drop-terms.js';
 import { Drops } from './drops.js';
 import type { Logger } from './logger.js';
-import { openRedis, type SharedRedis } from './redis.js';
+import type { SharedRedis } from './redis.js';
 import { RedisLocker } from './redis-locker.js';
 import { DROP_KEY_PREFIX, SharedDrops } from './shared-drops.js';
 
@@ -29,12 +29,13 @@ export interface RelayDropsDeps {
   trust: ProxyTrust | undefined;
   /** The relay is shutting down. */
   draining(): boolean;
+  /** With `--redis`: the relay's one connection (server.ts owns it and closes it after `close()`). */
+  redis: SharedRedis | undefined;
 }
 
 export class RelayDrops {
   private readonly metrics: DropMetrics;
   private drops: DropBook | undefined;
-  private redis: SharedRedis | undefined;
   readonly http: DropHttp;
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -65,13 +66,12 @@ export class RelayDrops {
       bytesPerAddress: c.dropBytesPerAddress,
     };
     const dropsDeps = { clock, random, logger, observer: this.metrics };
-    if (c.redis === undefined) {
+    const redis = this.deps.redis;
+    if (redis === undefined) {
       const drops = await Drops.open(await openDropStorage(c.storage, env), limits, dropsDeps);
       this.drops = drops;
       this.http.enable(drops);
     } else {
-      const redis = openRedis(c.redis, logger);
-      this.redis = redis;
       await redis.ready(REDIS_START_WAIT_MS).catch(() => {});
       const storage = await openDropStorage(c.storage, env, redis.client);
       const drops = new SharedDrops(storage, limits, dropsDeps, redis);
@@ -81,7 +81,7 @@ export class RelayDrops {
     }
     this.timer = setInterval(() => this.sweep(), c.dropSweepIntervalMs);
     this.timer.unref();
-    const shared = c.redis === undefined ? {} : { shared: true };
+    const shared = redis === undefined ? {} : { shared: true };
     logger.info('drops enabled', { storage: this.drops.storage.description, ...shared, ...this.drops.stats() });
   }
 
@@ -90,7 +90,6 @@ export class RelayDrops {
     clearInterval(this.timer);
     await this.drops?.flush();
     this.drops?.storage.close();
-    await this.redis?.close();
   }
 
   /** One sweep at a time: a slow storage must not pile them up. */

@@ -123,12 +123,11 @@ class Relay {
       logger: this.logger,
       cluster: (action) => this.cluster?.perform(action),
     });
-    if (config.redis !== undefined) {
+    // One Redis connection serves the rendezvous and the drops; the cluster closes it, after the drops.
+    const redis = config.redis === undefined ? undefined : openRedis(config.redis, this.logger);
+    if (redis !== undefined) {
       const deps = { core: () => this.core, sockets: this.sockets, logger: this.logger, clock: this.clock };
-      this.cluster = new Cluster(config, openRedis(config.redis, this.logger), {
-        ...deps,
-        registry: this.metrics.registry,
-      });
+      this.cluster = new Cluster(config, redis, { ...deps, registry: this.metrics.registry });
     }
     this.trust = proxyTrust(config.trustProxy);
     this.preUpgrade = new PreUpgradeSockets({
@@ -144,6 +143,7 @@ class Relay {
       logger: this.logger,
       trust: this.trust,
       draining: () => this.draining,
+      redis,
     });
     const routes = {
       health: () => this.health(),
