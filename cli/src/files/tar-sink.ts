@@ -11,7 +11,8 @@
  */
 import { chmod, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extract as createExtract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { tarStream } from '../lazy-deps.js';
 import { createError, PortunusError } from '@portunus/protocol';
 import { checkLinkTarget, entryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
@@ -28,7 +29,7 @@ import { TreeWriter } from './tree-writer.js';
 const padded = (offset: number): number => Math.ceil(offset / 512) * 512;
 
 export class TarSink implements ResumableSink {
-  private readonly extract = createExtract();
+  private readonly extract = tarStream().extract();
   private tree: TreeWriter;
   private received = 0;
   /** Stream offset of the extractor's first byte: 0, or the header after a resumed prefix. */
