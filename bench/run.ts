@@ -10,12 +10,16 @@ import { formatPageBench, runPageBench } from './page.js';
 import { formatPaths, runPathsBench } from './paths.js';
 import { formatWebRtc, runWebRtcBench } from './webrtc.js';
 import { formatWeriftSctp, runWeriftSctpBench } from './werift-sctp.js';
+import { formatStartup, runStartupBench } from './startup.js';
 
 const quick = process.argv.includes('--quick');
 const GiB = 1024 * 1024 * 1024;
 
 async function main(): Promise<void> {
   console.log(`portunus bench — Node ${process.version}, ${new Date().toISOString()}${quick ? ' (quick)' : ''}`);
+
+  console.log('\n== Start-up: help, send --help and 1 KiB end to end, against node -e 0 (issue #18) ==');
+  for (const line of formatStartup(await runStartupBench({ runs: quick ? 5 : 10 }))) console.log(line);
 
   console.log('\n== Framing (AES-256-GCM, one core) ==');
   const crypto = await runCryptoBench({ totalBytes: quick ? 64 * 1024 * 1024 : 256 * 1024 * 1024 });

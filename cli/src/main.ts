@@ -4,7 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { relayCommand } from '@portunus/relay/command';
-import { toPortunusError } from '@portunus/protocol';
+import { toPortunusError } from '@portunus/protocol/errors';
 import { ExitCode, exitCodeOf } from './ui/error-guide.js';
 import { configCommand } from './commands/config.js';
 import { receiveCommand } from './commands/receive.js';
@@ -13,6 +13,7 @@ import { makeReporter, type Io } from './commands/common.js';
 import { routeUsageErrors } from './commands/usage-error.js';
 import type { Reporter } from './ui/reporter.js';
 import { VERSION } from './version.js';
+import { tuneGcForBulkData } from './gc-flags.js';
 
 export function buildProgram(io: Io): Command {
   const program = new Command('portunus')
@@ -40,6 +41,8 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 declined (by you or
   program.addCommand(relayCommand());
   program.addCommand(configCommand(io));
   routeUsageErrors(program);
+  // Every action (send, receive, relay, config) runs with them; help, --version and usage errors never get here.
+  program.hook('preAction', tuneGcForBulkData);
   return program;
 }
 

@@ -4,7 +4,7 @@
  * logs go to stderr.
  */
 import { Command, Option } from 'commander';
-import { createError } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
 import { defaultRelayConfig, relayConfigFromEnv, type RelayConfig } from './config.js';
 import { parseOptionValue } from './option-value.js';
 import { RELAY_OPTIONS } from './relay-options.js';

@@ -2,7 +2,8 @@
  * Relay configuration: the values, their defaults, and the check of a whole configuration. Each option is named once
  * in RELAY_OPTIONS (relay-options.ts), whose text option-value.ts turns into a value; flag > env > default.
  */
-import { type IceServer, MAX_FRAME_BYTES, parseIceServer } from '@portunus/protocol';
+import { type IceServer, parseIceServer } from '@portunus/protocol/ice-server';
+import { MAX_FRAME_BYTES } from '@portunus/protocol/frame';
 import type { TrustProxySetting } from './address.js';
 import { checkProxies, checkRange, GiB, MiB, parseOptionValue, usageError } from './option-value.js';
 import { RELAY_OPTIONS } from './relay-options.js';

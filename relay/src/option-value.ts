@@ -4,7 +4,7 @@
  * CIDR blocks or true/false. Every value is checked against the option's bounds; a bad one is a USAGE error naming
  * its source.
  */
-import { createError } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
 import { invalidProxyEntry, type TrustProxySetting } from './address.js';
 import type { RelayConfig } from './config.js';
 import type { RelayOption } from './relay-options.js';

@@ -1,11 +1,14 @@
 /** Options every transfer command shares, and turning them into a TransferContext. */
 import { Option, type Command } from 'commander';
-import { createError, secureRandomBytes, type IceServer, type PathKind } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
+import { secureRandomBytes } from '@portunus/protocol/bytes';
+import type { IceServer } from '@portunus/protocol/ice-server';
+import type { PathKind } from '@portunus/protocol';
 import type { TransferContext } from '../transfer/context.js';
 import { Reporter } from '../ui/reporter.js';
 import { AGENT } from '../version.js';
 import { configuredIceServers, loadConfig } from '../config/config-file.js';
-import { DEFAULT_STALL_TIMEOUT_MS } from '@portunus/client';
+import { DEFAULT_STALL_TIMEOUT_MS } from '@portunus/client/stall';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
 import { relayUrlProblem, type PortunusConfig } from '../config/settings.js';
 import { DEFAULT_DISCOVER_TIMEOUT_S, lanSettingsFrom } from '../lan/lan-settings.js';

@@ -1,6 +1,6 @@
 /** `portunus config get|set|unset|path`: the settings file (cli/src/config). Values are checked before writing. */
 import { Command } from 'commander';
-import { createError, toPortunusError } from '@portunus/protocol';
+import { createError, toPortunusError } from '@portunus/protocol/errors';
 import { ExitCode, exitCodeOf } from '../ui/error-guide.js';
 import { configPath, readConfigFile, writeConfigFile } from '../config/config-file.js';
 import { isSettingKey, SETTINGS, type SettingKey } from '../config/settings.js';

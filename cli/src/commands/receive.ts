@@ -1,15 +1,9 @@
 /** `portunus receive`: option parsing only; the work is in transfer/receive.ts. */
 import { Command } from 'commander';
-import {
-  createError,
-  looksLikeDropCode,
-  PortunusError,
-  parseCode,
-  parseDropCode,
-  type Code,
-  type DropCode,
-} from '@portunus/protocol';
-import { dropStateDir } from '../drop/drop-state.js';
+import { createError, PortunusError } from '@portunus/protocol/errors';
+import { looksLikeDropCode, parseDropCode, type DropCode } from '@portunus/protocol/drop-code';
+import { parseCode, type Code } from '@portunus/protocol/code';
+import { dropStateDir } from '../drop/state-dir.js';
 import { relayEndpoint } from '../relay-client/endpoint.js';
 import { isDropCode, looksLikeLink, parseLink, type PageLink } from '../ui/page-link.js';
 import { askLine, canPrompt } from '../ui/prompt.js';

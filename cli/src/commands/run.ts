@@ -2,7 +2,7 @@
  * Runs a command's action with the shared plumbing: a reporter, Ctrl-C handling (first press cancels cleanly and
  * tells the peer, a second one exits at once) and the error → exit-code mapping.
  */
-import { createError, toPortunusError, type PortunusError } from '@portunus/protocol';
+import { createError, toPortunusError, type PortunusError } from '@portunus/protocol/errors';
 import { ExitCode, exitCodeOf } from '../ui/error-guide.js';
 import { Reporter } from '../ui/reporter.js';
 import { makeReporter, type CommonOptions, type Io } from './common.js';

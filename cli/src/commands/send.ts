@@ -1,23 +1,22 @@
 /** `portunus send`: option parsing only; the work is in transfer/send.ts. */
 import { basename, resolve } from 'node:path';
 import { Command } from 'commander';
+import { createError, PortunusError } from '@portunus/protocol/errors';
 import {
-  createError,
   DEFAULT_SECRET_LENGTH,
-  MAX_SEATS,
   MAX_SECRET_LENGTH,
   MIN_SECRET_LENGTH,
-  MAX_DROP_DOWNLOADS,
-  PortunusError,
   parseCode,
   secretLengthFor,
   type Code,
-} from '@portunus/protocol';
+} from '@portunus/protocol/code';
+import { MAX_SEATS } from '@portunus/protocol/relay-messages';
+import { MAX_DROP_DOWNLOADS } from '@portunus/protocol/drop-api';
 import { quoteForTerminal } from '../files/sanitize.js';
 import type { SourceSpec } from '../files/source.js';
 import { addCommonOptions, makeContext, wholeNumber, type CommonOptions, type Io } from './common.js';
 import { runAction } from './run.js';
-import { dropStateDir } from '../drop/drop-state.js';
+import { dropStateDir } from '../drop/state-dir.js';
 import { parseDuration } from '../drop/duration.js';
 import { readTextInput, TEXT_FROM_STDIN } from './text-input.js';
 import type { Reporter } from '../ui/reporter.js';

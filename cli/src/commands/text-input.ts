@@ -3,7 +3,8 @@
  * offer (MAX_TEXT_BYTES) and be UTF-8; reading stops as soon as the limit is passed, so a large input costs no memory.
  */
 import type { Readable } from 'node:stream';
-import { createError, MAX_TEXT_BYTES } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
+import { MAX_TEXT_BYTES } from '@portunus/protocol/offer';
 
 /** The value of --text that means "read standard input". */
 export const TEXT_FROM_STDIN = '-';

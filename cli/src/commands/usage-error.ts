@@ -4,7 +4,7 @@
  * --json, exit 2. Commander prints nothing itself: `routeUsageErrors` silences it and throws ours instead.
  */
 import { CommanderError, type Command } from 'commander';
-import { createError, PortunusError } from '@portunus/protocol';
+import { createError, PortunusError } from '@portunus/protocol/errors';
 
 /** What commander reports by throwing although nothing went wrong (help or the version, asked for). */
 const NOT_ERRORS = new Set([

@@ -5,10 +5,10 @@
  * error naming the file (exit 2). Writes go to a temporary file that is synced and renamed into place, so a crash
  * never leaves half a config behind.
  */
-import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
-import { createError, PortunusError, secureRandomBytes, type RandomBytes } from '@portunus/protocol';
+import { createError, PortunusError } from '@portunus/protocol/errors';
+import { secureRandomBytes, type RandomBytes } from '@portunus/protocol/bytes';
 import { tempSibling } from '../files/temp-path.js';
 import { badConfig, checkConfig, type PortunusConfig } from './settings.js';
 
@@ -82,6 +82,8 @@ export async function writeConfigFile(
   }
   const dir = dirname(path);
   const temp = tempSibling(path, random, 'part');
+  // Loaded here, not at start-up: node:fs/promises brings the stream modules, which `portunus --help` does not need.
+  const { mkdir, open, rename, rm } = await import('node:fs/promises');
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const handle = await open(temp, 'wx', 0o600);

@@ -5,7 +5,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { parseIceServerArg } from '../transport/webrtc-ice.js';
-import { createError, type PortunusError } from '@portunus/protocol';
+import { createError, type PortunusError } from '@portunus/protocol/errors';
 import { readCaFile } from '../relay-client/ca-file.js';
 
 export interface PortunusConfig {

@@ -8,10 +8,10 @@
  * - a download's lease, named after the drop id, which resumes the download without taking another slot.
  * Each is removed once its upload or download completes, or fails for good.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { createError, secureRandomBytes, toHex } from '@portunus/protocol';
+import { join, resolve } from 'node:path';
+import { createError } from '@portunus/protocol/errors';
+import { secureRandomBytes, toHex } from '@portunus/protocol/bytes';
 import { fileError } from '../files/fs-errors.js';
 import { ownerGone } from '../files/stale-temps.js';
 import { currentOwner, type TempOwner } from '../files/temp-path.js';
@@ -39,15 +39,6 @@ export interface LeaseState {
   prologue?: string;
 }
 
-/** The folder of drop states, or undefined when the environment names no home or state folder. */
-export function dropStateDir(env: NodeJS.ProcessEnv): string | undefined {
-  const xdg = env.XDG_STATE_HOME;
-  if (xdg !== undefined && xdg !== '' && isAbsolute(xdg)) return join(xdg, 'portunus', 'drops');
-  const home = env.HOME || env.USERPROFILE;
-  if (home !== undefined && home !== '' && isAbsolute(home)) return join(home, '.local', 'state', 'portunus', 'drops');
-  return undefined;
-}
-
 /** The name of an upload's state: the same command (relay, what is sent, expiry, downloads) finds the same one. */
 export function uploadKey(parts: {
   origin: string;
@@ -63,6 +54,8 @@ export function uploadKey(parts: {
     parts.expires,
     parts.downloads,
   ]);
+  // node:crypto is loaded on first use, not at start-up (`portunus --help` reaches this module).
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return 'upload-' + createHash('sha256').update(what).digest('hex').slice(0, 32);
 }
 

@@ -1,5 +1,5 @@
 /** `--expire` values: `90s`, `30m`, `24h`, `7d`, or a number of seconds; and the same shown back. */
-import { createError } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
 
 const UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
 /** The longest expiry any relay allows (§11.3): 7 days. */

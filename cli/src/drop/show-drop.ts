@@ -3,7 +3,7 @@
  * page when it serves one (`https://relay/#D-…`: the page downloads the drop), and a QR code of that link, else of
  * the code's URI.
  */
-import qrcode from 'qrcode-terminal';
+import { qrcodeTerminal } from '../lazy-deps.js';
 import { dropCodeUri, formatDropCode, type DropCode } from '@portunus/protocol';
 import { formatDuration } from './duration.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -29,6 +29,6 @@ export function showDropCode(
     reporter.say('');
   }
   if (shown.qr) {
-    qrcode.generate(shown.link ?? dropCodeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
+    qrcodeTerminal().generate(shown.link ?? dropCodeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
   }
 }

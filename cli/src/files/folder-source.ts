@@ -6,7 +6,8 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { pack as createPack, type Header, type Pack } from 'tar-stream';
+import type { Header, Pack } from 'tar-stream';
+import { tarStream } from '../lazy-deps.js';
 import { createError, PortunusError, type Offer, type Sha256 } from '@portunus/protocol';
 import { ByteGate } from './byte-gate.js';
 import { planBundle, type BundlePath } from './bundle-plan.js';
@@ -104,7 +105,7 @@ async function* prepend(first: Uint8Array | undefined, rest: AsyncGenerator<Uint
 
 /** The tar stream in the pieces pack makes, its length checked against the plan. */
 async function* tarPieces(plan: FolderPlan, manifest: Manifest): AsyncGenerator<Uint8Array> {
-  const pack = createPack();
+  const pack = tarStream().pack();
   // Failures are reported through `failure` and the iterator below; an unheard 'error' event would crash.
   pack.on('error', () => {});
   const gate = new ByteGate(HIGH_WATER);

@@ -1,5 +1,5 @@
 /** Turns file-system failures into PortunusErrors with the stable codes users and scripts see. */
-import { createError, PortunusError } from '@portunus/protocol';
+import { createError, PortunusError } from '@portunus/protocol/errors';
 import { quoteForTerminal, sanitizeForTerminal } from './sanitize.js';
 
 export function errnoOf(err: unknown): string | undefined {

@@ -7,4 +7,4 @@ export {
   safeComponentName,
   sanitizeForTerminal,
   type SanitizeOptions,
-} from '@portunus/client';
+} from '@portunus/client/sanitize';

@@ -4,14 +4,14 @@
  * commit. Any failure removes the whole temporary folder. Memory stays bounded: write() waits for the extractor to
  * drain, and the extractor waits for each file's data to reach the disk.
  *
- * With a journal (tar-journal.ts) the receive is resumable (PROTOCOL.md §4.12): TarCheckpoints journals every
- * entry and records how far the part holds the stream; keep() leaves both for a later receive. That one continues
- * from a rebuilt prefix (tar-resume.ts): the file the prefix ends in is appended to first, then a new extractor
- * reads on from the next header.
+ * With a journal (tar-journal.ts) the receive is resumable (PROTOCOL.md §4.12): TarCheckpoints journals every entry,
+ * records how far the part holds the stream, and syncs and closes each file written. keep() leaves both for a later
+ * receive, which continues from a rebuilt prefix (tar-resume.ts): the file the prefix ends in first, then the rest.
  */
-import { chmod, readdir, rm } from 'node:fs/promises';
+import { chmod, readdir, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extract as createExtract, type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { tarStream } from '../lazy-deps.js';
 import { createError, PortunusError } from '@portunus/protocol';
 import { checkLinkTarget, entryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
@@ -21,14 +21,13 @@ import { TarCheckpoints } from './tar-checkpoints.js';
 import type { TarJournal } from './tar-journal.js';
 import { tarError, type TarLayout, type TarOffer, type TarResume, type TarSinkOptions } from './tar-layout.js';
 import { CutFile, type TarPrefix } from './tar-resume.js';
-
-export type { TarLayout, TarOffer, TarResume, TarSinkOptions } from './tar-layout.js';
 import { TreeWriter } from './tree-writer.js';
+export type { TarLayout, TarOffer, TarResume, TarSinkOptions } from './tar-layout.js';
 
 const padded = (offset: number): number => Math.ceil(offset / 512) * 512;
 
 export class TarSink implements ResumableSink {
-  private readonly extract = createExtract();
+  private readonly extract = tarStream().extract();
   private tree: TreeWriter;
   private received = 0;
   /** Stream offset of the extractor's first byte: 0, or the header after a resumed prefix. */
@@ -252,10 +251,11 @@ export class TarSink implements ResumableSink {
       throw createError('PROTOCOL', 'the folder holds more files or bytes than offered');
     }
     const data = this.opts.manifest?.hashing(header.name, stream) ?? stream;
-    const path = join(this.root, ...parts);
-    const written = async (n: number): Promise<void> => this.checkpoints?.advance(start + n, path);
-    await this.tree.file(header.name, parts, (header.mode! & 0o111) !== 0, data, written);
-    this.checkpoints?.advance(start + size, path);
+    const [path, cp] = [join(this.root, ...parts), this.checkpoints];
+    const written = async (n: number): Promise<void> => cp?.advance(start + n, path);
+    const finished = cp === undefined ? undefined : (h: FileHandle) => cp.finished(path, h);
+    await this.tree.file(header.name, parts, (header.mode! & 0o111) !== 0, data, written, finished);
+    cp?.advance(start + size);
   }
 
   /** Resolves on `event`, or when the extractor closes or fails (the caller then checks `failure`). */

@@ -4,11 +4,10 @@
  * leftover is recognisable and its owner known: a later receive removes a `.part` whose owner process is gone
  * (stale-temps.ts).
  */
-import { createHash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { toHex, type RandomBytes } from '@portunus/protocol';
+import { toHex, type RandomBytes } from '@portunus/protocol/bytes';
 
 /**
  * Keeps `.<name>.portunus-<8 hex>-<pid>-<12 hex>.part` within the 255-byte component limit (a pid has at most 10
@@ -31,6 +30,8 @@ export function currentOwner(): TempOwner {
 }
 
 export function hostTag(host: string, pidNamespace = ''): string {
+  // node:crypto is loaded on first use: `portunus --help` reaches this module but never names a temporary.
+  const { createHash } = process.getBuiltinModule('node:crypto');
   return createHash('sha256').update(`${host}\n${pidNamespace}`).digest('hex').slice(0, 8);
 }
 

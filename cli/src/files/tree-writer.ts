@@ -34,13 +34,17 @@ export class TreeWriter {
     await this.makeDirectory(name, parts);
   }
 
-  /** `written`: told after each piece reaches the file, with how much it holds (a resumable receive's checkpoints). */
+  /**
+   * `written`: told after each piece reaches the file, with how much it holds (a resumable receive's checkpoints).
+   * `finished`: given the open file once all of it is written, to sync and close (else it is closed here).
+   */
   async file(
     name: string,
     parts: readonly string[],
     executable: boolean,
     data: AsyncIterable<Uint8Array>,
     written?: (bytes: number) => Promise<void>,
+    finished?: (handle: FileHandle) => Promise<void>,
   ): Promise<void> {
     const key = this.claim(name, parts);
     await this.parents(name, parts);
@@ -61,9 +65,14 @@ export class TreeWriter {
         bytes += chunk.length;
         await written?.(bytes);
       }
-      await handle.close();
     } catch (err) {
       await handle.close().catch(() => {});
+      throw fileError(err, 'write', name);
+    }
+    if (finished !== undefined) return finished(handle);
+    try {
+      await handle.close();
+    } catch (err) {
       throw fileError(err, 'write', name);
     }
   }

@@ -5,7 +5,7 @@
  */
 import { isIPv4 } from 'node:net';
 import { networkInterfaces } from 'node:os';
-import { createError } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
 import { LAN_GROUP, LAN_PORT, type InterfaceTable } from './targets.js';
 
 export interface LanSettings {

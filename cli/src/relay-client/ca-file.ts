@@ -1,7 +1,6 @@
 /** Reading a PEM file of CA certificates (for --ca, PORTUNUS_CA, the config file's `ca`, NODE_EXTRA_CA_CERTS). */
-import { X509Certificate } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
-import { createError, PortunusError } from '@portunus/protocol';
+import { createError, PortunusError } from '@portunus/protocol/errors';
 
 /** Far larger than any CA bundle (the whole Mozilla set is ~220 KiB); anything bigger is not a CA file. */
 export const MAX_CA_FILE_BYTES = 1024 * 1024;
@@ -27,6 +26,8 @@ export function readCaFile(path: string, what: string): string[] {
   }
   const certificates = text.match(PEM_CERTIFICATE) ?? [];
   if (certificates.length === 0) throw caError(`${shown} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  // node:crypto is loaded here, on first use, not at start-up (`portunus --help` reaches this module).
+  const { X509Certificate } = process.getBuiltinModule('node:crypto');
   for (const pem of certificates) {
     try {
       new X509Certificate(pem);

@@ -2,7 +2,8 @@
  * Relay URLs as users give them: ws:// or wss://, or http:// and https:// meaning the same (a relay behind a TLS
  * proxy is usually given by its https:// address); a bare host:port gets the protocol's versioned path.
  */
-import { createError, RELAY_PATH } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
+import { RELAY_PATH } from '@portunus/protocol/version';
 
 const HINT = 'A relay URL looks like ws://host:4747 or wss://relay.example.org (https:// works too).';
 const WEBSOCKET_SCHEME: Readonly<Record<string, string>> = {

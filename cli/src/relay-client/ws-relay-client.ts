@@ -3,7 +3,8 @@
  * both ways (a slow consumer pauses the socket, data-inbox.ts; sendData waits for the kernel), WebSocket pings
  * (keepalive.ts), TLS with the user's CAs, and errors that say which of TCP, TLS or HTTP failed.
  */
-import WebSocket from 'ws';
+import type WebSocketType from 'ws';
+import { webSocket } from '../lazy-deps.js';
 import { createError, MAX_FRAME_BYTES } from '@portunus/protocol';
 import { DEFAULT_STALL_TIMEOUT_MS, RelayConversation } from '@portunus/client';
 import type { RelayClientOptions } from './client.js';
@@ -13,11 +14,13 @@ import { DataInbox, DEFAULT_HIGH_WATER_BYTES } from './data-inbox.js';
 import { Keepalive } from './keepalive.js';
 import { relayTls, type RelayTls } from './tls.js';
 
+const WebSocket = webSocket();
+
 /** How long closing waits for the relay's side of the closing handshake before the socket is torn down. */
 const CLOSE_WAIT_MS = 2000;
 
 export class WsRelayClient extends RelayConversation {
-  private readonly ws: WebSocket;
+  private readonly ws: WebSocketType;
   private keepalive: Keepalive | undefined;
   private readonly data: DataInbox;
   private readonly tls: RelayTls;

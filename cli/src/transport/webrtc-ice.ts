@@ -3,7 +3,8 @@
  * then only host candidates are gathered, and nothing but the peer (and the relay, for the relay's own servers)
  * learns of the attempt. werift's built-in default (a public STUN server) is never used.
  */
-import { createError, isIceUrl, parseIceServer, type IceServer } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
+import { isIceUrl, parseIceServer, type IceServer } from '@portunus/protocol/ice-server';
 
 /**
  * Parses `stun:host[:port]` or `turn[s]:[user:pass@]host[:port][?transport=udp|tcp]` (user and password

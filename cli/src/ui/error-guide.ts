@@ -3,7 +3,7 @@
  * scripts depend on them) and a one-line hint saying what to do. The codes themselves are the protocol's
  * (packages/protocol/src/errors.ts); a test keeps this table and the README's in step.
  */
-import { PortunusError, type ErrorCode } from '@portunus/protocol';
+import { PortunusError, type ErrorCode } from '@portunus/protocol/errors';
 
 /** CLI exit codes. */
 export const ExitCode = {

@@ -4,16 +4,9 @@
  * send to a server, so the relay that serves the page learns no more than it does from a CLI (the nameplate, when
  * the page claims it). A link holds the code: it is shown to the user like the code and never put in a log line.
  */
-import {
-  createError,
-  formatCode,
-  looksLikeDropCode,
-  parseCode,
-  parseDropCode,
-  PortunusError,
-  type Code,
-  type DropCode,
-} from '@portunus/protocol';
+import { createError, PortunusError } from '@portunus/protocol/errors';
+import { formatCode, parseCode, type Code } from '@portunus/protocol/code';
+import { looksLikeDropCode, parseDropCode, type DropCode } from '@portunus/protocol/drop-code';
 import { MAX_URL_LENGTH } from '../config/settings.js';
 import { relayEndpoint } from '../relay-client/endpoint.js';
 

@@ -2,9 +2,8 @@
  * Questions asked on the terminal. They never hang a script: with no TTY to ask on, the caller gets a
  * NOT_INTERACTIVE error (exit 2) telling it which flag to pass instead.
  */
-import * as readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import { createError } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
 
 export interface PromptIo {
   input: Readable & { isTTY?: boolean };
@@ -19,6 +18,8 @@ export function canPrompt(io: PromptIo): boolean {
 /** Reads one line; rejects with NOT_INTERACTIVE when stdin is not a terminal. */
 export async function askLine(io: PromptIo, question: string, hint: string): Promise<string> {
   if (!canPrompt(io)) throw createError('NOT_INTERACTIVE', 'cannot ask: standard input is not a terminal', { hint });
+  // Loaded on first use, not at start-up: most runs never ask anything.
+  const readline = await import('node:readline');
   const rl = readline.createInterface({ input: io.input, output: io.output, terminal: true });
   try {
     return await new Promise<string>((resolve, reject) => {

@@ -4,7 +4,8 @@
  * before they reach any of these.
  */
 import type { Writable } from 'node:stream';
-import { PortunusError, type PathKind } from '@portunus/protocol';
+import { PortunusError } from '@portunus/protocol/errors';
+import type { PathKind } from '@portunus/protocol';
 import { sanitizeForTerminal } from '../files/sanitize.js';
 import { systemClock, type Clock } from './clock.js';
 import { DataPhase } from './data-phase.js';

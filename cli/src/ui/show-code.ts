@@ -2,7 +2,7 @@
  * Shows the sender's code: the code itself, the exact command for the other side, and a QR code — of the link to the
  * relay's page when the relay serves one (a phone's camera opens it), else of the code's `portunus:` URI.
  */
-import qrcode from 'qrcode-terminal';
+import { qrcodeTerminal } from '../lazy-deps.js';
 import { codeUri, formatCode, type Code } from '@portunus/protocol';
 import type { Reporter } from './reporter.js';
 
@@ -38,7 +38,7 @@ export function showCode(reporter: Reporter, shown: ShownCode): void {
     reporter.say('');
   }
   if (shown.qr) {
-    qrcode.generate(shown.link ?? codeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
+    qrcodeTerminal().generate(shown.link ?? codeUri(shown.code), { small: true }, (qr: string) => reporter.say(qr));
   }
   reporter.say(many ? 'Waiting for the receivers… (Ctrl-C to cancel)' : 'Waiting for the receiver… (Ctrl-C to cancel)');
 }

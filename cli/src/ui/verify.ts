@@ -4,7 +4,7 @@
  * do not share a key (someone in the middle who guessed the code): "no" fails with REJECTED, and the peer is told
  * why in the sealed error (§4.10). Needs a terminal: checked before anything reaches the network.
  */
-import { createError } from '@portunus/protocol';
+import { createError } from '@portunus/protocol/errors';
 import { canPrompt, confirm, type PromptIo } from './prompt.js';
 
 export const VERIFY_MISMATCH = 'the verification strings do not match';

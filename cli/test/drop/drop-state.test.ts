@@ -4,7 +4,8 @@ import { mkdtemp, readdir, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DropStates, dropStateDir } from '../../src/drop/drop-state.js';
+import { DropStates } from '../../src/drop/drop-state.js';
+import { dropStateDir } from '../../src/drop/state-dir.js';
 import { parseDuration, formatDuration } from '../../src/drop/duration.js';
 
 let dir: string;

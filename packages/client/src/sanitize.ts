@@ -4,7 +4,7 @@
  * "Trojan Source", CVE-2021-42574). Everything shown to a person goes through sanitizeForTerminal or
  * quoteForTerminal; names that would be written to disk go through safeComponentName.
  */
-import { createError, type PortunusError } from '@portunus/protocol';
+import { createError, type PortunusError } from '@portunus/protocol/errors';
 import { NOT_PORTABLE_HINT, windowsNameProblem } from './portable-name.js';
 import { utf8Length } from './utf8-length.js';
 

@@ -6,6 +6,8 @@
 import { createError, isErrorCode, type PortunusError } from './errors.js';
 
 export const TUS_VERSION = '1.0.0';
+/** The most downloads a drop may ask for (§11.3); a relay may allow fewer. */
+export const MAX_DROP_DOWNLOADS = 100;
 
 export interface DropLimits {
   maxBytes: number;

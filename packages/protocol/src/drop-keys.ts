@@ -13,8 +13,6 @@ import { PROTOCOL_LABEL } from './version.js';
 /** The HKDF labels, as they appear after "portunus/1 " in the info string. */
 export const DROP_LABELS = { id: 'drop id', key: 'drop key' } as const;
 export const DROP_ID_BYTES = 16;
-/** The most downloads a drop may ask for (§11.3); a relay may allow fewer. */
-export const MAX_DROP_DOWNLOADS = 100;
 
 export interface DropKeys {
   /** 32 lowercase hex digits: the drop's name on the relay. */

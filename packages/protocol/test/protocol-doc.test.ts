@@ -20,7 +20,8 @@ import {
 } from '../src/peer-messages.js';
 import { KEY_LABELS } from '../src/keys.js';
 import { DROP_CODE_PREFIX, DROP_SECRET_SYMBOLS } from '../src/drop-code.js';
-import { DROP_ID_BYTES, DROP_LABELS, MAX_DROP_DOWNLOADS } from '../src/drop-keys.js';
+import { DROP_ID_BYTES, DROP_LABELS } from '../src/drop-keys.js';
+import { MAX_DROP_DOWNLOADS } from '../src/drop-api.js';
 import { DROP_CHUNK_BYTES, DROP_MAGIC, DROP_RECORD_BYTES } from '../src/drop-format.js';
 import { MAX_BUNDLE_ENTRIES } from '../src/offer.js';
 import { MAX_HELD_CONTROL, MAX_HELD_CONTROL_BYTES } from '../src/control-order.js';
