@@ -218,7 +218,7 @@ export class TarSink implements ResumableSink {
       this.failWith(fileError(err, 'write', file.path));
       await this.check();
     }
-    this.checkpoints?.advance(at + piece.length, file.path);
+    this.checkpoints?.advance(at + piece.length);
   }
 
   private async writeEntry(header: Header, stream: AsyncIterable<Uint8Array>): Promise<void> {
@@ -252,7 +252,7 @@ export class TarSink implements ResumableSink {
     }
     const data = this.opts.manifest?.hashing(header.name, stream) ?? stream;
     const [path, cp] = [join(this.root, ...parts), this.checkpoints];
-    const written = async (n: number): Promise<void> => cp?.advance(start + n, path);
+    const written = async (n: number): Promise<void> => cp?.advance(start + n);
     const finished = cp === undefined ? undefined : (h: FileHandle) => cp.finished(path, h);
     await this.tree.file(header.name, parts, (header.mode! & 0o111) !== 0, data, written, finished);
     cp?.advance(start + size);
