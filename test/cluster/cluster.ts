@@ -6,13 +6,21 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ROOT } from '../../cli/test/e2e/harness.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort, redisMissing, startLocalRedis, type LocalRedis } from '../redis/redis-server.js';
 
+/** The checkout: found upwards from here, as this file also runs bundled into dist/bench (bench/cluster.ts). */
+function findRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir))
+    if (existsSync(join(dir, 'deploy/haproxy/haproxy.cfg'))) return dir;
+  throw new Error(`no checkout above ${from}`);
+}
+const ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
 export const HAPROXY_CONFIG = join(ROOT, 'deploy/haproxy/haproxy.cfg');
 const RELAY_MAIN = join(ROOT, 'relay/dist/main.js');
 /** Bound on each start-up step (a process listening, haproxy accepting): a hang detector, not a speed limit. */
@@ -33,6 +41,8 @@ export interface Instance {
   /** Its own ws:// URL (also its --advertise). */
   readonly url: string;
   readonly alive: boolean;
+  /** User + system CPU seconds the process has used so far (from /proc; 0 once it is gone). */
+  cpuSeconds(): number;
   /** SIGKILL (a crash: no drain, no goodbye); resolves once it has exited. */
   kill(): Promise<void>;
   /** Prometheus text of its /metrics. */
@@ -51,6 +61,8 @@ export interface Cluster {
   readonly redis: LocalRedis;
   /** The instance whose --name is `relayName` (from a client's welcome). */
   instanceNamed(relayName: string): Instance;
+  /** haproxy's CPU seconds so far. */
+  proxyCpuSeconds(): number;
   /** A metric summed over every live instance. */
   total(name: string, labels?: Record<string, string>): Promise<number>;
   close(): Promise<void>;
@@ -61,6 +73,8 @@ export interface ClusterOptions {
   instances?: number;
   /** Extra relay flags for every instance, e.g. ['--nameplate-ttl', '2']. */
   relayArgs?: string[];
+  /** False: instances without --redis and --advertise, each a relay of its own (the bench's baseline). */
+  shareState?: boolean;
 }
 
 /** Sums the samples of `name` in Prometheus text whose labels include every one of `labels`. */
@@ -98,7 +112,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const count = options.instances ?? 3;
     const instances: RelayInstance[] = [];
     for (let i = 0; i < count; i++) {
-      instances.push(await startInstance(`relay${i + 1}`, redis.url, options.relayArgs ?? []));
+      const shared = options.shareState === false ? undefined : redis.url;
+      instances.push(await startInstance(`relay${i + 1}`, shared, options.relayArgs ?? []));
       children.push(instances[i]!.child);
     }
     const port = await freePort();
@@ -121,6 +136,7 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       url: `ws://127.0.0.1:${port}/v1`,
       instances,
       redis,
+      proxyCpuSeconds: () => cpuSecondsOf(haproxy.pid),
       instanceNamed(name) {
         const found = instances.find((i) => i.name === name);
         if (found === undefined) throw new Error(`no instance named '${name}'`);
@@ -148,11 +164,12 @@ interface RelayInstance extends Instance {
   readonly child: ChildProcess;
 }
 
-async function startInstance(name: string, redisUrl: string, extra: string[]): Promise<RelayInstance> {
+async function startInstance(name: string, redisUrl: string | undefined, extra: string[]): Promise<RelayInstance> {
   const port = await freePort();
   const url = `ws://127.0.0.1:${port}/v1`;
   const args = [RELAY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--json', '--name', name];
-  args.push('--redis', redisUrl, '--advertise', `ws://127.0.0.1:${port}`, '--trust-proxy', '127.0.0.1', ...extra);
+  if (redisUrl !== undefined) args.push('--redis', redisUrl, '--advertise', `ws://127.0.0.1:${port}`);
+  args.push('--trust-proxy', '127.0.0.1', ...extra);
   const env = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('PORTUNUS_')) delete env[k];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
@@ -179,6 +196,7 @@ async function startInstance(name: string, redisUrl: string, extra: string[]): P
     get alive() {
       return child.exitCode === null && child.signalCode === null;
     },
+    cpuSeconds: () => cpuSecondsOf(child.pid),
     kill: () => stopChild(child),
     metricsText,
     metric: async (metric, labels) => metricValue(await metricsText(), metric, labels),
@@ -188,6 +206,18 @@ async function startInstance(name: string, redisUrl: string, extra: string[]): P
     },
     stderr: () => err,
   };
+}
+
+/** utime + stime from /proc/<pid>/stat (clock ticks, 100 a second on Linux). */
+function cpuSecondsOf(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; the fields after its closing parenthesis are fixed.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 /** SIGKILL, then wait for the exit (nothing to drain: these processes are the test's own). */
