@@ -146,9 +146,14 @@ export function resolveRelayConfig(partial: Partial<RelayConfig>): RelayConfig {
     throw usageError('redis', 'expected a URL like redis://host:6379 or rediss://user:password@host:6380/0');
   if (config.advertise !== undefined && !/^wss?:\/\/[^\s/]+\/?$/.test(config.advertise))
     throw usageError('advertise', 'expected a URL like ws://10.0.0.5:4747 (no path)');
+  if (config.redis !== undefined && config.advertise === undefined && WILDCARD_HOSTS.has(config.host))
+    throw usageError('advertise', 'with --redis and a wildcard --host, say where the other instances reach this one');
   relayIceServers(config);
   return config;
 }
+
+/** Hosts that listen on every interface, which other relay instances cannot use as an address. */
+const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '0:0:0:0:0:0:0:0', '']);
 
 /** The ICE servers `paired` offers (PROTOCOL.md §2.2, §6.4); throws USAGE when --stun or --turn is malformed. */
 export function relayIceServers(config: Pick<RelayConfig, 'stun' | 'turn'>): IceServer[] {

@@ -22,11 +22,11 @@ export class ConnectionCounts {
     return this.perAddress.size;
   }
 
-  /** Counts a new connection if both caps allow it; a refused connection is not counted. */
-  admit(key: string): AdmitResult {
+  /** Counts a new connection if both caps allow it (`perAddress`: false skips that cap); refused ones are not counted. */
+  admit(key: string, perAddress = true): AdmitResult {
     if (this.count >= this.caps.total) return 'too-many-connections';
     const current = this.perAddress.get(key) ?? 0;
-    if (current >= this.caps.perAddress) return 'too-many-from-address';
+    if (perAddress && current >= this.caps.perAddress) return 'too-many-from-address';
     this.perAddress.set(key, current + 1);
     this.count++;
     return 'ok';

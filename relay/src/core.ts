@@ -12,22 +12,20 @@ import {
   type ErrorCode,
   isParseError,
   parseClientMessage,
-  PING_BURST,
-  PING_REFILL_MS,
-  PROTOCOL_VERSION,
   type RandomBytes,
-  type RelayToClient,
-  SUPPORTED_VERSIONS,
 } from '@portunus/protocol';
 import { addressKey } from './address.js';
 import type { RelayConfig } from './config.js';
-import { Connections, enterPhase, type ConnId, type ConnState, type Phase } from './connections.js';
+import { Connections, enterPhase, type ConnId, type ConnState, type Pending, type Phase } from './connections.js';
 import { Limits } from './limits.js';
-import { takePing } from './ping-allowance.js';
+import { hello, ping } from './greeting.js';
 import type { Logger } from './logger.js';
 import { errorAndClose, type BinaryResult, type RelayAction } from './relay-action.js';
 import type { RejectReason, RelayObserver } from './relay-observer.js';
 import { RoomDecisions, unexpected, type Decision, type RoomDecisionsConfig } from './room-decisions.js';
+import { routeRefusal } from './refusals.js';
+import { routeRequest, type Route } from './route.js';
+import type { SharedHooks } from './shared-hooks.js';
 
 /** The phase in which each client message is allowed; anywhere else it is RELAY_PROTOCOL. `ping`: any after hello. */
 const PHASE_OF: Readonly<Record<Exclude<ClientToRelay['type'], 'ping'>, Phase>> = {
@@ -42,7 +40,7 @@ const PHASE_OF: Readonly<Record<Exclude<ClientToRelay['type'], 'ping'>, Phase>> 
   done: 'paired',
 };
 
-/** Messages a side a may have sent for a pairing that ended before it read `unpaired`: dropped, not refused. */
+/** Sent by a side a for a pairing that ended before it read `unpaired`: dropped, not refused. */
 const LEFTOVERS: ReadonlySet<string> = new Set(['msg', 'pipe', 'burn', 'done']);
 
 export interface CoreStats {
@@ -70,7 +68,15 @@ type CoreConfig = Pick<
   RoomDecisionsConfig & {
     /** The relay serves the page: its welcome says so (`page: true`). */
     servesPage: boolean;
+    /** One of several instances (PROTOCOL.md §12): every rendezvous is routed through the shared state first. */
+    cluster?: boolean;
   };
+
+/** How a new connection came: `link`, another instance's (PROTOCOL.md §12); `refused`, over a cluster-wide cap. */
+export interface OpenOptions {
+  link?: boolean;
+  refused?: 'too-many-from-address';
+}
 
 export class RelayCore {
   private readonly conns = new Connections();
@@ -80,9 +86,9 @@ export class RelayCore {
 
   constructor(
     private readonly config: CoreConfig,
-    private readonly deps: { random: RandomBytes; observer: RelayObserver; logger: Logger },
+    private readonly deps: { random: RandomBytes; observer: RelayObserver; logger: Logger; shared?: SharedHooks },
   ) {
-    this.limits = new Limits(config);
+    this.limits = new Limits({ ...config, onFailedClaim: deps.shared?.failedClaim });
     this.decisions = new RoomDecisions(config, { ...deps, conns: this.conns, limits: this.limits });
   }
 
@@ -95,10 +101,10 @@ export class RelayCore {
   }
 
   /** A new WebSocket from `address`; over a limit (or while draining) it is refused with an error. */
-  open(address: string, now: number): { conn: ConnId; actions: RelayAction[] } {
+  open(address: string, now: number, options: OpenOptions = {}): { conn: ConnId; actions: RelayAction[] } {
     const key = addressKey(address);
-    const admit = this.draining ? 'draining' : this.limits.admit(key);
-    const conn = this.conns.add(key, admit === 'ok', now);
+    const admit = this.draining ? 'draining' : (options.refused ?? this.limits.admit(key, options.link));
+    const conn = this.conns.add(key, admit === 'ok', now, options.link);
     if (admit === 'ok') return { conn, actions: [] };
     if (admit === 'draining')
       return { conn, actions: this.fail(conn, now, 'RELAY_SHUTDOWN', 'relay is shutting down', 'shutdown') };
@@ -110,14 +116,30 @@ export class RelayCore {
   /** A text frame of `size` bytes. */
   text(conn: ConnId, text: string, size: number, now: number): RelayAction[] {
     const state = this.conns.open(conn);
-    if (state === undefined) return [];
+    if (state === undefined || state.phase === 'linked') return [];
     if (size > this.config.maxMessageBytes)
       return this.fail(conn, now, 'MESSAGE_TOO_BIG', 'message too large', 'too_big');
     const msg = parseClientMessage(text);
     if (isParseError(msg)) return this.fail(conn, now, 'RELAY_PROTOCOL', msg.detail, 'bad_message');
     if (state.unpaired && state.phase === 'waiting' && LEFTOVERS.has(msg.type)) return [];
     if (msg.type !== 'ping' && state.phase !== PHASE_OF[msg.type]) return this.settle(conn, now, unexpected(msg.type));
-    return this.settle(conn, now, this.decide(conn, state, msg, now));
+    return this.settle(conn, now, this.decide(conn, state, msg, text, now));
+  }
+
+  /** The shared state's answer for the rendezvous waiting in `routing` (PROTOCOL.md §12). */
+  routed(conn: ConnId, route: Route, now: number): RelayAction[] {
+    const state = this.conns.open(conn);
+    const pending = state?.pending;
+    if (state === undefined || state.phase !== 'routing' || pending === undefined) return [];
+    state.pending = undefined;
+    enterPhase(state, 'ready', now);
+    if (route.kind === 'burned') this.limits.recordFailedClaim(state.key, now);
+    if (route.kind === 'remote' && !state.link) {
+      enterPhase(state, 'linked', now);
+      return [{ type: 'link', conn, url: route.url, hello: state.hello ?? '', request: pending.text }];
+    }
+    if (route.kind !== 'local') return this.settle(conn, now, routeRefusal(route));
+    return this.settle(conn, now, this.rendezvous(conn, state, pending.msg, now, route.nameplate));
   }
 
   /** A binary frame of `size` bytes: where to forward it, or why not. */
@@ -172,7 +194,8 @@ export class RelayCore {
     this.draining = true;
     const actions: RelayAction[] = [];
     for (const [conn, state] of this.conns.entries()) {
-      if (state.phase !== 'paired' && state.phase !== 'closed')
+      // A linked connection may be a paired room on another instance: it gets the grace period too.
+      if (state.phase !== 'paired' && state.phase !== 'closed' && state.phase !== 'linked')
         actions.push(...this.fail(conn, now, 'RELAY_SHUTDOWN', 'relay is shutting down'));
     }
     return actions;
@@ -187,18 +210,20 @@ export class RelayCore {
   }
 
   /** A message in its phase: what it does. */
-  private decide(conn: ConnId, state: ConnState, msg: ClientToRelay, now: number): Decision {
+  private decide(conn: ConnId, state: ConnState, msg: ClientToRelay, text: string, now: number): Decision {
     switch (msg.type) {
       case 'hello':
-        return this.hello(conn, state, msg.protocol, now);
+        if (this.config.cluster === true) state.hello = text;
+        return hello(conn, state, msg.protocol, this.config, now);
       case 'allocate':
-        return this.decisions.allocate(conn, state, msg.seats ?? 1, now);
       case 'claim':
-        return this.decisions.claim(conn, state, msg.nameplate, now);
       case 'join':
-        return this.decisions.join(conn, state, msg.nameplate, msg.token, now);
       case 'reconnect':
-        return this.decisions.reconnect(conn, state, msg.id, now);
+        if (this.config.cluster !== true) return this.rendezvous(conn, state, msg, now);
+        // Several instances: the shared state decides first where the room lives (PROTOCOL.md §12).
+        enterPhase(state, 'routing', now);
+        state.pending = { msg, text };
+        return [{ type: 'route', conn, key: state.key, request: routeRequest(msg) }];
       case 'msg':
         return this.decisions.forward(conn, msg.body);
       case 'pipe':
@@ -208,38 +233,27 @@ export class RelayCore {
       case 'done':
         return this.decisions.done(conn, msg.ok);
       case 'ping':
-        return this.ping(conn, state, now);
+        return ping(conn, state, now);
     }
   }
 
-  private hello(conn: ConnId, state: ConnState, protocol: number, now: number): Decision {
-    if (!SUPPORTED_VERSIONS.includes(protocol)) {
-      const message = `relay speaks protocol ${SUPPORTED_VERSIONS.join(', ')}, client asked for ${protocol}`;
-      return { code: 'RELAY_INCOMPATIBLE', message, reason: 'incompatible' };
+  /** A rendezvous message decided here; `nameplate`: the one the shared state reserved for an allocate. */
+  private rendezvous(conn: ConnId, state: ConnState, msg: Pending['msg'], now: number, nameplate?: number): Decision {
+    switch (msg.type) {
+      case 'allocate':
+        return this.decisions.allocate(conn, state, msg.seats ?? 1, now, nameplate);
+      case 'claim':
+        return this.decisions.claim(conn, state, msg.nameplate, now);
+      case 'join':
+        return this.decisions.join(conn, state, msg.nameplate, msg.token, now);
+      case 'reconnect':
+        return this.decisions.reconnect(conn, state, msg.id, now);
     }
-    enterPhase(state, 'ready', now);
-    return [{ type: 'send', conn, msg: this.welcome() }];
   }
 
-  /** Keepalive for clients that cannot send WebSocket pings: any time after hello, within the bound. */
-  private ping(conn: ConnId, state: ConnState, now: number): Decision {
-    if (state.phase === 'greeting') return unexpected('ping');
-    if (!takePing(state.pings, now)) {
-      const message = `more than ${PING_BURST} pings at once, or more than one per ${PING_REFILL_MS} ms`;
-      return { code: 'RELAY_PROTOCOL', message, reason: 'rate_limit' };
-    }
-    return [{ type: 'send', conn, msg: { type: 'pong' } }];
-  }
-
-  private welcome(): RelayToClient {
-    const { name: relay, motd, servesPage } = this.config;
-    return {
-      type: 'welcome',
-      protocol: PROTOCOL_VERSION,
-      relay,
-      ...(motd === undefined ? {} : { motd }),
-      ...(servesPage ? { page: true } : {}),
-    };
+  /** Nameplates and reconnect ids held here, which the shared state keeps owned by this instance. */
+  held(): { nameplates: number[]; reconnects: string[] } {
+    return this.decisions.held();
   }
 
   private settle(conn: ConnId, now: number, decision: Decision): RelayAction[] {

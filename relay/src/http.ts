@@ -17,6 +17,8 @@ export interface Health {
   nameplates: number;
   /** Seconds since the relay started. */
   uptime: number;
+  /** One of several instances (`--redis`): whether it reaches the Redis they share (PROTOCOL.md §12). */
+  redis?: 'ok' | 'unreachable';
 }
 
 export interface HttpRoutes {

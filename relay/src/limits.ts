@@ -14,6 +14,8 @@ export interface LimitsOptions {
   failedClaimsPerMinute: number;
   /** Most addresses whose failed claims are remembered at once. */
   maxTrackedAddresses?: number;
+  /** Told of every failed claim (several relay instances share them, PROTOCOL.md §12). */
+  onFailedClaim?: (key: string) => void;
 }
 
 const WINDOW_MS = 60_000;
@@ -33,9 +35,12 @@ export class Limits {
     return this.counts.total;
   }
 
-  /** Counts a new connection if both caps allow it; a refused connection is not counted. */
-  admit(key: string): AdmitResult {
-    return this.counts.admit(key);
+  /**
+   * Counts a new connection if both caps allow it; a refused connection is not counted. A link from another relay
+   * instance (`link`) counts against the total only: that instance applied the per-address cap.
+   */
+  admit(key: string, link = false): AdmitResult {
+    return this.counts.admit(key, !link);
   }
 
   /** Forgets one admitted connection. */
@@ -44,6 +49,7 @@ export class Limits {
   }
 
   recordFailedClaim(key: string, now: number): void {
+    this.options.onFailedClaim?.(key);
     const times = this.failures.get(key) ?? [];
     times.push(now);
     if (times.length > this.options.failedClaimsPerMinute) times.shift();

@@ -37,6 +37,10 @@ export class NameplateRooms {
     return this.rooms.get(nameplate);
   }
 
+  nameplates(): Iterable<number> {
+    return this.rooms.keys();
+  }
+
   *values(): Iterable<Room> {
     for (const rooms of this.rooms.values()) yield* rooms;
   }

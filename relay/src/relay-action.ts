@@ -4,12 +4,17 @@
  */
 import { createError, type ErrorCode, type RelayToClient } from '@portunus/protocol';
 import type { ConnId } from './connections.js';
+import type { RouteRequest } from './route.js';
 
 export type RelayAction =
   | { type: 'send'; conn: ConnId; msg: RelayToClient }
   /** A peer message: the glue applies backpressure to `from` while `to` is slow. */
   | { type: 'forward'; from: ConnId; to: ConnId; msg: RelayToClient }
-  | { type: 'close'; conn: ConnId; code: number; reason: string };
+  | { type: 'close'; conn: ConnId; code: number; reason: string }
+  /** Several instances (PROTOCOL.md §12): ask the shared state where this rendezvous goes, answer with core.routed. */
+  | { type: 'route'; conn: ConnId; key: string; request: RouteRequest }
+  /** The room lives on the instance at `url`: splice the connection there, replaying `hello` then `request`. */
+  | { type: 'link'; conn: ConnId; url: string; hello: string; request: string };
 
 /** Where a binary frame goes, or what to do instead. */
 export type BinaryResult = { forward: ConnId } | { actions: RelayAction[] };

@@ -12,7 +12,9 @@ export type RejectReason =
   | 'idle'
   | 'expired'
   | 'byte_cap'
-  | 'shutdown';
+  | 'shutdown'
+  /** Several instances: the shared state (or the room's instance) was out of reach. */
+  | 'cluster';
 
 export interface RelayObserver {
   rejected(reason: RejectReason): void;

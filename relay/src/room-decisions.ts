@@ -20,8 +20,9 @@ import type { Limits } from './limits.js';
 import type { Logger } from './logger.js';
 import { errorAndClose, peerLeft, type BinaryResult, type RelayAction } from './relay-action.js';
 import type { RejectReason, RelayObserver } from './relay-observer.js';
-import type { ClaimResult } from './room.js';
+import { claimRefusal } from './refusals.js';
 import { Rooms } from './rooms.js';
+import type { SharedHooks } from './shared-hooks.js';
 
 /** A request the rules refuse: the core sends this error and closes the connection (and tells its peer). */
 export interface Refusal {
@@ -49,6 +50,7 @@ export interface RoomDecisionsDeps {
   random: RandomBytes;
   observer: RelayObserver;
   logger: Logger;
+  shared?: SharedHooks;
 }
 
 export class RoomDecisions {
@@ -64,15 +66,22 @@ export class RoomDecisions {
     this.ice = relayIceServers({ stun: config.stun, turn: config.turn });
   }
 
+  held(): { nameplates: number[]; reconnects: string[] } {
+    return this.rooms.held();
+  }
+
   stats(): { nameplates: number; burnedNameplates: number; pairedRooms: number } {
     const { nameplates, burnedNameplates, pairedRooms } = this.rooms;
     return { nameplates, burnedNameplates, pairedRooms };
   }
 
-  /** `allocate {seats}`: with seats > 1 the reply carries the token that the sender's other connections `join` with. */
-  allocate(conn: ConnId, state: ConnState, seats: number, now: number): Decision {
+  /**
+   * `allocate {seats}`: with seats > 1 the reply carries the token that the sender's other connections `join` with.
+   * `only`: the nameplate the shared state of several instances reserved for this one.
+   */
+  allocate(conn: ConnId, state: ConnState, seats: number, now: number, only?: number): Decision {
     const token = seats > 1 ? toBase64Url(this.deps.random(SEAT_TOKEN_BYTES)) : undefined;
-    const result = this.rooms.allocate(conn, now, token === undefined ? undefined : { total: seats, token });
+    const result = this.rooms.allocate(conn, now, token === undefined ? undefined : { total: seats, token }, only);
     if (result.kind === 'rejected') return { code: 'RELAY_LIMIT', message: 'no free nameplate', reason: 'limit' };
     enterPhase(state, 'waiting', now);
     const { nameplate } = result;
@@ -95,7 +104,7 @@ export class RoomDecisions {
     const result = this.rooms.join(conn, nameplate, token, now);
     if (result.kind === 'rejected') {
       if (result.failedClaim) limits.recordFailedClaim(state.key, now);
-      return this.claimRefusal(result.code);
+      return claimRefusal(result.code, this.config.maxNameplate);
     }
     enterPhase(state, 'waiting', now);
     this.deps.observer.seatJoined();
@@ -117,7 +126,7 @@ export class RoomDecisions {
         if (result.failedClaim) limits.recordFailedClaim(state.key, now);
         if (result.code === 'NAMEPLATE_IN_USE' && this.rooms.seated(nameplate))
           return { code: result.code, message: 'every seat of this nameplate is taken', reason: 'in_use' };
-        return this.claimRefusal(result.code);
+        return claimRefusal(result.code, this.config.maxNameplate);
     }
   }
 
@@ -201,6 +210,7 @@ export class RoomDecisions {
     const burned = this.rooms.burn(conn, now, keys);
     if (burned === undefined) return unexpected('burn');
     observer.burned();
+    if (burned.remembered && burned.nameplate > 0) this.deps.shared?.burned(burned.nameplate);
     // Either side may be the one guessing (or both, a client pairing with itself): both pay a failed claim.
     for (const key of keys) limits.recordFailedClaim(key, now);
     if (!burned.remembered) logger.info('burn not remembered', { ip: state.key, reason: 'burns per address' });
@@ -250,19 +260,6 @@ export class RoomDecisions {
 
   private paired(sid: Uint8Array, side: 'a' | 'b'): RelayToClient {
     return this.ice.length === 0 ? { type: 'paired', sid, side } : { type: 'paired', sid, side, ice: this.ice };
-  }
-
-  private claimRefusal(code: Extract<ClaimResult, { kind: 'rejected' }>['code']): Refusal {
-    switch (code) {
-      case 'RELAY_PROTOCOL':
-        return { code, message: `nameplate must be from 1 to ${this.config.maxNameplate}`, reason: 'bad_message' };
-      case 'RELAY_LIMIT':
-        return { code, message: 'too many nameplates in use', reason: 'limit' };
-      case 'NAMEPLATE_BURNED':
-        return { code, message: 'nameplate is burned', reason: 'burned' };
-      case 'NAMEPLATE_IN_USE':
-        return { code, message: 'nameplate already has two sides', reason: 'in_use' };
-    }
   }
 
   /** Side b (`leaver`) went before the key exchange completed: it pays a failed claim, side a waits again. */

@@ -1,8 +1,6 @@
 /**
- * Room bookkeeping (PROTOCOL.md §2.4): which connection holds which nameplate, as pure logic. The caller
- * passes the time; nothing here touches a socket.
- *
- * A room is created by `allocate` or by the first `claim` of a nameplate (side "a") and is paired by the second
+ * Room bookkeeping (PROTOCOL.md §2.4): which connection holds which nameplate, as pure logic (the caller passes the
+ * time). A room is created by `allocate` or by the first `claim` of a nameplate (side "a") and is paired by the second
  * claim (side "b"). The key exchange is complete, for the relay, once side a has sent its second `msg` (its `pake`,
  * then its `confirm`, which a sends only after checking b's): a side b that leaves before that has learned nothing
  * about the code, so the room goes back to waiting and side a keeps its nameplate. After that the nameplate stays
@@ -64,6 +62,10 @@ export class Rooms {
     return this.rooms.size + this.rejoins.size;
   }
 
+  /** Nameplates and reconnect ids in use here. */
+  held(): { nameplates: number[]; reconnects: string[] } {
+    return { nameplates: [...this.rooms.nameplates()], reconnects: [...this.rejoins.keys()] };
+  }
   get burnedNameplates(): number {
     return this.burned.size;
   }
@@ -75,12 +77,12 @@ export class Rooms {
   }
 
   /**
-   * Gives `conn` the smallest free nameplate as side "a"; with `seats` (total > 1) as the first of that many seats,
-   * the others taken by `join` with the token.
+   * Gives `conn` the smallest free nameplate (or `only` that one) as side "a"; with `seats` (total > 1) as the first
+   * of that many seats, the others taken by `join` with the token.
    */
-  allocate(conn: ConnId, now: number, seats?: SeatGrant): AllocateResult {
+  allocate(conn: ConnId, now: number, seats?: SeatGrant, only?: number): AllocateResult {
     if (this.nameplates >= this.options.maxNameplates) return { kind: 'rejected', code: 'RELAY_LIMIT' };
-    for (let n = 1; n <= this.options.maxNameplate; n++) {
+    for (let n = only ?? 1; n <= (only ?? this.options.maxNameplate); n++) {
       if (this.rooms.has(n) || this.burned.has(n, now)) continue;
       this.create(n, conn, now, undefined, seats);
       return { kind: 'allocated', nameplate: n };

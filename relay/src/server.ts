@@ -6,11 +6,12 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import type { Duplex } from 'node:stream';
-import WebSocket, { WebSocketServer } from 'ws';
+import type WebSocket from 'ws';
+import { WebSocketServer } from 'ws';
 import { PROTOCOL_VERSION, type RandomBytes, RELAY_PATH, secureRandomBytes } from '@portunus/protocol';
 import { clientAddress, proxyTrust, type ProxyTrust } from './address.js';
 import { resolveRelayConfig, type RelayConfig } from './config.js';
-import type { ConnId } from './connections.js';
+import { Cluster, type Admission } from './cluster.js';
 import { RelayCore, type CoreStats } from './core.js';
 import { handleHttpRequest, type Health } from './http.js';
 import { listeningUrls } from './listening-urls.js';
@@ -18,8 +19,10 @@ import { silentLogger, type Logger } from './logger.js';
 import { RelayMetrics, type GaugeSource } from './metrics.js';
 import { loadPage, type PageFiles } from './page-files.js';
 import { PreUpgradeSockets } from './pre-upgrade-sockets.js';
+import { openRedis } from './redis.js';
 import { RelayDrops } from './relay-drops.js';
 import { shutdownSchedule } from './shutdown-schedule.js';
+import { attachSocket, isRelayPath, rejectUpgrade } from './socket-events.js';
 import { Sockets, type SocketStats } from './sockets.js';
 import { packageVersion } from './version.js';
 
@@ -78,6 +81,8 @@ class Relay {
   private readonly trust: ProxyTrust | undefined;
   private readonly page: PageFiles | undefined;
   readonly drops: RelayDrops;
+  /** One of several instances sharing a Redis (`--redis`, PROTOCOL.md §12). */
+  private readonly cluster: Cluster | undefined;
   /** The X-Forwarded-For warning is logged once: behind a proxy it would otherwise come with every connection. */
   private warnedForwardedFor = false;
   private readonly server: Server;
@@ -104,8 +109,27 @@ class Relay {
     const random = deps.random ?? secureRandomBytes;
     this.page = config.noPage ? undefined : loadPage(config.pageDir);
     const servesPage = this.page !== undefined;
-    this.core = new RelayCore({ ...config, servesPage }, { random, observer: this.metrics, logger: this.logger });
-    this.sockets = new Sockets({ highWaterMark: config.highWaterMark, logger: this.logger });
+    const cluster = config.redis !== undefined;
+    const shared = {
+      failedClaim: (key: string) => this.cluster?.state.failedClaim(key),
+      burned: (n: number) => this.cluster?.state.burned(n),
+    };
+    this.core = new RelayCore(
+      { ...config, servesPage, cluster },
+      { random, observer: this.metrics, logger: this.logger, ...(cluster ? { shared } : {}) },
+    );
+    this.sockets = new Sockets({
+      highWaterMark: config.highWaterMark,
+      logger: this.logger,
+      cluster: (action) => this.cluster?.perform(action),
+    });
+    if (config.redis !== undefined) {
+      const deps = { core: () => this.core, sockets: this.sockets, logger: this.logger, clock: this.clock };
+      this.cluster = new Cluster(config, openRedis(config.redis, this.logger), {
+        ...deps,
+        registry: this.metrics.registry,
+      });
+    }
     this.trust = proxyTrust(config.trustProxy);
     this.preUpgrade = new PreUpgradeSockets({
       perAddress: config.maxConnectionsPerIp,
@@ -153,11 +177,21 @@ class Relay {
         resolve();
       });
     });
+    if (this.cluster !== undefined) await this.startCluster();
     const { nameplateTtlMs, idleTimeoutMs, pingIntervalMs } = this.config;
     const sweepMs = Math.min(1000, Math.max(10, Math.min(nameplateTtlMs, idleTimeoutMs) / 4));
     this.timers.push(setInterval(() => this.sockets.perform(this.core.tick(this.clock())), sweepMs));
     this.timers.push(setInterval(() => this.sockets.keepalive(), pingIntervalMs));
     for (const timer of this.timers) timer.unref();
+  }
+
+  /** Announces this instance; a relay whose Redis is down still starts (and says so in /healthz). */
+  private async startCluster(): Promise<void> {
+    const address = this.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : this.config.port;
+    const host = this.config.host.includes(':') ? `[${this.config.host}]` : this.config.host;
+    await this.cluster!.ready();
+    this.cluster!.start(this.config.advertise?.replace(/\/$/, '') ?? `ws://${host}:${port}`);
   }
 
   handle(): RelayHandle {
@@ -185,7 +219,15 @@ class Relay {
     const { connections, nameplates } = this.core.stats();
     const uptime = Math.max(0, Math.round((this.clock() - this.startedAt) / 1000));
     const status = this.draining ? 'draining' : 'ok';
-    return { status, version: this.version, protocol: PROTOCOL_VERSION, connections, nameplates, uptime };
+    const health: Health = {
+      status,
+      version: this.version,
+      protocol: PROTOCOL_VERSION,
+      connections,
+      nameplates,
+      uptime,
+    };
+    return this.cluster === undefined ? health : { ...health, redis: this.cluster.status() };
   }
 
   private serverOnUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -200,15 +242,21 @@ class Relay {
     }
     if (!isRelayPath(req.url)) return rejectUpgrade(socket, 404, 'Not Found');
     if (this.draining) return rejectUpgrade(socket, 503, 'Service Unavailable');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.wssOnConnection(ws, req));
+    const address = clientAddress(req, this.trust);
+    const accept = (admission: Admission): void =>
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.wssOnConnection(ws, admission));
+    if (this.cluster === undefined) return accept({ address, counted: false });
+    void this.cluster.upgrade(req, socket, address, accept);
   }
 
-  private wssOnConnection(ws: WebSocket, req: IncomingMessage): void {
-    const address = clientAddress(req, this.trust);
-    const { conn, actions } = this.core.open(address, this.clock());
+  private wssOnConnection(ws: WebSocket, admission: Admission): void {
+    const { address, link, refused } = admission;
+    const { conn, actions } = this.core.open(address, this.clock(), { link, refused });
     this.sockets.add(conn, ws);
+    this.cluster?.opened(conn, admission);
     this.logger.debug('connected', { conn, ip: address });
-    attachSocket(conn, ws, { core: this.core, sockets: this.sockets, clock: this.clock, logger: this.logger });
+    const { core, sockets, clock, logger, cluster } = this;
+    attachSocket(conn, ws, { core, sockets, clock, logger, cluster });
     this.sockets.perform(actions);
   }
 
@@ -242,58 +290,7 @@ class Relay {
     await serverClosed;
     // Records being written (a completed upload, a slot taken) land before the relay says it stopped.
     await this.drops.close();
+    await this.cluster?.close();
     this.logger.info('stopped');
   }
-}
-
-interface Glue {
-  readonly core: RelayCore;
-  readonly sockets: Sockets;
-  readonly clock: () => number;
-  readonly logger: Logger;
-}
-
-/** The per-connection event handlers: everything goes through the core, whose actions the socket table performs. */
-function attachSocket(conn: ConnId, ws: WebSocket, glue: Glue): void {
-  const { core, sockets, clock } = glue;
-  ws.on('message', function socketOnMessage(data: WebSocket.RawData, isBinary: boolean) {
-    sockets.markAlive(conn);
-    const bytes = data as Buffer; // binaryType is 'nodebuffer': always one Buffer
-    if (isBinary) {
-      const result = core.binary(conn, bytes.length, clock());
-      if ('forward' in result) sockets.forward(conn, result.forward, bytes, true);
-      else sockets.perform(result.actions);
-      return;
-    }
-    sockets.perform(core.text(conn, bytes.toString('utf8'), bytes.length, clock()));
-  });
-  ws.on('pong', function socketOnPong() {
-    sockets.markAlive(conn);
-  });
-  ws.on('error', function socketOnError(err: Error & { code?: string }) {
-    // ws has already started closing with the matching code (1009 too big, 1007 bad UTF-8, 1002 bad framing).
-    if (err.code?.startsWith('WS_ERR_') !== true) return;
-    const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_big' : 'bad_message';
-    glue.logger.info('rejected frame', { conn, code: err.code });
-    sockets.perform(core.socketError(conn, reason, clock()));
-  });
-  ws.on('close', function socketOnClose(code: number) {
-    glue.logger.debug('disconnected', { conn, code });
-    // A client the keepalive gave up on went silent, and may come back; one whose socket closed (its process
-    // ended, even killed: the kernel closes it) is gone.
-    const dropped = sockets.wasDropped(conn);
-    sockets.remove(conn);
-    sockets.perform(core.closed(conn, clock(), dropped));
-  });
-}
-
-function isRelayPath(url: string | undefined): boolean {
-  if (url === undefined) return false;
-  const query = url.indexOf('?');
-  return (query === -1 ? url : url.slice(0, query)) === RELAY_PATH;
-}
-
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -39,7 +39,14 @@ export class Sockets {
   private peakBuffered = 0;
   private emptyWaiters: (() => void)[] = [];
 
-  constructor(private readonly options: { highWaterMark: number; logger: Logger }) {}
+  constructor(
+    private readonly options: {
+      highWaterMark: number;
+      logger: Logger;
+      /** Performs what concerns several relay instances (route, link: cluster.ts). */
+      cluster?: (action: Extract<RelayAction, { type: 'route' | 'link' }>) => void;
+    },
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -79,6 +86,10 @@ export class Sockets {
           break;
         case 'close':
           this.close(action.conn, action.code, action.reason);
+          break;
+        case 'route':
+        case 'link':
+          this.options.cluster?.(action);
           break;
       }
     }

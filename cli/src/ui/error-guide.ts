@@ -90,6 +90,7 @@ export const ERROR_GUIDE = {
     hint: 'Are both computers on the same network, and is the sender still running? Otherwise meet through a relay: --relay ws://host:port on both sides.',
   },
   RELAY_LIMIT: { exit: 6, hint: 'The relay refused: one of its limits was reached. Try again later.' },
+  RELAY_STATE_UNAVAILABLE: { exit: 6, hint: "The relay's shared state is unavailable; try again shortly." },
   RATE_LIMITED: { exit: 6, hint: 'Too many attempts from your address; wait a minute and try again.' },
   RELAY_SHUTDOWN: { exit: 6, hint: 'The relay is restarting; try again in a moment.' },
   RELAY_PROTOCOL: {

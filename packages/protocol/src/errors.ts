@@ -37,6 +37,7 @@ export const ERRORS = {
   NO_RELAY: {},
   NO_SENDER_FOUND: {},
   RELAY_LIMIT: { close: 4013 },
+  RELAY_STATE_UNAVAILABLE: { close: 4014 },
   RATE_LIMITED: { close: 4005 },
   RELAY_SHUTDOWN: { close: 4010 },
   RELAY_PROTOCOL: { close: 4001 },
