@@ -1,6 +1,6 @@
 /**
  * Several relay processes acting as one relay (issue 17), as an operator runs them: a real redis-server, N relay
- * processes (`node relay/dist/main.js`, each with --redis, its own --advertise and --name) and Debian's haproxy in
+ * processes (`node relay/dist/main.js`, each with --redis and its own --advertise) and Debian's haproxy in
  * front, running deploy/haproxy/haproxy.cfg itself with only its ports changed, all on 127.0.0.1 and free ports.
  * Fault injection lives here: SIGKILL an instance, stop and start Redis. Test harness only.
  */
@@ -35,7 +35,7 @@ export function clusterMissing(): string | undefined {
 }
 
 export interface Instance {
-  /** Its --name, which clients see in the welcome (RelayClient.relayName): where a connection landed. */
+  /** Its server name in haproxy's config, which haproxy names in each upgrade's response (relay-transfer.ts). */
   readonly name: string;
   readonly port: number;
   /** Its own ws:// URL (also its --advertise). */
@@ -59,8 +59,8 @@ export interface Cluster {
   readonly url: string;
   readonly instances: readonly Instance[];
   readonly redis: LocalRedis;
-  /** The instance whose --name is `relayName` (from a client's welcome). */
-  instanceNamed(relayName: string): Instance;
+  /** The instance of that name (relay-transfer.ts landedOn). */
+  instanceNamed(name: string): Instance;
   /** haproxy's CPU seconds so far. */
   proxyCpuSeconds(): number;
   /** A metric summed over every live instance. */
@@ -167,7 +167,8 @@ interface RelayInstance extends Instance {
 async function startInstance(name: string, redisUrl: string | undefined, extra: string[]): Promise<RelayInstance> {
   const port = await freePort();
   const url = `ws://127.0.0.1:${port}/v1`;
-  const args = [RELAY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--json', '--name', name];
+  // One --name for all: it is the relay's name in the key exchange, so every instance must give the same.
+  const args = [RELAY_MAIN, '--host', '127.0.0.1', '--port', String(port), '--json', '--name', 'portunus-cluster'];
   if (redisUrl !== undefined) args.push('--redis', redisUrl, '--advertise', `ws://127.0.0.1:${port}`);
   args.push('--trust-proxy', '127.0.0.1', ...extra);
   const env = { ...process.env };

@@ -23,31 +23,47 @@ export interface RelayTransferOptions {
 }
 
 export interface RelayTransferResult {
-  /** The instances the sender's and the receiver's connections landed on (their --name). */
+  /** The instances the sender's and the receiver's connections landed on (Instance.name). */
   senderInstance: string;
   receiverInstance: string;
   nameplate: number;
 }
 
-/** A WebSocket constructor with the W3C API that sends extra request headers. */
-export function webSocketWith(headers: Record<string, string>): new (url: string) => W3CWebSocket {
+/** The instance each client's connection landed on: haproxy names it in the upgrade's response (haproxy.cfg). */
+const landed = new WeakMap<RelayClient, string>();
+const INSTANCE_HEADER = 'x-portunus-instance';
+
+/** The name of the instance (haproxy's server name, Instance.name) `client` reached; '' when not through haproxy. */
+export function landedOn(client: RelayClient): string {
+  return landed.get(client) ?? '';
+}
+
+/**
+ * A WebSocket constructor with the W3C API that sends extra request headers and hands over the upgrade response's
+ * instance header. Every instance has one --name: the name is part of the key exchange (CPace's channel id).
+ */
+function webSocketWith(headers: Record<string, string>, onInstance: (name: string) => void) {
   class HeaderWebSocket extends WebSocket {
     constructor(url: string) {
       super(url, { headers });
+      this.once('upgrade', (res) => onInstance(String(res.headers[INSTANCE_HEADER] ?? '')));
     }
   }
   return HeaderWebSocket as unknown as new (url: string) => W3CWebSocket;
 }
 
-export function openClient(url: string, options: RelayTransferOptions = {}): Promise<RelayClient> {
+export async function openClient(url: string, options: RelayTransferOptions = {}): Promise<RelayClient> {
   const headers: Record<string, string> =
     options.forwardedFor === undefined ? {} : { 'X-Forwarded-For': options.forwardedFor };
-  return connectBrowserRelay({
+  let instance = '';
+  const client = await connectBrowserRelay({
     url,
-    WebSocket: webSocketWith(headers),
+    WebSocket: webSocketWith(headers, (name) => (instance = name)),
     agent: 'portunus-cluster-test/1',
     ...(options.stallTimeoutMs === undefined ? {} : { stallTimeoutMs: options.stallTimeoutMs }),
   });
+  landed.set(client, instance);
+  return client;
 }
 
 export async function nextEvent<T extends PeerEvent['type']>(
@@ -78,7 +94,9 @@ export async function relayTransfer(
     const nameplate = await sender.allocate();
     const receiver = await openClient(url, options);
     opened.push(receiver);
-    await receiver.claim(nameplate);
+    // Side b, joining the sender's room; side a would be a new room of its own, the sender's not found.
+    const { side } = await receiver.claim(nameplate);
+    if (side !== 'b') throw new Error(`claim of ${nameplate} on ${landedOn(receiver)} made a new room`);
     await Promise.all([nextEvent(sender, 'paired'), nextEvent(receiver, 'paired')]);
     await options.onPaired?.({ sender, receiver });
     // The offer: length and digest; the receiver's answer; then the pipe.
@@ -107,7 +125,7 @@ export async function relayTransfer(
     if (!hash.digest().equals(got.subarray(8))) throw new Error('SHA-256 mismatch');
     sender.reportDone(true);
     receiver.reportDone(true);
-    return { senderInstance: sender.relayName, receiverInstance: receiver.relayName, nameplate };
+    return { senderInstance: landedOn(sender), receiverInstance: landedOn(receiver), nameplate };
   };
   try {
     return await Promise.race([run(), timeout]);
