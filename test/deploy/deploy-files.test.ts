@@ -13,6 +13,7 @@ import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { startRelay } from '@portunus/relay';
 import { ROOT } from '../../cli/test/e2e/harness.js';
+import { redisMissing, startLocalRedis } from '../redis/redis-server.js';
 import { checkRelayEnv, DEPLOY, manifest, manifests, read, type Json } from './deploy-env.js';
 
 // --- Kubernetes ---
@@ -107,7 +108,8 @@ describe('deploy/k8s', () => {
 
   it('runs the relay as the Deployment says: probes on /healthz, grace under the termination grace, scrape annotations', () => {
     const configMap = byKind('ConfigMap') as { metadata: { name: string }; data: Record<string, string> };
-    const grace = checkRelayEnv(configMap.data, 'k8s ConfigMap');
+    // Each pod adds its PORTUNUS_RELAY_ADVERTISE (its IP: cluster-files.test.ts), which --redis needs.
+    const grace = checkRelayEnv({ ...configMap.data, PORTUNUS_RELAY_ADVERTISE: 'ws://10.1.2.3:4747' }, 'k8s pod');
     const deployment = byKind('Deployment') as any;
     const pod = deployment.spec.template;
     const [container] = pod.spec.containers;
@@ -244,17 +246,23 @@ describe('deploy/grafana/relay-dashboard.json', () => {
   const used = new Set(
     exprs.flatMap((e) => [...e.matchAll(/\b(?:portunus_relay|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0])),
   );
-  const defined = [...read('relay/src/metrics.ts').matchAll(/name: '(portunus_relay_[a-z_]+)'/g)].map((m) => m[1]!);
+  // The relay's own metrics, and those of several instances sharing their state (cluster.ts, only with --redis).
+  const metricNames = (file: string) => [...read(file).matchAll(/name: '(portunus_relay_[a-z_]+)'/g)].map((m) => m[1]!);
+  const clusterOnly = metricNames('relay/src/cluster.ts');
+  const defined = [...metricNames('relay/src/metrics.ts'), ...clusterOnly];
 
-  it('uses the relay metrics metrics.ts defines, and shows every one of them', () => {
+  it('uses the relay metrics metrics.ts and cluster.ts define, and shows every one of them', () => {
     expect(defined.length).toBeGreaterThan(5);
+    expect(clusterOnly.length).toBeGreaterThan(0);
     const relayUsed = [...used].filter((n) => n.startsWith('portunus_relay_'));
     expect(relayUsed.filter((n) => !defined.includes(n))).toEqual([]);
     expect(defined.filter((n) => !used.has(n))).toEqual([]);
   });
 
-  it('asks only for metrics a running relay serves at /metrics', async () => {
-    const relay = await startRelay({ host: '127.0.0.1', port: 0, graceMs: 0, processMetrics: true });
+  it.skipIf(redisMissing() !== undefined)('asks only for metrics a running relay serves at /metrics', async () => {
+    // With a Redis, as one of several instances: then it serves the cluster metrics as well.
+    const redis = await startLocalRedis();
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, graceMs: 0, processMetrics: true, redis: redis.url });
     try {
       const text = await (await fetch(new URL('/metrics', relay.url.replace(/^ws/, 'http')))).text();
       // Metric families by their TYPE line: a labelled counter has no series before its first event (rejections).
@@ -262,6 +270,7 @@ describe('deploy/grafana/relay-dashboard.json', () => {
       expect([...used].filter((n) => !served.has(n))).toEqual([]);
     } finally {
       await relay.close(0);
+      await redis.close();
     }
   });
 });
