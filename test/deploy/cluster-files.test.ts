@@ -71,6 +71,9 @@ describe('deploy/compose.cluster.yaml', () => {
         PORTUNUS_RELAY_TRUST_PROXY: '127.0.0.1',
       });
     }
+    // One name for all: clients bind the relay's name into the key exchange (CPace's channel id).
+    const names = relays.map((name) => compose.services[name].environment.PORTUNUS_RELAY_NAME as string);
+    expect(new Set(names).size).toBe(1);
     expect(proxy.network_mode).toBe('service:redis');
     expect(proxy.depends_on).toEqual(relays);
     expect(proxy.volumes).toContain('./haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro');
