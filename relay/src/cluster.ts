@@ -42,7 +42,9 @@ export class Cluster {
   readonly id = randomBytes(16).toString('hex');
   readonly state: SharedState;
   private readonly links: InstanceLinks;
+  /** The link secret, read again at every heartbeat (a Redis restarted empty gets a new one), and the one before. */
   private secret: Buffer | undefined;
+  private previousSecret: Buffer | undefined;
   /** Each connection's client address (a link carries it on), and the limit key it is counted under cluster-wide. */
   private readonly addresses = new Map<ConnId, { address: string; counted: string | undefined }>();
   private readonly routes: Counter<'outcome'>;
@@ -123,10 +125,13 @@ export class Cluster {
       const address = this.addresses.get(action.conn)?.address ?? '';
       return this.links.open(action.conn, address, action.url, action.hello, action.request);
     }
-    void this.state.route(action.request, action.key).then((route) => {
-      this.routes.inc({ outcome: route.kind });
-      sockets.perform(core().routed(action.conn, route, clock()));
-    });
+    void this.state
+      .route(action.request, action.key)
+      .then((route) => {
+        this.routes.inc({ outcome: route.kind });
+        sockets.perform(core().routed(action.conn, route, clock()));
+      })
+      .catch((err: unknown) => this.deps.logger.error('route failed', { error: String(err).slice(0, 300) }));
   }
 
   /**
@@ -136,9 +141,12 @@ export class Cluster {
   async upgrade(req: IncomingMessage, socket: Duplex, address: string, accept: (a: Admission) => void): Promise<void> {
     const header = req.headers[LINK_HEADER];
     if (header !== undefined) {
-      const secret = this.secret;
-      const vouched =
-        typeof header === 'string' && secret !== undefined ? verifyLink(secret, header, this.deps.clock()) : undefined;
+      const now = this.deps.clock();
+      const vouched = [this.secret, this.previousSecret]
+        .map((secret) =>
+          typeof header === 'string' && secret !== undefined ? verifyLink(secret, header, now) : undefined,
+        )
+        .find((address) => address !== undefined);
       if (vouched !== undefined) return accept({ address: vouched, link: true, counted: false });
       this.deps.logger.warn('link refused', { ip: address, reason: 'bad link header' });
       socket.once('finish', () => socket.destroy());
@@ -185,7 +193,9 @@ export class Cluster {
 
   private async beat(): Promise<void> {
     try {
-      this.secret ??= await this.state.linkSecret();
+      const secret = await this.state.linkSecret();
+      if (this.secret === undefined || !secret.equals(this.secret))
+        [this.previousSecret, this.secret] = [this.secret, secret];
       await this.state.heartbeat(this.deps.core().held());
     } catch {
       // Redis is out of reach: redis.ts has said so once; the next beat tries again.

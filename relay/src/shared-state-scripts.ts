@@ -69,9 +69,9 @@ if redis.call('HINCRBY', key, ARGV[3], -1) <= 0 then redis.call('HDEL', key, ARG
 return 1
 `;
 
-/** ARGV: prefix, address key. A fixed one-minute window per address. */
+/** ARGV: prefix, me, address key. A fixed one-minute window per address. */
 export const FAILED_CLAIM = `
-local key = ARGV[1] .. 'fc:' .. ARGV[2]
+local key = ARGV[1] .. 'fc:' .. ARGV[3]
 if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, 60000) end
 return 1
 `;
