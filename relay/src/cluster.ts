@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { addressKey } from './address.js';
@@ -49,6 +50,10 @@ export class Cluster {
   private readonly addresses = new Map<ConnId, { address: string; counted: string | undefined }>();
   private readonly routes: Counter<'outcome'>;
   private timer: NodeJS.Timeout | undefined;
+  /** A graceful stop has begun: no more heartbeats. */
+  private left = false;
+  /** The IP addresses in the live instances' advertise URLs (from the last heartbeat). */
+  private peers: ReadonlySet<string> = new Set();
 
   constructor(
     config: RelayConfig,
@@ -105,6 +110,8 @@ export class Cluster {
   /** Starts the heartbeat, announcing `advertise` (and fetches the link secret, again and again until Redis answers). */
   start(advertise: string): void {
     this.state.advertise = advertise;
+    // Back in touch with Redis: announce this instance at once rather than at the next tick.
+    this.redis.client.on('ready', () => void this.beat());
     this.timer = setInterval(() => void this.beat(), HEARTBEAT_MS);
     this.timer.unref();
     void this.beat();
@@ -115,6 +122,15 @@ export class Cluster {
     await this.redis.ready(COMMAND_TIMEOUT_MS).catch(() => {});
   }
 
+  /**
+   * Whether a raw socket comes from another instance's address: its links are not counted per address before their
+   * upgrade (pre-upgrade-sockets.ts), where a burst of them would otherwise be cut like a client's flood. The link
+   * header is checked at the upgrade; every socket still counts against the server's connection backstop.
+   */
+  isInstanceAddress(peer: string): boolean {
+    return this.peers.has(peer.startsWith('::ffff:') ? peer.slice(7) : peer);
+  }
+
   status(): 'ok' | 'unreachable' {
     return this.redis.reachable() ? 'ok' : 'unreachable';
   }
@@ -123,7 +139,10 @@ export class Cluster {
     const { core, sockets, clock } = this.deps;
     if (action.type === 'link') {
       const address = this.addresses.get(action.conn)?.address ?? '';
-      return this.links.open(action.conn, address, action.url, action.hello, action.request);
+      const open = (): void => this.links.open(action.conn, address, action.url, action.hello, action.request);
+      // Redis came back (or this instance started) since the last heartbeat: fetch the link secret now.
+      if (this.secret === undefined) return void this.beat().then(open);
+      return open();
     }
     void this.state
       .route(action.request, action.key)
@@ -184,21 +203,46 @@ export class Cluster {
     if (counted !== undefined) this.state.release(counted);
   }
 
-  /** A graceful stop: gives back this instance's liveness, counts and holds, then lets go of Redis. */
-  async close(): Promise<void> {
+  /**
+   * A graceful stop begins: this instance's liveness, counts and holds go at once, so new rendezvous go elsewhere
+   * (its waiting rooms are closed anyway; its paired rooms and links go on without Redis).
+   */
+  async leave(): Promise<void> {
+    this.left = true;
     clearInterval(this.timer);
+    this.timer = undefined;
     await this.state.leave(this.deps.core().held()).catch(() => {});
+  }
+
+  /** The stop is over: lets go of Redis. */
+  async close(): Promise<void> {
+    await this.leave();
     await this.redis.close();
   }
 
   private async beat(): Promise<void> {
+    if (this.left) return;
     try {
       const secret = await this.state.linkSecret();
       if (this.secret === undefined || !secret.equals(this.secret))
         [this.previousSecret, this.secret] = [this.secret, secret];
-      await this.state.heartbeat(this.deps.core().held());
+      this.peers = instanceAddresses(await this.state.heartbeat(this.deps.core().held()));
     } catch {
       // Redis is out of reach: redis.ts has said so once; the next beat tries again.
     }
   }
+}
+
+/** The IP literals among advertise URLs (a host name is not resolved: its links count like a client's sockets). */
+function instanceAddresses(urls: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  for (const url of urls) {
+    try {
+      const host = new URL(url).hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host) !== 0) out.add(host);
+    } catch {
+      // Not a URL: the scripts only store what an instance announced, and an instance announces a checked URL.
+    }
+  }
+  return out;
 }

@@ -138,6 +138,7 @@ export class RelayCore {
       enterPhase(state, 'linked', now);
       return [{ type: 'link', conn, url: route.url, hello: state.hello ?? '', request: pending.text }];
     }
+    state.hello = undefined;
     if (route.kind !== 'local') return this.settle(conn, now, routeRefusal(route));
     return this.settle(conn, now, this.rendezvous(conn, state, pending.msg, now, route.nameplate));
   }

@@ -18,7 +18,15 @@ export class PreUpgradeSockets {
   /** Releases the count of a socket still counted (once: on upgrade or on close, whichever comes first). */
   private readonly releases = new WeakMap<Duplex, () => void>();
 
-  constructor(private readonly options: { perAddress: number; trust: ProxyTrust | undefined; onRefused: () => void }) {
+  constructor(
+    private readonly options: {
+      perAddress: number;
+      trust: ProxyTrust | undefined;
+      onRefused: () => void;
+      /** Peers not counted: other relay instances opening links (cluster.ts). */
+      exempt?: (peer: string) => boolean;
+    },
+  ) {
     this.counts = new ConnectionCounts({ total: Number.POSITIVE_INFINITY, perAddress: options.perAddress });
   }
 
@@ -30,7 +38,7 @@ export class PreUpgradeSockets {
   /** A new TCP connection: counted, or destroyed when its address already holds its share. */
   accept(socket: Socket): void {
     const peer = socket.remoteAddress;
-    if (peer === undefined || this.options.trust?.peer(peer) === true) return;
+    if (peer === undefined || this.options.trust?.peer(peer) === true || this.options.exempt?.(peer) === true) return;
     const key = addressKey(peer);
     if (this.counts.admit(key) !== 'ok') {
       this.options.onRefused();

@@ -135,6 +135,7 @@ class Relay {
       perAddress: config.maxConnectionsPerIp,
       trust: this.trust,
       onRefused: () => this.metrics.rejected('limit'),
+      exempt: (peer) => this.cluster?.isInstanceAddress(peer) === true,
     });
     this.drops = new RelayDrops(config, {
       registry: this.metrics.registry,
@@ -276,6 +277,7 @@ class Relay {
     const serverClosed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     this.sockets.perform(this.core.shutdown(this.clock()));
+    await this.cluster?.leave();
     this.logger.info('draining', { connections: this.sockets.size, graceMs });
     // Paired rooms and drop uploads or downloads under way get the same drain to finish.
     await Promise.all([

@@ -78,8 +78,8 @@ return 1
 
 /**
  * ARGV: prefix, me, advertise URL, liveness PX, hold PX, number of held keys, the held keys (np:<n>, rc:<id>), then
- * the keys released since. Refreshes the liveness and every hold (taking back one that a Redis restart lost), and
- * gives up the released ones that are still this instance's.
+ * the keys released since. Refreshes the liveness and every hold (taking back one that a Redis restart lost), gives
+ * up the released ones that are still this instance's, and answers the live instances' advertise URLs.
  */
 export const HEARTBEAT = `
 local p, me = ARGV[1], ARGV[2]
@@ -96,7 +96,12 @@ for i = 7, #ARGV do
     redis.call('DEL', key)
   end
 end
-return 1
+local urls = {}
+for _, id in ipairs(redis.call('SMEMBERS', p .. 'instances')) do
+  local url = redis.call('GET', p .. 'live:' .. id)
+  if url then table.insert(urls, url) end
+end
+return urls
 `;
 
 /** ARGV: prefix, me, then every key this instance holds: a graceful stop gives everything back at once. */

@@ -36,8 +36,12 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
 export class SharedState {
   /** Hold keys (`np:<n>`, `rc:<id>`) with a route under way: the heartbeat must not give them up meanwhile. */
   private readonly inflight = new Map<string, number>();
-  /** Hold keys this instance has taken since the last heartbeat, and those it held then. */
-  private taken = new Set<string>();
+  /**
+   * Hold keys this instance has taken since the last heartbeat (`fresh`: its room may be made a moment later, so they
+   * are not given up at the next heartbeat), and those taken before or held then (`aging`: given up when not in use).
+   */
+  private fresh = new Set<string>();
+  private aging = new Set<string>();
   private readonly scripts: Record<string, Script> = {};
   /** The ws:// URL the other instances link to (known once the relay listens). */
   advertise: string;
@@ -70,7 +74,7 @@ export class SharedState {
       const route = parseRoute(reply, this.options.maxNameplate);
       if (route.kind === 'local') {
         const taken = hold ?? (route.nameplate === undefined ? undefined : `np:${route.nameplate}`);
-        if (taken !== undefined && request.kind !== 'join') this.taken.add(taken);
+        if (taken !== undefined && request.kind !== 'join') this.fresh.add(taken);
       }
       return route;
     } catch (err) {
@@ -106,13 +110,21 @@ export class SharedState {
     this.redis.client.set(`${PREFIX}burn:${nameplate}`, '1', 'PX', this.options.burnTtlMs).catch(() => {});
   }
 
-  /** Keeps this instance alive and `held` (in use here) held; gives back what was taken but is no longer in use. */
-  async heartbeat(held: { nameplates: number[]; reconnects: string[] }): Promise<void> {
+  /**
+   * Keeps this instance alive and `held` (in use here) held; gives back what was taken but is no longer in use.
+   * Answers the advertise URLs of the live instances.
+   */
+  async heartbeat(held: { nameplates: number[]; reconnects: string[] }): Promise<string[]> {
     const keys = heldKeys(held);
     const current = new Set(keys);
-    const released = [...this.taken].filter((key) => !current.has(key) && !this.inflight.has(key));
-    this.taken = new Set([...current, ...[...this.taken].filter((key) => this.inflight.has(key))]);
-    await this.scripts.HEARTBEAT!(this.advertise, LIVENESS_MS, HOLD_MS, keys.length, ...keys, ...released);
+    const released = [...this.aging].filter(
+      (key) => !current.has(key) && !this.fresh.has(key) && !this.inflight.has(key),
+    );
+    const kept = [...this.aging].filter((key) => this.inflight.has(key));
+    this.aging = new Set([...current, ...this.fresh, ...kept]);
+    this.fresh = new Set();
+    const urls = await this.scripts.HEARTBEAT!(this.advertise, LIVENESS_MS, HOLD_MS, keys.length, ...keys, ...released);
+    return Array.isArray(urls) ? urls.filter((url): url is string => typeof url === 'string') : [];
   }
 
   /** The key that authenticates links between instances: made once by whichever instance comes first. */
@@ -126,7 +138,7 @@ export class SharedState {
 
   /** A graceful stop: this instance's liveness, counts and holds go at once. */
   async leave(held: { nameplates: number[]; reconnects: string[] }): Promise<void> {
-    await this.scripts.LEAVE!(...new Set([...heldKeys(held), ...this.taken]));
+    await this.scripts.LEAVE!(...new Set([...heldKeys(held), ...this.fresh, ...this.aging]));
   }
 
   private ask(request: RouteRequest, key: string): Promise<unknown> {

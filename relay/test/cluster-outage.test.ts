@@ -88,6 +88,21 @@ describe.skipIf(missing !== undefined)('several relay instances: Redis outage', 
     b.close();
   });
 
+  it('an instance whose Redis is down at start still starts, refuses rendezvous, and serves once Redis is up', async () => {
+    cluster = await startTestCluster(0);
+    await cluster.redis.stop();
+    const A = await cluster.add();
+    expect(A.health()).toMatchObject({ status: 'ok', redis: 'unreachable' });
+    const early = await RawClient.hello(A.url);
+    early.json({ type: 'claim', nameplate: 3 });
+    expect(await early.expect('error')).toMatchObject({ code: 'RELAY_STATE_UNAVAILABLE' });
+    await cluster.redis.start();
+    await eventually(() => A.health().redis === 'ok', 'Redis reached');
+    const B = await cluster.add();
+    const { nameplate } = await pairAcross(B.url, A.url);
+    expect(nameplate).toBeGreaterThan(0);
+  });
+
   it('backpressure through a link: a reader that stalls does not make either instance buffer without bound', async () => {
     cluster = await startTestCluster(2, { highWaterMark: MiB, maxFrameBytes: MiB });
     const [A, B] = cluster.relays as [RelayHandle, RelayHandle];

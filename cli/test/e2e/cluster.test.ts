@@ -70,7 +70,7 @@ describe.skipIf(missing !== undefined)('several relay instances, real processes'
     expect((await readFile(join(tmp.path, 'dst', 'data.bin'))).equals(content)).toBe(true);
   });
 
-  it('an instance killed: the others keep serving, and its nameplate is free again once its liveness lapses', async () => {
+  it('an instance killed: a client linked to it is told (4010), the others keep serving, and its nameplate is free again once its liveness lapses', async () => {
     const [A, , C] = relays as [RelayProc, RelayProc, RelayProc];
     const held = await new Promise<number>((resolve, reject) => {
       const ws = new WebSocket(C.url);
@@ -83,8 +83,23 @@ describe.skipIf(missing !== undefined)('several relay instances, real processes'
       ws.once('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, agent: 'test/1' })));
       ws.once('close', () => reject(new Error('closed before allocated')));
     });
-    C.proc.child.kill('SIGKILL');
+    // A claimer on A, linked to C: paired through the link, then told when C dies.
+    const claimer = new WebSocket(A.url);
+    const claimerClosed = new Promise<{ code: number; error: unknown }>((resolve) => {
+      let error: unknown;
+      claimer.on('message', (data) => {
+        const msg = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (msg.type === 'welcome') claimer.send(JSON.stringify({ type: 'claim', nameplate: held }));
+        if (msg.type === 'paired') {
+          C.proc.child.kill('SIGKILL');
+        }
+        if (msg.type === 'error') error = msg.code;
+      });
+      claimer.once('close', (code) => resolve({ code, error }));
+    });
+    claimer.once('open', () => claimer.send(JSON.stringify({ type: 'hello', protocol: 1, agent: 'test/1' })));
     await C.proc.exited;
+    expect(await claimerClosed).toEqual({ code: 4010, error: 'RELAY_SHUTDOWN' });
     // While C's liveness key lives, its nameplate is taken; within 10 s (plus a heartbeat) it is free again.
     const deadline = Date.now() + 30_000;
     let got: number | string = await allocateOnce(A.url);
