@@ -4,7 +4,7 @@
  * front, running deploy/haproxy/haproxy.cfg itself with only its ports changed, all on 127.0.0.1 and free ports.
  * Fault injection lives here: SIGKILL an instance, stop and start Redis. Test harness only.
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -61,11 +61,6 @@ export interface Cluster {
   readonly redis: LocalRedis;
   /** The instance of that name (relay-transfer.ts landedOn). */
   instanceNamed(name: string): Instance;
-  /**
-   * How many instances have announced themselves in Redis now (the relay's `portunus:live:<id>` keys, PROTOCOL.md
-   * §12): after Redis restarts empty, each instance's next heartbeat writes its key again.
-   */
-  liveInstances(): Promise<number>;
   /** haproxy's CPU seconds so far. */
   proxyCpuSeconds(): number;
   /** A metric summed over every live instance. */
@@ -142,13 +137,6 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
       instances,
       redis,
       proxyCpuSeconds: () => cpuSecondsOf(haproxy.pid),
-      liveInstances: () =>
-        new Promise((resolve, reject) => {
-          const args = ['-p', String(redis.port), '--scan', '--pattern', 'portunus:live:*'];
-          execFile('redis-cli', args, { timeout: START_MS }, (err, stdout) =>
-            err ? reject(err) : resolve(stdout.split('\n').filter((l) => l !== '').length),
-          );
-        }),
       instanceNamed(name) {
         const found = instances.find((i) => i.name === name);
         if (found === undefined) throw new Error(`no instance named '${name}'`);
