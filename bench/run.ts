@@ -3,6 +3,7 @@
  * them. Tests never assert timings; this is where they are watched.
  *   --quick     smaller sizes (for a smoke run)
  */
+import { formatClusterBench, runClusterBench } from './cluster.js';
 import { formatCryptoBench, runCryptoBench } from './crypto.js';
 import { formatDropsShared, runDropsShared } from './drops-shared.js';
 import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
@@ -59,6 +60,9 @@ async function main(): Promise<void> {
 
   console.log('\n== Relay memory: idle connections ==');
   console.log(formatRelayIdle(await measureRelayIdle({ connections: 1000 })));
+
+  console.log('\n== Several relay instances: one vs three behind haproxy, and RSS per 1,000 rooms ==');
+  for (const line of formatClusterBench(await runClusterBench({ quick }))) console.log(line);
 }
 
 main().catch((err) => {

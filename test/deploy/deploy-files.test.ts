@@ -6,30 +6,15 @@
  * timeout; the Grafana dashboard asks only for metrics a real relay serves, and shows each relay metric.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parse as parseYaml } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { RELAY_OPTIONS, relayConfigFromEnv, resolveRelayConfig, startRelay } from '@portunus/relay';
+import { startRelay } from '@portunus/relay';
 import { ROOT } from '../../cli/test/e2e/harness.js';
-
-const DEPLOY = join(ROOT, 'deploy');
-const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8');
-type Json = Record<string, unknown>;
-
-/** PORTUNUS_RELAY_* names the relay reads: every option's (relay-options.ts) and the command's own (command.ts). */
-const RELAY_ENV = new Set([
-  ...RELAY_OPTIONS.map((o) => o.env),
-  ...[...read('relay/src/command.ts').matchAll(/env\.(PORTUNUS_RELAY_[A-Z_]+)/g)].map((m) => m[1]!),
-]);
-
-/** Checks a set of PORTUNUS_RELAY_* settings the way the relay will read them; returns the grace in seconds. */
-function checkRelayEnv(env: Record<string, string>, where: string): number {
-  for (const name of Object.keys(env)) expect(RELAY_ENV, `${where}: ${name}`).toContain(name);
-  const config = resolveRelayConfig(relayConfigFromEnv(env));
-  return config.graceMs / 1000;
-}
+import { redisMissing, startLocalRedis } from '../redis/redis-server.js';
+import { checkRelayEnv, DEPLOY, manifest, manifests, read, type Json } from './deploy-env.js';
 
 // --- Kubernetes ---
 
@@ -87,34 +72,18 @@ function unknownFields(Model: ModelClass, data: Json): string[] {
   return unknown;
 }
 
-interface Manifest {
-  file: string;
-  object: Json & { apiVersion: string; kind: string; metadata: { name: string } };
-}
-
-function manifests(): Manifest[] {
-  const dir = join(DEPLOY, 'k8s');
-  return readdirSync(dir)
-    .filter((f) => /\.ya?ml$/.test(f))
-    .sort()
-    .flatMap((file) =>
-      parseAllDocuments(readFileSync(join(dir, file), 'utf8')).map((doc) => {
-        expect(doc.errors, file).toEqual([]);
-        return { file, object: doc.toJS() as Manifest['object'] };
-      }),
-    );
-}
-
 describe('deploy/k8s', () => {
   const all = manifests();
-  const byKind = (kind: string): Json => {
-    const found = all.filter((m) => m.object.kind === kind);
-    expect(found, kind).toHaveLength(1);
-    return found[0]!.object;
-  };
+  const byKind = (kind: string): Json => manifest(all, kind);
 
-  it('has a Deployment, a Service and a ConfigMap', () => {
-    expect(all.map((m) => m.object.kind).sort()).toEqual(['ConfigMap', 'Deployment', 'Service']);
+  it("has the relay's Deployment, Service and ConfigMap, and Redis's Deployment and Service", () => {
+    expect(all.map((m) => `${m.object.kind} ${m.object.metadata.name}`).sort()).toEqual([
+      'ConfigMap portunus-relay',
+      'Deployment portunus-redis',
+      'Deployment portunus-relay',
+      'Service portunus-redis',
+      'Service portunus-relay',
+    ]);
   });
 
   it.each(all.map((m) => [`${m.file}: ${m.object.kind} ${m.object.metadata?.name}`, m] as const))(
@@ -139,13 +108,14 @@ describe('deploy/k8s', () => {
 
   it('runs the relay as the Deployment says: probes on /healthz, grace under the termination grace, scrape annotations', () => {
     const configMap = byKind('ConfigMap') as { metadata: { name: string }; data: Record<string, string> };
-    const grace = checkRelayEnv(configMap.data, 'k8s ConfigMap');
+    // Each pod adds its PORTUNUS_RELAY_ADVERTISE (its IP: cluster-files.test.ts), which --redis needs.
+    const grace = checkRelayEnv({ ...configMap.data, PORTUNUS_RELAY_ADVERTISE: 'ws://10.1.2.3:4747' }, 'k8s pod');
     const deployment = byKind('Deployment') as any;
     const pod = deployment.spec.template;
     const [container] = pod.spec.containers;
-    expect(deployment.spec.replicas).toBe(1); // one instance until issue 17's shared state exists
     expect(pod.spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
-    expect(container.envFrom).toEqual([{ configMapRef: { name: configMap.metadata.name } }]);
+    expect(container.envFrom[0]).toEqual({ configMapRef: { name: configMap.metadata.name } });
+    expect(container.envFrom.slice(1)).toEqual([{ secretRef: { name: 'portunus-relay-s3', optional: true } }]);
     const port = container.ports.find((p: Json) => p.containerPort === 4747);
     for (const probe of [container.readinessProbe, container.livenessProbe]) {
       expect(probe.httpGet.path).toBe('/healthz');
@@ -174,7 +144,7 @@ describe('deploy/k8s', () => {
 describe('deploy/compose.yaml', () => {
   const compose = parseYaml(readFileSync(join(DEPLOY, 'compose.yaml'), 'utf8')) as any;
 
-  it('runs the relay behind nginx with deploy/nginx/relay.conf, settings the relay accepts, Redis only as a placeholder', () => {
+  it('runs the relay behind nginx with deploy/nginx/relay.conf, settings the relay accepts, pointing to the cluster file', () => {
     expect(Object.keys(compose.services).sort()).toEqual(['proxy', 'relay']);
     const { relay, proxy } = compose.services;
     const grace = checkRelayEnv(relay.environment, 'compose');
@@ -187,7 +157,8 @@ describe('deploy/compose.yaml', () => {
     });
     expect(proxy.volumes).toContain('./nginx/relay.conf:/etc/nginx/conf.d/default.conf:ro');
     expect(read('deploy/nginx/relay.conf')).toMatch(/server 127\.0\.0\.1:4747;/);
-    expect(read('deploy/compose.yaml')).toMatch(/# Redis: PLACEHOLDER, not usable yet\. .*issue 17/);
+    expect(read('deploy/compose.yaml')).not.toMatch(/PLACEHOLDER/);
+    expect(read('deploy/compose.yaml')).toContain('compose.cluster.yaml');
   });
 });
 
@@ -275,17 +246,23 @@ describe('deploy/grafana/relay-dashboard.json', () => {
   const used = new Set(
     exprs.flatMap((e) => [...e.matchAll(/\b(?:portunus_relay|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0])),
   );
-  const defined = [...read('relay/src/metrics.ts').matchAll(/name: '(portunus_relay_[a-z_]+)'/g)].map((m) => m[1]!);
+  // The relay's own metrics, and those of several instances sharing their state (cluster.ts, only with --redis).
+  const metricNames = (file: string) => [...read(file).matchAll(/name: '(portunus_relay_[a-z_]+)'/g)].map((m) => m[1]!);
+  const clusterOnly = metricNames('relay/src/cluster.ts');
+  const defined = [...metricNames('relay/src/metrics.ts'), ...clusterOnly];
 
-  it('uses the relay metrics metrics.ts defines, and shows every one of them', () => {
+  it('uses the relay metrics metrics.ts and cluster.ts define, and shows every one of them', () => {
     expect(defined.length).toBeGreaterThan(5);
+    expect(clusterOnly.length).toBeGreaterThan(0);
     const relayUsed = [...used].filter((n) => n.startsWith('portunus_relay_'));
     expect(relayUsed.filter((n) => !defined.includes(n))).toEqual([]);
     expect(defined.filter((n) => !used.has(n))).toEqual([]);
   });
 
-  it('asks only for metrics a running relay serves at /metrics', async () => {
-    const relay = await startRelay({ host: '127.0.0.1', port: 0, graceMs: 0, processMetrics: true });
+  it.skipIf(redisMissing() !== undefined)('asks only for metrics a running relay serves at /metrics', async () => {
+    // With a Redis, as one of several instances: then it serves the cluster metrics as well.
+    const redis = await startLocalRedis();
+    const relay = await startRelay({ host: '127.0.0.1', port: 0, graceMs: 0, processMetrics: true, redis: redis.url });
     try {
       const text = await (await fetch(new URL('/metrics', relay.url.replace(/^ws/, 'http')))).text();
       // Metric families by their TYPE line: a labelled counter has no series before its first event (rejections).
@@ -293,6 +270,7 @@ describe('deploy/grafana/relay-dashboard.json', () => {
       expect([...used].filter((n) => !served.has(n))).toEqual([]);
     } finally {
       await relay.close(0);
+      await redis.close();
     }
   });
 });
