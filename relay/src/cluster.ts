@@ -69,6 +69,11 @@ export class Cluster {
       help: 'Connections this instance linked to the instance holding their room.',
       registers,
     });
+    const piped = new Counter({
+      name: 'portunus_relay_piped_links_total',
+      help: 'Links this instance went on to pipe as bytes once their rendezvous was through (raw-splice.ts).',
+      registers,
+    });
     this.links = new InstanceLinks({
       sockets: deps.sockets,
       logger: deps.logger,
@@ -76,6 +81,7 @@ export class Cluster {
       header: (address) =>
         this.secret === undefined ? undefined : signLink(this.secret, this.id, address, deps.clock()),
       onLink: () => links.inc(),
+      onPiped: () => piped.inc(),
     });
     this.routes = new Counter({
       name: 'portunus_relay_routes_total',

@@ -14,6 +14,7 @@ import { isParseError, parseRelayMessage, RELAY_PATH } from '@portunus/protocol'
 import type { ConnId } from './connections.js';
 import { LINK_HEADER } from './link-header.js';
 import type { Logger } from './logger.js';
+import { spliceRaw } from './raw-splice.js';
 import { errorAndClose } from './relay-action.js';
 import type { Sockets } from './sockets.js';
 
@@ -25,6 +26,8 @@ interface Link {
   readonly id: ConnId;
   readonly ws: WebSocket;
   spliced: boolean;
+  /** Piped as bytes (raw-splice.ts), or a try at it is scheduled. */
+  raw: 'no' | 'trying' | 'yes';
   readonly queue: { data: Buffer; binary: boolean }[];
 }
 
@@ -36,6 +39,8 @@ export interface InstanceLinksDeps {
   header(address: string): string | undefined;
   /** A link was opened (metrics). */
   onLink(): void;
+  /** A link is piped as bytes from now on (metrics). */
+  onPiped(): void;
 }
 
 export class InstanceLinks {
@@ -59,7 +64,7 @@ export class InstanceLinks {
       maxPayload: this.deps.maxPayload,
       handshakeTimeout: OPEN_TIMEOUT_MS,
     });
-    const link: Link = { id: this.nextId--, ws, spliced: false, queue: [] };
+    const link: Link = { id: this.nextId--, ws, spliced: false, raw: 'no', queue: [] };
     this.links.set(conn, link);
     sockets.add(link.id, ws);
     this.deps.onLink();
@@ -68,7 +73,10 @@ export class InstanceLinks {
     ws.on('error', (err) => logger.debug('link error', { conn, error: err.message.slice(0, 200) }));
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       sockets.markAlive(link.id);
-      if (link.spliced) return sockets.forward(link.id, conn, data, isBinary);
+      if (link.spliced) {
+        sockets.forward(link.id, conn, data, isBinary);
+        return this.tryRaw(conn, link);
+      }
       const msg = isBinary ? undefined : parseRelayMessage(data.toString('utf8'));
       if (msg === undefined || isParseError(msg) || msg.type !== 'welcome') {
         // Refused before the splice (a limit, a shutdown): the client gets the answer, and the close follows.
@@ -77,6 +85,7 @@ export class InstanceLinks {
       link.spliced = true;
       ws.send(request);
       for (const frame of link.queue.splice(0)) sockets.forward(conn, link.id, frame.data, frame.binary);
+      this.tryRaw(conn, link);
     });
     ws.on('close', (code: number, reason: Buffer) => this.linkClosed(conn, link, code, reason.toString()));
   }
@@ -87,12 +96,28 @@ export class InstanceLinks {
     if (link === undefined) return false;
     if (link.spliced) {
       this.deps.sockets.forward(conn, link.id, data, binary);
+      this.tryRaw(conn, link);
     } else if (link.queue.length < QUEUE_FRAMES) {
       link.queue.push({ data, binary });
     } else {
       this.refuse(conn, 'too many messages before the rendezvous was answered', 'RELAY_PROTOCOL');
     }
     return true;
+  }
+
+  /**
+   * Once the events of this turn are through, pipes the link as bytes if both WebSockets are idle (raw-splice.ts);
+   * otherwise a later frame tries again. The rendezvous leaves them idle at once, in practice.
+   */
+  private tryRaw(conn: ConnId, link: Link): void {
+    if (link.raw !== 'no') return;
+    link.raw = 'trying';
+    setImmediate(() => {
+      const client = this.deps.sockets.socket(conn);
+      if (this.links.get(conn) !== link || client === undefined) return;
+      link.raw = spliceRaw(client, link.ws) ? 'yes' : 'no';
+      if (link.raw === 'yes') this.deps.onPiped();
+    });
   }
 
   /** The linked client went: so does its link, with the client's close code when it can be sent on. */

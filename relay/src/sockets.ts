@@ -63,6 +63,11 @@ export class Sockets {
     }
   }
 
+  /** The WebSocket of `conn`, while it is in the table. */
+  socket(conn: ConnId): WebSocket | undefined {
+    return this.entries.get(conn)?.ws;
+  }
+
   /** Whether the keepalive dropped `conn` (ask before `remove`). */
   wasDropped(conn: ConnId): boolean {
     return this.entries.get(conn)?.dropped === true;

@@ -111,7 +111,9 @@ describe.skipIf(missing !== undefined)('several relay instances: Redis outage', 
     const total = 128 * MiB;
     const state = { sent: 0, waiting: false };
     const pumping = pump(sender.ws, total, MiB, state);
-    await eventually(() => B.stats().pausedConnections === 1 && state.waiting, 'the sender to stall', 60_000);
+    // B pipes the link as bytes once the rendezvous is through (raw-splice.ts): it stops reading the link while the
+    // reader's socket is full, so the queue builds on A, the room's instance, which pauses the sender.
+    await eventually(() => A.stats().pausedConnections === 1 && state.waiting, 'the sender to stall', 60_000);
     const sentAtStall = state.sent;
     console.log(
       `cluster backpressure: stalled after ${(sentAtStall / MiB).toFixed(1)} MiB; queues A ${(A.stats().bufferedBytes / MiB).toFixed(2)} MiB, B ${(B.stats().bufferedBytes / MiB).toFixed(2)} MiB`,

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { redisMissing } from '../../test/redis/redis-server.js';
-import { metricValue, RawClient, within } from './helpers.js';
+import { metricValue, RawClient, WAIT_MS, within } from './helpers.js';
 import { pairAcross, startTestCluster, type TestCluster } from './cluster-helpers.js';
 
 const missing = redisMissing();
@@ -39,6 +39,8 @@ describe.skipIf(missing !== undefined)('several relay instances: pairing across 
     expect(A.stats().pairedRooms).toBe(1);
     expect(B.stats().pairedRooms).toBe(0);
     expect(metricValue(await B.metrics(), 'portunus_relay_forwarded_links_total')).toBe(1);
+    // Once the rendezvous is through, B pipes the link as bytes (raw-splice.ts), and the frames above crossed it.
+    expect(await pipedLinks(B)).toBe(1);
     // b leaves before the key exchange completed (a sent one msg): a waits again, as on one instance.
     b.close();
     await a.expect('unpaired');
@@ -67,3 +69,13 @@ describe.skipIf(missing !== undefined)('several relay instances: pairing across 
     expect(metricValue(await A!.metrics(), 'portunus_relay_redis_up')).toBe(1);
   });
 });
+
+/** B's count of links piped as bytes, once it is not 0 (the handover runs after the rendezvous' own turn). */
+async function pipedLinks(relay: { metrics(): Promise<string> }): Promise<number | undefined> {
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const value = metricValue(await relay.metrics(), 'portunus_relay_piped_links_total');
+    if (value !== 0 || Date.now() > deadline) return value;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
