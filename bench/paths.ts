@@ -92,7 +92,9 @@ export async function runPathsBench(opts: {
     };
     figures.essential.cpuPerGiB = essentialCpu;
     if ((opts.only ?? PATHS).includes('relay')) {
-      figures.forwarderCpuPerGiB = -(await best(async () => -(await measureWsForwarder(opts.bytes)).cpuPerGiB));
+      let least = Infinity;
+      for (let i = 0; i < runs; i++) least = Math.min(least, (await measureWsForwarder(opts.bytes)).cpuPerGiB);
+      figures.forwarderCpuPerGiB = least;
     }
     for (const name of opts.only ?? PATHS) {
       // werift moves ~10–20 MB/s: a smaller file keeps the run short without changing the rate it shows.
