@@ -108,6 +108,8 @@ async function receiver(out: string, hash: Hash | undefined, report: (bytes: num
   return position;
 }
 
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
+
 function cpuSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
@@ -118,6 +120,8 @@ export interface CeilingFigures {
   mbps: number;
   /** Both processes' CPU seconds for the work (their start-up left out), to set beside the CLI's own. */
   cpuSeconds: number;
+  /** The larger of the two processes' peak RSS: what Node itself needs to move the bytes this way. */
+  peakRss: number;
 }
 
 /** `payload` → `out` through the two processes. */
@@ -134,16 +138,22 @@ export async function measureCeiling(payload: string, out: string, withHash: boo
     });
     const start = performance.now();
     const tx = fork(self, ['send', payload, hashArg, String(port)], { execArgv: V8_FLAGS });
-    const txCpu = new Promise<number>((resolve, reject) => {
-      tx.on('message', (m: { cpuSeconds?: number }) => m.cpuSeconds !== undefined && resolve(m.cpuSeconds));
+    type Usage = { cpuSeconds: number; peakRss: number };
+    const txUsage = new Promise<Usage>((resolve, reject) => {
+      tx.on('message', (m: Partial<Usage>) => m.cpuSeconds !== undefined && resolve(m as Usage));
       tx.once('exit', (code) => reject(new Error(`ceiling sender exited ${code}`)));
     });
-    const done = await new Promise<{ bytes: number; cpuSeconds: number }>((resolve, reject) => {
-      rx.on('message', (m: { bytes?: number; cpuSeconds: number }) => m.bytes !== undefined && resolve(m as never));
+    const done = await new Promise<Usage & { bytes: number }>((resolve, reject) => {
+      rx.on('message', (m: Partial<Usage> & { bytes?: number }) => m.bytes !== undefined && resolve(m as never));
       rx.once('exit', (code) => reject(new Error(`ceiling receiver exited ${code}`)));
     });
     const seconds = (performance.now() - start) / 1000;
-    return { mbps: mb(done.bytes) / seconds, cpuSeconds: done.cpuSeconds + (await txCpu) };
+    const sent = await txUsage;
+    return {
+      mbps: mb(done.bytes) / seconds,
+      cpuSeconds: done.cpuSeconds + sent.cpuSeconds,
+      peakRss: Math.max(done.peakRss, sent.peakRss),
+    };
   } finally {
     rx.kill();
   }
@@ -156,7 +166,7 @@ if (startedAs('ceiling.js') && (role === 'send' || role === 'receive')) {
     const start = process.cpuUsage();
     await sender(Number(port), path!, hash);
     hash?.digest();
-    process.send!({ cpuSeconds: cpuSince(start) }, undefined, undefined, () => process.exit(0));
+    process.send!({ cpuSeconds: cpuSince(start), peakRss: peakRss() }, undefined, undefined, () => process.exit(0));
   } else {
     let start = process.cpuUsage();
     const bytes = await receiver(path!, hash, (p) => {
@@ -164,7 +174,8 @@ if (startedAs('ceiling.js') && (role === 'send' || role === 'receive')) {
       start = process.cpuUsage();
     });
     hash?.digest();
-    process.send!({ bytes, cpuSeconds: cpuSince(start) }, undefined, undefined, () => process.exit(0));
+    const done = { bytes, cpuSeconds: cpuSince(start), peakRss: peakRss() };
+    process.send!(done, undefined, undefined, () => process.exit(0));
   }
 } else if (startedAs('ceiling.js')) {
   const withHash = process.argv[4] !== 'nohash';
