@@ -5,4 +5,3 @@ export { RELAY_OPTIONS, type RelayOption } from './relay-options.js';
 export { relayCommand } from './command.js';
 export { createLogger, silentLogger, type Logger, type LogFields, type LogFormat } from './logger.js';
 export type { Health } from './http.js';
-export { YoungGc } from './young-gc.js';

@@ -1,13 +1,13 @@
 /**
- * A young-generation collection after every few MiB of data moved (issue 18), in the relay and in the CLI's data
- * plane. Every data frame leaves a 1 MiB buffer behind (the WebSocket message the relay forwarded, the output of
- * node:crypto's update(), which cannot write into a caller's buffer), and V8 frees such buffers only when it
- * collects: a scavenge comes after some MB of JavaScript objects, which the data path barely allocates, so the
- * collection that came was the full one V8 starts once external memory has grown by 64 MB. Each process therefore
- * carried up to ~64 MB of dead buffers. A scavenge of a heap that holds almost no live young objects costs well
- * under a millisecond, and frees them while they are a few MiB. Measured, 1 GiB of AES-GCM update() in one
- * process: peak RSS 85 MB -> 65 MB with a scavenge every 8 MiB, CPU unchanged (0.43 -> 0.40 s). The relay, 512 MiB
- * forwarded (bench:compare, 3 alternating runs): peak RSS 114-136 -> 100-106 MB, CPU 1.74-1.80 -> 1.66-1.82 s/GiB.
+ * A young-generation collection after every few MiB the relay forwards (issue 18). Every forwarded message leaves a
+ * 1 MiB buffer behind (ws joins each message's reads into one), and V8 frees such buffers only when it collects: a
+ * scavenge comes after some MB of JavaScript objects, which forwarding barely allocates, so the collection that
+ * came was the full one V8 starts once external memory has grown by 64 MB, and the relay carried up to ~64 MB of
+ * dead buffers. A scavenge of a heap that holds almost no live young objects costs well under a millisecond. The
+ * relay, 512 MiB forwarded (bench:compare, 3 alternating runs): peak RSS 114-136 -> 100-106 MB, CPU 1.74-1.80 ->
+ * 1.66-1.82 s/GiB. Not in the CLI's sender (node:crypto's update() output is its dead buffer per frame): there the
+ * freed memory went back to the kernel and was faulted in again, ~0.3 system CPU-s per GiB (tcp path, both ends
+ * 4.88 -> 5.32 CPU-s/GiB) for 25-35 MB less peak RSS.
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

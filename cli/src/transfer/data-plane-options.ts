@@ -12,7 +12,6 @@ import {
   type RejoiningRelay,
 } from '@portunus/client';
 import { nodeAead, nodeSha256 } from '@portunus/protocol/node';
-import { YoungGc } from '@portunus/relay';
 import { nodeConnectors } from '../transport/node-connectors.js';
 import { dataPlaneEvents } from '../ui/data-events.js';
 import type { TransferContext } from './context.js';
@@ -53,24 +52,4 @@ export function dataPlaneOptions(ctx: TransferContext, parts: DataPlaneParts): D
     stallMs: ctx.stallMs,
     control: parts.control,
   };
-}
-
-/**
- * The sender's options with a young-generation collection every few MiB sent (young-gc.ts): sealing leaves one dead
- * 1 MiB buffer per frame (node:crypto's update() output), while the frames themselves are used again (frame-pool.ts),
- * so nothing long-lived is promoted by the extra scavenges. Measured, 1 GiB (alternating runs): sender peak RSS
- * 127-141 -> 102-113 MB over TCP and 139-140 -> 108-116 MB through a loopback relay, for ~0.3 s more system CPU
- * (the freed memory goes back to the kernel and is faulted in again; the cadence, 8 to 24 MiB, does not change it).
- * Not the receiver: its frames wait in the inbox and the file writes across a scavenge or two, and promoted to the
- * old generation they stayed longer (130-142 -> 149-160 MB).
- */
-export function collectingYoung(plane: DataPlaneOptions): DataPlaneOptions {
-  const young = new YoungGc();
-  let counted = 0;
-  const progress = (bytes: number) => {
-    young.moved(bytes - counted);
-    counted = bytes;
-    plane.events.progress(bytes);
-  };
-  return { ...plane, events: { ...plane.events, progress } };
 }

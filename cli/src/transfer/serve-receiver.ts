@@ -11,7 +11,7 @@ import { DIRECT_CHUNK_BYTES } from '../transport/webrtc.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
 import { verifyWithUser } from '../ui/verify.js';
 import type { TransferContext } from './context.js';
-import { collectingYoung, dataPlaneOptions } from './data-plane-options.js';
+import { dataPlaneOptions } from './data-plane-options.js';
 import { checkClaim, type SendResult } from './send-result.js';
 
 export async function serveReceiver(
@@ -73,8 +73,7 @@ export async function serveReceiver(
           const total = offerSize(source.offer);
           reused = from;
           if (from > 0) sayResumed(reporter, from, total);
-          const parts = { data, relay, control, paired: paired!, verb: 'Sending', total };
-          const plane = collectingYoung(dataPlaneOptions(ctx, parts));
+          const plane = dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total });
           const sent = await sendData(
             from > 0 && prefix !== undefined ? { ...plane, prefix: { bytes: from, hash: prefix } } : plane,
             source.chunks(chunkSize(ctx), from),
