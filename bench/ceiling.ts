@@ -108,9 +108,27 @@ async function receiver(out: string, hash: Hash | undefined, report: (bytes: num
   return position;
 }
 
-/** MB/s of `payload` → `out` through the two processes, from the connection to the synced file. */
-export async function ceilingMbps(payload: string, out: string, withHash: boolean): Promise<number> {
-  const self = fileURLToPath(import.meta.url);
+const peakRss = () => process.resourceUsage().maxRSS * 1024;
+
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e6;
+}
+
+export interface CeilingFigures {
+  /** From the connection to the synced file. */
+  mbps: number;
+  /** Both processes' CPU seconds for the work (their start-up left out), to set beside the CLI's own. */
+  cpuSeconds: number;
+  /** The larger of the two processes' peak RSS: what Node itself needs to move the bytes this way. */
+  peakRss: number;
+}
+
+/** `payload` → `out` through the two processes. */
+export async function measureCeiling(payload: string, out: string, withHash: boolean): Promise<CeilingFigures> {
+  // This file's own build, not import.meta.url: bundled into run.js or paths.js, that is the bundle, whose main
+  // would start the whole bench again in every child (and each child's children).
+  const self = fileURLToPath(new URL('./ceiling.js', import.meta.url));
   const hashArg = withHash ? 'hash' : 'nohash';
   const rx = fork(self, ['receive', out, hashArg], { execArgv: V8_FLAGS });
   try {
@@ -120,13 +138,22 @@ export async function ceilingMbps(payload: string, out: string, withHash: boolea
     });
     const start = performance.now();
     const tx = fork(self, ['send', payload, hashArg, String(port)], { execArgv: V8_FLAGS });
-    const bytes = await new Promise<number>((resolve, reject) => {
-      rx.on('message', (m: { bytes?: number }) => m.bytes !== undefined && resolve(m.bytes));
+    type Usage = { cpuSeconds: number; peakRss: number };
+    const txUsage = new Promise<Usage>((resolve, reject) => {
+      tx.on('message', (m: Partial<Usage>) => m.cpuSeconds !== undefined && resolve(m as Usage));
+      tx.once('exit', (code) => reject(new Error(`ceiling sender exited ${code}`)));
+    });
+    const done = await new Promise<Usage & { bytes: number }>((resolve, reject) => {
+      rx.on('message', (m: Partial<Usage> & { bytes?: number }) => m.bytes !== undefined && resolve(m as never));
       rx.once('exit', (code) => reject(new Error(`ceiling receiver exited ${code}`)));
     });
     const seconds = (performance.now() - start) / 1000;
-    await new Promise((resolve) => (tx.exitCode === null ? tx.once('exit', resolve) : resolve(undefined)));
-    return mb(bytes) / seconds;
+    const sent = await txUsage;
+    return {
+      mbps: mb(done.bytes) / seconds,
+      cpuSeconds: done.cpuSeconds + sent.cpuSeconds,
+      peakRss: Math.max(done.peakRss, sent.peakRss),
+    };
   } finally {
     rx.kill();
   }
@@ -136,14 +163,21 @@ const [role, path, hashArg, port] = process.argv.slice(2);
 if (startedAs('ceiling.js') && (role === 'send' || role === 'receive')) {
   const hash = hashArg === 'hash' ? createHash('sha256') : undefined;
   if (role === 'send') {
+    const start = process.cpuUsage();
     await sender(Number(port), path!, hash);
     hash?.digest();
+    process.send!({ cpuSeconds: cpuSince(start), peakRss: peakRss() }, undefined, undefined, () => process.exit(0));
   } else {
-    const bytes = await receiver(path!, hash, (p) => process.send!({ port: p }));
+    let start = process.cpuUsage();
+    const bytes = await receiver(path!, hash, (p) => {
+      process.send!({ port: p });
+      start = process.cpuUsage();
+    });
     hash?.digest();
-    process.send!({ bytes }, undefined, undefined, () => process.exit(0));
+    const done = { bytes, cpuSeconds: cpuSince(start), peakRss: peakRss() };
+    process.send!(done, undefined, undefined, () => process.exit(0));
   }
 } else if (startedAs('ceiling.js')) {
   const withHash = process.argv[4] !== 'nohash';
-  console.log(JSON.stringify({ withHash, mbps: await ceilingMbps(process.argv[2]!, process.argv[3]!, withHash) }));
+  console.log(JSON.stringify({ withHash, ...(await measureCeiling(process.argv[2]!, process.argv[3]!, withHash)) }));
 }

@@ -9,7 +9,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRandomFile } from './payload.js';
-import { ceilingMbps } from './ceiling.js';
+import { measureCeiling } from './ceiling.js';
+import { measureWsForwarder } from './ws-forwarder.js';
 import { plainPipeMbps } from './pipe.js';
 import { fmt, mb } from './processes.js';
 import { runTransferBench, type TransferFigures } from './transfer.js';
@@ -30,7 +31,11 @@ export interface PathsFigures {
   bytes: number;
   pipeMbps: number;
   /** ceiling.ts, best of RUNS_PER_PATH: the unavoidable work (file read, AES-GCM, TCP, file write) with no protocol. */
-  essential: { withHash: number; withoutHash: number };
+  essential: { withHash: number; withoutHash: number; cpuPerGiB: number; peakRss: number };
+  /** ws-forwarder.ts, least of RUNS_PER_PATH (measured when the relay path runs): a bare ws relay's CPU-s per GiB. */
+  forwarderCpuPerGiB?: number;
+  /** Least over the runs of each path: CPU-s per GiB while the data moved, sender + receiver, and the relay's. */
+  dataCpuPerGiB: Partial<Record<PathName, { ends: number; relay: number }>>;
   /** The fastest of the runs of each path (its RSS and CPU are that run's; peak RSS is the highest of all runs). */
   paths: Partial<Record<PathName, TransferFigures>>;
   /** MB/s of every run of each path, in order. */
@@ -38,7 +43,9 @@ export interface PathsFigures {
   errors: Partial<Record<PathName, string>>;
 }
 
-const MB_LIMIT = 150;
+/** Peak RSS per process (issue 18: 100 MB on the relay, tcp and auto paths; issue 7's 150 MB on WebRTC). */
+const MB_LIMIT: Record<PathName, number> = { relay: 100, tcp: 100, auto: 100, webrtc: 150, werift: 150 };
+const gib = (bytes: number) => bytes / (1024 * 1024 * 1024);
 
 /**
  * Runs per path: this VM's cost of writing the received file swings by 3× between identical runs (the receiver's
@@ -63,19 +70,36 @@ export async function runPathsBench(opts: {
       return top;
     };
     const out = join(dir, 'essential.bin');
+    let essentialCpu = Infinity;
+    let essentialRss = 0;
     const essential = async (withHash: boolean) => {
-      const mbps = await ceilingMbps(path, out, withHash);
+      const got = await measureCeiling(path, out, withHash);
+      if (withHash) essentialCpu = Math.min(essentialCpu, got.cpuSeconds / gib(opts.bytes));
+      essentialRss = Math.max(essentialRss, got.peakRss);
       await rm(out, { force: true });
-      return mbps;
+      return got.mbps;
     };
     const figures: PathsFigures = {
       bytes: opts.bytes,
       pipeMbps: await best(() => plainPipeMbps(opts.bytes)),
-      essential: { withHash: await best(() => essential(true)), withoutHash: await best(() => essential(false)) },
+      essential: {
+        withHash: await best(() => essential(true)),
+        withoutHash: await best(() => essential(false)),
+        cpuPerGiB: 0,
+        peakRss: 0,
+      },
+      dataCpuPerGiB: {},
       paths: {},
       runs: {},
       errors: {},
     };
+    figures.essential.cpuPerGiB = essentialCpu;
+    figures.essential.peakRss = essentialRss;
+    if ((opts.only ?? PATHS).includes('relay')) {
+      let least = Infinity;
+      for (let i = 0; i < runs; i++) least = Math.min(least, (await measureWsForwarder(opts.bytes)).cpuPerGiB);
+      figures.forwarderCpuPerGiB = least;
+    }
     for (const name of opts.only ?? PATHS) {
       // werift moves ~10–20 MB/s: a smaller file keeps the run short without changing the rate it shows.
       const bytes = RUN[name].transport === 'webrtc' && opts.webrtcBytes !== undefined ? opts.webrtcBytes : opts.bytes;
@@ -88,6 +112,12 @@ export async function runPathsBench(opts: {
           const peakRss = best === undefined ? got.peakRss : maxEach(best.peakRss, got.peakRss);
           figures.paths[name] = { ...(best === undefined || got.mbps > best.mbps ? got : best), peakRss };
           if (!got.sha256Match) figures.paths[name] = { ...figures.paths[name]!, sha256Match: false };
+          const cpu = got.dataCpuSeconds;
+          const least = figures.dataCpuPerGiB[name] ?? { ends: Infinity, relay: Infinity };
+          figures.dataCpuPerGiB[name] = {
+            ends: Math.min(least.ends, (cpu.sender + cpu.receiver) / gib(bytes)),
+            relay: Math.min(least.relay, cpu.relay / gib(bytes)),
+          };
         }
       } catch (err) {
         figures.errors[name] = err instanceof Error ? err.message.split('\n')[0]! : String(err);
@@ -145,6 +175,7 @@ export function verdicts(f: PathsFigures): [string, boolean][] {
       tcp.mbps / f.pipeMbps >= 0.4,
     ]);
   }
+  out.push(...cpuVerdicts(f));
   if (werift) out.push([`webrtc with werift alone ≥ 17 MB/s: ${fmt(werift.mbps)}`, werift.mbps >= 17]);
   if (webrtc)
     out.push([
@@ -161,9 +192,41 @@ export function verdicts(f: PathsFigures): [string, boolean][] {
     const p = f.paths[name];
     if (p === undefined) continue;
     const peak = Math.max(p.peakRss.sender, p.peakRss.receiver, p.peakRss.relay);
-    out.push([`${name}: peak RSS ≤ ${MB_LIMIT} MB per process: ${fmt(mb(peak))}`, mb(peak) <= MB_LIMIT]);
+    const reference = `the essential work's processes peak at ${fmt(mb(f.essential.peakRss))}`;
+    out.push([
+      `${name}: peak RSS ≤ ${MB_LIMIT[name]} MB per process: ${fmt(mb(peak))} (${reference})`,
+      mb(peak) <= MB_LIMIT[name],
+    ]);
   }
   for (const name of PATHS) if (f.errors[name] !== undefined) out.push([`${name} path completed`, false]);
+  return out;
+}
+
+/** Issue 18: CPU per GiB while the data moves, each against a reference measured in the same run. */
+function cpuVerdicts(f: PathsFigures): [string, boolean][] {
+  const out: [string, boolean][] = [];
+  const { relay, tcp } = f.paths;
+  const relayCpu = f.dataCpuPerGiB.relay?.relay;
+  if (relayCpu !== undefined && f.forwarderCpuPerGiB !== undefined) {
+    const ratio = relayCpu / f.forwarderCpuPerGiB;
+    out.push([
+      `relay process CPU ≤ 1.2× a bare ws forwarder's (ws-forwarder.ts), per GiB: ${fmt(relayCpu, 2)} vs ${fmt(f.forwarderCpuPerGiB, 2)} s = ${fmt(ratio, 2)}×`,
+      ratio <= 1.2,
+    ]);
+  }
+  if (relay && tcp) {
+    const ratio = relay.mbps / tcp.mbps;
+    out.push([`relay path ≥ 0.85× the tcp path's MB/s: ${fmt(ratio, 3)}×`, ratio >= 0.85]);
+  }
+  for (const name of ['tcp', 'auto'] as const) {
+    const ends = f.dataCpuPerGiB[name]?.ends;
+    if (ends === undefined) continue;
+    const ratio = ends / f.essential.cpuPerGiB;
+    out.push([
+      `${name}: sender + receiver CPU ≤ 1.15× the essential work's, per GiB: ${fmt(ends, 2)} vs ${fmt(f.essential.cpuPerGiB, 2)} s = ${fmt(ratio, 2)}×`,
+      ratio <= 1.15,
+    ]);
+  }
   return out;
 }
 

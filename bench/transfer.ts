@@ -28,6 +28,8 @@ export interface TransferFigures {
   sha256Match: boolean;
   peakRss: PerProcess;
   cpuSeconds: PerProcess;
+  /** CPU seconds while the data moved (offer accepted → both ends exited): start-up and pairing left out. */
+  dataCpuSeconds: PerProcess;
 }
 
 export interface TransferBenchOptions {
@@ -59,11 +61,13 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Tran
       const receiver = spawnPortunus(['receive', ...common, '--yes', '-o', out, code], env);
       await receiver.waitEvent('offer');
       const accepted = performance.now();
+      const cpuAtOffer = { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds(), relay: relay.cpuSeconds() };
       const firstData = receiver
         .waitFor((e) => e.event === 'progress' && Number(e.bytes) > 0, 120_000)
         .then(() => performance.now());
       firstData.catch(() => undefined);
       const [sc, rc] = await Promise.all([sender.exit, receiver.exit]);
+      const relayCpuAtEnd = relay.cpuSeconds();
       if (sc !== 0 || rc !== 0) throw new Error(`transfer failed: sender ${sc} receiver ${rc}: ${receiver.stderr()}`);
       const done = receiver.events.find((e) => e.event === 'done')!;
       const seconds = Number(done.seconds);
@@ -77,6 +81,11 @@ export async function runTransferBench(opts: TransferBenchOptions): Promise<Tran
         sha256Match: done.sha256 === expected && (await sha256File(out)) === expected,
         peakRss: { sender: sender.peakRssBytes(), receiver: receiver.peakRssBytes(), relay: relay.peakRssBytes() },
         cpuSeconds: { sender: sender.cpuSeconds(), receiver: receiver.cpuSeconds(), relay: relay.cpuSeconds() },
+        dataCpuSeconds: {
+          sender: sender.cpuSeconds() - cpuAtOffer.sender,
+          receiver: receiver.cpuSeconds() - cpuAtOffer.receiver,
+          relay: relayCpuAtEnd - cpuAtOffer.relay,
+        },
       };
     } finally {
       relay.child.kill('SIGTERM');

@@ -12,6 +12,7 @@ import { encodeRelayMessage } from '@portunus/protocol';
 import type { RelayAction } from './relay-action.js';
 import type { Logger } from './logger.js';
 import type { ConnId } from './connections.js';
+import { YoungGc } from './young-gc.js';
 
 interface Entry {
   readonly ws: WebSocket;
@@ -38,6 +39,8 @@ export class Sockets {
   private readonly entries = new Map<ConnId, Entry>();
   private peakBuffered = 0;
   private emptyWaiters: (() => void)[] = [];
+  /** Each forwarded message leaves its buffer behind: collected every few MiB (young-gc.ts). */
+  private readonly young = new YoungGc();
 
   constructor(
     private readonly options: {
@@ -115,6 +118,7 @@ export class Sockets {
     }
     const buffered = target.ws.bufferedAmount;
     if (buffered > this.peakBuffered) this.peakBuffered = buffered;
+    this.young.moved(size);
   }
 
   private resume(conn: ConnId): void {

@@ -20,6 +20,7 @@ function run(mbps: number, cpuPerSide: number, relayCpu = 0.5, sha256Match = tru
     sha256Match,
     peakRss: triple(100e6),
     cpuSeconds: { sender: cpuPerSide, receiver: cpuPerSide, relay: relayCpu },
+    dataCpuSeconds: { sender: cpuPerSide, receiver: cpuPerSide, relay: relayCpu },
   };
 }
 const runs = (...figures: TransferFigures[]): BuildRuns => ({ runs: figures, errors: [] });

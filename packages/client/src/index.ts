@@ -42,6 +42,7 @@ export * from './unref.js';
 export * from './entry-check.js';
 export * from './portable-name.js';
 export * from './rechunk.js';
+export * from './frame-pool.js';
 export * from './sanitize.js';
 export * from './tar-size.js';
 export * from './utf8-length.js';

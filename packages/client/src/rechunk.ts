@@ -1,5 +1,6 @@
 /** Re-cuts a byte stream into chunks of exactly `chunkSize` bytes (the last one shorter, never empty). */
-import { allocFramePlaintext, createError, MAX_FRAME_PLAINTEXT } from '@portunus/protocol';
+import { createError, MAX_FRAME_PLAINTEXT } from '@portunus/protocol';
+import { framePool } from './frame-pool.js';
 
 /** Frames carry at most 16 MiB of plaintext; anything larger is a caller bug. */
 export const MAX_CHUNK_SIZE = 16 * 1024 * 1024;
@@ -11,11 +12,12 @@ export function checkChunkSize(chunkSize: number): void {
 }
 
 /**
- * A zeroed chunk of `length` bytes, with room for its frame around it when it fits one (see allocFramePlaintext):
- * the sender then seals it where it lies instead of allocating the frame.
+ * A chunk of `length` bytes for the caller to fill, with room for its frame around it when it fits one (see
+ * allocFramePlaintext): the sender then seals it where it lies instead of allocating the frame. Its bytes are
+ * unspecified: it may be an acknowledged frame's memory, used again (frame-pool.ts).
  */
 export function allocChunk(length: number): Uint8Array {
-  return length <= MAX_FRAME_PLAINTEXT ? allocFramePlaintext(length) : new Uint8Array(length);
+  return length <= MAX_FRAME_PLAINTEXT ? framePool.take(length) : new Uint8Array(length);
 }
 
 /**

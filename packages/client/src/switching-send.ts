@@ -36,7 +36,8 @@ import { Wakeup } from './wakeup.js';
 import { Lookahead, type Chunk } from './lookahead.js';
 import type { Link } from './link.js';
 import { StallWatch } from './stall.js';
-import { RELAY_WINDOW_BYTES, WINDOW_BYTES } from './window-bytes.js';
+import { RELAY_WINDOW_BYTES, windowBytesOn } from './window-bytes.js';
+import { FrameRecycling } from './frame-pool.js';
 
 /** How long a voluntary switch waits for the old path's frames to be acknowledged before resending them. */
 export const DRAIN_MS = 2_000;
@@ -91,6 +92,7 @@ export class SwitchingSender {
   private readonly acking: StallWatch;
   /** When a frame was last sealed (empty keepalive frames go out while the source is quiet). */
   private lastSealAt: number;
+  private readonly recycling = new FrameRecycling();
 
   constructor(private readonly opts: SwitchingSendOptions) {
     this.window = new RetransmitWindow(opts.windowBytes ?? RELAY_WINDOW_BYTES, opts.sealer.nextIndex);
@@ -144,7 +146,8 @@ export class SwitchingSender {
         const next = source.peek();
         if (next instanceof Error) throw toPortunusError(next);
         const chunk = next ?? this.keepalive();
-        if (chunk === undefined || !this.window.hasRoom(chunk.chunk.length + frameOverhead, this.windowOn(path))) {
+        const limit = this.opts.windowBytes ?? windowBytesOn(path.link.kind);
+        if (chunk === undefined || !this.window.hasRoom(chunk.chunk.length + frameOverhead, limit)) {
           await this.changed();
           continue;
         }
@@ -174,11 +177,6 @@ export class SwitchingSender {
     if (final) this.feed({ type: 'last', at: this.opts.now() });
     this.send(path, frame);
     this.opts.onProgress(this.bytesSent);
-  }
-
-  /** How much may be in flight while `path` carries the data. */
-  private windowOn(path: Path): number {
-    return this.opts.windowBytes ?? (path.link.kind === 'relay' ? RELAY_WINDOW_BYTES : WINDOW_BYTES);
   }
 
   /** An empty data frame while the source is quiet and nothing is in flight: it shows the receiver the path lives. */
@@ -250,6 +248,7 @@ export class SwitchingSender {
    * drops what it already has, and the link holds at most a few frames (the loop waits for each one's backpressure).
    */
   private send(path: Path, frame: Uint8Array): void {
+    this.recycling.sent(frame, path.link.kind);
     path.last = path.link.send(frame).catch((err: unknown) => {
       // Every frame queued on a path that ended fails alike: one line says it.
       if (!path.dead) this.opts.debug?.(`the ${path.link.kind} path failed: ${toPortunusError(err).message}`);
@@ -269,7 +268,7 @@ export class SwitchingSender {
 
   private acked(next: number | undefined): void {
     if (next !== undefined && next > this.window.acked) {
-      this.window.ack(next);
+      this.window.ack(next, (frame) => this.recycling.released(frame));
       this.acking.progress();
     }
     this.wake();

@@ -1,3 +1,5 @@
+import type { PathKind } from '@portunus/protocol';
+
 /** How much the sender keeps sealed and unacknowledged (its retransmit window, PROTOCOL.md §5.4), per path. */
 
 /** Frame bytes sealed but not yet acknowledged: bounds memory, and must exceed a path's bandwidth-delay product. */
@@ -9,3 +11,8 @@ export const WINDOW_BYTES = 8 * 1024 * 1024;
  * window existed.
  */
 export const RELAY_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/** How much may be in flight while a path of `kind` carries the data. */
+export function windowBytesOn(kind: PathKind): number {
+  return kind === 'relay' ? RELAY_WINDOW_BYTES : WINDOW_BYTES;
+}

@@ -68,8 +68,8 @@ export class RetransmitWindow {
     if (final) this.#finalPushed = true;
   }
 
-  /** The receiver wrote every frame below `next`: release them. Returns how many were released. */
-  ack(next: number): number {
+  /** The receiver wrote every frame below `next`: release them (each to `onRelease`). Returns how many. */
+  ack(next: number, onRelease?: (frame: Uint8Array) => void): number {
     if (next > this.next)
       throw createError('PROTOCOL', `the receiver acknowledged frame ${next - 1}, which was never sent`);
     let released = 0;
@@ -79,6 +79,7 @@ export class RetransmitWindow {
       this.#ackedBytes += frame.length;
       this.#acked += 1;
       released += 1;
+      onRelease?.(frame);
     }
     return released;
   }

@@ -16,6 +16,15 @@ describe('RetransmitWindow', () => {
     expect(w.unacked().map((f) => f[0])).toEqual([2]);
   });
 
+  it('hands each released frame, oldest first, to the caller (which may use its memory again)', () => {
+    const w = new RetransmitWindow(100);
+    for (let i = 0; i < 3; i++) w.push(i, frame(10, i), false);
+    const released: number[] = [];
+    w.ack(2, (f) => released.push(f[0]!));
+    w.ack(2, (f) => released.push(f[0]!));
+    expect(released).toEqual([0, 1]);
+  });
+
   it('is bounded: a full window takes nothing more until an ack frees room', () => {
     const w = new RetransmitWindow(100);
     w.push(0, frame(60), false);
