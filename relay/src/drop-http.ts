@@ -84,7 +84,7 @@ export class DropHttp {
   handle(req: IncomingMessage, res: ServerResponse, path: string): void {
     const head = req.method === 'HEAD';
     this.active += 1;
-    // Done once the response has closed AND the route settled: a download's last record write (its lease ended) is
+    // Done once the response has closed AND the route settled: a record write a request started (a lease ended) is
     // queued after the response finished, and a shutdown flushes the writes only once no request is active.
     let open = 2;
     const release = () => {
@@ -125,6 +125,7 @@ export class DropHttp {
     if (method === 'PATCH' || (method === 'HEAD' && uploadToken !== undefined))
       return this.upload(drops, id, uploadToken, req, res);
     if (method === 'GET' || method === 'HEAD') return this.download(drops, id, req, res);
+    if (method === 'DELETE') return this.received(drops, id, req, res);
     throw new DropRefusal('BAD_REQUEST', `${method} is not allowed on a drop`);
   }
 
@@ -232,7 +233,23 @@ export class DropHttp {
     return this.stream(drops, record, lease.hash, body, range === undefined ? 200 : 206, headers, res);
   }
 
-  /** Sends the stored bytes; the lease ends once the response was written completely. */
+  /**
+   * `DELETE /drops/<id>` under a lease: the receiver has every byte and checked them, so the lease ends now (and with
+   * the last one, the bytes go). Until then a lease outlives its last byte written: bytes still in buffers on the
+   * way (a proxy's, the kernel's) when a receiver dies are fetched again under the same lease, taking no download.
+   */
+  private async received(drops: DropBook, id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const token = tokenHeader(req.headers, 'portunus-lease');
+    if (token === undefined) throw new DropRefusal('BAD_REQUEST', 'missing Portunus-Lease');
+    const record = await drops.find(id);
+    if (record === undefined) throw new DropRefusal('DROP_NOT_FOUND', 'no such drop, or it expired');
+    const lease = await drops.lease(record, token);
+    await drops.leaseDone(record, lease.hash);
+    res.writeHead(204, { 'cache-control': 'no-store' });
+    res.end();
+  }
+
+  /** Sends the stored bytes; the lease stays open LEASE_IDLE_MS after the response, or until the receiver's DELETE. */
   private stream(
     drops: DropBook,
     record: DropRecord,
@@ -244,21 +261,10 @@ export class DropHttp {
   ): Promise<void> {
     drops.streamStarted(record, leaseHash);
     res.writeHead(status, headers);
-    let finished = false;
-    res.once('finish', () => (finished = true));
     return new Promise<void>((resolve) => {
-      pipeline(body, res, (err) => {
-        if (finished && !err) {
-          drops
-            .leaseDone(record, leaseHash)
-            .catch((error: unknown) => {
-              this.options.logger.warn('drop lease end failed', { id: record.id, error: (error as Error).message });
-            })
-            .finally(resolve);
-        } else {
-          drops.leaseSeen(record, leaseHash);
-          resolve();
-        }
+      pipeline(body, res, () => {
+        drops.leaseSeen(record, leaseHash);
+        resolve();
       });
     });
   }

@@ -228,7 +228,6 @@ export class Drops implements DropBook {
 
   /** A response carrying the last stored byte was written completely: the lease ends. */
   async leaseDone(record: DropRecord, leaseHash: string): Promise<void> {
-    this.streamEnded(leaseHash);
     const before = record.leases.length;
     record.leases = record.leases.filter((l) => l.hash !== leaseHash);
     if (record.leases.length === before) return;

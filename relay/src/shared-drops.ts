@@ -214,7 +214,6 @@ export class SharedDrops implements DropBook {
   }
 
   async leaseDone(record: DropRecord, leaseHash: string): Promise<void> {
-    this.streamEnded(leaseHash);
     const outcome = await this.run(S.END_LEASE, record.id, leaseHash, this.deps.clock(), -1, record.id);
     if (outcome === 'NONE') return;
     this.deps.observer.downloadCompleted();

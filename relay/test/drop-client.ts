@@ -133,3 +133,8 @@ export async function eventually(check: () => Promise<boolean> | boolean, what: 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/** The receiver's `DELETE /drops/<id>` under `lease`: it has every byte, checked (PROTOCOL.md §11.3). */
+export async function received(base: string, id: string, lease: string | null): Promise<Response> {
+  return fetch(`${base}/drops/${id}`, { method: 'DELETE', headers: { 'Portunus-Lease': lease ?? '' } });
+}

@@ -17,6 +17,7 @@ import {
   sha256,
   TUS,
   uploadOffset,
+  received,
 } from './drop-client.js';
 import { startTestRelay } from './helpers.js';
 
@@ -111,7 +112,15 @@ export function dropSuite(name: string, under: StorageUnderTest): void {
       const tail = Buffer.from(await rest.arrayBuffer());
       expect(sha256(Buffer.concat([part, tail]))).toBe(sha256(data));
 
-      // The lease ended with the last byte; the only slot is used: the drop is gone.
+      // Every byte written does not end the lease (they may still be on their way): it serves again, taking no slot.
+      const again206 = await fetch(`${base}/drops/${id}`, { headers: { 'Portunus-Lease': lease, Range: 'bytes=0-' } });
+      expect(again206.status).toBe(206);
+      expect(sha256(Buffer.from(await again206.arrayBuffer()))).toBe(sha256(data));
+      expect((await fetch(`${base}/drops/${id}`, { method: 'HEAD' })).status).toBe(200);
+      // The receiver says it has everything: the lease ends; the only slot is used: the drop is gone.
+      expect((await received(base, id, lease)).status).toBe(204);
+      const twice = await received(base, id, lease);
+      expect([twice.status, twice.headers.get('portunus-error')]).toEqual([410, 'DROP_GONE']);
       await eventually(async () => (await fetch(`${base}/drops/${id}`, { method: 'HEAD' })).status === 410, 'gone');
       const again = await fetch(`${base}/drops/${id}`, { headers: { 'Portunus-Lease': lease, Range: 'bytes=0-' } });
       expect([again.status, again.headers.get('portunus-error')]).toEqual([410, 'DROP_GONE']);
@@ -136,6 +145,7 @@ export function dropSuite(name: string, under: StorageUnderTest): void {
         expect(res.status).toBe(200);
         lefts.push(res.headers.get('portunus-downloads-left'));
         expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(sha256(data));
+        expect((await received(base, id, res.headers.get('portunus-lease'))).status).toBe(204);
       }
       expect(lefts).toEqual(['2', '1', '0']);
       const fourth = await fetch(`${base}/drops/${id}`);

@@ -29,6 +29,7 @@ import {
   readPart,
   sha256,
   uploadOffset,
+  received,
 } from './drop-client.js';
 import { dropSuite } from './drop-suite.js';
 import { startTestRelay } from './helpers.js';
@@ -150,6 +151,7 @@ for (const kind of kinds)
       const whole = await fetch(`${b}/drops/${id}`);
       expect([whole.status, whole.headers.get('portunus-downloads-left')]).toEqual([200, '1']);
       expect(sha256(Buffer.from(await whole.arrayBuffer()))).toBe(sha256(data));
+      expect((await received(a!, id, whole.headers.get('portunus-lease'))).status).toBe(204);
       // A download cut on one instance resumes on another with its lease.
       const first = await fetch(`${c}/drops/${id}`);
       const lease = first.headers.get('portunus-lease')!;
@@ -159,6 +161,8 @@ for (const kind of kinds)
       });
       expect(rest.status).toBe(206);
       expect(sha256(Buffer.concat([part, Buffer.from(await rest.arrayBuffer())]))).toBe(sha256(data));
+      expect((await fetch(`${b}/drops/${id}`, { method: 'HEAD' })).status).toBe(200);
+      expect((await received(b!, id, lease)).status).toBe(204);
       await eventually(async () => (await fetch(`${b}/drops/${id}`, { method: 'HEAD' })).status === 410, 'gone');
       await eventually(async () => !(await kind.stored(storageOf())).some((n) => n.includes(id)), 'bytes deleted');
     });
@@ -238,6 +242,7 @@ for (const kind of kinds)
       expect(resumed.status).toBe(206);
       expect(sha256(Buffer.from(await resumed.arrayBuffer()))).toBe(sha256(data.subarray(1)));
       await reader.cancel();
+      expect((await received(b!, long, lease)).status).toBe(204);
       await eventually(async () => !(await kind.stored(storageOf())).some((n) => n.includes(long)), 'used up');
     });
 

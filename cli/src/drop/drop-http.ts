@@ -130,6 +130,12 @@ export class DropHttp {
     };
   }
 
+  /** Tells the relay the drop arrived whole and checked: the download's lease ends (PROTOCOL.md §11.3). */
+  async received(id: string, lease: string): Promise<void> {
+    const res = await this.#request('DELETE', `/drops/${id}`, { 'portunus-lease': lease });
+    await res.body.dump();
+  }
+
   /** Whether the relay serves the page at `/` (then a drop's link opens it there); any failure says no. */
   async servesPage(): Promise<boolean> {
     try {

@@ -105,6 +105,7 @@ class DropDownload {
       const offer = this.#offer!;
       finishProgress(reporter, this.#position, offerSize(offer));
       const path = await this.#land?.sink?.commit();
+      await this.#confirm();
       await this.states.removeLease(this.#id);
       if (offer.kind === 'text' && this.opts.textOut) printText(this.opts.textOut, offer.text);
       ok = true;
@@ -204,6 +205,18 @@ class DropDownload {
     await land.sink!.write(plaintext);
     land.hash.update(plaintext);
     this.ctx.reporter.updateProgress(this.#position, offerSize(this.#offer!));
+  }
+
+  /**
+   * Ends the download's lease now that everything landed checked. Not hearing back changes nothing here: the drop is
+   * received, and the relay ends the lease an hour after its last request anyway.
+   */
+  async #confirm(): Promise<void> {
+    if (this.#lease === undefined) return;
+    await this.http.received(this.#id, this.#lease).catch((err: unknown) => {
+      const why = err instanceof Error ? err.message : String(err);
+      this.ctx.reporter.say(`The relay did not hear that the drop arrived (${why}); it ends the download in an hour.`);
+    });
   }
 
   /** What failed, as the user should hear it; an interruption keeps the part and the lease for the next run. */

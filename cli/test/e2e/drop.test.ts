@@ -193,6 +193,40 @@ describe('portunus send --drop / receive D-…', () => {
     }
   });
 
+  it('a receiver killed after the relay wrote the last byte, before it had them: the re-run still gets the drop', async () => {
+    const c = await makeCase(8 * MB);
+    const code = await dropped(c);
+    // A proxy that reads the whole response from the relay but hands the receiver only 90% of it.
+    const proxy = await TcpProxy.start(Number(new URL(relay.url).port), { holdDownAfter: 0.9 * c.content.length });
+    try {
+      const first = fetch(c, code, c.dst, relay.url.replace(/:\d+/, `:${proxy.port}`));
+      // The relay has written every byte when no download is being sent any more (drop-http.ts: the response ended).
+      const metrics = relay.url.replace(/^ws/, 'http').replace(/\/v1$/, '/metrics');
+      const sending = async () =>
+        Number(/portunus_relay_drop_downloads_sending (\d+)/.exec(await (await globalThis.fetch(metrics)).text())?.[1]);
+      await stateReaches(c.dst, 0.6 * c.content.length, first);
+      for (let waited = 0; (await sending()) !== 0; waited++) {
+        if (waited > 2000) throw new Error('the relay never finished writing the download');
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      first.child.kill('SIGKILL');
+      await exitOf(first);
+      // A one-time drop whose lease ended with its last byte written would now be DROP_GONE: it is not.
+      const again = fetch(c, code);
+      expect(await exitOf(again, DROP_MS), again.stderr()).toBe(0);
+      const done = again.events().find((e) => e.event === 'done') as { reused: number; sha256: string };
+      expect(done.reused).toBeGreaterThan(0);
+      expect(done.sha256).toBe(c.digest);
+      // The re-run said so, and the lease ended: the drop is gone now.
+      await mkdir(join(c.dst, 'again'), { recursive: true });
+      const gone = fetch(c, code, join(c.dst, 'again'));
+      expect(await exitOf(gone, DROP_MS)).toBe(3);
+      expect(errorOf(gone)).toBe('DROP_GONE');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a stored byte flipped on disk fails the receiver CORRUPT, keeping nothing', async () => {
     const c = await makeCase(3 * MB);
     const before = new Set((await filesUnder(storage)).map((f) => f.path));

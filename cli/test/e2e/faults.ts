@@ -167,6 +167,7 @@ export class TcpProxy {
     private readonly record: boolean,
     private freezeAfter: number,
     private freezeDownAfter: number,
+    private readonly holdDownAfter: number,
   ) {}
 
   /**
@@ -175,11 +176,19 @@ export class TcpProxy {
    * `freezeAfter`: once this many bytes went client → upstream, the connections open then stop moving anything
    * (their sockets stay open); connections made later move as usual. `freezeDownAfter`: the same once this many
    * bytes went upstream → client, and upstream is no longer read either (backpressure: a server sending a response
-   * cannot finish writing it, as behind a receiver that stopped reading).
+   * cannot finish writing it, as behind a receiver that stopped reading). `holdDownAfter`: once this many bytes went
+   * upstream → client, upstream is still read to its end but nothing more reaches the client (a buffering proxy
+   * holding the end of a response: the server has written it all, the client has not got it).
    */
   static async start(
     upstreamPort: number,
-    opts: { stopAfter?: number; record?: boolean; freezeAfter?: number; freezeDownAfter?: number } = {},
+    opts: {
+      stopAfter?: number;
+      record?: boolean;
+      freezeAfter?: number;
+      freezeDownAfter?: number;
+      holdDownAfter?: number;
+    } = {},
   ): Promise<TcpProxy> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -191,6 +200,7 @@ export class TcpProxy {
       opts.record ?? false,
       opts.freezeAfter ?? Infinity,
       opts.freezeDownAfter ?? Infinity,
+      opts.holdDownAfter ?? Infinity,
     );
     server.on('connection', (client) => {
       if (proxy.severed) return void client.destroy();
@@ -273,6 +283,7 @@ export class TcpProxy {
     });
     upstream.on('data', (chunk) => {
       if (!this.moving || !conn.moving) return;
+      if (this.bytesDown >= this.holdDownAfter) return;
       this.bytesDown += chunk.length;
       client.write(chunk);
       if (this.bytesDown >= this.freezeDownAfter) this.freeze();

@@ -105,6 +105,11 @@ export class DropApi {
     return { body: res.body, ...head };
   }
 
+  /** Tells the relay the drop arrived whole and checked: the download's lease ends (PROTOCOL.md §11.3). */
+  async received(id: string, lease: string): Promise<void> {
+    await this.request('DELETE', `/drops/${id}`, { 'Portunus-Lease': lease });
+  }
+
   private async request(method: string, path: string, headers: Record<string, string> = {}, body?: Blob) {
     let res: Response;
     try {

@@ -97,6 +97,9 @@ export async function receiveDropFlow(
     }
     reader.end();
     const saved = await got.sink?.commit();
+    // Every byte checked and saved: the lease ends now (unheard, the relay ends it an hour later anyway).
+    if (lease !== undefined)
+      await api.received(id, lease).catch((err: unknown) => env.debug(`received: ${String(err)}`));
     ok = true;
     return { offer: got.offer!, bytes: got.bytes, ...(saved === undefined ? {} : { saved }), drop };
   } finally {
