@@ -76,11 +76,12 @@ describe('deploy/k8s', () => {
   const all = manifests();
   const byKind = (kind: string): Json => manifest(all, kind);
 
-  it("has the relay's Deployment, Service and ConfigMap, and Redis's Deployment and Service", () => {
+  it("has the relay's Deployment, Service and ConfigMap, and Redis's Deployment, Service and volume", () => {
     expect(all.map((m) => `${m.object.kind} ${m.object.metadata.name}`).sort()).toEqual([
       'ConfigMap portunus-relay',
       'Deployment portunus-redis',
       'Deployment portunus-relay',
+      'PersistentVolumeClaim portunus-redis',
       'Service portunus-redis',
       'Service portunus-relay',
     ]);
