@@ -310,13 +310,15 @@ describe.skipIf(chromiumSkipReason() !== undefined)('the page beyond the plain t
           const shown = await page.evaluate(
             () => (globalThis as unknown as { portunusPathsShown: string[] }).portunusPathsShown,
           );
-          // The page shows the new path too once a frame came over it (a probe that saw no ack within four probe
-          // lengths goes back to the relay before one does, on a loaded machine).
-          expect(shown.slice(0, 3)).toEqual([
-            'Moving through the relay',
-            'Moving directly (WebRTC)',
-            'Moving through the relay',
-          ]);
+          // The page shows a path once a frame came over it: WebRTC before the sever, the relay after it. The relay's
+          // text may not come first: the relay's first frames cross the test's proxy, and a WebRTC probe frame that
+          // overtakes them shows first (seen once in CI, on a loaded machine); and a probe that saw no ack within
+          // four probe lengths goes back to the relay before a frame comes over the new path.
+          const severedAt = shown.indexOf('Moving directly (WebRTC)');
+          expect(severedAt, shown.join(' | ')).toBeGreaterThanOrEqual(0);
+          expect(severedAt, shown.join(' | ')).toBeLessThanOrEqual(1);
+          expect(shown.slice(0, severedAt).every((text) => text === 'Moving through the relay')).toBe(true);
+          expect(shown[severedAt + 1], shown.join(' | ')).toBe('Moving through the relay');
           expect(pageProblems(page)).toEqual([]);
         });
       } finally {
