@@ -127,3 +127,25 @@ export function parseDropRecord(text: string): DropRecord | undefined {
 export function serializeDropRecord(record: DropRecord): string {
   return `${JSON.stringify(record)}\n`;
 }
+
+/** The record of a drop just created, whose upload token hashes to `tokenHash`. */
+export function newDropRecord(
+  drop: { id: string; length: number; expiresMs: number; downloads: number; address: string },
+  now: number,
+  tokenHash: string,
+): DropRecord {
+  return {
+    id: drop.id,
+    length: drop.length,
+    createdAt: now,
+    expiresAt: now + drop.expiresMs,
+    downloads: drop.downloads,
+    used: 0,
+    complete: false,
+    uploadSeenAt: now,
+    address: drop.address,
+    tokenHash,
+    leases: [],
+    gone: false,
+  };
+}

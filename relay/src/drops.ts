@@ -9,6 +9,7 @@ import {
   MAX_DOWNLOADS,
   MAX_RECORDS,
   sameHash,
+  newDropRecord,
   sha256Hex,
   UPLOAD_IDLE_MS,
   type DropLease,
@@ -126,20 +127,7 @@ export class Drops implements DropBook {
       throw new DropRefusal('DROP_STORAGE_FULL', 'the relay has no room for this drop');
     const token = Buffer.from(this.deps.random(16)).toString('hex');
     const now = this.deps.clock();
-    const record: DropRecord = {
-      id: drop.id,
-      length: drop.length,
-      createdAt: now,
-      expiresAt: now + drop.expiresMs,
-      downloads: drop.downloads,
-      used: 0,
-      complete: false,
-      uploadSeenAt: now,
-      address: drop.address,
-      tokenHash: sha256Hex(token),
-      leases: [],
-      gone: false,
-    };
+    const record = newDropRecord(drop, now, sha256Hex(token));
     this.records.set(drop.id, record);
     try {
       await this.persist(record);

@@ -9,7 +9,15 @@
  * those leases and uploads seen in Redis, so another instance's sweep never ends a lease or an upload in use here.
  * Redis unreachable: every request that needs the index is refused DROPS_UNAVAILABLE (503); nothing is changed.
  */
-import { parseDropRecord, sameHash, sha256Hex, LEASE_IDLE_MS, MAX_DOWNLOADS, MAX_RECORDS } from './drop-record.js';
+import {
+  newDropRecord,
+  parseDropRecord,
+  sameHash,
+  sha256Hex,
+  LEASE_IDLE_MS,
+  MAX_DOWNLOADS,
+  MAX_RECORDS,
+} from './drop-record.js';
 import { UPLOAD_IDLE_MS, type DropLease, type DropRecord } from './drop-record.js';
 import type { DropBook, TakenSlot } from './drop-book.js';
 import { DropRefusal, type DropRefusalCode } from './drop-refusal.js';
@@ -125,20 +133,7 @@ export class SharedDrops implements DropBook {
       await this.deleteClaimed(drop.id);
     const token = Buffer.from(this.deps.random(16)).toString('hex');
     const now = this.deps.clock();
-    const record: DropRecord = {
-      id: drop.id,
-      length: drop.length,
-      createdAt: now,
-      expiresAt: now + drop.expiresMs,
-      downloads: drop.downloads,
-      used: 0,
-      complete: false,
-      uploadSeenAt: now,
-      address: drop.address,
-      tokenHash: sha256Hex(token),
-      leases: [],
-      gone: false,
-    };
+    const record = newDropRecord(drop, now, sha256Hex(token));
     const json = JSON.stringify(record);
     const outcome = await this.run(S.CREATE, drop.id, json, perAddress, bytesPerAddress, totalBytes, MAX_RECORDS);
     const refusals: Record<string, [DropRefusalCode, string]> = {

@@ -4,13 +4,11 @@
  * through the relay's own queue figures (stats()), which do not depend on the machine's load or its allocator.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type WebSocket from 'ws';
 import type { RelayHandle } from '../src/server.js';
-import { eventually, metricValue, pipe, startTestRelay, within } from './helpers.js';
+import { eventually, metricValue, pipe, pump, PUMP_FRAME as FRAME, startTestRelay, within } from './helpers.js';
 
 const MiB = 1024 * 1024;
 const TOTAL = 256 * MiB;
-const FRAME = 64 * 1024;
 const HWM = MiB;
 
 let relay: RelayHandle | undefined;
@@ -19,23 +17,6 @@ afterEach(async () => {
   relay = undefined;
 });
 
-/** Sends TOTAL bytes in FRAME-sized frames, waiting whenever its own queue is above HWM. */
-function pump(ws: WebSocket, state: { sent: number; waiting: boolean }): Promise<void> {
-  return (async () => {
-    for (let i = 0; state.sent < TOTAL; i++) {
-      const frame = Buffer.alloc(FRAME, i & 0xff);
-      if (ws.bufferedAmount + FRAME > HWM) {
-        state.waiting = true;
-        await new Promise<void>((resolve, reject) => ws.send(frame, (err) => (err ? reject(err) : resolve())));
-        state.waiting = false;
-      } else {
-        ws.send(frame);
-      }
-      state.sent += FRAME;
-    }
-  })();
-}
-
 describe('relay backpressure', () => {
   it('keeps relay memory bounded while the reader stalls, then delivers every byte in order', async () => {
     relay = await startTestRelay({ highWaterMark: HWM, maxFrameBytes: MiB });
@@ -43,7 +24,7 @@ describe('relay backpressure', () => {
     reader.ws.pause();
 
     const state = { sent: 0, waiting: false };
-    const pumping = pump(sender.ws, state);
+    const pumping = pump(sender.ws, TOTAL, HWM, state);
     // Stalled: the relay has stopped reading from the sender, and the sender waits for its own socket to drain.
     await eventually(() => relay!.stats().pausedConnections === 1 && state.waiting, 'the sender to stall', 30_000);
     const stalled = relay.stats();

@@ -5,15 +5,13 @@
  */
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import type WebSocket from 'ws';
 import { redisMissing } from '../../test/redis/redis-server.js';
 import type { RelayHandle } from '../src/server.js';
-import { eventually, metricValue, RawClient, within } from './helpers.js';
+import { eventually, metricValue, pump, PUMP_FRAME as FRAME, RawClient, within } from './helpers.js';
 import { pairAcross, startTestCluster, type TestCluster } from './cluster-helpers.js';
 
 const missing = redisMissing();
 const MiB = 1024 * 1024;
-const FRAME = 64 * 1024;
 
 let cluster: TestCluster | undefined;
 afterEach(async () => {
@@ -28,21 +26,6 @@ async function pipeAcross(A: RelayHandle, B: RelayHandle): Promise<{ a: RawClien
   await paired.a.expect('pipe-open');
   await paired.b.expect('pipe-open');
   return paired;
-}
-
-/** Sends `total` bytes in FRAME-sized frames, waiting whenever its own queue is above `hwm`. */
-async function pump(ws: WebSocket, total: number, hwm: number, state = { sent: 0, waiting: false }): Promise<void> {
-  for (let i = 0; state.sent < total; i++) {
-    const frame = Buffer.alloc(FRAME, i & 0xff);
-    if (ws.bufferedAmount + FRAME > hwm) {
-      state.waiting = true;
-      await new Promise<void>((resolve, reject) => ws.send(frame, (err) => (err ? reject(err) : resolve())));
-      state.waiting = false;
-    } else {
-      ws.send(frame);
-    }
-    state.sent += FRAME;
-  }
 }
 
 describe.skipIf(missing !== undefined)('several relay instances: Redis outage', () => {

@@ -166,3 +166,26 @@ export async function eventually(predicate: () => boolean, what: string, ms = WA
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** The data frames `pump` sends. */
+export const PUMP_FRAME = 64 * 1024;
+
+/** Sends `total` bytes in PUMP_FRAME-sized frames, waiting whenever its own queue is above `hwm`. */
+export async function pump(
+  ws: WebSocket,
+  total: number,
+  hwm: number,
+  state = { sent: 0, waiting: false },
+): Promise<void> {
+  for (let i = 0; state.sent < total; i++) {
+    const frame = Buffer.alloc(PUMP_FRAME, i & 0xff);
+    if (ws.bufferedAmount + PUMP_FRAME > hwm) {
+      state.waiting = true;
+      await new Promise<void>((resolve, reject) => ws.send(frame, (err) => (err ? reject(err) : resolve())));
+      state.waiting = false;
+    } else {
+      ws.send(frame);
+    }
+    state.sent += PUMP_FRAME;
+  }
+}
