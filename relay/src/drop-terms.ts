@@ -3,6 +3,7 @@
  * of completed transfers, and the figures the metrics and `GET /drops` read.
  */
 import type { RandomBytes } from '@portunus/protocol';
+import { MAX_DOWNLOADS } from './drop-record.js';
 import type { Logger } from './logger.js';
 
 export interface DropLimits {
@@ -45,4 +46,13 @@ export interface Capabilities {
   maxBytes: number;
   maxExpirySeconds: number;
   maxDownloads: number;
+}
+
+/** What `GET /drops` tells a client (PROTOCOL.md §11.3), the same whichever book keeps the drops. */
+export function dropCapabilities(limits: DropLimits): Capabilities {
+  return {
+    maxBytes: limits.maxBytes,
+    maxExpirySeconds: Math.floor(limits.maxExpiryMs / 1000),
+    maxDownloads: MAX_DOWNLOADS,
+  };
 }

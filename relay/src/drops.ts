@@ -6,7 +6,6 @@
  */
 import {
   LEASE_IDLE_MS,
-  MAX_DOWNLOADS,
   MAX_RECORDS,
   sameHash,
   newDropRecord,
@@ -18,7 +17,14 @@ import {
 import type { DropBook, TakenSlot } from './drop-book.js';
 import { DropRefusal } from './drop-refusal.js';
 import type { DropStorage } from './drop-storage.js';
-import type { Capabilities, DropLimits, DropsDeps, DropStats, NewDrop } from './drop-terms.js';
+import {
+  dropCapabilities,
+  type Capabilities,
+  type DropLimits,
+  type DropsDeps,
+  type DropStats,
+  type NewDrop,
+} from './drop-terms.js';
 import { WriteQueues } from './write-queues.js';
 
 export class Drops implements DropBook {
@@ -59,11 +65,7 @@ export class Drops implements DropBook {
   }
 
   capabilities(): Capabilities {
-    return {
-      maxBytes: this.limits.maxBytes,
-      maxExpirySeconds: Math.floor(this.limits.maxExpiryMs / 1000),
-      maxDownloads: MAX_DOWNLOADS,
-    };
+    return dropCapabilities(this.limits);
   }
 
   /** Stored drops (not yet gone), the bytes they hold or have reserved, and downloads being sent. */

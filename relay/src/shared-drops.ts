@@ -10,19 +10,27 @@
  * Redis unreachable: every request that needs the index is refused DROPS_UNAVAILABLE (503); nothing is changed.
  */
 import {
+  LEASE_IDLE_MS,
+  MAX_RECORDS,
   newDropRecord,
   parseDropRecord,
   sameHash,
   sha256Hex,
-  LEASE_IDLE_MS,
-  MAX_DOWNLOADS,
-  MAX_RECORDS,
+  UPLOAD_IDLE_MS,
+  type DropLease,
+  type DropRecord,
 } from './drop-record.js';
-import { UPLOAD_IDLE_MS, type DropLease, type DropRecord } from './drop-record.js';
 import type { DropBook, TakenSlot } from './drop-book.js';
 import { DropRefusal, type DropRefusalCode } from './drop-refusal.js';
 import type { DropStorage } from './drop-storage.js';
-import type { Capabilities, DropLimits, DropsDeps, DropStats, NewDrop } from './drop-terms.js';
+import {
+  dropCapabilities,
+  type Capabilities,
+  type DropLimits,
+  type DropsDeps,
+  type DropStats,
+  type NewDrop,
+} from './drop-terms.js';
 import type { SharedRedis } from './redis.js';
 import * as S from './shared-drop-scripts.js';
 
@@ -63,11 +71,7 @@ export class SharedDrops implements DropBook {
   ) {}
 
   capabilities(): Capabilities {
-    return {
-      maxBytes: this.limits.maxBytes,
-      maxExpirySeconds: Math.floor(this.limits.maxExpiryMs / 1000),
-      maxDownloads: MAX_DOWNLOADS,
-    };
+    return dropCapabilities(this.limits);
   }
 
   stats(): DropStats {

@@ -205,8 +205,9 @@ describe('portunus send --drop / receive D-…', () => {
       const sending = async () =>
         Number(/portunus_relay_drop_downloads_sending (\d+)/.exec(await (await globalThis.fetch(metrics)).text())?.[1]);
       await stateReaches(c.dst, 0.6 * c.content.length, first);
-      for (let waited = 0; (await sending()) !== 0; waited++) {
-        if (waited > 2000) throw new Error('the relay never finished writing the download');
+      const deadline = Date.now() + DROP_MS;
+      while ((await sending()) !== 0) {
+        if (Date.now() > deadline) throw new Error('the relay never finished writing the download');
         await new Promise((resolve) => setImmediate(resolve));
       }
       first.child.kill('SIGKILL');
