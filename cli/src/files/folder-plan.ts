@@ -8,6 +8,7 @@ import { access, constants, lstat, readdir, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { createError, fromUtf8 } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
+import { inOrder } from './in-order.js';
 import { MAX_PATH_BYTES } from './entry-check.js';
 import { componentNameProblem, quoteForTerminal } from './sanitize.js';
 import { TAR_END_SIZE, tarEntrySize } from './tar-size.js';
@@ -17,6 +18,9 @@ export type FolderEntry =
   | { type: 'directory'; name: string; mtime: number }
   | { type: 'file'; name: string; mtime: number; path: string; size: number; mtimeNs: bigint; executable: boolean }
   | { type: 'symlink'; name: string; mtime: number; linkname: string };
+
+/** Children stat'ed at once while a folder is listed: enough to keep libuv's four threads busy. */
+const STAT_WINDOW = 16;
 
 export interface FolderPlan {
   entries: FolderEntry[];
@@ -93,7 +97,7 @@ async function listDirectory(walk: Walk, abs: string, rel: string): Promise<void
     throw fileError(err, 'read the folder', abs);
   }
   dirents.sort((a, b) => Buffer.compare(a.name, b.name));
-  const subdirs: Pending[] = [];
+  const children: { abs: string; rel: string }[] = [];
   for (const dirent of dirents) {
     const name = checkedName(walk, dirent.name, abs);
     if (name === undefined) continue;
@@ -102,7 +106,12 @@ async function listDirectory(walk: Walk, abs: string, rel: string): Promise<void
       walk.opts.onWarning(`skipping ${quoteForTerminal(child.abs)}: its path is longer than ${MAX_PATH_BYTES} bytes`);
       continue;
     }
-    const subdir = await addChild(walk, child, abs);
+    children.push(child);
+  }
+  const subdirs: Pending[] = [];
+  // The children's stat calls run a few at once (in-order.ts); each is then taken in the sorted order.
+  for await (const [child, st] of inOrder(children, STAT_WINDOW, probeChild)) {
+    const subdir = await addChild(walk, child, abs, st);
     if (subdir !== undefined) subdirs.push(subdir);
   }
   for (let i = subdirs.length - 1; i >= 0; i--) walk.pending.push(subdirs[i]!);
@@ -131,18 +140,30 @@ async function statOrThrow(path: string): Promise<BigIntStats> {
   }
 }
 
-/** Adds a non-directory entry; returns a directory, which the caller descends into later. */
-async function addChild(walk: Walk, child: { abs: string; rel: string }, dirAbs: string): Promise<Pending | undefined> {
-  const name = `${walk.rootName}/${child.rel}`;
+/** A child's lstat, and for a regular file whether we may read it (so a file we cannot read fails the plan). */
+async function probeChild(child: { abs: string; rel: string }): Promise<[{ abs: string; rel: string }, BigIntStats]> {
   const st = await statOrThrow(child.abs);
-  const mtime = tarSeconds(st.mtimeNs);
-  if (st.isDirectory()) return { ...child, mtime };
   if (st.isFile()) {
     try {
       await access(child.abs, constants.R_OK);
     } catch (err) {
       throw fileError(err, 'read', child.abs);
     }
+  }
+  return [child, st];
+}
+
+/** Adds a non-directory entry; returns a directory, which the caller descends into later. */
+async function addChild(
+  walk: Walk,
+  child: { abs: string; rel: string },
+  dirAbs: string,
+  st: BigIntStats,
+): Promise<Pending | undefined> {
+  const name = `${walk.rootName}/${child.rel}`;
+  const mtime = tarSeconds(st.mtimeNs);
+  if (st.isDirectory()) return { ...child, mtime };
+  if (st.isFile()) {
     const size = Number(st.size);
     const executable = (Number(st.mode) & 0o111) !== 0;
     add(walk, { type: 'file', name, mtime, path: child.abs, size, mtimeNs: st.mtimeNs, executable }, size);

@@ -46,7 +46,7 @@ export class TreeWriter {
     written?: (bytes: number) => Promise<void>,
     finished?: (handle: FileHandle) => Promise<void>,
   ): Promise<void> {
-    const key = this.claim(name, parts);
+    this.claim(name, parts, 'file');
     await this.parents(name, parts);
     const path = join(this.root, ...parts);
     // Owner read/write are kept whatever the umask, so the data can be written; 0o644 / 0o755 otherwise.
@@ -57,7 +57,6 @@ export class TreeWriter {
     } catch (err) {
       throw errnoOf(err) === 'EEXIST' ? clash(name) : fileError(err, 'create', name);
     }
-    this.created.set(key, 'file');
     try {
       let bytes = 0;
       for await (const chunk of data) {
@@ -105,20 +104,23 @@ export class TreeWriter {
 
   /** `linkname` was checked by checkLinkTarget: relative, normalized, resolving inside the root. */
   async symlink(name: string, parts: readonly string[], linkname: string): Promise<void> {
-    const key = this.claim(name, parts);
+    this.claim(name, parts, 'symlink');
     await this.parents(name, parts);
     try {
       await symlink(linkname, join(this.root, ...parts));
     } catch (err) {
       throw errnoOf(err) === 'EEXIST' ? clash(name) : fileError(err, 'create', name);
     }
-    this.created.set(key, 'symlink');
   }
 
-  private claim(name: string, parts: readonly string[]): string {
+  /**
+   * Recorded at once, before the entry is created: files are written a few at once (tar-sink.ts), and an entry
+   * that repeats or lies below one still being written must be refused as if that one were done.
+   */
+  private claim(name: string, parts: readonly string[], kind: EntryKind): void {
     const key = parts.join('/');
     if (this.created.has(key)) throw unsafeEntry(name, REPEATED);
-    return key;
+    this.created.set(key, kind);
   }
 
   /** Ensures every parent is a real directory, creating missing ones (a tar need not list them). */

@@ -141,6 +141,43 @@ describe('resuming a folder', () => {
     await src.close();
   });
 
+  it('small files are written a few at once, but no checkpoint counts one still being written', async () => {
+    // 400 files of 8 KiB: over 3 MiB of stream, so checkpoints fall due while file 20's write is held.
+    const files = Array.from({ length: 400 }, (_, i) => Buffer.alloc(8192, i === 20 ? 0xee : 1 + (i % 200)));
+    await mkdir(join(dir, 'src', 'many'), { recursive: true });
+    await mkdir(join(dir, 'dst'), { recursive: true });
+    for (const [i, data] of files.entries())
+      await writeFile(join(dir, 'src', 'many', `${String(i).padStart(3, '0')}`), data);
+    const src = await openSource({ path: join(dir, 'src', 'many') });
+    const offer = src.offer as TarOffer;
+    const tar = concat(await collect(src.chunks(1 << 20)));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const io = {
+      async write(handle: import('node:fs/promises').FileHandle, data: Uint8Array) {
+        if (data[0] === 0xee) ((holding = true), await held);
+        await handle.write(data);
+      },
+    };
+    const target = { kind: 'path' as const, path: join(dir, 'dst', 'many'), replace: false };
+    const sink = await openResumableSink(target, offer, undefined, { manifest: new Manifest(), io });
+    // All of it goes in while file 20 is held: the files after it are written meanwhile.
+    await feed(sink, tar, 64 * 1024);
+    expect(holding).toBe(true);
+    const part = (await readdir(join(dir, 'dst'))).find((name) => name.endsWith('.part'))!;
+    expect((await readdir(join(dir, 'dst', part))).length).toBeGreaterThan(21);
+    const state = await readFile(stateOf(join(dir, 'dst', part)));
+    const recorded = (JSON.parse(state.subarray(0, state.indexOf('\n')).toString()) as { bytes: number }).bytes;
+    // File 20's data starts after 20 files of 512 + 8192 bytes, the folder's header and its own header.
+    expect(recorded).toBeLessThanOrEqual(512 + 20 * (512 + 8192) + 512);
+    release();
+    await sink.commit();
+    for (const [i, data] of files.entries())
+      expect(sha256(await readFile(join(dir, 'dst', 'many', String(i).padStart(3, '0'))))).toBe(sha256(data));
+    await src.close();
+  });
+
   it('a part with a kept file edited, or a file missing, cannot be used', async () => {
     const src = await source();
     const offer = src.offer as TarOffer;
