@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRandomFile } from './payload.js';
 import { measureCeiling } from './ceiling.js';
+import { measureEngineFloor, type FloorEngine } from './engine-floor.js';
 import { measureWsForwarder } from './ws-forwarder.js';
 import { plainPipeMbps } from './pipe.js';
 import { fmt, mb } from './processes.js';
@@ -34,6 +35,8 @@ export interface PathsFigures {
   essential: { withHash: number; withoutHash: number; cpuPerGiB: number; peakRss: number };
   /** ws-forwarder.ts, least of RUNS_PER_PATH (measured when the relay path runs): a bare ws relay's CPU-s per GiB. */
   forwarderCpuPerGiB?: number;
+  /** engine-floor.ts, least of RUNS_PER_PATH (measured when its WebRTC path runs): the engine alone, CPU-s per GiB. */
+  engineCpuPerGiB: Partial<Record<FloorEngine, number>>;
   /** Least over the runs of each path: CPU-s per GiB while the data moved, sender + receiver, and the relay's. */
   dataCpuPerGiB: Partial<Record<PathName, { ends: number; relay: number }>>;
   /** The fastest of the runs of each path (its RSS and CPU are that run's; peak RSS is the highest of all runs). */
@@ -88,6 +91,7 @@ export async function runPathsBench(opts: {
         cpuPerGiB: 0,
         peakRss: 0,
       },
+      engineCpuPerGiB: {},
       dataCpuPerGiB: {},
       paths: {},
       runs: {},
@@ -99,6 +103,21 @@ export async function runPathsBench(opts: {
       let least = Infinity;
       for (let i = 0; i < runs; i++) least = Math.min(least, (await measureWsForwarder(opts.bytes)).cpuPerGiB);
       figures.forwarderCpuPerGiB = least;
+    }
+    const engines: [PathName, FloorEngine][] = [
+      ['webrtc', 'libdatachannel'],
+      ['werift', 'werift'],
+    ];
+    for (const [name, engine] of engines.filter(([name]) => (opts.only ?? PATHS).includes(name))) {
+      // A rate: 200 MB shows it as well as a GiB does, in a fifth of werift's time.
+      const bytes = Math.min(opts.webrtcBytes ?? opts.bytes, 200 * 1000 * 1000);
+      try {
+        let least = Infinity;
+        for (let i = 0; i < runs; i++) least = Math.min(least, (await measureEngineFloor(engine, bytes)).cpuPerGiB);
+        figures.engineCpuPerGiB[engine] = least;
+      } catch (err) {
+        figures.errors[name] = `the engine alone: ${err instanceof Error ? err.message.split('\n')[0]! : String(err)}`;
+      }
     }
     for (const name of opts.only ?? PATHS) {
       // werift moves ~10–20 MB/s: a smaller file keeps the run short without changing the rate it shows.
@@ -225,6 +244,40 @@ function cpuVerdicts(f: PathsFigures): [string, boolean][] {
     out.push([
       `${name}: sender + receiver CPU ≤ 1.15× the essential work's, per GiB: ${fmt(ends, 2)} vs ${fmt(f.essential.cpuPerGiB, 2)} s = ${fmt(ratio, 2)}×`,
       ratio <= 1.15,
+    ]);
+  }
+  out.push(...webRtcCpuVerdicts(f));
+  return out;
+}
+
+/**
+ * Issue 18's WebRTC targets: sender + receiver CPU per GiB at most 2× (libdatachannel) or 4× (werift) the tcp
+ * path's. Beside each, the floor: the engine alone moving the same messages (engine-floor.ts) plus the essential
+ * work (ceiling.ts), over the tcp path's CPU. Where the floor is above the target the engine, not Portunus, sets it;
+ * what Portunus adds is the path's CPU over that floor, printed too.
+ */
+function webRtcCpuVerdicts(f: PathsFigures): [string, boolean][] {
+  const out: [string, boolean][] = [];
+  const tcp = f.dataCpuPerGiB.tcp?.ends;
+  const targets: [PathName, FloorEngine, number][] = [
+    ['webrtc', 'libdatachannel', 2],
+    ['werift', 'werift', 4],
+  ];
+  for (const [name, engine, target] of targets) {
+    const ends = f.dataCpuPerGiB[name]?.ends;
+    if (ends === undefined || tcp === undefined) continue;
+    const ratio = ends / tcp;
+    const engineCpu = f.engineCpuPerGiB[engine];
+    let floor = '';
+    if (engineCpu !== undefined) {
+      const least = engineCpu + f.essential.cpuPerGiB;
+      floor =
+        `; floor: ${engine} alone ${fmt(engineCpu, 2)} + the essential work ${fmt(f.essential.cpuPerGiB, 2)} = ` +
+        `${fmt(least, 2)} s = ${fmt(least / tcp, 2)}× tcp, and this path is ${fmt(ends / least, 2)}× that floor`;
+    }
+    out.push([
+      `${name} (${engine}): sender + receiver CPU ≤ ${target}× the tcp path's, per GiB: ${fmt(ends, 2)} vs ${fmt(tcp, 2)} s = ${fmt(ratio, 2)}×${floor}`,
+      ratio <= target,
     ]);
   }
   return out;
