@@ -63,7 +63,22 @@ function fallbackReporter(args: readonly string[], io: Io): Reporter {
   );
 }
 
+/**
+ * A reader that goes away early (`portunus --help | head -1`, or a script that reads the code from
+ * `send --json … | head -1`) must not crash the process with an unhandled EPIPE, nor stop a transfer it started:
+ * what that reader no longer reads is dropped. Data received to standard output (`-o -`) still fails on it: its
+ * writes see the error in their own callbacks (stdout-sink.ts).
+ */
+function ignoreClosedReaders(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+    });
+  }
+}
+
 async function main(): Promise<void> {
+  ignoreClosedReaders();
   const io: Io = {
     stdin: process.stdin,
     stdout: process.stdout,
