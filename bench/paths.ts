@@ -6,7 +6,7 @@
  * Run alone with `npm run build && node dist/bench/paths.js [--quick] [relay|tcp|webrtc|werift|auto]`.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeRandomFile } from './payload.js';
 import { measureCeiling } from './ceiling.js';
@@ -235,7 +235,15 @@ function cpuVerdicts(f: PathsFigures): [string, boolean][] {
   }
   if (relay && tcp) {
     const ratio = relay.mbps / tcp.mbps;
-    out.push([`relay path ≥ 0.85× the tcp path's MB/s: ${fmt(ratio, 3)}×`, ratio >= 0.85]);
+    // With every process CPU-bound on the same few cores, MB/s goes as 1 / (all CPU per GiB): the relay path adds
+    // at least a bare forwarder's CPU to the tcp path's, so it can be at most this fast against it.
+    const tcpEnds = f.dataCpuPerGiB.tcp?.ends;
+    const bound =
+      tcpEnds !== undefined && f.forwarderCpuPerGiB !== undefined
+        ? `; CPU-bound on ${availableParallelism()} shared cores it can be at most tcp's ${fmt(tcpEnds, 2)} / (that + a bare ` +
+          `forwarder's ${fmt(f.forwarderCpuPerGiB, 2)}) CPU-s per GiB = ${fmt(tcpEnds / (tcpEnds + f.forwarderCpuPerGiB), 3)}×`
+        : '';
+    out.push([`relay path ≥ 0.85× the tcp path's MB/s: ${fmt(ratio, 3)}×${bound}`, ratio >= 0.85]);
   }
   for (const name of ['tcp', 'auto'] as const) {
     const ends = f.dataCpuPerGiB[name]?.ends;

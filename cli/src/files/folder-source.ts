@@ -15,17 +15,17 @@ import { planFolder, type FolderEntry, type FolderPlan, type PlanOptions } from 
 import { Manifest } from './manifest.js';
 import { errnoOf, fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
-import { checkChunkSize, rechunk } from './rechunk.js';
+import { checkChunkSize, rechunk, streamOf } from './rechunk.js';
 import { sanitizeForTerminal } from './sanitize.js';
 import type { Source } from './source.js';
 import { inOrder } from './in-order.js';
-import { fileChanged, identityOf as identityOfHandle, readStableFile } from './stable-file.js';
+import { fileChanged, identityOf, readStableFile } from './stable-file.js';
 import { tarHeaderSize, tarPadding } from './tar-size.js';
 
 /** Bytes pack may hold ahead of the reader, and the size of file reads fed into it. */
 const HIGH_WATER = 256 * 1024;
 const READ_SIZE = 64 * 1024;
-/** Small files read ahead of the one being packed (readIfSmall): ≤ 1 MiB waiting, four at a time in libuv's pool. */
+/** Small files read ahead of the one being packed (readIfSmall): at most 1 MiB waiting. */
 const READ_AHEAD_FILES = 16;
 
 export async function openFolderSource(realRoot: string, name: string, opts: PlanOptions): Promise<Source> {
@@ -182,7 +182,7 @@ async function packEntries(
  * in memory); larger files are read in their turn, piece by piece (packFile). Read with blocking calls: open, one
  * read of a byte more than planned (so a file that grew is seen), fstat, close. For a file in the page cache these
  * take microseconds, less than one round trip through libuv's thread pool, and the sender made ten of those per file
- * (10,000 small files: 2.7 CPU-s against 4.2 for the release before). The fstat after the read checks the file is
+ * (10,000 small files and one of 100 MB: 1.6 CPU-s against 4.2 for 8ecf126). The fstat after the read checks the file is
  * what planFolder saw: a change before the open or during the read moves its mtime or size.
  */
 async function readIfSmall(entry: FolderEntry): Promise<[FolderEntry, Uint8Array[] | undefined]> {
@@ -249,7 +249,7 @@ async function packFile(
     gate.produce(tarHeaderSize(entry.name));
     const { stream, done } = addEntry(pack, { name: entry.name, type: 'file', size: entry.size, mode, mtime });
     const data =
-      handle === undefined ? fromArray(read!) : readStableFile(handle, identityOf(entry), READ_SIZE, entry.path);
+      handle === undefined ? streamOf(read!) : readStableFile(handle, plannedIdentity(entry), READ_SIZE, entry.path);
     for await (const chunk of manifest.hashing(entry.name, data)) {
       await gate.wait();
       gate.produce(chunk.length);
@@ -263,11 +263,8 @@ async function packFile(
   }
 }
 
-async function* fromArray(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks;
-}
-
-const identityOf = (entry: Extract<FolderEntry, { type: 'file' }>) => ({
+/** What planFolder saw of a file, which it must still be while it is read (stable-file.ts). */
+const plannedIdentity = (entry: Extract<FolderEntry, { type: 'file' }>) => ({
   size: entry.size,
   mtimeNs: entry.mtimeNs,
   isFile: true,
@@ -282,7 +279,7 @@ async function openUnchanged(entry: Extract<FolderEntry, { type: 'file' }>): Pro
     throw openError(entry, err);
   }
   try {
-    const now = await identityOfHandle(handle, entry.path);
+    const now = await identityOf(handle, entry.path);
     if (!now.isFile || now.size !== entry.size || now.mtimeNs !== entry.mtimeNs) {
       throw fileChanged(entry.path, 'it differs from when the folder was listed');
     }

@@ -21,6 +21,7 @@ import { TarCheckpoints } from './tar-checkpoints.js';
 import type { TarJournal } from './tar-journal.js';
 import { tarError, type TarLayout, type TarOffer, type TarResume, type TarSinkOptions } from './tar-layout.js';
 import { CutFile, type TarPrefix } from './tar-resume.js';
+import { streamOf } from './rechunk.js';
 import { TreeWriter } from './tree-writer.js';
 export type { TarLayout, TarOffer, TarResume, TarSinkOptions } from './tar-layout.js';
 
@@ -33,10 +34,6 @@ const padded = (offset: number): number => Math.ceil(offset / 512) * 512;
  */
 const SMALL_FILE_BYTES = 64 * 1024;
 const WRITES_AT_ONCE = 16;
-
-async function* fromArray(chunks: Uint8Array[]): AsyncGenerator<Uint8Array> {
-  yield* chunks;
-}
 
 export class TarSink implements ResumableSink {
   private readonly extract = tarStream().extract();
@@ -306,7 +303,7 @@ export class TarSink implements ResumableSink {
     while (this.writing.size >= WRITES_AT_ONCE) await Promise.race(this.writing);
     const [path, cp] = [join(this.root, ...parts), this.checkpoints];
     const finished = cp === undefined ? undefined : (h: FileHandle) => cp.finished(path, h);
-    const write = this.tree.file(name, parts, executable, fromArray(chunks), undefined, finished).then(
+    const write = this.tree.file(name, parts, executable, streamOf(chunks), undefined, finished).then(
       () => true,
       (err: unknown) => (this.failWith(err), false),
     );
