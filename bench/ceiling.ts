@@ -14,6 +14,7 @@ import { open } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { mb } from './processes.js';
+import { ownPeakRssBytes } from './own-peak.js';
 import { startedAs } from './entry.js';
 
 const FRAME = 1024 * 1024;
@@ -108,8 +109,6 @@ async function receiver(out: string, hash: Hash | undefined, report: (bytes: num
   return position;
 }
 
-const peakRss = () => process.resourceUsage().maxRSS * 1024;
-
 function cpuSince(start: NodeJS.CpuUsage): number {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
@@ -166,7 +165,9 @@ if (startedAs('ceiling.js') && (role === 'send' || role === 'receive')) {
     const start = process.cpuUsage();
     await sender(Number(port), path!, hash);
     hash?.digest();
-    process.send!({ cpuSeconds: cpuSince(start), peakRss: peakRss() }, undefined, undefined, () => process.exit(0));
+    process.send!({ cpuSeconds: cpuSince(start), peakRss: ownPeakRssBytes() }, undefined, undefined, () =>
+      process.exit(0),
+    );
   } else {
     let start = process.cpuUsage();
     const bytes = await receiver(path!, hash, (p) => {
@@ -174,7 +175,7 @@ if (startedAs('ceiling.js') && (role === 'send' || role === 'receive')) {
       start = process.cpuUsage();
     });
     hash?.digest();
-    const done = { bytes, cpuSeconds: cpuSince(start), peakRss: peakRss() };
+    const done = { bytes, cpuSeconds: cpuSince(start), peakRss: ownPeakRssBytes() };
     process.send!(done, undefined, undefined, () => process.exit(0));
   }
 } else if (startedAs('ceiling.js')) {

@@ -11,6 +11,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mb } from './processes.js';
+import { ownPeakRssBytes } from './own-peak.js';
 import { startedAs } from './entry.js';
 
 export type FloorEngine = 'werift' | 'libdatachannel';
@@ -147,7 +148,6 @@ async function weriftEnd(offerer: boolean): Promise<End> {
   };
 }
 
-const peakRss = () => process.resourceUsage().maxRSS * 1024;
 const cpuSince = (start: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(start);
   return (used.user + used.system) / 1e6;
@@ -184,7 +184,7 @@ async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: numbe
         if (got >= bytes) resolve();
       });
     });
-    post({ type: 'received', bytes: got, cpuSeconds: cpuSince(start!), peakRss: peakRss() });
+    post({ type: 'received', bytes: got, cpuSeconds: cpuSince(start!), peakRss: ownPeakRssBytes() });
   } else {
     await end.opened();
     post({ type: 'open' });
@@ -199,7 +199,7 @@ async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: numbe
     }
     const stop = await next();
     if (stop.type !== 'stop') throw new Error('expected stop');
-    post({ type: 'sent', cpuSeconds: cpuSince(start), peakRss: peakRss() });
+    post({ type: 'sent', cpuSeconds: cpuSince(start), peakRss: ownPeakRssBytes() });
   }
   await end.close();
   process.disconnect();

@@ -6,13 +6,14 @@
  * it stays this small; a process started without fd 3 (run by hand) writes nothing.
  */
 import { writeSync } from 'node:fs';
+import { ownPeakRssBytes } from './own-peak.js';
 
 process.on('exit', () => {
-  const { userCPUTime, systemCPUTime, maxRSS } = process.resourceUsage();
+  const { userCPUTime, systemCPUTime } = process.resourceUsage();
   try {
     writeSync(
       3,
-      `${JSON.stringify({ cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, peakRssBytes: maxRSS * 1024 })}\n`,
+      `${JSON.stringify({ cpuSeconds: (userCPUTime + systemCPUTime) / 1e6, peakRssBytes: ownPeakRssBytes() })}\n`,
     );
   } catch {
     // No fd 3: nobody is listening.

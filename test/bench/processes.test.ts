@@ -36,4 +36,18 @@ describe("a benchmarked process's CPU and peak RSS", () => {
     expect(proc.cpuSeconds()).toBeGreaterThanOrEqual(0.5);
     expect(proc.peakRssBytes()).toBeGreaterThanOrEqual(96 * 1024 * 1024);
   });
+
+  it("is the process's own peak, not its parent's: fork copied the parent, and ru_maxrss kept that copy's", async () => {
+    const bin = join(dir, 'small-portunus.mjs');
+    await writeFile(bin, `console.log(JSON.stringify({ event: 'done' }));\n`);
+    // This process holds 320 MB (touched) when it starts the child; the child itself needs ~40 MB.
+    const held = Buffer.alloc(320 * 1024 * 1024, 1);
+    const compiled = pathToFileURL(resolve(__dirname, '../../dist/bench/processes.js')).href;
+    const { spawnPortunus } = (await import(compiled)) as typeof import('../../bench/processes.js');
+    const proc = spawnPortunus([], { bin, cwd: dir });
+    expect(await proc.exit).toBe(0);
+    expect(held.length).toBe(320 * 1024 * 1024);
+    expect(proc.peakRssBytes()).toBeGreaterThan(0);
+    expect(proc.peakRssBytes()).toBeLessThan(160 * 1024 * 1024);
+  });
 });
