@@ -1,6 +1,6 @@
 /**
  * What sharing drops through Redis (`--redis`, relay/src/shared-drops.ts) costs: the same drops (create, one PATCH,
- * one download) through one in-process relay alone and through one whose records live in a real redis-server,
+ * one download, then the receiver's confirmation) through one in-process relay alone and through one whose records live in a real redis-server,
  * rounds alternating, both on a directory. Figures: this process's CPU per drop (relay and client; the client's work
  * is the same in both), redis-server's own CPU per drop, and Redis commands per drop (INFO commandstats).
  * Run: `node dist/bench/drops-shared.js [drops]`.
@@ -39,6 +39,7 @@ async function oneDrop(base: string, data: Buffer): Promise<void> {
     },
   });
   await created.arrayBuffer();
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${created.headers.get('portunus-error')}`);
   const token = created.headers.get('portunus-upload-token') ?? '';
   const patched = await fetch(`${base}/drops/${id}`, {
     method: 'PATCH',
@@ -51,8 +52,17 @@ async function oneDrop(base: string, data: Buffer): Promise<void> {
     body: data,
   });
   await patched.arrayBuffer();
+  if (patched.status !== 204) throw new Error(`upload: ${patched.status} ${patched.headers.get('portunus-error')}`);
   const got = await fetch(`${base}/drops/${id}`);
   if ((await got.arrayBuffer()).byteLength !== data.length) throw new Error(`download: ${got.status}`);
+  // As a receiver does once it has every byte checked (PROTOCOL.md §11.3): the drop's last download ends, and the
+  // drop with it. Without this each drop stays an hour, and the rounds after the first ran into the quota.
+  const done = await fetch(`${base}/drops/${id}`, {
+    method: 'DELETE',
+    headers: { 'Portunus-Lease': got.headers.get('portunus-lease') ?? '' },
+  });
+  await done.arrayBuffer();
+  if (done.status !== 204) throw new Error(`confirm: ${done.status} ${done.headers.get('portunus-error')}`);
 }
 
 async function redisFigures(admin: Redis): Promise<{ cpuUs: number; calls: number }> {
@@ -116,7 +126,7 @@ export function formatDropsShared(result: DropsSharedResult | string): string[] 
   if (typeof result === 'string') return [`drops through Redis: skipped (${result})`];
   const ms = (us: number): string => `${(us / 1000).toFixed(2)} ms`;
   return [
-    `${result.drops} drops of ${result.bytes / 1024} KiB (create, PATCH, download), ${ROUNDS} rounds each way:`,
+    `${result.drops} drops of ${result.bytes / 1024} KiB (create, PATCH, download, confirm), ${ROUNDS} rounds each way:`,
     `  CPU per drop, relay + client: alone ${ms(result.aloneCpuUs)}, records in Redis ${ms(result.sharedCpuUs)}` +
       ` (×${(result.sharedCpuUs / result.aloneCpuUs).toFixed(2)})`,
     `  redis-server CPU per drop ${ms(result.redisCpuUs)}, ${result.redisCommandsPerDrop.toFixed(1)} commands per drop` +
