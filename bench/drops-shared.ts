@@ -1,7 +1,7 @@
 /**
  * What sharing drops through Redis (`--redis`, relay/src/shared-drops.ts) costs: the same drops (create, one PATCH,
- * one download, then the receiver's confirmation) through one in-process relay alone and through one whose records live in a real redis-server,
- * rounds alternating, both on a directory. Figures: this process's CPU per drop (relay and client; the client's work
+ * one download, then the receiver's confirmation) through one in-process relay alone and through one whose records
+ * live in a real redis-server, rounds alternating, both on a directory. Figures: this process's CPU per drop (relay and client; the client's work
  * is the same in both), redis-server's own CPU per drop, and Redis commands per drop (INFO commandstats).
  * Run: `node dist/bench/drops-shared.js [drops]`.
  */
