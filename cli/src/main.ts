@@ -41,8 +41,11 @@ Exit codes: 0 ok, 1 internal error, 2 usage, 3 wrong code, 4 declined (by you or
   program.addCommand(relayCommand());
   program.addCommand(configCommand(io));
   routeUsageErrors(program);
-  // Every action (send, receive, relay, config) runs with them; help, --version and usage errors never get here.
-  program.hook('preAction', tuneGcForBulkData);
+  // The relay forwards bulk data from its start; send and receive tune once they know a transfer's size
+  // (tuneGcForTransfer). Help, --version and usage errors never get here.
+  program.hook('preAction', (_program, action) => {
+    if (action.name() === 'relay') tuneGcForBulkData();
+  });
   return program;
 }
 

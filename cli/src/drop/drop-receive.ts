@@ -32,6 +32,7 @@ import type { DropFields } from '../ui/reporter.js';
 import { DropHttp, type Download } from './drop-http.js';
 import { landOffer, type Landing } from './drop-landing.js';
 import { DropStates } from './drop-state.js';
+import { tuneGcForTransfer } from '../gc-flags.js';
 
 export interface DropReceiveOptions extends Omit<ReceiveOptions, 'code'> {
   code: DropCode;
@@ -192,6 +193,7 @@ class DropDownload {
       return;
     }
     this.#offer = offer;
+    tuneGcForTransfer(offerSize(offer));
     this.#land = await landOffer(this.ctx, this.opts, offer, this.#drop);
     if (this.#lease !== undefined)
       await this.states.saveLease(this.#id, { lease: this.#lease, prologue: toHex(prologue) });

@@ -30,6 +30,7 @@ import { DropHttp } from './drop-http.js';
 import { DropStates, stampSources, uploadKey, type UploadState } from './drop-state.js';
 import { storedLength, storedStream } from './drop-stream.js';
 import { showDropCode } from './show-drop.js';
+import { tuneGcForTransfer } from '../gc-flags.js';
 
 export interface DropSendOptions {
   source: SourceSpec;
@@ -84,6 +85,7 @@ export async function sendDrop(ctx: TransferContext, opts: DropSendOptions): Pro
     const key = uploadKey({ origin: http.origin, paths, text, expires: opts.expires, downloads: opts.downloads });
     const stamps = paths === undefined ? [] : await stampSources(paths);
     reporter.say(`Dropping ${describeOffer(source.offer)} on the relay.`);
+    tuneGcForTransfer(offerSize(source.offer));
     const upload =
       (await resumeUpload(ctx, http, states, key, source, stamps)) ??
       (await createUpload(ctx, http, states, key, source, stamps, opts));

@@ -47,6 +47,7 @@ import { relayLine } from './relay-line.js';
 import { finishProgress, sayResumed } from '../ui/data-events.js';
 import { formatBytes } from '../ui/format.js';
 import { isInterruption, partialHeld, type Resumed, resumePartial, sayDiscarded } from './resume.js';
+import { tuneGcForTransfer } from '../gc-flags.js';
 
 export interface ReceiveOptions {
   code: Code;
@@ -191,6 +192,7 @@ export async function receive(ctx: TransferContext, opts: ReceiveOptions): Promi
         },
         receiveData: async (data, from) => {
           const total = offer === undefined ? undefined : offerSize(offer);
+          tuneGcForTransfer(total);
           if (resumed !== undefined && from === 0) {
             sayDiscarded(reporter, resumed.partial, 'mismatch');
             await resumable!.restart();

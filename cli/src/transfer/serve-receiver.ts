@@ -13,6 +13,7 @@ import { verifyWithUser } from '../ui/verify.js';
 import type { TransferContext } from './context.js';
 import { dataPlaneOptions } from './data-plane-options.js';
 import { checkClaim, type SendResult } from './send-result.js';
+import { tuneGcForTransfer } from '../gc-flags.js';
 
 export async function serveReceiver(
   ctx: TransferContext,
@@ -71,6 +72,7 @@ export async function serveReceiver(
           // The receiver has accepted; nothing has been sent yet (its wait for data is bounded by --stall-timeout).
           if (ctx.verify === true) await verifyWithUser(ctx.prompt, verified, data.signal);
           const total = offerSize(source.offer);
+          tuneGcForTransfer(total);
           reused = from;
           if (from > 0) sayResumed(reporter, from, total);
           const plane = dataPlaneOptions(ctx, { data, relay, control, paired: paired!, verb: 'Sending', total });
