@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortunusError } from '@portunus/protocol';
 import { clusterMissing, startCluster, type Cluster } from './cluster.js';
-import { landedOn, openClient, relayTransfer, type RelayTransferResult } from './relay-transfer.js';
+import { landedOn, openClient, pairingGate, relayTransfer, type RelayTransferResult } from './relay-transfer.js';
 
 const missing = clusterMissing();
 if (missing !== undefined) console.log(`skipping the cluster failover test: ${missing}`);
@@ -37,28 +37,22 @@ describe.skipIf(missing !== undefined)('an instance killed mid-run', () => {
   }
 
   it('fails only the rooms that needed it, with an error, and frees its nameplates after their TTL', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
+    const gate = pairingGate(ROOMS);
     const sides: { sender: string; receiver: string }[] = [];
-    let paired = 0;
-    let allPaired!: () => void;
-    const everyonePaired = new Promise<void>((resolve) => (allPaired = resolve));
     const runs = Array.from({ length: ROOMS }, (_, i) =>
       relayTransfer(cluster.url, randomBytes(64 * 1024), {
         forwardedFor: `10.18.0.${i}`,
         onPaired: async ({ sender, receiver }) => {
           sides[i] = { sender: landedOn(sender), receiver: landedOn(receiver) };
-          if (++paired === ROOMS) allPaired();
-          await released;
+          await gate.hold();
         },
       }),
     );
-    // Every room paired, or the first transfer that failed before it did (a hang otherwise).
-    await Promise.race([everyonePaired, ...runs.map((run) => run.then(() => new Promise<never>(() => undefined)))]);
+    await gate.allHeld(runs);
     const victim = cluster.instances[1]!;
     const held = await allocateOn(victim.name);
     await victim.kill();
-    release();
+    gate.release();
     const outcomes = await Promise.allSettled<RelayTransferResult>(runs);
 
     const touched = (i: number) => sides[i]!.sender === victim.name || sides[i]!.receiver === victim.name;

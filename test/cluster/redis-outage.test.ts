@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PortunusError } from '@portunus/protocol';
 import type { RelayClient } from '@portunus/client';
 import { clusterMissing, startCluster, type Cluster } from './cluster.js';
-import { openClient, relayTransfer } from './relay-transfer.js';
+import { openClient, pairingGate, relayTransfer } from './relay-transfer.js';
 
 const missing = clusterMissing();
 if (missing !== undefined) console.log(`skipping the cluster Redis outage test: ${missing}`);
@@ -41,22 +41,11 @@ describe.skipIf(missing !== undefined)('Redis stopped and started again', () => 
   }
 
   it('refuses new rendezvous during the outage, lets running transfers finish, and works again after', async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let paired = 0;
-    let allPaired!: () => void;
-    const everyonePaired = new Promise<void>((resolve) => (allPaired = resolve));
+    const gate = pairingGate(RUNNING);
     const running = Array.from({ length: RUNNING }, (_, i) =>
-      relayTransfer(cluster.url, randomBytes(128 * 1024), {
-        forwardedFor: `10.19.0.${i}`,
-        onPaired: async () => {
-          if (++paired === RUNNING) allPaired();
-          await released;
-        },
-      }),
+      relayTransfer(cluster.url, randomBytes(128 * 1024), { forwardedFor: `10.19.0.${i}`, onPaired: gate.hold }),
     );
-    // Every room paired, or the first transfer that failed before it did (a hang otherwise).
-    await Promise.race([everyonePaired, ...running.map((run) => run.then(() => new Promise<never>(() => undefined)))]);
+    await gate.allHeld(running);
     await cluster.redis.stop();
 
     // Each instance in turn (round robin) refuses, promptly and with a code.
@@ -67,7 +56,7 @@ describe.skipIf(missing !== undefined)('Redis stopped and started again', () => 
       expect((refused as PortunusError).code).toBe('RELAY_STATE_UNAVAILABLE');
       expect(Date.now() - started).toBeLessThan(REFUSAL_MS);
     }
-    release();
+    gate.release();
     await Promise.all(running);
 
     await cluster.redis.start();

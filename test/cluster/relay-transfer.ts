@@ -134,3 +134,26 @@ export async function relayTransfer(
     await Promise.all(opened.map((c) => c.close().catch(() => undefined)));
   }
 }
+
+/**
+ * Holds `count` transfers once each is paired (before any data), so a test can break something with every room
+ * open: give `hold` as (or call it from) each one's onPaired, wait for `allHeld(runs)`, then `release()`.
+ */
+export function pairingGate(count: number) {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let held = 0;
+  let allPaired!: () => void;
+  const everyonePaired = new Promise<void>((resolve) => (allPaired = resolve));
+  return {
+    async hold(): Promise<void> {
+      if (++held === count) allPaired();
+      await released;
+    },
+    /** Every room paired, or the first transfer that failed before it did (a hang otherwise). */
+    allHeld(runs: readonly Promise<unknown>[]): Promise<void> {
+      return Promise.race([everyonePaired, ...runs.map((run) => run.then(() => new Promise<never>(() => undefined)))]);
+    },
+    release,
+  };
+}
