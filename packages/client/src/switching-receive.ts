@@ -231,7 +231,9 @@ export class SwitchingReceiver {
     void (async () => {
       try {
         while (path.wantAck > path.sentAck && !path.dead) {
-          const value = path.wantAck;
+          // What is written now, not the value asked for when this path was slower: an ack sealed after another
+          // path's must not say less than it (acks are numbered as sealed; the sender refuses one going backwards).
+          const value = this.writtenNext;
           await path.link.send(await this.opts.acks.seal(value));
           path.sentAck = value;
         }

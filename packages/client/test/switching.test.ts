@@ -194,6 +194,33 @@ describe('switching streams in memory', () => {
     expect(t.moves).toEqual(['-→relay first', 'relay→relay failover']);
   });
 
+  it('an ack held up on one path goes out as the newest when it goes, never behind what another path acked', async () => {
+    const t = pair();
+    const relay = path('relay');
+    // The relay's ack direction stalls: every ack the receiver sends there waits until the test lets it go.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let heldAcks = 0;
+    const sendAck = relay.receiver.send.bind(relay.receiver);
+    relay.receiver.send = async (frame) => {
+      heldAcks++;
+      await gate;
+      return sendAck(frame);
+    };
+    t.add(relay);
+    const running = Promise.all([t.sender.run(), t.receiver.run()]);
+    running.catch(() => undefined);
+    const turn = () => new Promise<void>((r) => setImmediate(r));
+    // The window (7 frames) fills on the relay, whose acks are held; then TCP takes over and acks far beyond.
+    while (heldAcks === 0 || t.writes.length < 6) await turn();
+    t.add(path('tcp'));
+    while (t.writes.length < 40) await turn();
+    release();
+    const [sent, got] = await within(running, 'the stream');
+    expect(got).toEqual(sent);
+    expect(Buffer.concat(t.writes).equals(whole)).toBe(true);
+  });
+
   it('a hostile relay replaying every frame, and old frames again later: duplicates are dropped, never written', async () => {
     const t = pair();
     const seen: Uint8Array[] = [];
