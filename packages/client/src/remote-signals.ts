@@ -20,31 +20,44 @@ export interface RemoteSignalOptions {
   onAnswer?: () => void;
 }
 
-/** Feeds the peer's signals to `target` until `signal` aborts (then it rejects with the abort reason). */
+/**
+ * Feeds the peer's signals to `target` until `signal` aborts (then it rejects with the abort reason).
+ *
+ * Candidates are handed over without waiting for each other: a stack may take seconds over one (werift asks the
+ * network for a browser's mDNS name and gives up after 10 s), and the candidates behind it (a STUN or TURN address,
+ * the one that works across networks) must not wait past the attempt's few seconds. `end` waits for the candidates
+ * before it, so the stack never hears "no more" while one is still on its way in. MAX_PEER_SIGNALS bounds how many
+ * are pending.
+ */
 export async function feedRemoteSignals(
   target: RemoteSignalTarget,
   opts: RemoteSignalOptions,
   signal: AbortSignal,
 ): Promise<never> {
   let described = opts.role === 'receive';
+  const pending: Promise<void>[] = [];
   for (;;) {
     const s = await opts.link.nextSignal(signal);
     if (s.kind === 'answer' && !described && opts.role === 'send') {
       described = true;
       await target.setRemoteDescription({ type: 'answer', sdp: s.sdp });
       opts.onAnswer?.();
-    } else if ((s.kind === 'candidate' || s.kind === 'end') && described) {
+    } else if (s.kind === 'candidate' && described) {
       // A candidate this stack cannot use (an mDNS name it cannot resolve, IPv6 here) is no reason to give up on
       // the others.
-      const candidate =
-        s.kind === 'candidate'
-          ? { candidate: s.candidate, sdpMid: s.sdpMid, sdpMLineIndex: s.sdpMLineIndex }
-          : undefined;
-      await target
-        .addIceCandidate(candidate)
-        .catch((err: unknown) => opts.debug?.(`candidate ignored: ${String(err)}`));
+      const candidate = { candidate: s.candidate, sdpMid: s.sdpMid, sdpMLineIndex: s.sdpMLineIndex };
+      pending.push(target.addIceCandidate(candidate).catch((err: unknown) => ignored(opts, err)));
+    } else if (s.kind === 'end' && described) {
+      const before = pending.splice(0);
+      void Promise.all(before).then(() =>
+        signal.aborted ? undefined : target.addIceCandidate().catch((err: unknown) => ignored(opts, err)),
+      );
     } else {
       throw createError('PROTOCOL', `unexpected WebRTC signal '${s.kind}'`);
     }
   }
+}
+
+function ignored(opts: RemoteSignalOptions, err: unknown): void {
+  opts.debug?.(`candidate ignored: ${String(err)}`);
 }
