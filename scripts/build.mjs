@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run build`: bundles each entry point with esbuild. The workspace packages (@portunus/protocol, @portunus/client,
 // @portunus/relay) are bundled in; every npm dependency stays external, installed beside the bundle as usual (but
-// commander, bundled into the CLI: see its target). Outputs:
+// the few the CLI bundles: BUNDLED_IN_CLI). Outputs:
 //   cli/dist/     the CLI (`portunus`; the relay code is a lazy chunk, loaded only when a relay starts)
 //   relay/dist/   the standalone relay (`portunus-relay`, the container image's command)
 //   dist/bench/   the benchmarks (`npm run bench`), each runnable on its own
@@ -57,16 +57,22 @@ const benches = existsSync(join(root, 'bench'))
 // `node scripts/build.mjs relay` builds the relay alone (the container image has nothing else).
 const only = process.argv[2];
 const webDir = join(root, 'packages/web');
+// Bundled into the CLI, which loads them on every start or transfer (issue #18), though they stay dependencies:
+// - commander: as an external CommonJS package imported from ESM, Node scans it for named exports
+//   (cjs-module-lexer) and resolves it again for every chunk that imports it, ~9 ms of the ~95 ms `portunus --help`
+//   took (21 alternating runs).
+// - @noble/curves and @noble/hashes: ed25519.js built every curve and hasher it exports at import (Ed25519ph, X25519,
+//   the FROST suites, ...); bundled, esbuild keeps only ristretto255 and its hasher, SHA-2, HMAC and HKDF. Importing
+//   what CPace and the key schedule use took 24-25 ms from node_modules and 6.5-6.9 ms bundled (5 alternating runs).
+const BUNDLED_IN_CLI = ['commander', '@noble/curves', '@noble/hashes'];
 const targets = {
-  // The CLI bundles commander, which every start loads: as an external CommonJS package imported from ESM, Node
-  // scans it for named exports (cjs-module-lexer) and resolves it again for every chunk that imports it, ~9 ms of
-  // the ~95 ms `portunus --help` took (issue #18; 21 alternating runs). It stays a dependency like the others.
+  // The CLI bundles what every start or transfer loads (BUNDLED_IN_CLI).
   cli: {
     entryPoints: { main: 'cli/src/main.ts' },
     outdir: 'cli/dist',
     splitting: true,
     page: true,
-    external: external.filter((name) => name !== 'commander').flatMap((name) => [name, `${name}/*`]),
+    external: external.filter((name) => !BUNDLED_IN_CLI.includes(name)).flatMap((name) => [name, `${name}/*`]),
   },
   relay: { entryPoints: { main: 'relay/src/main.ts' }, outdir: 'relay/dist', page: true },
   bench: { entryPoints: benches, outdir: 'dist/bench' },

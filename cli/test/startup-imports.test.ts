@@ -1,10 +1,12 @@
 /**
  * What every start of `portunus` loads before parsing its arguments, read from the build (cli/dist, `npm run build`):
  * the static imports of main.js and of the chunks it imports statically. Help, --version and usage errors need
- * commander (bundled in, scripts/build.mjs) and the option definitions, nothing else; the protocol's crypto (@noble/*), the transports and the file
- * machinery are dynamic imports, loaded by the action that needs them. A static import of the protocol's barrel
- * (`@portunus/protocol` rather than a subpath such as `@portunus/protocol/errors`) in a module the options reach
- * brings @noble back into the main chunk; this test names the package it found. Issue #18: start-up time.
+ * commander and the option definitions, nothing else; the protocol's crypto (@noble/*), the transports and the file
+ * machinery are dynamic imports, loaded by the action that needs them. commander and @noble are bundled in
+ * (scripts/build.mjs, BUNDLED_IN_CLI), so they are found by what the files hold rather than by what they import. A
+ * static import of the protocol's barrel (`@portunus/protocol` rather than a subpath such as
+ * `@portunus/protocol/errors`) in a module the options reach brings the curve back into the start-up closure.
+ * Issue #18: start-up time.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -41,12 +43,17 @@ const CHEAP_BUILTINS = new Set(['node:fs', 'node:path', 'node:module', 'node:os'
 describe('start-up loads only what parsing the arguments needs', () => {
   const { files, external } = startupClosure(join(ROOT, 'cli/dist/main.js'));
 
-  it('no npm package is imported at start-up (commander is bundled)', () => {
+  it('no npm package is imported at start-up (commander and @noble are bundled)', () => {
     expect([...external].filter((spec) => !spec.startsWith('node:'))).toEqual([]);
   });
 
   it('builtins loaded at start-up are the cheap ones (node:crypto, fs/promises, v8, streams are loaded on use)', () => {
     expect([...external].filter((spec) => spec.startsWith('node:') && !CHEAP_BUILTINS.has(spec))).toEqual([]);
+  });
+
+  it('the curve and the hashes (@noble, bundled) are not among them', () => {
+    const heavy = files.filter((f) => /ristretto255|sha512/i.test(readFileSync(f, 'utf8')));
+    expect(heavy.map((f) => f.slice(ROOT.length + 1))).toEqual([]);
   });
 
   it('the closure is small: main.js and a few shared chunks', () => {
