@@ -90,18 +90,19 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while sendi
   const world = usePageWorld({ beforeAll, afterAll });
 
   /**
-   * Big enough that a page holding the file breaks both bounds (its heap: a quarter of the file; the renderers'
+   * Big enough that a page holding the file breaks both bounds (its heap: a third of the file; the renderers'
    * resident memory, which counts allocator slack and everything else they do: half), small enough for a loaded
    * 2-core machine (about 35 s here with the load average at 8). Measured here: streaming kept 27–40 MiB in the heap
-   * and grew the renderers by 65–90 MiB; the page changed to read the file whole (file.arrayBuffer()) kept 295 MiB
-   * and grew them by 327 MiB.
+   * and grew the renderers by 65–90 MiB, and once, in a suite run with a core kept busy, kept 72.3 MiB (the bound
+   * was a quarter then, 64 MiB); the page changed to read the file whole (file.arrayBuffer()) kept 295 MiB and grew
+   * them by 327 MiB.
    */
   const SIZE = 256 * MiB;
   /** A hang detector, not a speed target. */
   const BIG_MS = 600_000;
 
   it(
-    'holds under a quarter of the file (read from disk piece by piece, never whole)',
+    'holds under a third of the file (read from disk piece by piece, never whole)',
     { timeout: BIG_MS },
     async () => {
       const dir = join(world.tmp, 'send-big');
@@ -129,7 +130,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while sendi
         console.log(`sending ${describePeaks(SIZE, { before, peak, samples, sampledAt })}`);
         expect(samples).toBeGreaterThan(3);
         expect(sampledAt).toBeGreaterThan(SIZE / 2);
-        expect(peak.heap).toBeLessThan(SIZE / 4);
+        expect(peak.heap).toBeLessThan(SIZE / 3);
         expect(peak.renderers - before.renderers).toBeLessThan(SIZE / 2);
         expect(await sha256File(join(dir, 'dst', 'disk.img'))).toBe(sha256);
       } finally {
