@@ -101,41 +101,37 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while sendi
   /** A hang detector, not a speed target. */
   const BIG_MS = 600_000;
 
-  it(
-    'holds under a third of the file (read from disk piece by piece, never whole)',
-    { timeout: BIG_MS },
-    async () => {
-      const dir = join(world.tmp, 'send-big');
-      await mkdir(join(dir, 'dst'), { recursive: true });
-      const sha256 = await writeRandomFile(join(dir, 'disk.img'), SIZE);
-      const context = await phoneContext(world.browser);
-      try {
-        const page = await openPage(context, `${world.relay.origin}/`);
-        // A path, not bytes: Playwright, driving a browser it launched here, hands Chromium the path (the DevTools
-        // protocol's DOM.setFileInputFiles), so the File is backed by the file on disk. It reads a file into memory
-        // only for a browser elsewhere, and refuses that above 50 MB, so this file cannot reach the page as a buffer.
-        await page.locator('#files').setInputFiles(join(dir, 'disk.img'));
-        await page.locator('#send-form button[type="submit"]').click();
-        await waitState(page, 'code');
-        const code = (await page.locator('#code-text').textContent())!;
-        const probe = await memoryProbe(world.browser, page);
-        const receiver = runPortunus(
-          ['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code],
-          { cwd: join(dir, 'dst') },
-        );
-        const sampler = await sampleOnProgress(probe, receiver.child.stdout!);
-        await waitState(page, 'done', BIG_MS);
-        expect(await exitOf(receiver, BIG_MS)).toBe(0);
-        const { before, peak, samples, sampledAt } = await sampler.stop();
-        console.log(`sending ${describePeaks(SIZE, { before, peak, samples, sampledAt })}`);
-        expect(samples).toBeGreaterThan(3);
-        expect(sampledAt).toBeGreaterThan(SIZE / 2);
-        expect(peak.heap).toBeLessThan(SIZE / 3);
-        expect(peak.renderers - before.renderers).toBeLessThan(SIZE / 2);
-        expect(await sha256File(join(dir, 'dst', 'disk.img'))).toBe(sha256);
-      } finally {
-        await context.close();
-      }
-    },
-  );
+  it('holds under a third of the file (read from disk piece by piece, never whole)', { timeout: BIG_MS }, async () => {
+    const dir = join(world.tmp, 'send-big');
+    await mkdir(join(dir, 'dst'), { recursive: true });
+    const sha256 = await writeRandomFile(join(dir, 'disk.img'), SIZE);
+    const context = await phoneContext(world.browser);
+    try {
+      const page = await openPage(context, `${world.relay.origin}/`);
+      // A path, not bytes: Playwright, driving a browser it launched here, hands Chromium the path (the DevTools
+      // protocol's DOM.setFileInputFiles), so the File is backed by the file on disk. It reads a file into memory
+      // only for a browser elsewhere, and refuses that above 50 MB, so this file cannot reach the page as a buffer.
+      await page.locator('#files').setInputFiles(join(dir, 'disk.img'));
+      await page.locator('#send-form button[type="submit"]').click();
+      await waitState(page, 'code');
+      const code = (await page.locator('#code-text').textContent())!;
+      const probe = await memoryProbe(world.browser, page);
+      const receiver = runPortunus(
+        ['receive', '--json', '--yes', '--transport', 'relay', '--relay', world.relay.url, code],
+        { cwd: join(dir, 'dst') },
+      );
+      const sampler = await sampleOnProgress(probe, receiver.child.stdout!);
+      await waitState(page, 'done', BIG_MS);
+      expect(await exitOf(receiver, BIG_MS)).toBe(0);
+      const { before, peak, samples, sampledAt } = await sampler.stop();
+      console.log(`sending ${describePeaks(SIZE, { before, peak, samples, sampledAt })}`);
+      expect(samples).toBeGreaterThan(3);
+      expect(sampledAt).toBeGreaterThan(SIZE / 2);
+      expect(peak.heap).toBeLessThan(SIZE / 3);
+      expect(peak.renderers - before.renderers).toBeLessThan(SIZE / 2);
+      expect(await sha256File(join(dir, 'dst', 'disk.img'))).toBe(sha256);
+    } finally {
+      await context.close();
+    }
+  });
 });
