@@ -3,9 +3,11 @@
  * so that what the machine does meanwhile falls on all alike: `portunus --help` and `portunus send --help` (target:
  * at most 1.5× node -e 0, wall, median), and a 1 KiB send → receive through a relay on loopback with both processes
  * started together (target: at most 3×). Beside each, a floor measured the same way: node loading only the npm
- * packages that command cannot do without (commander for help; commander, ws and @noble for a transfer), so
- * what is left above the floor is the CLI's own. CPU is user + system from GNU time (the mean of the runs, which
- * resolves to 1 ms where one run's figure is in 10 ms steps); without /usr/bin/time only wall times are shown.
+ * packages that command cannot do without (commander for help; commander, ws and @noble for a transfer), as npm
+ * installs them. The CLI starts from its V8 code cache (cli/bin/portunus), which these floors have not, so it may
+ * come in under a floor's loading cost; what is left above is the CLI's own. CPU is user + system from GNU time (the
+ * mean of the runs, which resolves to 1 ms where one run's figure is in 10 ms steps); without /usr/bin/time only wall
+ * times are shown.
  * With --ref-bin (another build's cli/bin/portunus, such as the one bench:compare or small-files builds) its
  * rows run beside this checkout's, alternating, marked (A).
  *   node dist/bench/startup.js [--runs N] [--ref-bin PATH]

@@ -105,11 +105,13 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
-// werift can leave a timer behind after its peer connection is closed (a TURN allocation refresh sleeps up to
-// 500 s, not cancellable), which would keep a finished transfer's process alive: once stdout and stderr have taken
-// what was written, end with the exit code already set. (`portunus relay` returns only once the relay has stopped.)
-await Promise.all(
-  [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
-);
-process.exit();
+// No top-level await: the build makes this a CommonJS bundle, which V8 can load from its code cache (cli/bin/portunus).
+void main().then(async () => {
+  // werift can leave a timer behind after its peer connection is closed (a TURN allocation refresh sleeps up to
+  // 500 s, not cancellable), which would keep a finished transfer's process alive: once stdout and stderr have taken
+  // what was written, end with the exit code already set. (`portunus relay` returns only once the relay has stopped.)
+  await Promise.all(
+    [process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))),
+  );
+  process.exit();
+});

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exitOf, runPortunus, type Proc } from '../../cli/test/e2e/harness.js';
+import { probe } from '../../cli/test/startup/probe.js';
 
 const repo = resolve(__dirname, '../..');
 const pkg = JSON.parse(readFileSync(join(repo, 'cli/package.json'), 'utf8')) as {
@@ -106,11 +107,17 @@ describe(`the npm package ${pkg.name}`, () => {
     expect(ERROR_GUIDE.RELAY_INCOMPATIBLE.hint).toContain(`npm i -g ${pkg.name}@latest`);
   });
 
-  it('packs the bundled CLI (protocol and relay inside) with its postinstall, and no sources or tests', () => {
-    for (const path of ['bin/portunus', 'dist/main.js', 'scripts/apply-patches.cjs', 'README.md', 'PROTOCOL.md']) {
-      expect(packed, path).toContain(path);
-    }
-    expect(packed.some((p) => p.startsWith('dist/server-') && p.endsWith('.js'))).toBe(true); // the relay, a lazy chunk
+  it('packs the bundled CLI (protocol and relay inside) with its code cache and postinstall, and no sources or tests', () => {
+    const files = [
+      'bin/portunus',
+      'bin/package.json',
+      'dist/main.cjs',
+      'scripts/apply-patches.cjs',
+      'README.md',
+      'PROTOCOL.md',
+    ];
+    for (const path of files) expect(packed, path).toContain(path);
+    expect(packed.filter((p) => /^dist\/main\.cjs\.[0-9a-f]{16}\.cache$/.test(p))).toHaveLength(1);
     expect(packed.some((p) => p.startsWith('patches/') && p.endsWith('.patch'))).toBe(true);
     expect(packed.filter((p) => p.endsWith('.ts') || p.includes('test') || p.includes('bench'))).toEqual([]);
   });
@@ -123,11 +130,12 @@ describe(`the npm package ${pkg.name}`, () => {
     expect((bundle.match(/patch\(/g) ?? []).length).toBeGreaterThanOrEqual(8);
   });
 
-  it('both installs report their version, and the relay serves it on /healthz', async () => {
+  it('both installs report their version, starting from the packed code cache, and the relay serves it on /healthz', async () => {
     for (const bin of [join(local, 'node_modules/.bin/portunus'), join(globalPrefix, 'bin/portunus')]) {
       const p = runIn(tmp, [bin], ['--version']);
       expect(await exitOf(p)).toBe(0);
       expect(p.stdout().trim()).toBe(pkg.version);
+      expect(probe([bin, '--version'])).toMatchObject({ cacheGiven: true, cacheRejected: false });
     }
     const health = (await (await fetch(relayUrl.replace(/^ws/, 'http').replace(/\/v1$/, '/healthz'))).json()) as {
       version: string;
@@ -154,6 +162,6 @@ describe(`the npm package ${pkg.name}`, () => {
     const codes = await Promise.all([exitOf(sender, 60_000), exitOf(receiver, 60_000)]);
     expect(codes, sender.stderr() + receiver.stderr()).toEqual([0, 0]);
     expect((await readFile(join(local, 'data.bin'))).equals(content)).toBe(true);
-    expect(existsSync(join(local, 'node_modules', pkg.name, 'dist/main.js'))).toBe(true);
+    expect(existsSync(join(local, 'node_modules', pkg.name, 'dist/main.cjs'))).toBe(true);
   });
 });

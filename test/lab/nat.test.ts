@@ -24,7 +24,7 @@ const WAIT_MS = 75_000;
  */
 const DIRECT = ['--direct-timeout', '45'];
 
-const skip = labSkipReason() ?? (existsSync(join(ROOT, 'cli/dist/main.js')) ? undefined : 'run `npm run build` first');
+const skip = labSkipReason() ?? (existsSync(join(ROOT, 'cli/dist/main.cjs')) ? undefined : 'run `npm run build` first');
 if (skip !== undefined) console.log(`NAT lab skipped: ${skip}`);
 
 /**

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { createError, PortunusError } from '@portunus/protocol/errors';
 import { secureRandomBytes, type RandomBytes } from '@portunus/protocol/bytes';
+import { importModule } from '../esm-import.js';
 import { tempSibling } from '../files/temp-path.js';
 import { badConfig, checkConfig, type PortunusConfig } from './settings.js';
 
@@ -83,7 +84,7 @@ export async function writeConfigFile(
   const dir = dirname(path);
   const temp = tempSibling(path, random, 'part');
   // Loaded here, not at start-up: node:fs/promises brings the stream modules, which `portunus --help` does not need.
-  const { mkdir, open, rename, rm } = await import('node:fs/promises');
+  const { mkdir, open, rename, rm } = (await importModule('node:fs/promises')) as typeof import('node:fs/promises');
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const handle = await open(temp, 'wx', 0o600);

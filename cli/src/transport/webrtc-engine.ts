@@ -12,6 +12,7 @@
  */
 import type * as NodeDataChannel from 'node-datachannel';
 import { createError } from '@portunus/protocol';
+import { importModule } from '../esm-import.js';
 
 export type NodeDataChannelModule = typeof NodeDataChannel;
 export type WebRtcEngineName = 'werift' | 'libdatachannel';
@@ -73,7 +74,7 @@ export function parseEngineChoice(value: string | undefined): WebRtcEngineChoice
  * connection is tried. `auto` falls back to werift when it does not load; a forced `libdatachannel` fails instead.
  */
 export async function loadWebRtcEngine(choice: WebRtcEngineChoice, opts: LoadOptions = {}): Promise<WebRtcEngine> {
-  const { debug, importNative = () => import('node-datachannel') } = opts;
+  const { debug, importNative = () => importModule('node-datachannel') as Promise<NodeDataChannelModule> } = opts;
   if (choice === 'werift') {
     debug?.('WebRTC engine: werift');
     return { name: 'werift' };

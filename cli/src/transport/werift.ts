@@ -7,9 +7,10 @@
  * patched behaviour through this loader.
  */
 import type * as WeriftModule from 'werift';
+import { importModule } from '../esm-import.js';
 
 export type Werift = typeof WeriftModule;
 
 export function loadWerift(): Promise<Werift> {
-  return import('werift');
+  return importModule('werift') as Promise<Werift>;
 }

@@ -4,6 +4,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { createError } from '@portunus/protocol/errors';
+import { importModule } from '../esm-import.js';
 
 export interface PromptIo {
   input: Readable & { isTTY?: boolean };
@@ -19,7 +20,7 @@ export function canPrompt(io: PromptIo): boolean {
 export async function askLine(io: PromptIo, question: string, hint: string): Promise<string> {
   if (!canPrompt(io)) throw createError('NOT_INTERACTIVE', 'cannot ask: standard input is not a terminal', { hint });
   // Loaded on first use, not at start-up: most runs never ask anything.
-  const readline = await import('node:readline');
+  const readline = (await importModule('node:readline')) as typeof import('node:readline');
   const rl = readline.createInterface({ input: io.input, output: io.output, terminal: true });
   try {
     return await new Promise<string>((resolve, reject) => {

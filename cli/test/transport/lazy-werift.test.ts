@@ -28,7 +28,7 @@ describe('werift is loaded lazily', () => {
 
   it('is imported dynamically in one place only, and loaded only when a direct connection is attempted', () => {
     const rel = (f: { path: string }) => f.path.slice(SRC.length + 1);
-    const dynamic = files.filter(({ text }) => /\bimport\(\s*['"]werift['"]\s*\)/.test(text)).map(rel);
+    const dynamic = files.filter(({ text }) => /\bimport(?:Module)?\(\s*['"]werift['"]\s*\)/.test(text)).map(rel);
     expect(dynamic).toEqual(['transport/werift.ts']);
     const loaders = files.filter(({ text }) => /\bloadWerift\(\)/.test(text)).map(rel);
     expect(loaders.sort()).toEqual(['transport/webrtc-connect.ts', 'transport/werift.ts']);
