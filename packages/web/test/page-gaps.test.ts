@@ -260,71 +260,78 @@ describe.skipIf(chromiumSkipReason() !== undefined)('the page beyond the plain t
   });
 
   describe('the page moves between paths as the CLI does', () => {
-    it('CLI → page on --transport auto: WebRTC severed mid-transfer, the data goes on over the relay, then over WebRTC dialled again, SHA-256 equal', async () => {
-      // The CLI meets the relay through a proxy that holds its data frames once 2 MiB went through (messages, and so
-      // the WebRTC signals, still pass): until the test lets them go, the data can reach the page over WebRTC alone.
-      // Without this the page might never see WebRTC carry data: a sender whose probe of WebRTC acknowledged nothing
-      // within its 500 ms (a loaded machine) takes the data back to the relay for good, and the relay's resends win.
-      const proxy = await RelayProxy.start(world.relay.url);
-      proxy.freezeFrames(afterDataBytes(2 * 1024 * 1024));
-      try {
-        await withContext(async (context) => {
-          await context.addInitScript(keepPeerConnections);
-          await context.addInitScript(recordPathsShown);
-          const sender = runPortunus(
-            ['send', '--json', '--transport', 'auto', '--relay', proxy.url, '-', '--name', 'stream.bin'],
-            { stdin: 'pipe' },
-          );
-          // The source never runs dry before the test says so: the transfer is under way whenever the path goes.
-          const feed = pump(sender.child.stdin!, randomBytes(1024 * 1024));
-          const code = String((await sender.waitEvent('code')).code);
-          const page = await openPage(context, `${world.relay.origin}/#${code}`, 'offer');
-          const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
-          // The page shows data arriving over WebRTC (after the relay's first 2 MiB, which may show only briefly:
-          // recordPathsShown keeps every text, checked below): its peer connections are closed in that same task,
-          // and the relay passes the data again.
-          const severed = await page.evaluate(severOnWebRtc, { timeoutMs: STATE_MS, refuseNew: false });
-          proxy.thaw();
-          expect(severed.shown).toBe('Moving directly (WebRTC)');
-          expect(severed.closed).toBeGreaterThan(0);
-          // The data goes on over the relay; the CLI dials WebRTC again (PROTOCOL.md §6.4 "Attempts"), the page
-          // answers with a new peer connection, and the CLI probes the new path (so the relay's text may show only
-          // briefly: recordPathsShown keeps it). The source runs on until that move: the transfer cannot end first.
-          await untilEvent(sender, () => toWebRtc(sender).length >= 2, 'the move to the WebRTC path dialled again');
-          const written = feed.finish();
-          await waitState(page, 'done');
-          expect(await exitOf(sender, STATE_MS)).toBe(0);
-          const received = await readFile(await download.path());
-          expect(received.length).toBe(written.bytes);
-          expect(sha256(received)).toBe(written.sha256);
-          // The sender moved the data to WebRTC and back: `failover` when it saw the channel end first, `slower`
-          // when its probe of WebRTC ended first with nothing acknowledged there. Then it probed the new WebRTC path
-          // (which path finished the transfer is the chooser's measure).
-          const moves = sender.events().filter((e) => e.event === 'transport');
-          expect(moves.slice(0, 3)).toMatchObject([
-            { from: 'relay', to: 'webrtc', reason: 'probe' },
-            { from: 'webrtc', to: 'relay' },
-            { from: 'relay', to: 'webrtc', reason: 'probe' },
-          ]);
-          expect(['failover', 'slower']).toContain(moves[1]!.reason);
-          const shown = await page.evaluate(
-            () => (globalThis as unknown as { portunusPathsShown: string[] }).portunusPathsShown,
-          );
-          // The page shows a path once a frame came over it: WebRTC before the sever, the relay after it. The relay's
-          // text may not come first: the relay's first frames cross the test's proxy, and a WebRTC probe frame that
-          // overtakes them shows first (seen once in CI, on a loaded machine); and a probe that saw no ack within
-          // four probe lengths goes back to the relay before a frame comes over the new path.
-          const severedAt = shown.indexOf('Moving directly (WebRTC)');
-          expect(severedAt, shown.join(' | ')).toBeGreaterThanOrEqual(0);
-          expect(severedAt, shown.join(' | ')).toBeLessThanOrEqual(1);
-          expect(shown.slice(0, severedAt).every((text) => text === 'Moving through the relay')).toBe(true);
-          expect(shown[severedAt + 1], shown.join(' | ')).toBe('Moving through the relay');
-          expect(pageProblems(page)).toEqual([]);
-        });
-      } finally {
-        await proxy.close();
-      }
-    });
+    // Runs once more after a failure, as the 8 MiB engine tests of cli/test/transport/rtc-chromium.test.ts do: the
+    // Node ↔ Chromium WebRTC stacks below us lose about one connection in 30 under load (that file says how), and
+    // this test needs its first one to carry data. Seen once here, in a suite run whose page never showed WebRTC.
+    it(
+      'CLI → page on --transport auto: WebRTC severed mid-transfer, the data goes on over the relay, then over WebRTC dialled again, SHA-256 equal',
+      { retry: 1 },
+      async () => {
+        // The CLI meets the relay through a proxy that holds its data frames once 2 MiB went through (messages, and so
+        // the WebRTC signals, still pass): until the test lets them go, the data can reach the page over WebRTC alone.
+        // Without this the page might never see WebRTC carry data: a sender whose probe of WebRTC acknowledged nothing
+        // within its 500 ms (a loaded machine) takes the data back to the relay for good, and the relay's resends win.
+        const proxy = await RelayProxy.start(world.relay.url);
+        proxy.freezeFrames(afterDataBytes(2 * 1024 * 1024));
+        try {
+          await withContext(async (context) => {
+            await context.addInitScript(keepPeerConnections);
+            await context.addInitScript(recordPathsShown);
+            const sender = runPortunus(
+              ['send', '--json', '--transport', 'auto', '--relay', proxy.url, '-', '--name', 'stream.bin'],
+              { stdin: 'pipe' },
+            );
+            // The source never runs dry before the test says so: the transfer is under way whenever the path goes.
+            const feed = pump(sender.child.stdin!, randomBytes(1024 * 1024));
+            const code = String((await sender.waitEvent('code')).code);
+            const page = await openPage(context, `${world.relay.origin}/#${code}`, 'offer');
+            const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
+            // The page shows data arriving over WebRTC (after the relay's first 2 MiB, which may show only briefly:
+            // recordPathsShown keeps every text, checked below): its peer connections are closed in that same task,
+            // and the relay passes the data again.
+            const severed = await page.evaluate(severOnWebRtc, { timeoutMs: STATE_MS, refuseNew: false });
+            proxy.thaw();
+            expect(severed.shown).toBe('Moving directly (WebRTC)');
+            expect(severed.closed).toBeGreaterThan(0);
+            // The data goes on over the relay; the CLI dials WebRTC again (PROTOCOL.md §6.4 "Attempts"), the page
+            // answers with a new peer connection, and the CLI probes the new path (so the relay's text may show only
+            // briefly: recordPathsShown keeps it). The source runs on until that move: the transfer cannot end first.
+            await untilEvent(sender, () => toWebRtc(sender).length >= 2, 'the move to the WebRTC path dialled again');
+            const written = feed.finish();
+            await waitState(page, 'done');
+            expect(await exitOf(sender, STATE_MS)).toBe(0);
+            const received = await readFile(await download.path());
+            expect(received.length).toBe(written.bytes);
+            expect(sha256(received)).toBe(written.sha256);
+            // The sender moved the data to WebRTC and back: `failover` when it saw the channel end first, `slower`
+            // when its probe of WebRTC ended first with nothing acknowledged there. Then it probed the new WebRTC path
+            // (which path finished the transfer is the chooser's measure).
+            const moves = sender.events().filter((e) => e.event === 'transport');
+            expect(moves.slice(0, 3)).toMatchObject([
+              { from: 'relay', to: 'webrtc', reason: 'probe' },
+              { from: 'webrtc', to: 'relay' },
+              { from: 'relay', to: 'webrtc', reason: 'probe' },
+            ]);
+            expect(['failover', 'slower']).toContain(moves[1]!.reason);
+            const shown = await page.evaluate(
+              () => (globalThis as unknown as { portunusPathsShown: string[] }).portunusPathsShown,
+            );
+            // The page shows a path once a frame came over it: WebRTC before the sever, the relay after it. The relay's
+            // text may not come first: the relay's first frames cross the test's proxy, and a WebRTC probe frame that
+            // overtakes them shows first (seen once in CI, on a loaded machine); and a probe that saw no ack within
+            // four probe lengths goes back to the relay before a frame comes over the new path.
+            const severedAt = shown.indexOf('Moving directly (WebRTC)');
+            expect(severedAt, shown.join(' | ')).toBeGreaterThanOrEqual(0);
+            expect(severedAt, shown.join(' | ')).toBeLessThanOrEqual(1);
+            expect(shown.slice(0, severedAt).every((text) => text === 'Moving through the relay')).toBe(true);
+            expect(shown[severedAt + 1], shown.join(' | ')).toBe('Moving through the relay');
+            expect(pageProblems(page)).toEqual([]);
+          });
+        } finally {
+          await proxy.close();
+        }
+      },
+    );
 
     it('page → CLI on --transport auto: WebRTC severed as the page moves the data to it, the rest goes over the relay', async () => {
       const dir = join(world.tmp, 'sever-page-to-cli');
