@@ -24,7 +24,6 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { keepCodeCache, makeCodeCache } from './code-cache.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const manifests = [
@@ -123,6 +122,10 @@ if (chosen.length === 0) throw new Error(`unknown build target ${only}: expected
 // never be seen half-written or missing (under load that window was seconds long).
 const staging = (outdir) => join(root, `${outdir}.building-${process.pid}`);
 let cacheToMake = false;
+// Only the CLI has a code cache; the relay's image copies this file alone (Dockerfile.relay).
+const cacheTools = chosen.some(([, target]) => target.codeCache === true)
+  ? await import('./code-cache.mjs')
+  : undefined;
 await Promise.all(
   chosen.map(async ([, { assets = [], page, codeCache, ...target }]) => {
     const out = staging(target.outdir);
@@ -130,7 +133,7 @@ await Promise.all(
     await build({ ...common, ...target, outdir: out, absWorkingDir: root });
     if (codeCache) {
       stampBuildId(join(out, 'main.cjs'));
-      if (!keepCodeCache(join(root, target.outdir), out)) cacheToMake = true;
+      if (!cacheTools.keepCodeCache(join(root, target.outdir), out)) cacheToMake = true;
     }
     for (const name of assets.filter((a) => existsSync(join(webDir, 'src', a)))) {
       copyFileSync(join(webDir, 'src', name), join(out, name));
@@ -161,4 +164,4 @@ for (const [, { outdir }] of chosen) {
   rmSync(old, { recursive: true, force: true });
 }
 // The code cache is made once the CLI is in place (cli/bin/portunus runs cli/dist): CLIs started meanwhile compile.
-if (cacheToMake) await makeCodeCache(root);
+if (cacheToMake) await cacheTools.makeCodeCache(root);
