@@ -21,9 +21,11 @@ export type { Sink } from '@portunus/client';
 export type { FileSink } from './file-sink.js';
 export { checkOutput, checkTarget, type PlacedEntry, type Target, type TargetOptions } from './target.js';
 
-/** How file data reaches the disk; replaceable so tests can simulate a full disk. */
+/** How file data reaches the disk; replaceable so tests can simulate a full disk or a slow one. */
 export interface SinkIo {
   write(handle: FileHandle, data: Uint8Array): Promise<void>;
+  /** Before a resume checkpoint records a file's bytes (default: `handle.sync()`). */
+  sync?(handle: FileHandle): Promise<void>;
 }
 
 export interface SinkOptions {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createError } from '@portunus/protocol';
 import { adopt, CHECKPOINT_BYTES, findPartials, type ResumeIdentity } from '../../src/files/resume-state.js';
-import { openResumableSink } from '../../src/files/sink.js';
+import { defaultSinkIo, openResumableSink, type SinkIo } from '../../src/files/sink.js';
 import { currentOwner, stateOf, tempSibling } from '../../src/files/temp-path.js';
 import { isInterruption } from '../../src/transfer/resume.js';
 import { feed, tempDir } from './fixtures.js';
@@ -56,6 +56,47 @@ describe('the resumable file sink', () => {
     expect(state).toEqual({ format: 'portunus-resume-v1', ...identity, bytes: data.length });
     expect((await readFile(join(dir, names[0]!))).equals(data)).toBe(true);
   });
+
+  it(
+    'writes that complete while a checkpoint syncs are recorded by the next checkpoint, with no write after them',
+    { timeout: 30_000 },
+    async () => {
+      // The first checkpoint's fsync is held until every write has completed: then no write comes to start another,
+      // as when the peer stalls right after its last frame. The state must still catch up (it once stayed behind).
+      const data = randomBytes(3 * CHECKPOINT_BYTES);
+      let written = 0;
+      let allWritten!: () => void;
+      const wroteAll = new Promise<void>((resolve) => (allWritten = resolve));
+      let releaseFirst!: () => void;
+      const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+      const synced: number[] = [];
+      let secondSync!: () => void;
+      const second = new Promise<void>((resolve) => (secondSync = resolve));
+      const io: SinkIo = {
+        async write(handle, chunk) {
+          await defaultSinkIo.write(handle, chunk);
+          written += chunk.length;
+          if (written === data.length) allWritten();
+        },
+        async sync(handle) {
+          synced.push(written);
+          if (synced.length === 1) await firstHeld;
+          await handle.sync();
+          if (synced.length === 2) secondSync();
+        },
+      };
+      const sink = await openResumableSink(target(), offer, undefined, { io });
+      const fed = feed(sink, data, 64 * 1024);
+      await wroteAll;
+      releaseFirst();
+      await second;
+      expect(synced[0]).toBeLessThan(data.length);
+      expect(synced[1]).toBe(data.length);
+      await fed;
+      const kept = await sink.keep();
+      expect(kept?.bytes).toBe(data.length);
+    },
+  );
 
   it('commit moves the file into place and removes the state; abort removes both', async () => {
     const sink = await openResumableSink(target(), offer, undefined);
