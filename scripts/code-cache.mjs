@@ -48,7 +48,7 @@ export async function makeCodeCache(root) {
   const out = `${bundle}.${buildIdOf(bundle)}.cache`;
   const work = mkdtempSync(join(tmpdir(), 'portunus-code-cache-'));
   const children = new Set();
-  /** Runs the CLI; with `write`, the run writes the cache at exit. Resolves with its stdout's JSON lines as read. */
+  /** Runs the CLI (`write`: the run writes the cache at exit); resolves once it exits 0 (a relay: once stopped). */
   const run = (args, { write = false, env = {}, onEvent } = {}) => {
     const child = spawn(
       process.execPath,
