@@ -23,7 +23,9 @@ const BUNDLE = join(ROOT, 'cli/dist/main.cjs');
 /** The bundle's modules whose code ran during `node <bundle> <args>`, with the size of each module's code. */
 function modulesRun(args: string[], dir: string): Map<string, number> {
   const text = readFileSync(BUNDLE, 'utf8');
-  const marks = [...text.matchAll(/^\/\/ ((?:node_modules|packages|cli|relay|scripts)\/\S+)$/gm)].map((m) => ({
+  // esbuild's comment before each module's code: its path from the working directory (`../…/node_modules/…` when
+  // node_modules is a link to another tree).
+  const marks = [...text.matchAll(/^\/\/ (\S+\.(?:[cm]?js|ts))$/gm)].map((m) => ({
     at: m.index,
     path: m[1]!,
   }));
@@ -96,7 +98,7 @@ describe('start-up loads only what parsing the arguments needs', () => {
           /@noble|node_modules\/ws\/|cpace|client\/src\/(session|data-plane|relay-client)/.test(path),
         ),
       ).toEqual([]);
-      expect(ran).toContain('node_modules/commander/lib/command.js'); // the log does see what runs
+      expect(ran.some((path) => path.endsWith('node_modules/commander/lib/command.js'))).toBe(true); // the log sees what runs
     }
   });
 
