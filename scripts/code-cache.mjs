@@ -7,6 +7,7 @@
 // A run that fails leaves the CLI without a cache (correct, ~20 ms slower to start) and says so: the build goes on.
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import Module from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -34,9 +35,7 @@ export function keepCodeCache(from, to) {
     return false;
   // Compiled as cli/bin/portunus compiles it: V8 refuses a cache of another V8 or other flags.
   const source = readFileSync(join(to, 'main.cjs'), 'utf8');
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) { ${source}\n});`, {
-    cachedData: readFileSync(cache),
-  });
+  const script = new vm.Script(Module.wrap(source), { cachedData: readFileSync(cache) });
   if (script.cachedDataRejected !== false) return false;
   copyFileSync(cache, join(to, `main.cjs.${id}.cache`));
   return true;
@@ -62,7 +61,13 @@ export async function makeCodeCache(root) {
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     createInterface({ input: child.stdout }).on('line', (line) => {
-      if (line.startsWith('{')) onEvent?.(JSON.parse(line));
+      let event;
+      try {
+        event = JSON.parse(line);
+      } catch {
+        return; // not an event line
+      }
+      if (typeof event === 'object' && event !== null) onEvent?.(event);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
     return new Promise((resolve, reject) => {
