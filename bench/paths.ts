@@ -5,7 +5,6 @@
  * its verdict. Each path (and the pipe) runs RUNS_PER_PATH times and the faster run counts; every run is printed.
  * Run alone with `npm run build && node dist/bench/paths.js [--quick] [relay|tcp|webrtc|werift|auto]`.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,7 @@ import { measureCeiling } from './ceiling.js';
 import { measureEngineFloor, type FloorEngine } from './engine-floor.js';
 import { measureWsForwarder } from './ws-forwarder.js';
 import { plainPipeMbps } from './pipe.js';
-import { fmt, mb } from './processes.js';
+import { fmt, mb, spawnPortunus } from './processes.js';
 import { runTransferBench, type TransferFigures } from './transfer.js';
 import { startedAs } from './entry.js';
 
@@ -167,16 +166,15 @@ export async function runPathsBench(opts: {
   }
 }
 
-/** `node -e 0`'s own peak RSS (VmHWM), as it reports it at exit. */
+/**
+ * `node -e 0`'s own peak RSS, reported at its exit by the probe every bench process carries (exit-usage.ts), as the
+ * CLI's are: spawnPortunus runs `node --import <probe> <bin> …`, and `-e` in the bin's place makes that `node -e 0`.
+ */
 async function nodeAlonePeakRss(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', NODE_PEAK_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-  await new Promise((resolve) => child.on('close', resolve));
-  return Number(out) * 1024;
+  const node = spawnPortunus(['0'], { bin: '-e' });
+  await node.exit;
+  return node.peakRssBytes();
 }
-const NODE_PEAK_SCRIPT =
-  "process.on('exit', () => process.stdout.write(/VmHWM:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]))";
 
 function maxEach(a: TransferFigures['peakRss'], b: TransferFigures['peakRss']): TransferFigures['peakRss'] {
   return {
