@@ -31,6 +31,23 @@ function describePeaks(size: number, { before, peak, samples, sampledAt }: Memor
   );
 }
 
+/**
+ * Logs what the sampler saw and checks it: sampled often enough and past half the file, the heap's peak and the
+ * renderers' growth below their bounds.
+ */
+function expectPeaks(
+  what: string,
+  size: number,
+  peaks: MemoryPeaks,
+  bounds: { heap: number; renderers: number },
+): void {
+  console.log(`${what} ${describePeaks(size, peaks)}`);
+  expect(peaks.samples).toBeGreaterThan(3);
+  expect(peaks.sampledAt).toBeGreaterThan(size / 2);
+  expect(peaks.peak.heap).toBeLessThan(bounds.heap);
+  expect(peaks.peak.renderers - peaks.before.renderers).toBeLessThan(bounds.renderers);
+}
+
 async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
@@ -59,12 +76,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while recei
       const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#accept').click()]);
       await waitState(page, 'done', BIG_MS);
       expect(await exitOf(sender, BIG_MS)).toBe(0);
-      const { before, peak, samples, sampledAt } = await sampler.stop();
-      console.log(`receiving ${describePeaks(GiB, { before, peak, samples, sampledAt })}`);
-      expect(samples).toBeGreaterThan(3);
-      expect(sampledAt).toBeGreaterThan(GiB / 2);
-      expect(peak.heap).toBeLessThan(GiB / 4);
-      expect(peak.renderers - before.renderers).toBeLessThan(GiB / 4);
+      expectPeaks('receiving', GiB, await sampler.stop(), { heap: GiB / 4, renderers: GiB / 4 });
       expect(await sha256File(await download.path())).toBe(await sha256File(join(src, 'disk.img')));
     } finally {
       await context.close();
@@ -123,12 +135,7 @@ describe.skipIf(chromiumSkipReason() !== undefined)("the page's heap while sendi
       const sampler = await sampleOnProgress(probe, receiver.child.stdout!);
       await waitState(page, 'done', BIG_MS);
       expect(await exitOf(receiver, BIG_MS)).toBe(0);
-      const { before, peak, samples, sampledAt } = await sampler.stop();
-      console.log(`sending ${describePeaks(SIZE, { before, peak, samples, sampledAt })}`);
-      expect(samples).toBeGreaterThan(3);
-      expect(sampledAt).toBeGreaterThan(SIZE / 2);
-      expect(peak.heap).toBeLessThan(SIZE / 3);
-      expect(peak.renderers - before.renderers).toBeLessThan(SIZE / 2);
+      expectPeaks('sending', SIZE, await sampler.stop(), { heap: SIZE / 3, renderers: SIZE / 2 });
       expect(await sha256File(join(dir, 'dst', 'disk.img'))).toBe(sha256);
     } finally {
       await context.close();
