@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every speed and memory figure, measured in one run on this machine, with the targets beside
  * them. Tests never assert timings; this is where they are watched.
- *   --quick     smaller sizes (for a smoke run)
+ *   --quick                  smaller sizes (for a smoke run)
+ *   --hold-page-reporting    hold the VM's free page reporting for the run (bench/file-write.ts)
  */
 import { formatClusterBench, runClusterBench } from './cluster.js';
 import { formatCryptoBench, runCryptoBench } from './crypto.js';
@@ -9,11 +10,13 @@ import { formatDropsShared, runDropsShared } from './drops-shared.js';
 import { formatRelayIdle, measureRelayIdle } from './relay-idle.js';
 import { formatPageBench, runPageBench } from './page.js';
 import { formatPaths, runPathsBench } from './paths.js';
+import { holdPageReportingIfAsked } from './file-write.js';
 import { formatWebRtc, runWebRtcBench } from './webrtc.js';
 import { formatWeriftSctp, runWeriftSctpBench } from './werift-sctp.js';
 import { formatStartup, runStartupBench } from './startup.js';
 
 const quick = process.argv.includes('--quick');
+const pageReportingHeld = holdPageReportingIfAsked(process.argv);
 const GiB = 1024 * 1024 * 1024;
 
 async function main(): Promise<void> {
@@ -29,6 +32,7 @@ async function main(): Promise<void> {
   console.log('\n== Every data path: send → receive as real processes on loopback, against a plain TCP pipe ==');
   for (const line of formatPaths(
     await runPathsBench({
+      pageReportingHeld,
       bytes: quick ? 200 * 1000 * 1000 : GiB,
       ...(quick ? { webrtcBytes: 100 * 1000 * 1000 } : {}),
     }),
