@@ -22,7 +22,7 @@ import { DIAL_TIMEOUT_MS, MAX_INBOUND, PARALLEL_DIALS } from '../src/transport/t
 import { CHOSEN, HANDSHAKE_TIMEOUT_MS } from '../src/transport/tcp-handshake.js';
 import { HIGH_WATER_BYTES as TCP_HIGH_WATER_BYTES, INBOX_HIGH_BYTES } from '../src/transport/tcp.js';
 import { DIRECT_CHUNK_BYTES, HIGH_WATER_BYTES as WERIFT_HIGH_WATER_BYTES } from '../src/transport/webrtc.js';
-import { CHECKPOINT_BYTES } from '../src/files/resume-state.js';
+import { CHECKPOINT_BYTES, MAX_CHECKPOINT_BYTES } from '../src/files/resume-state.js';
 import { isInterruption } from '../src/transfer/resume.js';
 import { ERRORS, type ErrorCode } from '@portunus/protocol';
 import { LAN_DATAGRAM_BYTES } from '../src/lan/datagram.js';
@@ -61,6 +61,11 @@ describe('PROTOCOL.md, the CLI figures', () => {
 
   it('states what a resume keeps, and after which failures (§4.12)', () => {
     expect(doc).toContain(row('CHECKPOINT_BYTES', `${CHECKPOINT_BYTES / MiB} MiB`));
+    expect(doc).toContain(row('MAX_CHECKPOINT_BYTES', `${MAX_CHECKPOINT_BYTES / MiB} MiB`));
+    expect(flat).toContain(
+      `1/64 of the offer's size, within \`CHECKPOINT_BYTES\` (${CHECKPOINT_BYTES / MiB} MiB) .. ` +
+        `\`MAX_CHECKPOINT_BYTES\` (${MAX_CHECKPOINT_BYTES / MiB} MiB)`,
+    );
     const kept = (Object.keys(ERRORS) as ErrorCode[]).filter(isInterruption);
     const listed = /A receive that fails with (.*?) keeps the pair/.exec(flat)![1]!;
     expect([...listed.matchAll(/`([A-Z_]+)`/g)].map((m) => m[1]).sort()).toEqual(kept.sort());

@@ -12,7 +12,7 @@ import { createError, PortunusError } from '@portunus/protocol';
 import { fileError } from './fs-errors.js';
 import { fileModeFor } from './offer.js';
 import { placeFile, syncParent } from './place.js';
-import { CHECKPOINT_BYTES, ResumeState, type Partial, type ResumeIdentity } from './resume-state.js';
+import { checkpointInterval, ResumeState, type Partial, type ResumeIdentity } from './resume-state.js';
 import type { ResolvedSinkOptions, ResumableSink } from './sink.js';
 import { tempSibling } from './temp-path.js';
 
@@ -76,8 +76,9 @@ export async function openFileSink(
 
   /** The checkpoint running: one at a time, behind the writes. */
   let checkpointing: Promise<void> | undefined;
+  const interval = checkpointInterval(shape.resume?.identity.size ?? 0);
   /**
-   * At least every CHECKPOINT_BYTES: what is written reaches the disk (fsync) before the state records it, so a
+   * At least every `interval` bytes (checkpointInterval): what is written reaches the disk (fsync) before the state records it, so a
    * power cut never leaves a state counting bytes the disk lost. Writes that complete while a checkpoint runs are
    * recorded by the next one, started as that one ends: when the data stops (a stalled peer), the state still
    * catches up with the disk rather than waiting for a write that may never come (seen in CI: a slow fsync left the
@@ -85,7 +86,7 @@ export async function openFileSink(
    */
   const checkpoint = (): void => {
     if (state === undefined || checkpointing !== undefined || failure !== undefined) return;
-    if (written - recorded < CHECKPOINT_BYTES) return;
+    if (written - recorded < interval) return;
     const [bytes, resume] = [written, state];
     checkpointing = (async () => {
       try {

@@ -1,7 +1,7 @@
 /**
  * The resumable side of a tar receive (PROTOCOL.md §4.12): every entry is journaled (tar-journal.ts) before it is
  * created, with the stream's bytes before its data (MetaTracker); as data reaches the part the sink says how far
- * the part holds the stream, and at least every CHECKPOINT_BYTES the journal is synced, then its state records that
+ * the part holds the stream, and at least every checkpointInterval(size) bytes the journal is synced, then its state records that
  * offset. One checkpoint runs at a time, behind the data: the writes go on meanwhile.
  *
  * The files themselves are not synced one by one. A resume never trusts them anyway: it rebuilds the tar prefix from
@@ -13,7 +13,7 @@
 import { unlink, type FileHandle } from 'node:fs/promises';
 import type { EntryKind } from './entry-check.js';
 import { fileError } from './fs-errors.js';
-import { CHECKPOINT_BYTES } from './resume-state.js';
+import { checkpointInterval } from './resume-state.js';
 import type { JournalEntry, TarJournal } from './tar-journal.js';
 import { MetaTracker } from './tar-meta.js';
 
@@ -25,11 +25,17 @@ export class TarCheckpoints {
   private position = 0;
   private length = 0;
 
+  /** Stream bytes between two checkpoints. */
+  private readonly interval: number;
+
   constructor(
     private readonly journal: TarJournal,
     private readonly onError: (err: unknown) => void,
+    /** The tar stream's size (the offer's). */
+    size: number,
   ) {
     this.meta = new MetaTracker(0);
+    this.interval = checkpointInterval(size);
   }
 
   /**
@@ -62,7 +68,7 @@ export class TarCheckpoints {
   advance(position: number): void {
     this.position = position;
     this.length = this.journal.written;
-    if (this.running !== undefined || position - this.journal.bytes < CHECKPOINT_BYTES) return;
+    if (this.running !== undefined || position - this.journal.bytes < this.interval) return;
     this.running = this.checkpoint()
       .catch((err: unknown) => this.onError(err))
       .finally(() => {

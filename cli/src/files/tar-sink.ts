@@ -80,7 +80,7 @@ export class TarSink implements ResumableSink {
     journal: TarJournal | undefined,
   ) {
     this.tree = new TreeWriter(root, opts.umask, opts.io);
-    if (journal !== undefined) this.checkpoints = new TarCheckpoints(journal, (err) => this.failWith(err));
+    if (journal !== undefined) this.checkpoints = new TarCheckpoints(journal, (err) => this.failWith(err), offer.size);
     this.extract.on('entry', (header, stream, next) => {
       // Destroying the extractor destroys the entry's stream too; that error is already ours, in `failure`.
       stream.on('error', () => {});

@@ -9,7 +9,14 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createError } from '@portunus/protocol';
-import { adopt, CHECKPOINT_BYTES, findPartials, type ResumeIdentity } from '../../src/files/resume-state.js';
+import {
+  adopt,
+  CHECKPOINT_BYTES,
+  checkpointInterval,
+  findPartials,
+  MAX_CHECKPOINT_BYTES,
+  type ResumeIdentity,
+} from '../../src/files/resume-state.js';
 import { defaultSinkIo, openResumableSink, type SinkIo } from '../../src/files/sink.js';
 import { currentOwner, stateOf, tempSibling } from '../../src/files/temp-path.js';
 import { isInterruption } from '../../src/transfer/resume.js';
@@ -97,6 +104,39 @@ describe('the resumable file sink', () => {
       expect(kept?.bytes).toBe(data.length);
     },
   );
+
+  it('checkpoints a large offer every 1/64 of it, at most MAX_CHECKPOINT_BYTES apart; a small one every CHECKPOINT_BYTES', async () => {
+    const MiB = 1024 * 1024;
+    expect([64 * MiB, 100 * MiB, 1024 * MiB, 100 * 1024 * MiB].map(checkpointInterval)).toEqual([
+      CHECKPOINT_BYTES,
+      Math.floor((100 * MiB) / 64),
+      MAX_CHECKPOINT_BYTES,
+      MAX_CHECKPOINT_BYTES,
+    ]);
+    expect(checkpointInterval(0)).toBe(CHECKPOINT_BYTES);
+    // A 1 GiB offer, 40 MiB of it written: each sync starts once 16 MiB more are written than the last recorded.
+    const big = { ...offer, size: 1024 * MiB };
+    let written = 0;
+    const synced: number[] = [];
+    const io: SinkIo = {
+      async write(handle, chunk) {
+        await defaultSinkIo.write(handle, chunk);
+        written += chunk.length;
+      },
+      async sync(handle) {
+        synced.push(written);
+        await handle.sync();
+      },
+    };
+    const sink = await openResumableSink(target(), big, undefined, { io });
+    await feed(sink, Buffer.alloc(40 * MiB, 7), MiB);
+    const during = [...synced];
+    const kept = await sink.keep();
+    expect(kept?.bytes).toBe(40 * MiB);
+    expect(during.length).toBeGreaterThanOrEqual(1);
+    expect(during.length).toBeLessThanOrEqual(2);
+    during.forEach((at, i) => expect(at - (during[i - 1] ?? 0)).toBeGreaterThanOrEqual(MAX_CHECKPOINT_BYTES));
+  });
 
   it('commit moves the file into place and removes the state; abort removes both', async () => {
     const sink = await openResumableSink(target(), offer, undefined);
