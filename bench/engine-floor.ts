@@ -6,9 +6,18 @@
  * it takes per GiB, added to the essential work's (ceiling.ts: file, AES-256-GCM, SHA-256), is the least a WebRTC
  * path can cost; set against the tcp path's own CPU it is the floor of the "× tcp" ratio.
  *
- * `node dist/bench/engine-floor.js [werift|libdatachannel] [MB]` prints one JSON line; the roles run as children.
+ * With `work` (a payload file and an output path) each end also does the essential work around the engine: the
+ * sender reads the file, hashes it (SHA-256) and seals each chunk (AES-256-GCM) before sending it, the receiver
+ * opens each message, hashes it, writes it to the output and syncs that at the end. Its peak RSS is the least a
+ * WebRTC path's process can peak at: the engine's memory and the work's buffers in one process at once (the bare
+ * engine and ceiling.ts, each alone, show only the larger of the two).
+ *
+ * `node dist/bench/engine-floor.js [werift|libdatachannel] [MB] [payload out]` prints one JSON line; the roles run
+ * as children.
  */
 import { fork } from 'node:child_process';
+import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { mb } from './processes.js';
 import { ownPeakRssBytes } from './own-peak.js';
@@ -18,6 +27,21 @@ export type FloorEngine = 'werift' | 'libdatachannel';
 
 /** A 256 KiB chunk sealed as one frame (its header and tag): what the CLI puts in one message. */
 const MESSAGE_BYTES = 256 * 1024 + 28;
+/** With the work: the chunk each message seals, and the frame's parts around it. */
+const CHUNK_BYTES = 256 * 1024;
+const TAG_BYTES = 16;
+const KEY = Buffer.alloc(32, 1);
+const nonce = (n: number): Buffer => {
+  const iv = Buffer.alloc(12);
+  iv.writeUInt32BE(n, 8);
+  return iv;
+};
+
+/** The essential work's files, for a floor with the work (the payload read, the output written). */
+export interface FloorWork {
+  payload: string;
+  out: string;
+}
 /** The CLI's marks (ndc-connect.ts, webrtc.ts): send waits above the high mark, wakes at the low one. */
 const MARKS: Record<FloorEngine, { high: number; low: number }> = {
   libdatachannel: { high: 1024 * 1024, low: 512 * 1024 },
@@ -50,7 +74,8 @@ interface End {
   send(data: Uint8Array): void;
   buffered(): number;
   onLow(mark: number, fn: () => void): void;
-  onMessage(fn: (bytes: number) => void): void;
+  /** `data`: the message's bytes (a binary message). */
+  onMessage(fn: (bytes: number, data?: Uint8Array) => void): void;
   close(): Promise<void>;
 }
 
@@ -83,7 +108,13 @@ async function ndcEnd(offerer: boolean): Promise<End> {
       dc!.onBufferedAmountLow(fn);
     },
     onMessage(fn) {
-      void channel.then((c) => c.onMessage((m) => fn(typeof m === 'string' ? m.length : m.byteLength)));
+      void channel.then((c) =>
+        c.onMessage((m) => {
+          if (typeof m === 'string') return fn(m.length);
+          const data = m instanceof Uint8Array ? m : new Uint8Array(m);
+          fn(data.byteLength, data);
+        }),
+      );
     },
     async close() {
       pc.close();
@@ -140,7 +171,7 @@ async function weriftEnd(offerer: boolean): Promise<End> {
       dc!.bufferedAmountLow.subscribe(fn);
     },
     onMessage(fn) {
-      void channel.then((c) => c.onMessage.subscribe((m) => fn(typeof m === 'string' ? m.length : m.length)));
+      void channel.then((c) => c.onMessage.subscribe((m) => (typeof m === 'string' ? fn(m.length) : fn(m.length, m))));
     },
     async close() {
       await pc.close();
@@ -153,7 +184,19 @@ const cpuSince = (start: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1e6;
 };
 
-async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: number): Promise<void> {
+/** The sender's work for message `n`: the file's next chunk, hashed and sealed as ciphertext ‖ tag. */
+async function sealedChunk(file: FileHandle, hash: ReturnType<typeof createHash>, n: number): Promise<Uint8Array> {
+  const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  const { bytesRead } = await file.read(chunk, 0, CHUNK_BYTES, n * CHUNK_BYTES);
+  const plain = chunk.subarray(0, bytesRead);
+  hash.update(plain);
+  const cipher = createCipheriv('aes-256-gcm', KEY, nonce(n));
+  const body = cipher.update(plain);
+  cipher.final();
+  return Buffer.concat([body, cipher.getAuthTag()]);
+}
+
+async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: number, work?: FloorWork): Promise<void> {
   const post = (m: FromChild) => process.send!(m);
   const messages: ToChild[] = [];
   let wake = () => {};
@@ -177,13 +220,33 @@ async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: numbe
   if (role === 'receive') {
     let got = 0;
     let start: NodeJS.CpuUsage | undefined;
+    const out = work === undefined ? undefined : await open(work.out, 'w');
+    const hash = createHash('sha256');
+    let written = Promise.resolve();
+    let n = 0;
+    let at = 0;
     await new Promise<void>((resolve) => {
-      end.onMessage((n) => {
+      end.onMessage((length, data) => {
         start ??= process.cpuUsage();
-        got += n;
+        got += length;
+        if (out !== undefined && data !== undefined) {
+          // The work: open the message, hash it, write it where it goes (writes in order, one at a time).
+          const decipher = createDecipheriv('aes-256-gcm', KEY, nonce(n++));
+          decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
+          const plain = decipher.update(data.subarray(0, data.length - TAG_BYTES));
+          decipher.final();
+          hash.update(plain);
+          const position = at;
+          at += plain.length;
+          written = written.then(() => out.write(plain, 0, plain.length, position).then(() => undefined));
+        }
         if (got >= bytes) resolve();
       });
     });
+    await written;
+    await out?.sync();
+    await out?.close();
+    hash.digest();
     post({ type: 'received', bytes: got, cpuSeconds: cpuSince(start!), peakRss: ownPeakRssBytes() });
   } else {
     await end.opened();
@@ -193,10 +256,15 @@ async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: numbe
     let drained = () => {};
     end.onLow(low, () => drained());
     const message = new Uint8Array(MESSAGE_BYTES).fill(0x5a);
-    for (let sent = 0; sent < bytes; sent += message.length) {
-      end.send(message);
+    const file = work === undefined ? undefined : await open(work.payload);
+    const hash = createHash('sha256');
+    for (let sent = 0, n = 0; sent < bytes; n++) {
+      const next = file === undefined ? message : await sealedChunk(file, hash, n);
+      end.send(next);
+      sent += next.length;
       if (end.buffered() > high) await new Promise<void>((resolve) => (drained = resolve));
     }
+    await file?.close();
     const stop = await next();
     if (stop.type !== 'stop') throw new Error('expected stop');
     post({ type: 'sent', cpuSeconds: cpuSince(start), peakRss: ownPeakRssBytes() });
@@ -206,11 +274,12 @@ async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: numbe
 }
 
 /** Moves `bytes` (rounded up to whole messages) between two child processes over `engine`'s data channel. */
-export async function measureEngineFloor(engine: FloorEngine, bytes: number): Promise<FloorFigures> {
+export async function measureEngineFloor(engine: FloorEngine, bytes: number, work?: FloorWork): Promise<FloorFigures> {
   // This file's own build (not the bundle it may be part of: its main would start the whole bench in each child).
   const self = fileURLToPath(new URL('./engine-floor.js', import.meta.url));
-  const tx = fork(self, ['send', engine, String(bytes)]);
-  const rx = fork(self, ['receive', engine, String(bytes)]);
+  const files = work === undefined ? [] : [work.payload, work.out];
+  const tx = fork(self, ['send', engine, String(bytes), ...files]);
+  const rx = fork(self, ['receive', engine, String(bytes), ...files]);
   const timer = setTimeout(() => (tx.kill(), rx.kill()), DEADLINE_MS);
   try {
     const exited = (name: string) => (code: number | null) => failed(new Error(`engine floor ${name} exited ${code}`));
@@ -252,11 +321,13 @@ export async function measureEngineFloor(engine: FloorEngine, bytes: number): Pr
   }
 }
 
-const [role, engineArg, bytesArg] = process.argv.slice(2);
+const [role, engineArg, bytesArg, payloadArg, outArg] = process.argv.slice(2);
+const workArg = (payload?: string, out?: string) =>
+  payload !== undefined && out !== undefined ? { payload, out } : undefined;
 if (startedAs('engine-floor.js') && (role === 'send' || role === 'receive')) {
-  await child(role, engineArg as FloorEngine, Number(bytesArg));
+  await child(role, engineArg as FloorEngine, Number(bytesArg), workArg(payloadArg, outArg));
 } else if (startedAs('engine-floor.js')) {
   const engine = (role ?? 'libdatachannel') as FloorEngine;
   const megabytes = Number(engineArg ?? 200);
-  console.log(JSON.stringify(await measureEngineFloor(engine, megabytes * 1e6)));
+  console.log(JSON.stringify(await measureEngineFloor(engine, megabytes * 1e6, workArg(bytesArg, payloadArg))));
 }

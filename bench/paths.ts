@@ -41,6 +41,8 @@ export interface PathsFigures {
   engineCpuPerGiB: Partial<Record<FloorEngine, number>>;
   /** engine-floor.ts, highest of its runs: the engine alone, peak RSS of its busier process. */
   enginePeakRss: Partial<Record<FloorEngine, number>>;
+  /** engine-floor.ts with the work, one run: the engine carrying the essential work, its busier process's peak RSS. */
+  engineWorkPeakRss: Partial<Record<FloorEngine, number>>;
   /**
    * What the CLI holds before any bulk data: the higher peak RSS of the sender and the receiver of a 1 KiB transfer
    * over tcp (its code, CPace, ws, a relay connection), and `node -e 0`'s, both the highest of their runs.
@@ -122,6 +124,7 @@ export async function runPathsBench(opts: {
       },
       engineCpuPerGiB: {},
       enginePeakRss: {},
+      engineWorkPeakRss: {},
       atRest: { cli: 0, node: 0 },
       cpuPairs: {},
       fileWrite: [],
@@ -158,6 +161,9 @@ export async function runPathsBench(opts: {
           figures.enginePeakRss[engine] = Math.max(figures.enginePeakRss[engine] ?? 0, floor.peakRss);
         }
         figures.engineCpuPerGiB[engine] = least;
+        const work = { payload: path, out: join(dir, 'engine-work.bin') };
+        figures.engineWorkPeakRss[engine] = (await measureEngineFloor(engine, bytes, work)).peakRss;
+        await rm(work.out, { force: true });
       } catch (err) {
         figures.errors[name] = `the engine alone: ${err instanceof Error ? err.message.split('\n')[0]! : String(err)}`;
       }
@@ -291,18 +297,21 @@ export function verdicts(f: PathsFigures): [string, boolean][] {
 
 /**
  * The least a path's busiest process could peak at, from references measured in this run: the bulk work's own peak
- * (the essential work: read, hash, seal, TCP, open, hash, write; on WebRTC the bare engine moving the same amount
- * when it peaks higher, as both hold data in flight the same way), plus what the CLI holds before any bulk data (a
- * 1 KiB transfer's peak, less `node -e 0`'s, which the reference already counts).
+ * (the essential work: read, hash, seal, TCP, open, hash, write; on WebRTC the engine carrying that same work, or
+ * the bare engine, when either peaks higher), plus what the CLI holds before any bulk data (a 1 KiB transfer's peak,
+ * less `node -e 0`'s, which the reference already counts).
  */
 function memoryFloor(f: PathsFigures, name: PathName, peak: number): string {
   const engine = name === 'webrtc' ? 'libdatachannel' : name === 'werift' ? 'werift' : undefined;
-  const engineRss = engine === undefined ? undefined : f.enginePeakRss[engine];
-  const bulk = Math.max(f.essential.peakRss, engineRss ?? 0);
-  const bulkSays =
-    engineRss !== undefined && engineRss > f.essential.peakRss
-      ? `${engine} alone peaks at ${fmt(mb(engineRss))} (the essential work at ${fmt(mb(f.essential.peakRss))})`
-      : `the essential work's processes peak at ${fmt(mb(f.essential.peakRss))}`;
+  const alone = engine === undefined ? undefined : f.enginePeakRss[engine];
+  const withWork = engine === undefined ? undefined : f.engineWorkPeakRss[engine];
+  const bulk = Math.max(f.essential.peakRss, alone ?? 0, withWork ?? 0);
+  const essential = `the essential work's processes peak at ${fmt(mb(f.essential.peakRss))}`;
+  const engineSays = [
+    ...(withWork === undefined ? [] : [`${engine} carrying the essential work at ${fmt(mb(withWork))}`]),
+    ...(alone === undefined ? [] : [`${engine} alone at ${fmt(mb(alone))}`]),
+  ];
+  const bulkSays = [essential, ...engineSays].join(', ');
   if (f.atRest.cli === 0) return bulkSays;
   const cliOwn = f.atRest.cli - f.atRest.node;
   const floor = bulk + cliOwn;
