@@ -359,7 +359,6 @@ function cpuVerdicts(f: PathsFigures): [string, boolean][] {
       median <= 1.15,
     ]);
   }
-
   out.push(...webRtcCpuVerdicts(f));
   return out;
 }

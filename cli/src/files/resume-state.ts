@@ -1,8 +1,8 @@
 /**
  * What a receive of a file keeps for a later one (PROTOCOL.md §4.12). Beside its `.part` a small `.resume` file
  * (same name, other suffix; mode 0600) names the offer the data belongs to and how many of the part's bytes were
- * written: the count is recorded at least every checkpointInterval(size) bytes, once those bytes are synced to the disk (so
- * neither a killed process nor a power cut leaves a count the part does not hold). Should the disk lose them
+ * written: the count is recorded at least every checkpointInterval(size) bytes, once those bytes are synced to the
+ * disk (so neither a killed process nor a power cut leaves a count the part does not hold). Should the disk lose them
  * anyway, the sender's check of the prefix catches it, and the transfer starts over.
  *
  * A later receive of the same offer into the same place (same target name, offered name, size and mode) finds the
@@ -18,7 +18,10 @@ import { errnoOf, fileError } from './fs-errors.js';
 import { ownerGone } from './stale-temps.js';
 import { stateOf, stateOwner, tempSibling } from './temp-path.js';
 
-/** Recorded at least this often (in bytes written): what a killed receive loses at most, besides write-behind. */
+/**
+ * The shortest interval between two checkpoints, in bytes written (a small offer's, checkpointInterval): what a
+ * killed receive of such an offer loses at most, besides write-behind.
+ */
 export const CHECKPOINT_BYTES = 1024 * 1024;
 /** The longest interval a large offer's checkpoints grow to (checkpointInterval). */
 export const MAX_CHECKPOINT_BYTES = 16 * 1024 * 1024;

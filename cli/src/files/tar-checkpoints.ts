@@ -1,8 +1,8 @@
 /**
  * The resumable side of a tar receive (PROTOCOL.md §4.12): every entry is journaled (tar-journal.ts) before it is
  * created, with the stream's bytes before its data (MetaTracker); as data reaches the part the sink says how far
- * the part holds the stream, and at least every checkpointInterval(size) bytes the journal is synced, then its state records that
- * offset. One checkpoint runs at a time, behind the data: the writes go on meanwhile.
+ * the part holds the stream, and at least every checkpointInterval(size) bytes the journal is synced, then its state
+ * records that offset. One checkpoint runs at a time, behind the data: the writes go on meanwhile.
  *
  * The files themselves are not synced one by one. A resume never trusts them anyway: it rebuilds the tar prefix from
  * the files on disk and the sender compares its SHA-256 with its own, so data a power loss took is found and the
