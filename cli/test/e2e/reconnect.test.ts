@@ -206,7 +206,13 @@ describe('a lost relay connection while both processes live', () => {
       await relay.kill();
       await relay.start();
       // The receiver comes back and waits under its id; a stranger who saw the id presents it and is paired instead.
-      const [, id] = await receiverProxy.sentMatch(/"type":"reconnect","id":"([\w-]{43})"/, RUN_MS);
+      const [, id] = await receiverProxy
+        .sentMatch(/"type":"reconnect","id":"([\w-]{43})"/, RUN_MS)
+        .catch((err: unknown) => {
+          // It failed once in CI with nothing to tell why: what the two processes said is the first clue.
+          const said = (p: Proc) => `exit ${p.child.exitCode}; stdout=${p.stdout()} stderr=${p.stderr()}`;
+          throw new Error(`${String(err)}\nreceiver: ${said(run.receiver)}\nsender: ${said(run.sender)}`);
+        });
       const stranger = await strangerWith(relay.url, id!);
       expect(stranger.failed).toBe(true);
       await untilEvent(
