@@ -18,12 +18,13 @@ import { ownPeakRssBytes } from './own-peak.js';
 import { startedAs } from './entry.js';
 
 const FRAME = 1024 * 1024;
-const TAG = 16;
+/** The essential work's AES-256-GCM: its tag, key and per-frame nonce (engine-floor.ts seals the same way). */
+export const TAG = 16;
 const IN_FLIGHT = 4 * FRAME;
-const KEY = Buffer.alloc(32, 1);
+export const KEY = Buffer.alloc(32, 1);
 const V8_FLAGS = ['--no-concurrent-marking', '--no-parallel-scavenge', '--no-incremental-marking'];
 
-const nonce = (n: number): Buffer => {
+export const nonce = (n: number): Buffer => {
   const iv = Buffer.alloc(12);
   iv.writeUInt32BE(n, 8);
   return iv;

@@ -19,6 +19,7 @@ import { fork } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { KEY, nonce, TAG } from './ceiling.js';
 import { mb } from './processes.js';
 import { ownPeakRssBytes } from './own-peak.js';
 import { startedAs } from './entry.js';
@@ -27,15 +28,8 @@ export type FloorEngine = 'werift' | 'libdatachannel';
 
 /** A 256 KiB chunk sealed as one frame (its header and tag): what the CLI puts in one message. */
 const MESSAGE_BYTES = 256 * 1024 + 28;
-/** With the work: the chunk each message seals, and the frame's parts around it. */
+/** With the work: the chunk each message seals (ciphertext ‖ tag, sealed as ceiling.ts seals). */
 const CHUNK_BYTES = 256 * 1024;
-const TAG_BYTES = 16;
-const KEY = Buffer.alloc(32, 1);
-const nonce = (n: number): Buffer => {
-  const iv = Buffer.alloc(12);
-  iv.writeUInt32BE(n, 8);
-  return iv;
-};
 
 /** The essential work's files, for a floor with the work (the payload read, the output written). */
 export interface FloorWork {
@@ -234,8 +228,8 @@ async function child(role: 'send' | 'receive', engine: FloorEngine, bytes: numbe
           // The work: open the message, hash it, write it where it goes (writes in order, one at a time). No
           // backpressure: the engines move 30-100 MB/s, far less than the page cache takes, so the queue stays short.
           const decipher = createDecipheriv('aes-256-gcm', KEY, nonce(n++));
-          decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
-          const plain = decipher.update(data.subarray(0, data.length - TAG_BYTES));
+          decipher.setAuthTag(data.subarray(data.length - TAG));
+          const plain = decipher.update(data.subarray(0, data.length - TAG));
           decipher.final();
           hash.update(plain);
           const position = at;

@@ -79,10 +79,10 @@ export async function openFileSink(
   const interval = checkpointInterval(shape.resume?.identity.size ?? 0);
   /**
    * At least every `interval` bytes (checkpointInterval): what is written reaches the disk (fsync) before the state
-   * records it, so a power cut never leaves a state counting bytes the disk lost. Writes that complete while a checkpoint runs are
-   * recorded by the next one, started as that one ends: when the data stops (a stalled peer), the state still
-   * catches up with the disk rather than waiting for a write that may never come (seen in CI: a slow fsync left the
-   * state 3 MiB behind for the 30 s until the sender gave up).
+   * records it, so a power cut never leaves a state counting bytes the disk lost. Writes that complete while a
+   * checkpoint runs are recorded by the next one, started as that one ends: when the data stops (a stalled peer), the
+   * state still catches up with the disk rather than waiting for a write that may never come (seen in CI: a slow
+   * fsync left the state 3 MiB behind for the 30 s until the sender gave up).
    */
   const checkpoint = (): void => {
     if (state === undefined || checkpointing !== undefined || failure !== undefined) return;
