@@ -248,7 +248,7 @@ export class SwitchingSender {
    * drops what it already has, and the link holds at most a few frames (the loop waits for each one's backpressure).
    */
   private send(path: Path, frame: Uint8Array): void {
-    this.recycling.sent(frame, path.link.kind);
+    this.recycling.sent(frame);
     path.last = path.link.send(frame).catch((err: unknown) => {
       // Every frame queued on a path that ended fails alike: one line says it.
       if (!path.dead) this.opts.debug?.(`the ${path.link.kind} path failed: ${toPortunusError(err).message}`);
