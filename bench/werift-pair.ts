@@ -29,6 +29,8 @@ export interface SctpInternals {
   sackMisOrdered: Set<number>;
   sackNeeded: boolean;
   outboundQueue: unknown[];
+  /** Fired after every transmission round; `subscribe` is an instance property, so a test can wrap it. */
+  flush: { subscribe: (...args: never[]) => unknown };
   markReceived(tsn: number): boolean;
   handleData(packet: Buffer): Promise<void>;
   sendSack(): Promise<void>;

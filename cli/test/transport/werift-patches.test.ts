@@ -191,6 +191,21 @@ describe('werift patches between two real peer connections on loopback', () => {
     expect(await within(arrived, 'both messages')).toEqual([KiB, 512 * KiB]);
   });
 
+  it('send-own-fragments: 1,000 sends queued at once wait in one queue, none subscribing to every flush', async () => {
+    pair = await connectWeriftPair(werift);
+    const sender = sctpOf(pair.offerer);
+    // A waiting send once took a flush subscription, and again after every flush until its message was out: n
+    // queued sends cost O(n²) (bench/werift-sctp.ts's 20 MiB queued at once took over 120 s).
+    let subscriptions = 0;
+    const subscribe = sender.flush.subscribe;
+    sender.flush.subscribe = (...args) => (subscriptions++, subscribe(...args));
+    const count = 1000;
+    const arrived = receiveBytes(pair.receiving, count * 16 * KiB);
+    for (let i = 0; i < count; i++) pair.sending.send(Buffer.alloc(16 * KiB, i));
+    expect(await within(arrived, 'every message')).toEqual(Array(count).fill(16 * KiB));
+    expect(subscriptions).toBe(0);
+  });
+
   it('retransmit-scan: isolated losses (1 DATA packet in 50) are all repaired by fast retransmit alone, in order', async () => {
     pair = await connectWeriftPair(werift);
     const sizes = Array.from({ length: 64 }, (_, i) => 8 * KiB + i);
