@@ -62,25 +62,25 @@ describe('werift: a message overwritten once the receiver has it', () => {
     let arrived!: () => void;
     let expected = 1;
     const arrivals = () => new Promise<void>((resolve) => (arrived = resolve));
-    let first = arrivals();
+    let arrival = arrivals();
     pair.receiving.onMessage.subscribe((data) => {
       received.push(Buffer.from(data as Buffer));
       if (received.length === 1) sacksLost = true;
-      if (received.length === expected) arrived();
+      if (received.length >= expected) arrived();
     });
 
     const memory = new ArrayBuffer(64 * KiB); // ~55 DATA chunks, each a view of this memory in werift's sent queue
     new Uint8Array(memory).fill(0xaa);
     void pair.sending.send(Buffer.from(memory));
-    await within(first, 'the message');
+    await within(arrival, 'the message');
     new Uint8Array(memory).fill(0x55); // what the frame pool does once the receiver acknowledges the frame
     overwritten = true;
     await within(firstResend, 'a resend by the retransmission timer (the SACKs are lost)');
 
     expected = 2;
-    first = arrivals();
+    arrival = arrivals();
     void pair.sending.send(Buffer.alloc(KiB, 0x77));
-    await within(first, 'the next message');
+    await within(arrival, 'the next message');
     expect(resentBytes.length).toBeGreaterThan(0);
     expect(resentBytes.every((byte) => byte === 0x55)).toBe(true); // werift resent the overwritten memory
     expect(received.map((b) => [b.length, b.every((byte) => byte === b[0]), b[0]])).toEqual([
