@@ -24,10 +24,10 @@ const INBOX_LOW_BYTES = 1024 * 1024;
 /** Frames this large or larger are assembled in pooled buffers; smaller ones are not worth it. */
 const POOLED_FROM_BYTES = 64 * 1024;
 /**
- * Free pooled buffers kept for reuse (the rest are left to the garbage collector). Up to INBOX_HIGH_BYTES of frames
- * wait in the inbox besides the one being assembled and the one lent, so with 2 spares 117–182 of a GiB's 1,024
- * frames still got a new buffer, and the receiver peaked at 115.7–125.5 MB; with 4, 3 did, and 108.3–111.4 MB (three
- * alternating runs each).
+ * Free pooled buffers kept for reuse (the rest are left to the garbage collector). The inbox holds up to
+ * INBOX_HIGH_BYTES of frames and the one that passes it, besides the one lent, and the receiver drains it in bursts
+ * (between its file writes): with 2 spares, 117–182 of a GiB's 1,024 frames still got a new buffer and the receiver
+ * peaked at 115.7–125.5 MB; with 4, 3 did, and 108.3–111.4 MB (1 GiB between two processes, three alternating runs).
  */
 const SPARE_BUFFERS = 4;
 /** After close() the peer gets this long to finish its side before the socket is destroyed. */
