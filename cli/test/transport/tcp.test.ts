@@ -65,16 +65,17 @@ function open(role: Role, key: Key<'binding'>, exchange: HintExchange, signal: A
 
 const newKey = () => asKey('binding', randomBytes(32));
 
-transportSuite('tcp', async () => {
+/** A sender and a receiver connected over loopback with one fresh key (`links`: how their hints travel). */
+function connectedPair(links = memoryExchange()): Promise<[TcpTransport, TcpTransport]> {
   const key = newKey();
-  const links = memoryExchange();
   const abort = new AbortController();
-  const [a, b] = await within(
+  return within(
     Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
-    'tcp',
+    'the two ends',
   );
-  return closingPair(a, b);
-});
+}
+
+transportSuite('tcp', async () => closingPair(...(await connectedPair())));
 
 /** Connects to a listener and reads what it sends, until it closes. */
 function stranger(port: number, first: (socket: Socket, peerNonce: Promise<Buffer>) => void): Promise<Buffer> {
@@ -180,13 +181,9 @@ describe('direct TCP binding handshake', () => {
   });
 
   it('connects through the peer dialing back when its own hints are unreachable', async () => {
-    const key = newKey();
     // The receiver's announced port is one nobody listens on; the sender's hint still works, so the receiver dials it.
-    const links = memoryExchange((from, hints) => (from === 'receive' ? [{ host: '127.0.0.1', port: 1 }] : hints));
-    const abort = new AbortController();
-    const [s, r] = await within(
-      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
-      'peers',
+    const [s, r] = await connectedPair(
+      memoryExchange((from, hints) => (from === 'receive' ? [{ host: '127.0.0.1', port: 1 }] : hints)),
     );
     await r.send(Uint8Array.of(9));
     expect(await take(s, 1)).toEqual([Uint8Array.of(9)]);
@@ -194,13 +191,7 @@ describe('direct TCP binding handshake', () => {
   });
 
   it('rejects a frame length above 1 MiB + 29', async () => {
-    const key = newKey();
-    const links = memoryExchange();
-    const abort = new AbortController();
-    const [s, r] = await within(
-      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
-      'peers',
-    );
+    const [s, r] = await connectedPair();
     // Reach under the transport: write a bare length prefix that no honest peer would send.
     const socket = (s as unknown as { socket: Socket }).socket;
     socket.write(Buffer.from([0x00, 0x10, 0x00, 0x1e]));
@@ -211,13 +202,7 @@ describe('direct TCP binding handshake', () => {
 
 describe('direct TCP frame pool', () => {
   it('lends each data frame until the next is asked for, then reuses its memory; every frame arrives intact', async () => {
-    const key = newKey();
-    const links = memoryExchange();
-    const abort = new AbortController();
-    const [a, b] = await within(
-      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
-      'tcp',
-    );
+    const [a, b] = await connectedPair();
     try {
       const frames = Array.from({ length: 12 }, (_, i) => new Uint8Array(512 * 1024 + i).fill(i + 1));
       // Lockstep (each frame sent once the previous arrived), so the pool is not defeated by a full inbox.
@@ -251,17 +236,9 @@ describe('direct TCP frame pool', () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
-});
 
-describe('direct TCP frame pool, the inbox full', () => {
   it('assembles 32 full-size frames sent at once in no more buffers than can be in use together', async () => {
-    const key = newKey();
-    const links = memoryExchange();
-    const abort = new AbortController();
-    const [a, b] = await within(
-      Promise.all([open('send', key, links.send, abort.signal), open('receive', key, links.receive, abort.signal)]),
-      'tcp',
-    );
+    const [a, b] = await connectedPair();
     try {
       const size = 1024 * 1024;
       const count = 32;
